@@ -1,0 +1,29 @@
+//! The Stepwise progression engine: the pure, deterministic core that decides, once a week,
+//! whether a patient's walking interval goes up, stays, goes down, or needs a therapist.
+//!
+//! Nothing here does I/O or reads the clock. Every input — rules, plan, the week's evidence,
+//! earlier decisions, and any instant — is passed in; the same input always gives the same
+//! output. The server's weekly job, `stepwise engine review` and the therapist's rules preview
+//! all call [`review`]; nothing else decides.
+//!
+//! Modules:
+//! - [`rules`]: the therapist's progression rules and the walking plan, with range checks.
+//! - [`evidence`]: what a week of walking looks like to the engine.
+//! - [`review`](mod@review): the weekly decision and its reasons (the contract in
+//!   `docs/engine-review.md`).
+//! - [`input`]: the JSON form of a review, strict about unknown fields.
+//! - [`baseline`]: the starting interval from tolerance walks.
+//! - [`adherence`]: adherence, two-hour answer share, days with band data, walk verification.
+#![warn(missing_docs)]
+
+pub mod adherence;
+pub mod baseline;
+pub mod evidence;
+pub mod input;
+pub mod review;
+pub mod rules;
+
+pub use evidence::{SessionReport, WeekEvidence};
+pub use input::{InputError, ReviewInput};
+pub use review::{Decision, Reason, ReasonCode, Review, review};
+pub use rules::{InvalidField, Plan, Rules};

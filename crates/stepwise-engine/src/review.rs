@@ -1,0 +1,393 @@
+//! The weekly decision: advance, hold, regress or escalate, with every reason that applied.
+//!
+//! The rules, in the contract's words (`docs/engine-review.md`):
+//!
+//! A session **breaches** when pain two hours after is over its maximum, when pain two hours
+//! after rose more than the allowed rise above pain before (both reported), or when pain during
+//! the walk was over its maximum. A session **counts** toward `min_sessions` when it has walked
+//! time and, if the rules require it, the band verified it. A session is **unknown** when its
+//! two-hour check was not answered: absence of evidence is not evidence of tolerance.
+//!
+//! The first decision that applies wins: escalate (red-flag pain, or a regress right after a
+//! regress), regress (enough breaches), hold (any breach, unknown session, too few sessions, or
+//! already at the ceiling), advance.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::{SessionReport, WeekEvidence};
+use crate::rules::{InvalidField, Plan, Rules};
+
+/// The outcome of a weekly review.
+///
+/// The variants are ordered from most protective to most aggressive, so `Escalate < Regress <
+/// Hold < Advance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Regress protectively and stop automatic changes until a therapist acknowledges.
+    Escalate,
+    /// Step the interval back by `regress_pct`.
+    Regress,
+    /// Keep the interval.
+    Hold,
+    /// Raise the interval by `increase_pct`.
+    Advance,
+}
+
+impl Decision {
+    /// The stable lower-case name used in JSON and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Escalate => "escalate",
+            Decision::Regress => "regress",
+            Decision::Hold => "hold",
+            Decision::Advance => "advance",
+        }
+    }
+}
+
+/// Stable codes for the conditions a review found. Programs match on these; people read the
+/// message that comes with each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonCode {
+    /// Pain reached the red-flag level.
+    RedFlagPain,
+    /// This week would regress and last week already regressed.
+    RepeatedRegress,
+    /// Enough sessions breached to step back.
+    RepeatedBreaches,
+    /// Pain two hours after was over its maximum on some session.
+    #[serde(rename = "pain_after_2h_over_max")]
+    PainAfter2hOverMax,
+    /// Pain two hours after rose too far above pain before on some session.
+    #[serde(rename = "pain_after_2h_rise_over_max")]
+    PainAfter2hRiseOverMax,
+    /// Pain during the walk was over its maximum on some session.
+    PainDuringOverMax,
+    /// Some session's two-hour check was not answered.
+    #[serde(rename = "missing_pain_after_2h")]
+    MissingPainAfter2h,
+    /// Fewer counted sessions than the rules need for an advance.
+    TooFewSessions,
+    /// Sessions not verified by the band, which the rules require.
+    UnverifiedSessions,
+    /// The interval is already at its ceiling.
+    AtMaxInterval,
+    /// Every session's two-hour pain was within limits.
+    WithinLimits,
+}
+
+/// One condition that applied, with a message a patient can read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Stable code.
+    pub code: ReasonCode,
+    /// Plain-language explanation.
+    pub message: String,
+}
+
+/// The result of a weekly review, in the contract's output shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[must_use]
+pub struct Review {
+    /// What happens to the plan.
+    pub decision: Decision,
+    /// The new walking interval, seconds.
+    pub interval_s: i64,
+    /// The interval before this review, seconds.
+    pub previous_interval_s: i64,
+    /// Change of the interval in percent, one decimal place.
+    pub change_pct: f64,
+    /// Every condition that applied, the deciding ones first.
+    pub reasons: Vec<Reason>,
+}
+
+impl Review {
+    /// Whether the server must stop automatic changes until a therapist acknowledges.
+    pub fn needs_therapist(&self) -> bool {
+        self.decision == Decision::Escalate
+    }
+}
+
+/// Reviews one patient-week. Validates every input first; an invalid field is an error that
+/// names it and its allowed range. `history` lists earlier weekly decisions, oldest first.
+pub fn review(
+    rules: &Rules,
+    plan: &Plan,
+    week: &WeekEvidence,
+    history: &[Decision],
+) -> Result<Review, InvalidField> {
+    rules.validate()?;
+    plan.validate(rules)?;
+    week.validate()?;
+    Ok(decide(rules, plan, week, history))
+}
+
+/// What each session showed against the rules.
+#[derive(Default)]
+struct Findings<'a> {
+    over_after_2h: Vec<&'a SessionReport>,
+    rise_over: Vec<&'a SessionReport>,
+    over_during: Vec<&'a SessionReport>,
+    unknown: Vec<&'a SessionReport>,
+    unverified: Vec<&'a SessionReport>,
+    /// The highest red-flag pain and the day it was reported.
+    red_flag: Option<(i64, NaiveDate)>,
+    breached: usize,
+    counted: usize,
+}
+
+fn examine<'a>(rules: &Rules, week: &'a WeekEvidence) -> Findings<'a> {
+    let mut found = Findings::default();
+    for s in &week.sessions {
+        let after_over = s.pain_after_2h.is_some_and(|p| p > rules.pain_after_2h_max);
+        let rise_over = match (s.pain_before, s.pain_after_2h) {
+            (Some(before), Some(after)) => after - before > rules.pain_after_2h_rise_max,
+            _ => false,
+        };
+        let during_over = s.pain_during_max.is_some_and(|p| p > rules.pain_during_max);
+        if after_over {
+            found.over_after_2h.push(s);
+        }
+        if rise_over {
+            found.rise_over.push(s);
+        }
+        if during_over {
+            found.over_during.push(s);
+        }
+        if after_over || rise_over || during_over {
+            found.breached += 1;
+        }
+        if s.pain_after_2h.is_none() {
+            found.unknown.push(s);
+        }
+        if s.walked_s > 0 {
+            if !rules.require_verified || s.verified == Some(true) {
+                found.counted += 1;
+            } else {
+                found.unverified.push(s);
+            }
+        }
+        if let Some(worst) = s.reported_pains().max()
+            && worst >= rules.escalate_pain
+            && found.red_flag.is_none_or(|(p, _)| worst > p)
+        {
+            found.red_flag = Some((worst, s.day));
+        }
+    }
+    found
+}
+
+fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision]) -> Review {
+    let found = examine(rules, week);
+    let would_regress = found.breached as i64 >= rules.regress_after_breaches;
+    let repeated_regress = would_regress && history.last() == Some(&Decision::Regress);
+    let at_max = plan.interval_s >= rules.max_interval_s;
+    let too_few = (found.counted as i64) < rules.min_sessions;
+
+    let decision = if found.red_flag.is_some() || repeated_regress {
+        Decision::Escalate
+    } else if would_regress {
+        Decision::Regress
+    } else if found.breached > 0 || !found.unknown.is_empty() || too_few || at_max {
+        Decision::Hold
+    } else {
+        Decision::Advance
+    };
+
+    let interval_s = match decision {
+        Decision::Escalate | Decision::Regress => rules
+            .min_interval_s
+            .max(scale(plan.interval_s, 100 - rules.regress_pct)),
+        Decision::Hold => plan.interval_s,
+        Decision::Advance => rules
+            .max_interval_s
+            .min(scale(plan.interval_s, 100 + rules.increase_pct)),
+    };
+
+    let mut reasons = Vec::new();
+    let mut add = |code, message: String| reasons.push(Reason { code, message });
+    if let Some((pain, day)) = found.red_flag {
+        add(
+            ReasonCode::RedFlagPain,
+            format!(
+                "Pain of {pain}/10 was reported on {} (the alert level is {}): the walking interval \
+                 goes down to {interval_s} s and your therapist will look at your plan before it changes again",
+                day_name(day),
+                rules.escalate_pain
+            ),
+        );
+    }
+    if repeated_regress {
+        add(
+            ReasonCode::RepeatedRegress,
+            "The interval already went down last week and pain went over the limits again this \
+             week: your therapist will look at your plan"
+                .to_string(),
+        );
+    }
+    if would_regress {
+        add(
+            ReasonCode::RepeatedBreaches,
+            format!(
+                "{} went over the pain limits this week ({} or more means a step back): the walking \
+                 interval goes down by {}%",
+                count(found.breached, "session", "sessions"),
+                rules.regress_after_breaches,
+                rules.regress_pct
+            ),
+        );
+    }
+    if !found.over_after_2h.is_empty() {
+        add(
+            ReasonCode::PainAfter2hOverMax,
+            format!(
+                "Pain two hours after the walk was above {}/10 on {}",
+                rules.pain_after_2h_max,
+                days(&found.over_after_2h)
+            ),
+        );
+    }
+    if !found.rise_over.is_empty() {
+        add(
+            ReasonCode::PainAfter2hRiseOverMax,
+            format!(
+                "Pain two hours after the walk was more than {} above your pain before it on {}",
+                count(rules.pain_after_2h_rise_max as usize, "point", "points"),
+                days(&found.rise_over)
+            ),
+        );
+    }
+    if !found.over_during.is_empty() {
+        add(
+            ReasonCode::PainDuringOverMax,
+            format!(
+                "Pain during the walk went above {}/10 on {}",
+                rules.pain_during_max,
+                days(&found.over_during)
+            ),
+        );
+    }
+    if !found.unknown.is_empty() {
+        add(
+            ReasonCode::MissingPainAfter2h,
+            format!(
+                "The two-hour pain check was not answered on {}: without it the walk cannot safely \
+                 get longer",
+                days(&found.unknown)
+            ),
+        );
+    }
+    if too_few {
+        add(
+            ReasonCode::TooFewSessions,
+            format!(
+                "{} of the {} {} needed for a longer walk were done",
+                found.counted,
+                rules.min_sessions,
+                if rules.require_verified {
+                    "band-confirmed sessions"
+                } else {
+                    "sessions"
+                }
+            ),
+        );
+    }
+    if !found.unverified.is_empty() {
+        add(
+            ReasonCode::UnverifiedSessions,
+            format!(
+                "The band did not confirm the walk on {}, so {} not count this week",
+                days(&found.unverified),
+                if found.unverified.len() == 1 {
+                    "it does"
+                } else {
+                    "they do"
+                }
+            ),
+        );
+    }
+    if at_max {
+        add(
+            ReasonCode::AtMaxInterval,
+            format!(
+                "The walking interval is already at its ceiling of {} s",
+                rules.max_interval_s
+            ),
+        );
+    }
+    if found.breached == 0 && found.unknown.is_empty() && !week.sessions.is_empty() {
+        let n = week.sessions.len();
+        add(
+            ReasonCode::WithinLimits,
+            format!("{n} of {n} sessions reported pain two hours after within limits"),
+        );
+    }
+
+    Review {
+        decision,
+        interval_s,
+        previous_interval_s: plan.interval_s,
+        change_pct: change_pct(plan.interval_s, interval_s),
+        reasons,
+    }
+}
+
+/// `round(interval * pct / 100)`, to the nearest second, halves away from zero. Intervals are
+/// positive, so adding half the divisor before dividing rounds halves up, i.e. away from zero.
+fn scale(interval_s: i64, pct: i64) -> i64 {
+    (interval_s * pct + 50) / 100
+}
+
+fn change_pct(from: i64, to: i64) -> f64 {
+    let pct = (to - from) as f64 * 100.0 / from as f64;
+    (pct * 10.0).round() / 10.0
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn day_name(day: NaiveDate) -> String {
+    day.format("%a %-d %b").to_string()
+}
+
+fn days(sessions: &[&SessionReport]) -> String {
+    let names: Vec<String> = sessions.iter().map(|s| day_name(s.day)).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_rounds_halves_away_from_zero() {
+        assert_eq!(scale(605, 110), 666); // 665.5
+        assert_eq!(scale(601, 110), 661); // 661.1
+        assert_eq!(scale(625, 80), 500);
+        assert_eq!(scale(63, 90), 57); // 56.7
+        assert_eq!(scale(65, 90), 59); // 58.5
+    }
+
+    #[test]
+    fn change_pct_has_one_decimal() {
+        assert_eq!(change_pct(600, 660), 10.0);
+        assert_eq!(change_pct(601, 661), 10.0);
+        assert_eq!(change_pct(605, 666), 10.1);
+        assert_eq!(change_pct(600, 480), -20.0);
+    }
+
+    #[test]
+    fn decisions_order_from_protective_to_aggressive() {
+        assert!(Decision::Escalate < Decision::Regress);
+        assert!(Decision::Regress < Decision::Hold);
+        assert!(Decision::Hold < Decision::Advance);
+    }
+}
