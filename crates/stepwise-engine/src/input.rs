@@ -29,6 +29,15 @@ pub struct ReviewInput {
 impl ReviewInput {
     /// Parses and validates a JSON review input.
     pub fn from_json(text: &str) -> Result<ReviewInput, InputError> {
+        // serde would also read a struct from a positional array; the contract says object.
+        let first = text.trim_start().chars().next();
+        if first.is_some() && first != Some('{') {
+            return Err(InputError::Malformed {
+                field: ".".to_string(),
+                message: "expected a JSON object".to_string(),
+                allowed: Some("one JSON object with rules, plan, week and history"),
+            });
+        }
         let mut de = serde_json::Deserializer::from_str(text);
         let input: ReviewInput = serde_path_to_error::deserialize(&mut de).map_err(|err| {
             let field = match err.path().to_string() {
