@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     };
     let week = five_session_week();
     let history = [Decision::Advance, Decision::Hold];
-    let mut group = c.benchmark_group("weekly_review");
+    let mut group = c.benchmark_group("weekly_reviews_per_second");
     group.throughput(Throughput::Elements(1));
     group.bench_function("five_session_week", |b| {
         b.iter(|| {
