@@ -1,0 +1,321 @@
+//! Where Stepwise keeps its data: the [`Store`] trait, named for what the product does, and its
+//! two implementations — SQLite (the embedded default: one file) and PostgreSQL (for several
+//! server instances). All SQL lives in this crate; no sqlx type crosses its API.
+//!
+//! [`connect`] picks the backend from the URL prefix (`sqlite:` or `postgres:`) and applies
+//! that backend's migrations (`migrations/sqlite/`, `migrations/postgres/` at the workspace
+//! root, embedded at build time).
+//!
+//! Every method that can be retried is idempotent (sessions and flares by client id, samples
+//! by device and minute, reviews by patient and week), and every multi-row write is one
+//! transaction: all or nothing.
+#![warn(missing_docs)]
+
+pub mod model;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use stepwise_engine::Rules;
+
+pub use model::*;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist (or is not visible to the caller).
+    #[error("not found")]
+    NotFound,
+    /// The write conflicts with what is stored, e.g. an e-mail already taken or a client id
+    /// reused with different content. The text says what conflicted and may be shown.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The code or token exists but was used or has expired.
+    #[error("expired or already used")]
+    Gone,
+    /// Anything else (connection, constraint, corrupt row). Logged, never shown to clients.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user's login record: the user and their Argon2id hash.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The user.
+    pub user: User,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A logged-in browser or API client.
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    /// The user.
+    pub user: User,
+    /// Token that cookie-authenticated writes must echo in `X-CSRF-Token`.
+    pub csrf_token: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Everything Stepwise stores, named for intent. Implemented by [`SqliteStore`] and
+/// [`PostgresStore`]; the server holds an `Arc<dyn Store>`.
+///
+/// Instants are passed in (`now`): the store never reads the clock.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- clinics and accounts ---
+
+    /// Creates a clinic with default rules and plan, and its first clinic admin.
+    async fn create_clinic(
+        &self,
+        name: &str,
+        admin: NewUser,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Clinic, User)>;
+    /// A clinic by id.
+    async fn clinic(&self, clinic_id: Id) -> StoreResult<Clinic>;
+    /// Replaces the rules and plan new patients of the clinic start with.
+    async fn set_clinic_defaults(
+        &self,
+        clinic_id: Id,
+        rules: &Rules,
+        plan: &WalkingPlan,
+    ) -> StoreResult<()>;
+    /// How many users exist (0 on a new database).
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// A user by id.
+    async fn user(&self, user_id: Id) -> StoreResult<User>;
+    /// A user and their password hash by e-mail (lower-case).
+    async fn credentials(&self, email: &str) -> StoreResult<Credentials>;
+    /// The users of a clinic with the given role, by name.
+    async fn clinic_users(&self, clinic_id: Id, role: Role) -> StoreResult<Vec<User>>;
+
+    /// Stores an invite.
+    async fn create_invite(&self, invite: NewInvite, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Uses an invite once: creates the user (and for patients their patient row, plan and
+    /// first rules version from the clinic defaults) in one transaction.
+    /// `NotFound` for an unknown code, `Gone` when used or expired, `Conflict` when the
+    /// e-mail is taken.
+    async fn accept_invite(
+        &self,
+        code_hash: &str,
+        user: NewUser,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+
+    /// Stores a login session (the token is stored hashed).
+    async fn create_auth_session(
+        &self,
+        token_hash: &str,
+        user_id: Id,
+        csrf_token: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The live session for a token hash; `NotFound` when unknown or expired at `now`.
+    async fn auth_session(&self, token_hash: &str, now: DateTime<Utc>)
+    -> StoreResult<AuthSession>;
+    /// Ends a login session.
+    async fn delete_auth_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    // --- patients, plans, rules ---
+
+    /// A patient by user id.
+    async fn patient(&self, patient_id: Id) -> StoreResult<Patient>;
+    /// Every patient of a clinic.
+    async fn clinic_patients(&self, clinic_id: Id) -> StoreResult<Vec<Patient>>;
+    /// Every patient (for the weekly review job).
+    async fn all_patients(&self) -> StoreResult<Vec<Patient>>;
+    /// The plan's history, oldest first.
+    async fn plan_history(&self, patient_id: Id) -> StoreResult<Vec<PlanChange>>;
+    /// A therapist's change of the plan, recorded in its history.
+    async fn change_plan(
+        &self,
+        patient_id: Id,
+        change: PlanOverride,
+        now: DateTime<Utc>,
+    ) -> StoreResult<PlanChange>;
+    /// The rules in force (highest version).
+    async fn current_rules(&self, patient_id: Id) -> StoreResult<RulesVersion>;
+    /// Every rules version, oldest first.
+    async fn rules_history(&self, patient_id: Id) -> StoreResult<Vec<RulesVersion>>;
+    /// Saves a new rules version (validated by the caller) and returns it.
+    async fn save_rules(
+        &self,
+        patient_id: Id,
+        rules: &Rules,
+        by_user: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RulesVersion>;
+
+    // --- walks and flares ---
+
+    /// Logs a walk. Idempotent on the client id: the same walk again returns the stored one
+    /// (`false` = it already existed); a different walk under the same id is a `Conflict`.
+    async fn record_session(
+        &self,
+        patient_id: Id,
+        session: NewSession,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(SessionRecord, bool)>;
+    /// One walk of a patient.
+    async fn session(&self, patient_id: Id, session_id: Id) -> StoreResult<SessionRecord>;
+    /// Records the two-hour answer. The same answer again is accepted; a different one once
+    /// answered is a `Conflict`.
+    async fn answer_two_hour_check(
+        &self,
+        patient_id: Id,
+        session_id: Id,
+        pain_after_2h: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SessionRecord>;
+    /// Walks that started in `[from, to)`, oldest first.
+    async fn sessions_between(
+        &self,
+        patient_id: Id,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SessionRecord>>;
+    /// Reports a flare, idempotent on the client id.
+    async fn report_flare(
+        &self,
+        patient_id: Id,
+        flare: NewFlare,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(FlareRecord, bool)>;
+    /// Flares that started in `[from, to)`, oldest first.
+    async fn flares_between(
+        &self,
+        patient_id: Id,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<FlareRecord>>;
+
+    // --- bands ---
+
+    /// Stores a one-time pairing code (hashed) for a patient.
+    async fn create_pairing_code(
+        &self,
+        patient_id: Id,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Uses a pairing code once: registers the device with its upload token (hashed).
+    /// `NotFound` for an unknown code, `Gone` when used or expired.
+    async fn pair_device(
+        &self,
+        code_hash: &str,
+        device: NewDevice,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device>;
+    /// The device an upload token belongs to.
+    async fn device_by_token(&self, token_hash: &str) -> StoreResult<Device>;
+    /// A patient's devices.
+    async fn devices(&self, patient_id: Id) -> StoreResult<Vec<Device>>;
+    /// Stores a batch of samples from one device, all or nothing.
+    async fn ingest_samples(
+        &self,
+        device_id: Id,
+        batch: &SampleBatch,
+    ) -> StoreResult<IngestSummary>;
+    /// Minute samples of all the patient's devices in `[from, to)`, by minute. Where two
+    /// devices reported the same minute, the higher step count is kept.
+    async fn step_samples(
+        &self,
+        patient_id: Id,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<StepSample>>;
+    /// Sleep episodes of all the patient's devices starting in `[from, to)`, by start.
+    async fn sleep_episodes(
+        &self,
+        patient_id: Id,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SleepEpisode>>;
+
+    // --- weekly reviews ---
+
+    /// Stores a weekly review and, when applied, the new plan and its history entry, and the
+    /// freeze for an escalation — one transaction. Idempotent on patient + week: a second
+    /// call for a reviewed week changes nothing and returns the stored review (`false`).
+    async fn save_review(
+        &self,
+        patient_id: Id,
+        review: NewReview,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(ReviewRecord, bool)>;
+    /// A patient's reviews, oldest week first.
+    async fn reviews(&self, patient_id: Id) -> StoreResult<Vec<ReviewRecord>>;
+    /// Acknowledges an escalation review and lifts the freeze. `NotFound` when the review is
+    /// not an escalation of this patient; acknowledging twice keeps the first.
+    async fn acknowledge_escalation(
+        &self,
+        patient_id: Id,
+        review_id: Id,
+        by_user: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ReviewRecord>;
+
+    // --- audit ---
+
+    /// Appends to the audit log.
+    async fn audit(&self, entry: AuditEntry) -> StoreResult<()>;
+    /// Audit entries about one patient, oldest first.
+    async fn audit_log(&self, patient_id: Id) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Opens the store named by `url` (`sqlite:PATH` or `postgres://…`) and applies its
+/// migrations.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError::Other(format!(
+            "unsupported database URL {:?}: use sqlite:PATH or postgres://USER@HOST/DB",
+            redact(url)
+        )))
+    }
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_passwords_only() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/stepwise"),
+            "postgres://app:***@db:5432/stepwise"
+        );
+        assert_eq!(redact("postgres://app@db/stepwise"), "postgres://app@db/stepwise");
+        assert_eq!(redact("sqlite:stepwise.db"), "sqlite:stepwise.db");
+    }
+}
