@@ -123,8 +123,7 @@ pub trait Store: Send + Sync + 'static {
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
     /// The live session for a token hash; `NotFound` when unknown or expired at `now`.
-    async fn auth_session(&self, token_hash: &str, now: DateTime<Utc>)
-    -> StoreResult<AuthSession>;
+    async fn auth_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<AuthSession>;
     /// Ends a login session.
     async fn delete_auth_session(&self, token_hash: &str) -> StoreResult<()>;
 
@@ -315,7 +314,10 @@ mod tests {
             redact("postgres://app:s3cret@db:5432/stepwise"),
             "postgres://app:***@db:5432/stepwise"
         );
-        assert_eq!(redact("postgres://app@db/stepwise"), "postgres://app@db/stepwise");
+        assert_eq!(
+            redact("postgres://app@db/stepwise"),
+            "postgres://app@db/stepwise"
+        );
         assert_eq!(redact("sqlite:stepwise.db"), "sqlite:stepwise.db");
     }
 }

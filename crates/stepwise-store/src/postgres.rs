@@ -1,0 +1,47 @@
+//! The backend for several server instances: PostgreSQL.
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::StoreResult;
+use crate::sql::impl_store;
+
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Connections per server instance.
+const MAX_CONNECTIONS: u32 = 10;
+
+/// How long a call waits for a free connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The [`Store`](crate::Store) on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`) and applies the
+    /// migrations (several instances may start at once: sqlx serialises them with a lock).
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        tracing::debug!(url = %crate::redact(url), "postgres store ready");
+        Ok(PostgresStore { pool })
+    }
+
+    /// Begins a transaction (read committed; rows that must not change underneath are
+    /// locked by the statements themselves).
+    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+impl_store!(PostgresStore, Postgres);
