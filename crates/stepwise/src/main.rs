@@ -1,6 +1,8 @@
 //! `stepwise`: the one binary. It wires the crates together and holds no logic of its own.
 
+mod admin_cmd;
 mod engine_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -21,13 +23,38 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the web backend (API and weekly review job).
+    Serve(serve_cmd::ServeArgs),
+    /// Administration: create the first clinic and its admin.
+    #[command(subcommand)]
+    Admin(admin_cmd::AdminCommand),
     /// Run the progression engine on its own.
     #[command(subcommand)]
     Engine(engine_cmd::EngineCommand),
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STEPWISE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().command {
         Command::Engine(cmd) => engine_cmd::run(cmd),
+        Command::Serve(args) => report(serve_cmd::run(args)),
+        Command::Admin(cmd) => report(admin_cmd::run(cmd)),
+    }
+}
+
+/// Prints an error chain as one readable message.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -1,0 +1,308 @@
+//! Who is asking: password hashing (Argon2id), random tokens and codes, the login-session
+//! extractor with its CSRF check, the collector-token extractor, and the failed-login limiter.
+//!
+//! Browsers and API clients log in with a password and get an HttpOnly, SameSite=Strict
+//! session cookie. Every cookie-authenticated write must also send the session's CSRF token in
+//! `X-CSRF-Token` (returned by the login), which a cross-site form cannot know. Collectors send
+//! `Authorization: Bearer <token>`; that token can only upload samples for its one device.
+//! Tokens and codes are stored as SHA-256 hashes, never in clear.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+use stepwise_store::{Device, StoreError, User};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Name of the login-session cookie.
+pub const SESSION_COOKIE: &str = "stepwise_session";
+/// Header carrying the CSRF token on cookie-authenticated writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 10;
+/// Longest password accepted (Argon2 work grows with length).
+pub const MAX_PASSWORD_LEN: usize = 256;
+
+/// Hashes a password with Argon2id and a fresh salt (PHC string). CPU-heavy: call through
+/// [`hash_password_blocking`] from async code.
+pub fn hash_password(password: &str) -> ApiResult<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::Internal(format!("argon2: {e}")))
+}
+
+/// Checks a password against a PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+/// [`hash_password`] off the async threads.
+pub async fn hash_password_blocking(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(format!("hashing task: {e}")))?
+}
+
+/// [`verify_password`] off the async threads.
+pub async fn verify_password_blocking(password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .unwrap_or(false)
+}
+
+/// Checks a new password's length.
+pub fn check_new_password(password: &str) -> ApiResult<()> {
+    let len = password.chars().count();
+    if (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "password",
+            format!("password has {len} characters"),
+            format!("{MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
+        ))
+    }
+}
+
+fn random_bytes<const N: usize>() -> ApiResult<[u8; N]> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("getrandom: {e}")))?;
+    Ok(bytes)
+}
+
+/// A 256-bit random token, URL-safe base64.
+pub fn new_token() -> ApiResult<String> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
+}
+
+/// A code a person can type: `groups` groups of four characters from an alphabet without
+/// look-alikes (no 0/O, 1/I/L), e.g. `K7QX-M2PA`: about 4.9 bits a character, so two groups
+/// carry 39 bits — ample for a code that works once and expires.
+pub fn new_code(groups: usize) -> ApiResult<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let bytes = random_bytes::<16>()?;
+    let chars: Vec<char> = bytes
+        .iter()
+        .take(groups.min(4) * 4)
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    Ok(chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-"))
+}
+
+/// How a code is stored: SHA-256 of its canonical form (upper-case, no dashes or spaces), so
+/// `k7qx m2pa` and `K7QX-M2PA` match.
+pub fn hash_code(code: &str) -> String {
+    let canonical: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    hash_token(&canonical)
+}
+
+/// How a token is stored: hex SHA-256.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The `Set-Cookie` value that logs a browser in.
+pub fn session_cookie(token: &str, ttl: TimeDelta, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        ttl.num_seconds(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The `Set-Cookie` value that logs a browser out.
+pub fn clear_session_cookie(secure: bool) -> String {
+    session_cookie("", TimeDelta::zero(), secure)
+}
+
+/// The session token from the request's cookies.
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
+}
+
+/// A logged-in user. Rejects with 401 without a live session, and with 403 when a write
+/// lacks the session's CSRF token.
+pub struct AuthUser(pub User);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = session_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
+        let session = match state
+            .store
+            .auth_session(&hash_token(token), state.clock.now())
+            .await
+        {
+            Ok(session) => session,
+            Err(StoreError::NotFound) => return Err(ApiError::Unauthorized),
+            Err(other) => return Err(other.into()),
+        };
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if sent != Some(session.csrf_token.as_str()) {
+                return Err(ApiError::Forbidden(
+                    "missing or wrong X-CSRF-Token header (it comes with the login response)",
+                ));
+            }
+        }
+        Ok(AuthUser(session.user))
+    }
+}
+
+/// A paired collector, by its bearer token.
+pub struct DeviceAuth(pub Device);
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        match state.store.device_by_token(&hash_token(token.trim())).await {
+            Ok(device) => Ok(DeviceAuth(device)),
+            Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// Counts failed logins per e-mail address and refuses further attempts for a while after
+/// [`LoginLimiter::MAX_FAILURES`] of them within [`LoginLimiter::WINDOW`]. Kept in memory:
+/// each server instance counts its own.
+#[derive(Default)]
+pub struct LoginLimiter {
+    failures: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
+}
+
+impl LoginLimiter {
+    /// Failed attempts allowed within the window.
+    pub const MAX_FAILURES: usize = 5;
+    /// The window, and how long a blocked address waits at most.
+    pub const WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+    /// `Err(seconds to wait)` when `key` is blocked at `now`.
+    pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), u64> {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(list) = failures.get_mut(key) else {
+            return Ok(());
+        };
+        list.retain(|at| *at > now - Self::WINDOW);
+        if list.len() < Self::MAX_FAILURES {
+            return Ok(());
+        }
+        let oldest = list.iter().min().copied().unwrap_or(now);
+        let wait = (oldest + Self::WINDOW - now).num_seconds().max(1);
+        Err(wait as u64)
+    }
+
+    /// Counts a failed attempt.
+    pub fn failed(&self, key: &str, now: DateTime<Utc>) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        // Bound memory: forget stale keys when the map grows.
+        if failures.len() > 10_000 {
+            failures.retain(|_, list| list.iter().any(|at| *at > now - Self::WINDOW));
+        }
+        failures.entry(key.to_string()).or_default().push(now);
+    }
+
+    /// Forgets failures after a successful login.
+    pub fn succeeded(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let phc = hash_password("correct horse battery").unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &phc));
+        assert!(!verify_password("wrong horse battery", &phc));
+        assert!(!verify_password("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn codes_are_grouped_and_hash_canonically() {
+        let code = new_code(2).unwrap();
+        assert_eq!(code.len(), 9);
+        assert_eq!(&code[4..5], "-");
+        assert_eq!(
+            hash_code(&code),
+            hash_code(&code.to_lowercase().replace('-', " "))
+        );
+    }
+
+    #[test]
+    fn session_cookie_is_http_only_and_strict() {
+        let c = session_cookie("abc", TimeDelta::hours(1), true);
+        assert_eq!(
+            c,
+            "stepwise_session=abc; HttpOnly; SameSite=Strict; Path=/; Max-Age=3600; Secure"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            "a=1; stepwise_session=tok; b=2".parse().unwrap(),
+        );
+        assert_eq!(session_token(&headers), Some("tok"));
+    }
+
+    #[test]
+    fn limiter_blocks_after_five_failures_for_the_window() {
+        let limiter = LoginLimiter::default();
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        for i in 0..5 {
+            assert!(limiter.check("a@b", t0 + TimeDelta::seconds(i)).is_ok());
+            limiter.failed("a@b", t0 + TimeDelta::seconds(i));
+        }
+        assert_eq!(limiter.check("a@b", t0 + TimeDelta::seconds(10)), Err(890));
+        assert!(limiter.check("c@d", t0).is_ok());
+        assert!(limiter.check("a@b", t0 + TimeDelta::minutes(16)).is_ok());
+        limiter.succeeded("a@b");
+        assert!(limiter.check("a@b", t0 + TimeDelta::seconds(11)).is_ok());
+    }
+}

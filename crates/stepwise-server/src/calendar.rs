@@ -1,0 +1,200 @@
+//! Local calendars: a patient's weeks and days in their IANA time zone, DST included. Pure
+//! functions over instants; nothing here reads the clock.
+//!
+//! A patient's week runs from Monday 00:00 local time to the next Monday 00:00 local time, so
+//! a week that crosses a DST change is 167 or 169 hours long. Where local midnight does not
+//! exist (zones that change clocks at midnight), the day starts at the first local instant
+//! that does.
+
+use std::collections::BTreeMap;
+
+use chrono::{
+    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc,
+};
+use chrono_tz::Tz;
+use stepwise_store::{SleepEpisode, SleepStage, StepSample};
+
+use crate::error::ApiError;
+
+/// Parses an IANA zone name such as `Europe/Berlin`.
+pub fn parse_zone(field: &str, name: &str) -> Result<Tz, ApiError> {
+    name.parse::<Tz>().map_err(|_| {
+        ApiError::invalid(
+            field,
+            format!("{name:?} is not an IANA time zone"),
+            "an IANA time zone name such as Europe/Berlin or America/New_York",
+        )
+    })
+}
+
+/// The first instant of `date` in `tz`.
+pub fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    // Walk forward through a DST gap (at most a few hours) to the first existing local time.
+    for minutes in (0..=24 * 60).step_by(15) {
+        let local = date.and_time(NaiveTime::MIN) + TimeDelta::minutes(minutes);
+        match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => return t.with_timezone(&Utc),
+            LocalResult::Ambiguous(earliest, _) => return earliest.with_timezone(&Utc),
+            LocalResult::None => continue,
+        }
+    }
+    // Unreachable for real zones; fall back to the UTC reading of local midnight.
+    date.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// The local calendar day of `at` in `tz`.
+pub fn local_day(tz: Tz, at: DateTime<Utc>) -> NaiveDate {
+    at.with_timezone(&tz).date_naive()
+}
+
+/// Monday of the local week containing `date`.
+pub fn monday_of(date: NaiveDate) -> NaiveDate {
+    date - Days::new(u64::from(date.weekday().num_days_from_monday()))
+}
+
+/// The instants bounding the week that starts on `monday`: `[start, end)`.
+pub fn week_bounds(tz: Tz, monday: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    (day_start(tz, monday), day_start(tz, monday + Days::new(7)))
+}
+
+/// Monday of the most recent week that has fully ended at `now` in `tz`.
+pub fn last_complete_week(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
+    monday_of(local_day(tz, now)) - Days::new(7)
+}
+
+/// Band data of one local day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BandDay {
+    /// Local date.
+    pub date: NaiveDate,
+    /// Steps counted that day.
+    pub steps: i64,
+    /// Minutes the band reported that day.
+    pub minutes_with_data: i64,
+    /// Minutes asleep in sleep episodes that ended that day (the night before it).
+    pub sleep_min: i64,
+}
+
+/// Groups minute steps and sleep episodes into local days, in date order. Sleep counts toward
+/// the day it ends on (a night belongs to the morning after); awake episodes do not count.
+pub fn band_days(tz: Tz, steps: &[StepSample], sleep: &[SleepEpisode]) -> Vec<BandDay> {
+    let mut by_day: BTreeMap<NaiveDate, BandDay> = BTreeMap::new();
+    for s in steps {
+        let d = by_day.entry(local_day(tz, s.minute)).or_default();
+        d.steps += s.steps;
+        d.minutes_with_data += 1;
+    }
+    for e in sleep {
+        if e.stage == SleepStage::Awake {
+            continue;
+        }
+        let d = by_day.entry(local_day(tz, e.end)).or_default();
+        d.sleep_min += (e.end - e.start).num_minutes().max(0);
+    }
+    by_day
+        .into_iter()
+        .map(|(date, d)| BandDay { date, ..d })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn berlin_week_across_autumn_change_is_169_hours() {
+        // DST ended on Sunday 2026-10-25 in Europe/Berlin.
+        let (start, end) = week_bounds(chrono_tz::Europe::Berlin, date(2026, 10, 19));
+        assert_eq!(start, utc(2026, 10, 18, 22, 0));
+        assert_eq!(end, utc(2026, 10, 25, 23, 0));
+        assert_eq!((end - start).num_hours(), 169);
+    }
+
+    #[test]
+    fn new_york_week_across_spring_change_is_167_hours() {
+        // DST began on Sunday 2026-03-08 in America/New_York.
+        let (start, end) = week_bounds(chrono_tz::America::New_York, date(2026, 3, 2));
+        assert_eq!(start, utc(2026, 3, 2, 5, 0));
+        assert_eq!(end, utc(2026, 3, 9, 4, 0));
+        assert_eq!((end - start).num_hours(), 167);
+    }
+
+    #[test]
+    fn missing_midnight_starts_the_day_at_the_first_real_instant() {
+        // America/Santiago skips 00:00-01:00 when DST begins (2026-09-06).
+        let start = day_start(chrono_tz::America::Santiago, date(2026, 9, 6));
+        assert_eq!(
+            start.with_timezone(&chrono_tz::America::Santiago).time(),
+            NaiveTime::from_hms_opt(1, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn last_complete_week_is_the_week_before_this_one() {
+        let tz = chrono_tz::Pacific::Auckland;
+        // Monday 2026-11-23 00:30 in Auckland is still Sunday 11:30 UTC.
+        let now = utc(2026, 11, 22, 11, 30);
+        assert_eq!(last_complete_week(tz, now), date(2026, 11, 16));
+        assert_eq!(last_complete_week(chrono_tz::UTC, now), date(2026, 11, 9));
+    }
+
+    #[test]
+    fn band_days_group_by_local_day_and_credit_sleep_to_the_morning() {
+        let tz = chrono_tz::America::New_York; // UTC-5 in November
+        let steps = [
+            StepSample {
+                minute: utc(2026, 11, 17, 4, 59),
+                steps: 10,
+                heart_rate: None,
+            }, // 16th local
+            StepSample {
+                minute: utc(2026, 11, 17, 5, 0),
+                steps: 20,
+                heart_rate: None,
+            }, // 17th local
+            StepSample {
+                minute: utc(2026, 11, 17, 5, 1),
+                steps: 30,
+                heart_rate: Some(80),
+            },
+        ];
+        let sleep = [
+            SleepEpisode {
+                start: utc(2026, 11, 17, 4, 0),
+                end: utc(2026, 11, 17, 11, 0),
+                stage: SleepStage::Light,
+            },
+            SleepEpisode {
+                start: utc(2026, 11, 17, 11, 0),
+                end: utc(2026, 11, 17, 11, 30),
+                stage: SleepStage::Awake,
+            },
+        ];
+        let days = band_days(tz, &steps, &sleep);
+        assert_eq!(
+            days,
+            [
+                BandDay {
+                    date: date(2026, 11, 16),
+                    steps: 10,
+                    minutes_with_data: 1,
+                    sleep_min: 0
+                },
+                BandDay {
+                    date: date(2026, 11, 17),
+                    steps: 50,
+                    minutes_with_data: 2,
+                    sleep_min: 420
+                },
+            ]
+        );
+    }
+}

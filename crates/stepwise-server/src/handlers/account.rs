@@ -1,0 +1,291 @@
+//! Logging in and out, who am I, and invites (single-use codes from a clinic admin or a
+//! therapist that let a new therapist or patient create their account).
+
+use std::sync::OnceLock;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, http::HeaderMap};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use stepwise_store::{NewInvite, NewUser, Patient, PatientInvite, Role, StoreError, User};
+
+use crate::access::require_role;
+use crate::auth::{
+    self, AuthUser, check_new_password, hash_code, hash_password_blocking, hash_token, new_code,
+    new_token, session_cookie, verify_password_blocking,
+};
+use crate::calendar::parse_zone;
+use crate::error::{ApiError, ApiResult};
+use crate::json::Body;
+use crate::state::AppState;
+use crate::validate;
+
+/// Login request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+/// Login answer: the user and the CSRF token for cookie-authenticated writes.
+#[derive(Serialize)]
+pub struct LoggedIn {
+    user: User,
+    csrf_token: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// A real Argon2id hash to verify against when the e-mail is unknown, so that an unknown
+/// address and a wrong password take equally long.
+fn dummy_hash() -> String {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY
+        .get_or_init(|| auth::hash_password("stepwise-dummy-password").unwrap_or_default())
+        .clone()
+}
+
+/// `POST /api/v1/auth/login`
+pub async fn login(State(state): State<AppState>, Body(req): Body<Login>) -> ApiResult<Response> {
+    let email = req.email.trim().to_lowercase();
+    let now = state.clock.now();
+    if let Err(wait) = state.login_limiter.check(&email, now) {
+        return Err(ApiError::TooManyRequests(wait));
+    }
+    let (user, phc) = match state.store.credentials(&email).await {
+        Ok(c) => (Some(c.user), c.password_hash),
+        Err(StoreError::NotFound) => (None, dummy_hash()),
+        Err(other) => return Err(other.into()),
+    };
+    let ok = verify_password_blocking(req.password, phc).await;
+    let Some(user) = user.filter(|_| ok) else {
+        state.login_limiter.failed(&email, now);
+        return Err(ApiError::Unauthorized);
+    };
+    state.login_limiter.succeeded(&email);
+    let token = new_token()?;
+    let csrf_token = new_token()?;
+    let expires_at = now + state.config.session_ttl;
+    state
+        .store
+        .create_auth_session(&hash_token(&token), user.id, &csrf_token, now, expires_at)
+        .await?;
+    let cookie = session_cookie(
+        &token,
+        state.config.session_ttl,
+        state.config.secure_cookies,
+    );
+    let body = LoggedIn {
+        user,
+        csrf_token,
+        expires_at,
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// `POST /api/v1/auth/logout`
+pub async fn logout(
+    State(state): State<AppState>,
+    AuthUser(_user): AuthUser,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    if let Some(token) = auth::session_token(&headers) {
+        state.store.delete_auth_session(&hash_token(token)).await?;
+    }
+    let cookie = auth::clear_session_cookie(state.config.secure_cookies);
+    Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
+}
+
+/// Who is logged in, and for patients their patient record.
+#[derive(Serialize)]
+pub struct Me {
+    user: User,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patient: Option<Patient>,
+}
+
+/// `GET /api/v1/me`
+pub async fn me(State(state): State<AppState>, AuthUser(user): AuthUser) -> ApiResult<Json<Me>> {
+    let patient = match user.role {
+        Role::Patient => Some(state.store.patient(user.id).await?),
+        _ => None,
+    };
+    Ok(Json(Me { user, patient }))
+}
+
+/// Invite request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    role: Role,
+    /// For patients: their therapist (defaults to the inviting therapist).
+    therapist_id: Option<i64>,
+    /// For patients: their IANA time zone.
+    timezone: Option<String>,
+}
+
+/// The invite code, shown once.
+#[derive(Serialize)]
+pub struct Invite {
+    code: String,
+    role: Role,
+    expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/invites` — clinic admins invite therapists and patients; therapists invite
+/// patients of their own.
+pub async fn create_invite(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Body(req): Body<InviteRequest>,
+) -> ApiResult<(StatusCode, Json<Invite>)> {
+    require_role(
+        &user,
+        &[Role::ClinicAdmin, Role::Therapist],
+        "only the care team can invite",
+    )?;
+    let patient = match req.role {
+        Role::ClinicAdmin => {
+            return Err(ApiError::invalid(
+                "role",
+                "clinic admins are created with `stepwise admin create-clinic`",
+                "therapist or patient",
+            ));
+        }
+        Role::Therapist => {
+            require_role(
+                &user,
+                &[Role::ClinicAdmin],
+                "only a clinic admin can invite therapists",
+            )?;
+            None
+        }
+        Role::Patient => {
+            let therapist_id = match (user.role, req.therapist_id) {
+                (Role::Therapist, None) => user.id,
+                (Role::Therapist, Some(id)) if id != user.id => {
+                    return Err(ApiError::Forbidden(
+                        "a therapist invites patients for themself",
+                    ));
+                }
+                (_, Some(id)) => id,
+                (_, None) => {
+                    return Err(ApiError::invalid(
+                        "therapist_id",
+                        "therapist_id is required",
+                        "the id of a therapist of this clinic",
+                    ));
+                }
+            };
+            let therapist = match state.store.user(therapist_id).await {
+                Ok(t) if t.role == Role::Therapist && t.clinic_id == user.clinic_id => t,
+                Ok(_) | Err(StoreError::NotFound) => {
+                    return Err(ApiError::invalid(
+                        "therapist_id",
+                        format!("{therapist_id} is not a therapist of this clinic"),
+                        "the id of a therapist of this clinic",
+                    ));
+                }
+                Err(other) => return Err(other.into()),
+            };
+            let timezone = req.timezone.ok_or_else(|| {
+                ApiError::invalid(
+                    "timezone",
+                    "timezone is required",
+                    "an IANA time zone name such as Europe/Berlin",
+                )
+            })?;
+            parse_zone("timezone", &timezone)?;
+            Some(PatientInvite {
+                therapist_id: therapist.id,
+                timezone,
+            })
+        }
+    };
+    let code = new_code(3)?;
+    let now = state.clock.now();
+    let expires_at = now + state.config.invite_ttl;
+    state
+        .store
+        .create_invite(
+            NewInvite {
+                code_hash: hash_code(&code),
+                clinic_id: user.clinic_id,
+                role: req.role,
+                created_by: user.id,
+                expires_at,
+                patient,
+            },
+            now,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Invite {
+            code,
+            role: req.role,
+            expires_at,
+        }),
+    ))
+}
+
+/// Accepting an invite.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvite {
+    code: String,
+    email: String,
+    display_name: String,
+    password: String,
+}
+
+/// `POST /api/v1/invites/accept` — public: the code is the credential.
+pub async fn accept_invite(
+    State(state): State<AppState>,
+    Body(req): Body<AcceptInvite>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let email = validate::email("email", &req.email)?;
+    validate::required_text("display_name", &req.display_name, 100)?;
+    check_new_password(&req.password)?;
+    let now = state.clock.now();
+    let password_hash = hash_password_blocking(req.password).await?;
+    let user = NewUser {
+        email,
+        display_name: req.display_name.trim().to_string(),
+        password_hash,
+    };
+    match state
+        .store
+        .accept_invite(&hash_code(&req.code), user, now)
+        .await
+    {
+        Ok(user) => Ok((StatusCode::CREATED, Json(user))),
+        // Codes carry about 58 random bits: guessing one is not practical.
+        Err(StoreError::NotFound) => Err(ApiError::invalid(
+            "code",
+            "this invite code is not known",
+            "the code from your invitation",
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `GET /api/v1/clinic/therapists` — the clinic's therapists (for assigning patients).
+pub async fn therapists(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<Vec<User>>> {
+    require_role(
+        &user,
+        &[Role::ClinicAdmin, Role::Therapist],
+        "this is for the care team",
+    )?;
+    Ok(Json(
+        state
+            .store
+            .clinic_users(user.clinic_id, Role::Therapist)
+            .await?,
+    ))
+}

@@ -1,0 +1,7 @@
+//! Request handlers, one module per audience.
+
+pub mod account;
+pub mod collector;
+pub mod patient;
+pub mod staff;
+pub mod system;

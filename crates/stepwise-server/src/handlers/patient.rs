@@ -1,0 +1,345 @@
+//! The patient's own API: today's plan, logging a walk, the two-hour check, flares, history,
+//! and pairing a band. Every handler works on the caller's own record only.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use stepwise_store::{
+    Device, FlareRecord, NewFlare, NewSession, Patient, PlanChange, RestType, ReviewRecord,
+    SessionRecord, WalkingPlan,
+};
+
+use crate::access::own_patient;
+use crate::auth::{AuthUser, hash_code, new_code};
+use crate::calendar::{day_start, local_day, monday_of, parse_zone, week_bounds};
+use crate::error::{ApiError, ApiResult};
+use crate::json::Body;
+use crate::state::AppState;
+use crate::validate;
+
+/// How late a walk may be logged (an offline phone catches up).
+pub const MAX_LOG_DELAY: TimeDelta = TimeDelta::days(14);
+/// The longest walk session accepted.
+pub const MAX_SESSION: TimeDelta = TimeDelta::hours(6);
+/// The two-hour check opens this long after the walk ends.
+pub const CHECK_OPENS_AFTER: TimeDelta = TimeDelta::minutes(105);
+/// The two-hour check closes this long after the walk ends.
+pub const CHECK_CLOSES_AFTER: TimeDelta = TimeDelta::hours(24);
+
+/// Today's page: the plan, this week so far, and checks waiting for an answer.
+#[derive(Serialize)]
+pub struct Today {
+    plan: WalkingPlan,
+    timezone: String,
+    today: NaiveDate,
+    week_start: NaiveDate,
+    sessions_this_week: usize,
+    sessions_per_week: i64,
+    /// Walks whose two-hour check is open now.
+    checks_due: Vec<SessionRecord>,
+    /// An escalation is open: the therapist will look before the plan changes.
+    frozen: bool,
+    last_review: Option<ReviewRecord>,
+}
+
+/// `GET /api/v1/me/today`
+pub async fn today(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<Today>> {
+    let patient = own_patient(&state, &user).await?;
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let now = state.clock.now();
+    let today = local_day(tz, now);
+    let week_start = monday_of(today);
+    let (start, end) = week_bounds(tz, week_start);
+    let week = state.store.sessions_between(patient.id, start, end).await?;
+    let recent = state
+        .store
+        .sessions_between(patient.id, now - CHECK_CLOSES_AFTER - MAX_SESSION, now)
+        .await?;
+    let checks_due = recent
+        .into_iter()
+        .filter(|s| s.pain_after_2h.is_none() && check_window(s).contains(&now))
+        .collect();
+    let last_review = state.store.reviews(patient.id).await?.pop();
+    Ok(Json(Today {
+        plan: patient.plan,
+        timezone: patient.timezone,
+        today,
+        week_start,
+        sessions_this_week: week.iter().filter(|s| s.logged.walked_s > 0).count(),
+        sessions_per_week: patient.plan.sessions_per_week,
+        checks_due,
+        frozen: patient.frozen,
+        last_review,
+    }))
+}
+
+fn check_window(s: &SessionRecord) -> std::ops::Range<DateTime<Utc>> {
+    s.logged.ended_at + CHECK_OPENS_AFTER..s.logged.ended_at + CHECK_CLOSES_AFTER
+}
+
+/// A walk as the patient's app sends it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogWalk {
+    client_id: String,
+    started_at: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+    walked_s: i64,
+    #[serde(default)]
+    bouts: Option<i64>,
+    pain_before: Option<i64>,
+    pain_during_max: Option<i64>,
+    effort: Option<i64>,
+    rest_type: Option<RestType>,
+    notes: Option<String>,
+}
+
+impl LogWalk {
+    fn validate(self, now: DateTime<Utc>) -> ApiResult<NewSession> {
+        validate::client_id("client_id", &self.client_id)?;
+        validate::not_future("ended_at", self.ended_at, now)?;
+        validate::not_older_than("started_at", self.started_at, now, MAX_LOG_DELAY)?;
+        let duration = self.ended_at - self.started_at;
+        if duration <= TimeDelta::zero() || duration > MAX_SESSION {
+            return Err(ApiError::invalid(
+                "ended_at",
+                format!(
+                    "the walk lasts {} minutes from started_at to ended_at",
+                    duration.num_minutes()
+                ),
+                "after started_at, at most 6 hours later",
+            ));
+        }
+        validate::in_range("walked_s", self.walked_s, 0..=duration.num_seconds())?;
+        let bouts = self.bouts.unwrap_or(1);
+        validate::in_range("bouts", bouts, 0..=50)?;
+        validate::score("pain_before", self.pain_before)?;
+        validate::score("pain_during_max", self.pain_during_max)?;
+        validate::score("effort", self.effort)?;
+        if let Some(notes) = &self.notes {
+            validate::text("notes", notes, 2000)?;
+        }
+        Ok(NewSession {
+            client_id: self.client_id,
+            started_at: self.started_at,
+            ended_at: self.ended_at,
+            walked_s: self.walked_s,
+            bouts,
+            pain_before: self.pain_before,
+            pain_during_max: self.pain_during_max,
+            effort: self.effort,
+            rest_type: self.rest_type,
+            notes: self.notes,
+        })
+    }
+}
+
+/// `POST /api/v1/me/sessions` — 201 when stored, 200 when this walk was already logged.
+pub async fn log_walk(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Body(req): Body<LogWalk>,
+) -> ApiResult<(StatusCode, Json<SessionRecord>)> {
+    let patient = own_patient(&state, &user).await?;
+    let now = state.clock.now();
+    let session = req.validate(now)?;
+    let (record, created) = state.store.record_session(patient.id, session, now).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(record)))
+}
+
+/// A date range in the patient's local calendar, both ends included.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateRange {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+/// Longest range one request may ask for.
+pub const MAX_RANGE_DAYS: u64 = 366;
+
+impl DateRange {
+    /// The instants `[start of from, end of to)` in `tz`; default the last 28 days.
+    pub fn bounds(
+        &self,
+        tz: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
+        let to = self.to.unwrap_or_else(|| local_day(tz, now));
+        let from = self.from.unwrap_or(to - Days::new(27));
+        if from > to {
+            return Err(ApiError::invalid(
+                "from",
+                format!("from {from} is after to {to}"),
+                "a date on or before `to`",
+            ));
+        }
+        if (to - from).num_days() >= MAX_RANGE_DAYS as i64 {
+            return Err(ApiError::invalid(
+                "from",
+                format!("{from}..{to} is longer than {MAX_RANGE_DAYS} days"),
+                format!("at most {MAX_RANGE_DAYS} days"),
+            ));
+        }
+        Ok((day_start(tz, from), day_start(tz, to + Days::new(1))))
+    }
+}
+
+/// `GET /api/v1/me/sessions?from&to`
+pub async fn my_sessions(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(range): Query<DateRange>,
+) -> ApiResult<Json<Vec<SessionRecord>>> {
+    let patient = own_patient(&state, &user).await?;
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let (from, to) = range.bounds(tz, state.clock.now())?;
+    Ok(Json(
+        state.store.sessions_between(patient.id, from, to).await?,
+    ))
+}
+
+/// The answer to "how is your pain now?".
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TwoHourAnswer {
+    pain_after_2h: i64,
+}
+
+/// `POST /api/v1/me/sessions/{id}/two-hour-check`
+pub async fn answer_check(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(session_id): Path<i64>,
+    Body(req): Body<TwoHourAnswer>,
+) -> ApiResult<Json<SessionRecord>> {
+    let patient = own_patient(&state, &user).await?;
+    validate::score("pain_after_2h", Some(req.pain_after_2h))?;
+    let now = state.clock.now();
+    let session = state.store.session(patient.id, session_id).await?;
+    if session.pain_after_2h.is_none() {
+        let window = check_window(&session);
+        if now < window.start {
+            return Err(ApiError::Conflict(format!(
+                "the two-hour check for this walk opens at {}",
+                window.start.to_rfc3339()
+            )));
+        }
+        if now >= window.end {
+            return Err(ApiError::Conflict(format!(
+                "the two-hour check for this walk closed at {}",
+                window.end.to_rfc3339()
+            )));
+        }
+    }
+    Ok(Json(
+        state
+            .store
+            .answer_two_hour_check(patient.id, session_id, req.pain_after_2h, now)
+            .await?,
+    ))
+}
+
+/// A flare as the patient reports it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportFlare {
+    client_id: String,
+    started_at: DateTime<Utc>,
+    pain: i64,
+    notes: Option<String>,
+}
+
+/// `POST /api/v1/me/flares` — 201 when stored, 200 when already reported.
+pub async fn report_flare(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Body(req): Body<ReportFlare>,
+) -> ApiResult<(StatusCode, Json<FlareRecord>)> {
+    let patient = own_patient(&state, &user).await?;
+    let now = state.clock.now();
+    validate::client_id("client_id", &req.client_id)?;
+    validate::not_future("started_at", req.started_at, now)?;
+    validate::not_older_than("started_at", req.started_at, now, MAX_LOG_DELAY)?;
+    validate::score("pain", Some(req.pain))?;
+    if let Some(notes) = &req.notes {
+        validate::text("notes", notes, 2000)?;
+    }
+    let flare = NewFlare {
+        client_id: req.client_id,
+        started_at: req.started_at,
+        pain: req.pain,
+        notes: req.notes,
+    };
+    let (record, created) = state.store.report_flare(patient.id, flare, now).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(record)))
+}
+
+/// The plan over time and every weekly decision with its reasons.
+#[derive(Serialize)]
+pub struct History {
+    patient: Patient,
+    plan_changes: Vec<PlanChange>,
+    reviews: Vec<ReviewRecord>,
+}
+
+/// `GET /api/v1/me/history`
+pub async fn history(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<History>> {
+    let patient = own_patient(&state, &user).await?;
+    let plan_changes = state.store.plan_history(patient.id).await?;
+    let reviews = state.store.reviews(patient.id).await?;
+    Ok(Json(History {
+        patient,
+        plan_changes,
+        reviews,
+    }))
+}
+
+/// A one-time code for `stepwise band pair`.
+#[derive(Serialize)]
+pub struct PairingCode {
+    code: String,
+    expires_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/me/pairing-codes`
+pub async fn pairing_code(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<(StatusCode, Json<PairingCode>)> {
+    let patient = own_patient(&state, &user).await?;
+    let code = new_code(2)?;
+    let expires_at = state.clock.now() + state.config.pairing_ttl;
+    state
+        .store
+        .create_pairing_code(patient.id, &hash_code(&code), expires_at)
+        .await?;
+    Ok((StatusCode::CREATED, Json(PairingCode { code, expires_at })))
+}
+
+/// `GET /api/v1/me/devices`
+pub async fn my_devices(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<Vec<Device>>> {
+    let patient = own_patient(&state, &user).await?;
+    Ok(Json(state.store.devices(patient.id).await?))
+}

@@ -1,0 +1,396 @@
+//! The care team's API: the patient list (escalations first), a patient's timeline, rules
+//! (versioned, validated as the engine validates them), baseline, plan override, weekly
+//! reviews and escalation acknowledgement. Every handler reaches the patient through
+//! [`staff_patient`], which checks access and writes the audit entry.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use stepwise_engine::Rules;
+use stepwise_engine::baseline::{DEFAULT_SHARE_PCT, baseline_interval};
+use stepwise_engine::rules::SESSIONS_PER_WEEK;
+use stepwise_store::{
+    AuditEntry, FlareRecord, Patient, PlanChange, PlanChangeSource, PlanOverride, ReviewRecord,
+    Role, RulesVersion, SessionRecord, WalkingPlan,
+};
+
+use crate::access::{check_staff_access, require_role, staff_patient};
+use crate::auth::AuthUser;
+use crate::calendar::{BandDay, band_days, last_complete_week, parse_zone};
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::patient::DateRange;
+use crate::json::{Body, parse};
+use crate::state::AppState;
+use crate::validate;
+use crate::weekly::review_week;
+
+/// One row of the patient list.
+#[derive(Serialize)]
+pub struct PatientSummary {
+    patient: Patient,
+    /// The newest weekly review.
+    last_review: Option<ReviewRecord>,
+    /// An escalation waiting for acknowledgement.
+    open_escalation: Option<i64>,
+}
+
+/// `GET /api/v1/patients` — a therapist's own patients, or every patient of a clinic admin's
+/// clinic; open escalations first.
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<Vec<PatientSummary>>> {
+    require_role(
+        &user,
+        &[Role::Therapist, Role::ClinicAdmin],
+        "this is for the care team",
+    )?;
+    let patients = state.store.clinic_patients(user.clinic_id).await?;
+    let mut rows = Vec::new();
+    for patient in patients {
+        if check_staff_access(&user, &patient).is_err() {
+            continue;
+        }
+        let reviews = state.store.reviews(patient.id).await?;
+        let open_escalation = reviews
+            .iter()
+            .rev()
+            .find(|r| r.output.needs_therapist() && r.acknowledged_at.is_none())
+            .map(|r| r.id);
+        rows.push(PatientSummary {
+            patient,
+            last_review: reviews.last().cloned(),
+            open_escalation,
+        });
+    }
+    rows.sort_by(|a, b| {
+        (a.open_escalation.is_none(), &a.patient.display_name)
+            .cmp(&(b.open_escalation.is_none(), &b.patient.display_name))
+    });
+    // One audit entry for the list: it shows names, plans and last decisions.
+    state.audit(&user, "read patient.list", None).await?;
+    Ok(Json(rows))
+}
+
+/// A patient with their rules and plan history.
+#[derive(Serialize)]
+pub struct PatientDetail {
+    patient: Patient,
+    rules: RulesVersion,
+    plan_changes: Vec<PlanChange>,
+}
+
+/// `GET /api/v1/patients/{id}`
+pub async fn detail(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<PatientDetail>> {
+    let patient = staff_patient(&state, &user, id, "read patient").await?;
+    let rules = state.store.current_rules(patient.id).await?;
+    let plan_changes = state.store.plan_history(patient.id).await?;
+    Ok(Json(PatientDetail {
+        patient,
+        rules,
+        plan_changes,
+    }))
+}
+
+/// Everything that happened in a date range.
+#[derive(Serialize)]
+pub struct Timeline {
+    patient: Patient,
+    from: NaiveDate,
+    to: NaiveDate,
+    sessions: Vec<SessionRecord>,
+    flares: Vec<FlareRecord>,
+    band_days: Vec<BandDay>,
+    reviews: Vec<ReviewRecord>,
+    plan_changes: Vec<PlanChange>,
+}
+
+/// `GET /api/v1/patients/{id}/timeline?from&to` — local dates, default the last 28 days.
+pub async fn timeline(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Query(range): Query<DateRange>,
+) -> ApiResult<Json<Timeline>> {
+    let patient = staff_patient(&state, &user, id, "read patient.timeline").await?;
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let (start, end) = range.bounds(tz, state.clock.now())?;
+    let store = &state.store;
+    let sessions = store.sessions_between(patient.id, start, end).await?;
+    let flares = store.flares_between(patient.id, start, end).await?;
+    let steps = store.step_samples(patient.id, start, end).await?;
+    let sleep = store.sleep_episodes(patient.id, start, end).await?;
+    let from = crate::calendar::local_day(tz, start);
+    let to = crate::calendar::local_day(tz, end) - chrono::Days::new(1);
+    let reviews = store
+        .reviews(patient.id)
+        .await?
+        .into_iter()
+        .filter(|r| (from - chrono::Days::new(6)..=to).contains(&r.week_start))
+        .collect();
+    let plan_changes = store
+        .plan_history(patient.id)
+        .await?
+        .into_iter()
+        .filter(|c| (start..end).contains(&c.at))
+        .collect();
+    Ok(Json(Timeline {
+        band_days: band_days(tz, &steps, &sleep),
+        patient,
+        from,
+        to,
+        sessions,
+        flares,
+        reviews,
+        plan_changes,
+    }))
+}
+
+/// The rules in force and every earlier version.
+#[derive(Serialize)]
+pub struct RulesView {
+    current: RulesVersion,
+    history: Vec<RulesVersion>,
+}
+
+/// `GET /api/v1/patients/{id}/rules`
+pub async fn rules(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<RulesView>> {
+    let patient = staff_patient(&state, &user, id, "read patient.rules").await?;
+    let history = state.store.rules_history(patient.id).await?;
+    let current = history.last().cloned().ok_or(ApiError::NotFound)?;
+    Ok(Json(RulesView { current, history }))
+}
+
+/// `PUT /api/v1/patients/{id}/rules` — the body names the fields to change (any subset of the
+/// rules); the rest keep their current values. Saved as a new version.
+pub async fn save_rules(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Body(changes): Body<serde_json::Map<String, serde_json::Value>>,
+) -> ApiResult<(StatusCode, Json<RulesVersion>)> {
+    let patient = staff_patient(&state, &user, id, "write patient.rules").await?;
+    let current = state.store.current_rules(patient.id).await?;
+    let rules = merge_rules(&current.rules, changes)?;
+    let saved = state
+        .store
+        .save_rules(patient.id, &rules, user.id, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// Applies a partial rules object over `current`, refusing unknown fields and invalid values
+/// with the engine's own messages.
+pub fn merge_rules(
+    current: &Rules,
+    changes: serde_json::Map<String, serde_json::Value>,
+) -> ApiResult<Rules> {
+    let mut merged = match serde_json::to_value(current) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => {
+            return Err(ApiError::Internal(
+                "rules did not serialise to an object".into(),
+            ));
+        }
+    };
+    merged.extend(changes);
+    let bytes =
+        serde_json::to_vec(&merged).map_err(|e| ApiError::Internal(format!("rules merge: {e}")))?;
+    let rules: Rules = parse(&bytes)?;
+    rules.validate()?;
+    Ok(rules)
+}
+
+/// Tolerance walks for the baseline.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineRequest {
+    tolerance_walks_s: Vec<i64>,
+    share_pct: Option<i64>,
+}
+
+/// `POST /api/v1/patients/{id}/baseline` — the starting interval from tolerance walks.
+pub async fn baseline(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Body(req): Body<BaselineRequest>,
+) -> ApiResult<(StatusCode, Json<PlanChange>)> {
+    let patient = staff_patient(&state, &user, id, "write patient.baseline").await?;
+    let share = req.share_pct.unwrap_or(DEFAULT_SHARE_PCT);
+    let interval = baseline_interval(&req.tolerance_walks_s, share).map_err(|err| {
+        use stepwise_engine::baseline::BaselineError as E;
+        let (field, allowed) = match err {
+            E::ShareOutOfRange(_) => ("share_pct", "50..=100".to_string()),
+            E::TooFewWalks { .. } => (
+                "tolerance_walks_s",
+                "at least 3 tolerance walks, seconds each".to_string(),
+            ),
+            E::NotPositive { index, .. } => {
+                return ApiError::invalid(
+                    format!("tolerance_walks_s[{index}]"),
+                    err.to_string(),
+                    "a positive number of seconds",
+                );
+            }
+        };
+        ApiError::invalid(field, err.to_string(), allowed)
+    })?;
+    let rules = state.store.current_rules(patient.id).await?.rules;
+    let clamped = interval.clamp(rules.min_interval_s, rules.max_interval_s);
+    let mean = req.tolerance_walks_s.iter().sum::<i64>() / req.tolerance_walks_s.len() as i64;
+    let mut reason = format!(
+        "Baseline: {share}% of your average tolerance walk of {mean} s from {} walks",
+        req.tolerance_walks_s.len()
+    );
+    if clamped != interval {
+        reason.push_str(&format!(
+            " ({interval} s), kept within your limits of {}–{} s",
+            rules.min_interval_s, rules.max_interval_s
+        ));
+    }
+    let change = PlanOverride {
+        plan: WalkingPlan {
+            interval_s: clamped,
+            ..patient.plan
+        },
+        source: PlanChangeSource::Baseline,
+        reason,
+        by_user: user.id,
+    };
+    let saved = state
+        .store
+        .change_plan(patient.id, change, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// A therapist's override of the plan.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideRequest {
+    interval_s: Option<i64>,
+    bouts: Option<i64>,
+    rest_s: Option<i64>,
+    sessions_per_week: Option<i64>,
+    reason: String,
+}
+
+/// `POST /api/v1/patients/{id}/plan` — change the plan by hand, with a reason.
+pub async fn override_plan(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Body(req): Body<OverrideRequest>,
+) -> ApiResult<(StatusCode, Json<PlanChange>)> {
+    let patient = staff_patient(&state, &user, id, "write patient.plan").await?;
+    validate::required_text("reason", &req.reason, 500)?;
+    let rules = state.store.current_rules(patient.id).await?.rules;
+    let plan = WalkingPlan {
+        interval_s: req.interval_s.unwrap_or(patient.plan.interval_s),
+        bouts: req.bouts.unwrap_or(patient.plan.bouts),
+        rest_s: req.rest_s.unwrap_or(patient.plan.rest_s),
+        sessions_per_week: req
+            .sessions_per_week
+            .unwrap_or(patient.plan.sessions_per_week),
+    };
+    validate::in_range("interval_s", plan.interval_s, rules.interval_range())?;
+    validate::in_range("bouts", plan.bouts, 1..=20)?;
+    validate::in_range("rest_s", plan.rest_s, 0..=3600)?;
+    validate::in_range(
+        "sessions_per_week",
+        plan.sessions_per_week,
+        SESSIONS_PER_WEEK,
+    )?;
+    let change = PlanOverride {
+        plan,
+        source: PlanChangeSource::Override,
+        reason: req.reason.trim().to_string(),
+        by_user: user.id,
+    };
+    let saved = state
+        .store
+        .change_plan(patient.id, change, state.clock.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// `GET /api/v1/patients/{id}/reviews`
+pub async fn reviews(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<ReviewRecord>>> {
+    let patient = staff_patient(&state, &user, id, "read patient.reviews").await?;
+    Ok(Json(state.store.reviews(patient.id).await?))
+}
+
+/// Which week to review.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RunReview {
+    /// Monday of a completed week; default the most recent completed week.
+    week_start: Option<NaiveDate>,
+}
+
+/// `POST /api/v1/patients/{id}/reviews` — run the weekly review for a completed week now
+/// (the server also runs it on its own when each week ends). 201 when made, 200 when the week
+/// was already reviewed.
+pub async fn run_review(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Body(req): Body<RunReview>,
+) -> ApiResult<(StatusCode, Json<ReviewRecord>)> {
+    let patient = staff_patient(&state, &user, id, "write patient.review").await?;
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let now = state.clock.now();
+    let week = req.week_start.unwrap_or(last_complete_week(tz, now));
+    let (review, created) = review_week(state.store.as_ref(), patient.id, week, now).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(review)))
+}
+
+/// `POST /api/v1/patients/{id}/reviews/{review_id}/acknowledge` — lift an escalation's freeze.
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, review_id)): Path<(i64, i64)>,
+) -> ApiResult<Json<ReviewRecord>> {
+    let patient = staff_patient(&state, &user, id, "write patient.acknowledge").await?;
+    Ok(Json(
+        state
+            .store
+            .acknowledge_escalation(patient.id, review_id, user.id, state.clock.now())
+            .await?,
+    ))
+}
+
+/// `GET /api/v1/patients/{id}/audit` — who read or changed this patient's data (clinic admins).
+pub async fn audit_log(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    require_role(
+        &user,
+        &[Role::ClinicAdmin],
+        "only a clinic admin reads the audit log",
+    )?;
+    let patient = staff_patient(&state, &user, id, "read patient.audit").await?;
+    Ok(Json(state.store.audit_log(patient.id).await?))
+}

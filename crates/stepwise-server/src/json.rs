@@ -1,0 +1,84 @@
+//! JSON bodies in and out. [`Body`] is the extractor every handler uses: it refuses bodies that
+//! are not declared as JSON, larger than the route's limit, malformed, or of the wrong shape —
+//! each with the same `{error, field, allowed}` answer as every other error.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Default body limit for API requests, bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Body limit for a collector's sample upload, bytes (a week of minute samples fits).
+pub const SAMPLES_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A JSON request body of type `T`.
+pub struct Body<T>(pub T);
+
+impl<T, S> FromRequest<S> for Body<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim();
+                mime.eq_ignore_ascii_case("application/json")
+            });
+        if !is_json {
+            return Err(ApiError::NotJson);
+        }
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(BODY_LIMIT, |l| l.0);
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::TooLarge(limit))?;
+        parse(&bytes).map(Body)
+    }
+}
+
+/// The body limit in force for a route, recorded so that errors can state it.
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// Parses JSON, naming the offending field on error.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::BadRequest(format!("the body is not valid JSON: {inner}"));
+        }
+        let message = inner.to_string();
+        let at_root = path == "." || path == "?";
+        // serde reports a missing field at its parent; name the field itself.
+        let field = match message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            Some(name) if at_root => name.to_string(),
+            Some(name) => format!("{path}.{name}"),
+            None if at_root => ".".to_string(),
+            None => path,
+        };
+        ApiError::Invalid {
+            field,
+            message,
+            allowed: None,
+        }
+    })?;
+    de.end()
+        .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
+    Ok(value)
+}

@@ -1,0 +1,147 @@
+//! The Stepwise web backend: the JSON API under `/api/v1`, accounts and roles, and the weekly
+//! review job. Handlers hold no SQL (that is `stepwise-store`) and no clinical rules (that is
+//! `stepwise-engine`); they check who is asking, validate, call the store and the engine.
+//!
+//! [`app`] builds the router so tests can drive it in process; [`serve`] runs it on a socket
+//! with the weekly review job beside it.
+#![warn(missing_docs)]
+
+pub mod access;
+pub mod auth;
+pub mod calendar;
+pub mod clock;
+pub mod error;
+pub mod handlers;
+pub mod json;
+pub mod state;
+pub mod validate;
+pub mod weekly;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::error::ApiError;
+use crate::handlers::{account, collector, patient, staff, system};
+use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
+pub use crate::state::{AppState, Config};
+
+/// The route table. Every route of `/api/v1` is described in `openapi.json`.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(account::login))
+        .route("/auth/logout", post(account::logout))
+        .route("/me", get(account::me))
+        .route("/invites", post(account::create_invite))
+        .route("/invites/accept", post(account::accept_invite))
+        .route("/clinic/therapists", get(account::therapists))
+        .route("/me/today", get(patient::today))
+        .route(
+            "/me/sessions",
+            get(patient::my_sessions).post(patient::log_walk),
+        )
+        .route(
+            "/me/sessions/{session_id}/two-hour-check",
+            post(patient::answer_check),
+        )
+        .route("/me/flares", post(patient::report_flare))
+        .route("/me/history", get(patient::history))
+        .route("/me/pairing-codes", post(patient::pairing_code))
+        .route("/me/devices", get(patient::my_devices))
+        .route("/patients", get(staff::list))
+        .route("/patients/{id}", get(staff::detail))
+        .route("/patients/{id}/timeline", get(staff::timeline))
+        .route(
+            "/patients/{id}/rules",
+            get(staff::rules).put(staff::save_rules),
+        )
+        .route("/patients/{id}/baseline", post(staff::baseline))
+        .route("/patients/{id}/plan", post(staff::override_plan))
+        .route(
+            "/patients/{id}/reviews",
+            get(staff::reviews).post(staff::run_review),
+        )
+        .route(
+            "/patients/{id}/reviews/{review_id}/acknowledge",
+            post(staff::acknowledge),
+        )
+        .route("/patients/{id}/audit", get(staff::audit_log))
+        .route("/devices/pair", post(collector::pair))
+        .merge(
+            // Uploads of a week of minute samples need a larger body than the rest of the API.
+            Router::new()
+                .route("/samples", post(collector::upload))
+                .layer(DefaultBodyLimit::max(SAMPLES_BODY_LIMIT))
+                .layer(axum::Extension(BodyLimit(SAMPLES_BODY_LIMIT))),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+
+    Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/api/openapi.json", get(system::openapi))
+        .route("/api/docs", get(system::docs))
+        .route("/api/docs.js", get(system::docs_script))
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async {
+            ApiError::BadRequest("this method is not allowed on this path".into())
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("content-security-policy"),
+            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"),
+        ))
+        .with_state(state)
+}
+
+/// How often the weekly review job looks for weeks that have ended.
+pub const REVIEW_JOB_PERIOD: Duration = Duration::from_secs(60);
+
+/// Serves the app on `listener` until `shutdown` completes, running the weekly review job
+/// every [`REVIEW_JOB_PERIOD`].
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let job_state = state.clone();
+    let job = tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(REVIEW_JOB_PERIOD);
+        loop {
+            ticks.tick().await;
+            let now = job_state.clock.now();
+            match weekly::run_due_reviews(job_state.store.as_ref(), now).await {
+                Ok(summary) if summary.reviewed > 0 || summary.failed > 0 => {
+                    tracing::info!(?summary, "weekly reviews")
+                }
+                Ok(_) => {}
+                Err(err) => tracing::error!(error = %err, "weekly review job"),
+            }
+        }
+    });
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    job.abort();
+    result
+}

@@ -1,0 +1,126 @@
+//! Field checks for request bodies. Each names the field and what it allows; out-of-range
+//! scores use the engine's own ranges so the API and the engine never disagree.
+
+use std::ops::RangeInclusive;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use stepwise_engine::rules::{SCORE, check};
+
+use crate::error::{ApiError, ApiResult};
+
+/// How far ahead of the server's clock a client's instant may be (clock skew).
+pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+/// An integer within `allowed`.
+pub fn in_range(field: &str, value: i64, allowed: RangeInclusive<i64>) -> ApiResult<()> {
+    Ok(check(field, value, allowed)?)
+}
+
+/// An optional NRS/Borg score, 0–10.
+pub fn score(field: &str, value: Option<i64>) -> ApiResult<()> {
+    match value {
+        Some(v) => in_range(field, v, SCORE),
+        None => Ok(()),
+    }
+}
+
+/// A client-generated id: 1–64 characters of letters, digits, `-` and `_` (UUIDs fit).
+pub fn client_id(field: &str, value: &str) -> ApiResult<()> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("{field} {value:?} is not a valid id"),
+            "1 to 64 letters, digits, '-' or '_'",
+        ))
+    }
+}
+
+/// Free text of at most `max` characters.
+pub fn text(field: &str, value: &str, max: usize) -> ApiResult<()> {
+    let len = value.chars().count();
+    if len <= max {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("{field} has {len} characters"),
+            format!("at most {max} characters"),
+        ))
+    }
+}
+
+/// Non-empty text of at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize) -> ApiResult<()> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} is empty"),
+            format!("1 to {max} characters"),
+        ));
+    }
+    text(field, value, max)
+}
+
+/// An instant that is not in the future beyond the allowed clock skew.
+pub fn not_future(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> ApiResult<()> {
+    if at <= now + MAX_CLOCK_SKEW {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!(
+                "{field} {} is {} minutes ahead of the server clock ({}); check the device's clock",
+                at.to_rfc3339(),
+                (at - now).num_minutes(),
+                now.to_rfc3339()
+            ),
+            format!(
+                "an instant no later than {}",
+                (now + MAX_CLOCK_SKEW).to_rfc3339()
+            ),
+        ))
+    }
+}
+
+/// An instant no older than `max_age` before `now`.
+pub fn not_older_than(
+    field: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    max_age: TimeDelta,
+) -> ApiResult<()> {
+    if at >= now - max_age {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("{field} {} is too far in the past", at.to_rfc3339()),
+            format!("an instant after {}", (now - max_age).to_rfc3339()),
+        ))
+    }
+}
+
+/// A plausible e-mail address, returned lower-cased.
+pub fn email(field: &str, value: &str) -> ApiResult<String> {
+    let value = value.trim().to_lowercase();
+    let ok = value.len() <= 254
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+        && !value.chars().any(char::is_whitespace);
+    if ok {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("{value:?} is not an e-mail address"),
+            "an e-mail address such as name@example.org",
+        ))
+    }
+}

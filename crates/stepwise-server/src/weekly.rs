@@ -1,0 +1,258 @@
+//! The weekly review job: at the end of each patient's local week (Monday 00:00 in their
+//! zone), gather the week's evidence — sessions, two-hour answers, and each walk's verification
+//! from the band's minute steps — ask the engine, and store the decision with the new plan.
+//!
+//! The job is idempotent: the store keeps one review per patient and week, so running it
+//! twice (or on two server instances at once) changes nothing the second time. While an
+//! escalation is open the review is still made and stored, but not applied to the plan.
+
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+use stepwise_engine::adherence::{MinuteSteps, verify_walk};
+use stepwise_engine::{Decision, SessionReport, WeekEvidence, review};
+use stepwise_store::{NewReview, Patient, ReviewRecord, SessionRecord, Store, StoreResult};
+
+use crate::calendar::{last_complete_week, local_day, monday_of, parse_zone, week_bounds};
+use crate::error::{ApiError, ApiResult};
+
+/// How many missed weeks one run catches up on per patient (after downtime).
+pub const MAX_CATCH_UP_WEEKS: u64 = 4;
+
+/// What one run of the job did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RunSummary {
+    /// Patients looked at.
+    pub patients: usize,
+    /// Reviews made and stored by this run.
+    pub reviewed: usize,
+    /// Patients whose review failed (logged).
+    pub failed: usize,
+}
+
+/// The week's evidence for the engine: each session's scores, its local day, and whether the
+/// band's minute steps confirm it.
+pub async fn gather_evidence(
+    store: &dyn Store,
+    patient: &Patient,
+    tz: Tz,
+    monday: NaiveDate,
+) -> StoreResult<WeekEvidence> {
+    let (start, end) = week_bounds(tz, monday);
+    let sessions = store.sessions_between(patient.id, start, end).await?;
+    let mut reports = Vec::with_capacity(sessions.len());
+    for s in &sessions {
+        let minutes = store
+            .step_samples(
+                patient.id,
+                s.logged.started_at - TimeDelta::minutes(1),
+                s.logged.ended_at,
+            )
+            .await?;
+        reports.push(session_report(tz, s, &minutes));
+    }
+    Ok(WeekEvidence { sessions: reports })
+}
+
+fn session_report(
+    tz: Tz,
+    s: &SessionRecord,
+    minutes: &[stepwise_store::StepSample],
+) -> SessionReport {
+    let minutes: Vec<MinuteSteps> = minutes
+        .iter()
+        .map(|m| MinuteSteps {
+            minute: m.minute,
+            steps: u32::try_from(m.steps).unwrap_or(0),
+        })
+        .collect();
+    let verification = verify_walk(
+        s.logged.started_at,
+        s.logged.ended_at,
+        s.logged.walked_s,
+        &minutes,
+    );
+    SessionReport {
+        day: local_day(tz, s.logged.started_at),
+        walked_s: s.logged.walked_s,
+        pain_before: s.logged.pain_before,
+        pain_during_max: s.logged.pain_during_max,
+        pain_after_2h: s.pain_after_2h,
+        effort: s.logged.effort,
+        verified: verification.as_verified(),
+    }
+}
+
+/// Reviews one completed week of one patient and stores the result. Returns the stored review
+/// and whether this call made it (`false`: the week was already reviewed; nothing changed).
+pub async fn review_week(
+    store: &dyn Store,
+    patient_id: i64,
+    monday: NaiveDate,
+    now: DateTime<Utc>,
+) -> ApiResult<(ReviewRecord, bool)> {
+    let patient = store.patient(patient_id).await?;
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    if monday != monday_of(monday) {
+        return Err(ApiError::invalid(
+            "week_start",
+            format!("{monday} is not a Monday"),
+            "the Monday that starts the week",
+        ));
+    }
+    if monday > last_complete_week(tz, now) {
+        return Err(ApiError::invalid(
+            "week_start",
+            format!(
+                "the week of {monday} has not ended yet in {}",
+                patient.timezone
+            ),
+            format!("a week up to {}", last_complete_week(tz, now)),
+        ));
+    }
+    let earlier = store.reviews(patient.id).await?;
+    if let Some(done) = earlier.iter().find(|r| r.week_start == monday) {
+        return Ok((done.clone(), false));
+    }
+    let rules = store.current_rules(patient.id).await?;
+    let evidence = gather_evidence(store, &patient, tz, monday).await?;
+    let history: Vec<Decision> = earlier
+        .iter()
+        .filter(|r| r.week_start < monday)
+        .map(|r| r.output.decision)
+        .collect();
+    let plan = stepwise_engine::Plan {
+        interval_s: patient.plan.interval_s,
+        sessions_per_week: patient.plan.sessions_per_week,
+    };
+    // A plan changed by hand outside the rules' range is clamped for the engine's sake.
+    let plan = stepwise_engine::Plan {
+        interval_s: plan
+            .interval_s
+            .clamp(rules.rules.min_interval_s, rules.rules.max_interval_s),
+        ..plan
+    };
+    let output = review(&rules.rules, &plan, &evidence, &history)?;
+    let saved = store
+        .save_review(
+            patient.id,
+            NewReview {
+                week_start: monday,
+                rules_version: rules.version,
+                rules: rules.rules,
+                evidence,
+                history,
+                output,
+                applied: !patient.frozen,
+            },
+            now,
+        )
+        .await?;
+    Ok(saved)
+}
+
+/// The completed weeks of a patient not yet reviewed, oldest first: from the week after the
+/// last review (or the patient's first week), at most [`MAX_CATCH_UP_WEEKS`] back.
+pub fn due_weeks(
+    tz: Tz,
+    joined: DateTime<Utc>,
+    last_reviewed: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Vec<NaiveDate> {
+    let last = last_complete_week(tz, now);
+    let first_possible = monday_of(local_day(tz, joined));
+    let oldest_allowed = last - Days::new(7 * (MAX_CATCH_UP_WEEKS - 1));
+    let mut week = match last_reviewed {
+        Some(done) => done + Days::new(7),
+        None => first_possible,
+    }
+    .max(first_possible)
+    .max(oldest_allowed);
+    let mut weeks = Vec::new();
+    while week <= last {
+        weeks.push(week);
+        week = week + Days::new(7);
+    }
+    weeks
+}
+
+/// Reviews every patient's due weeks. Failures are logged per patient and do not stop the run.
+pub async fn run_due_reviews(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<RunSummary> {
+    let patients = store.all_patients().await?;
+    let mut summary = RunSummary {
+        patients: patients.len(),
+        ..RunSummary::default()
+    };
+    for patient in &patients {
+        match review_due_weeks(store, patient, now).await {
+            Ok(made) => summary.reviewed += made,
+            Err(err) => {
+                summary.failed += 1;
+                tracing::warn!(patient = patient.id, error = %err, "weekly review failed");
+            }
+        }
+    }
+    Ok(summary)
+}
+
+async fn review_due_weeks(
+    store: &dyn Store,
+    patient: &Patient,
+    now: DateTime<Utc>,
+) -> ApiResult<usize> {
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let last_reviewed = store
+        .reviews(patient.id)
+        .await?
+        .last()
+        .map(|r| r.week_start);
+    let mut made = 0;
+    for week in due_weeks(tz, patient.created_at, last_reviewed, now) {
+        if review_week(store, patient.id, week, now).await?.1 {
+            made += 1;
+        }
+    }
+    Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn due_weeks_start_with_the_joining_week_and_stop_at_the_last_complete_one() {
+        let tz = chrono_tz::Europe::London;
+        let joined = Utc.with_ymd_and_hms(2026, 11, 4, 12, 0, 0).unwrap(); // Wednesday
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 30, 0).unwrap(); // Monday 00:30
+        assert_eq!(
+            due_weeks(tz, joined, None, now),
+            [date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16)]
+        );
+        assert_eq!(
+            due_weeks(tz, joined, Some(date(2026, 11, 9)), now),
+            [date(2026, 11, 16)]
+        );
+        assert!(due_weeks(tz, joined, Some(date(2026, 11, 16)), now).is_empty());
+    }
+
+    #[test]
+    fn due_weeks_catch_up_at_most_four_weeks() {
+        let tz = chrono_tz::UTC;
+        let joined = Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 0, 0, 0).unwrap();
+        assert_eq!(
+            due_weeks(tz, joined, Some(date(2026, 3, 2)), now),
+            [
+                date(2026, 10, 26),
+                date(2026, 11, 2),
+                date(2026, 11, 9),
+                date(2026, 11, 16)
+            ]
+        );
+    }
+}

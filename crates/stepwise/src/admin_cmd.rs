@@ -1,0 +1,79 @@
+//! `stepwise admin …`: set-up tasks done from the shell.
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use stepwise_store::NewUser;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create a clinic and its first clinic admin. The admin's password is read from
+    /// STEPWISE_ADMIN_PASSWORD, or else from the first line of standard input.
+    CreateClinic {
+        /// Database URL, as for `stepwise serve`.
+        #[arg(long, env = "STEPWISE_DATABASE", default_value = "sqlite:stepwise.db")]
+        database: String,
+        /// The clinic's name.
+        #[arg(long)]
+        name: String,
+        /// The admin's login e-mail.
+        #[arg(long)]
+        admin_email: String,
+        /// The admin's display name.
+        #[arg(long)]
+        admin_name: String,
+    },
+}
+
+pub fn run(cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::CreateClinic {
+            database,
+            name,
+            admin_email,
+            admin_name,
+        } => {
+            let password = match std::env::var("STEPWISE_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .context("reading the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let email = stepwise_server::validate::email("admin-email", &admin_email)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if name.trim().is_empty() || admin_name.trim().is_empty() {
+                bail!("--name and --admin-name must not be empty");
+            }
+            stepwise_server::auth::check_new_password(&password).map_err(|e| {
+                anyhow::anyhow!("{e}: the admin password needs at least 10 characters")
+            })?;
+            let password_hash = stepwise_server::auth::hash_password(&password)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            crate::serve_cmd::runtime()?.block_on(async {
+                let store = stepwise_store::connect(&database)
+                    .await
+                    .with_context(|| format!("opening {}", stepwise_store::redact(&database)))?;
+                let admin = NewUser {
+                    email,
+                    display_name: admin_name.trim().to_string(),
+                    password_hash,
+                };
+                let (clinic, user) = store
+                    .create_clinic(name.trim(), admin, chrono::Utc::now())
+                    .await
+                    .context("creating the clinic")?;
+                println!(
+                    "Created clinic {:?} (id {}) with admin {} (user id {}).",
+                    clinic.name, clinic.id, user.email, user.id
+                );
+                Ok(())
+            })
+        }
+    }
+}
