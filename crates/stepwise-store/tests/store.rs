@@ -1,0 +1,1534 @@
+//! The store contract, run against both backends: every test below is an async fn taking the
+//! store, and `on_both!` runs it on a fresh SQLite file and on a fresh PostgreSQL database.
+//!
+//! The PostgreSQL half needs a server: `STEPWISE_TEST_POSTGRES_URL` names one whose user may
+//! create databases (`eval "$(scripts/pg-throwaway start)"` starts a throwaway one). Without it
+//! those tests fail; they never skip.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use stepwise_engine::{Decision, Reason, ReasonCode, Review, Rules, SessionReport, WeekEvidence};
+use stepwise_store::{
+    AuditEntry, Clinic, NewDevice, NewFlare, NewInvite, NewReview, NewSession, NewUser,
+    PatientInvite, PlanChangeSource, PlanOverride, RestType, Role, SampleBatch, SleepEpisode,
+    SleepStage, StepSample, Store, StoreError, User, WalkingPlan,
+};
+
+type Shared = Arc<dyn Store>;
+
+// --- harness ---
+
+/// A name no other test (or earlier run) uses.
+fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let path = std::env::temp_dir().join(unique("stepwise-store-test"));
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Shared) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = TempDir::new();
+    let url = format!("sqlite:{}", dir.0.join("stepwise.db").display());
+    let store = stepwise_store::connect(&url)
+        .await
+        .expect("open a fresh SQLite store");
+    test(store).await;
+}
+
+/// `url` with its database name replaced by `database`.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let authority = base.find("://").map_or(0, |at| at + 3);
+    let server = match base[authority..].find('/') {
+        Some(slash) => &base[..authority + slash],
+        None => base,
+    };
+    format!("{server}/{database}{query}")
+}
+
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Shared) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Ok(server) = std::env::var("STEPWISE_TEST_POSTGRES_URL") else {
+        panic!(
+            "STEPWISE_TEST_POSTGRES_URL is not set, so the PostgreSQL half of the store suite \
+             cannot run. Start one with: eval \"$(scripts/pg-throwaway start)\" or run scripts/test"
+        );
+    };
+    let database = unique("t");
+    let admin = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&server)
+        .await
+        .unwrap_or_else(|err| {
+            panic!(
+                "cannot connect to STEPWISE_TEST_POSTGRES_URL={}: {err}",
+                stepwise_store::redact(&server)
+            )
+        });
+    // The name is ours (letters, digits, underscores): safe to splice.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .execute(&admin)
+        .await
+        .expect("create a fresh test database");
+    let store = stepwise_store::connect(&with_database(&server, &database))
+        .await
+        .expect("open a fresh PostgreSQL store");
+    test(store).await;
+    // Only reached when the test passed: a failed test leaves its database to look at.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .expect("drop the test database");
+    admin.close().await;
+}
+
+/// Runs each named test against both backends, as `NAME::sqlite` and `NAME::postgres`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    super::on_sqlite(super::$name).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    super::on_postgres(super::$name).await;
+                }
+            }
+        )*
+    };
+}
+
+on_both!(
+    clinic_and_credentials,
+    clinic_defaults,
+    invites,
+    patient_invite_copies_clinic_defaults,
+    record_session_is_idempotent,
+    concurrent_identical_sessions_store_one,
+    two_hour_check,
+    flares_are_idempotent,
+    ingest_is_idempotent_and_replaces,
+    ingest_is_all_or_nothing,
+    concurrent_overlapping_ingests,
+    step_samples_keep_the_higher_count,
+    save_review_is_idempotent,
+    review_not_applied_changes_nothing,
+    concurrent_review_saves_apply_once,
+    escalation_freezes_until_acknowledged,
+    change_plan_records_history,
+    save_rules_increments_versions,
+    auth_sessions_expire,
+    pairing_codes_are_single_use,
+    audit_log_round_trip,
+);
+
+// --- fixtures ---
+
+/// Monday 2 March 2026, 09:00 UTC.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
+}
+
+fn minutes(n: i64) -> Duration {
+    Duration::minutes(n)
+}
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: email.to_string(),
+        display_name: email.split('@').next().unwrap_or(email).to_string(),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$hash-of-{email}"),
+    }
+}
+
+/// A clinic with its admin, one therapist and one patient.
+struct World {
+    clinic: Clinic,
+    admin: User,
+    therapist: User,
+    patient: User,
+}
+
+async fn invite(
+    store: &dyn Store,
+    clinic_id: i64,
+    role: Role,
+    created_by: i64,
+    patient: Option<PatientInvite>,
+    expires_at: DateTime<Utc>,
+) -> String {
+    let code_hash = unique("code");
+    store
+        .create_invite(
+            NewInvite {
+                code_hash: code_hash.clone(),
+                clinic_id,
+                role,
+                created_by,
+                expires_at,
+                patient,
+            },
+            t0(),
+        )
+        .await
+        .expect("create invite");
+    code_hash
+}
+
+async fn add_patient(store: &dyn Store, world: &World, email: &str) -> User {
+    let code = invite(
+        store,
+        world.clinic.id,
+        Role::Patient,
+        world.therapist.id,
+        Some(PatientInvite {
+            therapist_id: world.therapist.id,
+            timezone: "Europe/Berlin".into(),
+        }),
+        t0() + Duration::days(7),
+    )
+    .await;
+    store
+        .accept_invite(&code, new_user(email), t0())
+        .await
+        .expect("accept patient invite")
+}
+
+async fn world(store: &dyn Store) -> World {
+    let (clinic, admin) = store
+        .create_clinic("Physio Nord", new_user("admin@clinic.test"), t0())
+        .await
+        .expect("create clinic");
+    let code = invite(
+        store,
+        clinic.id,
+        Role::Therapist,
+        admin.id,
+        None,
+        t0() + Duration::days(7),
+    )
+    .await;
+    let therapist = store
+        .accept_invite(&code, new_user("therapist@clinic.test"), t0())
+        .await
+        .expect("accept therapist invite");
+    let mut world = World {
+        clinic,
+        admin,
+        therapist: therapist.clone(),
+        patient: therapist,
+    };
+    world.patient = add_patient(store, &world, "patient@clinic.test").await;
+    world
+}
+
+fn walk(client_id: &str, started_at: DateTime<Utc>) -> NewSession {
+    NewSession {
+        client_id: client_id.to_string(),
+        started_at,
+        ended_at: started_at + minutes(20),
+        walked_s: 900,
+        bouts: 3,
+        pain_before: Some(2),
+        pain_during_max: Some(4),
+        effort: Some(5),
+        rest_type: Some(RestType::BendForward),
+        notes: Some("windy".into()),
+    }
+}
+
+async fn pair(store: &dyn Store, patient_id: i64, name: &str) -> stepwise_store::Device {
+    let code = unique("pair");
+    store
+        .create_pairing_code(patient_id, &code, t0() + minutes(10))
+        .await
+        .expect("create pairing code");
+    store
+        .pair_device(
+            &code,
+            NewDevice {
+                kind: "huami".into(),
+                address: format!("C8:0F:10:00:00:{:02X}", name.len()),
+                name: name.to_string(),
+            },
+            &unique("token"),
+            t0(),
+        )
+        .await
+        .expect("pair device")
+}
+
+/// `count` minute samples from `first`, with steps `steps(i)`.
+fn samples(first: DateTime<Utc>, count: i64, steps: impl Fn(i64) -> i64) -> Vec<StepSample> {
+    (0..count)
+        .map(|i| StepSample {
+            minute: first + minutes(i),
+            steps: steps(i),
+            heart_rate: if i % 3 == 0 { None } else { Some(60 + i % 40) },
+        })
+        .collect()
+}
+
+fn monday(week: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap() + Duration::weeks(i64::from(week))
+}
+
+fn new_review(
+    week_start: NaiveDate,
+    decision: Decision,
+    (from, to): (i64, i64),
+    applied: bool,
+) -> NewReview {
+    NewReview {
+        week_start,
+        rules_version: 1,
+        rules: Rules::default(),
+        evidence: WeekEvidence {
+            sessions: vec![SessionReport {
+                day: week_start,
+                walked_s: 600,
+                pain_before: Some(2),
+                pain_during_max: Some(3),
+                pain_after_2h: Some(3),
+                effort: Some(4),
+                verified: Some(true),
+            }],
+        },
+        history: vec![Decision::Hold, Decision::Advance],
+        output: Review {
+            decision,
+            interval_s: to,
+            previous_interval_s: from,
+            change_pct: ((to - from) * 1000 / from) as f64 / 10.0,
+            reasons: vec![
+                Reason {
+                    code: ReasonCode::WithinLimits,
+                    message: "Pain two hours after stayed within limits.".into(),
+                },
+                Reason {
+                    code: ReasonCode::TooFewSessions,
+                    message: "Three walks counted.".into(),
+                },
+            ],
+        },
+        applied,
+    }
+}
+
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "expected NotFound, got {result:?}"
+    );
+}
+
+fn assert_gone<T: std::fmt::Debug>(result: Result<T, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::Gone)),
+        "expected Gone, got {result:?}"
+    );
+}
+
+fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, containing: &str) {
+    match result {
+        Err(StoreError::Conflict(message)) => assert!(
+            message.contains(containing),
+            "conflict message {message:?} should mention {containing:?}"
+        ),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+}
+
+// --- clinics and accounts ---
+
+async fn clinic_and_credentials(store: Shared) {
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    let (clinic, admin) = store
+        .create_clinic("Physio Nord", new_user("admin@clinic.test"), t0())
+        .await
+        .unwrap();
+    assert_eq!(clinic.name, "Physio Nord");
+    assert_eq!(clinic.default_rules, Rules::default());
+    assert_eq!(clinic.default_plan, WalkingPlan::default());
+    assert_eq!(store.clinic(clinic.id).await.unwrap(), clinic);
+    assert_eq!(admin.role, Role::ClinicAdmin);
+    assert_eq!(admin.clinic_id, clinic.id);
+    assert_eq!(store.count_users().await.unwrap(), 1);
+
+    let credentials = store.credentials("admin@clinic.test").await.unwrap();
+    assert_eq!(credentials.user, admin);
+    assert_eq!(
+        credentials.password_hash,
+        new_user("admin@clinic.test").password_hash
+    );
+    assert_eq!(store.user(admin.id).await.unwrap(), admin);
+    assert_eq!(
+        store
+            .clinic_users(clinic.id, Role::ClinicAdmin)
+            .await
+            .unwrap(),
+        vec![admin.clone()]
+    );
+    assert!(
+        store
+            .clinic_users(clinic.id, Role::Therapist)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_not_found(store.credentials("nobody@clinic.test").await);
+    assert_not_found(store.user(admin.id + 1000).await);
+    assert_not_found(store.clinic(clinic.id + 1000).await);
+
+    // A second clinic with a taken e-mail leaves nothing behind.
+    assert_conflict(
+        store
+            .create_clinic("Other", new_user("admin@clinic.test"), t0())
+            .await,
+        "e-mail already registered",
+    );
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    assert_not_found(store.clinic(clinic.id + 1).await);
+}
+
+async fn clinic_defaults(store: Shared) {
+    let (clinic, _) = store
+        .create_clinic("Physio Nord", new_user("admin@clinic.test"), t0())
+        .await
+        .unwrap();
+    let rules = Rules {
+        increase_pct: 15,
+        escalate_pain: 7,
+        ..Rules::default()
+    };
+    let plan = WalkingPlan {
+        interval_s: 240,
+        bouts: 3,
+        rest_s: 90,
+        sessions_per_week: 4,
+    };
+    store
+        .set_clinic_defaults(clinic.id, &rules, &plan)
+        .await
+        .unwrap();
+    let stored = store.clinic(clinic.id).await.unwrap();
+    assert_eq!(stored.default_rules, rules);
+    assert_eq!(stored.default_plan, plan);
+    assert_not_found(
+        store
+            .set_clinic_defaults(clinic.id + 1000, &rules, &plan)
+            .await,
+    );
+}
+
+async fn invites(store: Shared) {
+    let world = world(&*store).await;
+    assert_eq!(world.therapist.role, Role::Therapist);
+    assert_eq!(world.therapist.clinic_id, world.clinic.id);
+    assert_eq!(
+        store
+            .clinic_users(world.clinic.id, Role::Therapist)
+            .await
+            .unwrap(),
+        vec![world.therapist.clone()]
+    );
+
+    let week = t0() + Duration::days(7);
+    let code = invite(
+        &*store,
+        world.clinic.id,
+        Role::Therapist,
+        world.admin.id,
+        None,
+        week,
+    )
+    .await;
+
+    // A taken e-mail is a conflict and does not use the invite up.
+    assert_conflict(
+        store
+            .accept_invite(&code, new_user("therapist@clinic.test"), t0())
+            .await,
+        "e-mail already registered",
+    );
+    let second = store
+        .accept_invite(&code, new_user("second@clinic.test"), t0())
+        .await
+        .unwrap();
+    assert_eq!(second.role, Role::Therapist);
+
+    // Used once: gone.
+    assert_gone(
+        store
+            .accept_invite(&code, new_user("third@clinic.test"), t0())
+            .await,
+    );
+    // Expired (at exactly its expiry instant too): gone.
+    let expiring = invite(
+        &*store,
+        world.clinic.id,
+        Role::Therapist,
+        world.admin.id,
+        None,
+        t0() + minutes(5),
+    )
+    .await;
+    assert_gone(
+        store
+            .accept_invite(&expiring, new_user("late@clinic.test"), t0() + minutes(5))
+            .await,
+    );
+    assert_not_found(
+        store
+            .accept_invite("no-such-code", new_user("who@clinic.test"), t0())
+            .await,
+    );
+    assert_not_found(store.credentials("late@clinic.test").await);
+    // A duplicate invite code is a conflict.
+    assert_conflict(
+        store
+            .create_invite(
+                NewInvite {
+                    code_hash: code.clone(),
+                    clinic_id: world.clinic.id,
+                    role: Role::Therapist,
+                    created_by: world.admin.id,
+                    expires_at: week,
+                    patient: None,
+                },
+                t0(),
+            )
+            .await,
+        "invite",
+    );
+    assert_eq!(store.count_users().await.unwrap(), 4);
+}
+
+async fn patient_invite_copies_clinic_defaults(store: Shared) {
+    let world = world(&*store).await;
+    let rules = Rules {
+        increase_pct: 20,
+        min_sessions: 4,
+        ..Rules::default()
+    };
+    let plan = WalkingPlan {
+        interval_s: 420,
+        bouts: 4,
+        rest_s: 60,
+        sessions_per_week: 6,
+    };
+    store
+        .set_clinic_defaults(world.clinic.id, &rules, &plan)
+        .await
+        .unwrap();
+    let later = add_patient(&*store, &world, "later@clinic.test").await;
+    assert_eq!(later.role, Role::Patient);
+
+    let patient = store.patient(later.id).await.unwrap();
+    assert_eq!(patient.id, later.id);
+    assert_eq!(patient.clinic_id, world.clinic.id);
+    assert_eq!(patient.therapist_id, world.therapist.id);
+    assert_eq!(patient.display_name, "later");
+    assert_eq!(patient.timezone, "Europe/Berlin");
+    assert_eq!(patient.plan, plan);
+    assert!(!patient.frozen);
+    assert_eq!(patient.created_at, t0());
+
+    let current = store.current_rules(later.id).await.unwrap();
+    assert_eq!(current.version, 1);
+    assert_eq!(current.rules, rules);
+    assert_eq!(current.created_by, None);
+    assert_eq!(current.created_at, t0());
+    assert_eq!(store.rules_history(later.id).await.unwrap(), vec![current]);
+    assert!(store.plan_history(later.id).await.unwrap().is_empty());
+
+    // The first patient started from the defaults of that time.
+    let first = store.patient(world.patient.id).await.unwrap();
+    assert_eq!(first.plan, WalkingPlan::default());
+    assert_eq!(
+        store.current_rules(world.patient.id).await.unwrap().rules,
+        Rules::default()
+    );
+
+    let ids = |patients: Vec<stepwise_store::Patient>| -> Vec<i64> {
+        patients.into_iter().map(|patient| patient.id).collect()
+    };
+    assert_eq!(
+        ids(store.clinic_patients(world.clinic.id).await.unwrap()),
+        vec![later.id, world.patient.id]
+    );
+    assert_eq!(
+        ids(store.all_patients().await.unwrap()),
+        vec![world.patient.id, later.id]
+    );
+    assert_not_found(store.patient(world.therapist.id).await);
+    assert_not_found(store.current_rules(world.therapist.id).await);
+}
+
+// --- walks and flares ---
+
+async fn record_session_is_idempotent(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    // Sub-second instants are stored to the second and still match on retry.
+    let started = t0() + Duration::milliseconds(1500);
+    let logged = walk("walk-1", started);
+
+    let (first, created) = store
+        .record_session(patient, logged.clone(), t0() + minutes(30))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(first.patient_id, patient);
+    assert_eq!(first.logged.started_at, t0() + Duration::seconds(1));
+    assert_eq!(first.logged.rest_type, Some(RestType::BendForward));
+    assert_eq!(first.pain_after_2h, None);
+    assert_eq!(first.created_at, t0() + minutes(30));
+
+    let (again, created) = store
+        .record_session(patient, logged.clone(), t0() + minutes(31))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again, first);
+    assert_eq!(store.session(patient, first.id).await.unwrap(), first);
+
+    let different = NewSession {
+        pain_during_max: Some(6),
+        ..logged.clone()
+    };
+    assert_conflict(
+        store.record_session(patient, different, t0()).await,
+        "was already used for a different walk",
+    );
+
+    // The same client id is another patient's own.
+    let other = add_patient(&*store, &world, "other@clinic.test").await;
+    let (theirs, created) = store
+        .record_session(other.id, logged.clone(), t0())
+        .await
+        .unwrap();
+    assert!(created);
+    assert_ne!(theirs.id, first.id);
+    assert_not_found(store.session(other.id, first.id).await);
+
+    // Optional fields may be absent.
+    let bare = NewSession {
+        pain_before: None,
+        pain_during_max: None,
+        effort: None,
+        rest_type: None,
+        notes: None,
+        ..walk("walk-2", t0() + Duration::hours(24))
+    };
+    let (second, created) = store
+        .record_session(patient, bare.clone(), t0())
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(second.logged, bare);
+
+    // [from, to): a walk starting exactly at `to` is not included.
+    let day = store
+        .sessions_between(patient, t0(), t0() + Duration::hours(24))
+        .await
+        .unwrap();
+    assert_eq!(day, vec![first.clone()]);
+    let both = store
+        .sessions_between(patient, t0(), t0() + Duration::hours(25))
+        .await
+        .unwrap();
+    assert_eq!(both, vec![first, second]);
+}
+
+async fn concurrent_identical_sessions_store_one(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .record_session(patient, walk("same-walk", t0()), t0())
+                    .await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap().unwrap());
+    }
+    assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
+    assert!(results.iter().all(|(record, _)| record == &results[0].0));
+    let stored = store
+        .sessions_between(patient, t0() - Duration::days(1), t0() + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+}
+
+async fn two_hour_check(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let (walked, _) = store
+        .record_session(patient, walk("walk-1", t0()), t0())
+        .await
+        .unwrap();
+    let answer_time = t0() + Duration::hours(2);
+
+    let answered = store
+        .answer_two_hour_check(patient, walked.id, 3, answer_time)
+        .await
+        .unwrap();
+    assert_eq!(answered.pain_after_2h, Some(3));
+    assert_eq!(answered.answered_at, Some(answer_time));
+    assert_eq!(answered.logged, walked.logged);
+
+    // The same answer again is accepted and keeps the first time.
+    let again = store
+        .answer_two_hour_check(patient, walked.id, 3, answer_time + minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(again, answered);
+    assert_conflict(
+        store
+            .answer_two_hour_check(patient, walked.id, 7, answer_time)
+            .await,
+        "already answered",
+    );
+
+    let other = add_patient(&*store, &world, "other@clinic.test").await;
+    assert_not_found(
+        store
+            .answer_two_hour_check(other.id, walked.id, 3, answer_time)
+            .await,
+    );
+    assert_not_found(
+        store
+            .answer_two_hour_check(patient, walked.id + 1000, 3, answer_time)
+            .await,
+    );
+    assert_eq!(store.session(patient, walked.id).await.unwrap(), answered);
+}
+
+async fn flares_are_idempotent(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let flare = NewFlare {
+        client_id: "flare-1".into(),
+        started_at: t0() + Duration::milliseconds(250),
+        pain: 7,
+        notes: Some("after stairs".into()),
+    };
+    let (first, created) = store
+        .report_flare(patient, flare.clone(), t0())
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(first.reported.started_at, t0());
+    let (again, created) = store
+        .report_flare(patient, flare.clone(), t0() + minutes(1))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again, first);
+    assert_conflict(
+        store
+            .report_flare(
+                patient,
+                NewFlare {
+                    pain: 8,
+                    ..flare.clone()
+                },
+                t0(),
+            )
+            .await,
+        "was already used for a different flare",
+    );
+    let (later, _) = store
+        .report_flare(
+            patient,
+            NewFlare {
+                client_id: "flare-2".into(),
+                started_at: t0() + Duration::days(1),
+                pain: 5,
+                notes: None,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .flares_between(patient, t0(), t0() + Duration::days(1))
+            .await
+            .unwrap(),
+        vec![first.clone()]
+    );
+    assert_eq!(
+        store
+            .flares_between(patient, t0() - Duration::days(1), t0() + Duration::days(2))
+            .await
+            .unwrap(),
+        vec![first, later]
+    );
+}
+
+// --- bands ---
+
+async fn ingest_is_idempotent_and_replaces(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let band = pair(&*store, patient, "left wrist").await;
+    let (from, to) = (t0(), t0() + Duration::days(1));
+
+    // More than one statement's worth of rows, with a minute repeated (the last one wins).
+    let mut steps = samples(t0(), 1200, |i| i % 90);
+    steps.push(StepSample {
+        minute: t0() + minutes(5),
+        steps: 77,
+        heart_rate: Some(101),
+    });
+    let sleep = vec![
+        SleepEpisode {
+            start: t0() - Duration::hours(8),
+            end: t0() - Duration::hours(7),
+            stage: SleepStage::Light,
+        },
+        SleepEpisode {
+            start: t0() - Duration::hours(7),
+            end: t0() - Duration::hours(6),
+            stage: SleepStage::Deep,
+        },
+    ];
+    let batch = SampleBatch {
+        steps,
+        sleep: sleep.clone(),
+    };
+    let summary = store.ingest_samples(band.id, &batch).await.unwrap();
+    assert_eq!((summary.steps, summary.sleep), (1200, 2));
+    let stored = store.step_samples(patient, from, to).await.unwrap();
+    assert_eq!(stored.len(), 1200);
+    assert_eq!(stored[0], batch.steps[0]);
+    assert_eq!(
+        stored[5],
+        StepSample {
+            minute: t0() + minutes(5),
+            steps: 77,
+            heart_rate: Some(101)
+        }
+    );
+    assert_eq!(stored[1199], batch.steps[1199]);
+    assert!(
+        stored
+            .windows(2)
+            .all(|pair| pair[0].minute < pair[1].minute)
+    );
+
+    // The same upload again: the same rows.
+    let summary = store.ingest_samples(band.id, &batch).await.unwrap();
+    assert_eq!((summary.steps, summary.sleep), (1200, 2));
+    assert_eq!(store.step_samples(patient, from, to).await.unwrap(), stored);
+    let night = (t0() - Duration::days(1), t0());
+    assert_eq!(
+        store
+            .sleep_episodes(patient, night.0, night.1)
+            .await
+            .unwrap(),
+        sleep
+    );
+
+    // A later upload replaces the values it repeats.
+    let correction = SampleBatch {
+        steps: vec![StepSample {
+            minute: t0() + minutes(10),
+            steps: 5,
+            heart_rate: None,
+        }],
+        sleep: vec![SleepEpisode {
+            start: t0() - Duration::hours(7),
+            end: t0() - Duration::hours(5),
+            stage: SleepStage::Rem,
+        }],
+    };
+    store.ingest_samples(band.id, &correction).await.unwrap();
+    let replaced = store.step_samples(patient, from, to).await.unwrap();
+    assert_eq!(replaced.len(), 1200);
+    assert_eq!(replaced[10], correction.steps[0]);
+    assert_eq!(
+        store
+            .sleep_episodes(patient, night.0, night.1)
+            .await
+            .unwrap(),
+        vec![sleep[0], correction.sleep[0]]
+    );
+
+    // An empty upload stores nothing and succeeds.
+    let summary = store
+        .ingest_samples(band.id, &SampleBatch::default())
+        .await
+        .unwrap();
+    assert_eq!((summary.steps, summary.sleep), (0, 0));
+}
+
+async fn ingest_is_all_or_nothing(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let band = pair(&*store, patient, "left wrist").await;
+    let (from, to) = (t0() - Duration::days(1), t0() + Duration::days(2));
+
+    // An unknown device.
+    let batch = SampleBatch {
+        steps: samples(t0(), 10, |_| 50),
+        sleep: Vec::new(),
+    };
+    assert!(store.ingest_samples(band.id + 1000, &batch).await.is_err());
+
+    // A bad row in the third statement: the first two are rolled back.
+    let mut steps = samples(t0(), 1200, |_| 30);
+    steps[1100].steps = -1;
+    let batch = SampleBatch {
+        steps,
+        sleep: Vec::new(),
+    };
+    assert!(store.ingest_samples(band.id, &batch).await.is_err());
+    assert!(
+        store
+            .step_samples(patient, from, to)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Good steps, then a bad sleep episode (ends before it starts): nothing is kept.
+    let batch = SampleBatch {
+        steps: samples(t0(), 100, |_| 30),
+        sleep: vec![SleepEpisode {
+            start: t0() - Duration::hours(2),
+            end: t0() - Duration::hours(3),
+            stage: SleepStage::Asleep,
+        }],
+    };
+    assert!(store.ingest_samples(band.id, &batch).await.is_err());
+    assert!(
+        store
+            .step_samples(patient, from, to)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .sleep_episodes(patient, from, to)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The store still works afterwards.
+    let good = SampleBatch {
+        steps: samples(t0(), 100, |_| 30),
+        sleep: Vec::new(),
+    };
+    store.ingest_samples(band.id, &good).await.unwrap();
+    assert_eq!(
+        store.step_samples(patient, from, to).await.unwrap().len(),
+        100
+    );
+}
+
+async fn concurrent_overlapping_ingests(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let band = pair(&*store, patient, "left wrist").await;
+    // Six uploads of 700 minutes each, every one overlapping the next by 600.
+    let tasks: Vec<_> = (0..6_i64)
+        .map(|k| {
+            let store = store.clone();
+            let batch = SampleBatch {
+                steps: samples(t0() + minutes(100 * k), 700, |_| 1000 + k),
+                sleep: Vec::new(),
+            };
+            tokio::spawn(async move { store.ingest_samples(band.id, &batch).await })
+        })
+        .collect();
+    for task in tasks {
+        let summary = task.await.unwrap().expect("concurrent ingest");
+        assert_eq!(summary.steps, 700);
+    }
+    let stored = store
+        .step_samples(patient, t0(), t0() + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1200);
+    for (i, sample) in (0_i64..).zip(&stored) {
+        assert_eq!(sample.minute, t0() + minutes(i));
+        // Written by one of the uploads that covered the minute.
+        let writer = sample.steps - 1000;
+        assert!(
+            (0..6).contains(&writer) && (100 * writer..100 * writer + 700).contains(&i),
+            "minute {i} has {} steps",
+            sample.steps
+        );
+    }
+}
+
+async fn step_samples_keep_the_higher_count(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let left = pair(&*store, patient, "left wrist").await;
+    let right = pair(&*store, patient, "right wrist").await;
+    let stranger = add_patient(&*store, &world, "stranger@clinic.test").await;
+    let theirs = pair(&*store, stranger.id, "theirs").await;
+    assert_eq!(
+        store.devices(patient).await.unwrap(),
+        vec![left.clone(), right.clone()]
+    );
+
+    let sample = |minute: i64, steps: i64, heart_rate: Option<i64>| StepSample {
+        minute: t0() + minutes(minute),
+        steps,
+        heart_rate,
+    };
+    let left_batch = SampleBatch {
+        steps: vec![
+            sample(0, 10, Some(80)),
+            sample(1, 50, None),
+            sample(2, 5, Some(70)),
+        ],
+        sleep: vec![SleepEpisode {
+            start: t0() - Duration::hours(6),
+            end: t0() - Duration::hours(5),
+            stage: SleepStage::Light,
+        }],
+    };
+    let right_batch = SampleBatch {
+        steps: vec![
+            sample(1, 40, Some(90)),
+            sample(2, 25, Some(65)),
+            sample(3, 7, None),
+        ],
+        sleep: vec![SleepEpisode {
+            start: t0() - Duration::hours(6),
+            end: t0() - Duration::hours(4),
+            stage: SleepStage::Deep,
+        }],
+    };
+    store.ingest_samples(left.id, &left_batch).await.unwrap();
+    store.ingest_samples(right.id, &right_batch).await.unwrap();
+    store
+        .ingest_samples(
+            theirs.id,
+            &SampleBatch {
+                steps: vec![sample(0, 999, Some(150))],
+                sleep: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store
+            .step_samples(patient, t0(), t0() + minutes(10))
+            .await
+            .unwrap(),
+        vec![
+            sample(0, 10, Some(80)),
+            sample(1, 50, Some(90)),
+            sample(2, 25, Some(70)),
+            sample(3, 7, None),
+        ]
+    );
+    // [from, to).
+    assert_eq!(
+        store
+            .step_samples(patient, t0() + minutes(1), t0() + minutes(3))
+            .await
+            .unwrap(),
+        vec![sample(1, 50, Some(90)), sample(2, 25, Some(70))]
+    );
+    assert_eq!(
+        store
+            .sleep_episodes(patient, t0() - Duration::days(1), t0())
+            .await
+            .unwrap(),
+        vec![left_batch.sleep[0], right_batch.sleep[0]]
+    );
+}
+
+async fn pairing_codes_are_single_use(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    store
+        .create_pairing_code(patient, "pair-code", t0() + minutes(10))
+        .await
+        .unwrap();
+    let device = NewDevice {
+        kind: "infinitime".into(),
+        address: "D1:2E:00:00:00:01".into(),
+        name: "PineTime".into(),
+    };
+    let paired = store
+        .pair_device("pair-code", device.clone(), "token-1", t0() + minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(paired.patient_id, patient);
+    assert_eq!(paired.kind, "infinitime");
+    assert_eq!(paired.address, "D1:2E:00:00:00:01");
+    assert_eq!(paired.name, "PineTime");
+    assert_eq!(paired.paired_at, t0() + minutes(1));
+    assert_eq!(store.device_by_token("token-1").await.unwrap(), paired);
+    assert_eq!(store.devices(patient).await.unwrap(), vec![paired]);
+
+    assert_gone(
+        store
+            .pair_device("pair-code", device.clone(), "token-2", t0() + minutes(2))
+            .await,
+    );
+    store
+        .create_pairing_code(patient, "short-code", t0() + minutes(10))
+        .await
+        .unwrap();
+    assert_gone(
+        store
+            .pair_device("short-code", device.clone(), "token-3", t0() + minutes(10))
+            .await,
+    );
+    assert_not_found(
+        store
+            .pair_device("no-such-code", device.clone(), "token-4", t0())
+            .await,
+    );
+    assert_not_found(store.device_by_token("token-2").await);
+    assert_eq!(store.devices(patient).await.unwrap().len(), 1);
+    assert_conflict(
+        store
+            .create_pairing_code(patient, "pair-code", t0() + minutes(10))
+            .await,
+        "pairing code",
+    );
+}
+
+// --- weekly reviews ---
+
+async fn save_review_is_idempotent(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let at = t0() + Duration::days(7);
+
+    let advance = new_review(monday(0), Decision::Advance, (300, 330), true);
+    let (saved, created) = store
+        .save_review(patient, advance.clone(), at)
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(saved.patient_id, patient);
+    assert_eq!(saved.week_start, monday(0));
+    assert_eq!(saved.rules_version, 1);
+    assert_eq!(saved.rules, advance.rules);
+    assert_eq!(saved.evidence, advance.evidence);
+    assert_eq!(saved.history, advance.history);
+    assert_eq!(saved.output, advance.output);
+    assert!(saved.applied);
+    assert_eq!(saved.created_at, at);
+    assert_eq!(saved.acknowledged_at, None);
+
+    let plan = store.patient(patient).await.unwrap().plan;
+    assert_eq!(plan.interval_s, 330);
+    assert_eq!(plan.bouts, WalkingPlan::default().bouts);
+    let history = store.plan_history(patient).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].at, at);
+    assert_eq!(
+        (history[0].from_interval_s, history[0].to_interval_s),
+        (300, 330)
+    );
+    assert_eq!(history[0].source, PlanChangeSource::Review);
+    assert_eq!(history[0].review_id, Some(saved.id));
+    assert_eq!(history[0].by_user, None);
+    assert_eq!(
+        history[0].reason,
+        "Pain two hours after stayed within limits.; Three walks counted."
+    );
+
+    // The same week again (even with another outcome) changes nothing.
+    let retry = new_review(monday(0), Decision::Advance, (330, 363), true);
+    let (stored, created) = store
+        .save_review(patient, retry, at + minutes(1))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(stored, saved);
+    assert_eq!(store.patient(patient).await.unwrap().plan.interval_s, 330);
+    assert_eq!(store.plan_history(patient).await.unwrap().len(), 1);
+
+    // An applied hold stores the review but no plan change.
+    let hold = new_review(monday(1), Decision::Hold, (330, 330), true);
+    let (held, created) = store
+        .save_review(patient, hold, at + Duration::days(7))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(store.plan_history(patient).await.unwrap().len(), 1);
+    assert_eq!(store.reviews(patient).await.unwrap(), vec![saved, held]);
+
+    assert_not_found(
+        store
+            .save_review(
+                world.patient.id + 1000,
+                new_review(monday(0), Decision::Hold, (300, 300), true),
+                at,
+            )
+            .await,
+    );
+}
+
+async fn review_not_applied_changes_nothing(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let regress = new_review(monday(0), Decision::Regress, (300, 240), false);
+    let (saved, created) = store.save_review(patient, regress, t0()).await.unwrap();
+    assert!(created);
+    assert!(!saved.applied);
+    let escalate = new_review(monday(1), Decision::Escalate, (300, 240), false);
+    store.save_review(patient, escalate, t0()).await.unwrap();
+
+    let stored = store.patient(patient).await.unwrap();
+    assert_eq!(stored.plan, WalkingPlan::default());
+    assert!(!stored.frozen);
+    assert!(store.plan_history(patient).await.unwrap().is_empty());
+    assert_eq!(store.reviews(patient).await.unwrap().len(), 2);
+}
+
+async fn concurrent_review_saves_apply_once(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let review = new_review(monday(0), Decision::Advance, (300, 330), true);
+                store.save_review(patient, review, t0()).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        let (_, fresh) = task.await.unwrap().expect("concurrent save_review");
+        created += usize::from(fresh);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.reviews(patient).await.unwrap().len(), 1);
+    assert_eq!(store.plan_history(patient).await.unwrap().len(), 1);
+    assert_eq!(store.patient(patient).await.unwrap().plan.interval_s, 330);
+}
+
+async fn escalation_freezes_until_acknowledged(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let (advance, _) = store
+        .save_review(
+            patient,
+            new_review(monday(0), Decision::Advance, (300, 330), true),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let (escalation, _) = store
+        .save_review(
+            patient,
+            new_review(monday(1), Decision::Escalate, (330, 264), true),
+            t0() + Duration::days(7),
+        )
+        .await
+        .unwrap();
+    let frozen = store.patient(patient).await.unwrap();
+    assert!(frozen.frozen);
+    assert_eq!(frozen.plan.interval_s, 264);
+    let history = store.plan_history(patient).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1].review_id, Some(escalation.id));
+
+    // Only escalations of this patient can be acknowledged.
+    assert_not_found(
+        store
+            .acknowledge_escalation(patient, advance.id, world.therapist.id, t0())
+            .await,
+    );
+    let other = add_patient(&*store, &world, "other@clinic.test").await;
+    assert_not_found(
+        store
+            .acknowledge_escalation(other.id, escalation.id, world.therapist.id, t0())
+            .await,
+    );
+    assert!(store.patient(patient).await.unwrap().frozen);
+
+    let when = t0() + Duration::days(8);
+    let acknowledged = store
+        .acknowledge_escalation(patient, escalation.id, world.therapist.id, when)
+        .await
+        .unwrap();
+    assert_eq!(acknowledged.acknowledged_at, Some(when));
+    assert_eq!(acknowledged.acknowledged_by, Some(world.therapist.id));
+    assert_eq!(acknowledged.output, escalation.output);
+    assert!(!store.patient(patient).await.unwrap().frozen);
+
+    // Twice keeps the first.
+    let again = store
+        .acknowledge_escalation(patient, escalation.id, world.admin.id, when + minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(again, acknowledged);
+    assert!(!store.patient(patient).await.unwrap().frozen);
+    assert_eq!(
+        store.reviews(patient).await.unwrap(),
+        vec![advance, acknowledged]
+    );
+}
+
+// --- plans and rules ---
+
+async fn change_plan_records_history(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let baseline = WalkingPlan {
+        interval_s: 180,
+        bouts: 3,
+        rest_s: 90,
+        sessions_per_week: 4,
+    };
+    let first = store
+        .change_plan(
+            patient,
+            PlanOverride {
+                plan: baseline,
+                source: PlanChangeSource::Baseline,
+                reason: "Tolerance walks: 3 min".into(),
+                by_user: world.therapist.id,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.from_interval_s, first.to_interval_s), (300, 180));
+    assert_eq!(first.source, PlanChangeSource::Baseline);
+    assert_eq!(first.by_user, Some(world.therapist.id));
+    assert_eq!(first.review_id, None);
+    assert_eq!(first.at, t0());
+    assert_eq!(store.patient(patient).await.unwrap().plan, baseline);
+
+    let raised = WalkingPlan {
+        interval_s: 240,
+        ..baseline
+    };
+    let second = store
+        .change_plan(
+            patient,
+            PlanOverride {
+                plan: raised,
+                source: PlanChangeSource::Override,
+                reason: "Walked well in clinic".into(),
+                by_user: world.therapist.id,
+            },
+            t0() + Duration::days(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!((second.from_interval_s, second.to_interval_s), (180, 240));
+    assert_eq!(second.reason, "Walked well in clinic");
+    assert_eq!(store.patient(patient).await.unwrap().plan, raised);
+    assert_eq!(
+        store.plan_history(patient).await.unwrap(),
+        vec![first, second]
+    );
+
+    assert_not_found(
+        store
+            .change_plan(
+                world.therapist.id,
+                PlanOverride {
+                    plan: raised,
+                    source: PlanChangeSource::Override,
+                    reason: "not a patient".into(),
+                    by_user: world.therapist.id,
+                },
+                t0(),
+            )
+            .await,
+    );
+}
+
+async fn save_rules_increments_versions(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let stricter = Rules {
+        pain_after_2h_max: 4,
+        ..Rules::default()
+    };
+    let v2 = store
+        .save_rules(patient, &stricter, world.therapist.id, t0() + minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(v2.rules, stricter);
+    assert_eq!(v2.created_by, Some(world.therapist.id));
+    assert_eq!(v2.created_at, t0() + minutes(1));
+    assert_eq!(store.current_rules(patient).await.unwrap(), v2);
+
+    // Concurrent saves get distinct versions.
+    let tasks: Vec<_> = (0..5_i64)
+        .map(|k| {
+            let store = store.clone();
+            let therapist = world.therapist.id;
+            tokio::spawn(async move {
+                let rules = Rules {
+                    increase_pct: 10 + k,
+                    ..Rules::default()
+                };
+                store
+                    .save_rules(patient, &rules, therapist, t0() + minutes(2))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("concurrent save_rules");
+    }
+    let history = store.rules_history(patient).await.unwrap();
+    let versions: Vec<i64> = history.iter().map(|version| version.version).collect();
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(history[1], v2);
+    assert_eq!(store.current_rules(patient).await.unwrap().version, 7);
+    assert_not_found(
+        store
+            .save_rules(world.therapist.id, &stricter, world.therapist.id, t0())
+            .await,
+    );
+}
+
+// --- sessions and audit ---
+
+async fn auth_sessions_expire(store: Shared) {
+    let world = world(&*store).await;
+    let expires = t0() + Duration::hours(12);
+    store
+        .create_auth_session("token-hash", world.therapist.id, "csrf-1", t0(), expires)
+        .await
+        .unwrap();
+    let live = store
+        .auth_session("token-hash", t0() + Duration::hours(11))
+        .await
+        .unwrap();
+    assert_eq!(live.user, world.therapist);
+    assert_eq!(live.csrf_token, "csrf-1");
+    assert_eq!(live.expires_at, expires);
+    assert_not_found(store.auth_session("token-hash", expires).await);
+    assert_not_found(store.auth_session("other-hash", t0()).await);
+
+    store.delete_auth_session("token-hash").await.unwrap();
+    assert_not_found(store.auth_session("token-hash", t0()).await);
+    // Deleting what is gone is fine.
+    store.delete_auth_session("token-hash").await.unwrap();
+}
+
+async fn audit_log_round_trip(store: Shared) {
+    let world = world(&*store).await;
+    let entry = |minute: i64, action: &str, patient_id: Option<i64>| AuditEntry {
+        at: t0() + minutes(minute),
+        actor_id: world.therapist.id,
+        action: action.to_string(),
+        patient_id,
+        clinic_id: world.clinic.id,
+    };
+    let entries = [
+        entry(2, "write patient.rules", Some(world.patient.id)),
+        entry(1, "read patient.timeline", Some(world.patient.id)),
+        entry(3, "read clinic.report", None),
+        entry(1, "read patient.timeline", Some(world.patient.id)),
+    ];
+    for audit in &entries {
+        store.audit(audit.clone()).await.unwrap();
+    }
+    assert_eq!(
+        store.audit_log(world.patient.id).await.unwrap(),
+        vec![entries[1].clone(), entries[3].clone(), entries[0].clone()]
+    );
+    assert!(store.audit_log(world.admin.id).await.unwrap().is_empty());
+}
+
+// --- backend selection ---
+
+#[tokio::test]
+async fn in_memory_sqlite_works() {
+    let store = stepwise_store::connect("sqlite::memory:").await.unwrap();
+    clinic_and_credentials(store).await;
+}
+
+#[tokio::test]
+async fn unknown_url_scheme_is_refused() {
+    let result = stepwise_store::connect("mysql://root:secret@db/stepwise").await;
+    match result {
+        Err(StoreError::Other(message)) => {
+            assert!(message.contains("unsupported database URL"), "{message}");
+            assert!(!message.contains("secret"), "{message}");
+        }
+        Err(other) => panic!("expected Other, got {other:?}"),
+        Ok(_) => panic!("a mysql URL was accepted"),
+    }
+}
+
+#[test]
+fn with_database_replaces_only_the_name() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/postgres", "t_1"),
+        "postgres://postgres@127.0.0.1:5432/t_1"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@db/app?sslmode=disable", "t_2"),
+        "postgres://u:p@db/t_2?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://db", "t_3"), "postgres://db/t_3");
+}
