@@ -1,0 +1,1093 @@
+//! The API end to end, in process, against SQLite and PostgreSQL: patient weeks ending in each
+//! decision, band data, idempotency, concurrency, DST weeks, bad input, CSRF, rate limiting,
+//! escalation freeze and acknowledgement, audit.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use chrono::{DateTime, TimeDelta, Utc};
+use common::*;
+use serde_json::{Value, json};
+use stepwise_testkit::{Backend, backend_tests};
+
+backend_tests!(
+    clean_week_advances,
+    one_breach_holds,
+    unanswered_check_holds,
+    two_breaches_regress,
+    red_flag_escalates_and_freezes_until_acknowledged,
+    review_twice_changes_nothing,
+    weekly_job_reviews_at_local_monday_midnight,
+    band_minutes_verify_walks,
+    sample_uploads_are_idempotent,
+    concurrent_uploads_store_every_minute_once,
+    berlin_autumn_week_keeps_sunday_night_walk,
+    new_york_spring_week_moves_monday_walk_to_next_week,
+    bad_walk_bodies_are_refused_and_nothing_is_written,
+    bad_sample_batches_are_refused_whole,
+    body_limits_are_enforced,
+    writes_need_the_csrf_token,
+    failed_logins_are_rate_limited,
+    logging_the_same_walk_twice_stores_it_once,
+    two_hour_check_opens_after_the_walk,
+    rules_are_versioned_and_validated,
+    baseline_from_tolerance_walks,
+    staff_reads_are_audited,
+    invites_are_single_use,
+);
+
+/// Monday 2 November 2026, 07:00 UTC (London is on UTC in November).
+fn monday() -> DateTime<Utc> {
+    utc(2026, 11, 2, 7, 0)
+}
+
+struct Week {
+    app: TestApp,
+    therapist: Auth,
+    patient: Auth,
+    patient_id: i64,
+}
+
+async fn setup(backend: Backend, timezone: &str, joined: DateTime<Utc>) -> Week {
+    let app = TestApp::new(backend, joined).await;
+    let admin = app
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let therapist = app.therapist(&admin, "tess@riverside.example").await;
+    let patient = app
+        .patient(&admin, id(&therapist), timezone, "pat@example.org")
+        .await;
+    let patient_id = id(&patient);
+    Week {
+        app,
+        therapist,
+        patient,
+        patient_id,
+    }
+}
+
+/// One walk: day offset from Monday, pain before, during, two hours after (None = unanswered).
+type Walk = (i64, i64, i64, Option<i64>);
+
+/// Walks the given sessions in the week of `monday()`, each at 09:00 for 20 minutes.
+async fn walk_week(w: &Week, walks: &[Walk]) {
+    for &(day, before, during, after) in walks {
+        let start = utc(2026, 11, 2, 9, 0) + TimeDelta::days(day);
+        let session = w.app.walk(&w.patient, start, 20, before, during).await;
+        if let Some(pain) = after {
+            w.app
+                .answer(&w.patient, session, start + TimeDelta::minutes(20), pain)
+                .await;
+        }
+    }
+}
+
+/// Runs the review of the week of `monday()` as the therapist, on the following Monday.
+async fn review(w: &Week) -> Value {
+    w.app.clock.set(utc(2026, 11, 9, 0, 30));
+    w.app
+        .post(
+            &format!("/api/v1/patients/{}/reviews", w.patient_id),
+            &w.therapist,
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+}
+
+fn codes(review: &Value) -> Vec<&str> {
+    review["output"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect()
+}
+
+async fn plan_interval(w: &Week) -> i64 {
+    w.app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK)["plan"]["interval_s"]
+        .as_i64()
+        .unwrap()
+}
+
+const EASY: [Walk; 4] = [
+    (0, 2, 3, Some(2)),
+    (2, 2, 3, Some(3)),
+    (4, 2, 4, Some(2)),
+    (5, 1, 3, Some(2)),
+];
+
+async fn clean_week_advances(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    assert_eq!(plan_interval(&w).await, 300);
+    walk_week(&w, &EASY).await;
+    let r = review(&w).await;
+    assert_eq!(r["week_start"], "2026-11-02");
+    assert_eq!(r["output"]["decision"], "advance");
+    assert_eq!(r["output"]["interval_s"], 330);
+    assert_eq!(codes(&r), ["within_limits"]);
+    assert_eq!(r["applied"], true);
+    assert_eq!(plan_interval(&w).await, 330);
+    let history = w
+        .app
+        .get("/api/v1/me/history", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    let change = &history["plan_changes"][0];
+    assert_eq!(change["from_interval_s"], 300);
+    assert_eq!(change["to_interval_s"], 330);
+    assert_eq!(change["source"], "review");
+    assert!(change["reason"].as_str().unwrap().contains("within limits"));
+}
+
+async fn one_breach_holds(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let mut walks = EASY;
+    walks[1].3 = Some(6); // above the two-hour maximum of 5
+    walk_week(&w, &walks).await;
+    let r = review(&w).await;
+    assert_eq!(r["output"]["decision"], "hold");
+    assert_eq!(
+        codes(&r),
+        ["pain_after_2h_over_max", "pain_after_2h_rise_over_max"]
+    );
+    assert_eq!(plan_interval(&w).await, 300);
+}
+
+async fn unanswered_check_holds(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let mut walks = EASY;
+    walks[3].3 = None;
+    walk_week(&w, &walks).await;
+    let r = review(&w).await;
+    assert_eq!(r["output"]["decision"], "hold");
+    assert_eq!(codes(&r), ["missing_pain_after_2h"]);
+    assert!(r["evidence"]["sessions"][3]["pain_after_2h"].is_null());
+}
+
+async fn two_breaches_regress(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let mut walks = EASY;
+    walks[0].2 = 6; // pain during over 5
+    walks[2].2 = 7;
+    walk_week(&w, &walks).await;
+    let r = review(&w).await;
+    assert_eq!(r["output"]["decision"], "regress");
+    assert_eq!(r["output"]["interval_s"], 240);
+    assert_eq!(codes(&r), ["repeated_breaches", "pain_during_over_max"]);
+    assert_eq!(plan_interval(&w).await, 240);
+}
+
+async fn red_flag_escalates_and_freezes_until_acknowledged(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let mut walks = EASY;
+    walks[2].2 = 8; // red-flag pain during
+    walk_week(&w, &walks).await;
+    let r = review(&w).await;
+    assert_eq!(r["output"]["decision"], "escalate");
+    assert_eq!(r["output"]["interval_s"], 240);
+    assert_eq!(plan_interval(&w).await, 240);
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["frozen"], true);
+
+    // The therapist's list shows the escalation first.
+    let list = w
+        .app
+        .get("/api/v1/patients", &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(list[0]["open_escalation"], r["id"]);
+
+    // A clean week while frozen is reviewed but not applied. (Logins last a week: log in again.)
+    let patient = w.app.login("pat@example.org", PASSWORD).await;
+    let therapist = w.app.login("tess@riverside.example", PASSWORD).await;
+    let w = Week {
+        patient,
+        therapist,
+        ..w
+    };
+    for day in [7, 9, 11] {
+        let start = utc(2026, 11, 2, 9, 0) + TimeDelta::days(day);
+        let s = w.app.walk(&w.patient, start, 20, 2, 3).await;
+        w.app
+            .answer(&w.patient, s, start + TimeDelta::minutes(20), 2)
+            .await;
+    }
+    w.app.clock.set(utc(2026, 11, 16, 0, 10));
+    let frozen = w
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/reviews", w.patient_id),
+            &w.therapist,
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(frozen["output"]["decision"], "advance");
+    assert_eq!(frozen["applied"], false);
+    assert_eq!(plan_interval(&w).await, 240);
+
+    // Acknowledging lifts the freeze; acknowledging a non-escalation is not found.
+    w.app
+        .post(
+            &format!(
+                "/api/v1/patients/{}/reviews/{}/acknowledge",
+                w.patient_id, frozen["id"]
+            ),
+            &w.therapist,
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    let acked = w
+        .app
+        .post(
+            &format!(
+                "/api/v1/patients/{}/reviews/{}/acknowledge",
+                w.patient_id, r["id"]
+            ),
+            &w.therapist,
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(acked["acknowledged_by"], id(&w.therapist));
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["frozen"], false);
+}
+
+async fn review_twice_changes_nothing(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    walk_week(&w, &EASY).await;
+    let first = review(&w).await;
+    let again = w
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/reviews", w.patient_id),
+            &w.therapist,
+            json!({"week_start": "2026-11-02"}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(again["id"], first["id"]);
+    let summary = stepwise_server::weekly::run_due_reviews(w.app.db.store.as_ref(), w.app.now())
+        .await
+        .unwrap();
+    assert_eq!(summary.reviewed, 0);
+    assert_eq!(plan_interval(&w).await, 330);
+    let history = w
+        .app
+        .get("/api/v1/me/history", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(history["plan_changes"].as_array().unwrap().len(), 1);
+    assert_eq!(history["reviews"].as_array().unwrap().len(), 1);
+}
+
+async fn weekly_job_reviews_at_local_monday_midnight(backend: Backend) {
+    // Auckland is UTC+13 in November: its Monday starts on Sunday 11:00 UTC.
+    let w = setup(backend, "Pacific/Auckland", utc(2026, 11, 1, 12, 0)).await;
+    for day in [0, 2, 4] {
+        // 09:00 local = 20:00 UTC the day before
+        let start = utc(2026, 11, 1, 20, 0) + TimeDelta::days(day);
+        let s = w.app.walk(&w.patient, start, 20, 2, 3).await;
+        w.app
+            .answer(&w.patient, s, start + TimeDelta::minutes(20), 2)
+            .await;
+    }
+    let store = w.app.db.store.as_ref();
+    let run = |at| stepwise_server::weekly::run_due_reviews(store, at);
+    // Sunday 23:59 local: the week has not ended.
+    let before = run(utc(2026, 11, 8, 10, 59)).await.unwrap();
+    assert_eq!(before.reviewed, 0);
+    // Monday 00:00 local.
+    let at = run(utc(2026, 11, 8, 11, 0)).await.unwrap();
+    assert_eq!((at.patients, at.reviewed, at.failed), (1, 1, 0));
+    let again = run(utc(2026, 11, 8, 11, 1)).await.unwrap();
+    assert_eq!(again.reviewed, 0);
+    w.app.clock.set(utc(2026, 11, 8, 11, 2));
+    let reviews = w
+        .app
+        .get(
+            &format!("/api/v1/patients/{}/reviews", w.patient_id),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(reviews.as_array().unwrap().len(), 1);
+    assert_eq!(reviews[0]["week_start"], "2026-11-02");
+    assert_eq!(reviews[0]["output"]["decision"], "advance");
+}
+
+/// Minute samples of a walk: `cadence` steps a minute for `minutes` minutes from `start`.
+fn walking(start: DateTime<Utc>, minutes: i64, cadence: i64) -> Vec<Value> {
+    (0..minutes)
+        .map(|i| json!({"minute": start + TimeDelta::minutes(i), "steps": cadence, "heart_rate": 95}))
+        .collect()
+}
+
+async fn band_minutes_verify_walks(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let band = w.app.pair_band(&w.patient).await;
+    w.app
+        .put(
+            &format!("/api/v1/patients/{}/rules", w.patient_id),
+            &w.therapist,
+            json!({"require_verified": true}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    walk_week(&w, &EASY).await;
+    // The band saw the first two walks; it was worn but still during the third.
+    let mut steps = walking(utc(2026, 11, 2, 9, 0), 20, 85);
+    steps.extend(walking(utc(2026, 11, 4, 9, 0), 20, 90));
+    steps.extend(walking(utc(2026, 11, 6, 9, 0), 20, 5));
+    w.app
+        .post("/api/v1/samples", &band, json!({"steps": steps}))
+        .await
+        .expect(StatusCode::OK);
+    let r = review(&w).await;
+    let verified: Vec<&Value> = r["evidence"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["verified"])
+        .collect();
+    assert_eq!(
+        verified,
+        [&json!(true), &json!(true), &json!(false), &Value::Null]
+    );
+    assert_eq!(r["output"]["decision"], "hold");
+    assert_eq!(
+        codes(&r),
+        ["too_few_sessions", "unverified_sessions", "within_limits"]
+    );
+}
+
+async fn sample_uploads_are_idempotent(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let band = w.app.pair_band(&w.patient).await;
+    let batch = json!({
+        "steps": walking(utc(2026, 11, 2, 6, 0), 30, 100),
+        "sleep": [{"start": "2026-11-01T23:00:00Z", "end": "2026-11-02T06:00:00Z", "stage": "light"}]
+    });
+    let first = w
+        .app
+        .post("/api/v1/samples", &band, batch.clone())
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(first, json!({"steps": 30, "sleep": 1}));
+    w.app
+        .post("/api/v1/samples", &band, batch)
+        .await
+        .expect(StatusCode::OK);
+    let days = band_days(&w).await;
+    assert_eq!(
+        days,
+        json!([{"date": "2026-11-02", "steps": 3000, "minutes_with_data": 30, "sleep_min": 420}])
+    );
+    // A later upload of the same minutes replaces them (the band refined its count).
+    w.app
+        .post(
+            "/api/v1/samples",
+            &band,
+            json!({"steps": walking(utc(2026, 11, 2, 6, 0), 10, 50)}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(band_days(&w).await[0]["steps"], 2500);
+}
+
+async fn band_days(w: &Week) -> Value {
+    w.app
+        .get(
+            &format!(
+                "/api/v1/patients/{}/timeline?from=2026-11-01&to=2026-11-02",
+                w.patient_id
+            ),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK)["band_days"]
+        .clone()
+}
+
+async fn concurrent_uploads_store_every_minute_once(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let band = w.app.pair_band(&w.patient).await;
+    w.app.clock.set(utc(2026, 11, 2, 12, 0));
+    // Eight collectors' retries of overlapping hours of the same morning, all at once.
+    let uploads = (0..8).map(|i| {
+        let start = utc(2026, 11, 2, 5, 0) + TimeDelta::minutes(15 * i);
+        let body = json!({"steps": walking(start, 60, 10)});
+        let app = &w.app;
+        let band = band.clone();
+        async move { app.post("/api/v1/samples", &band, body).await.status }
+    });
+    let statuses = futures::future::join_all(uploads).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    // 05:00 to 07:45: 165 distinct minutes of 10 steps.
+    let days = band_days(&w).await;
+    assert_eq!(days[0]["minutes_with_data"], 165);
+    assert_eq!(days[0]["steps"], 1650);
+}
+
+async fn berlin_autumn_week_keeps_sunday_night_walk(backend: Backend) {
+    // Europe/Berlin leaves summer time on Sunday 25 October 2026 at 03:00 local.
+    let w = setup(backend, "Europe/Berlin", utc(2026, 10, 19, 5, 0)).await;
+    let walks = [
+        utc(2026, 10, 19, 7, 0),   // Mon 09:00 CEST
+        utc(2026, 10, 21, 7, 0),   // Wed 09:00 CEST
+        utc(2026, 10, 25, 22, 30), // Sun 23:30 CET: still this week (a fixed +2 h would lose it)
+        utc(2026, 10, 25, 23, 30), // Mon 26 Oct 00:30 CET: next week
+    ];
+    for start in walks {
+        let s = w.app.walk(&w.patient, start, 20, 2, 3).await;
+        w.app
+            .answer(&w.patient, s, start + TimeDelta::minutes(20), 2)
+            .await;
+    }
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/reviews", w.patient_id),
+            &w.therapist,
+            json!({"week_start": "2026-10-19"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let days: Vec<&str> = r["evidence"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["day"].as_str().unwrap())
+        .collect();
+    assert_eq!(days, ["2026-10-19", "2026-10-21", "2026-10-25"]);
+    assert_eq!(r["output"]["decision"], "advance");
+}
+
+async fn new_york_spring_week_moves_monday_walk_to_next_week(backend: Backend) {
+    // America/New_York starts summer time on Sunday 8 March 2026 at 02:00 local.
+    let w = setup(backend, "America/New_York", utc(2026, 3, 2, 10, 0)).await;
+    let walks = [
+        utc(2026, 3, 2, 14, 0), // Mon 09:00 EST
+        utc(2026, 3, 4, 14, 0), // Wed 09:00 EST
+        utc(2026, 3, 6, 14, 0), // Fri 09:00 EST
+        utc(2026, 3, 9, 4, 15), // Mon 9 Mar 00:15 EDT: next week (a fixed -5 h would keep it)
+    ];
+    for start in walks {
+        let s = w.app.walk(&w.patient, start, 20, 2, 3).await;
+        w.app
+            .answer(&w.patient, s, start + TimeDelta::minutes(20), 2)
+            .await;
+    }
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/reviews", w.patient_id),
+            &w.therapist,
+            json!({"week_start": "2026-03-02"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(r["evidence"]["sessions"].as_array().unwrap().len(), 3);
+    // The week of 9 March has not ended yet at this clock.
+    let early = w
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/reviews", w.patient_id),
+            &w.therapist,
+            json!({"week_start": "2026-03-09"}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(early["field"], "week_start");
+}
+
+fn a_walk(now: DateTime<Utc>) -> Value {
+    json!({
+        "client_id": "w-1", "started_at": now - TimeDelta::minutes(30),
+        "ended_at": now - TimeDelta::minutes(10), "walked_s": 900,
+        "pain_before": 2, "pain_during_max": 3, "effort": 4
+    })
+}
+
+async fn bad_walk_bodies_are_refused_and_nothing_is_written(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let now = w.app.now();
+    let post = |body: Value| w.app.post("/api/v1/me/sessions", &w.patient, body);
+
+    let mut over = a_walk(now);
+    over["pain_before"] = json!(11);
+    let e = post(over).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "pain_before");
+    assert_eq!(e["allowed"], "0..=10");
+    assert_eq!(e["error"], "pain_before = 11 is outside 0..=10");
+
+    let mut negative = a_walk(now);
+    negative["effort"] = json!(-1);
+    assert_eq!(
+        post(negative)
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY)["field"],
+        "effort"
+    );
+
+    let mut typo = a_walk(now);
+    typo["pain_durng_max"] = json!(3);
+    let e = post(typo).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `pain_durng_max`"),
+        "{e}"
+    );
+
+    let mut missing = a_walk(now);
+    missing.as_object_mut().unwrap().remove("walked_s");
+    assert_eq!(
+        post(missing).await.expect(StatusCode::UNPROCESSABLE_ENTITY)["field"],
+        "walked_s"
+    );
+
+    let mut wrong_type = a_walk(now);
+    wrong_type["pain_before"] = json!("two");
+    assert_eq!(
+        post(wrong_type)
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY)["field"],
+        "pain_before"
+    );
+
+    let mut future = a_walk(now);
+    future["started_at"] = json!(now + TimeDelta::minutes(40));
+    future["ended_at"] = json!(now + TimeDelta::minutes(60));
+    let e = post(future).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "ended_at");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("ahead of the server clock"),
+        "{e}"
+    );
+
+    let mut too_long = a_walk(now);
+    too_long["walked_s"] = json!(5000);
+    assert_eq!(
+        post(too_long)
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY)["field"],
+        "walked_s"
+    );
+
+    let mut backwards = a_walk(now);
+    backwards["ended_at"] = json!(now - TimeDelta::minutes(40));
+    assert_eq!(
+        post(backwards)
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY)["field"],
+        "ended_at"
+    );
+
+    let mut bad_id = a_walk(now);
+    bad_id["client_id"] = json!("has spaces/and slashes");
+    assert_eq!(
+        post(bad_id).await.expect(StatusCode::UNPROCESSABLE_ENTITY)["field"],
+        "client_id"
+    );
+
+    let malformed = w
+        .app
+        .raw(
+            Method::POST,
+            "/api/v1/me/sessions",
+            &w.patient,
+            Some(b"{\"client_id\": \"w-1\",".to_vec()),
+            "application/json",
+        )
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert!(
+        malformed.body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("the body is not valid JSON")
+    );
+
+    let not_json = w
+        .app
+        .raw(
+            Method::POST,
+            "/api/v1/me/sessions",
+            &w.patient,
+            Some(b"pain=3".to_vec()),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(not_json.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let sessions = w
+        .app
+        .get("/api/v1/me/sessions", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        sessions,
+        json!([]),
+        "nothing may be written by refused requests"
+    );
+    // And the same walk, well-formed, is accepted.
+    post(a_walk(now)).await.expect(StatusCode::CREATED);
+}
+
+async fn bad_sample_batches_are_refused_whole(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let band = w.app.pair_band(&w.patient).await;
+    let mut steps = walking(utc(2026, 11, 2, 6, 0), 30, 100);
+    steps[17]["minute"] = json!("2026-11-02T06:17:30Z");
+    let e = w
+        .app
+        .post("/api/v1/samples", &band, json!({"steps": steps}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "steps[17].minute");
+
+    let mut steps = walking(utc(2026, 11, 2, 6, 0), 30, 100);
+    steps[3]["steps"] = json!(-4);
+    let e = w
+        .app
+        .post("/api/v1/samples", &band, json!({"steps": steps}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "steps[3].steps");
+    assert_eq!(e["allowed"], "0..=300");
+
+    let future = walking(w.app.now() + TimeDelta::hours(2), 1, 100);
+    let e = w
+        .app
+        .post("/api/v1/samples", &band, json!({"steps": future}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("ahead of the server clock")
+    );
+
+    let truncated = w
+        .app
+        .raw(
+            Method::POST,
+            "/api/v1/samples",
+            &band,
+            Some(br#"{"steps": [{"minute": "2026-11-02T06:00:00Z", "ste"#.to_vec()),
+            "application/json",
+        )
+        .await;
+    assert_eq!(truncated.status, StatusCode::BAD_REQUEST);
+
+    let sleep = json!({"sleep": [{"start": "2026-11-02T06:00:00Z", "end": "2026-11-02T05:00:00Z", "stage": "deep"}]});
+    assert_eq!(
+        w.app
+            .post("/api/v1/samples", &band, sleep)
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY)["field"],
+        "sleep[0].end"
+    );
+
+    assert_eq!(
+        band_days(&w).await,
+        json!([]),
+        "refused batches leave nothing behind"
+    );
+}
+
+async fn body_limits_are_enforced(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let mut walk = a_walk(w.app.now());
+    walk["notes"] = json!("x".repeat(70 * 1024));
+    let e = w
+        .app
+        .post("/api/v1/me/sessions", &w.patient, walk)
+        .await
+        .expect(StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(e["error"].as_str().unwrap().contains("65536 bytes"), "{e}");
+    // A week of minute samples (far above the default limit) fits the upload route.
+    let band = w.app.pair_band(&w.patient).await;
+    let week = walking(utc(2026, 10, 26, 0, 0), 7 * 1440, 3);
+    w.app
+        .post("/api/v1/samples", &band, json!({"steps": week}))
+        .await
+        .expect(StatusCode::OK);
+    let huge = vec![b' '; 5 * 1024 * 1024];
+    let answer = w
+        .app
+        .raw(
+            Method::POST,
+            "/api/v1/samples",
+            &band,
+            Some(huge),
+            "application/json",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+async fn writes_need_the_csrf_token(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let Auth::User(login) = &w.patient else {
+        unreachable!()
+    };
+    let cookie_only = Auth::CookieOnly(login.clone());
+    let e = w
+        .app
+        .post("/api/v1/me/sessions", &cookie_only, a_walk(w.app.now()))
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    assert!(e["error"].as_str().unwrap().contains("X-CSRF-Token"));
+    w.app
+        .get("/api/v1/me/today", &cookie_only)
+        .await
+        .expect(StatusCode::OK);
+    let mut wrong = login.clone();
+    wrong.csrf = "guess".into();
+    w.app
+        .post(
+            "/api/v1/me/sessions",
+            &Auth::User(wrong),
+            a_walk(w.app.now()),
+        )
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    // Logging out ends the session.
+    w.app
+        .post("/api/v1/auth/logout", &w.patient, json!({}))
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    w.app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
+}
+
+async fn failed_logins_are_rate_limited(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let login = |password: &'static str| {
+        w.app.post(
+            "/api/v1/auth/login",
+            &Auth::None,
+            json!({"email": "pat@example.org", "password": password}),
+        )
+    };
+    for _ in 0..5 {
+        login("wrong password!")
+            .await
+            .expect(StatusCode::UNAUTHORIZED);
+    }
+    let blocked = login(PASSWORD).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(blocked.headers["retry-after"], "900");
+    w.app.clock.advance(TimeDelta::minutes(16));
+    login(PASSWORD).await.expect(StatusCode::OK);
+    // Unknown addresses answer like wrong passwords.
+    w.app
+        .post(
+            "/api/v1/auth/login",
+            &Auth::None,
+            json!({"email": "nobody@example.org", "password": PASSWORD}),
+        )
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
+}
+
+async fn logging_the_same_walk_twice_stores_it_once(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let walk = a_walk(w.app.now());
+    let first = w
+        .app
+        .post("/api/v1/me/sessions", &w.patient, walk.clone())
+        .await
+        .expect(StatusCode::CREATED);
+    let again = w
+        .app
+        .post("/api/v1/me/sessions", &w.patient, walk.clone())
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(first["id"], again["id"]);
+    let mut different = walk;
+    different["pain_before"] = json!(5);
+    w.app
+        .post("/api/v1/me/sessions", &w.patient, different)
+        .await
+        .expect(StatusCode::CONFLICT);
+    let all = w
+        .app
+        .get("/api/v1/me/sessions", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(all.as_array().unwrap().len(), 1);
+}
+
+async fn two_hour_check_opens_after_the_walk(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let start = utc(2026, 11, 2, 9, 0);
+    let id = w.app.walk(&w.patient, start, 20, 2, 3).await;
+    let path = format!("/api/v1/me/sessions/{id}/two-hour-check");
+    let e = w
+        .app
+        .post(&path, &w.patient, json!({"pain_after_2h": 3}))
+        .await
+        .expect(StatusCode::CONFLICT);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("opens at 2026-11-02T11:05:00"),
+        "{e}"
+    );
+    w.app.clock.set(utc(2026, 11, 2, 11, 20));
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["checks_due"][0]["id"], id);
+    let e = w
+        .app
+        .post(&path, &w.patient, json!({"pain_after_2h": 12}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "pain_after_2h");
+    w.app
+        .post(&path, &w.patient, json!({"pain_after_2h": 3}))
+        .await
+        .expect(StatusCode::OK);
+    // The same answer again is fine; a different one is a conflict.
+    w.app
+        .post(&path, &w.patient, json!({"pain_after_2h": 3}))
+        .await
+        .expect(StatusCode::OK);
+    w.app
+        .post(&path, &w.patient, json!({"pain_after_2h": 4}))
+        .await
+        .expect(StatusCode::CONFLICT);
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["checks_due"], json!([]));
+}
+
+async fn rules_are_versioned_and_validated(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let path = format!("/api/v1/patients/{}/rules", w.patient_id);
+    let v1 = w.app.get(&path, &w.therapist).await.expect(StatusCode::OK);
+    assert_eq!(v1["current"]["version"], 1);
+    assert_eq!(v1["current"]["rules"]["increase_pct"], 10);
+    let e = w
+        .app
+        .put(&path, &w.therapist, json!({"increase_pct": 25}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["error"], "rules.increase_pct = 25 is outside 10..=20");
+    assert_eq!(e["allowed"], "10..=20");
+    let e = w
+        .app
+        .put(&path, &w.therapist, json!({"increase_pc": 15}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `increase_pc`")
+    );
+    let v2 = w
+        .app
+        .put(
+            &path,
+            &w.therapist,
+            json!({"increase_pct": 15, "pain_after_2h_rise_max": 0}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(v2["version"], 2);
+    assert_eq!(v2["rules"]["increase_pct"], 15);
+    assert_eq!(
+        v2["rules"]["regress_pct"], 20,
+        "unnamed fields keep their values"
+    );
+    assert_eq!(v2["created_by"], id(&w.therapist));
+    // The next review uses the new version.
+    walk_week(
+        &w,
+        &[(0, 2, 3, Some(2)), (2, 2, 3, Some(2)), (4, 2, 3, Some(2))],
+    )
+    .await;
+    let r = review(&w).await;
+    assert_eq!(r["rules_version"], 2);
+    assert_eq!(r["output"]["interval_s"], 345);
+}
+
+async fn baseline_from_tolerance_walks(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let path = format!("/api/v1/patients/{}/baseline", w.patient_id);
+    let e = w
+        .app
+        .post(
+            &path,
+            &w.therapist,
+            json!({"tolerance_walks_s": [600, 660]}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "tolerance_walks_s");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("at least 3 tolerance walks")
+    );
+    let change = w
+        .app
+        .post(
+            &path,
+            &w.therapist,
+            json!({"tolerance_walks_s": [600, 660, 540]}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(change["to_interval_s"], 480);
+    assert_eq!(change["source"], "baseline");
+    assert_eq!(plan_interval(&w).await, 480);
+    let o = w
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/plan", w.patient_id),
+            &w.therapist,
+            json!({"interval_s": 420, "reason": "Knee swelling after the weekend"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(
+        (o["from_interval_s"].as_i64(), o["to_interval_s"].as_i64()),
+        (Some(480), Some(420))
+    );
+    let e = w
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/plan", w.patient_id),
+            &w.therapist,
+            json!({"interval_s": 9000, "reason": "x"}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["allowed"], "60..=3600");
+}
+
+async fn staff_reads_are_audited(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    w.app
+        .get(
+            &format!("/api/v1/patients/{}/timeline", w.patient_id),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    let admin = w.app.login("admin@riverside.example", PASSWORD).await;
+    let log = w
+        .app
+        .get(&format!("/api/v1/patients/{}/audit", w.patient_id), &admin)
+        .await
+        .expect(StatusCode::OK);
+    let entries: Vec<(i64, &str)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor_id"].as_i64().unwrap(),
+                e["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        entries.contains(&(id(&w.therapist), "read patient.timeline")),
+        "{entries:?}"
+    );
+    assert!(
+        entries.contains(&(id(&admin), "read patient.audit")),
+        "{entries:?}"
+    );
+    // The therapist may not read the audit log.
+    w.app
+        .get(
+            &format!("/api/v1/patients/{}/audit", w.patient_id),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::FORBIDDEN);
+}
+
+async fn invites_are_single_use(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let admin = w.app.login("admin@riverside.example", PASSWORD).await;
+    let invite = w
+        .app
+        .post("/api/v1/invites", &admin, json!({"role": "therapist"}))
+        .await
+        .expect(StatusCode::CREATED);
+    let accept = |email: &str| {
+        w.app.post(
+            "/api/v1/invites/accept",
+            &Auth::None,
+            json!({"code": invite["code"], "email": email, "display_name": "Theo", "password": PASSWORD}),
+        )
+    };
+    let e = accept("tess@riverside.example")
+        .await
+        .expect(StatusCode::CONFLICT);
+    assert!(e["error"].as_str().unwrap().contains("e-mail"), "{e}");
+    accept("theo@riverside.example")
+        .await
+        .expect(StatusCode::CREATED);
+    accept("theo2@riverside.example")
+        .await
+        .expect(StatusCode::GONE);
+    let e = w
+        .app
+        .post("/api/v1/invites/accept", &Auth::None, json!({"code": "AAAA-BBBB-CCCC", "email": "x@example.org", "display_name": "X", "password": PASSWORD}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "code");
+    let e = w
+        .app
+        .post("/api/v1/invites", &admin, json!({"role": "patient", "therapist_id": id(&w.therapist), "timezone": "Mars/Olympus"}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "timezone");
+    let short = w
+        .app
+        .post("/api/v1/invites/accept", &Auth::None, json!({"code": "x", "email": "y@example.org", "display_name": "Y", "password": "short"}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(short["field"], "password");
+}
