@@ -33,6 +33,9 @@ pub enum ApiError {
     /// Nothing here (or nothing you may know of).
     #[error("not found")]
     NotFound,
+    /// No endpoint has this method and path.
+    #[error("no such endpoint: the API is described at /api/docs")]
+    NoRoute,
     /// Conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
@@ -74,7 +77,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

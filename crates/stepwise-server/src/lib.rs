@@ -90,10 +90,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/docs", get(system::docs))
         .route("/api/docs.js", get(system::docs_script))
         .nest("/api/v1", api)
-        .fallback(|| async { ApiError::NotFound })
-        .method_not_allowed_fallback(|| async {
-            ApiError::BadRequest("this method is not allowed on this path".into())
-        })
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
