@@ -8,6 +8,8 @@
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::Serialize;
 use stepwise_engine::adherence::{MinuteSteps, verify_walk};
 use stepwise_engine::{Decision, SessionReport, WeekEvidence, review};
@@ -92,6 +94,18 @@ pub async fn review_week(
     now: DateTime<Utc>,
 ) -> ApiResult<(ReviewRecord, bool)> {
     let patient = store.patient(patient_id).await?;
+    let earlier = store.reviews(patient.id).await?;
+    review_loaded(store, &patient, &earlier, monday, now).await
+}
+
+/// [`review_week`] for a patient and their earlier reviews already loaded.
+async fn review_loaded(
+    store: &dyn Store,
+    patient: &Patient,
+    earlier: &[ReviewRecord],
+    monday: NaiveDate,
+    now: DateTime<Utc>,
+) -> ApiResult<(ReviewRecord, bool)> {
     let tz = parse_zone("timezone", &patient.timezone)?;
     if monday != monday_of(monday) {
         return Err(ApiError::invalid(
@@ -100,37 +114,34 @@ pub async fn review_week(
             "the Monday that starts the week",
         ));
     }
-    if monday > last_complete_week(tz, now) {
+    let last = last_complete_week(tz, now);
+    if monday > last {
         return Err(ApiError::invalid(
             "week_start",
             format!(
                 "the week of {monday} has not ended yet in {}",
                 patient.timezone
             ),
-            format!("a week up to {}", last_complete_week(tz, now)),
+            format!("a week up to {last}"),
         ));
     }
-    let earlier = store.reviews(patient.id).await?;
     if let Some(done) = earlier.iter().find(|r| r.week_start == monday) {
         return Ok((done.clone(), false));
     }
     let rules = store.current_rules(patient.id).await?;
-    let evidence = gather_evidence(store, &patient, tz, monday).await?;
+    let evidence = gather_evidence(store, patient, tz, monday).await?;
     let history: Vec<Decision> = earlier
         .iter()
         .filter(|r| r.week_start < monday)
         .map(|r| r.output.decision)
         .collect();
+    // A plan changed by hand outside the rules' range is brought inside it for the engine.
     let plan = stepwise_engine::Plan {
-        interval_s: patient.plan.interval_s,
-        sessions_per_week: patient.plan.sessions_per_week,
-    };
-    // A plan changed by hand outside the rules' range is clamped for the engine's sake.
-    let plan = stepwise_engine::Plan {
-        interval_s: plan
+        interval_s: patient
+            .plan
             .interval_s
             .clamp(rules.rules.min_interval_s, rules.rules.max_interval_s),
-        ..plan
+        sessions_per_week: patient.plan.sessions_per_week,
     };
     let output = review(&rules.rules, &plan, &evidence, &history)?;
     let saved = store
@@ -176,6 +187,11 @@ pub fn due_weeks(
     weeks
 }
 
+/// Patients reviewed at once. Each review is a handful of small queries and one short write
+/// transaction; overlapping them keeps the database busy while the engine and the
+/// (de)serialisation run.
+pub const REVIEW_CONCURRENCY: usize = 8;
+
 /// Reviews every patient's due weeks. Failures are logged per patient and do not stop the run.
 pub async fn run_due_reviews(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<RunSummary> {
     let patients = store.all_patients().await?;
@@ -183,34 +199,59 @@ pub async fn run_due_reviews(store: &dyn Store, now: DateTime<Utc>) -> StoreResu
         patients: patients.len(),
         ..RunSummary::default()
     };
-    for patient in &patients {
-        match review_due_weeks(store, patient, now).await {
-            Ok(made) => summary.reviewed += made,
-            Err(err) => {
-                summary.failed += 1;
-                tracing::warn!(patient = patient.id, error = %err, "weekly review failed");
+    let mut waiting = patients.iter();
+    let mut running = FuturesUnordered::new();
+    loop {
+        while running.len() < REVIEW_CONCURRENCY {
+            match waiting.next() {
+                Some(patient) => running.push(review_due_weeks(store, patient, now)),
+                None => break,
             }
+        }
+        match running.next().await {
+            Some(Ok(made)) => summary.reviewed += made,
+            Some(Err((patient, err))) => {
+                summary.failed += 1;
+                tracing::warn!(patient, error = %err, "weekly review failed");
+            }
+            None => break,
         }
     }
     Ok(summary)
 }
 
+/// Reviews one patient's due weeks; on failure, says whose.
 async fn review_due_weeks(
+    store: &dyn Store,
+    patient: &Patient,
+    now: DateTime<Utc>,
+) -> Result<usize, (i64, ApiError)> {
+    review_patient_weeks(store, patient, now)
+        .await
+        .map_err(|err| (patient.id, err))
+}
+
+async fn review_patient_weeks(
     store: &dyn Store,
     patient: &Patient,
     now: DateTime<Utc>,
 ) -> ApiResult<usize> {
     let tz = parse_zone("timezone", &patient.timezone)?;
-    let last_reviewed = store
-        .reviews(patient.id)
-        .await?
-        .last()
-        .map(|r| r.week_start);
+    let mut earlier = store.reviews(patient.id).await?;
+    let last_reviewed = earlier.last().map(|r| r.week_start);
+    let mut patient = patient.clone();
     let mut made = 0;
-    for week in due_weeks(tz, patient.created_at, last_reviewed, now) {
-        if review_week(store, patient.id, week, now).await?.1 {
-            made += 1;
+    for (i, week) in due_weeks(tz, patient.created_at, last_reviewed, now)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            // The previous week's review may have changed the plan or frozen it.
+            patient = store.patient(patient.id).await?;
         }
+        let (record, created) = review_loaded(store, &patient, &earlier, week, now).await?;
+        made += usize::from(created);
+        earlier.push(record);
     }
     Ok(made)
 }

@@ -1,0 +1,398 @@
+//! Backend benchmarks, printed as figures (run `scripts/bench`, which provides PostgreSQL):
+//!
+//! - `ingest`: minute samples through the HTTP API (JSON, bearer token, validation, store) in
+//!   samples/s, beside the same rows inserted with plain multi-row SQL on the database, and
+//!   through `Store::ingest_samples` without HTTP — on SQLite and PostgreSQL, in the same run.
+//! - `review`: the weekly review job over many patients with a week of minute data each.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, TimeZone, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
+use stepwise_server::clock::SystemClock;
+use stepwise_server::{AppState, Config};
+use stepwise_store::{
+    Id, NewDevice, NewInvite, NewSession, NewUser, PatientInvite, Role, SampleBatch, StepSample,
+    Store,
+};
+use stepwise_testkit::{Backend, fresh_store};
+
+#[derive(Parser)]
+#[command(about = "Stepwise backend benchmarks")]
+struct Cli {
+    /// Databases to measure.
+    #[arg(long, value_enum, default_value = "both", global = true)]
+    backend: Which,
+    #[command(subcommand)]
+    command: Option<Bench>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Which {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+#[derive(Subcommand, Clone, Copy)]
+enum Bench {
+    /// Sample ingest: HTTP API against raw inserts.
+    Ingest {
+        /// Days of minute samples per path (1,440 samples a day, one request a day).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=80))]
+        days: u32,
+    },
+    /// The weekly review job over many patients.
+    Review {
+        /// Patients, each with seven days of minute data and five walks.
+        #[arg(long, default_value_t = 1000)]
+        patients: u32,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let backends = match cli.backend {
+        Which::Sqlite => vec![Backend::Sqlite],
+        Which::Postgres => vec![Backend::Postgres],
+        Which::Both => vec![Backend::Sqlite, Backend::Postgres],
+    };
+    let benches = match cli.command {
+        Some(b) => vec![b],
+        None => vec![Bench::Ingest { days: 60 }, Bench::Review { patients: 1000 }],
+    };
+    for bench in benches {
+        for &backend in &backends {
+            match bench {
+                Bench::Ingest { days } => ingest(backend, days).await?,
+                Bench::Review { patients } => review(backend, patients).await?,
+            }
+        }
+    }
+    Ok(())
+}
+
+const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0MTIzNDU2$wQhTo3PyKmZzWyIfGgJ4SXtCixUaE0nRj6a9d4Yxr0E";
+
+/// A clinic with one therapist; returns (clinic id, therapist id).
+async fn clinic(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<(Id, Id)> {
+    let user = |email: &str| NewUser {
+        email: email.to_string(),
+        display_name: email.to_string(),
+        password_hash: PASSWORD_HASH.to_string(),
+    };
+    let (clinic, admin) = store
+        .create_clinic("Bench clinic", user("admin@bench.example"), now)
+        .await?;
+    store
+        .create_invite(
+            NewInvite {
+                code_hash: "therapist".into(),
+                clinic_id: clinic.id,
+                role: Role::Therapist,
+                created_by: admin.id,
+                expires_at: now + TimeDelta::days(1),
+                patient: None,
+            },
+            now,
+        )
+        .await?;
+    let therapist = store
+        .accept_invite("therapist", user("t@bench.example"), now)
+        .await?;
+    Ok((clinic.id, therapist.id))
+}
+
+/// A patient with one paired band; returns (patient id, device id). The device's upload
+/// token is `token-<n>`.
+async fn patient_with_band(
+    store: &dyn Store,
+    clinic: (Id, Id),
+    n: u32,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(Id, Id)> {
+    let code = format!("invite-{n}");
+    store
+        .create_invite(
+            NewInvite {
+                code_hash: code.clone(),
+                clinic_id: clinic.0,
+                role: Role::Patient,
+                created_by: clinic.1,
+                expires_at: now + TimeDelta::days(1),
+                patient: Some(PatientInvite {
+                    therapist_id: clinic.1,
+                    timezone: "Europe/London".into(),
+                }),
+            },
+            now,
+        )
+        .await?;
+    let patient = store
+        .accept_invite(
+            &code,
+            NewUser {
+                email: format!("p{n}@bench.example"),
+                display_name: format!("Patient {n}"),
+                password_hash: PASSWORD_HASH.into(),
+            },
+            now,
+        )
+        .await?;
+    let pairing = format!("pair-{n}");
+    store
+        .create_pairing_code(patient.id, &pairing, now + TimeDelta::hours(1))
+        .await?;
+    let device = store
+        .pair_device(
+            &pairing,
+            NewDevice {
+                kind: "huami".into(),
+                address: format!("C8:0F:10:00:{:02X}:{:02X}", n / 256, n % 256),
+                name: "Mi Band".into(),
+            },
+            &stepwise_server::auth::hash_token(&format!("token-{n}")),
+            now,
+        )
+        .await?;
+    Ok((patient.id, device.id))
+}
+
+/// A day of minute samples from `day` 00:00 UTC: a plausible pattern of rest and walking.
+fn day_of_samples(day: NaiveDate) -> Vec<StepSample> {
+    let start = Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap_or_default());
+    (0..1440)
+        .map(|m| {
+            let steps = match m {
+                540..=560 | 1080..=1100 => 90 + (m % 7),
+                420..=1320 => (m * 13) % 40,
+                _ => 0,
+            };
+            StepSample {
+                minute: start + TimeDelta::minutes(m),
+                steps,
+                heart_rate: (steps > 0).then_some(60 + steps / 3),
+            }
+        })
+        .collect()
+}
+
+/// The database behind a test store, opened again for plain SQL.
+enum RawPool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+const RAW_CHUNK: usize = 500;
+
+impl RawPool {
+    async fn open(url: &str) -> anyhow::Result<RawPool> {
+        Ok(if url.starts_with("sqlite:") {
+            RawPool::Sqlite(SqlitePool::connect(url).await?)
+        } else {
+            RawPool::Postgres(PgPool::connect(url).await?)
+        })
+    }
+
+    /// One transaction of multi-row upserts, as a hand-written loader would do it.
+    async fn insert_day(&self, device: Id, samples: &[StepSample]) -> anyhow::Result<()> {
+        macro_rules! run {
+            ($pool:expr) => {{
+                let mut tx = $pool.begin().await?;
+                for chunk in samples.chunks(RAW_CHUNK) {
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|i| {
+                            format!(
+                                "(${}, ${}, ${}, ${})",
+                                4 * i + 1,
+                                4 * i + 2,
+                                4 * i + 3,
+                                4 * i + 4
+                            )
+                        })
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO step_samples (device_id, minute, steps, heart_rate) VALUES {} \
+                         ON CONFLICT (device_id, minute) DO UPDATE \
+                         SET steps = excluded.steps, heart_rate = excluded.heart_rate",
+                        values.join(",")
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for s in chunk {
+                        q = q
+                            .bind(device)
+                            .bind(s.minute.timestamp())
+                            .bind(s.steps)
+                            .bind(s.heart_rate);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }};
+        }
+        match self {
+            RawPool::Sqlite(pool) => run!(pool),
+            RawPool::Postgres(pool) => run!(pool),
+        }
+        Ok(())
+    }
+}
+
+fn rate(samples: u64, seconds: f64) -> f64 {
+    samples as f64 / seconds
+}
+
+async fn ingest(backend: Backend, days: u32) -> anyhow::Result<()> {
+    let db = fresh_store(backend).await;
+    let store = db.store.clone();
+    let now = Utc::now();
+    let clinic = clinic(store.as_ref(), now).await?;
+    let (_, raw_device) = patient_with_band(store.as_ref(), clinic, 1, now).await?;
+    let (_, store_device) = patient_with_band(store.as_ref(), clinic, 2, now).await?;
+    let (_, _http_device) = patient_with_band(store.as_ref(), clinic, 3, now).await?;
+    let first_day = (now - TimeDelta::days(i64::from(days) + 1)).date_naive();
+    let batches: Vec<Vec<StepSample>> = (0..days)
+        .map(|d| day_of_samples(first_day + Days::new(u64::from(d))))
+        .collect();
+    let total: u64 = batches.iter().map(|b| b.len() as u64).sum();
+    println!(
+        "ingest on {backend:?}: {total} minute samples per path, one batch of 1,440 (a day) per transaction or request"
+    );
+
+    let raw = RawPool::open(&db.url).await?;
+    let started = Instant::now();
+    for batch in &batches {
+        raw.insert_day(raw_device, batch).await?;
+    }
+    let raw_rate = rate(total, started.elapsed().as_secs_f64());
+    println!("  raw SQL inserts         {raw_rate:>12.0} samples/s");
+
+    let started = Instant::now();
+    for batch in &batches {
+        let batch = SampleBatch {
+            steps: batch.clone(),
+            sleep: vec![],
+        };
+        store.ingest_samples(store_device, &batch).await?;
+    }
+    let store_rate = rate(total, started.elapsed().as_secs_f64());
+    println!(
+        "  Store::ingest_samples   {store_rate:>12.0} samples/s  ({:.0}% of raw)",
+        100.0 * store_rate / raw_rate
+    );
+
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), Config::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(stepwise_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let bodies: Vec<Vec<u8>> = batches
+        .iter()
+        .map(|b| serde_json::to_vec(&json!({ "steps": b })))
+        .collect::<Result<_, _>>()?;
+    let started = Instant::now();
+    for body in bodies {
+        let res = client
+            .post(format!("http://{addr}/api/v1/samples"))
+            .bearer_auth("token-3")
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("upload failed: {} {}", res.status(), res.text().await?);
+        }
+    }
+    let http_rate = rate(total, started.elapsed().as_secs_f64());
+    println!(
+        "  HTTP API (JSON, auth)   {http_rate:>12.0} samples/s  ({:.0}% of raw; target >= 50%)",
+        100.0 * http_rate / raw_rate
+    );
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}
+
+async fn review(backend: Backend, patients: u32) -> anyhow::Result<()> {
+    let db = fresh_store(backend).await;
+    let store = db.store.as_ref();
+    // Patients join on Monday 9 November 2026; the review runs when that week has ended.
+    let monday = NaiveDate::from_ymd_opt(2026, 11, 9).context("date")?;
+    let joined = Utc.with_ymd_and_hms(2026, 11, 9, 6, 0, 0).unwrap();
+    let review_at = Utc.with_ymd_and_hms(2026, 11, 16, 0, 30, 0).unwrap();
+    let clinic = clinic(store, joined).await?;
+    println!(
+        "review on {backend:?}: seeding {patients} patients x 7 days of minute data and 5 walks..."
+    );
+    let seeding = Instant::now();
+    let week: Vec<StepSample> = (0..7)
+        .flat_map(|d| day_of_samples(monday + Days::new(d)))
+        .collect();
+    for n in 0..patients {
+        let (patient, device) = patient_with_band(store, clinic, n, joined).await?;
+        store
+            .ingest_samples(
+                device,
+                &SampleBatch {
+                    steps: week.clone(),
+                    sleep: vec![],
+                },
+            )
+            .await?;
+        for d in [0u64, 1, 3, 4, 6] {
+            let start = Utc.from_utc_datetime(
+                &(monday + Days::new(d))
+                    .and_hms_opt(9, 0, 0)
+                    .unwrap_or_default(),
+            );
+            let (session, _) = store
+                .record_session(
+                    patient,
+                    NewSession {
+                        client_id: format!("w{d}"),
+                        started_at: start,
+                        ended_at: start + TimeDelta::minutes(21),
+                        walked_s: 1200,
+                        bouts: 2,
+                        pain_before: Some(2),
+                        pain_during_max: Some(3),
+                        effort: Some(4),
+                        rest_type: None,
+                        notes: None,
+                    },
+                    start + TimeDelta::minutes(22),
+                )
+                .await?;
+            store
+                .answer_two_hour_check(patient, session.id, 2, start + TimeDelta::hours(2))
+                .await?;
+        }
+        if (n + 1) % 100 == 0 {
+            eprintln!(
+                "  seeded {} patients ({:.0} s)",
+                n + 1,
+                seeding.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let started = Instant::now();
+    let summary = stepwise_server::weekly::run_due_reviews(store, review_at).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    if summary.reviewed != patients as usize || summary.failed != 0 {
+        bail!("expected {patients} reviews, got {summary:?}");
+    }
+    println!(
+        "  weekly review of {} patients: {seconds:.2} s ({:.0} patients/s; target < 2 s on SQLite)",
+        summary.reviewed,
+        f64::from(patients) / seconds
+    );
+    Ok(())
+}
