@@ -7,7 +7,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::StoreResult;
-use crate::sql::impl_store;
+use crate::sql::{Placeholders, impl_store};
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -24,6 +24,8 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    const PLACEHOLDERS: Placeholders = Placeholders::Numbered;
+
     /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`) and applies the
     /// migrations (several instances may start at once: sqlx serialises them with a lock).
     pub async fn connect(url: &str) -> StoreResult<Self> {

@@ -402,7 +402,17 @@ pub(crate) fn audit_from(row: &impl Cells) -> StoreResult<AuditEntry> {
 
 // --- ingest ---
 
-/// Rows per multi-row `INSERT` of an ingest (3 parameters a row plus the device).
+/// How a backend writes bind parameters in generated statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placeholders {
+    /// `$1, $2, …` (PostgreSQL).
+    Numbered,
+    /// `?, ?, …` (SQLite: it resolves `$n` names by a linear scan per parameter, which makes
+    /// long numbered lists quadratic).
+    Positional,
+}
+
+/// Rows per multi-row `INSERT` of an ingest (4 parameters a row).
 pub(crate) const INGEST_CHUNK: usize = 500;
 
 /// A batch's minute samples as rows `(minute, steps, heart_rate)`, by minute, one per minute
@@ -436,68 +446,74 @@ pub(crate) fn sleep_rows(episodes: &[SleepEpisode]) -> Vec<(i64, i64, &'static s
         .collect()
 }
 
-/// `head ($1, $2, $3, $4), ($1, $5, $6, $7), … tail` for `rows` rows: `$1` is the device.
-fn upsert_sql(head: &str, rows: usize, tail: &str) -> Arc<str> {
-    let mut sql = String::with_capacity(head.len() + tail.len() + rows * 24);
+/// `head (p, p, p, p), (p, p, p, p), … tail` for `rows` rows of four parameters.
+fn upsert_sql(head: &str, rows: usize, tail: &str, style: Placeholders) -> Arc<str> {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * 30);
     sql.push_str(head);
     for row in 0..rows {
-        let first = 2 + row * 3;
-        let separator = if row == 0 { "" } else { ", " };
-        // Writing to a String cannot fail.
-        let _ = write!(
-            sql,
-            "{separator}($1, ${first}, ${}, ${})",
-            first + 1,
-            first + 2
-        );
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..4 {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            match style {
+                Placeholders::Numbered => {
+                    // Writing to a String cannot fail.
+                    let _ = write!(sql, "${}", row * 4 + column + 1);
+                }
+                Placeholders::Positional => sql.push('?'),
+            }
+        }
+        sql.push(')');
     }
     sql.push_str(tail);
     sql.into()
 }
 
-/// The statement text for a chunk of `rows` rows; full chunks share one cached text (and so
-/// one prepared statement per connection).
+/// The statement text for a chunk of `rows` rows; full chunks share one cached text per
+/// placeholder style (and so one prepared statement per connection).
 fn chunk_sql(
-    cache: &OnceLock<Arc<str>>,
-    head: &str,
+    cache: &[OnceLock<Arc<str>>; 2],
+    (head, tail): (&str, &str),
     rows: usize,
-    tail: &str,
+    style: Placeholders,
 ) -> sqlx::AssertSqlSafe<Arc<str>> {
     let sql = if rows == INGEST_CHUNK {
-        cache.get_or_init(|| upsert_sql(head, rows, tail)).clone()
+        cache[style as usize]
+            .get_or_init(|| upsert_sql(head, rows, tail, style))
+            .clone()
     } else {
-        upsert_sql(head, rows, tail)
+        upsert_sql(head, rows, tail, style)
     };
     // Built only from the constants here and parameter numbers: nothing from a caller.
     sqlx::AssertSqlSafe(sql)
 }
 
-/// Upsert of `rows` minute samples of one device.
-pub(crate) fn step_upsert_sql(rows: usize) -> sqlx::AssertSqlSafe<Arc<str>> {
-    static FULL: OnceLock<Arc<str>> = OnceLock::new();
-    chunk_sql(
-        &FULL,
+/// Upsert of `rows` minute samples `(device, minute, steps, heart_rate)`.
+pub(crate) fn step_upsert_sql(rows: usize, style: Placeholders) -> sqlx::AssertSqlSafe<Arc<str>> {
+    static FULL: [OnceLock<Arc<str>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let sql = (
         "INSERT INTO step_samples (device_id, minute, steps, heart_rate) VALUES ",
-        rows,
         " ON CONFLICT (device_id, minute) DO UPDATE \
          SET steps = excluded.steps, heart_rate = excluded.heart_rate",
-    )
+    );
+    chunk_sql(&FULL, sql, rows, style)
 }
 
-/// Upsert of `rows` sleep episodes of one device.
-pub(crate) fn sleep_upsert_sql(rows: usize) -> sqlx::AssertSqlSafe<Arc<str>> {
-    static FULL: OnceLock<Arc<str>> = OnceLock::new();
-    chunk_sql(
-        &FULL,
+/// Upsert of `rows` sleep episodes `(device, start, end, stage)`.
+pub(crate) fn sleep_upsert_sql(rows: usize, style: Placeholders) -> sqlx::AssertSqlSafe<Arc<str>> {
+    static FULL: [OnceLock<Arc<str>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let sql = (
         "INSERT INTO sleep_episodes (device_id, start_at, end_at, stage) VALUES ",
-        rows,
         " ON CONFLICT (device_id, start_at) DO UPDATE \
          SET end_at = excluded.end_at, stage = excluded.stage",
-    )
+    );
+    chunk_sql(&FULL, sql, rows, style)
 }
 
-/// Implements [`Store`](crate::Store) for `$store` (a struct with a `pool` field of the
-/// backend's pool type and an `async fn begin(&self) -> StoreResult<Transaction<'static, $db>>`).
+/// Implements [`Store`](crate::Store) for `$store`: a struct with a `pool` field of the
+/// backend's pool type, an `async fn begin(&self) -> StoreResult<Transaction<'static, $db>>`
+/// and a `const PLACEHOLDERS: Placeholders` for generated statements.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         const _: () = {
@@ -1294,16 +1310,18 @@ macro_rules! impl_store {
                     }
                     let mut tx = self.begin().await?;
                     for chunk in steps.chunks(INGEST_CHUNK) {
-                        let mut query = sqlx::query(step_upsert_sql(chunk.len())).bind(device_id);
+                        let sql = step_upsert_sql(chunk.len(), Self::PLACEHOLDERS);
+                        let mut query = sqlx::query(sql);
                         for &(minute, steps, heart_rate) in chunk {
-                            query = query.bind(minute).bind(steps).bind(heart_rate);
+                            query = query.bind(device_id).bind(minute).bind(steps).bind(heart_rate);
                         }
                         query.execute(&mut *tx).await?;
                     }
                     for chunk in sleep.chunks(INGEST_CHUNK) {
-                        let mut query = sqlx::query(sleep_upsert_sql(chunk.len())).bind(device_id);
+                        let sql = sleep_upsert_sql(chunk.len(), Self::PLACEHOLDERS);
+                        let mut query = sqlx::query(sql);
                         for &(start, end, stage) in chunk {
-                            query = query.bind(start).bind(end).bind(stage);
+                            query = query.bind(device_id).bind(start).bind(end).bind(stage);
                         }
                         query.execute(&mut *tx).await?;
                     }

@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::StoreResult;
-use crate::sql::impl_store;
+use crate::sql::{Placeholders, impl_store};
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -27,6 +27,8 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    const PLACEHOLDERS: Placeholders = Placeholders::Positional;
+
     /// Opens (creating if missing) the database at `url` (`sqlite:PATH`, `sqlite://PATH` or
     /// `sqlite::memory:`) and applies the migrations.
     pub async fn connect(url: &str) -> StoreResult<Self> {
