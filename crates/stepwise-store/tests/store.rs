@@ -1508,6 +1508,26 @@ async fn in_memory_sqlite_works() {
 }
 
 #[tokio::test]
+async fn sqlite_file_reopens_with_its_data() {
+    let dir = TempDir::new();
+    let path = dir.0.join("stepwise.db");
+    let store = stepwise_store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let (clinic, _) = store
+        .create_clinic("Physio Nord", new_user("admin@clinic.test"), t0())
+        .await
+        .unwrap();
+    drop(store);
+    // Migrations already applied are not applied again.
+    let reopened = stepwise_store::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(reopened.clinic(clinic.id).await.unwrap(), clinic);
+    assert_eq!(reopened.count_users().await.unwrap(), 1);
+}
+
+#[tokio::test]
 async fn unknown_url_scheme_is_refused() {
     let result = stepwise_store::connect("mysql://root:secret@db/stepwise").await;
     match result {
