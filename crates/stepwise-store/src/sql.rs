@@ -1082,7 +1082,11 @@ macro_rules! impl_store {
                     Ok((stored, false))
                 }
 
-                async fn session(&self, patient_id: Id, session_id: Id) -> StoreResult<SessionRecord> {
+                async fn session(
+                    &self,
+                    patient_id: Id,
+                    session_id: Id,
+                ) -> StoreResult<SessionRecord> {
                     let row = sqlx::query(concat!(
                         "SELECT ",
                         session_columns!(),
