@@ -23,10 +23,12 @@ use crate::validate;
 pub const MAX_LOG_DELAY: TimeDelta = TimeDelta::days(14);
 /// The longest walk session accepted.
 pub const MAX_SESSION: TimeDelta = TimeDelta::hours(6);
-/// The two-hour check opens this long after the walk ends.
+/// The two-hour check opens this long after the walk ends (a quarter of an hour early, so an
+/// answer given as the reminder arrives counts).
 pub const CHECK_OPENS_AFTER: TimeDelta = TimeDelta::minutes(105);
-/// The two-hour check closes this long after the walk ends.
-pub const CHECK_CLOSES_AFTER: TimeDelta = TimeDelta::hours(24);
+/// Today's page lists unanswered checks of walks that ended up to this long ago. Later answers
+/// are still accepted (and their `answered_at` shows how late they came).
+pub const CHECK_LISTED_FOR: TimeDelta = TimeDelta::hours(24);
 
 /// Today's page: the plan, this week so far, and checks waiting for an answer.
 #[derive(Serialize)]
@@ -58,11 +60,14 @@ pub async fn today(
     let week = state.store.sessions_between(patient.id, start, end).await?;
     let recent = state
         .store
-        .sessions_between(patient.id, now - CHECK_CLOSES_AFTER - MAX_SESSION, now)
+        .sessions_between(patient.id, now - CHECK_LISTED_FOR - MAX_SESSION, now)
         .await?;
     let checks_due = recent
         .into_iter()
-        .filter(|s| s.pain_after_2h.is_none() && check_window(s).contains(&now))
+        .filter(|s| {
+            let opens = s.logged.ended_at + CHECK_OPENS_AFTER;
+            s.pain_after_2h.is_none() && opens <= now && now < opens + CHECK_LISTED_FOR
+        })
         .collect();
     let last_review = state.store.reviews(patient.id).await?.pop();
     Ok(Json(Today {
@@ -76,10 +81,6 @@ pub async fn today(
         frozen: patient.frozen,
         last_review,
     }))
-}
-
-fn check_window(s: &SessionRecord) -> std::ops::Range<DateTime<Utc>> {
-    s.logged.ended_at + CHECK_OPENS_AFTER..s.logged.ended_at + CHECK_CLOSES_AFTER
 }
 
 /// A walk as the patient's app sends it.
@@ -227,20 +228,12 @@ pub async fn answer_check(
     validate::score("pain_after_2h", Some(req.pain_after_2h))?;
     let now = state.clock.now();
     let session = state.store.session(patient.id, session_id).await?;
-    if session.pain_after_2h.is_none() {
-        let window = check_window(&session);
-        if now < window.start {
-            return Err(ApiError::Conflict(format!(
-                "the two-hour check for this walk opens at {}",
-                window.start.to_rfc3339()
-            )));
-        }
-        if now >= window.end {
-            return Err(ApiError::Conflict(format!(
-                "the two-hour check for this walk closed at {}",
-                window.end.to_rfc3339()
-            )));
-        }
+    let opens = session.logged.ended_at + CHECK_OPENS_AFTER;
+    if session.pain_after_2h.is_none() && now < opens {
+        return Err(ApiError::Conflict(format!(
+            "the two-hour check for this walk opens at {}",
+            opens.to_rfc3339()
+        )));
     }
     Ok(Json(
         state
