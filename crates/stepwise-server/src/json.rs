@@ -51,34 +51,40 @@ where
 #[derive(Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-/// Parses JSON, naming the offending field on error.
+/// Parses JSON, naming the offending field on error. The common, valid case takes serde's
+/// plain path; only a body that fails is parsed again with path tracking to name the field.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match serde_json::from_slice(bytes) {
+        Ok(value) => Ok(value),
+        Err(plain) => Err(explain::<T>(bytes, plain)),
+    }
+}
+
+fn explain<T: DeserializeOwned>(bytes: &[u8], plain: serde_json::Error) -> ApiError {
+    if plain.is_syntax() || plain.is_eof() {
+        return ApiError::BadRequest(format!("the body is not valid JSON: {plain}"));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            return ApiError::BadRequest(format!("the body is not valid JSON: {inner}"));
-        }
-        let message = inner.to_string();
-        let at_root = path == "." || path == "?";
-        // serde reports a missing field at its parent; name the field itself.
-        let field = match message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            Some(name) if at_root => name.to_string(),
-            Some(name) => format!("{path}.{name}"),
-            None if at_root => ".".to_string(),
-            None => path,
-        };
-        ApiError::Invalid {
-            field,
-            message,
-            allowed: None,
-        }
-    })?;
-    de.end()
-        .map_err(|err| ApiError::BadRequest(format!("the body is not valid JSON: {err}")))?;
-    Ok(value)
+    let Err(err) = serde_path_to_error::deserialize::<_, T>(&mut de) else {
+        // Only trailing characters can fail the plain parse but not this one.
+        return ApiError::BadRequest(format!("the body is not valid JSON: {plain}"));
+    };
+    let path = err.path().to_string();
+    let message = err.into_inner().to_string();
+    let at_root = path == "." || path == "?";
+    // serde reports a missing field at its parent; name the field itself.
+    let field = match message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        Some(name) if at_root => name.to_string(),
+        Some(name) => format!("{path}.{name}"),
+        None if at_root => ".".to_string(),
+        None => path,
+    };
+    ApiError::Invalid {
+        field,
+        message,
+        allowed: None,
+    }
 }

@@ -419,14 +419,21 @@ pub(crate) const INGEST_CHUNK: usize = 500;
 /// (the last of repeats wins, as a later upload would). PostgreSQL refuses an upsert that
 /// touches the same row twice, and a fixed order keeps concurrent ingests from deadlocking.
 pub(crate) fn step_rows(samples: &[StepSample]) -> Vec<(i64, i64, Option<i64>)> {
-    let by_minute: BTreeMap<i64, (i64, Option<i64>)> = samples
+    let mut rows: Vec<(i64, i64, Option<i64>)> = samples
         .iter()
-        .map(|sample| (secs(sample.minute), (sample.steps, sample.heart_rate)))
+        .map(|sample| (secs(sample.minute), sample.steps, sample.heart_rate))
         .collect();
-    by_minute
-        .into_iter()
-        .map(|(minute, (steps, heart_rate))| (minute, steps, heart_rate))
-        .collect()
+    // A stable sort keeps repeats in upload order; keep the last of each minute. Uploads
+    // usually arrive sorted, which makes this a single pass.
+    rows.sort_by_key(|row| row.0);
+    let mut last_wins: Vec<(i64, i64, Option<i64>)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match last_wins.last_mut() {
+            Some(previous) if previous.0 == row.0 => *previous = row,
+            _ => last_wins.push(row),
+        }
+    }
+    last_wins
 }
 
 /// A batch's sleep episodes as rows `(start, end, stage)`, by start, one per start.

@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{TimeDelta, Timelike};
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use serde::{Deserialize, Serialize};
-use stepwise_store::{Device, IngestSummary, NewDevice, SampleBatch, StoreError};
+use stepwise_store::{Device, IngestSummary, NewDevice, SampleBatch, StepSample, StoreError};
 
 use crate::auth::{DeviceAuth, hash_code, hash_token, new_token};
 use crate::error::{ApiError, ApiResult};
@@ -80,7 +80,7 @@ pub async fn upload(
     Ok(Json(state.store.ingest_samples(device.id, &batch).await?))
 }
 
-fn check_batch(batch: &SampleBatch, now: chrono::DateTime<chrono::Utc>) -> ApiResult<()> {
+fn check_batch(batch: &SampleBatch, now: DateTime<Utc>) -> ApiResult<()> {
     if batch.steps.len() > MAX_STEP_SAMPLES {
         return Err(ApiError::invalid(
             "steps",
@@ -95,20 +95,17 @@ fn check_batch(batch: &SampleBatch, now: chrono::DateTime<chrono::Utc>) -> ApiRe
             format!("at most {MAX_SLEEP_EPISODES} per upload"),
         ));
     }
+    // Field names are built only for the sample at fault: a week is 10,080 samples.
+    let earliest = now - MAX_SAMPLE_AGE;
+    let latest = now + validate::MAX_CLOCK_SKEW;
     for (i, s) in batch.steps.iter().enumerate() {
-        let field = |name: &str| format!("steps[{i}].{name}");
-        if s.minute.second() != 0 || s.minute.nanosecond() != 0 {
-            return Err(ApiError::invalid(
-                field("minute"),
-                format!("{} is not the start of a minute", s.minute.to_rfc3339()),
-                "an instant on a whole minute, e.g. 2026-11-16T09:30:00Z",
-            ));
-        }
-        validate::not_future(&field("minute"), s.minute, now)?;
-        validate::not_older_than(&field("minute"), s.minute, now, MAX_SAMPLE_AGE)?;
-        validate::in_range(&field("steps"), s.steps, 0..=MAX_STEPS_PER_MINUTE)?;
-        if let Some(hr) = s.heart_rate {
-            validate::in_range(&field("heart_rate"), hr, 10..=250)?;
+        let plausible = s.minute.second() == 0
+            && s.minute.nanosecond() == 0
+            && (earliest..=latest).contains(&s.minute)
+            && (0..=MAX_STEPS_PER_MINUTE).contains(&s.steps)
+            && s.heart_rate.is_none_or(|hr| (10..=250).contains(&hr));
+        if !plausible {
+            return Err(explain_step(i, s, now));
         }
     }
     for (i, e) in batch.sleep.iter().enumerate() {
@@ -125,4 +122,26 @@ fn check_batch(batch: &SampleBatch, now: chrono::DateTime<chrono::Utc>) -> ApiRe
         }
     }
     Ok(())
+}
+
+/// The error for a minute sample that failed the quick check in [`check_batch`].
+fn explain_step(i: usize, s: &StepSample, now: DateTime<Utc>) -> ApiError {
+    let field = |name: &str| format!("steps[{i}].{name}");
+    if s.minute.second() != 0 || s.minute.nanosecond() != 0 {
+        return ApiError::invalid(
+            field("minute"),
+            format!("{} is not the start of a minute", s.minute.to_rfc3339()),
+            "an instant on a whole minute, e.g. 2026-11-16T09:30:00Z",
+        );
+    }
+    let checks = validate::not_future(&field("minute"), s.minute, now)
+        .and_then(|()| validate::not_older_than(&field("minute"), s.minute, now, MAX_SAMPLE_AGE))
+        .and_then(|()| validate::in_range(&field("steps"), s.steps, 0..=MAX_STEPS_PER_MINUTE))
+        .and_then(|()| match s.heart_rate {
+            Some(hr) => validate::in_range(&field("heart_rate"), hr, 10..=250),
+            None => Ok(()),
+        });
+    checks
+        .err()
+        .unwrap_or_else(|| ApiError::Internal("sample check disagreed".into()))
 }
