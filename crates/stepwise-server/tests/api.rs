@@ -95,6 +95,28 @@ async fn review(w: &Week) -> Value {
         .expect(StatusCode::CREATED)
 }
 
+/// Comfortable 20-minute walks at each start (pain 2 before, 3 during), each two-hour check
+/// answered with 2.
+async fn easy_walks(w: &Week, starts: &[DateTime<Utc>]) {
+    for &start in starts {
+        let s = w.app.walk(&w.patient, start, 20, 2, 3).await;
+        w.app
+            .answer(&w.patient, s, start + TimeDelta::minutes(20), 2)
+            .await;
+    }
+}
+
+/// Asks, as the therapist, for the review of the week starting on `monday`.
+async fn review_of(w: &Week, monday: &str) -> Answer {
+    w.app
+        .post(
+            &format!("/api/v1/patients/{}/reviews", w.patient_id),
+            &w.therapist,
+            json!({ "week_start": monday }),
+        )
+        .await
+}
+
 fn codes(review: &Value) -> Vec<&str> {
     review["output"]["reasons"]
         .as_array()
@@ -213,21 +235,10 @@ async fn red_flag_escalates_and_freezes_until_acknowledged(backend: Backend) {
         therapist,
         ..w
     };
-    for day in [7, 9, 11] {
-        let start = utc(2026, 11, 2, 9, 0) + TimeDelta::days(day);
-        let s = w.app.walk(&w.patient, start, 20, 2, 3).await;
-        w.app
-            .answer(&w.patient, s, start + TimeDelta::minutes(20), 2)
-            .await;
-    }
+    let next_week = [7, 9, 11].map(|day| utc(2026, 11, 2, 9, 0) + TimeDelta::days(day));
+    easy_walks(&w, &next_week).await;
     w.app.clock.set(utc(2026, 11, 16, 0, 10));
-    let frozen = w
-        .app
-        .post(
-            &format!("/api/v1/patients/{}/reviews", w.patient_id),
-            &w.therapist,
-            json!({}),
-        )
+    let frozen = review_of(&w, "2026-11-09")
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(frozen["output"]["decision"], "advance");
@@ -271,15 +282,7 @@ async fn review_twice_changes_nothing(backend: Backend) {
     let w = setup(backend, "Europe/London", monday()).await;
     walk_week(&w, &EASY).await;
     let first = review(&w).await;
-    let again = w
-        .app
-        .post(
-            &format!("/api/v1/patients/{}/reviews", w.patient_id),
-            &w.therapist,
-            json!({"week_start": "2026-11-02"}),
-        )
-        .await
-        .expect(StatusCode::OK);
+    let again = review_of(&w, "2026-11-02").await.expect(StatusCode::OK);
     assert_eq!(again["id"], first["id"]);
     let summary = stepwise_server::weekly::run_due_reviews(w.app.db.store.as_ref(), w.app.now())
         .await
@@ -298,14 +301,9 @@ async fn review_twice_changes_nothing(backend: Backend) {
 async fn weekly_job_reviews_at_local_monday_midnight(backend: Backend) {
     // Auckland is UTC+13 in November: its Monday starts on Sunday 11:00 UTC.
     let w = setup(backend, "Pacific/Auckland", utc(2026, 11, 1, 12, 0)).await;
-    for day in [0, 2, 4] {
-        // 09:00 local = 20:00 UTC the day before
-        let start = utc(2026, 11, 1, 20, 0) + TimeDelta::days(day);
-        let s = w.app.walk(&w.patient, start, 20, 2, 3).await;
-        w.app
-            .answer(&w.patient, s, start + TimeDelta::minutes(20), 2)
-            .await;
-    }
+    // 09:00 local = 20:00 UTC the day before
+    let walks = [0, 2, 4].map(|day| utc(2026, 11, 1, 20, 0) + TimeDelta::days(day));
+    easy_walks(&w, &walks).await;
     let store = w.app.db.store.as_ref();
     let run = |at| stepwise_server::weekly::run_due_reviews(store, at);
     // Sunday 23:59 local: the week has not ended.
@@ -455,19 +453,8 @@ async fn berlin_autumn_week_keeps_sunday_night_walk(backend: Backend) {
         utc(2026, 10, 25, 22, 30), // Sun 23:30 CET: still this week (a fixed +2 h would lose it)
         utc(2026, 10, 25, 23, 30), // Mon 26 Oct 00:30 CET: next week
     ];
-    for start in walks {
-        let s = w.app.walk(&w.patient, start, 20, 2, 3).await;
-        w.app
-            .answer(&w.patient, s, start + TimeDelta::minutes(20), 2)
-            .await;
-    }
-    let r = w
-        .app
-        .post(
-            &format!("/api/v1/patients/{}/reviews", w.patient_id),
-            &w.therapist,
-            json!({"week_start": "2026-10-19"}),
-        )
+    easy_walks(&w, &walks).await;
+    let r = review_of(&w, "2026-10-19")
         .await
         .expect(StatusCode::CREATED);
     let days: Vec<&str> = r["evidence"]["sessions"]
@@ -489,30 +476,13 @@ async fn new_york_spring_week_moves_monday_walk_to_next_week(backend: Backend) {
         utc(2026, 3, 6, 14, 0), // Fri 09:00 EST
         utc(2026, 3, 9, 4, 15), // Mon 9 Mar 00:15 EDT: next week (a fixed -5 h would keep it)
     ];
-    for start in walks {
-        let s = w.app.walk(&w.patient, start, 20, 2, 3).await;
-        w.app
-            .answer(&w.patient, s, start + TimeDelta::minutes(20), 2)
-            .await;
-    }
-    let r = w
-        .app
-        .post(
-            &format!("/api/v1/patients/{}/reviews", w.patient_id),
-            &w.therapist,
-            json!({"week_start": "2026-03-02"}),
-        )
+    easy_walks(&w, &walks).await;
+    let r = review_of(&w, "2026-03-02")
         .await
         .expect(StatusCode::CREATED);
     assert_eq!(r["evidence"]["sessions"].as_array().unwrap().len(), 3);
     // The week of 9 March has not ended yet at this clock.
-    let early = w
-        .app
-        .post(
-            &format!("/api/v1/patients/{}/reviews", w.patient_id),
-            &w.therapist,
-            json!({"week_start": "2026-03-09"}),
-        )
+    let early = review_of(&w, "2026-03-09")
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(early["field"], "week_start");
