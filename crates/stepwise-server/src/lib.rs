@@ -13,6 +13,7 @@ pub mod clock;
 pub mod error;
 pub mod handlers;
 pub mod json;
+pub mod report;
 pub mod state;
 pub mod validate;
 pub mod weekly;

@@ -1,0 +1,1 @@
+//! The FHIR R4 export of a report.

@@ -1,0 +1,248 @@
+//! The pre-visit report as data: what the JSON API returns, what the page, the charts, the CSV
+//! and the FHIR exports are made from.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use stepwise_engine::{Decision, Reason};
+use stepwise_store::{FlareRecord, Id, PlanChange, WalkingPlan};
+
+use crate::calendar::BandDay;
+
+/// One patient's report over `[from, to]` (local dates, both included).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Who.
+    pub patient: ReportPatient,
+    /// First local date of the window.
+    pub from: NaiveDate,
+    /// Last local date of the window.
+    pub to: NaiveDate,
+    /// When the report was made.
+    pub generated_at: DateTime<Utc>,
+    /// A short plain-language summary.
+    pub summary: String,
+    /// What needs a look, most important first.
+    pub attention: Vec<Attention>,
+    /// Sessions done against prescribed, per week and overall.
+    pub adherence: AdherenceReport,
+    /// Walks confirmed by the band.
+    pub verification: VerificationReport,
+    /// Days with band data per 30-day period (remote-monitoring billing), oldest first.
+    pub band_data_periods: Vec<DataPeriod>,
+    /// Two-hour checks answered.
+    pub two_hour_checks: ChecksReport,
+    /// Every walk in the window, oldest first.
+    pub walks: Vec<WalkRow>,
+    /// Mean pain before and two hours after, per week.
+    pub pain_weeks: Vec<PainWeek>,
+    /// Flares in the window.
+    pub flares: Vec<FlareRecord>,
+    /// The interval over the window with every change and its reason.
+    pub interval: IntervalReport,
+    /// The plan in force now.
+    pub plan: WalkingPlan,
+    /// Weekly decisions of weeks in the window, with reasons.
+    pub decisions: Vec<DecisionRow>,
+    /// Band data per local day (days with data only).
+    pub daily: Vec<BandDay>,
+    /// Daily steps: the window's first week against its last.
+    pub steps_trend: Trend,
+    /// Nightly sleep (minutes): the window's first week against its last.
+    pub sleep_trend: Trend,
+    /// Escalations not yet acknowledged.
+    pub open_escalations: Vec<DecisionRow>,
+    /// Outcome measures against their first value.
+    pub outcomes: Vec<OutcomeTrend>,
+}
+
+/// The patient, as the report names them.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportPatient {
+    /// User id.
+    pub id: Id,
+    /// Name.
+    pub display_name: String,
+    /// IANA time zone the dates are in.
+    pub timezone: String,
+    /// Next visit, when set.
+    pub next_visit: Option<NaiveDate>,
+}
+
+/// An attention item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attention {
+    /// Stable code: `open_escalation`, `missed_two_hour_checks`, `falling_adherence`,
+    /// `low_adherence`, `rising_pain`, `falling_sleep`, `falling_steps`, `flares`.
+    pub code: &'static str,
+    /// Plain-language text.
+    pub message: String,
+}
+
+/// Adherence in the window.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdherenceReport {
+    /// Per local week overlapping the window, oldest first.
+    pub weeks: Vec<WeekAdherence>,
+    /// Sessions with walked time in the window.
+    pub done: u32,
+    /// Sessions prescribed in the window.
+    pub prescribed: u32,
+    /// done ÷ prescribed.
+    pub share: Option<f64>,
+    /// At least 80%.
+    pub adherent: bool,
+}
+
+/// One week's adherence.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeekAdherence {
+    /// Monday of the week.
+    pub week_start: NaiveDate,
+    /// Days of the week inside the window (7 except at the edges).
+    pub days_in_window: u32,
+    /// Sessions with walked time.
+    pub done: u32,
+    /// Sessions prescribed for the days inside the window.
+    pub prescribed: u32,
+    /// done ÷ prescribed.
+    pub share: Option<f64>,
+    /// At least 80%.
+    pub adherent: bool,
+}
+
+/// Band confirmation of walks.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerificationReport {
+    /// Walks in the window.
+    pub walks: u32,
+    /// Confirmed by the band.
+    pub verified: u32,
+    /// Band data present but not enough walking.
+    pub not_verified: u32,
+    /// No band data in the walk's window.
+    pub no_data: u32,
+    /// verified ÷ walks.
+    pub share: Option<f64>,
+}
+
+/// Days with band data in one 30-day period.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataPeriod {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// Distinct days with band data.
+    pub days: u32,
+}
+
+/// Two-hour checks.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecksReport {
+    /// Walks in the window.
+    pub walks: u32,
+    /// Walks whose check was answered.
+    pub answered: u32,
+    /// answered ÷ walks.
+    pub share: Option<f64>,
+}
+
+/// One walk.
+#[derive(Debug, Clone, Serialize)]
+pub struct WalkRow {
+    /// Session id.
+    pub session_id: Id,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End.
+    pub ended_at: DateTime<Utc>,
+    /// Local day.
+    pub day: NaiveDate,
+    /// Seconds walked.
+    pub walked_s: i64,
+    /// Bouts.
+    pub bouts: i64,
+    /// Pain before, 0–10.
+    pub pain_before: Option<i64>,
+    /// Highest pain during, 0–10.
+    pub pain_during_max: Option<i64>,
+    /// Pain two hours after, 0–10.
+    pub pain_after_2h: Option<i64>,
+    /// Effort, Borg CR10.
+    pub effort: Option<i64>,
+    /// Band confirmation (`None`: no band data).
+    pub verified: Option<bool>,
+}
+
+/// Mean pain of one week's walks.
+#[derive(Debug, Clone, Serialize)]
+pub struct PainWeek {
+    /// Monday of the week.
+    pub week_start: NaiveDate,
+    /// Mean pain before, over walks that reported it.
+    pub mean_before: Option<f64>,
+    /// Mean pain two hours after, over walks that reported it.
+    pub mean_after_2h: Option<f64>,
+}
+
+/// The interval's course.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntervalReport {
+    /// Interval at the start of the window, seconds.
+    pub start_s: i64,
+    /// Interval at the end of the window, seconds.
+    pub end_s: i64,
+    /// Changes within the window, oldest first.
+    pub changes: Vec<PlanChange>,
+}
+
+/// A weekly decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionRow {
+    /// Review id.
+    pub review_id: Id,
+    /// Monday of the reviewed week.
+    pub week_start: NaiveDate,
+    /// The decision.
+    pub decision: Decision,
+    /// Interval before, seconds.
+    pub previous_interval_s: i64,
+    /// Interval decided, seconds.
+    pub interval_s: i64,
+    /// Whether it changed the plan.
+    pub applied: bool,
+    /// Why.
+    pub reasons: Vec<Reason>,
+}
+
+/// First week against last week of a daily measure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trend {
+    /// Unit of the values, e.g. `steps/day` or `min/night`.
+    pub unit: &'static str,
+    /// Mean over the days with data in the window's first 7 days.
+    pub first_week_mean: Option<f64>,
+    /// Mean over the days with data in the window's last 7 days.
+    pub last_week_mean: Option<f64>,
+    /// last − first.
+    pub change: Option<f64>,
+    /// The change that counts as meaningful (700 steps/day, 30 min of sleep).
+    pub meaningful: f64,
+    /// |change| ≥ meaningful.
+    pub flagged: bool,
+}
+
+/// An outcome measure against its first value.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutcomeTrend {
+    /// Kind, e.g. `oswestry`.
+    pub kind: String,
+    /// Unit (UCUM), e.g. `%`, `m`, `s`, `{score}`.
+    pub unit: &'static str,
+    /// First value and its date.
+    pub first: (NaiveDate, f64),
+    /// Latest value and its date.
+    pub latest: (NaiveDate, f64),
+    /// latest − first.
+    pub change: f64,
+}
