@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
+use stepwise_server::calendar::days_touched;
 use stepwise_server::clock::SystemClock;
 use stepwise_server::{AppState, Config};
 use stepwise_store::{
@@ -308,7 +309,9 @@ async fn ingest(backend: Backend, days: u32) -> anyhow::Result<()> {
 
         let started = Instant::now();
         for batch in &sample_batches {
-            store.ingest_samples(store_device, batch).await?;
+            // As the upload handler does: the local days the batch touches get their totals.
+            let days = days_touched(chrono_tz::Europe::London, batch);
+            store.ingest_samples(store_device, batch, &days).await?;
         }
         store_rate = store_rate.max(rate(total, started.elapsed().as_secs_f64()));
 
@@ -358,15 +361,12 @@ async fn review(backend: Backend, patients: u32) -> anyhow::Result<()> {
         .collect();
     for n in 0..patients {
         let (patient, device) = patient_with_band(store, clinic, n, joined).await?;
-        store
-            .ingest_samples(
-                device,
-                &SampleBatch {
-                    steps: week.clone(),
-                    sleep: vec![],
-                },
-            )
-            .await?;
+        let batch = SampleBatch {
+            steps: week.clone(),
+            sleep: vec![],
+        };
+        let days = days_touched(chrono_tz::Europe::London, &batch);
+        store.ingest_samples(device, &batch, &days).await?;
         for d in [0u64, 1, 3, 4, 6] {
             let start = Utc.from_utc_datetime(
                 &(monday + Days::new(d))

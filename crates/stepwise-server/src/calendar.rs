@@ -6,13 +6,13 @@
 //! exist (zones that change clocks at midnight), the day starts at the first local instant
 //! that does.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use chrono::{
     DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc,
 };
 use chrono_tz::Tz;
-use stepwise_store::{SleepEpisode, SleepStage, StepSample};
+use stepwise_store::{LocalDay, SampleBatch};
 
 use crate::error::ApiError;
 
@@ -62,44 +62,31 @@ pub fn last_complete_week(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
     monday_of(local_day(tz, now)) - Days::new(7)
 }
 
-/// Band data of one local day.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct BandDay {
-    /// Local date.
-    pub date: NaiveDate,
-    /// Steps counted that day.
-    pub steps: i64,
-    /// Minutes the band reported that day.
-    pub minutes_with_data: i64,
-    /// Minutes asleep in sleep episodes that ended that day (the night before it).
-    pub sleep_min: i64,
-}
+pub use stepwise_store::BandDay;
 
-/// Groups minute steps and sleep episodes into local days, in date order. Sleep counts toward
-/// the day it ends on (a night belongs to the morning after); awake episodes do not count.
-pub fn band_days(tz: Tz, steps: &[StepSample], sleep: &[SleepEpisode]) -> Vec<BandDay> {
-    let mut by_day: BTreeMap<NaiveDate, BandDay> = BTreeMap::new();
-    for s in steps {
-        let d = by_day.entry(local_day(tz, s.minute)).or_default();
-        d.steps += s.steps;
-        d.minutes_with_data += 1;
-    }
-    for e in sleep {
-        if e.stage == SleepStage::Awake {
-            continue;
-        }
-        let d = by_day.entry(local_day(tz, e.end)).or_default();
-        d.sleep_min += (e.end - e.start).num_minutes().max(0);
-    }
-    by_day
+/// The local days a batch of band data touches, with their bounds: the days of its minutes
+/// and the days its sleep episodes end on (a night belongs to the morning after).
+pub fn days_touched(tz: Tz, batch: &SampleBatch) -> Vec<LocalDay> {
+    let dates: BTreeSet<NaiveDate> = batch
+        .steps
+        .iter()
+        .map(|s| local_day(tz, s.minute))
+        .chain(batch.sleep.iter().map(|e| local_day(tz, e.end)))
+        .collect();
+    dates
         .into_iter()
-        .map(|(date, d)| BandDay { date, ..d })
+        .map(|date| LocalDay {
+            date,
+            start: day_start(tz, date),
+            end: day_start(tz, date + Days::new(1)),
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stepwise_store::{SleepEpisode, SleepStage, StepSample};
 
     fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
@@ -147,54 +134,32 @@ mod tests {
     }
 
     #[test]
-    fn band_days_group_by_local_day_and_credit_sleep_to_the_morning() {
+    fn a_batch_touches_the_local_days_of_its_minutes_and_of_its_sleep_ends() {
         let tz = chrono_tz::America::New_York; // UTC-5 in November
-        let steps = [
-            StepSample {
-                minute: utc(2026, 11, 17, 4, 59),
-                steps: 10,
-                heart_rate: None,
-            }, // 16th local
-            StepSample {
-                minute: utc(2026, 11, 17, 5, 0),
-                steps: 20,
-                heart_rate: None,
-            }, // 17th local
-            StepSample {
-                minute: utc(2026, 11, 17, 5, 1),
-                steps: 30,
-                heart_rate: Some(80),
-            },
-        ];
-        let sleep = [
-            SleepEpisode {
-                start: utc(2026, 11, 17, 4, 0),
-                end: utc(2026, 11, 17, 11, 0),
+        let minute = |at| StepSample {
+            minute: at,
+            steps: 10,
+            heart_rate: None,
+        };
+        let batch = SampleBatch {
+            steps: vec![
+                minute(utc(2026, 11, 17, 4, 59)), // 16th local
+                minute(utc(2026, 11, 17, 5, 0)),  // 17th local
+                minute(utc(2026, 11, 17, 5, 1)),
+            ],
+            sleep: vec![SleepEpisode {
+                start: utc(2026, 11, 18, 4, 0),
+                end: utc(2026, 11, 18, 11, 0), // 18th local
                 stage: SleepStage::Light,
-            },
-            SleepEpisode {
-                start: utc(2026, 11, 17, 11, 0),
-                end: utc(2026, 11, 17, 11, 30),
-                stage: SleepStage::Awake,
-            },
-        ];
-        let days = band_days(tz, &steps, &sleep);
+            }],
+        };
+        let days = days_touched(tz, &batch);
+        let dates: Vec<NaiveDate> = days.iter().map(|d| d.date).collect();
         assert_eq!(
-            days,
-            [
-                BandDay {
-                    date: date(2026, 11, 16),
-                    steps: 10,
-                    minutes_with_data: 1,
-                    sleep_min: 0
-                },
-                BandDay {
-                    date: date(2026, 11, 17),
-                    steps: 50,
-                    minutes_with_data: 2,
-                    sleep_min: 420
-                },
-            ]
+            dates,
+            [date(2026, 11, 16), date(2026, 11, 17), date(2026, 11, 18)]
         );
+        assert_eq!(days[1].start, utc(2026, 11, 17, 5, 0));
+        assert_eq!(days[1].end, utc(2026, 11, 18, 5, 0));
     }
 }

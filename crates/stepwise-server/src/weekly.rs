@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde::Serialize;
-use stepwise_engine::adherence::{MinuteSteps, verify_walk};
+use stepwise_engine::adherence::{MinuteSteps, Verification, verify_walk};
 use stepwise_engine::{Decision, SessionReport, WeekEvidence, review};
 use stepwise_store::{NewReview, Patient, ReviewRecord, SessionRecord, Store, StoreResult};
 
@@ -44,45 +44,43 @@ pub async fn gather_evidence(
     let sessions = store.sessions_between(patient.id, start, end).await?;
     let mut reports = Vec::with_capacity(sessions.len());
     for s in &sessions {
-        let minutes = store
-            .step_samples(
-                patient.id,
-                s.logged.started_at - TimeDelta::minutes(1),
-                s.logged.ended_at,
-            )
-            .await?;
-        reports.push(session_report(tz, s, &minutes));
+        let verification = verify_session(store, s).await?;
+        reports.push(SessionReport {
+            day: local_day(tz, s.logged.started_at),
+            walked_s: s.logged.walked_s,
+            pain_before: s.logged.pain_before,
+            pain_during_max: s.logged.pain_during_max,
+            pain_after_2h: s.pain_after_2h,
+            effort: s.logged.effort,
+            verified: verification.as_verified(),
+        });
     }
     Ok(WeekEvidence { sessions: reports })
 }
 
-fn session_report(
-    tz: Tz,
-    s: &SessionRecord,
-    minutes: &[stepwise_store::StepSample],
-) -> SessionReport {
-    let minutes: Vec<MinuteSteps> = minutes
+/// Whether the band's minute steps around a logged walk confirm it (the engine's
+/// [`verify_walk`] on the minutes of the walk's window).
+pub async fn verify_session(store: &dyn Store, s: &SessionRecord) -> StoreResult<Verification> {
+    let samples = store
+        .step_samples(
+            s.patient_id,
+            s.logged.started_at - TimeDelta::minutes(1),
+            s.logged.ended_at,
+        )
+        .await?;
+    let minutes: Vec<MinuteSteps> = samples
         .iter()
         .map(|m| MinuteSteps {
             minute: m.minute,
             steps: u32::try_from(m.steps).unwrap_or(0),
         })
         .collect();
-    let verification = verify_walk(
+    Ok(verify_walk(
         s.logged.started_at,
         s.logged.ended_at,
         s.logged.walked_s,
         &minutes,
-    );
-    SessionReport {
-        day: local_day(tz, s.logged.started_at),
-        walked_s: s.logged.walked_s,
-        pain_before: s.logged.pain_before,
-        pain_during_max: s.logged.pain_during_max,
-        pain_after_2h: s.pain_after_2h,
-        effort: s.logged.effort,
-        verified: verification.as_verified(),
-    }
+    ))
 }
 
 /// Reviews one completed week of one patient and stores the result. Returns the stored review

@@ -19,7 +19,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use stepwise_engine::Rules;
 
 pub use model::*;
@@ -222,12 +222,22 @@ pub trait Store: Send + Sync + 'static {
     async fn device_by_token(&self, token_hash: &str) -> StoreResult<Device>;
     /// A patient's devices.
     async fn devices(&self, patient_id: Id) -> StoreResult<Vec<Device>>;
-    /// Stores a batch of samples from one device, all or nothing.
+    /// Stores a batch of samples from one device, all or nothing, and recomputes the device's
+    /// patient's [`BandDay`] totals of the local `days` the batch touches, in the same
+    /// transaction.
     async fn ingest_samples(
         &self,
         device_id: Id,
         batch: &SampleBatch,
+        days: &[LocalDay],
     ) -> StoreResult<IngestSummary>;
+    /// Band data per local day in `[from, to]`, by date; days without data are absent.
+    async fn band_days(
+        &self,
+        patient_id: Id,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<BandDay>>;
     /// Minute samples of all the patient's devices in `[from, to)`, by minute. Where two
     /// devices reported the same minute, the higher step count is kept.
     async fn step_samples(
@@ -243,6 +253,21 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<SleepEpisode>>;
+
+    // --- visits and outcome measures ---
+
+    /// Sets or clears the patient's next visit.
+    async fn set_next_visit(&self, patient_id: Id, visit: Option<NaiveDate>) -> StoreResult<()>;
+    /// Records an outcome measure.
+    async fn add_outcome(
+        &self,
+        patient_id: Id,
+        outcome: NewOutcome,
+        by_user: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<OutcomeRecord>;
+    /// A patient's outcome measures, by date measured.
+    async fn outcomes(&self, patient_id: Id) -> StoreResult<Vec<OutcomeRecord>>;
 
     // --- weekly reviews ---
 

@@ -124,6 +124,8 @@ pub struct Patient {
     pub frozen: bool,
     /// When the patient joined.
     pub created_at: DateTime<Utc>,
+    /// The next clinic visit, a local date, when one is planned.
+    pub next_visit: Option<NaiveDate>,
 }
 
 /// Why the plan changed.
@@ -412,6 +414,32 @@ pub struct SampleBatch {
     pub sleep: Vec<SleepEpisode>,
 }
 
+/// A local calendar day of a patient and the instants that bound it, `[start, end)`. The
+/// server computes these in the patient's time zone; the store keeps per-day totals for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalDay {
+    /// The local date.
+    pub date: NaiveDate,
+    /// Its first instant.
+    pub start: DateTime<Utc>,
+    /// The first instant of the next day.
+    pub end: DateTime<Utc>,
+}
+
+/// Band data of one patient and local day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BandDay {
+    /// Local date.
+    pub date: NaiveDate,
+    /// Steps counted that day (where two bands counted a minute, the higher count).
+    pub steps: i64,
+    /// Minutes the band reported that day.
+    pub minutes_with_data: i64,
+    /// Minutes asleep (light, deep, REM, unstaged) in episodes that ended that day: a night
+    /// belongs to the morning after it.
+    pub sleep_min: i64,
+}
+
 /// What an ingest stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestSummary {
@@ -508,4 +536,90 @@ pub struct AuditEntry {
     pub patient_id: Option<Id>,
     /// The clinic it happened in.
     pub clinic_id: Id,
+}
+
+/// An outcome measure a therapist records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// Oswestry Disability Index, percent (0–100; meaningful change about 10 points).
+    Oswestry,
+    /// Neck Disability Index, score 0–50.
+    Ndi,
+    /// Six-minute walk distance, metres.
+    SixMinuteWalk,
+    /// Timed up-and-go, seconds.
+    TimedUpAndGo,
+}
+
+impl OutcomeKind {
+    /// Every kind.
+    pub const ALL: [OutcomeKind; 4] = [
+        OutcomeKind::Oswestry,
+        OutcomeKind::Ndi,
+        OutcomeKind::SixMinuteWalk,
+        OutcomeKind::TimedUpAndGo,
+    ];
+
+    /// The stable name used in storage and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeKind::Oswestry => "oswestry",
+            OutcomeKind::Ndi => "ndi",
+            OutcomeKind::SixMinuteWalk => "six_minute_walk",
+            OutcomeKind::TimedUpAndGo => "timed_up_and_go",
+        }
+    }
+
+    /// Parses [`OutcomeKind::as_str`]'s names.
+    pub fn parse(name: &str) -> Option<OutcomeKind> {
+        OutcomeKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// UCUM unit of the value.
+    pub fn unit(self) -> &'static str {
+        match self {
+            OutcomeKind::Oswestry => "%",
+            OutcomeKind::Ndi => "{score}",
+            OutcomeKind::SixMinuteWalk => "m",
+            OutcomeKind::TimedUpAndGo => "s",
+        }
+    }
+
+    /// The values that make sense, inclusive.
+    pub fn range(self) -> (f64, f64) {
+        match self {
+            OutcomeKind::Oswestry => (0.0, 100.0),
+            OutcomeKind::Ndi => (0.0, 50.0),
+            OutcomeKind::SixMinuteWalk => (0.0, 1000.0),
+            OutcomeKind::TimedUpAndGo => (1.0, 300.0),
+        }
+    }
+}
+
+/// An outcome measure as entered.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NewOutcome {
+    /// Which measure.
+    pub kind: OutcomeKind,
+    /// Its value, in [`OutcomeKind::unit`].
+    pub value: f64,
+    /// The day it was measured.
+    pub measured_on: NaiveDate,
+}
+
+/// A stored outcome measure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeRecord {
+    /// Row id.
+    pub id: Id,
+    /// The patient.
+    pub patient_id: Id,
+    /// What was measured.
+    #[serde(flatten)]
+    pub measure: NewOutcome,
+    /// Who entered it.
+    pub entered_by: Id,
+    /// When it was entered.
+    pub created_at: DateTime<Utc>,
 }

@@ -19,9 +19,9 @@ use sqlx::error::ErrorKind;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::model::{
-    AuditEntry, Clinic, Device, FlareRecord, NewFlare, NewSession, Patient, PlanChange,
-    PlanChangeSource, RestType, ReviewRecord, Role, RulesVersion, SessionRecord, SleepEpisode,
-    SleepStage, StepSample, User, WalkingPlan,
+    AuditEntry, BandDay, Clinic, Device, FlareRecord, NewFlare, NewOutcome, NewSession,
+    OutcomeKind, OutcomeRecord, Patient, PlanChange, PlanChangeSource, RestType, ReviewRecord,
+    Role, RulesVersion, SessionRecord, SleepEpisode, SleepStage, StepSample, User, WalkingPlan,
 };
 use crate::{StoreError, StoreResult};
 
@@ -118,6 +118,7 @@ pub(crate) trait Cells {
     fn text(&self, column: &str) -> StoreResult<String>;
     fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
     fn flag(&self, column: &str) -> StoreResult<bool>;
+    fn float(&self, column: &str) -> StoreResult<f64>;
 
     fn instant(&self, column: &str) -> StoreResult<DateTime<Utc>> {
         instant(self.int(column)?)
@@ -139,6 +140,7 @@ where
     i64: Type<R::Database> + for<'r> Decode<'r, R::Database>,
     String: Type<R::Database> + for<'r> Decode<'r, R::Database>,
     bool: Type<R::Database> + for<'r> Decode<'r, R::Database>,
+    f64: Type<R::Database> + for<'r> Decode<'r, R::Database>,
 {
     fn int(&self, column: &str) -> StoreResult<i64> {
         Ok(self.try_get(column)?)
@@ -157,6 +159,10 @@ where
     }
 
     fn flag(&self, column: &str) -> StoreResult<bool> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn float(&self, column: &str) -> StoreResult<f64> {
         Ok(self.try_get(column)?)
     }
 }
@@ -180,7 +186,8 @@ macro_rules! user_columns {
 macro_rules! patient_columns {
     () => {
         "p.user_id AS id, u.clinic_id, p.therapist_id, u.display_name, p.timezone, \
-         p.interval_s, p.bouts, p.rest_s, p.sessions_per_week, p.frozen, p.created_at"
+         p.interval_s, p.bouts, p.rest_s, p.sessions_per_week, p.frozen, p.created_at, \
+         p.next_visit"
     };
 }
 
@@ -277,8 +284,55 @@ pub(crate) fn patient_from(row: &impl Cells) -> StoreResult<Patient> {
         },
         frozen: row.flag("frozen")?,
         created_at: row.instant("created_at")?,
+        next_visit: row
+            .opt_text("next_visit")?
+            .as_deref()
+            .map(parse_day)
+            .transpose()?,
     })
 }
+
+pub(crate) fn band_day_from(row: &impl Cells) -> StoreResult<BandDay> {
+    Ok(BandDay {
+        date: parse_day(&row.text("day")?)?,
+        steps: row.int("steps")?,
+        minutes_with_data: row.int("minutes_with_data")?,
+        sleep_min: row.int("sleep_min")?,
+    })
+}
+
+pub(crate) fn outcome_from(row: &impl Cells) -> StoreResult<OutcomeRecord> {
+    let kind = row.text("kind")?;
+    Ok(OutcomeRecord {
+        id: row.int("id")?,
+        patient_id: row.int("patient_id")?,
+        measure: NewOutcome {
+            kind: OutcomeKind::parse(&kind)
+                .ok_or_else(|| corrupt(format!("outcome kind {kind:?}")))?,
+            value: row.float("value")?,
+            measured_on: parse_day(&row.text("measured_on")?)?,
+        },
+        entered_by: row.int("entered_by")?,
+        created_at: row.instant("created_at")?,
+    })
+}
+
+/// Recomputes one patient-day of `band_days` from the minute samples (the higher count where
+/// two bands reported a minute) and the sleep episodes ending that day. `$1` patient, `$2`
+/// date, `$3`/`$4` the day's bounds in unix seconds. (`WHERE true` lets SQLite tell the
+/// upsert's `ON CONFLICT` from a join's `ON`.)
+pub(crate) const BAND_DAY_UPSERT: &str = "INSERT INTO band_days \
+     (patient_id, day, steps, minutes_with_data, sleep_min) \
+     SELECT $1, $2, COALESCE(CAST(SUM(m.steps) AS BIGINT), 0), COUNT(m.steps), \
+     COALESCE((SELECT CAST(SUM((e.end_at - e.start_at) / 60) AS BIGINT) \
+       FROM devices d JOIN sleep_episodes e ON e.device_id = d.id \
+       WHERE d.patient_id = $1 AND e.stage <> 'awake' AND e.end_at >= $3 AND e.end_at < $4), 0) \
+     FROM (SELECT MAX(s.steps) AS steps FROM devices d \
+       JOIN step_samples s ON s.device_id = d.id \
+       WHERE d.patient_id = $1 AND s.minute >= $3 AND s.minute < $4 GROUP BY s.minute) m \
+     WHERE true \
+     ON CONFLICT (patient_id, day) DO UPDATE SET steps = excluded.steps, \
+     minutes_with_data = excluded.minutes_with_data, sleep_min = excluded.sleep_min";
 
 pub(crate) fn plan_change_from(row: &impl Cells) -> StoreResult<PlanChange> {
     Ok(PlanChange {
@@ -525,7 +579,7 @@ macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         const _: () = {
             use async_trait::async_trait;
-            use chrono::{DateTime, Utc};
+            use chrono::{DateTime, NaiveDate, Utc};
             use sqlx::Transaction;
             use stepwise_engine::{Decision, Rules};
 
@@ -1313,6 +1367,7 @@ macro_rules! impl_store {
                     &self,
                     device_id: Id,
                     batch: &SampleBatch,
+                    days: &[LocalDay],
                 ) -> StoreResult<IngestSummary> {
                     let steps = step_rows(&batch.steps);
                     let sleep = sleep_rows(&batch.sleep);
@@ -1336,11 +1391,96 @@ macro_rules! impl_store {
                         }
                         query.execute(&mut *tx).await?;
                     }
+                    if !days.is_empty() {
+                        let patient_id: Id =
+                            sqlx::query_scalar("SELECT patient_id FROM devices WHERE id = $1")
+                                .bind(device_id)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        for day in days {
+                            sqlx::query(BAND_DAY_UPSERT)
+                                .bind(patient_id)
+                                .bind(day_text(day.date))
+                                .bind(secs(day.start))
+                                .bind(secs(day.end))
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
                     tx.commit().await?;
                     Ok(IngestSummary {
                         steps: steps.len() as u64,
                         sleep: sleep.len() as u64,
                     })
+                }
+
+                async fn band_days(
+                    &self,
+                    patient_id: Id,
+                    from: NaiveDate,
+                    to: NaiveDate,
+                ) -> StoreResult<Vec<BandDay>> {
+                    let rows = sqlx::query(
+                        "SELECT day, steps, minutes_with_data, sleep_min FROM band_days \
+                         WHERE patient_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
+                    )
+                    .bind(patient_id)
+                    .bind(day_text(from))
+                    .bind(day_text(to))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map(band_day_from).collect()
+                }
+
+                async fn set_next_visit(
+                    &self,
+                    patient_id: Id,
+                    visit: Option<NaiveDate>,
+                ) -> StoreResult<()> {
+                    let done = sqlx::query("UPDATE patients SET next_visit = $2 WHERE user_id = $1")
+                        .bind(patient_id)
+                        .bind(visit.map(day_text))
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                }
+
+                async fn add_outcome(
+                    &self,
+                    patient_id: Id,
+                    outcome: NewOutcome,
+                    by_user: Id,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<OutcomeRecord> {
+                    let row = sqlx::query(
+                        "INSERT INTO outcome_measures \
+                         (patient_id, kind, value, measured_on, entered_by, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6) \
+                         RETURNING id, patient_id, kind, value, measured_on, entered_by, created_at",
+                    )
+                    .bind(patient_id)
+                    .bind(outcome.kind.as_str())
+                    .bind(outcome.value)
+                    .bind(day_text(outcome.measured_on))
+                    .bind(by_user)
+                    .bind(secs(now))
+                    .fetch_one(&self.pool)
+                    .await?;
+                    outcome_from(&row)
+                }
+
+                async fn outcomes(&self, patient_id: Id) -> StoreResult<Vec<OutcomeRecord>> {
+                    let rows = sqlx::query(
+                        "SELECT id, patient_id, kind, value, measured_on, entered_by, created_at \
+                         FROM outcome_measures WHERE patient_id = $1 ORDER BY measured_on, id",
+                    )
+                    .bind(patient_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map(outcome_from).collect()
                 }
 
                 async fn step_samples(

@@ -848,7 +848,7 @@ async fn ingest_is_idempotent_and_replaces(store: Shared) {
         steps,
         sleep: sleep.clone(),
     };
-    let summary = store.ingest_samples(band.id, &batch).await.unwrap();
+    let summary = store.ingest_samples(band.id, &batch, &[]).await.unwrap();
     assert_eq!((summary.steps, summary.sleep), (1200, 2));
     let stored = store.step_samples(patient, from, to).await.unwrap();
     assert_eq!(stored.len(), 1200);
@@ -869,7 +869,7 @@ async fn ingest_is_idempotent_and_replaces(store: Shared) {
     );
 
     // The same upload again: the same rows.
-    let summary = store.ingest_samples(band.id, &batch).await.unwrap();
+    let summary = store.ingest_samples(band.id, &batch, &[]).await.unwrap();
     assert_eq!((summary.steps, summary.sleep), (1200, 2));
     assert_eq!(store.step_samples(patient, from, to).await.unwrap(), stored);
     let night = (t0() - Duration::days(1), t0());
@@ -894,7 +894,10 @@ async fn ingest_is_idempotent_and_replaces(store: Shared) {
             stage: SleepStage::Rem,
         }],
     };
-    store.ingest_samples(band.id, &correction).await.unwrap();
+    store
+        .ingest_samples(band.id, &correction, &[])
+        .await
+        .unwrap();
     let replaced = store.step_samples(patient, from, to).await.unwrap();
     assert_eq!(replaced.len(), 1200);
     assert_eq!(replaced[10], correction.steps[0]);
@@ -908,7 +911,7 @@ async fn ingest_is_idempotent_and_replaces(store: Shared) {
 
     // An empty upload stores nothing and succeeds.
     let summary = store
-        .ingest_samples(band.id, &SampleBatch::default())
+        .ingest_samples(band.id, &SampleBatch::default(), &[])
         .await
         .unwrap();
     assert_eq!((summary.steps, summary.sleep), (0, 0));
@@ -925,7 +928,12 @@ async fn ingest_is_all_or_nothing(store: Shared) {
         steps: samples(t0(), 10, |_| 50),
         sleep: Vec::new(),
     };
-    assert!(store.ingest_samples(band.id + 1000, &batch).await.is_err());
+    assert!(
+        store
+            .ingest_samples(band.id + 1000, &batch, &[])
+            .await
+            .is_err()
+    );
 
     // A bad row in the third statement: the first two are rolled back.
     let mut steps = samples(t0(), 1200, |_| 30);
@@ -934,7 +942,7 @@ async fn ingest_is_all_or_nothing(store: Shared) {
         steps,
         sleep: Vec::new(),
     };
-    assert!(store.ingest_samples(band.id, &batch).await.is_err());
+    assert!(store.ingest_samples(band.id, &batch, &[]).await.is_err());
     assert!(
         store
             .step_samples(patient, from, to)
@@ -952,7 +960,7 @@ async fn ingest_is_all_or_nothing(store: Shared) {
             stage: SleepStage::Asleep,
         }],
     };
-    assert!(store.ingest_samples(band.id, &batch).await.is_err());
+    assert!(store.ingest_samples(band.id, &batch, &[]).await.is_err());
     assert!(
         store
             .step_samples(patient, from, to)
@@ -973,7 +981,7 @@ async fn ingest_is_all_or_nothing(store: Shared) {
         steps: samples(t0(), 100, |_| 30),
         sleep: Vec::new(),
     };
-    store.ingest_samples(band.id, &good).await.unwrap();
+    store.ingest_samples(band.id, &good, &[]).await.unwrap();
     assert_eq!(
         store.step_samples(patient, from, to).await.unwrap().len(),
         100
@@ -992,7 +1000,7 @@ async fn concurrent_overlapping_ingests(store: Shared) {
                 steps: samples(t0() + minutes(100 * k), 700, |_| 1000 + k),
                 sleep: Vec::new(),
             };
-            tokio::spawn(async move { store.ingest_samples(band.id, &batch).await })
+            tokio::spawn(async move { store.ingest_samples(band.id, &batch, &[]).await })
         })
         .collect();
     for task in tasks {
@@ -1057,8 +1065,14 @@ async fn step_samples_keep_the_higher_count(store: Shared) {
             stage: SleepStage::Deep,
         }],
     };
-    store.ingest_samples(left.id, &left_batch).await.unwrap();
-    store.ingest_samples(right.id, &right_batch).await.unwrap();
+    store
+        .ingest_samples(left.id, &left_batch, &[])
+        .await
+        .unwrap();
+    store
+        .ingest_samples(right.id, &right_batch, &[])
+        .await
+        .unwrap();
     store
         .ingest_samples(
             theirs.id,
@@ -1066,6 +1080,7 @@ async fn step_samples_keep_the_higher_count(store: Shared) {
                 steps: vec![sample(0, 999, Some(150))],
                 sleep: Vec::new(),
             },
+            &[],
         )
         .await
         .unwrap();

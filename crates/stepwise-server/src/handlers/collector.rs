@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use stepwise_store::{Device, IngestSummary, NewDevice, SampleBatch, StepSample, StoreError};
 
 use crate::auth::{DeviceAuth, hash_code, hash_token, new_token};
+use crate::calendar::{days_touched, parse_zone};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
 use crate::state::AppState;
@@ -77,7 +78,12 @@ pub async fn upload(
     Body(batch): Body<SampleBatch>,
 ) -> ApiResult<Json<IngestSummary>> {
     check_batch(&batch, state.clock.now())?;
-    Ok(Json(state.store.ingest_samples(device.id, &batch).await?))
+    let patient = state.store.patient(device.patient_id).await?;
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let days = days_touched(tz, &batch);
+    Ok(Json(
+        state.store.ingest_samples(device.id, &batch, &days).await?,
+    ))
 }
 
 fn check_batch(batch: &SampleBatch, now: DateTime<Utc>) -> ApiResult<()> {

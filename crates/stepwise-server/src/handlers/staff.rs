@@ -18,7 +18,7 @@ use stepwise_store::{
 
 use crate::access::{check_staff_access, require_role, staff_patient};
 use crate::auth::AuthUser;
-use crate::calendar::{BandDay, band_days, last_complete_week, parse_zone};
+use crate::calendar::{BandDay, last_complete_week, local_day, parse_zone};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
 use crate::json::{Body, parse};
@@ -124,10 +124,9 @@ pub async fn timeline(
     let store = &state.store;
     let sessions = store.sessions_between(patient.id, start, end).await?;
     let flares = store.flares_between(patient.id, start, end).await?;
-    let steps = store.step_samples(patient.id, start, end).await?;
-    let sleep = store.sleep_episodes(patient.id, start, end).await?;
-    let from = crate::calendar::local_day(tz, start);
-    let to = crate::calendar::local_day(tz, end) - chrono::Days::new(1);
+    let from = local_day(tz, start);
+    let to = local_day(tz, end) - chrono::Days::new(1);
+    let band_days = store.band_days(patient.id, from, to).await?;
     let reviews = store
         .reviews(patient.id)
         .await?
@@ -141,7 +140,7 @@ pub async fn timeline(
         .filter(|c| (start..end).contains(&c.at))
         .collect();
     Ok(Json(Timeline {
-        band_days: band_days(tz, &steps, &sleep),
+        band_days,
         patient,
         from,
         to,

@@ -1,0 +1,613 @@
+//! Computing a report: [`load`] gathers a patient's data for a window from the store, and
+//! [`build`] turns it into a [`Report`] with the engine's adherence maths — a pure function, so
+//! the figures can be checked against a hand-computed fixture.
+//!
+//! Definitions (all dates are the patient's local dates):
+//! - **Prescribed sessions** of a week are `sessions_per_week` of the current plan, pro-rated
+//!   to the days of the week inside the window (`round(per_week × days / 7)`, halves up); a
+//!   session is **done** when it has walked time.
+//! - **Band-data days** count days with any minute or sleep data, per 30-day period ending on
+//!   the window's last day (the remote-monitoring billing figure), the oldest period clipped to
+//!   the window.
+//! - **Trends** compare the mean of the window's first 7 days with its last 7 days (days with
+//!   data only); a change of at least 700 steps/day or 30 min of sleep is flagged.
+//! - **Rising pain**: the last week's mean pain two hours after is at least 1 point above the
+//!   first week's. **Falling adherence**: the last week with sessions prescribed is at least
+//!   20 points below the first.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono_tz::Tz;
+use stepwise_engine::Decision;
+use stepwise_engine::adherence::{Adherence, Verification, answered_share, days_with_data};
+use stepwise_store::{
+    BandDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewRecord, SessionRecord, Store,
+    StoreResult,
+};
+
+use super::model::*;
+use crate::calendar::{day_start, local_day, monday_of};
+use crate::weekly::verify_session;
+
+/// A meaningful change in daily steps (steps/day).
+pub const STEPS_MEANINGFUL: f64 = 700.0;
+/// A meaningful change in nightly sleep (minutes).
+pub const SLEEP_MEANINGFUL: f64 = 30.0;
+/// A rise in weekly mean pain two hours after that needs a look (NRS points).
+pub const PAIN_RISE: f64 = 1.0;
+/// A fall in weekly adherence that needs a look (share, 0–1).
+pub const ADHERENCE_FALL: f64 = 0.2;
+/// Length of a remote-monitoring period, days.
+pub const PERIOD_DAYS: u64 = 30;
+
+/// Everything a report is computed from.
+pub struct Inputs {
+    /// The patient (plan and next visit included).
+    pub patient: Patient,
+    /// Their time zone.
+    pub tz: Tz,
+    /// First local date.
+    pub from: NaiveDate,
+    /// Last local date.
+    pub to: NaiveDate,
+    /// When the report is made.
+    pub now: DateTime<Utc>,
+    /// Walks that started in the window, oldest first.
+    pub sessions: Vec<SessionRecord>,
+    /// Band verification of each walk, in the same order; `None` when not computed (the
+    /// clinic view's headline figures skip it).
+    pub verifications: Option<Vec<Verification>>,
+    /// Flares in the window.
+    pub flares: Vec<FlareRecord>,
+    /// The whole plan history, oldest first.
+    pub plan_history: Vec<PlanChange>,
+    /// Every weekly review, oldest first.
+    pub reviews: Vec<ReviewRecord>,
+    /// Band data per day in the window.
+    pub band_days: Vec<BandDay>,
+    /// Every outcome measure, by date.
+    pub outcomes: Vec<OutcomeRecord>,
+}
+
+/// Gathers a patient's data for `[from, to]` and builds the report. With `verify`, each walk
+/// is checked against the band's minute steps (a query per walk).
+pub async fn load(
+    store: &dyn Store,
+    patient: Patient,
+    tz: Tz,
+    (from, to): (NaiveDate, NaiveDate),
+    now: DateTime<Utc>,
+    verify: bool,
+) -> StoreResult<Report> {
+    let (start, end) = (day_start(tz, from), day_start(tz, to + Days::new(1)));
+    let sessions = store.sessions_between(patient.id, start, end).await?;
+    let verifications = if verify {
+        let mut all = Vec::with_capacity(sessions.len());
+        for s in &sessions {
+            all.push(verify_session(store, s).await?);
+        }
+        Some(all)
+    } else {
+        None
+    };
+    let inputs = Inputs {
+        flares: store.flares_between(patient.id, start, end).await?,
+        plan_history: store.plan_history(patient.id).await?,
+        reviews: store.reviews(patient.id).await?,
+        band_days: store.band_days(patient.id, from, to).await?,
+        outcomes: store.outcomes(patient.id).await?,
+        patient,
+        tz,
+        from,
+        to,
+        now,
+        sessions,
+        verifications,
+    };
+    Ok(build(inputs))
+}
+
+/// Computes the report (pure).
+pub fn build(inputs: Inputs) -> Report {
+    let Inputs {
+        patient,
+        tz,
+        from,
+        to,
+        now,
+        sessions,
+        verifications,
+        flares,
+        plan_history,
+        reviews,
+        band_days,
+        outcomes,
+    } = inputs;
+    let walks: Vec<WalkRow> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| WalkRow {
+            session_id: s.id,
+            started_at: s.logged.started_at,
+            ended_at: s.logged.ended_at,
+            day: local_day(tz, s.logged.started_at),
+            walked_s: s.logged.walked_s,
+            bouts: s.logged.bouts,
+            pain_before: s.logged.pain_before,
+            pain_during_max: s.logged.pain_during_max,
+            pain_after_2h: s.pain_after_2h,
+            effort: s.logged.effort,
+            verified: verifications
+                .as_ref()
+                .and_then(|v| v.get(i))
+                .and_then(|v| v.as_verified()),
+        })
+        .collect();
+    let weeks = week_starts(from, to);
+    let adherence = adherence(&weeks, from, to, patient.plan.sessions_per_week, &walks);
+    let verification = verification(verifications.as_deref());
+    let two_hour_checks = checks(&walks);
+    let pain_weeks = pain_weeks(&weeks, &walks);
+    let band_data_periods = data_periods(from, to, &band_days);
+    let steps_trend = trend(&band_days, from, to, "steps/day", STEPS_MEANINGFUL, |d| {
+        (d.minutes_with_data > 0).then_some(d.steps as f64)
+    });
+    let sleep_trend = trend(&band_days, from, to, "min/night", SLEEP_MEANINGFUL, |d| {
+        (d.sleep_min > 0).then_some(d.sleep_min as f64)
+    });
+    let interval = interval(&plan_history, &patient, tz, from, to);
+    let decisions: Vec<DecisionRow> = reviews
+        .iter()
+        .filter(|r| r.week_start >= monday_of(from) && r.week_start <= to)
+        .map(decision_row)
+        .collect();
+    let open_escalations: Vec<DecisionRow> = reviews
+        .iter()
+        .filter(|r| r.output.decision == Decision::Escalate && r.acknowledged_at.is_none())
+        .map(decision_row)
+        .collect();
+    let outcomes = outcome_trends(&outcomes, to);
+    let attention = attention(
+        &adherence,
+        &two_hour_checks,
+        &pain_weeks,
+        &steps_trend,
+        &sleep_trend,
+        &open_escalations,
+        &flares,
+    );
+    let summary = summary(
+        &patient.display_name,
+        (from, to),
+        &adherence,
+        &verification,
+        &two_hour_checks,
+        &interval,
+        attention.len(),
+    );
+    Report {
+        patient: ReportPatient {
+            id: patient.id,
+            display_name: patient.display_name.clone(),
+            timezone: patient.timezone.clone(),
+            next_visit: patient.next_visit,
+        },
+        from,
+        to,
+        generated_at: now,
+        summary,
+        attention,
+        adherence,
+        verification,
+        band_data_periods,
+        two_hour_checks,
+        walks,
+        pain_weeks,
+        flares,
+        interval,
+        plan: patient.plan,
+        decisions,
+        daily: band_days,
+        steps_trend,
+        sleep_trend,
+        open_escalations,
+        outcomes,
+    }
+}
+
+/// Mondays of the weeks overlapping `[from, to]`.
+fn week_starts(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
+    let mut weeks = Vec::new();
+    let mut week = monday_of(from);
+    while week <= to {
+        weeks.push(week);
+        week = week + Days::new(7);
+    }
+    weeks
+}
+
+fn in_week(day: NaiveDate, week: NaiveDate) -> bool {
+    day >= week && day < week + Days::new(7)
+}
+
+fn adherence(
+    weeks: &[NaiveDate],
+    from: NaiveDate,
+    to: NaiveDate,
+    per_week: i64,
+    walks: &[WalkRow],
+) -> AdherenceReport {
+    let per_week = u32::try_from(per_week).unwrap_or(0);
+    let rows: Vec<WeekAdherence> = weeks
+        .iter()
+        .map(|&week| {
+            let first = week.max(from);
+            let last = (week + Days::new(6)).min(to);
+            let days_in_window = ((last - first).num_days() + 1) as u32;
+            // round(per_week * days / 7), halves up, in integers.
+            let prescribed = (per_week * days_in_window * 2 + 7) / 14;
+            let done = walks
+                .iter()
+                .filter(|w| w.walked_s > 0 && in_week(w.day, week))
+                .count() as u32;
+            let a = Adherence { done, prescribed };
+            WeekAdherence {
+                week_start: week,
+                days_in_window,
+                done,
+                prescribed,
+                share: a.share(),
+                adherent: a.is_adherent(),
+            }
+        })
+        .collect();
+    let total = rows.iter().fold(
+        Adherence {
+            done: 0,
+            prescribed: 0,
+        },
+        |sum, w| {
+            sum + Adherence {
+                done: w.done,
+                prescribed: w.prescribed,
+            }
+        },
+    );
+    AdherenceReport {
+        weeks: rows,
+        done: total.done,
+        prescribed: total.prescribed,
+        share: total.share(),
+        adherent: total.is_adherent(),
+    }
+}
+
+fn verification(verifications: Option<&[Verification]>) -> VerificationReport {
+    let all = verifications.unwrap_or(&[]);
+    let count = |v: Verification| all.iter().filter(|x| **x == v).count() as u32;
+    let walks = all.len() as u32;
+    let verified = count(Verification::Verified);
+    VerificationReport {
+        walks,
+        verified,
+        not_verified: count(Verification::NotVerified),
+        no_data: count(Verification::NoData),
+        share: answered_share(verified, walks),
+    }
+}
+
+fn checks(walks: &[WalkRow]) -> ChecksReport {
+    let count = walks.len() as u32;
+    let answered = walks.iter().filter(|w| w.pain_after_2h.is_some()).count() as u32;
+    ChecksReport {
+        walks: count,
+        answered,
+        share: answered_share(answered, count),
+    }
+}
+
+fn mean(values: impl Iterator<Item = i64>) -> Option<f64> {
+    let (sum, n) = values.fold((0i64, 0u32), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum as f64 / f64::from(n))
+}
+
+fn pain_weeks(weeks: &[NaiveDate], walks: &[WalkRow]) -> Vec<PainWeek> {
+    weeks
+        .iter()
+        .map(|&week| {
+            let of_week = || walks.iter().filter(move |w| in_week(w.day, week));
+            PainWeek {
+                week_start: week,
+                mean_before: mean(of_week().filter_map(|w| w.pain_before)),
+                mean_after_2h: mean(of_week().filter_map(|w| w.pain_after_2h)),
+            }
+        })
+        .collect()
+}
+
+fn data_periods(from: NaiveDate, to: NaiveDate, days: &[BandDay]) -> Vec<DataPeriod> {
+    let with_data: Vec<NaiveDate> = days
+        .iter()
+        .filter(|d| d.minutes_with_data > 0 || d.sleep_min > 0)
+        .map(|d| d.date)
+        .collect();
+    let mut periods = Vec::new();
+    let mut last = to;
+    loop {
+        let first = last
+            .checked_sub_days(Days::new(PERIOD_DAYS - 1))
+            .unwrap_or(NaiveDate::MIN);
+        let in_window: Vec<NaiveDate> = with_data.iter().copied().filter(|d| *d >= from).collect();
+        periods.push(DataPeriod {
+            from: first.max(from),
+            to: last,
+            days: days_with_data(in_window, last),
+        });
+        if first <= from {
+            break;
+        }
+        last = first - Days::new(1);
+    }
+    periods.reverse();
+    periods
+}
+
+fn trend(
+    days: &[BandDay],
+    from: NaiveDate,
+    to: NaiveDate,
+    unit: &'static str,
+    meaningful: f64,
+    value: impl Fn(&BandDay) -> Option<f64>,
+) -> Trend {
+    let mean_of = |first: NaiveDate, last: NaiveDate| {
+        let values: Vec<f64> = days
+            .iter()
+            .filter(|d| d.date >= first && d.date <= last)
+            .filter_map(&value)
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    let first_week_mean = mean_of(from, from + Days::new(6));
+    let last_week_mean = mean_of(to - Days::new(6), to);
+    let change = first_week_mean
+        .zip(last_week_mean)
+        .map(|(first, last)| last - first);
+    Trend {
+        unit,
+        first_week_mean,
+        last_week_mean,
+        change,
+        meaningful,
+        flagged: change.is_some_and(|c| c.abs() >= meaningful),
+    }
+}
+
+fn interval(
+    history: &[PlanChange],
+    patient: &Patient,
+    tz: Tz,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> IntervalReport {
+    let (start, end) = (day_start(tz, from), day_start(tz, to + Days::new(1)));
+    // The interval in force at an instant: the last change before it, or else the interval
+    // the first change started from, or else the plan as it is now.
+    let at = |instant: DateTime<Utc>| {
+        history
+            .iter()
+            .rev()
+            .find(|c| c.at < instant)
+            .map(|c| c.to_interval_s)
+            .or_else(|| history.first().map(|c| c.from_interval_s))
+            .unwrap_or(patient.plan.interval_s)
+    };
+    IntervalReport {
+        start_s: at(start),
+        end_s: at(end),
+        changes: history
+            .iter()
+            .filter(|c| c.at >= start && c.at < end)
+            .cloned()
+            .collect(),
+    }
+}
+
+fn decision_row(r: &ReviewRecord) -> DecisionRow {
+    DecisionRow {
+        review_id: r.id,
+        week_start: r.week_start,
+        decision: r.output.decision,
+        previous_interval_s: r.output.previous_interval_s,
+        interval_s: r.output.interval_s,
+        applied: r.applied,
+        reasons: r.output.reasons.clone(),
+    }
+}
+
+fn outcome_trends(outcomes: &[OutcomeRecord], to: NaiveDate) -> Vec<OutcomeTrend> {
+    let mut by_kind: BTreeMap<&'static str, Vec<&OutcomeRecord>> = BTreeMap::new();
+    for o in outcomes.iter().filter(|o| o.measure.measured_on <= to) {
+        by_kind.entry(o.measure.kind.as_str()).or_default().push(o);
+    }
+    by_kind
+        .into_values()
+        .filter_map(|list| {
+            let first = list.first()?;
+            let latest = list.last()?;
+            Some(OutcomeTrend {
+                kind: first.measure.kind.as_str().to_string(),
+                unit: first.measure.kind.unit(),
+                first: (first.measure.measured_on, first.measure.value),
+                latest: (latest.measure.measured_on, latest.measure.value),
+                change: latest.measure.value - first.measure.value,
+            })
+        })
+        .collect()
+}
+
+fn percent(share: Option<f64>) -> String {
+    share.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))
+}
+
+fn attention(
+    adherence: &AdherenceReport,
+    checks: &ChecksReport,
+    pain: &[PainWeek],
+    steps: &Trend,
+    sleep: &Trend,
+    escalations: &[DecisionRow],
+    flares: &[FlareRecord],
+) -> Vec<Attention> {
+    let mut items = Vec::new();
+    let mut add = |code, message: String| items.push(Attention { code, message });
+    if !escalations.is_empty() {
+        let weeks: Vec<String> = escalations
+            .iter()
+            .map(|e| e.week_start.format("%-d %b").to_string())
+            .collect();
+        add(
+            "open_escalation",
+            format!(
+                "Escalation waiting for acknowledgement (week of {}): automatic changes are paused",
+                weeks.join(", ")
+            ),
+        );
+    }
+    let missed = checks.walks - checks.answered;
+    if missed > 0 {
+        add(
+            "missed_two_hour_checks",
+            format!(
+                "{missed} of {} two-hour pain checks were not answered",
+                checks.walks
+            ),
+        );
+    }
+    let prescribed_weeks: Vec<&WeekAdherence> = adherence
+        .weeks
+        .iter()
+        .filter(|w| w.prescribed > 0)
+        .collect();
+    if let (Some(first), Some(last)) = (prescribed_weeks.first(), prescribed_weeks.last())
+        && let (Some(a), Some(b)) = (first.share, last.share)
+        && a - b >= ADHERENCE_FALL
+    {
+        add(
+            "falling_adherence",
+            format!(
+                "Adherence fell from {} (week of {}) to {} (week of {})",
+                percent(Some(a)),
+                first.week_start.format("%-d %b"),
+                percent(Some(b)),
+                last.week_start.format("%-d %b")
+            ),
+        );
+    }
+    if adherence.prescribed > 0 && !adherence.adherent {
+        add(
+            "low_adherence",
+            format!(
+                "{} of {} prescribed sessions done ({}), below 80%",
+                adherence.done,
+                adherence.prescribed,
+                percent(adherence.share)
+            ),
+        );
+    }
+    let reported: Vec<f64> = pain.iter().filter_map(|w| w.mean_after_2h).collect();
+    if let (Some(first), Some(last)) = (reported.first(), reported.last())
+        && last - first >= PAIN_RISE
+    {
+        add(
+            "rising_pain",
+            format!("Pain two hours after walks rose from {first:.1} to {last:.1} (weekly mean, 0–10)"),
+        );
+    }
+    if let Some(change) = sleep.change
+        && change <= -sleep.meaningful
+    {
+        add(
+            "falling_sleep",
+            format!("Sleep fell by {:.0} min a night", -change),
+        );
+    }
+    if let Some(change) = steps.change
+        && change <= -steps.meaningful
+    {
+        add(
+            "falling_steps",
+            format!("Daily steps fell by {:.0}", -change),
+        );
+    }
+    if !flares.is_empty() {
+        add(
+            "flares",
+            format!(
+                "{} flare{} reported",
+                flares.len(),
+                if flares.len() == 1 { "" } else { "s" }
+            ),
+        );
+    }
+    items
+}
+
+/// `5 min 30 s`, `6 min`, `45 s`.
+pub fn duration_text(seconds: i64) -> String {
+    match (seconds / 60, seconds % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
+}
+
+fn summary(
+    name: &str,
+    (from, to): (NaiveDate, NaiveDate),
+    adherence: &AdherenceReport,
+    verification: &VerificationReport,
+    checks: &ChecksReport,
+    interval: &IntervalReport,
+    attention: usize,
+) -> String {
+    let mut text = format!(
+        "From {} to {}, {name} did {} of {} prescribed walks ({}).",
+        from.format("%-d %b %Y"),
+        to.format("%-d %b %Y"),
+        adherence.done,
+        adherence.prescribed,
+        percent(adherence.share)
+    );
+    if verification.walks > 0 {
+        text.push_str(&format!(
+            " The band confirmed {} of {} walks.",
+            verification.verified, verification.walks
+        ));
+    }
+    if checks.walks > 0 {
+        text.push_str(&format!(
+            " {} of {} two-hour pain checks were answered.",
+            checks.answered, checks.walks
+        ));
+    }
+    text.push_str(&if interval.start_s == interval.end_s {
+        format!(
+            " The walking interval stayed at {}.",
+            duration_text(interval.end_s)
+        )
+    } else {
+        format!(
+            " The walking interval went from {} to {}.",
+            duration_text(interval.start_s),
+            duration_text(interval.end_s)
+        )
+    });
+    text.push_str(&match attention {
+        0 => " Nothing needs attention.".to_string(),
+        1 => " 1 item needs attention.".to_string(),
+        n => format!(" {n} items need attention."),
+    });
+    text
+}
