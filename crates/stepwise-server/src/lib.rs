@@ -24,10 +24,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
+use crate::handlers::report as reports;
 use crate::handlers::{account, collector, patient, staff, system};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
 pub use crate::state::{AppState, Config};
@@ -72,6 +73,16 @@ pub fn app(state: AppState) -> Router {
             post(staff::acknowledge),
         )
         .route("/patients/{id}/audit", get(staff::audit_log))
+        .route("/patients/{id}/report", get(reports::report_json))
+        .route("/patients/{id}/report/charts/{chart}", get(reports::chart))
+        .route("/patients/{id}/report/fhir", get(reports::fhir_bundle))
+        .route("/patients/{id}/report/{table}", get(reports::table))
+        .route("/patients/{id}/next-visit", put(reports::set_next_visit))
+        .route(
+            "/patients/{id}/outcomes",
+            get(reports::outcomes).post(reports::add_outcome),
+        )
+        .route("/clinic/visits", get(reports::clinic_visits))
         .route("/devices/pair", post(collector::pair))
         .merge(
             // Uploads of a week of minute samples need a larger body than the rest of the API.
@@ -91,6 +102,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/docs", get(system::docs))
         .route("/api/docs.js", get(system::docs_script))
         .nest("/api/v1", api)
+        .merge(pages())
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -111,6 +123,11 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"),
         ))
         .with_state(state)
+}
+
+/// Server-rendered pages (not part of the JSON API).
+fn pages() -> Router<AppState> {
+    Router::new().route("/clinic/patients/{id}/report", get(reports::report_page))
 }
 
 /// How often the weekly review job looks for weeks that have ended.

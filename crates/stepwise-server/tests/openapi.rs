@@ -58,9 +58,14 @@ fn every_routed_path_is_documented() {
         .split(".route(")
         .skip(1)
         .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
-        .filter(|path| path.starts_with('/') && !path.starts_with("/api/") && *path != "/healthz")
+        .filter(|path| {
+            path.starts_with('/')
+                && !path.starts_with("/api/")
+                && !path.starts_with("/clinic/patients/")
+                && *path != "/healthz"
+        })
         .collect();
-    assert_eq!(routed.len(), 24, "{routed:?}");
+    assert_eq!(routed.len(), 31, "{routed:?}");
     for path in routed {
         assert!(
             documented.iter().any(|d| d.as_str() == path),

@@ -3,5 +3,6 @@
 pub mod account;
 pub mod collector;
 pub mod patient;
+pub mod report;
 pub mod staff;
 pub mod system;

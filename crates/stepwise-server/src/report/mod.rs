@@ -6,5 +6,6 @@ pub mod charts;
 pub mod csv;
 pub mod fhir;
 pub mod model;
+pub mod page;
 
 pub use model::*;

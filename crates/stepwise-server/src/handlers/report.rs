@@ -1,0 +1,352 @@
+//! The clinic's pre-visit report: JSON, SVG charts, CSV tables, the FHIR bundle, the printable
+//! page; the clinic's visit list; outcome measures and the next visit date. Staff only; every
+//! read and export is audited through [`staff_patient`].
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use stepwise_store::{NewOutcome, OutcomeRecord, Patient, Role};
+
+use crate::access::{check_staff_access, require_role, staff_patient};
+use crate::auth::AuthUser;
+use crate::calendar::{local_day, parse_zone};
+use crate::error::{ApiError, ApiResult};
+use crate::json::Body;
+use crate::report::build::load;
+use crate::report::{Report, charts, csv, fhir, page};
+use crate::state::AppState;
+
+/// Days a report covers by default: the 30 days before the visit.
+pub const DEFAULT_WINDOW_DAYS: u64 = 30;
+/// Longest window a report may cover.
+pub const MAX_WINDOW_DAYS: i64 = 366;
+
+/// A report window in the patient's local dates; both optional.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+/// The window a report covers: as asked, or the 30 days before the next visit (up to today),
+/// or the 30 days up to today.
+pub fn window(
+    patient: &Patient,
+    tz: Tz,
+    now: DateTime<Utc>,
+    asked: &Window,
+) -> ApiResult<(NaiveDate, NaiveDate)> {
+    let today = local_day(tz, now);
+    let default_to = match patient.next_visit {
+        Some(visit) if visit > today => today,
+        Some(visit) => visit - Days::new(1),
+        None => today,
+    };
+    let to = asked.to.unwrap_or(default_to);
+    let from = asked
+        .from
+        .unwrap_or(to - Days::new(DEFAULT_WINDOW_DAYS - 1));
+    if from > to {
+        return Err(ApiError::invalid(
+            "from",
+            format!("from {from} is after to {to}"),
+            "a date on or before `to`",
+        ));
+    }
+    if (to - from).num_days() >= MAX_WINDOW_DAYS {
+        return Err(ApiError::invalid(
+            "from",
+            format!("{from}..{to} is longer than {MAX_WINDOW_DAYS} days"),
+            format!("at most {MAX_WINDOW_DAYS} days"),
+        ));
+    }
+    Ok((from, to))
+}
+
+/// Loads a patient's report for a staff member, auditing `action`.
+async fn report_for(
+    state: &AppState,
+    user: &stepwise_store::User,
+    id: i64,
+    asked: &Window,
+    action: &str,
+) -> ApiResult<Report> {
+    let patient = staff_patient(state, user, id, action).await?;
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let now = state.clock.now();
+    let range = window(&patient, tz, now, asked)?;
+    Ok(load(state.store.as_ref(), patient, tz, range, now, true).await?)
+}
+
+/// `GET /api/v1/patients/{id}/report?from&to`
+pub async fn report_json(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Query(asked): Query<Window>,
+) -> ApiResult<Json<Report>> {
+    Ok(Json(
+        report_for(&state, &user, id, &asked, "read patient.report").await?,
+    ))
+}
+
+fn download(content_type: &'static str, filename: String, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/patients/{id}/report/charts/{chart}` — `interval.svg`, `pain.svg`,
+/// `steps.svg` or `sleep.svg`.
+pub async fn chart(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, chart)): Path<(i64, String)>,
+    Query(asked): Query<Window>,
+) -> ApiResult<Response> {
+    let draw: fn(&Report) -> String = match chart.as_str() {
+        "interval.svg" => charts::interval_chart,
+        "pain.svg" => charts::pain_chart,
+        "steps.svg" => charts::steps_chart,
+        "sleep.svg" => charts::sleep_chart,
+        _ => return Err(ApiError::NotFound),
+    };
+    let report = report_for(&state, &user, id, &asked, "read patient.report").await?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], draw(&report)).into_response())
+}
+
+/// `GET /api/v1/patients/{id}/report/{table}` — `sessions.csv`, `daily.csv` or
+/// `decisions.csv`.
+pub async fn table(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, table)): Path<(i64, String)>,
+    Query(asked): Query<Window>,
+) -> ApiResult<Response> {
+    let write: fn(&Report) -> String = match table.as_str() {
+        "sessions.csv" => csv::sessions_csv,
+        "daily.csv" => csv::daily_csv,
+        "decisions.csv" => csv::decisions_csv,
+        _ => return Err(ApiError::NotFound),
+    };
+    let action = format!("export patient.{table}");
+    let report = report_for(&state, &user, id, &asked, &action).await?;
+    let filename = format!("stepwise-{id}-{}-{}-{table}", report.from, report.to);
+    Ok(download(
+        "text/csv; charset=utf-8",
+        filename,
+        write(&report),
+    ))
+}
+
+/// `GET /api/v1/patients/{id}/report/fhir` — a FHIR R4 `Bundle` of type `collection`.
+pub async fn fhir_bundle(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Query(asked): Query<Window>,
+) -> ApiResult<Response> {
+    let report = report_for(&state, &user, id, &asked, "export patient.fhir").await?;
+    let filename = format!("stepwise-{id}-{}-{}.fhir.json", report.from, report.to);
+    let body = serde_json::to_string_pretty(&fhir::bundle(&report))
+        .map_err(|e| ApiError::Internal(format!("fhir: {e}")))?;
+    Ok(download("application/fhir+json", filename, body))
+}
+
+/// `GET /patients/{id}/report` — the printable page.
+pub async fn report_page(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Query(asked): Query<Window>,
+) -> ApiResult<Html<String>> {
+    let report = report_for(&state, &user, id, &asked, "read patient.report").await?;
+    Ok(Html(page::render(&report)))
+}
+
+/// The next visit.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextVisit {
+    /// A local date, or null to clear.
+    next_visit: Option<NaiveDate>,
+}
+
+/// `PUT /api/v1/patients/{id}/next-visit`
+pub async fn set_next_visit(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Body(req): Body<NextVisit>,
+) -> ApiResult<StatusCode> {
+    let patient = staff_patient(&state, &user, id, "write patient.next_visit").await?;
+    state
+        .store
+        .set_next_visit(patient.id, req.next_visit)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/patients/{id}/outcomes`
+pub async fn outcomes(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<OutcomeRecord>>> {
+    let patient = staff_patient(&state, &user, id, "read patient.outcomes").await?;
+    Ok(Json(state.store.outcomes(patient.id).await?))
+}
+
+/// `POST /api/v1/patients/{id}/outcomes` — Oswestry (%), NDI (0–50), six-minute walk (m),
+/// timed up-and-go (s).
+pub async fn add_outcome(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Body(req): Body<NewOutcome>,
+) -> ApiResult<(StatusCode, Json<OutcomeRecord>)> {
+    let patient = staff_patient(&state, &user, id, "write patient.outcomes").await?;
+    let (low, high) = req.kind.range();
+    if !(low..=high).contains(&req.value) {
+        return Err(ApiError::invalid(
+            "value",
+            format!(
+                "{} = {} is outside {low}..={high}",
+                req.kind.as_str(),
+                req.value
+            ),
+            format!("{low}..={high} {}", req.kind.unit()),
+        ));
+    }
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let now = state.clock.now();
+    if req.measured_on > local_day(tz, now) {
+        return Err(ApiError::invalid(
+            "measured_on",
+            format!("{} is in the future", req.measured_on),
+            "today or an earlier date",
+        ));
+    }
+    let saved = state
+        .store
+        .add_outcome(patient.id, req, user.id, now)
+        .await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// Which visits the clinic view lists.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upcoming {
+    /// Visits from today up to this many days ahead (default 14).
+    within_days: Option<u64>,
+}
+
+/// One patient in the clinic view.
+#[derive(Serialize)]
+pub struct VisitRow {
+    patient_id: i64,
+    display_name: String,
+    therapist_id: i64,
+    next_visit: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
+    adherence_share: Option<f64>,
+    sessions_done: u32,
+    sessions_prescribed: u32,
+    checks_answered_share: Option<f64>,
+    band_data_days: u32,
+    interval_start_s: i64,
+    interval_end_s: i64,
+    open_escalations: usize,
+    attention: Vec<crate::report::Attention>,
+    summary: String,
+}
+
+/// `GET /api/v1/clinic/visits?within_days=14` — the patients the caller may see with a visit
+/// coming up, most attention first, with headline figures (walk verification, a query per
+/// walk, is left to the full report).
+pub async fn clinic_visits(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Query(upcoming): Query<Upcoming>,
+) -> ApiResult<Json<Vec<VisitRow>>> {
+    require_role(
+        &user,
+        &[Role::Therapist, Role::ClinicAdmin],
+        "this is for the care team",
+    )?;
+    let within = upcoming.within_days.unwrap_or(14);
+    if within > 366 {
+        return Err(ApiError::invalid(
+            "within_days",
+            format!("within_days = {within} is outside 0..=366"),
+            "0..=366",
+        ));
+    }
+    let now = state.clock.now();
+    let mut rows = Vec::new();
+    for patient in state.store.clinic_patients(user.clinic_id).await? {
+        if check_staff_access(&user, &patient).is_err() {
+            continue;
+        }
+        let tz = parse_zone("timezone", &patient.timezone)?;
+        let today = local_day(tz, now);
+        let Some(visit) = patient
+            .next_visit
+            .filter(|v| *v >= today && *v <= today + Days::new(within))
+        else {
+            continue;
+        };
+        let range = window(&patient, tz, now, &Window::default())?;
+        let therapist_id = patient.therapist_id;
+        let report = load(state.store.as_ref(), patient, tz, range, now, false).await?;
+        rows.push(VisitRow {
+            patient_id: report.patient.id,
+            display_name: report.patient.display_name.clone(),
+            therapist_id,
+            next_visit: visit,
+            from: report.from,
+            to: report.to,
+            adherence_share: report.adherence.share,
+            sessions_done: report.adherence.done,
+            sessions_prescribed: report.adherence.prescribed,
+            checks_answered_share: report.two_hour_checks.share,
+            band_data_days: report.band_data_periods.last().map_or(0, |p| p.days),
+            interval_start_s: report.interval.start_s,
+            interval_end_s: report.interval.end_s,
+            open_escalations: report.open_escalations.len(),
+            attention: report.attention,
+            summary: report.summary,
+        });
+    }
+    rows.sort_by(|a, b| {
+        (
+            b.open_escalations,
+            b.attention.len(),
+            a.next_visit,
+            &a.display_name,
+        )
+            .cmp(&(
+                a.open_escalations,
+                a.attention.len(),
+                b.next_visit,
+                &b.display_name,
+            ))
+    });
+    state.audit(&user, "read clinic.visits", None).await?;
+    Ok(Json(rows))
+}

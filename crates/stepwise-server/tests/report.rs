@@ -1,0 +1,476 @@
+//! The pre-visit report against a hand-computed fixture, on SQLite and PostgreSQL: four weeks
+//! in London (5 Oct – 1 Nov 2026) with missed two-hour checks, one flare and one regress.
+//!
+//! The fixture, and the figures worked out by hand:
+//! - Plan: 5 sessions a week, interval 300 s. Walks at 10:00 UTC, 20 minutes each.
+//!   - Week of 5 Oct: Mon, Wed, Fri, Sat; all checks answered (2) → advance 300 → 330 s.
+//!   - Week of 12 Oct: Mon, Wed, Fri; Wed and Fri answered 6 and 7 → regress 330 → 264 s.
+//!   - Week of 19 Oct: Mon, Tue, Thu, Sat; Tue and Sat unanswered → hold. A flare on 22 Oct.
+//!   - Week of 26 Oct: Mon, Wed, Fri, Sun; all answered → advance 264 → 290 s (decided on
+//!     2 Nov, after the window, so the window's interval ends at 264 s).
+//! - Done 15 of 20 prescribed (75%, not adherent); weeks 4/5, 3/5, 4/5, 4/5.
+//! - Two-hour checks: 13 of 15 answered.
+//! - The band saw the walks of the first two weeks and of 26 and 28 Oct (90 steps/min): 9 of
+//!   15 verified, 6 without band data. Sleep: 420 min ending 6 and 7 Oct, 360 min ending 27
+//!   and 28 Oct. Days with band data: 9 walking days + 6 Oct + 27 Oct = 11.
+//! - Weekly mean pain two hours after: 2.0, 5.0, 2.0, 2.0 (before: 2.0 every week).
+//! - Steps: first week 1,800/day, last week 1,800/day (no change). Sleep: 420 → 360 min/night
+//!   (−60, flagged).
+//! - Attention: 2 of 15 checks unanswered; 15 of 20 sessions (75%) below 80%; sleep fell by
+//!   60 min a night; 1 flare.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use chrono::{DateTime, TimeDelta, Utc};
+use common::*;
+use serde_json::{Value, json};
+use stepwise_testkit::{Backend, backend_tests};
+
+backend_tests!(
+    report_matches_the_hand_computed_fixture,
+    clinic_view_lists_upcoming_visits_by_attention
+);
+
+struct Fixture {
+    app: TestApp,
+    admin: Auth,
+    therapist: Auth,
+    patient: Auth,
+    id: i64,
+}
+
+/// 10:00 UTC on a day of October (or November for day > 31).
+fn at10(day: u32) -> DateTime<Utc> {
+    if day > 31 {
+        utc(2026, 11, day - 31, 10, 0)
+    } else {
+        utc(2026, 10, day, 10, 0)
+    }
+}
+
+fn walking(start: DateTime<Utc>, minutes: i64) -> Vec<Value> {
+    (0..minutes)
+        .map(|i| json!({"minute": start + TimeDelta::minutes(i), "steps": 90}))
+        .collect()
+}
+
+async fn fixture(backend: Backend) -> Fixture {
+    let app = TestApp::new(backend, utc(2026, 10, 5, 7, 0)).await;
+    let admin = app
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let therapist = app.therapist(&admin, "tess@riverside.example").await;
+    let patient = app
+        .patient(&admin, id(&therapist), "Europe/London", "pat@example.org")
+        .await;
+    let id = id(&patient);
+    let mut f = Fixture {
+        app,
+        admin,
+        therapist,
+        patient,
+        id,
+    };
+    let band = f.app.pair_band(&f.patient).await;
+
+    // (days of October, pain two hours after: None = unanswered)
+    let weeks: [&[(u32, Option<i64>)]; 4] = [
+        &[(5, Some(2)), (7, Some(2)), (9, Some(2)), (10, Some(2))],
+        &[(12, Some(2)), (14, Some(6)), (16, Some(7))],
+        &[(19, Some(2)), (20, None), (22, Some(2)), (24, None)],
+        &[(26, Some(2)), (28, Some(2)), (30, Some(2)), (32, Some(2))],
+    ];
+    let band_walks = [5, 7, 9, 10, 12, 14, 16, 26, 28];
+    for (week, walks) in weeks.iter().enumerate() {
+        // Logins last a week: log in afresh each week.
+        f.app
+            .clock
+            .set(at10(5 + 7 * week as u32) - TimeDelta::hours(2));
+        f.patient = f.app.login("pat@example.org", PASSWORD).await;
+        f.therapist = f.app.login("tess@riverside.example", PASSWORD).await;
+        for &(day, after) in *walks {
+            let start = at10(day);
+            let session = f.app.walk(&f.patient, start, 20, 2, 3).await;
+            if let Some(pain) = after {
+                f.app
+                    .answer(&f.patient, session, start + TimeDelta::minutes(20), pain)
+                    .await;
+            }
+            if week == 2 && day == 22 {
+                f.app
+                    .post("/api/v1/me/flares", &f.patient, json!({"client_id": "flare-1", "started_at": start + TimeDelta::hours(2), "pain": 7, "notes": "knee <swollen> & hot"}))
+                    .await
+                    .expect(StatusCode::CREATED);
+            }
+        }
+        let mut steps = Vec::new();
+        for &(day, _) in *walks {
+            if band_walks.contains(&day) {
+                steps.extend(walking(at10(day), 20));
+            }
+        }
+        let sleep: Vec<Value> = match week {
+            0 => vec![
+                json!({"start": "2026-10-05T23:00:00Z", "end": "2026-10-06T06:00:00Z", "stage": "light"}),
+                json!({"start": "2026-10-06T23:00:00Z", "end": "2026-10-07T06:00:00Z", "stage": "deep"}),
+            ],
+            3 => vec![
+                json!({"start": "2026-10-27T00:00:00Z", "end": "2026-10-27T06:00:00Z", "stage": "light"}),
+                json!({"start": "2026-10-28T00:00:00Z", "end": "2026-10-28T06:00:00Z", "stage": "rem"}),
+            ],
+            _ => vec![],
+        };
+        f.app
+            .post(
+                "/api/v1/samples",
+                &band,
+                json!({"steps": steps, "sleep": sleep}),
+            )
+            .await
+            .expect(StatusCode::OK);
+        // The week ends: Monday 00:30 UTC is 01:30 (BST) or 00:30 (GMT) in London.
+        f.app
+            .clock
+            .set(at10(12 + 7 * week as u32) - TimeDelta::minutes(570));
+        stepwise_server::weekly::run_due_reviews(f.app.db.store.as_ref(), f.app.now())
+            .await
+            .unwrap();
+    }
+    f.admin = f.app.login("admin@riverside.example", PASSWORD).await;
+    f.therapist = f.app.login("tess@riverside.example", PASSWORD).await;
+    let outcomes = [
+        ("oswestry", 40.0, "2026-10-05"),
+        ("six_minute_walk", 300.0, "2026-10-05"),
+        ("oswestry", 32.0, "2026-11-01"),
+        ("six_minute_walk", 345.0, "2026-11-01"),
+    ];
+    for (kind, value, day) in outcomes {
+        f.app
+            .post(
+                &format!("/api/v1/patients/{}/outcomes", f.id),
+                &f.therapist,
+                json!({"kind": kind, "value": value, "measured_on": day}),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    f.app
+        .put(
+            &format!("/api/v1/patients/{}/next-visit", f.id),
+            &f.therapist,
+            json!({"next_visit": "2026-11-02"}),
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    f
+}
+
+async fn report_matches_the_hand_computed_fixture(backend: Backend) {
+    let f = fixture(backend).await;
+    let path = format!(
+        "/api/v1/patients/{}/report?from=2026-10-05&to=2026-11-01",
+        f.id
+    );
+    let r = f.app.get(&path, &f.therapist).await.expect(StatusCode::OK);
+
+    assert_eq!(r["from"], "2026-10-05");
+    assert_eq!(r["to"], "2026-11-01");
+    let weeks: Vec<(u64, u64)> = r["adherence"]["weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["done"].as_u64().unwrap(),
+                w["prescribed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(weeks, [(4, 5), (3, 5), (4, 5), (4, 5)]);
+    assert_eq!(r["adherence"]["done"], 15);
+    assert_eq!(r["adherence"]["prescribed"], 20);
+    assert_eq!(r["adherence"]["share"], 0.75);
+    assert_eq!(r["adherence"]["adherent"], false);
+    assert_eq!(
+        r["two_hour_checks"],
+        json!({"walks": 15, "answered": 13, "share": 13.0 / 15.0})
+    );
+    assert_eq!(
+        r["verification"],
+        json!({"walks": 15, "verified": 9, "not_verified": 0, "no_data": 6, "share": 0.6})
+    );
+    assert_eq!(
+        r["band_data_periods"],
+        json!([{"from": "2026-10-05", "to": "2026-11-01", "days": 11}])
+    );
+    let after: Vec<f64> = r["pain_weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["mean_after_2h"].as_f64().unwrap())
+        .collect();
+    assert_eq!(after, [2.0, 5.0, 2.0, 2.0]);
+    let before: Vec<f64> = r["pain_weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["mean_before"].as_f64().unwrap())
+        .collect();
+    assert_eq!(before, [2.0, 2.0, 2.0, 2.0]);
+    assert_eq!(r["flares"].as_array().unwrap().len(), 1);
+    assert_eq!(r["interval"]["start_s"], 300);
+    assert_eq!(r["interval"]["end_s"], 264);
+    let changes: Vec<(i64, i64)> = r["interval"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["from_interval_s"].as_i64().unwrap(),
+                c["to_interval_s"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(changes, [(300, 330), (330, 264)]);
+    let decisions: Vec<(&str, &str, i64)> = r["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["week_start"].as_str().unwrap(),
+                d["decision"].as_str().unwrap(),
+                d["interval_s"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("2026-10-05", "advance", 330),
+            ("2026-10-12", "regress", 264),
+            ("2026-10-19", "hold", 264),
+            ("2026-10-26", "advance", 290)
+        ]
+    );
+    assert_eq!(r["steps_trend"]["first_week_mean"], 1800.0);
+    assert_eq!(r["steps_trend"]["last_week_mean"], 1800.0);
+    assert_eq!(r["steps_trend"]["flagged"], false);
+    assert_eq!(r["sleep_trend"]["first_week_mean"], 420.0);
+    assert_eq!(r["sleep_trend"]["last_week_mean"], 360.0);
+    assert_eq!(r["sleep_trend"]["change"], -60.0);
+    assert_eq!(r["sleep_trend"]["flagged"], true);
+    assert_eq!(r["open_escalations"], json!([]));
+    let outcomes: Vec<(&str, f64)> = r["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["kind"].as_str().unwrap(), o["change"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(outcomes, [("oswestry", -8.0), ("six_minute_walk", 45.0)]);
+    let attention: Vec<&str> = r["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        attention,
+        [
+            "missed_two_hour_checks",
+            "low_adherence",
+            "falling_sleep",
+            "flares"
+        ]
+    );
+    assert_eq!(
+        r["attention"][0]["message"],
+        "2 of 15 two-hour pain checks were not answered"
+    );
+    assert_eq!(
+        r["attention"][1]["message"],
+        "15 of 20 prescribed sessions done (75%), below 80%"
+    );
+    assert_eq!(r["attention"][2]["message"], "Sleep fell by 60 min a night");
+    assert_eq!(
+        r["summary"],
+        "From 5 Oct 2026 to 1 Nov 2026, pat did 15 of 20 prescribed walks (75%). The band confirmed 9 of 15 walks. \
+         13 of 15 two-hour pain checks were answered. The walking interval went from 5 min to 4 min 24 s. 4 items need attention."
+    );
+
+    // The default window is the 30 days before the visit on 2 November.
+    let default = f
+        .app
+        .get(&format!("/api/v1/patients/{}/report", f.id), &f.therapist)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        (default["from"].as_str(), default["to"].as_str()),
+        (Some("2026-10-03"), Some("2026-11-01"))
+    );
+
+    // Exports: CSV rows, SVG charts, the printable page, the FHIR bundle; each audited.
+    let q = "?from=2026-10-05&to=2026-11-01";
+    let sessions = f
+        .app
+        .raw(
+            Method::GET,
+            &format!("/api/v1/patients/{}/report/sessions.csv{q}", f.id),
+            &f.therapist,
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(sessions.status, StatusCode::OK);
+    assert_eq!(sessions.headers["content-type"], "text/csv; charset=utf-8");
+    for name in ["interval.svg", "pain.svg", "steps.svg", "sleep.svg"] {
+        let svg = f
+            .app
+            .raw(
+                Method::GET,
+                &format!("/api/v1/patients/{}/report/charts/{name}{q}", f.id),
+                &f.therapist,
+                None,
+                "",
+            )
+            .await;
+        assert_eq!(svg.status, StatusCode::OK, "{name}");
+        assert_eq!(svg.headers["content-type"], "image/svg+xml");
+    }
+    let page = f
+        .app
+        .raw(
+            Method::GET,
+            &format!("/clinic/patients/{}/report{q}", f.id),
+            &f.therapist,
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let fhir = f
+        .app
+        .get(
+            &format!("/api/v1/patients/{}/report/fhir{q}", f.id),
+            &f.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(fhir["resourceType"], "Bundle");
+    assert_eq!(fhir["type"], "collection");
+    let missing = f
+        .app
+        .get(
+            &format!("/api/v1/patients/{}/report/other.csv", f.id),
+            &f.therapist,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let log = f
+        .app
+        .get(&format!("/api/v1/patients/{}/audit", f.id), &f.admin)
+        .await
+        .expect(StatusCode::OK);
+    let actions: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "read patient.report",
+        "export patient.sessions.csv",
+        "export patient.fhir",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} not audited: {actions:?}"
+        );
+    }
+    // Bad input.
+    let e = f
+        .app
+        .get(
+            &format!(
+                "/api/v1/patients/{}/report?from=2026-11-01&to=2026-10-01",
+                f.id
+            ),
+            &f.therapist,
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "from");
+    let e = f
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/outcomes", f.id),
+            &f.therapist,
+            json!({"kind": "oswestry", "value": 140, "measured_on": "2026-10-05"}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "value");
+    let e = f
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/outcomes", f.id),
+            &f.therapist,
+            json!({"kind": "grip_strength", "value": 14, "measured_on": "2026-10-05"}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "kind");
+}
+
+async fn clinic_view_lists_upcoming_visits_by_attention(backend: Backend) {
+    let f = fixture(backend).await;
+    // A second patient with a visit, no data, no escalation; a third without a visit.
+    let calm = f
+        .app
+        .patient(
+            &f.admin,
+            id(&f.therapist),
+            "Europe/London",
+            "calm@example.org",
+        )
+        .await;
+    f.app
+        .patient(
+            &f.admin,
+            id(&f.therapist),
+            "Europe/London",
+            "novisit@example.org",
+        )
+        .await;
+    let therapist = f.app.login("tess@riverside.example", PASSWORD).await;
+    f.app
+        .put(
+            &format!("/api/v1/patients/{}/next-visit", id(&calm)),
+            &therapist,
+            json!({"next_visit": "2026-11-05"}),
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    let rows = f
+        .app
+        .get("/api/v1/clinic/visits", &therapist)
+        .await
+        .expect(StatusCode::OK);
+    let names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["pat", "calm"]);
+    assert_eq!(rows[0]["next_visit"], "2026-11-02");
+    assert_eq!(rows[0]["sessions_done"], 15);
+    assert_eq!(rows[0]["band_data_days"], 11);
+    let e = f
+        .app
+        .get("/api/v1/clinic/visits?within_days=999", &therapist)
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "within_days");
+}
