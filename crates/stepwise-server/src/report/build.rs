@@ -522,7 +522,9 @@ fn attention(
     {
         add(
             "rising_pain",
-            format!("Pain two hours after walks rose from {first:.1} to {last:.1} (weekly mean, 0–10)"),
+            format!(
+                "Pain two hours after walks rose from {first:.1} to {last:.1} (weekly mean, 0–10)"
+            ),
         );
     }
     if let Some(change) = sleep.change
