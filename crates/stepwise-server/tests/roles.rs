@@ -276,6 +276,104 @@ async fn role_matrix(backend: Backend) {
             StatusCode::OK,
         ),
         (
+            Method::GET,
+            format!("/api/v1/patients/{p}/report"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/report/charts/interval.svg"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/report/charts/pain.svg"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/report/charts/steps.svg"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/report/charts/sleep.svg"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/report/sessions.csv"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/report/daily.csv"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/report/decisions.csv"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/report/fhir"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/clinic/patients/{p}/report"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/outcomes"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/patients/{p}/outcomes"),
+            Some(json!({"kind": "timed_up_and_go", "value": 11.5, "measured_on": "2026-11-01"})),
+            Kind::Staff,
+            StatusCode::CREATED,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/patients/{p}/next-visit"),
+            Some(json!({"next_visit": "2026-11-20"})),
+            Kind::Staff,
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            Method::GET,
+            "/api/v1/clinic/visits".into(),
+            None,
+            Kind::AnyStaff,
+            StatusCode::OK,
+        ),
+        (
             Method::POST,
             "/api/v1/samples".into(),
             Some(json!({"steps": [{"minute": "2026-11-02T08:00:00Z", "steps": 80}]})),
@@ -410,7 +508,7 @@ async fn role_matrix(backend: Backend) {
         rows.len(),
         wrong.join("\n")
     );
-    assert!(rows.len() >= 9 * 20);
+    assert!(rows.len() >= 9 * 34);
 }
 
 async fn lists_show_only_what_each_role_may_see(backend: Backend) {
