@@ -1,1 +1,189 @@
-//! CSV tables of a report.
+//! CSV tables of a report: the walks, the band's days and the weekly decisions.
+//!
+//! RFC 4180 (comma separated, `\r\n` line ends, fields quoted where needed, quotes doubled),
+//! one header row whose names carry the unit (`walked_s`, `pain_before_0_10`, `sleep_min`),
+//! ISO 8601 dates and RFC 3339 UTC instants, an empty cell for a missing value. Free-text cells
+//! that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage
+//! return) get a leading `'`; numbers are written as they are.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+
+use super::model::Report;
+
+/// One row per walk in the window, oldest first.
+pub fn sessions_csv(report: &Report) -> String {
+    table(
+        &[
+            "session_id",
+            "day",
+            "started_at",
+            "ended_at",
+            "walked_s",
+            "bouts",
+            "pain_before_0_10",
+            "pain_during_max_0_10",
+            "pain_after_2h_0_10",
+            "effort_borg_cr10",
+            "band_verified",
+        ],
+        report.walks.iter().map(|w| {
+            vec![
+                w.session_id.to_string(),
+                date(w.day),
+                instant(w.started_at),
+                instant(w.ended_at),
+                w.walked_s.to_string(),
+                w.bouts.to_string(),
+                opt(w.pain_before),
+                opt(w.pain_during_max),
+                opt(w.pain_after_2h),
+                opt(w.effort),
+                opt(w.verified),
+            ]
+        }),
+    )
+}
+
+/// One row per date of the window, oldest first (plus any band day outside it), with empty
+/// cells for days without band data. `steps` and `minutes_with_data` are empty on days the band
+/// reported no minutes; `sleep_min` is empty when no sleep ended that day.
+pub fn daily_csv(report: &Report) -> String {
+    let mut dates: Vec<NaiveDate> = Vec::new();
+    let (from, to) = if report.to < report.from {
+        (report.to, report.from)
+    } else {
+        (report.from, report.to)
+    };
+    let mut d = from;
+    while d <= to {
+        dates.push(d);
+        match d.succ_opt() {
+            Some(next) => d = next,
+            None => break,
+        }
+    }
+    dates.extend(report.daily.iter().map(|b| b.date));
+    dates.sort_unstable();
+    dates.dedup();
+
+    table(
+        &["date", "steps", "minutes_with_data", "sleep_min"],
+        dates.into_iter().map(|date_| {
+            let day = report.daily.iter().find(|b| b.date == date_);
+            let band = day.filter(|b| b.minutes_with_data > 0);
+            let sleep = day.filter(|b| b.sleep_min > 0);
+            vec![
+                date(date_),
+                opt(band.map(|b| b.steps)),
+                opt(band.map(|b| b.minutes_with_data)),
+                opt(sleep.map(|b| b.sleep_min)),
+            ]
+        }),
+    )
+}
+
+/// One row per weekly decision in the window, with every reason: codes and messages each
+/// joined by `"; "` in the same order.
+pub fn decisions_csv(report: &Report) -> String {
+    table(
+        &[
+            "review_id",
+            "week_start",
+            "decision",
+            "previous_interval_s",
+            "interval_s",
+            "change_pct",
+            "applied",
+            "reason_codes",
+            "reasons",
+        ],
+        report.decisions.iter().map(|d| {
+            let change = (d.previous_interval_s != 0).then(|| {
+                let pct = (d.interval_s - d.previous_interval_s) as f64 * 100.0
+                    / d.previous_interval_s as f64;
+                format!("{:.1}", (pct * 10.0).round() / 10.0)
+            });
+            let codes = d
+                .reasons
+                .iter()
+                .map(|r| code_name(r.code))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let messages = d
+                .reasons
+                .iter()
+                .map(|r| r.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            vec![
+                d.review_id.to_string(),
+                date(d.week_start),
+                d.decision.as_str().to_string(),
+                d.previous_interval_s.to_string(),
+                d.interval_s.to_string(),
+                change.unwrap_or_default(),
+                d.applied.to_string(),
+                codes,
+                text(&messages),
+            ]
+        }),
+    )
+}
+
+/// Writes a header and rows with the `csv` crate (RFC 4180: CRLF, quote where needed).
+fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut writer = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .quote_style(::csv::QuoteStyle::Necessary)
+        .from_writer(Vec::new());
+    // Writing to a Vec cannot fail on I/O; a failed row would only lose that row.
+    let _ = writer.write_record(header);
+    for row in rows {
+        let _ = writer.write_record(&row);
+    }
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A free-text cell, neutralised against spreadsheet formula injection.
+fn text(value: &str) -> String {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+        _ => value.to_string(),
+    }
+}
+
+fn opt<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn date(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The reason code's stable snake_case name, as in the JSON API.
+fn code_name(code: stepwise_engine::ReasonCode) -> String {
+    match serde_json::to_value(code) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{code:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_prefixes_are_neutralised() {
+        assert_eq!(text("=1+1"), "'=1+1");
+        assert_eq!(text("+1"), "'+1");
+        assert_eq!(text("-1"), "'-1");
+        assert_eq!(text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(text("Pain rose"), "Pain rose");
+        assert_eq!(text(""), "");
+    }
+}
