@@ -55,6 +55,12 @@ enum Bench {
         #[arg(long, default_value_t = 1000)]
         patients: u32,
     },
+    /// The clinic's visit list (`GET /api/v1/clinic/visits`) over many patients.
+    Clinic {
+        /// Patients, each with a visit coming up and 90 days of walks, reviews and band data.
+        #[arg(long, default_value_t = 500)]
+        patients: u32,
+    },
 }
 
 #[tokio::main]
@@ -67,18 +73,26 @@ async fn main() -> anyhow::Result<()> {
     };
     let benches = match cli.command {
         Some(b) => vec![b],
-        None => vec![Bench::Ingest { days: 60 }, Bench::Review { patients: 1000 }],
+        None => vec![
+            Bench::Ingest { days: 60 },
+            Bench::Review { patients: 1000 },
+            Bench::Clinic { patients: 500 },
+        ],
     };
     for bench in benches {
         for &backend in &backends {
             match bench {
                 Bench::Ingest { days } => ingest(backend, days).await?,
                 Bench::Review { patients } => review(backend, patients).await?,
+                Bench::Clinic { patients } => clinic_view(backend, patients).await?,
             }
         }
     }
     Ok(())
 }
+
+/// The bench clinic admin's password (its hash is computed once, at start).
+const ADMIN_PASSWORD: &str = "bench-admin-password";
 
 const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0MTIzNDU2$wQhTo3PyKmZzWyIfGgJ4SXtCixUaE0nRj6a9d4Yxr0E";
 
@@ -89,9 +103,12 @@ async fn clinic(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<(Id, Id
         display_name: email.to_string(),
         password_hash: PASSWORD_HASH.to_string(),
     };
-    let (clinic, admin) = store
-        .create_clinic("Bench clinic", user("admin@bench.example"), now)
-        .await?;
+    let admin_user = NewUser {
+        password_hash: stepwise_server::auth::hash_password(ADMIN_PASSWORD)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ..user("admin@bench.example")
+    };
+    let (clinic, admin) = store.create_clinic("Bench clinic", admin_user, now).await?;
     store
         .create_invite(
             NewInvite {
@@ -414,5 +431,144 @@ async fn review(backend: Backend, patients: u32) -> anyhow::Result<()> {
         summary.reviewed,
         f64::from(patients) / seconds
     );
+    Ok(())
+}
+
+/// Days of history each patient has in the clinic-view benchmark.
+const CLINIC_DAYS: u64 = 90;
+
+async fn clinic_view(backend: Backend, patients: u32) -> anyhow::Result<()> {
+    let db = fresh_store(backend).await;
+    let store = db.store.clone();
+    let now = Utc::now();
+    let today = now.date_naive();
+    let first = today - Days::new(CLINIC_DAYS);
+    let joined = Utc.from_utc_datetime(&first.and_hms_opt(6, 0, 0).unwrap_or_default());
+    let clinic = clinic(store.as_ref(), joined).await?;
+    println!(
+        "clinic view on {backend:?}: seeding {patients} patients x {CLINIC_DAYS} days of walks, \
+         answers, band data and weekly reviews..."
+    );
+    let seeding = Instant::now();
+    let tz = chrono_tz::Europe::London;
+    for n in 0..patients {
+        let (patient, device) = patient_with_band(store.as_ref(), clinic, n, joined).await?;
+        let mut steps = Vec::new();
+        let mut sleep = Vec::new();
+        for d in 0..CLINIC_DAYS {
+            let day = first + Days::new(d);
+            let morning = Utc.from_utc_datetime(&day.and_hms_opt(9, 0, 0).unwrap_or_default());
+            // Walks five days a week, most answered; the band saw 30 minutes of walking a day.
+            if d % 7 < 5 {
+                let (session, _) = store
+                    .record_session(
+                        patient,
+                        NewSession {
+                            client_id: format!("w{d}"),
+                            started_at: morning,
+                            ended_at: morning + TimeDelta::minutes(21),
+                            walked_s: 1200,
+                            bouts: 2,
+                            pain_before: Some(2),
+                            pain_during_max: Some(3 + (d % 3) as i64),
+                            effort: Some(4),
+                            rest_type: None,
+                            notes: None,
+                        },
+                        morning + TimeDelta::minutes(22),
+                    )
+                    .await?;
+                if (d + u64::from(n)) % 9 != 0 {
+                    store
+                        .answer_two_hour_check(
+                            patient,
+                            session.id,
+                            2,
+                            morning + TimeDelta::hours(2),
+                        )
+                        .await?;
+                }
+            }
+            steps.extend((0..30).map(|m| StepSample {
+                minute: morning + TimeDelta::minutes(m),
+                steps: 95,
+                heart_rate: Some(98),
+            }));
+            sleep.push(stepwise_store::SleepEpisode {
+                start: morning - TimeDelta::hours(10),
+                end: morning - TimeDelta::hours(3),
+                stage: stepwise_store::SleepStage::Light,
+            });
+        }
+        let batch = SampleBatch { steps, sleep };
+        store
+            .ingest_samples(device, &batch, &days_touched(tz, &batch))
+            .await?;
+        store
+            .set_next_visit(patient, Some(today + Days::new(u64::from(n % 14))))
+            .await?;
+        if (n + 1) % 100 == 0 {
+            eprintln!(
+                "  seeded {} patients ({:.0} s)",
+                n + 1,
+                seeding.elapsed().as_secs_f64()
+            );
+        }
+    }
+    // Thirteen weeks of reviews, made by the job as each week ended.
+    let mut week_end = joined;
+    while week_end <= now {
+        stepwise_server::weekly::run_due_reviews(store.as_ref(), week_end).await?;
+        week_end += TimeDelta::days(7);
+    }
+    stepwise_server::weekly::run_due_reviews(store.as_ref(), now).await?;
+    eprintln!(
+        "  seeded and reviewed in {:.0} s",
+        seeding.elapsed().as_secs_f64()
+    );
+
+    // The clinic admin opens the visit list through the API.
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), Config::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(stepwise_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let login = client
+        .post(format!("http://{addr}/api/v1/auth/login"))
+        .json(&json!({"email": "admin@bench.example", "password": ADMIN_PASSWORD}))
+        .send()
+        .await?;
+    if !login.status().is_success() {
+        bail!("login failed: {}", login.text().await?);
+    }
+    let mut times = Vec::new();
+    let mut listed = 0;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let res = client
+            .get(format!("http://{addr}/api/v1/clinic/visits"))
+            .send()
+            .await?;
+        let status = res.status();
+        let rows: serde_json::Value = res.json().await?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        if !status.is_success() {
+            bail!("clinic view failed: {status} {rows}");
+        }
+        listed = rows.as_array().map_or(0, Vec::len);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "  clinic view of {listed} patients with visits in the next 14 days: median {:.0} ms \
+         (best {:.0}, worst {:.0}; target < 300 ms on SQLite)",
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1]
+    );
+    let _ = stop.send(());
+    server.await??;
     Ok(())
 }
