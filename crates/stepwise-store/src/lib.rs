@@ -282,6 +282,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<(ReviewRecord, bool)>;
     /// A patient's reviews, oldest week first.
     async fn reviews(&self, patient_id: Id) -> StoreResult<Vec<ReviewRecord>>;
+    /// A patient's review outcomes without their inputs, oldest week first.
+    async fn review_outcomes(&self, patient_id: Id) -> StoreResult<Vec<ReviewOutcome>>;
     /// Acknowledges an escalation review and lifts the freeze. `NotFound` when the review is
     /// not an escalation of this patient; acknowledging twice keeps the first.
     async fn acknowledge_escalation(

@@ -497,6 +497,21 @@ pub struct ReviewRecord {
     pub acknowledged_by: Option<Id>,
 }
 
+/// A weekly review's outcome without its inputs (what reports and lists need).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewOutcome {
+    /// Row id.
+    pub id: Id,
+    /// Monday of the reviewed week.
+    pub week_start: NaiveDate,
+    /// The engine's output, with reasons.
+    pub output: Review,
+    /// Whether the decision changed the plan.
+    pub applied: bool,
+    /// For escalations: when a therapist acknowledged it.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+}
+
 /// An invite for a new therapist or patient.
 #[derive(Debug, Clone)]
 pub struct NewInvite {

@@ -20,8 +20,9 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::model::{
     AuditEntry, BandDay, Clinic, Device, FlareRecord, NewFlare, NewOutcome, NewSession,
-    OutcomeKind, OutcomeRecord, Patient, PlanChange, PlanChangeSource, RestType, ReviewRecord,
-    Role, RulesVersion, SessionRecord, SleepEpisode, SleepStage, StepSample, User, WalkingPlan,
+    OutcomeKind, OutcomeRecord, Patient, PlanChange, PlanChangeSource, RestType, ReviewOutcome,
+    ReviewRecord, Role, RulesVersion, SessionRecord, SleepEpisode, SleepStage, StepSample, User,
+    WalkingPlan,
 };
 use crate::{StoreError, StoreResult};
 
@@ -441,6 +442,16 @@ pub(crate) fn review_from(row: &impl Cells) -> StoreResult<ReviewRecord> {
         created_at: row.instant("created_at")?,
         acknowledged_at: row.opt_instant("acknowledged_at")?,
         acknowledged_by: row.opt_int("acknowledged_by")?,
+    })
+}
+
+pub(crate) fn review_outcome_from(row: &impl Cells) -> StoreResult<ReviewOutcome> {
+    Ok(ReviewOutcome {
+        id: row.int("id")?,
+        week_start: parse_day(&row.text("week_start")?)?,
+        output: row.json("output")?,
+        applied: row.flag("applied")?,
+        acknowledged_at: row.opt_instant("acknowledged_at")?,
     })
 }
 
@@ -1616,6 +1627,17 @@ macro_rules! impl_store {
                     .fetch_all(&self.pool)
                     .await?;
                     rows.iter().map(review_from).collect()
+                }
+
+                async fn review_outcomes(&self, patient_id: Id) -> StoreResult<Vec<ReviewOutcome>> {
+                    let rows = sqlx::query(
+                        "SELECT id, week_start, output, applied, acknowledged_at FROM reviews \
+                         WHERE patient_id = $1 ORDER BY week_start, id",
+                    )
+                    .bind(patient_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map(review_outcome_from).collect()
                 }
 
                 async fn acknowledge_escalation(

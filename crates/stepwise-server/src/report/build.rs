@@ -22,7 +22,7 @@ use chrono_tz::Tz;
 use stepwise_engine::Decision;
 use stepwise_engine::adherence::{Adherence, Verification, answered_share, days_with_data};
 use stepwise_store::{
-    BandDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewRecord, SessionRecord, Store,
+    BandDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewOutcome, SessionRecord, Store,
     StoreResult,
 };
 
@@ -62,8 +62,8 @@ pub struct Inputs {
     pub flares: Vec<FlareRecord>,
     /// The whole plan history, oldest first.
     pub plan_history: Vec<PlanChange>,
-    /// Every weekly review, oldest first.
-    pub reviews: Vec<ReviewRecord>,
+    /// Every weekly review's outcome, oldest first.
+    pub reviews: Vec<ReviewOutcome>,
     /// Band data per day in the window.
     pub band_days: Vec<BandDay>,
     /// Every outcome measure, by date.
@@ -94,7 +94,7 @@ pub async fn load(
     let inputs = Inputs {
         flares: store.flares_between(patient.id, start, end).await?,
         plan_history: store.plan_history(patient.id).await?,
-        reviews: store.reviews(patient.id).await?,
+        reviews: store.review_outcomes(patient.id).await?,
         band_days: store.band_days(patient.id, from, to).await?,
         outcomes: store.outcomes(patient.id).await?,
         patient,
@@ -414,7 +414,7 @@ fn interval(
     }
 }
 
-fn decision_row(r: &ReviewRecord) -> DecisionRow {
+fn decision_row(r: &ReviewOutcome) -> DecisionRow {
     DecisionRow {
         review_id: r.id,
         week_start: r.week_start,
