@@ -1,23 +1,23 @@
 //! The store contract, run against both backends: every test below is an async fn taking the
-//! store, and `on_both!` runs it on a fresh SQLite file and on a fresh PostgreSQL database.
+//! store, and `on_both!` runs it on a fresh SQLite file and on a fresh PostgreSQL database
+//! (from `stepwise-testkit`).
 //!
 //! The PostgreSQL half needs a server: `STEPWISE_TEST_POSTGRES_URL` names one whose user may
 //! create databases (`eval "$(scripts/pg-throwaway start)"` starts a throwaway one). Without it
 //! those tests fail; they never skip.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use stepwise_engine::{Decision, Reason, ReasonCode, Review, Rules, SessionReport, WeekEvidence};
 use stepwise_store::{
-    AuditEntry, Clinic, NewDevice, NewFlare, NewInvite, NewReview, NewSession, NewUser,
-    PatientInvite, PlanChangeSource, PlanOverride, RestType, Role, SampleBatch, SleepEpisode,
-    SleepStage, StepSample, Store, StoreError, User, WalkingPlan,
+    AuditEntry, BandDay, Clinic, LocalDay, NewDevice, NewFlare, NewInvite, NewOutcome, NewReview,
+    NewSession, NewUser, OutcomeKind, PatientInvite, PlanChangeSource, PlanOverride, RestType,
+    Role, SampleBatch, SleepEpisode, SleepStage, StepSample, Store, StoreError, User, WalkingPlan,
 };
+
+use stepwise_testkit::{Backend, fresh_store};
 
 type Shared = Arc<dyn Store>;
 
@@ -25,101 +25,17 @@ type Shared = Arc<dyn Store>;
 
 /// A name no other test (or earlier run) uses.
 fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "{prefix}_{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    stepwise_testkit::unique_name(prefix)
 }
 
-/// A temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(unique("stepwise-store-test"));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-async fn on_sqlite<F, Fut>(test: F)
+/// Runs `test` on a fresh, migrated store of `backend` (see `stepwise-testkit`).
+async fn on<F, Fut>(backend: Backend, test: F)
 where
     F: FnOnce(Shared) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let dir = TempDir::new();
-    let url = format!("sqlite:{}", dir.0.join("stepwise.db").display());
-    let store = stepwise_store::connect(&url)
-        .await
-        .expect("open a fresh SQLite store");
-    test(store).await;
-}
-
-/// `url` with its database name replaced by `database`.
-fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let authority = base.find("://").map_or(0, |at| at + 3);
-    let server = match base[authority..].find('/') {
-        Some(slash) => &base[..authority + slash],
-        None => base,
-    };
-    format!("{server}/{database}{query}")
-}
-
-async fn on_postgres<F, Fut>(test: F)
-where
-    F: FnOnce(Shared) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let Ok(server) = std::env::var("STEPWISE_TEST_POSTGRES_URL") else {
-        panic!(
-            "STEPWISE_TEST_POSTGRES_URL is not set, so the PostgreSQL half of the store suite \
-             cannot run. Start one with: eval \"$(scripts/pg-throwaway start)\" or run scripts/test"
-        );
-    };
-    let database = unique("t");
-    let admin = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&server)
-        .await
-        .unwrap_or_else(|err| {
-            panic!(
-                "cannot connect to STEPWISE_TEST_POSTGRES_URL={}: {err}",
-                stepwise_store::redact(&server)
-            )
-        });
-    // The name is ours (letters, digits, underscores): safe to splice.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .execute(&admin)
-        .await
-        .expect("create a fresh test database");
-    let store = stepwise_store::connect(&with_database(&server, &database))
-        .await
-        .expect("open a fresh PostgreSQL store");
-    test(store).await;
-    // Only reached when the test passed: a failed test leaves its database to look at.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-    )))
-    .execute(&admin)
-    .await
-    .expect("drop the test database");
-    admin.close().await;
+    let db = fresh_store(backend).await;
+    test(db.store.clone()).await;
 }
 
 /// Runs each named test against both backends, as `NAME::sqlite` and `NAME::postgres`.
@@ -129,12 +45,12 @@ macro_rules! on_both {
             mod $name {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn sqlite() {
-                    super::on_sqlite(super::$name).await;
+                    super::on(stepwise_testkit::Backend::Sqlite, super::$name).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn postgres() {
-                    super::on_postgres(super::$name).await;
+                    super::on(stepwise_testkit::Backend::Postgres, super::$name).await;
                 }
             }
         )*
@@ -163,6 +79,9 @@ on_both!(
     auth_sessions_expire,
     pairing_codes_are_single_use,
     audit_log_round_trip,
+    band_days_follow_every_upload,
+    outcomes_and_next_visit,
+    review_outcomes_leave_the_inputs_out,
 );
 
 // --- fixtures ---
@@ -1524,9 +1443,9 @@ async fn in_memory_sqlite_works() {
 
 #[tokio::test]
 async fn sqlite_file_reopens_with_its_data() {
-    let dir = TempDir::new();
-    let path = dir.0.join("stepwise.db");
-    let store = stepwise_store::connect(&format!("sqlite://{}", path.display()))
+    let db = fresh_store(Backend::Sqlite).await;
+    let path = db.url.trim_start_matches("sqlite:").to_string();
+    let store = stepwise_store::connect(&format!("sqlite://{path}"))
         .await
         .unwrap();
     let (clinic, _) = store
@@ -1535,7 +1454,7 @@ async fn sqlite_file_reopens_with_its_data() {
         .unwrap();
     drop(store);
     // Migrations already applied are not applied again.
-    let reopened = stepwise_store::connect(&format!("sqlite:{}", path.display()))
+    let reopened = stepwise_store::connect(&format!("sqlite:{path}"))
         .await
         .unwrap();
     assert_eq!(reopened.clinic(clinic.id).await.unwrap(), clinic);
@@ -1555,15 +1474,162 @@ async fn unknown_url_scheme_is_refused() {
     }
 }
 
-#[test]
-fn with_database_replaces_only_the_name() {
+// --- reports ---
+
+/// The UTC day of `t0()` as a [`LocalDay`] (tests in UTC).
+fn utc_day(date: NaiveDate) -> LocalDay {
+    let start = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap());
+    LocalDay {
+        date,
+        start,
+        end: start + Duration::days(1),
+    }
+}
+
+async fn band_days_follow_every_upload(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let left = pair(&*store, patient, "left").await;
+    let right = pair(&*store, patient, "right-wrist").await;
+    let day = t0().date_naive();
+    let days = [utc_day(day)];
+    // 30 minutes of 100 steps from the left band; the right band saw 20 of them at 120.
+    let batch = SampleBatch {
+        steps: samples(t0(), 30, |_| 100),
+        sleep: vec![SleepEpisode {
+            start: t0() - Duration::hours(8),
+            end: t0() - Duration::hours(1),
+            stage: SleepStage::Deep,
+        }],
+    };
+    store.ingest_samples(left.id, &batch, &days).await.unwrap();
+    let got = store.band_days(patient, day, day).await.unwrap();
     assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/postgres", "t_1"),
-        "postgres://postgres@127.0.0.1:5432/t_1"
+        got,
+        [BandDay {
+            date: day,
+            steps: 3000,
+            minutes_with_data: 30,
+            sleep_min: 420
+        }]
     );
+    let right_batch = SampleBatch {
+        steps: samples(t0(), 20, |_| 120),
+        sleep: vec![SleepEpisode {
+            start: t0() - Duration::minutes(50),
+            end: t0() - Duration::minutes(10),
+            stage: SleepStage::Awake,
+        }],
+    };
+    store
+        .ingest_samples(right.id, &right_batch, &days)
+        .await
+        .unwrap();
+    let got = store.band_days(patient, day, day).await.unwrap();
+    // The higher count of each minute; awake time is not sleep.
     assert_eq!(
-        with_database("postgres://u:p@db/app?sslmode=disable", "t_2"),
-        "postgres://u:p@db/t_2?sslmode=disable"
+        (got[0].steps, got[0].minutes_with_data, got[0].sleep_min),
+        (3400, 30, 420)
     );
-    assert_eq!(with_database("postgres://db", "t_3"), "postgres://db/t_3");
+    // A later upload replaces the left band's minutes; the totals follow.
+    let correction = SampleBatch {
+        steps: samples(t0(), 30, |_| 10),
+        sleep: vec![],
+    };
+    store
+        .ingest_samples(left.id, &correction, &days)
+        .await
+        .unwrap();
+    let got = store.band_days(patient, day, day).await.unwrap();
+    assert_eq!(
+        (got[0].steps, got[0].minutes_with_data),
+        (20 * 120 + 10 * 10, 30)
+    );
+    // Other days and other patients are untouched; an empty range is empty.
+    assert!(
+        store
+            .band_days(patient, day + Duration::days(1), day + Duration::days(9))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .band_days(world.therapist.id, day, day)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn outcomes_and_next_visit(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+    let first = store
+        .add_outcome(
+            patient,
+            NewOutcome {
+                kind: OutcomeKind::Oswestry,
+                value: 42.0,
+                measured_on: day(2),
+            },
+            world.therapist.id,
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .add_outcome(
+            patient,
+            NewOutcome {
+                kind: OutcomeKind::TimedUpAndGo,
+                value: 12.4,
+                measured_on: day(1),
+            },
+            world.therapist.id,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let all = store.outcomes(patient).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        all[0].measure.kind,
+        OutcomeKind::TimedUpAndGo,
+        "ordered by date measured"
+    );
+    assert_eq!(all[0].measure.value, 12.4);
+    assert_eq!(all[1], first);
+    assert_eq!(all[1].entered_by, world.therapist.id);
+
+    assert_eq!(store.patient(patient).await.unwrap().next_visit, None);
+    store.set_next_visit(patient, Some(day(20))).await.unwrap();
+    assert_eq!(
+        store.patient(patient).await.unwrap().next_visit,
+        Some(day(20))
+    );
+    store.set_next_visit(patient, None).await.unwrap();
+    assert_eq!(store.patient(patient).await.unwrap().next_visit, None);
+    assert_not_found(store.set_next_visit(999_999, Some(day(20))).await);
+}
+
+async fn review_outcomes_leave_the_inputs_out(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let (saved, _) = store
+        .save_review(
+            patient,
+            new_review(monday(1), Decision::Hold, (300, 300), true),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let outcomes = store.review_outcomes(patient).await.unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].id, saved.id);
+    assert_eq!(outcomes[0].week_start, saved.week_start);
+    assert_eq!(outcomes[0].output, saved.output);
+    assert_eq!(outcomes[0].applied, saved.applied);
+    assert_eq!(outcomes[0].acknowledged_at, None);
 }

@@ -37,7 +37,8 @@ impl Drop for TestDb {
     }
 }
 
-fn unique_name(prefix: &str) -> String {
+/// A name no other test (or earlier run) uses: `prefix_pid_counter_nanos`.
+pub fn unique_name(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
