@@ -6,8 +6,6 @@
 //! exist (zones that change clocks at midnight), the day starts at the first local instant
 //! that does.
 
-use std::collections::BTreeSet;
-
 use chrono::{
     DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc,
 };
@@ -67,20 +65,27 @@ pub use stepwise_store::BandDay;
 /// The local days a batch of band data touches, with their bounds: the days of its minutes
 /// and the days its sleep episodes end on (a night belongs to the morning after).
 pub fn days_touched(tz: Tz, batch: &SampleBatch) -> Vec<LocalDay> {
-    let dates: BTreeSet<NaiveDate> = batch
+    let mut days: Vec<LocalDay> = Vec::new();
+    let instants = batch
         .steps
         .iter()
-        .map(|s| local_day(tz, s.minute))
-        .chain(batch.sleep.iter().map(|e| local_day(tz, e.end)))
-        .collect();
-    dates
-        .into_iter()
-        .map(|date| LocalDay {
+        .map(|s| s.minute)
+        .chain(batch.sleep.iter().map(|e| e.end));
+    for at in instants {
+        // Uploads come in runs of minutes: most instants fall in a day already found, which
+        // spares a time-zone lookup per minute.
+        if days.iter().rev().any(|d| (d.start..d.end).contains(&at)) {
+            continue;
+        }
+        let date = local_day(tz, at);
+        days.push(LocalDay {
             date,
             start: day_start(tz, date),
             end: day_start(tz, date + Days::new(1)),
-        })
-        .collect()
+        });
+    }
+    days.sort_by_key(|d| d.date);
+    days
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ backend_tests!(
     weekly_job_reviews_at_local_monday_midnight,
     band_minutes_verify_walks,
     sample_uploads_are_idempotent,
+    runs_upload_consecutive_minutes_compactly,
     concurrent_uploads_store_every_minute_once,
     berlin_autumn_week_keeps_sunday_night_walk,
     new_york_spring_week_moves_monday_walk_to_next_week,
@@ -405,6 +406,61 @@ async fn sample_uploads_are_idempotent(backend: Backend) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(band_days(&w).await[0]["steps"], 2500);
+}
+
+async fn runs_upload_consecutive_minutes_compactly(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let band = w.app.pair_band(&w.patient).await;
+    let upload = json!({"runs": [{
+        "start": "2026-11-02T06:00:00Z",
+        "steps": vec![100; 30],
+        "heart_rate": (0..30).map(|i| if i % 2 == 0 { json!(90) } else { Value::Null }).collect::<Vec<_>>()
+    }]});
+    let stored = w
+        .app
+        .post("/api/v1/samples", &band, upload.clone())
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(stored, json!({"steps": 30, "sleep": 0}));
+    w.app
+        .post("/api/v1/samples", &band, upload)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        band_days(&w).await,
+        json!([{"date": "2026-11-02", "steps": 3000, "minutes_with_data": 30, "sleep_min": 0}])
+    );
+    let bad = |run: Value| w.app.post("/api/v1/samples", &band, json!({"runs": [run]}));
+    let e = bad(json!({"start": "2026-11-02T06:00:00Z", "steps": [1, 2], "heart_rate": [80]}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "runs[0].heart_rate");
+    let e = bad(json!({"start": "2026-11-02T06:00:30Z", "steps": [1]}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "runs[0].start");
+    let e = bad(json!({"start": "2026-11-02T06:00:00Z", "steps": [1, 400]}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "runs[0].steps[1]");
+    // A misspelt key is refused, not ignored.
+    let e = w
+        .app
+        .post("/api/v1/samples", &band, json!({"step": []}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `step`"),
+        "{e}"
+    );
+    assert_eq!(
+        band_days(&w).await[0]["steps"],
+        3000,
+        "refused uploads change nothing"
+    );
 }
 
 async fn band_days(w: &Week) -> Value {

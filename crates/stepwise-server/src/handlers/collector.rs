@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use serde::{Deserialize, Serialize};
-use stepwise_store::{Device, IngestSummary, NewDevice, SampleBatch, StepSample, StoreError};
+use stepwise_store::{
+    Device, IngestSummary, NewDevice, SampleBatch, SleepEpisode, StepSample, StoreError,
+};
 
 use crate::auth::{DeviceAuth, hash_code, hash_token, new_token};
 use crate::calendar::{days_touched, parse_zone};
@@ -71,13 +73,38 @@ pub async fn pair(
     }
 }
 
+/// An upload from a collector. Minute steps come either one by one (`steps`) or, more
+/// compactly, as runs of consecutive minutes (`runs`: a start and the counts that follow, the
+/// way bands store them); both may be mixed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    #[serde(default)]
+    steps: Vec<StepSample>,
+    #[serde(default)]
+    runs: Vec<StepRun>,
+    #[serde(default)]
+    sleep: Vec<SleepEpisode>,
+}
+
+/// Consecutive minutes of one band from `start`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRun {
+    start: DateTime<Utc>,
+    steps: Vec<i64>,
+    /// Heart rate per minute (null where not measured); when given, as long as `steps`.
+    #[serde(default)]
+    heart_rate: Option<Vec<Option<i64>>>,
+}
+
 /// `POST /api/v1/samples` — all or nothing; the same batch again changes nothing.
 pub async fn upload(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
-    Body(batch): Body<SampleBatch>,
+    Body(upload): Body<Upload>,
 ) -> ApiResult<Json<IngestSummary>> {
-    check_batch(&batch, state.clock.now())?;
+    let batch = check_upload(upload, state.clock.now())?;
     let patient = state.store.patient(device.patient_id).await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
     let days = days_touched(tz, &batch);
@@ -86,35 +113,61 @@ pub async fn upload(
     ))
 }
 
-fn check_batch(batch: &SampleBatch, now: DateTime<Utc>) -> ApiResult<()> {
-    if batch.steps.len() > MAX_STEP_SAMPLES {
+/// Checks every sample and episode and returns the batch to store, runs expanded to minutes.
+fn check_upload(upload: Upload, now: DateTime<Utc>) -> ApiResult<SampleBatch> {
+    let Upload {
+        mut steps,
+        runs,
+        sleep,
+    } = upload;
+    let in_runs: usize = runs.iter().map(|r| r.steps.len()).sum();
+    if steps.len() + in_runs > MAX_STEP_SAMPLES {
         return Err(ApiError::invalid(
             "steps",
-            format!("{} minute samples in one upload", batch.steps.len()),
+            format!("{} minute samples in one upload", steps.len() + in_runs),
             format!("at most {MAX_STEP_SAMPLES} per upload: send several"),
         ));
     }
-    if batch.sleep.len() > MAX_SLEEP_EPISODES {
+    if sleep.len() > MAX_SLEEP_EPISODES {
         return Err(ApiError::invalid(
             "sleep",
-            format!("{} sleep episodes in one upload", batch.sleep.len()),
+            format!("{} sleep episodes in one upload", sleep.len()),
             format!("at most {MAX_SLEEP_EPISODES} per upload"),
         ));
     }
-    // Field names are built only for the sample at fault: a week is 10,080 samples.
-    let earliest = now - MAX_SAMPLE_AGE;
-    let latest = now + validate::MAX_CLOCK_SKEW;
-    for (i, s) in batch.steps.iter().enumerate() {
-        let plausible = s.minute.second() == 0
-            && s.minute.nanosecond() == 0
-            && (earliest..=latest).contains(&s.minute)
-            && (0..=MAX_STEPS_PER_MINUTE).contains(&s.steps)
-            && s.heart_rate.is_none_or(|hr| (10..=250).contains(&hr));
-        if !plausible {
-            return Err(explain_step(i, s, now));
+    for (i, s) in steps.iter().enumerate() {
+        check_sample(s, now, |name| format!("steps[{i}].{name}"))?;
+    }
+    steps.reserve(in_runs);
+    for (r, run) in runs.into_iter().enumerate() {
+        if let Some(hr) = &run.heart_rate
+            && hr.len() != run.steps.len()
+        {
+            return Err(ApiError::invalid(
+                format!("runs[{r}].heart_rate"),
+                format!(
+                    "{} heart rates for {} minutes of steps",
+                    hr.len(),
+                    run.steps.len()
+                ),
+                "as many values (or nulls) as steps",
+            ));
+        }
+        for (j, &count) in run.steps.iter().enumerate() {
+            let sample = StepSample {
+                minute: run.start + TimeDelta::minutes(j as i64),
+                steps: count,
+                heart_rate: run.heart_rate.as_ref().and_then(|hr| hr[j]),
+            };
+            check_sample(&sample, now, |name| match name {
+                "minute" => format!("runs[{r}].start"),
+                "steps" => format!("runs[{r}].steps[{j}]"),
+                _ => format!("runs[{r}].heart_rate[{j}]"),
+            })?;
+            steps.push(sample);
         }
     }
-    for (i, e) in batch.sleep.iter().enumerate() {
+    for (i, e) in sleep.iter().enumerate() {
         let field = |name: &str| format!("sleep[{i}].{name}");
         validate::not_future(&field("end"), e.end, now)?;
         validate::not_older_than(&field("start"), e.start, now, MAX_SAMPLE_AGE)?;
@@ -127,27 +180,36 @@ fn check_batch(batch: &SampleBatch, now: DateTime<Utc>) -> ApiResult<()> {
             ));
         }
     }
-    Ok(())
+    Ok(SampleBatch { steps, sleep })
 }
 
-/// The error for a minute sample that failed the quick check in [`check_batch`].
-fn explain_step(i: usize, s: &StepSample, now: DateTime<Utc>) -> ApiError {
-    let field = |name: &str| format!("steps[{i}].{name}");
-    if s.minute.second() != 0 || s.minute.nanosecond() != 0 {
-        return ApiError::invalid(
+/// Checks one minute sample; `field` names its parts for the error. The quick check runs for
+/// every sample (a week is 10,080); field names are built only for a sample at fault.
+fn check_sample(
+    s: &StepSample,
+    now: DateTime<Utc>,
+    field: impl Fn(&str) -> String,
+) -> ApiResult<()> {
+    let aligned = s.minute.second() == 0 && s.minute.nanosecond() == 0;
+    let plausible = aligned
+        && (now - MAX_SAMPLE_AGE..=now + validate::MAX_CLOCK_SKEW).contains(&s.minute)
+        && (0..=MAX_STEPS_PER_MINUTE).contains(&s.steps)
+        && s.heart_rate.is_none_or(|hr| (10..=250).contains(&hr));
+    if plausible {
+        return Ok(());
+    }
+    if !aligned {
+        return Err(ApiError::invalid(
             field("minute"),
             format!("{} is not the start of a minute", s.minute.to_rfc3339()),
             "an instant on a whole minute, e.g. 2026-11-16T09:30:00Z",
-        );
+        ));
     }
-    let checks = validate::not_future(&field("minute"), s.minute, now)
-        .and_then(|()| validate::not_older_than(&field("minute"), s.minute, now, MAX_SAMPLE_AGE))
-        .and_then(|()| validate::in_range(&field("steps"), s.steps, 0..=MAX_STEPS_PER_MINUTE))
-        .and_then(|()| match s.heart_rate {
-            Some(hr) => validate::in_range(&field("heart_rate"), hr, 10..=250),
-            None => Ok(()),
-        });
-    checks
-        .err()
-        .unwrap_or_else(|| ApiError::Internal("sample check disagreed".into()))
+    validate::not_future(&field("minute"), s.minute, now)?;
+    validate::not_older_than(&field("minute"), s.minute, now, MAX_SAMPLE_AGE)?;
+    validate::in_range(&field("steps"), s.steps, 0..=MAX_STEPS_PER_MINUTE)?;
+    match s.heart_rate {
+        Some(hr) => validate::in_range(&field("heart_rate"), hr, 10..=250),
+        None => Ok(()),
+    }
 }
