@@ -309,6 +309,9 @@ async fn report_matches_the_hand_computed_fixture(backend: Backend) {
         (default["from"].as_str(), default["to"].as_str()),
         (Some("2026-10-03"), Some("2026-11-01"))
     );
+    // 3 and 4 October come before the patient joined: nothing was prescribed for them.
+    assert_eq!(default["adherence"]["weeks"][0]["days_in_window"], 0);
+    assert_eq!(default["adherence"]["prescribed"], 20);
 
     // Exports: CSV rows, SVG charts, the printable page, the FHIR bundle; each audited.
     let q = "?from=2026-10-05&to=2026-11-01";

@@ -4,8 +4,9 @@
 //!
 //! Definitions (all dates are the patient's local dates):
 //! - **Prescribed sessions** of a week are `sessions_per_week` of the current plan, pro-rated
-//!   to the days of the week inside the window (`round(per_week × days / 7)`, halves up); a
-//!   session is **done** when it has walked time.
+//!   to the days of the week inside the window on which the patient was in the programme (from
+//!   the day they joined): `round(per_week × days / 7)`, halves up. A session is **done** when
+//!   it has walked time.
 //! - **Band-data days** count days with any minute or sleep data, per 30-day period ending on
 //!   the window's last day (the remote-monitoring billing figure), the oldest period clipped to
 //!   the window.
@@ -145,7 +146,14 @@ pub fn build(inputs: Inputs) -> Report {
         })
         .collect();
     let weeks = week_starts(from, to);
-    let adherence = adherence(&weeks, from, to, patient.plan.sessions_per_week, &walks);
+    let joined = local_day(tz, patient.created_at);
+    let adherence = adherence(
+        &weeks,
+        from.max(joined),
+        to,
+        patient.plan.sessions_per_week,
+        &walks,
+    );
     let verification = verification(verifications.as_deref());
     let two_hour_checks = checks(&walks);
     let pain_weeks = pain_weeks(&weeks, &walks);
@@ -244,7 +252,7 @@ fn adherence(
         .map(|&week| {
             let first = week.max(from);
             let last = (week + Days::new(6)).min(to);
-            let days_in_window = ((last - first).num_days() + 1) as u32;
+            let days_in_window = u32::try_from((last - first).num_days() + 1).unwrap_or(0);
             // round(per_week * days / 7), halves up, in integers.
             let prescribed = (per_week * days_in_window * 2 + 7) / 14;
             let done = walks

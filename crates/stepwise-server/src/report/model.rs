@@ -98,11 +98,12 @@ pub struct AdherenceReport {
 pub struct WeekAdherence {
     /// Monday of the week.
     pub week_start: NaiveDate,
-    /// Days of the week inside the window (7 except at the edges).
+    /// Days of the week inside the window on which the patient was in the programme (7 except
+    /// at the edges and before they joined).
     pub days_in_window: u32,
     /// Sessions with walked time.
     pub done: u32,
-    /// Sessions prescribed for the days inside the window.
+    /// Sessions prescribed for those days.
     pub prescribed: u32,
     /// done ÷ prescribed.
     pub share: Option<f64>,
