@@ -293,6 +293,24 @@ pub(crate) fn patient_from(row: &impl Cells) -> StoreResult<Patient> {
     })
 }
 
+/// The answer to a write keyed by a client id that found the id already stored: the stored
+/// record when the write carried the same content (a retry: `false`, nothing new), else a
+/// conflict that names what the id was used for.
+pub(crate) fn retried<T>(
+    stored: T,
+    same: bool,
+    client_id: &str,
+    what: &str,
+) -> StoreResult<(T, bool)> {
+    if same {
+        Ok((stored, false))
+    } else {
+        Err(StoreError::Conflict(format!(
+            "client_id {client_id:?} was already used for a different {what}"
+        )))
+    }
+}
+
 pub(crate) fn band_day_from(row: &impl Cells) -> StoreResult<BandDay> {
     Ok(BandDay {
         date: parse_day(&row.text("day")?)?,
@@ -1145,13 +1163,8 @@ macro_rules! impl_store {
                     .fetch_one(&self.pool)
                     .await?;
                     let stored = session_from(&row)?;
-                    if stored.logged != session {
-                        return Err(StoreError::Conflict(format!(
-                            "client_id {:?} was already used for a different walk",
-                            session.client_id
-                        )));
-                    }
-                    Ok((stored, false))
+                    let same = stored.logged == session;
+                    retried(stored, same, &session.client_id, "walk")
                 }
 
                 async fn session(
@@ -1256,13 +1269,8 @@ macro_rules! impl_store {
                     .fetch_one(&self.pool)
                     .await?;
                     let stored = flare_from(&row)?;
-                    if stored.reported != flare {
-                        return Err(StoreError::Conflict(format!(
-                            "client_id {:?} was already used for a different flare",
-                            flare.client_id
-                        )));
-                    }
-                    Ok((stored, false))
+                    let same = stored.reported == flare;
+                    retried(stored, same, &flare.client_id, "flare")
                 }
 
                 async fn flares_between(
