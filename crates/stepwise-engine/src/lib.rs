@@ -4,7 +4,7 @@
 //! Nothing here does I/O or reads the clock. Every input — rules, plan, the week's evidence,
 //! earlier decisions, and any instant — is passed in; the same input always gives the same
 //! output. The server's weekly job, `stepwise engine review` and the therapist's rules preview
-//! all call [`review`]; nothing else decides.
+//! all call [`review()`]; nothing else decides.
 //!
 //! Modules:
 //! - [`rules`]: the therapist's progression rules and the walking plan, with range checks.

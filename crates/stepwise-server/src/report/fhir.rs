@@ -56,7 +56,7 @@ pub const PATIENT_SYSTEM: &str = "urn:stepwise:patient";
 pub const LOINC_STEPS: &str = "41950-7";
 /// LOINC: Sleep duration.
 pub const LOINC_SLEEP: &str = "93832-4";
-/// LOINC: Pain severity - 0-10 verbal numeric rating [Score] - Reported.
+/// LOINC: Pain severity - 0-10 verbal numeric rating \[Score\] - Reported.
 pub const LOINC_PAIN: &str = "72514-3";
 /// LOINC: Exercise activity.
 pub const LOINC_EXERCISE: &str = "73985-4";
