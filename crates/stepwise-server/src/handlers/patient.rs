@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use stepwise_store::{
-    Device, FlareRecord, NewFlare, NewSession, Patient, PlanChange, RestType, ReviewRecord,
-    SessionRecord, WalkingPlan,
+    Device, FlareRecord, NewFlare, NewSession, Patient, PlanChange, RestType, ReviewOutcome,
+    ReviewRecord, SessionRecord, WalkingPlan,
 };
 
 use crate::access::own_patient;
@@ -43,7 +43,7 @@ pub struct Today {
     checks_due: Vec<SessionRecord>,
     /// An escalation is open: the therapist will look before the plan changes.
     frozen: bool,
-    last_review: Option<ReviewRecord>,
+    last_review: Option<ReviewOutcome>,
 }
 
 /// `GET /api/v1/me/today`
@@ -69,7 +69,7 @@ pub async fn today(
             s.pain_after_2h.is_none() && opens <= now && now < opens + CHECK_LISTED_FOR
         })
         .collect();
-    let last_review = state.store.reviews(patient.id).await?.pop();
+    let last_review = state.store.review_outcomes(patient.id).await?.pop();
     Ok(Json(Today {
         plan: patient.plan,
         timezone: patient.timezone,

@@ -12,8 +12,8 @@ use stepwise_engine::Rules;
 use stepwise_engine::baseline::{DEFAULT_SHARE_PCT, baseline_interval};
 use stepwise_engine::rules::SESSIONS_PER_WEEK;
 use stepwise_store::{
-    AuditEntry, FlareRecord, Patient, PlanChange, PlanChangeSource, PlanOverride, ReviewRecord,
-    Role, RulesVersion, SessionRecord, WalkingPlan,
+    AuditEntry, FlareRecord, Patient, PlanChange, PlanChangeSource, PlanOverride, ReviewOutcome,
+    ReviewRecord, Role, RulesVersion, SessionRecord, WalkingPlan,
 };
 
 use crate::access::{check_staff_access, require_role, staff_patient};
@@ -30,8 +30,8 @@ use crate::weekly::review_week;
 #[derive(Serialize)]
 pub struct PatientSummary {
     patient: Patient,
-    /// The newest weekly review.
-    last_review: Option<ReviewRecord>,
+    /// The newest weekly review's outcome.
+    last_review: Option<ReviewOutcome>,
     /// An escalation waiting for acknowledgement.
     open_escalation: Option<i64>,
 }
@@ -53,7 +53,7 @@ pub async fn list(
         if check_staff_access(&user, &patient).is_err() {
             continue;
         }
-        let reviews = state.store.reviews(patient.id).await?;
+        let reviews = state.store.review_outcomes(patient.id).await?;
         let open_escalation = reviews
             .iter()
             .rev()
