@@ -13,7 +13,9 @@ use futures::stream::FuturesUnordered;
 use serde::Serialize;
 use stepwise_engine::adherence::{MinuteSteps, Verification, verify_walk};
 use stepwise_engine::{Decision, SessionReport, WeekEvidence, review};
-use stepwise_store::{NewReview, Patient, ReviewRecord, SessionRecord, Store, StoreResult};
+use stepwise_store::{
+    NewReview, Patient, ReviewOutcome, ReviewRecord, SessionRecord, Store, StoreResult,
+};
 
 use crate::calendar::{last_complete_week, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
@@ -92,15 +94,15 @@ pub async fn review_week(
     now: DateTime<Utc>,
 ) -> ApiResult<(ReviewRecord, bool)> {
     let patient = store.patient(patient_id).await?;
-    let earlier = store.reviews(patient.id).await?;
+    let earlier = store.review_outcomes(patient.id).await?;
     review_loaded(store, &patient, &earlier, monday, now).await
 }
 
-/// [`review_week`] for a patient and their earlier reviews already loaded.
+/// [`review_week`] for a patient and the outcomes of their earlier reviews already loaded.
 async fn review_loaded(
     store: &dyn Store,
     patient: &Patient,
-    earlier: &[ReviewRecord],
+    earlier: &[ReviewOutcome],
     monday: NaiveDate,
     now: DateTime<Utc>,
 ) -> ApiResult<(ReviewRecord, bool)> {
@@ -123,8 +125,15 @@ async fn review_loaded(
             format!("a week up to {last}"),
         ));
     }
-    if let Some(done) = earlier.iter().find(|r| r.week_start == monday) {
-        return Ok((done.clone(), false));
+    if earlier.iter().any(|r| r.week_start == monday) {
+        // Reviewed already: answer with the stored review, inputs and all.
+        let stored = store
+            .reviews(patient.id)
+            .await?
+            .into_iter()
+            .find(|r| r.week_start == monday)
+            .ok_or(ApiError::NotFound)?;
+        return Ok((stored, false));
     }
     let rules = store.current_rules(patient.id).await?;
     let evidence = gather_evidence(store, patient, tz, monday).await?;
@@ -235,7 +244,8 @@ async fn review_patient_weeks(
     now: DateTime<Utc>,
 ) -> ApiResult<usize> {
     let tz = parse_zone("timezone", &patient.timezone)?;
-    let mut earlier = store.reviews(patient.id).await?;
+    // Every minute, for every patient: the light query (no review inputs) decides.
+    let mut earlier = store.review_outcomes(patient.id).await?;
     let last_reviewed = earlier.last().map(|r| r.week_start);
     let mut patient = patient.clone();
     let mut made = 0;
@@ -249,7 +259,7 @@ async fn review_patient_weeks(
         }
         let (record, created) = review_loaded(store, &patient, &earlier, week, now).await?;
         made += usize::from(created);
-        earlier.push(record);
+        earlier.push(ReviewOutcome::from(&record));
     }
     Ok(made)
 }

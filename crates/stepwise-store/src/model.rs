@@ -512,6 +512,18 @@ pub struct ReviewOutcome {
     pub acknowledged_at: Option<DateTime<Utc>>,
 }
 
+impl From<&ReviewRecord> for ReviewOutcome {
+    fn from(r: &ReviewRecord) -> Self {
+        ReviewOutcome {
+            id: r.id,
+            week_start: r.week_start,
+            output: r.output.clone(),
+            applied: r.applied,
+            acknowledged_at: r.acknowledged_at,
+        }
+    }
+}
+
 /// An invite for a new therapist or patient.
 #[derive(Debug, Clone)]
 pub struct NewInvite {
