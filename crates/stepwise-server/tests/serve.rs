@@ -1,0 +1,96 @@
+//! The real server on a socket (port 0), with its weekly job beside it, shut down cleanly.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{PASSWORD, utc};
+use serde_json::{Value, json};
+use stepwise_server::clock::ManualClock;
+use stepwise_server::{AppState, Config, serve};
+use stepwise_testkit::{Backend, fresh_store};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_over_tcp_and_shuts_down_cleanly() {
+    let db = fresh_store(Backend::Sqlite).await;
+    let clock = Arc::new(ManualClock::new(utc(2026, 11, 2, 7, 0)));
+    let hash = stepwise_server::auth::hash_password(PASSWORD).unwrap();
+    db.store
+        .create_clinic(
+            "Riverside Physio",
+            stepwise_store::NewUser {
+                email: "admin@riverside.example".into(),
+                display_name: "Admin".into(),
+                password_hash: hash,
+            },
+            utc(2026, 11, 2, 7, 0),
+        )
+        .await
+        .unwrap();
+    let state = AppState::new(db.store.clone(), clock, Config::default());
+    // Bound before the server starts: requests wait in the backlog, nothing sleeps.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let health: Value = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health, json!({"status": "ok"}));
+    let login = client
+        .post(format!("http://{addr}/api/v1/auth/login"))
+        .json(&json!({"email": "admin@riverside.example", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let me: Value = client
+        .get(format!("http://{addr}/api/v1/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["role"], "clinic_admin");
+    assert_eq!(
+        client
+            .get(format!("http://{addr}/api/v1/no-such-thing"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    stop.send(()).unwrap();
+    server
+        .await
+        .unwrap()
+        .expect("the server stops without error");
+    assert!(
+        client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .is_err(),
+        "nothing listens after shutdown"
+    );
+}
