@@ -158,26 +158,28 @@ pub async fn log_walk(
     Ok((status, Json(record)))
 }
 
-/// A date range in the patient's local calendar, both ends included.
-#[derive(Deserialize)]
+/// A date range in the patient's local calendar, both ends included; either end may be left
+/// out for the endpoint's default.
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct DateRange {
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 }
 
-/// Longest range one request may ask for.
+/// Longest range one request may ask for, days.
 pub const MAX_RANGE_DAYS: u64 = 366;
 
 impl DateRange {
-    /// The instants `[start of from, end of to)` in `tz`; default the last 28 days.
-    pub fn bounds(
+    /// The dates asked for, else `to = default_to` and a range of `default_days` ending there;
+    /// refused when `from` is after `to` or the range is longer than [`MAX_RANGE_DAYS`].
+    pub fn dates(
         &self,
-        tz: chrono_tz::Tz,
-        now: DateTime<Utc>,
-    ) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
-        let to = self.to.unwrap_or_else(|| local_day(tz, now));
-        let from = self.from.unwrap_or(to - Days::new(27));
+        default_to: NaiveDate,
+        default_days: u64,
+    ) -> ApiResult<(NaiveDate, NaiveDate)> {
+        let to = self.to.unwrap_or(default_to);
+        let from = self.from.unwrap_or(to - Days::new(default_days - 1));
         if from > to {
             return Err(ApiError::invalid(
                 "from",
@@ -192,6 +194,16 @@ impl DateRange {
                 format!("at most {MAX_RANGE_DAYS} days"),
             ));
         }
+        Ok((from, to))
+    }
+
+    /// The instants `[start of from, end of to)` in `tz`; default the last 28 days.
+    pub fn bounds(
+        &self,
+        tz: chrono_tz::Tz,
+        now: DateTime<Utc>,
+    ) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
+        let (from, to) = self.dates(local_day(tz, now), 28)?;
         Ok((day_start(tz, from), day_start(tz, to + Days::new(1))))
     }
 }

@@ -16,6 +16,7 @@ use crate::access::{check_staff_access, require_role, staff_patient};
 use crate::auth::AuthUser;
 use crate::calendar::{local_day, parse_zone};
 use crate::error::{ApiError, ApiResult};
+use crate::handlers::patient::DateRange;
 use crate::json::Body;
 use crate::report::build::load;
 use crate::report::{Report, charts, csv, fhir, page};
@@ -23,24 +24,13 @@ use crate::state::AppState;
 
 /// Days a report covers by default: the 30 days before the visit.
 pub const DEFAULT_WINDOW_DAYS: u64 = 30;
-/// Longest window a report may cover.
-pub const MAX_WINDOW_DAYS: i64 = 366;
-
-/// A report window in the patient's local dates; both optional.
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct Window {
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-}
-
 /// The window a report covers: as asked, or the 30 days before the next visit (up to today),
 /// or the 30 days up to today.
 pub fn window(
     patient: &Patient,
     tz: Tz,
     now: DateTime<Utc>,
-    asked: &Window,
+    asked: &DateRange,
 ) -> ApiResult<(NaiveDate, NaiveDate)> {
     let today = local_day(tz, now);
     let default_to = match patient.next_visit {
@@ -48,25 +38,7 @@ pub fn window(
         Some(visit) => visit - Days::new(1),
         None => today,
     };
-    let to = asked.to.unwrap_or(default_to);
-    let from = asked
-        .from
-        .unwrap_or(to - Days::new(DEFAULT_WINDOW_DAYS - 1));
-    if from > to {
-        return Err(ApiError::invalid(
-            "from",
-            format!("from {from} is after to {to}"),
-            "a date on or before `to`",
-        ));
-    }
-    if (to - from).num_days() >= MAX_WINDOW_DAYS {
-        return Err(ApiError::invalid(
-            "from",
-            format!("{from}..{to} is longer than {MAX_WINDOW_DAYS} days"),
-            format!("at most {MAX_WINDOW_DAYS} days"),
-        ));
-    }
-    Ok((from, to))
+    asked.dates(default_to, DEFAULT_WINDOW_DAYS)
 }
 
 /// Loads a patient's report for a staff member, auditing `action`.
@@ -74,7 +46,7 @@ async fn report_for(
     state: &AppState,
     user: &stepwise_store::User,
     id: i64,
-    asked: &Window,
+    asked: &DateRange,
     action: &str,
 ) -> ApiResult<Report> {
     let patient = staff_patient(state, user, id, action).await?;
@@ -89,7 +61,7 @@ pub async fn report_json(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-    Query(asked): Query<Window>,
+    Query(asked): Query<DateRange>,
 ) -> ApiResult<Json<Report>> {
     Ok(Json(
         report_for(&state, &user, id, &asked, "read patient.report").await?,
@@ -116,7 +88,7 @@ pub async fn chart(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path((id, chart)): Path<(i64, String)>,
-    Query(asked): Query<Window>,
+    Query(asked): Query<DateRange>,
 ) -> ApiResult<Response> {
     let draw: fn(&Report) -> String = match chart.as_str() {
         "interval.svg" => charts::interval_chart,
@@ -135,7 +107,7 @@ pub async fn table(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path((id, table)): Path<(i64, String)>,
-    Query(asked): Query<Window>,
+    Query(asked): Query<DateRange>,
 ) -> ApiResult<Response> {
     let write: fn(&Report) -> String = match table.as_str() {
         "sessions.csv" => csv::sessions_csv,
@@ -158,7 +130,7 @@ pub async fn fhir_bundle(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-    Query(asked): Query<Window>,
+    Query(asked): Query<DateRange>,
 ) -> ApiResult<Response> {
     let report = report_for(&state, &user, id, &asked, "export patient.fhir").await?;
     let filename = format!("stepwise-{id}-{}-{}.fhir.json", report.from, report.to);
@@ -172,7 +144,7 @@ pub async fn report_page(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-    Query(asked): Query<Window>,
+    Query(asked): Query<DateRange>,
 ) -> ApiResult<Html<String>> {
     let report = report_for(&state, &user, id, &asked, "read patient.report").await?;
     Ok(Html(page::render(&report)))
@@ -259,7 +231,7 @@ async fn visit_row(
     visit: NaiveDate,
     now: DateTime<Utc>,
 ) -> ApiResult<VisitRow> {
-    let range = window(&patient, tz, now, &Window::default())?;
+    let range = window(&patient, tz, now, &DateRange::default())?;
     let therapist_id = patient.therapist_id;
     let report = load(store, patient, tz, range, now, false).await?;
     Ok(VisitRow {

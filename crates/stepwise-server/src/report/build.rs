@@ -455,7 +455,8 @@ fn outcome_trends(outcomes: &[OutcomeRecord], to: NaiveDate) -> Vec<OutcomeTrend
         .collect()
 }
 
-fn percent(share: Option<f64>) -> String {
+/// A share as a whole percentage, `–` when there is none.
+pub fn percent(share: Option<f64>) -> String {
     share.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))
 }
 

@@ -23,6 +23,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::model::Report;
+use super::page::escape;
 use crate::calendar::local_day;
 
 /// Width of the drawing, in SVG user units.
@@ -574,20 +575,6 @@ fn tidy_font_sizes(svg: &str) -> String {
         rest = &tail[end..];
     }
     out.push_str(rest);
-    out
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            other => out.push(other),
-        }
-    }
     out
 }
 

@@ -4,11 +4,11 @@
 
 use std::fmt::Write as _;
 
-use super::build::duration_text;
+use super::build::{duration_text, percent};
 use super::charts;
 use super::model::{Report, Trend};
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML and SVG/XML content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -22,10 +22,6 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
-}
-
-fn percent(share: Option<f64>) -> String {
-    share.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))
 }
 
 fn score(value: Option<i64>) -> String {
