@@ -13,7 +13,9 @@
 
 pub mod model;
 mod postgres;
+pub mod reminders;
 mod sql;
+mod sql_reminders;
 mod sqlite;
 
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use stepwise_engine::Rules;
 
 pub use model::*;
+pub use reminders::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -72,7 +75,7 @@ pub struct AuthSession {
 ///
 /// Instants are passed in (`now`): the store never reads the clock.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ReminderStore + Send + Sync + 'static {
     // --- clinics and accounts ---
 
     /// Creates a clinic with default rules and plan, and its first clinic admin.

@@ -8,6 +8,7 @@ use sqlx::{Postgres, Transaction};
 
 use crate::StoreResult;
 use crate::sql::{Placeholders, impl_store};
+use crate::sql_reminders::impl_reminder_store;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -47,3 +48,4 @@ impl PostgresStore {
 }
 
 impl_store!(PostgresStore, Postgres);
+impl_reminder_store!(PostgresStore, CLAIM_POSTGRES);

@@ -59,7 +59,7 @@ pub(crate) fn conflict_on_unique(err: sqlx::Error, message: &str) -> StoreError 
     }
 }
 
-fn corrupt(what: impl Display) -> StoreError {
+pub(crate) fn corrupt(what: impl Display) -> StoreError {
     StoreError::Other(format!("corrupt row: {what}"))
 }
 

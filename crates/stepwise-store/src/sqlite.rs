@@ -11,6 +11,7 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::StoreResult;
 use crate::sql::{Placeholders, impl_store};
+use crate::sql_reminders::impl_reminder_store;
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -64,3 +65,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, Sqlite);
+impl_reminder_store!(SqliteStore, CLAIM_SQLITE);
