@@ -1,0 +1,146 @@
+// The two-hour check page (/app/checks/{session_id}), opened from a reminder: asks "How is your
+// pain now?" about one walk and records the answer. Needs common.js first.
+(function () {
+  'use strict';
+
+  const S = window.Stepwise;
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  /** The walk's id from the address, or null when the address holds none. */
+  function sessionIdFromPath() {
+    const match = /^\/app\/checks\/(\d{1,15})\/?$/.exec(location.pathname);
+    return match ? Number(match[1]) : null;
+  }
+
+  const sessionId = sessionIdFromPath();
+  const form = byId('check-form');
+
+  function minutes(seconds) {
+    const n = Math.round(Number(seconds) / 60);
+    return n === 1 ? '1 minute' : n + ' minutes';
+  }
+
+  /** Shows the stored answer in place of the form; `fresh` when it was just given. */
+  function showAnswered(pain, answeredAt, fresh) {
+    form.hidden = true;
+    byId('answered').hidden = false;
+    byId('answered-thanks').hidden = !fresh;
+    const text = byId('answered-text');
+    text.textContent =
+      (fresh ? 'Your pain now: ' : 'You already answered: ') +
+      pain +
+      ' out of 10' +
+      (answeredAt ? ' (recorded ' + S.formatDateTime(answeredAt) + ').' : '.');
+    if (fresh) {
+      S.say('Thank you — recorded.');
+      text.focus();
+    }
+  }
+
+  /** Loads the walk and shows the question or the answer already given; runs again after sign-in. */
+  async function start() {
+    if (sessionId === null) {
+      S.fail('This link does not point to a walk. Open the check from its reminder again.');
+      return;
+    }
+
+    let me;
+    try {
+      me = await S.api('GET', '/api/v1/me');
+    } catch (error) {
+      if (error.status === 401) {
+        S.csrf.clear();
+        byId('walk').hidden = true;
+        S.showLogin('Please sign in to answer the check.', start);
+        byId('login-email').focus();
+      } else {
+        S.fail(error.message);
+      }
+      return;
+    }
+    if (me.user.role !== 'patient') {
+      S.say('Two-hour checks are answered by patients in their own account.');
+      return;
+    }
+
+    let walks;
+    try {
+      // The default range: the patient's last 28 days.
+      walks = await S.api('GET', '/api/v1/me/sessions');
+    } catch (error) {
+      S.fail('Could not load your walks: ' + error.message);
+      return;
+    }
+    const walk = (Array.isArray(walks) ? walks : []).find((w) => w.id === sessionId);
+    byId('walk').hidden = false;
+    if (!walk) {
+      form.hidden = true;
+      byId('walk-when').textContent =
+        'This walk is older than 28 days (or is not one of yours), so it cannot be answered here.';
+      return;
+    }
+    byId('walk-when').textContent =
+      'You started this walk on ' +
+      S.formatDateTime(walk.started_at) +
+      ' and walked for ' +
+      minutes(walk.walked_s) +
+      '.';
+
+    if (walk.pain_after_2h !== null && walk.pain_after_2h !== undefined) {
+      S.hideLogin();
+      showAnswered(walk.pain_after_2h, walk.answered_at, false);
+      return;
+    }
+
+    if (S.csrf.get()) {
+      S.hideLogin();
+      form.hidden = false;
+    } else {
+      // The cookie still works but this tab never saw the sign-in answer, which saving needs.
+      form.hidden = true;
+      S.showLogin('Sign in again to record your answer.', start);
+    }
+  }
+
+  async function submit(event) {
+    event.preventDefault();
+    const chosen = form.querySelector('input[name="pain"]:checked');
+    if (!chosen) {
+      S.fail('Choose a number from 0 (no pain) to 10 (worst imaginable).');
+      form.querySelector('input[name="pain"]').focus();
+      return;
+    }
+    const button = byId('check-submit');
+    button.disabled = true;
+    S.say('Saving…');
+    try {
+      const record = await S.api('POST', '/api/v1/me/sessions/' + sessionId + '/two-hour-check', {
+        pain_after_2h: Number(chosen.value),
+      });
+      showAnswered(record.pain_after_2h, record.answered_at, true);
+    } catch (error) {
+      if (S.isCsrfError(error)) {
+        S.csrf.clear();
+        form.hidden = true;
+        S.showLogin('Sign in again to record your answer.', start);
+        S.fail('Sign in again to record your answer.');
+      } else if (error.status === 401) {
+        S.csrf.clear();
+        form.hidden = true;
+        S.showLogin('', start);
+        S.fail('Your sign-in has ended. Please sign in again.');
+      } else {
+        // 409 (e.g. the check is not open yet) and validation errors: the server's words.
+        S.fail(error.message);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  form.addEventListener('submit', submit);
+  start();
+})();

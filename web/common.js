@@ -1,0 +1,206 @@
+// Shared by the Stepwise pages (load before the page's own script): the API fetch wrapper, the
+// CSRF token kept in sessionStorage, the message regions, and the sign-in form.
+//
+// The pages share these element ids:
+//   #message (role=status), #error (role=alert)
+//   #login (section, hidden), #login-form, #login-email, #login-password, #login-submit,
+//   #login-reason (hidden paragraph explaining why sign-in is asked for again)
+(function () {
+  'use strict';
+
+  const CSRF_KEY = 'stepwise.csrf';
+
+  /** The CSRF token from the last sign-in in this tab, kept in sessionStorage. */
+  const csrf = {
+    get() {
+      try {
+        return sessionStorage.getItem(CSRF_KEY);
+      } catch {
+        return null; // storage disabled
+      }
+    },
+    set(token) {
+      try {
+        sessionStorage.setItem(CSRF_KEY, token);
+      } catch {
+        // Storage disabled: settings cannot be changed, and the page will say so.
+      }
+    },
+    clear() {
+      try {
+        sessionStorage.removeItem(CSRF_KEY);
+      } catch {
+        // nothing to clear
+      }
+    },
+  };
+
+  /** An API failure: `message` is the server's `error` text; `status` the HTTP status (0 offline). */
+  class ApiError extends Error {
+    constructor(message, status, body) {
+      super(message);
+      this.name = 'ApiError';
+      this.status = status;
+      this.body = body;
+    }
+  }
+
+  /**
+   * Calls the Stepwise API with the session cookie. Writes carry the CSRF token. Returns the
+   * parsed JSON (null for an empty answer); throws ApiError for non-2xx answers.
+   */
+  async function api(method, path, body) {
+    const headers = { Accept: 'application/json' };
+    const init = { method, headers, credentials: 'same-origin' };
+    if (method !== 'GET' && method !== 'HEAD') {
+      const token = csrf.get();
+      if (token) {
+        headers['X-CSRF-Token'] = token;
+      }
+    }
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch {
+      throw new ApiError('Could not reach Stepwise. Check your connection and try again.', 0, null);
+    }
+    const text = await response.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = null;
+      }
+    }
+    if (!response.ok) {
+      const message =
+        data && typeof data.error === 'string' ? data.error : 'Something went wrong (HTTP ' + response.status + ').';
+      throw new ApiError(message, response.status, data);
+    }
+    return data;
+  }
+
+  /** True when a write was refused for a missing or stale CSRF token (sign in again to fix). */
+  function isCsrfError(error) {
+    // Also matches errors thrown by push.js, which carry the same `status`.
+    return Boolean(error) && error.status === 403 && /csrf/i.test(String(error.message));
+  }
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  /** Shows a status message (polite live region) and clears any error. */
+  function say(text) {
+    byId('error').textContent = '';
+    byId('message').textContent = text;
+  }
+
+  /** Shows an error (assertive live region). */
+  function fail(text) {
+    byId('message').textContent = '';
+    byId('error').textContent = text;
+  }
+
+  /** Clears both message regions. */
+  function clearMessages() {
+    byId('message').textContent = '';
+    byId('error').textContent = '';
+  }
+
+  /** Formats an RFC 3339 instant in the browser's own time zone, e.g. "Tuesday 4 March, 14:05". */
+  function formatDateTime(iso) {
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) {
+      return String(iso);
+    }
+    return new Intl.DateTimeFormat(undefined, {
+      weekday: 'long',
+      day: 'numeric',
+      month: 'long',
+      hour: 'numeric',
+      minute: '2-digit',
+    }).format(date);
+  }
+
+  let onLoggedIn = null;
+
+  /**
+   * Shows the sign-in form. `reason` (optional) explains why, e.g. when the cookie is still
+   * valid but this tab has no CSRF token. `then(loginAnswer)` runs after a successful sign-in.
+   */
+  function showLogin(reason, then) {
+    onLoggedIn = then;
+    const reasonEl = byId('login-reason');
+    reasonEl.textContent = reason || '';
+    reasonEl.hidden = !reason;
+    byId('login').hidden = false;
+  }
+
+  function hideLogin() {
+    byId('login').hidden = true;
+    byId('login-password').value = '';
+  }
+
+  async function submitLogin(event) {
+    event.preventDefault();
+    const form = byId('login-form');
+    if (!form.reportValidity()) {
+      return;
+    }
+    const button = byId('login-submit');
+    button.disabled = true;
+    say('Signing in…');
+    try {
+      const answer = await api('POST', '/api/v1/auth/login', {
+        email: byId('login-email').value.trim(),
+        password: byId('login-password').value,
+      });
+      csrf.set(answer.csrf_token);
+      hideLogin();
+      clearMessages();
+      if (onLoggedIn) {
+        await onLoggedIn(answer);
+      }
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        fail('That e-mail address and password do not match. Please try again.');
+      } else {
+        fail(error.message);
+      }
+      byId('login-password').focus();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function wireLogin() {
+    const form = byId('login-form');
+    if (form) {
+      form.addEventListener('submit', submitLogin);
+    }
+  }
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', wireLogin);
+  } else {
+    wireLogin();
+  }
+
+  window.Stepwise = Object.freeze({
+    ApiError,
+    api,
+    csrf,
+    isCsrfError,
+    say,
+    fail,
+    clearMessages,
+    formatDateTime,
+    showLogin,
+    hideLogin,
+  });
+})();
