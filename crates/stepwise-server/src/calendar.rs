@@ -27,17 +27,24 @@ pub fn parse_zone(field: &str, name: &str) -> Result<Tz, ApiError> {
 
 /// The first instant of `date` in `tz`.
 pub fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    local_instant(tz, date, NaiveTime::MIN)
+}
+
+/// The instant the clocks of `tz` read `time` on `date`. A time the clocks skip (the spring
+/// DST gap) is the first existing time after it; a time they read twice (autumn) is the
+/// first reading.
+pub fn local_instant(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     // Walk forward through a DST gap (at most a few hours) to the first existing local time.
     for minutes in (0..=24 * 60).step_by(15) {
-        let local = date.and_time(NaiveTime::MIN) + TimeDelta::minutes(minutes);
+        let local = date.and_time(time) + TimeDelta::minutes(minutes);
         match tz.from_local_datetime(&local) {
             LocalResult::Single(t) => return t.with_timezone(&Utc),
             LocalResult::Ambiguous(earliest, _) => return earliest.with_timezone(&Utc),
             LocalResult::None => continue,
         }
     }
-    // Unreachable for real zones; fall back to the UTC reading of local midnight.
-    date.and_time(NaiveTime::MIN).and_utc()
+    // Unreachable for real zones; fall back to the UTC reading of the local time.
+    date.and_time(time).and_utc()
 }
 
 /// The local calendar day of `at` in `tz`.

@@ -13,6 +13,8 @@ pub mod clock;
 pub mod error;
 pub mod handlers;
 pub mod json;
+pub mod push;
+pub mod reminders;
 pub mod report;
 pub mod state;
 pub mod validate;
@@ -24,10 +26,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
+use crate::handlers::reminders as push_api;
 use crate::handlers::report as reports;
 use crate::handlers::{account, collector, patient, staff, system};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
@@ -55,6 +58,17 @@ pub fn app(state: AppState) -> Router {
         .route("/me/history", get(patient::history))
         .route("/me/pairing-codes", post(patient::pairing_code))
         .route("/me/devices", get(patient::my_devices))
+        .route("/me/reminders", get(push_api::my_reminders))
+        .route(
+            "/me/reminder-settings",
+            get(push_api::my_settings).put(push_api::save_my_settings),
+        )
+        .route("/push/key", get(push_api::key))
+        .route(
+            "/push/subscriptions",
+            get(push_api::subscriptions).post(push_api::subscribe),
+        )
+        .route("/push/subscriptions/{id}", delete(push_api::unsubscribe))
         .route("/patients", get(staff::list))
         .route("/patients/{id}", get(staff::detail))
         .route("/patients/{id}/timeline", get(staff::timeline))
@@ -73,6 +87,11 @@ pub fn app(state: AppState) -> Router {
             post(staff::acknowledge),
         )
         .route("/patients/{id}/audit", get(staff::audit_log))
+        .route("/patients/{id}/reminders", get(push_api::patient_reminders))
+        .route(
+            "/patients/{id}/reminder-settings",
+            put(push_api::save_patient_settings),
+        )
         .route("/patients/{id}/report", get(reports::report_json))
         .route("/patients/{id}/report/charts/{chart}", get(reports::chart))
         .route("/patients/{id}/report/fhir", get(reports::fhir_bundle))
@@ -134,12 +153,15 @@ fn pages() -> Router<AppState> {
 pub const REVIEW_JOB_PERIOD: Duration = Duration::from_secs(60);
 
 /// Serves the app on `listener` until `shutdown` completes, running the weekly review job
-/// every [`REVIEW_JOB_PERIOD`].
+/// every [`REVIEW_JOB_PERIOD`] and the reminder scheduler ([`reminders::run`]). The VAPID
+/// keys are loaded (generated and stored on the first start) before the first request.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    state.pusher().await.map_err(std::io::Error::other)?;
+    let scheduler = tokio::spawn(reminders::run(state.clone()));
     let job_state = state.clone();
     let job = tokio::spawn(async move {
         let mut ticks = tokio::time::interval(REVIEW_JOB_PERIOD);
@@ -159,5 +181,6 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     job.abort();
+    scheduler.abort();
     result
 }

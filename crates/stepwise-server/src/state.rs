@@ -8,7 +8,9 @@ use stepwise_store::{AuditEntry, Id, Store, User};
 
 use crate::auth::LoginLimiter;
 use crate::clock::Clock;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::push::{PushConfig, Pusher, generate_vapid_keys};
+use crate::reminders::ReminderConfig;
 
 /// Settings of a running server.
 #[derive(Debug, Clone)]
@@ -21,6 +23,10 @@ pub struct Config {
     pub invite_ttl: TimeDelta,
     /// How long a band pairing code works.
     pub pairing_ttl: TimeDelta,
+    /// Web Push: VAPID subject, allowed push hosts, send timeout.
+    pub push: PushConfig,
+    /// The reminder scheduler's pacing.
+    pub reminders: ReminderConfig,
 }
 
 impl Default for Config {
@@ -30,6 +36,8 @@ impl Default for Config {
             session_ttl: TimeDelta::days(7),
             invite_ttl: TimeDelta::days(7),
             pairing_ttl: TimeDelta::minutes(15),
+            push: PushConfig::default(),
+            reminders: ReminderConfig::default(),
         }
     }
 }
@@ -48,6 +56,8 @@ pub struct Inner {
     pub config: Config,
     /// Failed-login counter.
     pub login_limiter: LoginLimiter,
+    /// The Web Push sender, made on first use from the stored VAPID keys.
+    pusher: tokio::sync::OnceCell<Arc<Pusher>>,
 }
 
 impl AppState {
@@ -58,7 +68,23 @@ impl AppState {
             clock,
             config,
             login_limiter: LoginLimiter::default(),
+            pusher: tokio::sync::OnceCell::new(),
         }))
+    }
+
+    /// The Web Push sender. The first call loads the VAPID key pair, generating and storing
+    /// one when the database has none (instances starting together agree on the first).
+    pub async fn pusher(&self) -> ApiResult<Arc<Pusher>> {
+        self.pusher
+            .get_or_try_init(|| async {
+                let candidate =
+                    generate_vapid_keys(self.clock.now()).map_err(ApiError::Internal)?;
+                let keys = self.store.vapid_keys(candidate).await?;
+                let pusher = Pusher::new(&keys, &self.config.push).map_err(ApiError::Internal)?;
+                Ok(Arc::new(pusher))
+            })
+            .await
+            .cloned()
     }
 
     /// Records that `actor` did `action` to a patient's data.

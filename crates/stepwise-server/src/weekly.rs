@@ -19,6 +19,7 @@ use stepwise_store::{
 
 use crate::calendar::{last_complete_week, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
+use crate::reminders;
 
 /// How many missed weeks one run catches up on per patient (after downtime).
 pub const MAX_CATCH_UP_WEEKS: u64 = 4;
@@ -166,6 +167,9 @@ async fn review_loaded(
             now,
         )
         .await?;
+    if saved.1 {
+        reminders::after_review(store, patient, &saved.0, now).await?;
+    }
     Ok(saved)
 }
 

@@ -25,8 +25,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use stepwise_engine::Rules;
 
 pub use model::*;
-pub use reminders::*;
 pub use postgres::PostgresStore;
+pub use reminders::*;
 pub use sqlite::SqliteStore;
 
 /// Why a store call failed.

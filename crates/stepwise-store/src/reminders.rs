@@ -300,7 +300,9 @@ impl DeliveryOutcome {
 
     /// Parses [`DeliveryOutcome::as_str`]'s names.
     pub fn parse(name: &str) -> Option<DeliveryOutcome> {
-        DeliveryOutcome::ALL.into_iter().find(|o| o.as_str() == name)
+        DeliveryOutcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == name)
     }
 }
 
@@ -451,8 +453,11 @@ pub trait ReminderStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
     /// Cancels the pending reminders about a walk (its two-hour check was answered).
-    async fn cancel_session_reminders(&self, session_id: Id, now: DateTime<Utc>)
-    -> StoreResult<u64>;
+    async fn cancel_session_reminders(
+        &self,
+        session_id: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
     /// Claims up to `limit` reminders due at `now` (or whose lease ran out) for `worker`,
     /// leased until `lease_until`. No two callers claim the same reminder while its lease
     /// holds.

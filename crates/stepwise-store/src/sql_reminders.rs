@@ -73,8 +73,7 @@ pub(crate) fn reminder_from(row: &impl Cells) -> StoreResult<Reminder> {
         due_at: row.instant("due_at")?,
         expires_at: row.opt_instant("expires_at")?,
         message,
-        state: ReminderState::parse(&state)
-            .ok_or_else(|| corrupt(format!("state {state:?}")))?,
+        state: ReminderState::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?,
         attempts: row.int("attempts")?,
         next_attempt_at: row.instant("next_attempt_at")?,
         last_error: row.opt_text("last_error")?,

@@ -1,10 +1,14 @@
 //! `stepwise serve`: open the store, bind, serve until Ctrl-C.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use chrono::TimeDelta;
 use clap::Args;
 use stepwise_server::clock::SystemClock;
+use stepwise_server::push::PushConfig;
+use stepwise_server::reminders::ReminderConfig;
 use stepwise_server::{AppState, Config};
 
 #[derive(Args)]
@@ -18,9 +22,73 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (set when clients reach the server over HTTPS).
     #[arg(long, env = "STEPWISE_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Contact for push services (the VAPID `sub` claim): a mailto: or https: URL.
+    #[arg(
+        long,
+        env = "STEPWISE_PUSH_SUBJECT",
+        default_value = "mailto:admin@stepwise.invalid"
+    )]
+    pub push_subject: String,
+    /// Push services the server may post to, comma-separated: host, host:port or *.domain.
+    /// Plain http is allowed only to a listed loopback host (for tests).
+    #[arg(
+        long,
+        env = "STEPWISE_PUSH_HOSTS",
+        value_delimiter = ',',
+        default_value = "fcm.googleapis.com,*.push.services.mozilla.com,*.notify.windows.com,*.push.apple.com"
+    )]
+    pub push_hosts: Vec<String>,
+    /// Longest wait for a push service's answer, milliseconds.
+    #[arg(long, env = "STEPWISE_PUSH_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    pub push_timeout_ms: u64,
+    /// How long an instance's claim on a reminder lasts before another instance may send it,
+    /// seconds (must exceed the push timeout).
+    #[arg(long, env = "STEPWISE_REMINDER_LEASE_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(i64).range(1..=3600))]
+    pub reminder_lease_secs: i64,
+    /// How often the scheduler looks for due reminders, milliseconds.
+    #[arg(long, env = "STEPWISE_REMINDER_POLL_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub reminder_poll_ms: u64,
+}
+
+impl ServeArgs {
+    /// The server settings these flags describe.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let push = PushConfig {
+            subject: self.push_subject.clone(),
+            allowed_hosts: self
+                .push_hosts
+                .iter()
+                .map(|h| h.trim().to_string())
+                .collect(),
+            send_timeout: Duration::from_millis(self.push_timeout_ms),
+        };
+        let reminders = ReminderConfig {
+            lease: TimeDelta::seconds(self.reminder_lease_secs),
+            poll: Duration::from_millis(self.reminder_poll_ms),
+            ..ReminderConfig::default()
+        };
+        if reminders.lease.num_milliseconds() <= 2 * self.push_timeout_ms as i64 {
+            anyhow::bail!(
+                "--reminder-lease-secs ({} s) must be more than twice --push-timeout-ms ({} ms), \
+                 or another instance could send a reminder this one is still sending",
+                self.reminder_lease_secs,
+                self.push_timeout_ms
+            );
+        }
+        Ok(Config {
+            secure_cookies: self.secure_cookies,
+            push,
+            reminders,
+            ..Config::default()
+        })
+    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
     runtime()?.block_on(async {
         let store = stepwise_store::connect(&args.database)
             .await
@@ -37,10 +105,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
-        let config = Config {
-            secure_cookies: args.secure_cookies,
-            ..Config::default()
-        };
         let state = AppState::new(store, Arc::new(SystemClock), config);
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %stepwise_store::redact(&args.database), "Stepwise serving");

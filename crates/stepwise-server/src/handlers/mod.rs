@@ -3,6 +3,7 @@
 pub mod account;
 pub mod collector;
 pub mod patient;
+pub mod reminders;
 pub mod report;
 pub mod staff;
 pub mod system;

@@ -16,6 +16,7 @@ use crate::auth::{AuthUser, hash_code, new_code};
 use crate::calendar::{day_start, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
+use crate::reminders;
 use crate::state::AppState;
 use crate::validate;
 
@@ -150,6 +151,8 @@ pub async fn log_walk(
     let now = state.clock.now();
     let session = req.validate(now)?;
     let (record, created) = state.store.record_session(patient.id, session, now).await?;
+    // Also on a retry: scheduling is idempotent, and completes a first try cut short.
+    reminders::after_walk(state.store.as_ref(), &patient, &record, now).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -247,12 +250,12 @@ pub async fn answer_check(
             opens.to_rfc3339()
         )));
     }
-    Ok(Json(
-        state
-            .store
-            .answer_two_hour_check(patient.id, session_id, req.pain_after_2h, now)
-            .await?,
-    ))
+    let answered = state
+        .store
+        .answer_two_hour_check(patient.id, session_id, req.pain_after_2h, now)
+        .await?;
+    reminders::after_answer(state.store.as_ref(), session_id, now).await?;
+    Ok(Json(answered))
 }
 
 /// A flare as the patient reports it.
@@ -287,6 +290,7 @@ pub async fn report_flare(
         notes: req.notes,
     };
     let (record, created) = state.store.report_flare(patient.id, flare, now).await?;
+    reminders::after_flare(state.store.as_ref(), &patient, &record, now).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

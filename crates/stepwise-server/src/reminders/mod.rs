@@ -1,0 +1,471 @@
+//! Reminders: what is scheduled when (see [`plan`]), and the scheduler inside
+//! `stepwise serve` that sends them by Web Push.
+//!
+//! The scheduler claims due reminders in small batches under a lease
+//! ([`ReminderStore::claim_due_reminders`]): PostgreSQL skips rows another instance has
+//! locked, SQLite claims in one atomic statement. Each claimed reminder is checked (expired?
+//! its two-hour check already answered?), sent to every browser of its recipient that it has
+//! not reached yet, every attempt is logged, and it is finished under the same lease. A
+//! retryable failure (429, 5xx, timeout) comes back after an exponential backoff, or the
+//! push service's `Retry-After` when that is later, up to [`ReminderConfig::max_attempts`];
+//! then it fails with the reason. An instance that dies mid-batch leaves its claims to
+//! expire; another instance then sends them.
+
+pub mod plan;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt;
+use serde_json::json;
+use stepwise_engine::Decision;
+use stepwise_store::{
+    Delivery, DeliveryOutcome, FlareRecord, NewReminder, Patient, Reminder, ReminderKind,
+    ReminderOutcome, ReminderSettings, ReviewRecord, SessionRecord, Store, StoreResult,
+};
+use web_push::Urgency;
+
+use crate::calendar::parse_zone;
+use crate::error::ApiResult;
+use crate::push::{Notice, Pusher, SendReport};
+use crate::state::AppState;
+
+/// How the scheduler paces itself.
+#[derive(Debug, Clone)]
+pub struct ReminderConfig {
+    /// How long a claim holds; must be well above the push timeout.
+    pub lease: TimeDelta,
+    /// Reminders claimed at once.
+    pub batch: i64,
+    /// Reminders sent at the same time by one instance.
+    pub concurrency: usize,
+    /// Attempts before a reminder fails.
+    pub max_attempts: i64,
+    /// Wait after the first retryable failure; doubles with each further one.
+    pub backoff_base: TimeDelta,
+    /// The longest wait between attempts (a later `Retry-After` still wins).
+    pub backoff_cap: TimeDelta,
+    /// How often the scheduler looks for due reminders.
+    pub poll: Duration,
+    /// How often it plans session, medication and band reminders.
+    pub plan_every: Duration,
+}
+
+impl Default for ReminderConfig {
+    fn default() -> Self {
+        ReminderConfig {
+            lease: TimeDelta::seconds(60),
+            batch: 64,
+            concurrency: 32,
+            max_attempts: 5,
+            backoff_base: TimeDelta::seconds(30),
+            backoff_cap: TimeDelta::hours(1),
+            poll: Duration::from_secs(1),
+            plan_every: Duration::from_secs(60),
+        }
+    }
+}
+
+// --- scheduling, called where things happen ---
+
+/// A walk was logged: schedule its two-hour check and follow-up (idempotent, so a retried
+/// upload schedules nothing twice).
+pub async fn after_walk(
+    store: &dyn Store,
+    patient: &Patient,
+    session: &SessionRecord,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    if session.pain_after_2h.is_some() {
+        return Ok(());
+    }
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let settings = store.reminder_settings(patient.id).await?;
+    let reminders = plan::two_hour_checks(tz, patient, session, &settings);
+    store.schedule_reminders(&reminders, now).await?;
+    Ok(())
+}
+
+/// A two-hour check was answered: nothing more to ask about that walk.
+pub async fn after_answer(store: &dyn Store, session_id: i64, now: DateTime<Utc>) -> ApiResult<()> {
+    store.cancel_session_reminders(session_id, now).await?;
+    Ok(())
+}
+
+/// A flare was reported: tell the therapist.
+pub async fn after_flare(
+    store: &dyn Store,
+    patient: &Patient,
+    flare: &FlareRecord,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let reminder = plan::flare_escalation(tz, patient, flare);
+    store.schedule_reminders(&[reminder], now).await?;
+    Ok(())
+}
+
+/// A weekly review was saved: tell the patient what changed and why, and the therapist when
+/// it escalated.
+pub async fn after_review(
+    store: &dyn Store,
+    patient: &Patient,
+    review: &ReviewRecord,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let settings = store.reminder_settings(patient.id).await?;
+    let mut reminders = vec![plan::plan_change(tz, patient, review, &settings)];
+    if review.output.decision == Decision::Escalate {
+        reminders.push(plan::review_escalation(patient, review));
+    }
+    store.schedule_reminders(&reminders, now).await?;
+    Ok(())
+}
+
+/// Plans one patient's session and medication reminders for the coming days.
+pub async fn plan_patient(
+    store: &dyn Store,
+    patient: &Patient,
+    settings: &ReminderSettings,
+    now: DateTime<Utc>,
+) -> ApiResult<u64> {
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let reminders = plan::planned(tz, patient, settings, now);
+    Ok(store.schedule_reminders(&reminders, now).await?)
+}
+
+/// Plans every patient's session and medication reminders for the coming days, and band
+/// nudges for silent bands. Returns how many reminders are new.
+pub async fn plan_all(store: &dyn Store, now: DateTime<Utc>) -> ApiResult<u64> {
+    let mut reminders: Vec<NewReminder> = Vec::new();
+    for (patient_id, settings) in store.all_reminder_settings().await? {
+        let patient = store.patient(patient_id).await?;
+        let tz = parse_zone("timezone", &patient.timezone)?;
+        reminders.extend(plan::planned(tz, &patient, &settings, now));
+    }
+    for silence in store.band_silence().await? {
+        if now - silence.last_seen < plan::BAND_SILENCE {
+            continue;
+        }
+        let patient = store.patient(silence.patient_id).await?;
+        let tz = parse_zone("timezone", &patient.timezone)?;
+        let settings = store.reminder_settings(patient.id).await?;
+        reminders.extend(plan::band_nudge(tz, &patient, &silence, &settings, now));
+    }
+    Ok(store.schedule_reminders(&reminders, now).await?)
+}
+
+// --- delivery ---
+
+/// What one pass of [`Scheduler::deliver_due`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliverySummary {
+    /// Reminders claimed.
+    pub claimed: usize,
+    /// Reached at least one browser.
+    pub sent: usize,
+    /// Will be tried again.
+    pub retrying: usize,
+    /// Failed for good, expired, cancelled or had nowhere to go.
+    pub closed: usize,
+    /// Finished by another instance after this one's lease ran out.
+    pub lost_lease: usize,
+}
+
+/// Sends due reminders. One per server instance; several may share one database.
+pub struct Scheduler {
+    store: Arc<dyn Store>,
+    pusher: Arc<Pusher>,
+    config: ReminderConfig,
+    worker: String,
+}
+
+impl Scheduler {
+    /// A scheduler named `worker` (unique per instance: it fences the leases).
+    pub fn new(
+        store: Arc<dyn Store>,
+        pusher: Arc<Pusher>,
+        config: ReminderConfig,
+        worker: String,
+    ) -> Self {
+        Scheduler {
+            store,
+            pusher,
+            config,
+            worker,
+        }
+    }
+
+    /// This instance's name in leases and the delivery log.
+    pub fn worker(&self) -> &str {
+        &self.worker
+    }
+
+    /// Claims and sends everything due at `now`, batch after batch, until a batch comes back
+    /// short.
+    pub async fn deliver_due(&self, now: DateTime<Utc>) -> StoreResult<DeliverySummary> {
+        let mut summary = DeliverySummary::default();
+        loop {
+            let batch = self
+                .store
+                .claim_due_reminders(
+                    &self.worker,
+                    now,
+                    now + self.config.lease,
+                    self.config.batch,
+                )
+                .await?;
+            let full = batch.len() as i64 == self.config.batch;
+            summary.claimed += batch.len();
+            let results: Vec<StoreResult<(ReminderOutcome, bool)>> = futures::stream::iter(batch)
+                .map(|reminder| self.deliver(reminder, now))
+                .buffer_unordered(self.config.concurrency.max(1))
+                .collect()
+                .await;
+            for result in results {
+                let (outcome, kept) = result?;
+                match (kept, outcome) {
+                    (false, _) => summary.lost_lease += 1,
+                    (true, ReminderOutcome::Sent) => summary.sent += 1,
+                    (true, ReminderOutcome::Retry { .. }) => summary.retrying += 1,
+                    (true, _) => summary.closed += 1,
+                }
+            }
+            if !full {
+                return Ok(summary);
+            }
+        }
+    }
+
+    /// Sends one claimed reminder and finishes it; `false` when the lease was lost.
+    async fn deliver(
+        &self,
+        reminder: Reminder,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(ReminderOutcome, bool)> {
+        let outcome = self.attempt(&reminder, now).await?;
+        let kept = self
+            .store
+            .finish_reminder(reminder.id, &self.worker, &outcome, now)
+            .await?;
+        if !kept {
+            tracing::warn!(
+                reminder = reminder.id,
+                "lease lost before the reminder was finished"
+            );
+        }
+        Ok((outcome, kept))
+    }
+
+    async fn attempt(
+        &self,
+        reminder: &Reminder,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ReminderOutcome> {
+        if reminder.expires_at.is_some_and(|at| at <= now) {
+            return Ok(ReminderOutcome::Expired);
+        }
+        if let (true, Some(session_id)) = (reminder.kind.is_two_hour(), reminder.session_id) {
+            let session = self.store.session(reminder.patient_id, session_id).await?;
+            if session.pain_after_2h.is_some() {
+                return Ok(ReminderOutcome::Cancelled);
+            }
+        }
+        let subscriptions = self.store.push_subscriptions(reminder.recipient_id).await?;
+        if subscriptions.is_empty() {
+            return Ok(ReminderOutcome::Undeliverable(
+                "no browser of the recipient has reminders turned on".into(),
+            ));
+        }
+        let reached: HashSet<i64> = self
+            .store
+            .delivered_subscriptions(reminder.id)
+            .await?
+            .into_iter()
+            .collect();
+        let notice = notice(reminder, now);
+        let mut reports = Vec::new();
+        for subscription in subscriptions.iter().filter(|s| !reached.contains(&s.id)) {
+            let report = self.pusher.send(&subscription.subscription, &notice).await;
+            self.store
+                .record_delivery(&Delivery {
+                    reminder_id: reminder.id,
+                    subscription_id: Some(subscription.id),
+                    endpoint_host: endpoint_host(&subscription.subscription.endpoint),
+                    at: now,
+                    status: report.status.map(i64::from),
+                    outcome: report.outcome,
+                    error: report.error.clone(),
+                    duration_ms: report.elapsed.as_millis().try_into().unwrap_or(i64::MAX),
+                    worker: self.worker.clone(),
+                })
+                .await?;
+            if let Some(error) = &report.error {
+                tracing::info!(
+                    reminder = reminder.id,
+                    subscription = subscription.id,
+                    outcome = report.outcome.as_str(),
+                    error = %error,
+                    "push attempt"
+                );
+            }
+            reports.push(report);
+        }
+        Ok(self.outcome(reminder, !reached.is_empty(), &reports, now))
+    }
+
+    /// What the attempt's reports mean for the reminder.
+    fn outcome(
+        &self,
+        reminder: &Reminder,
+        reached_before: bool,
+        reports: &[SendReport],
+        now: DateTime<Utc>,
+    ) -> ReminderOutcome {
+        let delivered = reached_before
+            || reports
+                .iter()
+                .any(|r| r.outcome == DeliveryOutcome::Delivered);
+        let errors = || {
+            reports
+                .iter()
+                .filter_map(|r| r.error.as_deref())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let retryable: Vec<&SendReport> = reports
+            .iter()
+            .filter(|r| r.outcome == DeliveryOutcome::Retryable)
+            .collect();
+        if !retryable.is_empty() {
+            if reminder.attempts < self.config.max_attempts {
+                let asked = retryable.iter().filter_map(|r| r.retry_after).max();
+                return ReminderOutcome::Retry {
+                    at: now + self.backoff(reminder.attempts, asked),
+                    error: errors(),
+                };
+            }
+            if !delivered {
+                return ReminderOutcome::Failed(format!(
+                    "gave up after {} attempts: {}",
+                    reminder.attempts,
+                    errors()
+                ));
+            }
+        }
+        if delivered {
+            ReminderOutcome::Sent
+        } else if reports.iter().all(|r| r.outcome == DeliveryOutcome::Gone) {
+            ReminderOutcome::Undeliverable(format!(
+                "every browser's subscription has expired: {}",
+                errors()
+            ))
+        } else {
+            ReminderOutcome::Failed(errors())
+        }
+    }
+
+    /// The wait before attempt `attempts + 1`: `backoff_base × 2^(attempts − 1)`, at most
+    /// `backoff_cap`, or the push service's `Retry-After` when that is longer.
+    pub fn backoff(&self, attempts: i64, retry_after: Option<Duration>) -> TimeDelta {
+        let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        let exponential = self
+            .config
+            .backoff_base
+            .checked_mul(2_i32.pow(doublings))
+            .unwrap_or(self.config.backoff_cap)
+            .min(self.config.backoff_cap);
+        let asked = retry_after
+            .and_then(|d| TimeDelta::from_std(d).ok())
+            .unwrap_or(TimeDelta::zero());
+        exponential.max(asked)
+    }
+}
+
+/// The push message of a reminder: what the service worker shows and which page it opens.
+fn notice(reminder: &Reminder, now: DateTime<Utc>) -> Notice {
+    let payload = json!({
+        "reminder_id": reminder.id,
+        "kind": reminder.kind,
+        "title": reminder.message.title,
+        "body": reminder.message.body,
+        "url": reminder.message.url,
+        "session_id": reminder.session_id,
+    });
+    let ttl = reminder
+        .expires_at
+        .map_or(TimeDelta::hours(12), |at| at - now)
+        .num_seconds()
+        .clamp(60, 4 * 7 * 24 * 3600);
+    let urgency = match reminder.kind {
+        ReminderKind::TwoHourCheck | ReminderKind::TwoHourFollowUp | ReminderKind::Escalation => {
+            Urgency::High
+        }
+        ReminderKind::Session | ReminderKind::Medication => Urgency::Normal,
+        ReminderKind::PlanChange | ReminderKind::BandNudge => Urgency::Low,
+    };
+    // The follow-up replaces an undelivered first check of the same walk.
+    let topic = match reminder.session_id {
+        Some(session) => format!("walk-{session}"),
+        None => format!("reminder-{}", reminder.id),
+    };
+    Notice {
+        payload: payload.to_string().into_bytes(),
+        ttl: u32::try_from(ttl).unwrap_or(60),
+        urgency,
+        topic: Some(topic),
+    }
+}
+
+/// The host of an endpoint, for the log (the full URL is a capability, never logged).
+fn endpoint_host(endpoint: &str) -> String {
+    url::Url::parse(endpoint)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "invalid".into())
+}
+
+/// A name for this instance: process id and a random suffix.
+pub fn worker_name() -> String {
+    let mut bytes = [0u8; 4];
+    // A failure leaves zeros: the pid still tells instances on different hosts apart poorly,
+    // but leases stay correct within one database as long as names differ.
+    let _ = getrandom::fill(&mut bytes);
+    format!("pid{}-{}", std::process::id(), hex::encode(bytes))
+}
+
+/// The scheduler loop of `stepwise serve`: plans every [`ReminderConfig::plan_every`], and
+/// delivers what is due every [`ReminderConfig::poll`]. Runs until the task is aborted.
+pub async fn run(state: AppState) {
+    let pusher = match state.pusher().await {
+        Ok(pusher) => pusher,
+        Err(err) => {
+            tracing::error!(error = %err, "reminders are off: the push keys could not be loaded");
+            return;
+        }
+    };
+    let config = state.config.reminders.clone();
+    let scheduler = Scheduler::new(state.store.clone(), pusher, config.clone(), worker_name());
+    tracing::info!(worker = scheduler.worker(), "reminder scheduler started");
+    let mut last_plan: Option<std::time::Instant> = None;
+    loop {
+        let now = state.clock.now();
+        if last_plan.is_none_or(|at| at.elapsed() >= config.plan_every) {
+            last_plan = Some(std::time::Instant::now());
+            match plan_all(state.store.as_ref(), now).await {
+                Ok(0) => {}
+                Ok(added) => tracing::info!(added, "reminders planned"),
+                Err(err) => tracing::error!(error = %err, "planning reminders"),
+            }
+        }
+        match scheduler.deliver_due(now).await {
+            Ok(summary) if summary.claimed > 0 => tracing::info!(?summary, "reminders"),
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = %err, "delivering reminders"),
+        }
+        tokio::time::sleep(config.poll).await;
+    }
+}
