@@ -3,6 +3,9 @@
 //!
 //! PostgreSQL tests need a server: `STEPWISE_TEST_POSTGRES_URL` names it (`scripts/test` starts
 //! a throwaway one). When it is unset the PostgreSQL half of a suite fails — it never skips.
+//!
+//! [`push`] runs a real Web Push service (`STEPWISE_PUSH_SERVICE`, from `scripts/push-service`)
+//! and push endpoints that misbehave, for delivery tests.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::Connection;
 use stepwise_store::Store;
+
+pub mod push;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
