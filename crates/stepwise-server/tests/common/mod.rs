@@ -73,9 +73,14 @@ pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 impl TestApp {
     pub async fn new(backend: Backend, now: DateTime<Utc>) -> TestApp {
+        TestApp::with_config(backend, now, Config::default()).await
+    }
+
+    /// As [`TestApp::new`], with server settings of the test's choosing.
+    pub async fn with_config(backend: Backend, now: DateTime<Utc>, config: Config) -> TestApp {
         let db = fresh_store(backend).await;
         let clock = Arc::new(ManualClock::new(now));
-        let state = AppState::new(db.store.clone(), clock.clone(), Config::default());
+        let state = AppState::new(db.store.clone(), clock.clone(), config);
         let router = app(state.clone());
         TestApp {
             db,
@@ -149,6 +154,10 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, auth: &Auth, body: Value) -> Answer {
         self.call(Method::POST, path, auth, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, auth: &Auth) -> Answer {
+        self.call(Method::DELETE, path, auth, None).await
     }
 
     pub async fn put(&self, path: &str, auth: &Auth, body: Value) -> Answer {
