@@ -5,6 +5,8 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::TimeDelta;
 use common::*;
 use serde_json::{Value, json};
@@ -106,6 +108,7 @@ async fn world(backend: Backend) -> World {
 fn expect(actor: Actor, kind: Kind, ok: StatusCode) -> StatusCode {
     use StatusCode as S;
     match (kind, actor) {
+        (Kind::Public, _) => ok,
         (_, Anonymous) => S::UNAUTHORIZED,
         // A band token is not a login, and a login is not a band token.
         (Kind::Collector, DeviceA) => ok,
@@ -128,6 +131,8 @@ fn expect(actor: Actor, kind: Kind, ok: StatusCode) -> StatusCode {
 
 #[derive(Clone, Copy, Debug)]
 enum Kind {
+    /// Anyone, logged in or not (the push key).
+    Public,
     /// A patient's own data (`/me/...`).
     OwnPatient,
     /// Patient A's data, for their care team.
@@ -136,10 +141,23 @@ enum Kind {
     AdminOnly,
     /// Any care-team member, about their own clinic.
     AnyStaff,
-    /// Any logged-in user.
+    /// Any logged-in user, about their own account (`/me`, their push subscriptions).
     AnyUser,
     /// A collector's upload.
     Collector,
+}
+
+/// A browser's `PushSubscription.toJSON()` on an allowed push host (FCM), unique per `tag`.
+/// The server checks only the keys' lengths and the public key's `0x04` prefix.
+fn subscription(tag: &str) -> Value {
+    let mut p256dh = [7u8; 65];
+    p256dh[0] = 4;
+    json!({
+        "endpoint": format!("https://fcm.googleapis.com/fcm/send/{tag}"),
+        "keys": {"p256dh": URL_SAFE_NO_PAD.encode(p256dh), "auth": URL_SAFE_NO_PAD.encode([9u8; 16])},
+        "expirationTime": null,
+        "label": format!("{tag}'s browser"),
+    })
 }
 
 async fn role_matrix(backend: Backend) {
@@ -147,6 +165,18 @@ async fn role_matrix(backend: Backend) {
     let p = w.patient_a;
     let now = w.app.now();
     let walk = |client_id: &str| json!({"client_id": client_id, "started_at": now - TimeDelta::minutes(40), "ended_at": now - TimeDelta::minutes(20), "walked_s": 1200, "pain_before": 2});
+    // Patient A's phone: only patient A may delete it (tried by everyone after the matrix).
+    let phone_a = w
+        .app
+        .post(
+            "/api/v1/push/subscriptions",
+            w.auth(PatientA),
+            subscription("patient-a-phone"),
+        )
+        .await
+        .expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
     // (method, path, body, kind, status for allowed actors)
     let mut table: Vec<(Method, String, Option<Value>, Kind, StatusCode)> = vec![
         (
@@ -197,6 +227,46 @@ async fn role_matrix(backend: Backend) {
             Some(json!({"client_id": "f1", "started_at": now, "pain": 6})),
             Kind::OwnPatient,
             StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/reminders".into(),
+            None,
+            Kind::OwnPatient,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/reminder-settings".into(),
+            None,
+            Kind::OwnPatient,
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/me/reminder-settings".into(),
+            Some(json!({
+                "session_reminders": true,
+                "session_times": ["09:30", "18:00"],
+                "session_days": ["Mon", "Wed", "Fri"],
+                "quiet_hours": {"start": "22:00", "end": "07:00"},
+            })),
+            Kind::OwnPatient,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/api/v1/push/key".into(),
+            None,
+            Kind::Public,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/api/v1/push/subscriptions".into(),
+            None,
+            Kind::AnyUser,
+            StatusCode::OK,
         ),
         (
             Method::GET,
@@ -273,6 +343,27 @@ async fn role_matrix(backend: Backend) {
             format!("/api/v1/patients/{p}/audit"),
             None,
             Kind::AdminOnly,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/reminders"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/reminders?from=2026-10-26&to=2026-11-02"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/patients/{p}/reminder-settings"),
+            Some(json!({"medication_lead_min": 30, "two_hour_window_min": 240})),
+            Kind::Staff,
             StatusCode::OK,
         ),
         (
@@ -492,7 +583,76 @@ async fn role_matrix(backend: Backend) {
             therapist_invite.status,
             therapist_invite.body,
         ));
+        // Each user subscribes a browser of their own: 201, the same endpoint again 200, and
+        // deletes it: 204.
+        let body = subscription(&format!("{actor:?}"));
+        let first = w
+            .app
+            .post("/api/v1/push/subscriptions", w.auth(actor), body.clone())
+            .await;
+        let own = first.body["id"].as_i64().unwrap_or(phone_a);
+        rows.push((
+            actor,
+            Method::POST,
+            "/api/v1/push/subscriptions".into(),
+            expect(actor, Kind::AnyUser, StatusCode::CREATED),
+            first.status,
+            first.body,
+        ));
+        let again = w
+            .app
+            .post("/api/v1/push/subscriptions", w.auth(actor), body)
+            .await;
+        rows.push((
+            actor,
+            Method::POST,
+            "/api/v1/push/subscriptions (again)".into(),
+            expect(actor, Kind::AnyUser, StatusCode::OK),
+            again.status,
+            again.body,
+        ));
+        let path = format!("/api/v1/push/subscriptions/{own}");
+        let gone = w.app.delete(&path, w.auth(actor)).await;
+        rows.push((
+            actor,
+            Method::DELETE,
+            path,
+            expect(actor, Kind::AnyUser, StatusCode::NO_CONTENT),
+            gone.status,
+            gone.body,
+        ));
     }
+    // Patient A's phone, deleted by everyone else (it must survive), then by patient A.
+    let path = format!("/api/v1/push/subscriptions/{phone_a}");
+    for actor in ACTORS
+        .into_iter()
+        .filter(|a| *a != PatientA)
+        .chain([PatientA])
+    {
+        let answer = w.app.delete(&path, w.auth(actor)).await;
+        let ok = if actor == PatientA {
+            StatusCode::NO_CONTENT
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        rows.push((
+            actor,
+            Method::DELETE,
+            path.clone(),
+            expect(actor, Kind::AnyUser, ok),
+            answer.status,
+            answer.body,
+        ));
+    }
+    let again = w.app.delete(&path, w.auth(PatientA)).await;
+    rows.push((
+        PatientA,
+        Method::DELETE,
+        format!("{path} (again)"),
+        StatusCode::NOT_FOUND,
+        again.status,
+        again.body,
+    ));
     table.clear();
     let wrong: Vec<String> = rows
         .iter()
@@ -508,7 +668,7 @@ async fn role_matrix(backend: Backend) {
         rows.len(),
         wrong.join("\n")
     );
-    assert!(rows.len() >= 9 * 34);
+    assert!(rows.len() >= 9 * 49 + 10);
 }
 
 async fn lists_show_only_what_each_role_may_see(backend: Backend) {
@@ -552,4 +712,143 @@ async fn lists_show_only_what_each_role_may_see(backend: Backend) {
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(e["field"], "therapist_id");
+
+    // Push subscriptions: each user sees only their own browsers, and cannot delete another's.
+    let mut subscribed = Vec::new();
+    for actor in [PatientA, PatientB, TherapistA] {
+        let stored = w
+            .app
+            .post(
+                "/api/v1/push/subscriptions",
+                w.auth(actor),
+                subscription(&format!("list-{actor:?}")),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        assert!(stored.get("keys").is_none() && stored.get("p256dh").is_none());
+        subscribed.push((actor, stored["id"].as_i64().unwrap()));
+    }
+    let endpoints = |v: Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["endpoint"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (actor, _) in &subscribed {
+        let own = w
+            .app
+            .get("/api/v1/push/subscriptions", w.auth(*actor))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(
+            endpoints(own),
+            [format!(
+                "https://fcm.googleapis.com/fcm/send/list-{actor:?}"
+            )],
+            "{actor:?}"
+        );
+    }
+    let admins = w
+        .app
+        .get("/api/v1/push/subscriptions", w.auth(Admin))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        admins,
+        json!([]),
+        "an admin does not see the clinic's browsers"
+    );
+    let (_, phone_a) = subscribed[0];
+    for actor in [PatientB, TherapistA, Admin] {
+        w.app
+            .delete(
+                &format!("/api/v1/push/subscriptions/{phone_a}"),
+                w.auth(actor),
+            )
+            .await
+            .expect(StatusCode::NOT_FOUND);
+    }
+    let still = w
+        .app
+        .get("/api/v1/push/subscriptions", w.auth(PatientA))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(still[0]["id"], phone_a);
+    // Subscribing is a write: the session cookie alone (no CSRF token) is refused.
+    let Auth::User(login) = w.auth(PatientB).clone() else {
+        unreachable!()
+    };
+    w.app
+        .post(
+            "/api/v1/push/subscriptions",
+            &Auth::CookieOnly(login),
+            subscription("no-csrf"),
+        )
+        .await
+        .expect(StatusCode::FORBIDDEN);
+
+    // Reminders: patient A's walk has its two-hour check; patient A's flare an escalation to
+    // therapist A. Patient A sees only reminders addressed to them, patient B none of A's.
+    let p = w.patient_a;
+    w.app
+        .post(
+            "/api/v1/me/flares",
+            w.auth(PatientA),
+            json!({"client_id": "flare-lists", "started_at": w.app.now(), "pain": 7}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let mine = w
+        .app
+        .get("/api/v1/me/reminders", w.auth(PatientA))
+        .await
+        .expect(StatusCode::OK);
+    let mine = mine.as_array().unwrap();
+    assert!(
+        mine.iter()
+            .any(|r| r["kind"] == "two_hour_check" && r["session_id"] == w.session_a),
+        "{mine:?}"
+    );
+    assert!(
+        mine.iter()
+            .all(|r| r["recipient_id"] == p && r["patient_id"] == p),
+        "{mine:?}"
+    );
+    let theirs = w
+        .app
+        .get("/api/v1/me/reminders", w.auth(PatientB))
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        theirs
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["patient_id"] != p),
+        "{theirs}"
+    );
+    // The care team sees every reminder about the patient, and only about that patient.
+    let staff = w
+        .app
+        .get(
+            &format!("/api/v1/patients/{p}/reminders"),
+            w.auth(TherapistA),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let staff = staff.as_array().unwrap();
+    assert!(staff.iter().all(|r| r["patient_id"] == p), "{staff:?}");
+    assert!(
+        staff.iter().any(|r| r["kind"] == "escalation"
+            && r["recipient_id"] == id(w.auth(TherapistA))
+            && r.get("answered").is_none()),
+        "{staff:?}"
+    );
+    assert!(
+        staff
+            .iter()
+            .any(|r| r["kind"] == "two_hour_check" && r["answered"] == false),
+        "{staff:?}"
+    );
 }
