@@ -4,6 +4,11 @@
 //!   samples/s, beside the same rows inserted with plain multi-row SQL on the database, and
 //!   through `Store::ingest_samples` without HTTP — on SQLite and PostgreSQL, in the same run.
 //! - `review`: the weekly review job over many patients with a week of minute data each.
+//! - `clinic`: the clinic's visit list over many patients.
+//! - `push`: reminders delivered per second by the scheduler to a local push receiver,
+//!   beside the encryption and signing alone.
+
+mod push;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -61,6 +66,12 @@ enum Bench {
         #[arg(long, default_value_t = 500)]
         patients: u32,
     },
+    /// Reminders delivered by Web Push per second, beside the crypto alone.
+    Push {
+        /// Reminders, all due at the start.
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(2..))]
+        reminders: u32,
+    },
 }
 
 #[tokio::main]
@@ -77,6 +88,7 @@ async fn main() -> anyhow::Result<()> {
             Bench::Ingest { days: 60 },
             Bench::Review { patients: 1000 },
             Bench::Clinic { patients: 500 },
+            Bench::Push { reminders: 5000 },
         ],
     };
     for bench in benches {
@@ -85,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
                 Bench::Ingest { days } => ingest(backend, days).await?,
                 Bench::Review { patients } => review(backend, patients).await?,
                 Bench::Clinic { patients } => clinic_view(backend, patients).await?,
+                Bench::Push { reminders } => push::push(backend, reminders).await?,
             }
         }
     }
