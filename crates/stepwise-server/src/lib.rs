@@ -18,6 +18,7 @@ pub mod reminders;
 pub mod report;
 pub mod state;
 pub mod validate;
+pub mod web;
 pub mod weekly;
 
 use std::future::Future;
@@ -122,6 +123,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/docs.js", get(system::docs_script))
         .nest("/api/v1", api)
         .merge(pages())
+        .merge(web::routes())
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -158,6 +158,12 @@ impl Pusher {
     /// The endpoint's host when the server may post to it, else why not.
     pub fn check_endpoint(&self, endpoint: &str) -> Result<String, String> {
         let url = url::Url::parse(endpoint).map_err(|err| format!("not a URL: {err}"))?;
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(format!(
+                "{}: endpoints are not allowed; use https",
+                url.scheme()
+            ));
+        }
         let host = url
             .host_str()
             .ok_or("the URL has no host")?
@@ -166,10 +172,8 @@ impl Pusher {
             .to_ascii_lowercase();
         let port = url.port_or_known_default();
         let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1");
-        match url.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            scheme => return Err(format!("{scheme}: endpoints are not allowed; use https")),
+        if url.scheme() == "http" && !loopback {
+            return Err("http: endpoints are not allowed; use https".into());
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err("endpoints must not carry credentials".into());

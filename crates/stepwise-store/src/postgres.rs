@@ -48,4 +48,4 @@ impl PostgresStore {
 }
 
 impl_store!(PostgresStore, Postgres);
-impl_reminder_store!(PostgresStore, CLAIM_POSTGRES);
+impl_reminder_store!(PostgresStore, Postgres, CLAIM_POSTGRES);

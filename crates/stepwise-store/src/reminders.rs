@@ -225,6 +225,17 @@ impl ReminderOutcome {
     }
 }
 
+/// How the attempt to send one claimed reminder ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The reminder.
+    pub reminder_id: Id,
+    /// Where it goes next.
+    pub outcome: ReminderOutcome,
+    /// Each browser tried in this attempt.
+    pub deliveries: Vec<Delivery>,
+}
+
 /// A browser's push subscription as it arrives from `PushManager.subscribe()`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewPushSubscription {
@@ -468,18 +479,17 @@ pub trait ReminderStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<Reminder>>;
-    /// Records how sending a claimed reminder ended. `false` (and nothing changed) when
-    /// `worker` no longer holds it.
-    async fn finish_reminder(
+    /// Records how sending claimed reminders ended, all in one transaction: appends their
+    /// attempts to the delivery log (deleting subscriptions that are `Gone`, stamping
+    /// `last_delivered_at` on those `Delivered`) and finishes each reminder — unless `worker`
+    /// no longer holds it (its lease ran out and another instance claimed it), which the
+    /// answer reports as `false` at that reminder's position.
+    async fn complete_reminders(
         &self,
-        reminder_id: Id,
         worker: &str,
-        outcome: &ReminderOutcome,
+        completions: &[Completion],
         now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-    /// Appends to the delivery log; a `Gone` outcome also deletes the subscription and a
-    /// `Delivered` one stamps its `last_delivered_at`.
-    async fn record_delivery(&self, delivery: &Delivery) -> StoreResult<()>;
+    ) -> StoreResult<Vec<bool>>;
     /// The subscriptions a reminder already reached (so a retry skips them).
     async fn delivered_subscriptions(&self, reminder_id: Id) -> StoreResult<Vec<Id>>;
     /// The delivery log of one reminder, oldest first.

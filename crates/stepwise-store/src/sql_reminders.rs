@@ -132,7 +132,7 @@ pub(crate) fn settings_error(patient_id: i64, err: serde_json::Error) -> StoreEr
 ///
 /// [`impl_store!`]: crate::sql
 macro_rules! impl_reminder_store {
-    ($store:ty, $claim:ident) => {
+    ($store:ty, $db:ty, $claim:ident) => {
         const _: () = {
             use async_trait::async_trait;
             use chrono::{DateTime, Utc};
@@ -142,6 +142,90 @@ macro_rules! impl_reminder_store {
             use $crate::sql::{Cells, secs, to_json};
             use $crate::sql_reminders::*;
             use $crate::{StoreError, StoreResult};
+
+            /// Statements that run inside a transaction.
+            impl $store {
+                async fn log_delivery(
+                    tx: &mut sqlx::Transaction<'static, $db>,
+                    delivery: &Delivery,
+                ) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO push_deliveries (reminder_id, subscription_id, \
+                         endpoint_host, at, status, outcome, error, duration_ms, worker) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(delivery.reminder_id)
+                    .bind(delivery.subscription_id)
+                    .bind(delivery.endpoint_host.as_str())
+                    .bind(secs(delivery.at))
+                    .bind(delivery.status)
+                    .bind(delivery.outcome.as_str())
+                    .bind(delivery.error.as_deref())
+                    .bind(delivery.duration_ms)
+                    .bind(delivery.worker.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                    let Some(subscription_id) = delivery.subscription_id else {
+                        return Ok(());
+                    };
+                    match delivery.outcome {
+                        DeliveryOutcome::Gone => {
+                            sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
+                                .bind(subscription_id)
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                        DeliveryOutcome::Delivered => {
+                            sqlx::query(
+                                "UPDATE push_subscriptions SET last_delivered_at = $1 \
+                                 WHERE id = $2",
+                            )
+                            .bind(secs(delivery.at))
+                            .bind(subscription_id)
+                            .execute(&mut **tx)
+                            .await?;
+                        }
+                        DeliveryOutcome::Retryable | DeliveryOutcome::Rejected => {}
+                    }
+                    Ok(())
+                }
+
+                /// Finishes a reminder if `worker` still holds it.
+                async fn finish(
+                    tx: &mut sqlx::Transaction<'static, $db>,
+                    reminder_id: Id,
+                    worker: &str,
+                    outcome: &ReminderOutcome,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    let (next_attempt, error, finished) = match outcome {
+                        ReminderOutcome::Retry { at, error } => {
+                            (Some(secs(*at)), Some(error.as_str()), None)
+                        }
+                        ReminderOutcome::Failed(error) | ReminderOutcome::Undeliverable(error) => {
+                            (None, Some(error.as_str()), Some(secs(now)))
+                        }
+                        ReminderOutcome::Sent
+                        | ReminderOutcome::Cancelled
+                        | ReminderOutcome::Expired => (None, None, Some(secs(now))),
+                    };
+                    let done = sqlx::query(
+                        "UPDATE reminders SET state = $1, \
+                         next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
+                         finished_at = $4, lease_until = NULL \
+                         WHERE id = $5 AND leased_by = $6 AND state = 'sending'",
+                    )
+                    .bind(outcome.state().as_str())
+                    .bind(next_attempt)
+                    .bind(error)
+                    .bind(finished)
+                    .bind(reminder_id)
+                    .bind(worker)
+                    .execute(&mut **tx)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+            }
 
             #[async_trait]
             impl ReminderStore for $store {
@@ -357,80 +441,25 @@ macro_rules! impl_reminder_store {
                     Ok(claimed)
                 }
 
-                async fn finish_reminder(
+                async fn complete_reminders(
                     &self,
-                    reminder_id: Id,
                     worker: &str,
-                    outcome: &ReminderOutcome,
+                    completions: &[Completion],
                     now: DateTime<Utc>,
-                ) -> StoreResult<bool> {
-                    let (next_attempt, error, finished) = match outcome {
-                        ReminderOutcome::Retry { at, error } => (Some(secs(*at)), Some(error.as_str()), None),
-                        ReminderOutcome::Failed(error) | ReminderOutcome::Undeliverable(error) => {
-                            (None, Some(error.as_str()), Some(secs(now)))
-                        }
-                        ReminderOutcome::Sent | ReminderOutcome::Cancelled | ReminderOutcome::Expired => {
-                            (None, None, Some(secs(now)))
-                        }
-                    };
-                    let done = sqlx::query(
-                        "UPDATE reminders SET state = $1, \
-                         next_attempt_at = COALESCE($2, next_attempt_at), last_error = $3, \
-                         finished_at = $4, lease_until = NULL \
-                         WHERE id = $5 AND leased_by = $6 AND state = 'sending'",
-                    )
-                    .bind(outcome.state().as_str())
-                    .bind(next_attempt)
-                    .bind(error)
-                    .bind(finished)
-                    .bind(reminder_id)
-                    .bind(worker)
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(done.rows_affected() == 1)
-                }
-
-                async fn record_delivery(&self, delivery: &Delivery) -> StoreResult<()> {
+                ) -> StoreResult<Vec<bool>> {
                     let mut tx = self.begin().await?;
-                    sqlx::query(
-                        "INSERT INTO push_deliveries (reminder_id, subscription_id, \
-                         endpoint_host, at, status, outcome, error, duration_ms, worker) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(delivery.reminder_id)
-                    .bind(delivery.subscription_id)
-                    .bind(delivery.endpoint_host.as_str())
-                    .bind(secs(delivery.at))
-                    .bind(delivery.status)
-                    .bind(delivery.outcome.as_str())
-                    .bind(delivery.error.as_deref())
-                    .bind(delivery.duration_ms)
-                    .bind(delivery.worker.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    if let Some(subscription_id) = delivery.subscription_id {
-                        match delivery.outcome {
-                            DeliveryOutcome::Gone => {
-                                sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
-                                    .bind(subscription_id)
-                                    .execute(&mut *tx)
-                                    .await?;
-                            }
-                            DeliveryOutcome::Delivered => {
-                                sqlx::query(
-                                    "UPDATE push_subscriptions SET last_delivered_at = $1 \
-                                     WHERE id = $2",
-                                )
-                                .bind(secs(delivery.at))
-                                .bind(subscription_id)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                            DeliveryOutcome::Retryable | DeliveryOutcome::Rejected => {}
+                    let mut kept = Vec::with_capacity(completions.len());
+                    for completion in completions {
+                        for delivery in &completion.deliveries {
+                            Self::log_delivery(&mut tx, delivery).await?;
                         }
+                        kept.push(
+                            Self::finish(&mut tx, completion.reminder_id, worker, &completion.outcome, now)
+                                .await?,
+                        );
                     }
                     tx.commit().await?;
-                    Ok(())
+                    Ok(kept)
                 }
 
                 async fn delivered_subscriptions(&self, reminder_id: Id) -> StoreResult<Vec<Id>> {

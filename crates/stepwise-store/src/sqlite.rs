@@ -65,4 +65,4 @@ impl SqliteStore {
 }
 
 impl_store!(SqliteStore, Sqlite);
-impl_reminder_store!(SqliteStore, CLAIM_SQLITE);
+impl_reminder_store!(SqliteStore, Sqlite, CLAIM_SQLITE);

@@ -122,7 +122,7 @@ pub async fn subscribe(
     key_bytes("keys.p256dh", &req.keys.p256dh, 65, "a P-256 public key")?;
     key_bytes("keys.auth", &req.keys.auth, 16, "a 16-byte auth secret")?;
     let label = req.label.unwrap_or_else(|| "Browser".into());
-    validate::required_text("label", &label, 80)?;
+    validate::required_text("label", &label, 100)?;
     let (stored, created) = state
         .store
         .save_push_subscription(

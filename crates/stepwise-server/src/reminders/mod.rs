@@ -22,8 +22,9 @@ use futures::StreamExt;
 use serde_json::json;
 use stepwise_engine::Decision;
 use stepwise_store::{
-    Delivery, DeliveryOutcome, FlareRecord, NewReminder, Patient, Reminder, ReminderKind,
-    ReminderOutcome, ReminderSettings, ReviewRecord, SessionRecord, Store, StoreResult,
+    Completion, Delivery, DeliveryOutcome, FlareRecord, NewReminder, Patient, Reminder,
+    ReminderKind, ReminderOutcome, ReminderSettings, ReviewRecord, SessionRecord, Store,
+    StoreResult,
 };
 use web_push::Urgency;
 
@@ -205,7 +206,7 @@ impl Scheduler {
     }
 
     /// Claims and sends everything due at `now`, batch after batch, until a batch comes back
-    /// short.
+    /// short. Each batch is sent concurrently, then logged and finished in one transaction.
     pub async fn deliver_due(&self, now: DateTime<Utc>) -> StoreResult<DeliverySummary> {
         let mut summary = DeliverySummary::default();
         loop {
@@ -220,15 +221,24 @@ impl Scheduler {
                 .await?;
             let full = batch.len() as i64 == self.config.batch;
             summary.claimed += batch.len();
-            let results: Vec<StoreResult<(ReminderOutcome, bool)>> = futures::stream::iter(batch)
-                .map(|reminder| self.deliver(reminder, now))
+            let completions: Vec<Completion> = futures::stream::iter(batch)
+                .map(|reminder| self.attempt(reminder, now))
                 .buffer_unordered(self.config.concurrency.max(1))
                 .collect()
                 .await;
-            for result in results {
-                let (outcome, kept) = result?;
-                match (kept, outcome) {
-                    (false, _) => summary.lost_lease += 1,
+            let kept = self
+                .store
+                .complete_reminders(&self.worker, &completions, now)
+                .await?;
+            for (completion, kept) in completions.iter().zip(kept) {
+                match (kept, &completion.outcome) {
+                    (false, _) => {
+                        tracing::warn!(
+                            reminder = completion.reminder_id,
+                            "lease lost before the reminder was finished"
+                        );
+                        summary.lost_lease += 1;
+                    }
                     (true, ReminderOutcome::Sent) => summary.sent += 1,
                     (true, ReminderOutcome::Retry { .. }) => summary.retrying += 1,
                     (true, _) => summary.closed += 1,
@@ -240,30 +250,29 @@ impl Scheduler {
         }
     }
 
-    /// Sends one claimed reminder and finishes it; `false` when the lease was lost.
-    async fn deliver(
-        &self,
-        reminder: Reminder,
-        now: DateTime<Utc>,
-    ) -> StoreResult<(ReminderOutcome, bool)> {
-        let outcome = self.attempt(&reminder, now).await?;
-        let kept = self
-            .store
-            .finish_reminder(reminder.id, &self.worker, &outcome, now)
-            .await?;
-        if !kept {
-            tracing::warn!(
-                reminder = reminder.id,
-                "lease lost before the reminder was finished"
-            );
+    /// One attempt at a claimed reminder. A store error on the way is an attempt that failed
+    /// (and is retried), so that what was already sent in the batch is still logged.
+    async fn attempt(&self, reminder: Reminder, now: DateTime<Utc>) -> Completion {
+        let mut deliveries = Vec::new();
+        let outcome = match self.try_attempt(&reminder, now, &mut deliveries).await {
+            Ok(outcome) => outcome,
+            Err(err) => ReminderOutcome::Retry {
+                at: now + self.backoff(reminder.attempts, None),
+                error: format!("the database failed during the attempt: {err}"),
+            },
+        };
+        Completion {
+            reminder_id: reminder.id,
+            outcome,
+            deliveries,
         }
-        Ok((outcome, kept))
     }
 
-    async fn attempt(
+    async fn try_attempt(
         &self,
         reminder: &Reminder,
         now: DateTime<Utc>,
+        deliveries: &mut Vec<Delivery>,
     ) -> StoreResult<ReminderOutcome> {
         if reminder.expires_at.is_some_and(|at| at <= now) {
             return Ok(ReminderOutcome::Expired);
@@ -280,29 +289,20 @@ impl Scheduler {
                 "no browser of the recipient has reminders turned on".into(),
             ));
         }
-        let reached: HashSet<i64> = self
-            .store
-            .delivered_subscriptions(reminder.id)
-            .await?
-            .into_iter()
-            .collect();
+        // Only a reminder claimed before can have reached some browsers already.
+        let reached: HashSet<i64> = if reminder.attempts > 1 {
+            self.store
+                .delivered_subscriptions(reminder.id)
+                .await?
+                .into_iter()
+                .collect()
+        } else {
+            HashSet::new()
+        };
         let notice = notice(reminder, now);
         let mut reports = Vec::new();
         for subscription in subscriptions.iter().filter(|s| !reached.contains(&s.id)) {
             let report = self.pusher.send(&subscription.subscription, &notice).await;
-            self.store
-                .record_delivery(&Delivery {
-                    reminder_id: reminder.id,
-                    subscription_id: Some(subscription.id),
-                    endpoint_host: endpoint_host(&subscription.subscription.endpoint),
-                    at: now,
-                    status: report.status.map(i64::from),
-                    outcome: report.outcome,
-                    error: report.error.clone(),
-                    duration_ms: report.elapsed.as_millis().try_into().unwrap_or(i64::MAX),
-                    worker: self.worker.clone(),
-                })
-                .await?;
             if let Some(error) = &report.error {
                 tracing::info!(
                     reminder = reminder.id,
@@ -312,6 +312,17 @@ impl Scheduler {
                     "push attempt"
                 );
             }
+            deliveries.push(Delivery {
+                reminder_id: reminder.id,
+                subscription_id: Some(subscription.id),
+                endpoint_host: endpoint_host(&subscription.subscription.endpoint),
+                at: now,
+                status: report.status.map(i64::from),
+                outcome: report.outcome,
+                error: report.error.clone(),
+                duration_ms: report.elapsed.as_millis().try_into().unwrap_or(i64::MAX),
+                worker: self.worker.clone(),
+            });
             reports.push(report);
         }
         Ok(self.outcome(reminder, !reached.is_empty(), &reports, now))
