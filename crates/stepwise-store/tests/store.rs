@@ -12,9 +12,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use stepwise_engine::{Decision, Reason, ReasonCode, Review, Rules, SessionReport, WeekEvidence};
 use stepwise_store::{
-    AuditEntry, BandDay, Clinic, LocalDay, NewDevice, NewFlare, NewInvite, NewOutcome, NewReview,
-    NewSession, NewUser, OutcomeKind, PatientInvite, PlanChangeSource, PlanOverride, RestType,
-    Role, SampleBatch, SleepEpisode, SleepStage, StepSample, Store, StoreError, User, WalkingPlan,
+    AuditEntry, BandDay, Clinic, ClockTime, Completion, Delivery, DeliveryOutcome, LocalDay,
+    NewDevice, NewFlare, NewInvite, NewOutcome, NewPushSubscription, NewReminder, NewReview,
+    NewSession, NewUser, OutcomeKind, PatientInvite, PlanChangeSource, PlanOverride, ReminderKind,
+    ReminderMessage, ReminderOutcome, ReminderSettings, ReminderState, RestType, Role, SampleBatch,
+    SleepEpisode, SleepStage, StepSample, Store, StoreError, User, VapidKeys, WalkingPlan,
 };
 
 use stepwise_testkit::{Backend, fresh_store};
@@ -82,6 +84,11 @@ on_both!(
     band_days_follow_every_upload,
     outcomes_and_next_visit,
     review_outcomes_leave_the_inputs_out,
+    reminders_are_scheduled_once,
+    concurrent_claims_never_overlap,
+    expired_leases_are_claimed_again_and_fence_the_old_holder,
+    completions_log_and_finish,
+    push_keys_subscriptions_and_settings,
 );
 
 // --- fixtures ---
@@ -1632,4 +1639,357 @@ async fn review_outcomes_leave_the_inputs_out(store: Shared) {
     assert_eq!(outcomes[0].output, saved.output);
     assert_eq!(outcomes[0].applied, saved.applied);
     assert_eq!(outcomes[0].acknowledged_at, None);
+}
+
+// --- reminders and push ---
+
+fn reminder(patient: i64, key: &str, due: DateTime<Utc>) -> NewReminder {
+    NewReminder {
+        kind: ReminderKind::Session,
+        recipient_id: patient,
+        patient_id: patient,
+        session_id: None,
+        dedupe_key: key.to_string(),
+        due_at: due,
+        expires_at: Some(due + Duration::hours(2)),
+        message: ReminderMessage {
+            title: "Time for your walk".into(),
+            body: "Today's plan: one walk of 6 min.".into(),
+            url: "/app/reminders".into(),
+        },
+    }
+}
+
+fn browser(n: usize) -> NewPushSubscription {
+    NewPushSubscription {
+        endpoint: format!("https://fcm.googleapis.com/fcm/send/{n}"),
+        p256dh: format!("key-{n}"),
+        auth: format!("auth-{n}"),
+        label: format!("Browser {n}"),
+    }
+}
+
+fn delivery(reminder_id: i64, subscription_id: i64, outcome: DeliveryOutcome) -> Delivery {
+    Delivery {
+        reminder_id,
+        subscription_id: Some(subscription_id),
+        endpoint_host: "fcm.googleapis.com".into(),
+        at: t0(),
+        status: Some(201),
+        outcome,
+        error: None,
+        duration_ms: 12,
+        worker: "w1".into(),
+    }
+}
+
+async fn reminders_are_scheduled_once(store: Shared) {
+    let world = world(&*store).await;
+    let p = world.patient.id;
+    let batch = [reminder(p, "a", t0()), reminder(p, "b", t0())];
+    assert_eq!(store.schedule_reminders(&batch, t0()).await.unwrap(), 2);
+    // A retry schedules nothing new, even with a later due time.
+    let again = [reminder(p, "a", t0() + minutes(5)), reminder(p, "c", t0())];
+    assert_eq!(store.schedule_reminders(&again, t0()).await.unwrap(), 1);
+    let all = store
+        .patient_reminders(p, t0() - minutes(1), t0() + minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(
+        all.iter()
+            .all(|r| r.due_at == t0() && r.state == ReminderState::Pending)
+    );
+    assert_eq!(all[0].next_attempt_at, t0());
+}
+
+async fn concurrent_claims_never_overlap(store: Shared) {
+    let world = world(&*store).await;
+    let p = world.patient.id;
+    let due: Vec<NewReminder> = (0..200)
+        .map(|n| reminder(p, &format!("r{n}"), t0()))
+        .collect();
+    store.schedule_reminders(&due, t0()).await.unwrap();
+    // Not yet due: nothing to claim.
+    let early = store
+        .claim_due_reminders("w0", t0() - minutes(1), t0() + minutes(1), 50)
+        .await
+        .unwrap();
+    assert!(early.is_empty());
+    let workers = (0..4).map(|w| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store
+                    .claim_due_reminders(&format!("w{w}"), t0(), t0() + minutes(1), 16)
+                    .await
+                    .unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                assert!(
+                    batch
+                        .iter()
+                        .all(|r| r.state == ReminderState::Sending && r.attempts == 1)
+                );
+                mine.extend(batch.into_iter().map(|r| r.id));
+            }
+        })
+    });
+    let mut claimed = Vec::new();
+    for worker in workers {
+        claimed.extend(worker.await.unwrap());
+    }
+    let total = claimed.len();
+    claimed.sort_unstable();
+    claimed.dedup();
+    assert_eq!(
+        (total, claimed.len()),
+        (200, 200),
+        "each reminder claimed exactly once"
+    );
+}
+
+async fn expired_leases_are_claimed_again_and_fence_the_old_holder(store: Shared) {
+    let world = world(&*store).await;
+    let p = world.patient.id;
+    store
+        .schedule_reminders(&[reminder(p, "r", t0())], t0())
+        .await
+        .unwrap();
+    let lease_end = t0() + minutes(1);
+    let first = store
+        .claim_due_reminders("w1", t0(), lease_end, 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    // While the lease holds nobody else gets it; once it has run out, another does.
+    let during = store.claim_due_reminders("w2", lease_end - Duration::seconds(1), lease_end, 10);
+    assert!(during.await.unwrap().is_empty());
+    let after = store
+        .claim_due_reminders("w2", lease_end, lease_end + minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].attempts, 2);
+    let done = |worker: &'static str| {
+        let store = store.clone();
+        let id = after[0].id;
+        async move {
+            store
+                .complete_reminders(
+                    worker,
+                    &[Completion {
+                        reminder_id: id,
+                        outcome: ReminderOutcome::Sent,
+                        deliveries: vec![],
+                    }],
+                    lease_end,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // The first holder, back from the dead, can no longer finish it; the new holder can.
+    assert_eq!(done("w1").await, vec![false]);
+    assert_eq!(done("w2").await, vec![true]);
+    assert_eq!(done("w2").await, vec![false], "finished once");
+    let stored = store.reminder(after[0].id).await.unwrap();
+    assert_eq!(
+        (stored.state, stored.finished_at),
+        (ReminderState::Sent, Some(lease_end))
+    );
+}
+
+async fn completions_log_and_finish(store: Shared) {
+    let world = world(&*store).await;
+    let p = world.patient.id;
+    let (kept, _) = store
+        .save_push_subscription(p, browser(1), t0())
+        .await
+        .unwrap();
+    let (gone, _) = store
+        .save_push_subscription(p, browser(2), t0())
+        .await
+        .unwrap();
+    let batch = [
+        reminder(p, "a", t0()),
+        reminder(p, "b", t0()),
+        reminder(p, "c", t0()),
+    ];
+    store.schedule_reminders(&batch, t0()).await.unwrap();
+    let claimed = store
+        .claim_due_reminders("w1", t0(), t0() + minutes(1), 10)
+        .await
+        .unwrap();
+    let [a, b, c] = [claimed[0].id, claimed[1].id, claimed[2].id];
+    let retry_at = t0() + Duration::seconds(30);
+    let kept_flags = store
+        .complete_reminders(
+            "w1",
+            &[
+                Completion {
+                    reminder_id: a,
+                    outcome: ReminderOutcome::Sent,
+                    deliveries: vec![
+                        delivery(a, kept.id, DeliveryOutcome::Delivered),
+                        delivery(a, gone.id, DeliveryOutcome::Gone),
+                    ],
+                },
+                Completion {
+                    reminder_id: b,
+                    outcome: ReminderOutcome::Retry {
+                        at: retry_at,
+                        error: "the push service answered 503".into(),
+                    },
+                    deliveries: vec![delivery(b, kept.id, DeliveryOutcome::Retryable)],
+                },
+                Completion {
+                    reminder_id: c,
+                    outcome: ReminderOutcome::Failed("the push service answered 400".into()),
+                    deliveries: vec![],
+                },
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept_flags, vec![true, true, true]);
+    // 410: the subscription is gone; 201: stamped.
+    let left = store.push_subscriptions(p).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].last_delivered_at, Some(t0()));
+    assert_eq!(
+        store.delivered_subscriptions(a).await.unwrap(),
+        vec![kept.id]
+    );
+    assert_eq!(store.deliveries(a).await.unwrap().len(), 2);
+    let b_now = store.reminder(b).await.unwrap();
+    assert_eq!(
+        (
+            b_now.state,
+            b_now.next_attempt_at,
+            b_now.last_error.as_deref()
+        ),
+        (
+            ReminderState::Pending,
+            retry_at,
+            Some("the push service answered 503")
+        )
+    );
+    assert_eq!(b_now.finished_at, None);
+    // Not claimable before its next attempt.
+    let early = store.claim_due_reminders("w1", retry_at - Duration::seconds(1), retry_at, 10);
+    assert!(early.await.unwrap().is_empty());
+    let c_now = store.reminder(c).await.unwrap();
+    assert_eq!(c_now.state, ReminderState::Failed);
+
+    // Answering a walk cancels only its pending reminders.
+    let (walked, _) = store
+        .record_session(p, walk("w", t0()), t0())
+        .await
+        .unwrap();
+    let check = NewReminder {
+        kind: ReminderKind::TwoHourCheck,
+        session_id: Some(walked.id),
+        ..reminder(p, "check", t0() + Duration::hours(2))
+    };
+    store.schedule_reminders(&[check], t0()).await.unwrap();
+    assert_eq!(
+        store
+            .cancel_session_reminders(walked.id, t0())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .cancel_session_reminders(walked.id, t0())
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+async fn push_keys_subscriptions_and_settings(store: Shared) {
+    let world = world(&*store).await;
+    let p = world.patient.id;
+    let keys = |n: &str| VapidKeys {
+        private_key: format!("private-{n}"),
+        public_key: format!("public-{n}"),
+        created_at: t0(),
+    };
+    // The first key pair stored wins; later candidates are ignored.
+    assert_eq!(store.vapid_keys(keys("1")).await.unwrap(), keys("1"));
+    assert_eq!(store.vapid_keys(keys("2")).await.unwrap(), keys("1"));
+
+    let (first, new) = store
+        .save_push_subscription(p, browser(1), t0())
+        .await
+        .unwrap();
+    assert!(new);
+    let (again, new) = store
+        .save_push_subscription(p, browser(1), t0())
+        .await
+        .unwrap();
+    assert_eq!((again.id, new), (first.id, false));
+    // The same browser signing in as someone else moves to them.
+    let t = world.therapist.id;
+    let (moved, _) = store
+        .save_push_subscription(t, browser(1), t0())
+        .await
+        .unwrap();
+    assert_eq!((moved.id, moved.user_id), (first.id, t));
+    assert!(store.push_subscriptions(p).await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_push_subscription(p, first.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_push_subscription(t, first.id).await.unwrap();
+
+    assert_eq!(
+        store.reminder_settings(p).await.unwrap(),
+        ReminderSettings::default()
+    );
+    let planned = reminder(p, "session", t0() + Duration::hours(3));
+    store.schedule_reminders(&[planned], t0()).await.unwrap();
+    let settings = ReminderSettings {
+        session_times: vec![ClockTime(
+            chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap(),
+        )],
+        ..ReminderSettings::default()
+    };
+    store
+        .save_reminder_settings(p, &settings, t0())
+        .await
+        .unwrap();
+    assert_eq!(store.reminder_settings(p).await.unwrap(), settings);
+    assert_eq!(
+        store.all_reminder_settings().await.unwrap(),
+        vec![(p, settings)]
+    );
+    // Pending session reminders are dropped, to be planned again from the new settings.
+    let left = store
+        .patient_reminders(p, t0(), t0() + Duration::days(1))
+        .await
+        .unwrap();
+    assert!(left.is_empty());
+
+    // Band silence: paired, no data yet, then data.
+    let device = pair(&*store, p, "Mi Band").await;
+    let silence = store.band_silence().await.unwrap();
+    assert_eq!(silence.len(), 1);
+    assert_eq!(silence[0].patient_id, p);
+    let minute = t0() + Duration::days(1);
+    let batch = SampleBatch {
+        steps: vec![StepSample {
+            minute,
+            steps: 80,
+            heart_rate: None,
+        }],
+        sleep: vec![],
+    };
+    store.ingest_samples(device.id, &batch, &[]).await.unwrap();
+    assert_eq!(store.band_silence().await.unwrap()[0].last_seen, minute);
 }
