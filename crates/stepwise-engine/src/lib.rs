@@ -25,5 +25,5 @@ pub mod rules;
 
 pub use evidence::{SessionReport, WeekEvidence};
 pub use input::{InputError, ReviewInput};
-pub use review::{Decision, Reason, ReasonCode, Review, review};
+pub use review::{Decision, Reason, ReasonCode, Review, reason_messages, review};
 pub use rules::{InvalidField, Plan, Rules};

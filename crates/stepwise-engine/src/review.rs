@@ -111,6 +111,16 @@ impl Review {
     }
 }
 
+/// The reasons' messages in one line, separated by `; ` (for plan history, exports and
+/// notifications).
+pub fn reason_messages(reasons: &[Reason]) -> String {
+    reasons
+        .iter()
+        .map(|reason| reason.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Reviews one patient-week. Validates every input first; an invalid field is an error that
 /// names it and its allowed range. `history` lists earlier weekly decisions, oldest first.
 pub fn review(

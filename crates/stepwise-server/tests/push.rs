@@ -37,12 +37,16 @@ fn local(tz: Tz, date: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// A clinic, a therapist and one patient in `zone`, with the app served.
+/// A clinic, a therapist and one patient in `zone`, with the app served, and a push service
+/// with one browser subscribed there under the server's key (not yet registered with the
+/// server).
 struct World {
     app: TestApp,
     therapist: Auth,
     patient: Auth,
     scheduler: Scheduler,
+    service: PushService,
+    sub: TestSubscription,
 }
 
 impl World {
@@ -60,12 +64,23 @@ impl World {
             ReminderConfig::default(),
             "test-instance".into(),
         );
+        let service = PushService::start().await;
+        let key = app.state.pusher().await.unwrap().public_key().to_string();
+        let sub = service.subscribe(&key).await;
         World {
             app,
             therapist,
             patient,
             scheduler,
+            service,
+            sub,
         }
+    }
+
+    /// A patient in Berlin on Wednesday 10 June 2026, 08:00 local.
+    async fn berlin(backend: Backend, timeout: Duration) -> World {
+        let at = local(berlin(), june_10(), 8, 0);
+        World::new(backend, at, "Europe/Berlin", timeout).await
     }
 
     /// Subscribes `who` through the API with a subscription of the push service (or another
@@ -95,6 +110,12 @@ impl World {
         key["public_key"].as_str().unwrap().to_string()
     }
 
+    /// The patient logs a walk from 09:30 to 10:00 local on 10 June; returns its id.
+    async fn walk(&self) -> i64 {
+        let start = local(berlin(), june_10(), 9, 30);
+        self.app.walk(&self.patient, start, 30, 3, 4).await
+    }
+
     /// One scheduler pass at the clock's time.
     async fn deliver(&self) -> DeliverySummary {
         self.scheduler.deliver_due(self.app.now()).await.unwrap()
@@ -116,26 +137,19 @@ fn berlin() -> Tz {
     "Europe/Berlin".parse().unwrap()
 }
 
+fn june_10() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 6, 10).unwrap()
+}
+
 /// The acceptance case: a walk logged at 10:00 local is asked about at 12:00 local, the
 /// decrypted notification names the walk, and after the answer nothing more arrives.
 async fn walk_at_ten_is_pushed_at_noon_and_not_after_the_answer(backend: Backend) {
-    let day = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
-    let tz = berlin();
-    let w = World::new(
-        backend,
-        local(tz, day, 8, 0),
-        "Europe/Berlin",
-        Duration::from_secs(5),
-    )
-    .await;
-    let service = PushService::start().await;
-    let sub = service.subscribe(&w.public_key().await).await;
-    w.subscribe(&w.patient, &sub).await;
+    let (day, tz) = (june_10(), berlin());
+    let w = World::berlin(backend, Duration::from_secs(5)).await;
+    let (service, sub) = (&w.service, &w.sub);
+    w.subscribe(&w.patient, sub).await;
 
-    let walk = w
-        .app
-        .walk(&w.patient, local(tz, day, 9, 30), 30, 3, 4)
-        .await;
+    let walk = w.walk().await;
     w.app.clock.set(local(tz, day, 11, 59));
     assert_eq!(w.deliver().await.claimed, 0);
     assert!(service.notifications(&sub.client_hash).await.is_empty());
@@ -203,22 +217,11 @@ async fn walk_at_ten_is_pushed_at_noon_and_not_after_the_answer(backend: Backend
 
 /// Unanswered: the check at 12:00, one follow-up at 13:00, then nothing; the window closes.
 async fn unanswered_check_gets_one_follow_up(backend: Backend) {
-    let day = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
-    let tz = berlin();
-    let w = World::new(
-        backend,
-        local(tz, day, 8, 0),
-        "Europe/Berlin",
-        Duration::from_secs(5),
-    )
-    .await;
-    let service = PushService::start().await;
-    let sub = service.subscribe(&w.public_key().await).await;
-    w.subscribe(&w.patient, &sub).await;
-    let walk = w
-        .app
-        .walk(&w.patient, local(tz, day, 9, 30), 30, 3, 4)
-        .await;
+    let (day, tz) = (june_10(), berlin());
+    let w = World::berlin(backend, Duration::from_secs(5)).await;
+    let (service, sub) = (&w.service, &w.sub);
+    w.subscribe(&w.patient, sub).await;
+    let walk = w.walk().await;
     // The same walk uploaded again (a retry) schedules nothing twice.
     let again = w
         .app
@@ -256,22 +259,12 @@ async fn unanswered_check_gets_one_follow_up(backend: Backend) {
 /// A push service that says the subscription is gone (410): the subscription is deleted and
 /// the reminder has nowhere left to go.
 async fn expired_subscription_is_deleted(backend: Backend) {
-    let day = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
-    let tz = berlin();
-    let w = World::new(
-        backend,
-        local(tz, day, 8, 0),
-        "Europe/Berlin",
-        Duration::from_secs(5),
-    )
-    .await;
-    let service = PushService::start().await;
-    let sub = service.subscribe(&w.public_key().await).await;
-    w.subscribe(&w.patient, &sub).await;
+    let (day, tz) = (june_10(), berlin());
+    let w = World::berlin(backend, Duration::from_secs(5)).await;
+    let (service, sub) = (&w.service, &w.sub);
+    w.subscribe(&w.patient, sub).await;
     service.expire(&sub.client_hash).await;
-    w.app
-        .walk(&w.patient, local(tz, day, 9, 30), 30, 3, 4)
-        .await;
+    w.walk().await;
     w.app.clock.set(local(tz, day, 12, 0));
     let pass = w.deliver().await;
     assert_eq!(
@@ -315,23 +308,13 @@ async fn expired_subscription_is_deleted(backend: Backend) {
 
 /// 500, 500, then 201: retried with exponential backoff and delivered exactly once.
 async fn server_errors_are_retried_and_delivered_once(backend: Backend) {
-    let day = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
-    let tz = berlin();
-    let w = World::new(
-        backend,
-        local(tz, day, 8, 0),
-        "Europe/Berlin",
-        Duration::from_secs(5),
-    )
-    .await;
-    let service = PushService::start().await;
-    let sub = service.subscribe(&w.public_key().await).await;
+    let (day, tz) = (june_10(), berlin());
+    let w = World::berlin(backend, Duration::from_secs(5)).await;
+    let (service, sub) = (&w.service, &w.sub);
     let faulty = FaultyEndpoint::fail_then_forward(2, 500, None, &sub.endpoint);
     w.subscribe(&w.patient, &sub.with_endpoint(faulty.endpoint()))
         .await;
-    w.app
-        .walk(&w.patient, local(tz, day, 9, 30), 30, 3, 4)
-        .await;
+    w.walk().await;
 
     let due = local(tz, day, 12, 0);
     w.app.clock.set(due);
@@ -370,23 +353,13 @@ async fn server_errors_are_retried_and_delivered_once(backend: Backend) {
 
 /// 429 with `Retry-After: 600`: the next attempt waits the ten minutes asked for.
 async fn retry_after_is_honoured(backend: Backend) {
-    let day = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
-    let tz = berlin();
-    let w = World::new(
-        backend,
-        local(tz, day, 8, 0),
-        "Europe/Berlin",
-        Duration::from_secs(5),
-    )
-    .await;
-    let service = PushService::start().await;
-    let sub = service.subscribe(&w.public_key().await).await;
+    let (day, tz) = (june_10(), berlin());
+    let w = World::berlin(backend, Duration::from_secs(5)).await;
+    let (service, sub) = (&w.service, &w.sub);
     let faulty = FaultyEndpoint::fail_then_forward(1, 429, Some("600"), &sub.endpoint);
     w.subscribe(&w.patient, &sub.with_endpoint(faulty.endpoint()))
         .await;
-    w.app
-        .walk(&w.patient, local(tz, day, 9, 30), 30, 3, 4)
-        .await;
+    w.walk().await;
     let due = local(tz, day, 12, 0);
     w.app.clock.set(due);
     w.deliver().await;
@@ -402,23 +375,13 @@ async fn retry_after_is_honoured(backend: Backend) {
 /// A push service that never answers: each attempt times out, is logged and retried, and
 /// after the last attempt the reminder fails with the reason.
 async fn silent_push_service_times_out_and_is_retried(backend: Backend) {
-    let day = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
-    let tz = berlin();
-    let w = World::new(
-        backend,
-        local(tz, day, 8, 0),
-        "Europe/Berlin",
-        Duration::from_millis(300),
-    )
-    .await;
-    let service = PushService::start().await;
-    let sub = service.subscribe(&w.public_key().await).await;
+    let (day, tz) = (june_10(), berlin());
+    let w = World::berlin(backend, Duration::from_millis(300)).await;
+    let sub = &w.sub;
     let silent = FaultyEndpoint::never_answer();
     w.subscribe(&w.patient, &sub.with_endpoint(silent.endpoint()))
         .await;
-    w.app
-        .walk(&w.patient, local(tz, day, 9, 30), 30, 3, 4)
-        .await;
+    w.walk().await;
     let mut at = local(tz, day, 12, 0);
     for attempt in 1..=5 {
         w.app.clock.set(at);
@@ -490,9 +453,8 @@ async fn session_reminders_at_0730_local_across_dst(backend: Backend) {
             Duration::from_secs(5),
         )
         .await;
-        let service = PushService::start().await;
-        let sub = service.subscribe(&w.public_key().await).await;
-        w.subscribe(&w.patient, &sub).await;
+        let (service, sub) = (&w.service, &w.sub);
+        w.subscribe(&w.patient, sub).await;
         w.app
             .put(
                 "/api/v1/me/reminder-settings",
@@ -551,17 +513,10 @@ async fn session_reminders_at_0730_local_across_dst(backend: Backend) {
 /// Subscriptions: validated, idempotent per browser, listed and deleted by their owner only;
 /// the key is public.
 async fn subscriptions_are_checked_and_owned(backend: Backend) {
-    let w = World::new(
-        backend,
-        common::utc(2026, 6, 10, 8, 0),
-        "Europe/Berlin",
-        Duration::from_secs(5),
-    )
-    .await;
+    let w = World::berlin(backend, Duration::from_secs(5)).await;
     let key = w.public_key().await;
     assert_eq!(key.len(), 87, "65 bytes in base64url");
-    let service = PushService::start().await;
-    let sub = service.subscribe(&key).await;
+    let sub = &w.sub;
     let body = |endpoint: &str, p256dh: &str, auth: &str| json!({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}});
     for (bad, field) in [
         (
@@ -589,7 +544,7 @@ async fn subscriptions_are_checked_and_owned(backend: Backend) {
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer["field"], "colour");
-    let created = w.subscribe(&w.patient, &sub).await;
+    let created = w.subscribe(&w.patient, sub).await;
     assert_eq!(created["label"], "Test phone");
     let again = w
         .app
@@ -630,18 +585,10 @@ async fn subscriptions_are_checked_and_owned(backend: Backend) {
 
 /// A flare reaches the therapist's browser; settings are validated.
 async fn flare_escalates_to_the_therapist(backend: Backend) {
-    let day = NaiveDate::from_ymd_opt(2026, 6, 10).unwrap();
-    let tz = berlin();
-    let w = World::new(
-        backend,
-        local(tz, day, 8, 0),
-        "Europe/Berlin",
-        Duration::from_secs(5),
-    )
-    .await;
-    let service = PushService::start().await;
-    let sub = service.subscribe(&w.public_key().await).await;
-    w.subscribe(&w.therapist, &sub).await;
+    let (day, tz) = (june_10(), berlin());
+    let w = World::berlin(backend, Duration::from_secs(5)).await;
+    let (service, sub) = (&w.service, &w.sub);
+    w.subscribe(&w.therapist, sub).await;
     w.app
         .post(
             "/api/v1/me/flares",

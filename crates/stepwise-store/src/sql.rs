@@ -1596,12 +1596,7 @@ macro_rules! impl_store {
                                 .bind(patient_id)
                                 .execute(&mut *tx)
                                 .await?;
-                            let reason = output
-                                .reasons
-                                .iter()
-                                .map(|reason| reason.message.as_str())
-                                .collect::<Vec<_>>()
-                                .join("; ");
+                            let reason = stepwise_engine::reason_messages(&output.reasons);
                             Self::insert_plan_change(
                                 &mut tx,
                                 patient_id,

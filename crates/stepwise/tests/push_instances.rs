@@ -190,7 +190,10 @@ async fn wait_all_sent(url: &str, instances: &[&Instance], within: Duration) {
         }
         if started.elapsed() > within {
             let logs: Vec<String> = instances.iter().map(|i| i.log()).collect();
-            panic!("not all sent after {within:?}: {now:?}\nlogs:\n{}", logs.join("\n---\n"));
+            panic!(
+                "not all sent after {within:?}: {now:?}\nlogs:\n{}",
+                logs.join("\n---\n")
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -200,7 +203,9 @@ async fn wait_all_sent(url: &str, instances: &[&Instance], within: Duration) {
 async fn arrivals(service: &PushService, sub: &TestSubscription) -> BTreeMap<i64, usize> {
     let mut seen = BTreeMap::new();
     for message in service.notifications(&sub.client_hash).await {
-        let id = message["reminder_id"].as_i64().expect("reminder_id in payload");
+        let id = message["reminder_id"]
+            .as_i64()
+            .expect("reminder_id in payload");
         *seen.entry(id).or_insert(0) += 1;
     }
     seen
@@ -233,7 +238,10 @@ async fn two_instances_send_each_reminder_exactly_once() {
     .collect();
     pool.close().await;
     eprintln!("deliveries per instance: {workers:?}");
-    assert_eq!(workers.iter().map(|(_, n)| n).sum::<i64>(), REMINDERS as i64);
+    assert_eq!(
+        workers.iter().map(|(_, n)| n).sum::<i64>(),
+        REMINDERS as i64
+    );
     assert_eq!(workers.len(), 2, "both instances delivered: {workers:?}");
 }
 

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
-use stepwise_engine::Decision;
+use stepwise_engine::{Decision, reason_messages};
 use stepwise_store::{
     BandSilence, FlareRecord, NewReminder, Patient, QuietHours, ReminderKind, ReminderMessage,
     ReminderSettings, ReviewRecord, SessionRecord,
@@ -214,12 +214,7 @@ pub fn plan_change(
     } else {
         format!("Each walk stays at {from}.")
     };
-    let why = output
-        .reasons
-        .iter()
-        .map(|r| r.message.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let why = reason_messages(&output.reasons);
     news(
         tz,
         settings,
@@ -234,7 +229,7 @@ pub fn plan_change(
             expires_at: None,
             message: ReminderMessage {
                 title: title.into(),
-                body: format!("{change} Why: {why}"),
+                body: format!("{change} Why: {why}."),
                 url: REMINDERS_PAGE.into(),
             },
         },
@@ -243,13 +238,7 @@ pub fn plan_change(
 
 /// To the therapist: the engine escalated this patient's week.
 pub fn review_escalation(patient: &Patient, review: &ReviewRecord) -> NewReminder {
-    let why = review
-        .output
-        .reasons
-        .iter()
-        .map(|r| r.message.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let why = reason_messages(&review.output.reasons);
     escalation(
         patient,
         format!("escalation:review:{}", review.id),
@@ -257,7 +246,7 @@ pub fn review_escalation(patient: &Patient, review: &ReviewRecord) -> NewReminde
         format!("{} needs a look", patient.display_name),
         format!(
             "The weekly review of the week of {} escalated; the plan is frozen until you \
-             acknowledge it. {why}",
+             acknowledge it. Why: {why}.",
             review.week_start.format("%-d %b")
         ),
     )

@@ -109,12 +109,7 @@ pub fn decisions_csv(report: &Report) -> String {
                 .map(|r| code_name(r.code))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let messages = d
-                .reasons
-                .iter()
-                .map(|r| r.message.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
+            let messages = stepwise_engine::reason_messages(&d.reasons);
             vec![
                 d.review_id.to_string(),
                 date(d.week_start),
