@@ -248,10 +248,14 @@ impl Pusher {
                 )),
                 None,
             ),
+            // Without the URL: an endpoint is a capability, never logged or shown.
             Ok(Err(err)) => report(
                 None,
                 DeliveryOutcome::Retryable,
-                Some(format!("could not reach the push service: {err}")),
+                Some(format!(
+                    "could not reach the push service: {}",
+                    err.without_url()
+                )),
                 None,
             ),
             Ok(Ok((status, retry_after, body))) => {

@@ -581,6 +581,28 @@ async fn subscriptions_are_checked_and_owned(backend: Backend) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(mine, json!([]));
+
+    // At most ten browsers per user; a browser already subscribed may always come again.
+    let nth = |n: usize| body(&format!("{}-{n}", sub.endpoint), &sub.p256dh, &sub.auth);
+    for n in 0..10 {
+        w.app
+            .post("/api/v1/push/subscriptions", &w.patient, nth(n))
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let full = w
+        .app
+        .post("/api/v1/push/subscriptions", &w.patient, nth(10))
+        .await
+        .expect(StatusCode::CONFLICT);
+    assert!(
+        full["error"].as_str().unwrap().contains("10 browsers"),
+        "{full}"
+    );
+    w.app
+        .post("/api/v1/push/subscriptions", &w.patient, nth(3))
+        .await
+        .expect(StatusCode::OK);
 }
 
 /// A flare reaches the therapist's browser; settings are validated.

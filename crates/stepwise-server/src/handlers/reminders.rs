@@ -64,6 +64,9 @@ pub struct Subscribe {
 /// Longest endpoint URL accepted.
 pub const MAX_ENDPOINT_LEN: usize = 2048;
 
+/// Most browsers one user can have reminders on in.
+pub const MAX_SUBSCRIPTIONS: usize = 10;
+
 /// A stored subscription as its owner sees it (the keys stay in the store).
 #[derive(Serialize)]
 pub struct SubscriptionView {
@@ -123,6 +126,14 @@ pub async fn subscribe(
     key_bytes("keys.auth", &req.keys.auth, 16, "a 16-byte auth secret")?;
     let label = req.label.unwrap_or_else(|| "Browser".into());
     validate::required_text("label", &label, 100)?;
+    let mine = state.store.push_subscriptions(user.id).await?;
+    if mine.len() >= MAX_SUBSCRIPTIONS
+        && !mine.iter().any(|s| s.subscription.endpoint == req.endpoint)
+    {
+        return Err(ApiError::Conflict(format!(
+            "reminders are on in {MAX_SUBSCRIPTIONS} browsers already: turn them off in one first"
+        )));
+    }
     let (stored, created) = state
         .store
         .save_push_subscription(
