@@ -4,7 +4,7 @@
 //! A [`Reminder`] is one message to one user, due at an instant. It is scheduled once (its
 //! `dedupe_key` is unique, so scheduling is idempotent), claimed by one server instance at a
 //! time under a lease ([`ReminderStore::claim_due_reminders`]), and finished by the instance
-//! that holds the lease ([`ReminderStore::finish_reminder`]). A claim whose lease ran out
+//! that holds the lease ([`ReminderStore::complete_reminders`]). A claim whose lease ran out
 //! (the instance crashed) is claimed again by another instance.
 
 use async_trait::async_trait;

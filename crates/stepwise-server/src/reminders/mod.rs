@@ -2,7 +2,7 @@
 //! `stepwise serve` that sends them by Web Push.
 //!
 //! The scheduler claims due reminders in small batches under a lease
-//! ([`ReminderStore::claim_due_reminders`]): PostgreSQL skips rows another instance has
+//! ([`ReminderStore::claim_due_reminders`](stepwise_store::ReminderStore::claim_due_reminders)): PostgreSQL skips rows another instance has
 //! locked, SQLite claims in one atomic statement. Each claimed reminder is checked (expired?
 //! its two-hour check already answered?), sent to every browser of its recipient that it has
 //! not reached yet, every attempt is logged, and it is finished under the same lease. A
