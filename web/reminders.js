@@ -168,11 +168,14 @@
       when.dateTime = reminder.due_at;
       when.textContent = S.formatDateTime(reminder.due_at);
 
-      const title = document.createElement(isLocalPath(reminder.url) ? 'a' : 'span');
+      // The API nests what a reminder says: {message: {title, body, url}}.
+      const message = reminder.message && typeof reminder.message === 'object' ? reminder.message : {};
+      const title = document.createElement(isLocalPath(message.url) ? 'a' : 'span');
       title.className = 'title';
-      title.textContent = reminder.title || KIND_NAMES[reminder.kind] || 'Reminder';
+      title.textContent =
+        (typeof message.title === 'string' && message.title) || KIND_NAMES[reminder.kind] || 'Reminder';
       if (title.tagName === 'A') {
-        title.href = reminder.url;
+        title.href = message.url;
       }
 
       const state = document.createElement('span');
