@@ -35,7 +35,7 @@
       ' out of 10' +
       (answeredAt ? ' (recorded ' + S.formatDateTime(answeredAt) + ').' : '.');
     if (fresh) {
-      S.say('Thank you — recorded.');
+      // The answer box says thank you; moving focus there reads it out.
       text.focus();
     }
   }
