@@ -46,14 +46,15 @@
   }
 
   /**
-   * Calls the Stepwise API with the session cookie. Writes carry the CSRF token. Returns the
-   * parsed JSON (null for an empty answer); throws ApiError for non-2xx answers.
+   * Calls the Stepwise API with the session cookie. Writes carry the CSRF token (the stored
+   * one unless `csrfToken` is given). Returns the parsed JSON (null for an empty answer);
+   * throws ApiError for non-2xx answers.
    */
-  async function api(method, path, body) {
+  async function api(method, path, body, csrfToken) {
     const headers = { Accept: 'application/json' };
     const init = { method, headers, credentials: 'same-origin' };
     if (method !== 'GET' && method !== 'HEAD') {
-      const token = csrf.get();
+      const token = csrfToken || csrf.get();
       if (token) {
         headers['X-CSRF-Token'] = token;
       }

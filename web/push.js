@@ -1,6 +1,7 @@
 // Stepwise Web Push: subscribe this browser to reminders, or stop them.
 //
-// A classic script (no modules, no build step); everything is on window.StepwisePush:
+// A classic script (no modules, no build step), loaded after common.js (whose API client it
+// uses); everything is on window.StepwisePush:
 //   supported()                 -> bool
 //   await enable(csrf, label)   -> the subscription as the server stored it ({id, endpoint, label, ...})
 //   await disable(csrf)         -> undefined
@@ -37,44 +38,9 @@
     return other.length === bytes.length && other.every((b, i) => b === bytes[i]);
   }
 
-  /**
-   * Calls the Stepwise API with the session cookie; returns the parsed JSON (null for an empty
-   * answer). Non-2xx answers throw an Error carrying the server's `error` text and `status`.
-   */
-  async function request(method, path, csrfToken, body) {
-    const headers = { Accept: 'application/json' };
-    if (csrfToken) {
-      headers['X-CSRF-Token'] = csrfToken;
-    }
-    const init = { method, headers, credentials: 'same-origin' };
-    if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch {
-      throw new Error('Could not reach Stepwise. Check your connection and try again.');
-    }
-    let data = null;
-    const text = await response.text();
-    if (text) {
-      try {
-        data = JSON.parse(text);
-      } catch {
-        data = null;
-      }
-    }
-    if (!response.ok) {
-      const message =
-        data && typeof data.error === 'string' ? data.error : 'Request failed (HTTP ' + response.status + ').';
-      const error = new Error(message);
-      error.status = response.status;
-      error.body = data;
-      throw error;
-    }
-    return data;
+  /** Calls the Stepwise API (common.js) with the CSRF token the caller holds. */
+  function request(method, path, csrfToken, body) {
+    return window.Stepwise.api(method, path, body, csrfToken);
   }
 
   /** This page's service worker registration, or null when there is none. */
