@@ -1,107 +1,87 @@
-//! The browser side of Stepwise reminders: the service worker that shows Web Push reminders,
-//! the script that subscribes a browser to them, and two small pages: reminder settings
-//! (`/app/reminders`) and the two-hour pain check a reminder opens (`/app/checks/{session_id}`).
+//! The browser app: every file under `web/`, embedded in the binary at build time (see
+//! `build.rs`) and served as it is — there is no front-end build step.
 //!
-//! There is no build step: the files under `web/` are embedded with `include_str!` and served
-//! as they are. Pages load their scripts and stylesheet from files of their own, because the
-//! CSP (`default-src 'self'`) refuses inline ones. File names are not fingerprinted, so every
-//! file is sent with `Cache-Control: no-cache` and a deploy shows on the next load.
+//! - `web/app/NAME.html` is a page, served at `/app/NAME` and at any path below it
+//!   (`/app/checks/34`: the page reads the rest of its address itself); `web/app/index.html`
+//!   is `/app`, and `/` leads there.
+//! - Every other file is served at its path: `web/sw.js` at `/sw.js` (the service worker, with
+//!   scope `/`), `web/app.css` at `/app.css`, `web/icons/icon.svg` at `/icons/icon.svg`.
+//!
+//! Pages load their scripts and styles from files of their own, because the CSP
+//! (`default-src 'self'`) refuses inline ones. File names are not fingerprinted, so every file
+//! is sent with `Cache-Control: no-cache` (revalidated, so a deploy shows on the next load).
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 
 use crate::state::AppState;
 
-const JS: &str = "text/javascript; charset=utf-8";
-const CSS: &str = "text/css; charset=utf-8";
-const HTML: &str = "text/html; charset=utf-8";
+include!(concat!(env!("OUT_DIR"), "/web_files.rs"));
 
-/// The service worker, served at `/sw.js` with scope `/`.
-const SERVICE_WORKER: &str = include_str!("../../../web/sw.js");
-
-/// One embedded file and the route that serves it.
-#[derive(Clone, Copy)]
-struct Asset {
-    route: &'static str,
-    content_type: &'static str,
-    body: &'static str,
+/// The media type of a file, by its extension.
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map_or("", |(_, ext)| ext) {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "webmanifest" => "application/manifest+json",
+        "json" => "application/json",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
 }
 
-/// Every embedded file but the service worker (which needs a header of its own).
-const ASSETS: &[Asset] = &[
-    Asset {
-        route: "/push.js",
-        content_type: JS,
-        body: include_str!("../../../web/push.js"),
-    },
-    Asset {
-        route: "/common.js",
-        content_type: JS,
-        body: include_str!("../../../web/common.js"),
-    },
-    Asset {
-        route: "/reminders.js",
-        content_type: JS,
-        body: include_str!("../../../web/reminders.js"),
-    },
-    Asset {
-        route: "/check.js",
-        content_type: JS,
-        body: include_str!("../../../web/check.js"),
-    },
-    Asset {
-        route: "/app.css",
-        content_type: CSS,
-        body: include_str!("../../../web/app.css"),
-    },
-    Asset {
-        route: "/app/reminders",
-        content_type: HTML,
-        body: include_str!("../../../web/reminders.html"),
-    },
-    // Any session id: the page reads it from its own address.
-    Asset {
-        route: "/app/checks/{session_id}",
-        content_type: HTML,
-        body: include_str!("../../../web/check.html"),
-    },
-];
+/// Where a file under `web/` is served: a page's route (and whether it takes a path below
+/// it), or the file's own path.
+fn route_of(path: &str) -> (String, bool) {
+    match path
+        .strip_prefix("app/")
+        .and_then(|p| p.strip_suffix(".html"))
+    {
+        Some("index") => ("/app".to_string(), false),
+        Some(page) if !page.contains('/') => (format!("/app/{page}"), true),
+        _ => (format!("/{path}"), false),
+    }
+}
 
-/// Routes of the browser app's static files and minimal pages.
+/// Routes of the browser app.
 pub fn routes() -> Router<AppState> {
     router()
 }
 
 /// [`routes`] for any state (the handlers use none), so tests need no database.
 fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    let mut router = Router::new().route(
-        "/sw.js",
-        get(|| async {
-            (
+    let mut router = Router::new().route("/", get(|| async { Redirect::to("/app") }));
+    for &(path, body) in FILES {
+        let (route, with_subpaths) = route_of(path);
+        let kind = content_type(path);
+        let service_worker = path == "sw.js";
+        let handler = move || async move {
+            let mut response = asset(kind, body).into_response();
+            if service_worker {
                 // Lets the worker control `/` whatever path it is served from later.
-                [(
+                response.headers_mut().insert(
                     HeaderName::from_static("service-worker-allowed"),
                     HeaderValue::from_static("/"),
-                )],
-                asset(JS, SERVICE_WORKER),
-            )
-        }),
-    );
-    for &Asset {
-        route,
-        content_type,
-        body,
-    } in ASSETS
-    {
-        router = router.route(route, get(move || async move { asset(content_type, body) }));
+                );
+            }
+            response
+        };
+        if with_subpaths {
+            router = router.route(&format!("{route}/{{*rest}}"), get(handler));
+        }
+        router = router.route(&route, get(handler));
     }
     router
 }
 
 /// One embedded file as a response.
-fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+fn asset(content_type: &'static str, body: &'static [u8]) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, content_type),
@@ -119,15 +99,28 @@ mod tests {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    /// Every embedded file, the service worker included.
+    const HTML: &str = "text/html; charset=utf-8";
+
+    /// One embedded file as the tests see it.
+    struct Asset {
+        route: String,
+        content_type: &'static str,
+        body: &'static str,
+    }
+
+    /// Every embedded text file.
     fn all() -> Vec<Asset> {
-        let mut all = vec![Asset {
-            route: "/sw.js",
-            content_type: JS,
-            body: SERVICE_WORKER,
-        }];
-        all.extend_from_slice(ASSETS);
-        all
+        FILES
+            .iter()
+            .filter_map(|&(path, body)| {
+                let body = std::str::from_utf8(body).ok()?;
+                Some(Asset {
+                    route: route_of(path).0,
+                    content_type: content_type(path),
+                    body,
+                })
+            })
+            .collect()
     }
 
     /// An HTML start tag: its lower-cased name and attributes, and where it ends.
@@ -217,10 +210,11 @@ mod tests {
 
     #[test]
     fn pages_load_only_local_files_and_nothing_inline() {
-        let routes: Vec<&str> = all().iter().map(|a| a.route).collect();
-        for page in all().iter().filter(|a| a.content_type == HTML) {
+        let all = all();
+        let routes: Vec<&str> = all.iter().map(|a| a.route.as_str()).collect();
+        for page in all.iter().filter(|a| a.content_type == HTML) {
             let html = page.body;
-            let route = page.route;
+            let route = &page.route;
             assert!(!html.contains("http://"), "{route} has an http:// URL");
             assert!(!html.contains("https://"), "{route} has an https:// URL");
             let tags = start_tags(html);
@@ -291,7 +285,7 @@ mod tests {
     #[tokio::test]
     async fn every_file_is_served_with_its_type() {
         for asset in all() {
-            let path = asset.route.replace("{session_id}", "34");
+            let path = asset.route;
             let response = get_path(&path).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");
             let headers = response.headers();
@@ -309,13 +303,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_root_leads_to_the_app() {
+        let response = get_path("/").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[header::LOCATION], "/app");
+    }
+
+    #[tokio::test]
     async fn the_check_page_answers_for_any_walk() {
         for path in ["/app/checks/1", "/app/checks/987654321"] {
             let response = get_path(path).await;
             assert_eq!(response.status(), StatusCode::OK, "{path}");
         }
+        // Unknown pages are not served.
         assert_eq!(
-            get_path("/app/checks").await.status(),
+            get_path("/app/no-such-page").await.status(),
             StatusCode::NOT_FOUND
         );
     }
