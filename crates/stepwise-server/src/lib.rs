@@ -45,6 +45,8 @@ pub fn app(state: AppState) -> Router {
         .route("/me", get(account::me))
         .route("/invites", post(account::create_invite))
         .route("/invites/accept", post(account::accept_invite))
+        .route("/clinic", get(account::clinic))
+        .route("/clinic/defaults", put(account::set_clinic_defaults))
         .route("/clinic/therapists", get(account::therapists))
         .route("/me/today", get(patient::today))
         .route(
@@ -77,6 +79,7 @@ pub fn app(state: AppState) -> Router {
             "/patients/{id}/rules",
             get(staff::rules).put(staff::save_rules),
         )
+        .route("/patients/{id}/rules/preview", post(staff::preview_rules))
         .route("/patients/{id}/baseline", post(staff::baseline))
         .route("/patients/{id}/plan", post(staff::override_plan))
         .route(

@@ -309,3 +309,48 @@ mod tests {
         );
     }
 }
+
+/// One week of a replay: what the review decided then, and what it would decide under other
+/// rules.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplayedWeek {
+    /// Monday of the week.
+    pub week_start: NaiveDate,
+    /// The stored review's decision, interval and reasons.
+    pub was: stepwise_engine::Review,
+    /// The same evidence under the other rules, each week starting from the interval the
+    /// replay itself reached the week before.
+    pub would_be: stepwise_engine::Review,
+}
+
+/// Replays `reviews` (oldest first) under `rules` with the same engine function the weekly
+/// review calls: the evidence of each week as it was stored, the interval and decision
+/// history as the replay itself makes them. The first week starts from the interval it
+/// started from then, and the decisions that came before it.
+pub fn replay(
+    rules: &stepwise_engine::Rules,
+    reviews: &[ReviewRecord],
+    sessions_per_week: i64,
+) -> ApiResult<Vec<ReplayedWeek>> {
+    let Some(first) = reviews.first() else {
+        return Ok(Vec::new());
+    };
+    let mut interval = first.output.previous_interval_s;
+    let mut history = first.history.clone();
+    let mut weeks = Vec::with_capacity(reviews.len());
+    for stored in reviews {
+        let plan = stepwise_engine::Plan {
+            interval_s: interval.clamp(rules.min_interval_s, rules.max_interval_s),
+            sessions_per_week,
+        };
+        let would_be = review(rules, &plan, &stored.evidence, &history)?;
+        interval = would_be.interval_s;
+        history.push(would_be.decision);
+        weeks.push(ReplayedWeek {
+            week_start: stored.week_start,
+            was: stored.output.clone(),
+            would_be,
+        });
+    }
+    Ok(weeks)
+}

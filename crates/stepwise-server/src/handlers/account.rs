@@ -9,7 +9,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, http::HeaderMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stepwise_store::{NewInvite, NewUser, Patient, PatientInvite, Role, StoreError, User};
+use stepwise_engine::rules::SESSIONS_PER_WEEK;
+use stepwise_store::{
+    Clinic, NewInvite, NewUser, Patient, PatientInvite, Role, StoreError, User, WalkingPlan,
+};
 
 use crate::access::require_role;
 use crate::auth::{
@@ -18,6 +21,7 @@ use crate::auth::{
 };
 use crate::calendar::parse_zone;
 use crate::error::{ApiError, ApiResult};
+use crate::handlers::staff::merge_rules;
 use crate::json::Body;
 use crate::state::AppState;
 use crate::validate;
@@ -288,4 +292,75 @@ pub async fn therapists(
             .clinic_users(user.clinic_id, Role::Therapist)
             .await?,
     ))
+}
+
+/// `GET /api/v1/clinic` — the caller's clinic with the rules and plan new patients start
+/// with (care team).
+pub async fn clinic(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+) -> ApiResult<Json<Clinic>> {
+    require_role(
+        &user,
+        &[Role::ClinicAdmin, Role::Therapist],
+        "this is for the care team",
+    )?;
+    Ok(Json(state.store.clinic(user.clinic_id).await?))
+}
+
+/// New clinic defaults: any subset of the rules' fields, and the starting plan.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClinicDefaults {
+    #[serde(default)]
+    rules: serde_json::Map<String, serde_json::Value>,
+    plan: Option<DefaultPlan>,
+}
+
+/// The plan new patients start with until a baseline is set.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultPlan {
+    interval_s: i64,
+    bouts: i64,
+    rest_s: i64,
+    sessions_per_week: i64,
+}
+
+/// `PUT /api/v1/clinic/defaults` (clinic admin) — the rules and plan new patients start with;
+/// patients already in care keep theirs.
+pub async fn set_clinic_defaults(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Body(req): Body<ClinicDefaults>,
+) -> ApiResult<Json<Clinic>> {
+    require_role(&user, &[Role::ClinicAdmin], "this is for clinic admins")?;
+    let clinic = state.store.clinic(user.clinic_id).await?;
+    let rules = merge_rules(&clinic.default_rules, req.rules)?;
+    let plan = match req.plan {
+        Some(p) => WalkingPlan {
+            interval_s: p.interval_s,
+            bouts: p.bouts,
+            rest_s: p.rest_s,
+            sessions_per_week: p.sessions_per_week,
+        },
+        None => clinic.default_plan,
+    };
+    validate::in_range(
+        "plan.interval_s",
+        plan.interval_s,
+        rules.min_interval_s..=rules.max_interval_s,
+    )?;
+    validate::in_range("plan.bouts", plan.bouts, 1..=20)?;
+    validate::in_range("plan.rest_s", plan.rest_s, 0..=1800)?;
+    validate::in_range(
+        "plan.sessions_per_week",
+        plan.sessions_per_week,
+        SESSIONS_PER_WEEK,
+    )?;
+    state
+        .store
+        .set_clinic_defaults(user.clinic_id, &rules, &plan)
+        .await?;
+    Ok(Json(state.store.clinic(user.clinic_id).await?))
 }

@@ -24,7 +24,7 @@ use crate::handlers::patient::DateRange;
 use crate::json::{Body, parse};
 use crate::state::AppState;
 use crate::validate;
-use crate::weekly::review_week;
+use crate::weekly::{ReplayedWeek, replay, review_week};
 
 /// One row of the patient list.
 #[derive(Serialize)]
@@ -186,6 +186,45 @@ pub async fn save_rules(
         .save_rules(patient.id, &rules, user.id, state.clock.now())
         .await?;
     Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// Edited rules to try: the fields to change (as for `PUT …/rules`) and how many recent
+/// reviewed weeks to replay.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    rules: serde_json::Map<String, serde_json::Value>,
+    weeks: Option<i64>,
+}
+
+/// The edited rules and the recent weeks replayed under them.
+#[derive(Serialize)]
+pub struct RulesPreview {
+    rules: Rules,
+    weeks: Vec<ReplayedWeek>,
+}
+
+/// Weeks a preview replays unless asked otherwise.
+pub const PREVIEW_WEEKS: i64 = 8;
+
+/// `POST /api/v1/patients/{id}/rules/preview` — what the last weeks' reviews would have
+/// decided under the edited rules (the same engine function as the weekly review). Saves
+/// nothing.
+pub async fn preview_rules(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    Body(req): Body<PreviewRequest>,
+) -> ApiResult<Json<RulesPreview>> {
+    let patient = staff_patient(&state, &user, id, "read patient.rules.preview").await?;
+    let weeks = req.weeks.unwrap_or(PREVIEW_WEEKS);
+    validate::in_range("weeks", weeks, 1..=52)?;
+    let current = state.store.current_rules(patient.id).await?;
+    let rules = merge_rules(&current.rules, req.rules)?;
+    let reviews = state.store.reviews(patient.id).await?;
+    let recent = &reviews[reviews.len().saturating_sub(weeks as usize)..];
+    let weeks = replay(&rules, recent, patient.plan.sessions_per_week)?;
+    Ok(Json(RulesPreview { rules, weeks }))
 }
 
 /// Applies a partial rules object over `current`, refusing unknown fields and invalid values
