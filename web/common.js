@@ -192,7 +192,118 @@
     wireLogin();
   }
 
+  /**
+   * Makes sure this tab holds a CSRF token: when sessionStorage has none, asks the server for the
+   * signed-in cookie session's token (GET /api/v1/auth/csrf). Returns the token, or null (not
+   * signed in, offline, or a server without that endpoint yet: 404).
+   */
+  async function ensureCsrf() {
+    const stored = csrf.get();
+    if (stored) {
+      return stored;
+    }
+    try {
+      const answer = await api('GET', '/api/v1/auth/csrf');
+      if (answer && typeof answer.csrf_token === 'string' && answer.csrf_token) {
+        csrf.set(answer.csrf_token);
+        return answer.csrf_token;
+      }
+    } catch {
+      // 401 (signed out), 404 (older server) or offline: the page asks for a sign-in if it must.
+    }
+    return null;
+  }
+
+  /** The links each role sees in the navigation bar. */
+  const NAV_LINKS = {
+    patient: [
+      ['/app/today', 'Today'],
+      ['/app/history', 'History'],
+      ['/app/flare', 'Flare'],
+      ['/app/reminders', 'Reminders'],
+      ['/app/band', 'Band'],
+    ],
+    therapist: [['/app/patients', 'Patients']],
+    clinic_admin: [
+      ['/app/clinic', 'Clinic'],
+      ['/app/visits', 'Visits'],
+      ['/app/patients', 'Patients'],
+    ],
+  };
+
+  /** Signs out (POST /api/v1/auth/logout), forgets this tab's token and goes to the sign-in page. */
+  async function signOut() {
+    try {
+      await api('POST', '/api/v1/auth/logout');
+    } catch {
+      // Already signed out, or offline: the cookie is forgotten by the server later.
+    }
+    csrf.clear();
+    location.assign('/app');
+  }
+
+  /**
+   * Fills `<nav id="nav">` with the links for `user.role` (the current page marked with
+   * aria-current) and a Sign out button. Without a user (signed out) the bar is emptied.
+   */
+  function renderNav(user) {
+    const nav = byId('nav');
+    if (!nav) {
+      return;
+    }
+    if (!nav.hasAttribute('aria-label')) {
+      nav.setAttribute('aria-label', 'Main');
+    }
+    nav.replaceChildren();
+    if (!user) {
+      nav.hidden = true;
+      return;
+    }
+    const list = document.createElement('ul');
+    list.className = 'nav-list';
+    const here = location.pathname.replace(/\/+$/, '');
+    for (const [href, text] of NAV_LINKS[user.role] || []) {
+      const item = document.createElement('li');
+      const link = document.createElement('a');
+      link.href = href;
+      link.textContent = text;
+      if (here === href || here.startsWith(href + '/')) {
+        link.setAttribute('aria-current', 'page');
+      }
+      item.append(link);
+      list.append(item);
+    }
+    const item = document.createElement('li');
+    item.className = 'nav-signout';
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'link-button';
+    button.textContent = 'Sign out';
+    button.addEventListener('click', signOut);
+    item.append(button);
+    list.append(item);
+    nav.append(list);
+    nav.hidden = false;
+  }
+
+  /** Registers the service worker (offline app shell and reminders); quietly does nothing when unsupported. */
+  function registerServiceWorker() {
+    if (!('serviceWorker' in navigator)) {
+      return Promise.resolve(null);
+    }
+    return navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => null);
+  }
+  if (document.documentElement.hasAttribute('data-offline')) {
+    // Pages marked <html data-offline> work offline: their files are kept by the service worker.
+    registerServiceWorker();
+  }
+
   window.Stepwise = Object.freeze({
+    ensureCsrf,
+    renderNav,
+    signOut,
+    registerServiceWorker,
+    byId,
     ApiError,
     api,
     csrf,
