@@ -20,7 +20,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
-use stepwise_store::{Device, StoreError, User};
+use stepwise_store::{AuthSession, Device, StoreError, User};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -152,6 +152,20 @@ pub fn session_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
+/// The live login session named by the request's cookie; 401 without one.
+pub async fn live_session(headers: &HeaderMap, state: &AppState) -> Result<AuthSession, ApiError> {
+    let token = session_token(headers).ok_or(ApiError::Unauthorized)?;
+    match state
+        .store
+        .auth_session(&hash_token(token), state.clock.now())
+        .await
+    {
+        Ok(session) => Ok(session),
+        Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
+        Err(other) => Err(other.into()),
+    }
+}
+
 /// A logged-in user. Rejects with 401 without a live session, and with 403 when a write
 /// lacks the session's CSRF token.
 pub struct AuthUser(pub User);
@@ -160,16 +174,7 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = session_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        let session = match state
-            .store
-            .auth_session(&hash_token(token), state.clock.now())
-            .await
-        {
-            Ok(session) => session,
-            Err(StoreError::NotFound) => return Err(ApiError::Unauthorized),
-            Err(other) => return Err(other.into()),
-        };
+        let session = live_session(&parts.headers, state).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());

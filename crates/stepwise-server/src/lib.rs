@@ -42,6 +42,7 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(account::login))
         .route("/auth/logout", post(account::logout))
+        .route("/auth/csrf", get(account::csrf))
         .route("/me", get(account::me))
         .route("/invites", post(account::create_invite))
         .route("/invites/accept", post(account::accept_invite))

@@ -35,6 +35,9 @@ backend_tests!(
     baseline_from_tolerance_walks,
     staff_reads_are_audited,
     invites_are_single_use,
+    rules_preview_replays_recent_weeks,
+    clinic_defaults_shape_new_patients,
+    a_session_can_recover_its_csrf_token,
 );
 
 /// Monday 2 November 2026, 07:00 UTC (London is on UTC in November).
@@ -1116,4 +1119,125 @@ async fn invites_are_single_use(backend: Backend) {
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(short["field"], "password");
+}
+
+async fn rules_preview_replays_recent_weeks(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    walk_week(&w, &EASY).await;
+    let stored = review(&w).await;
+    assert_eq!(stored["output"]["decision"], "advance");
+    let path = format!("/api/v1/patients/{}/rules/preview", w.patient_id);
+    let preview = |body: Value| w.app.post(&path, &w.therapist, body);
+
+    // The same rules replay to the same decision: the same engine function.
+    let same = preview(json!({"rules": {}})).await.expect(StatusCode::OK);
+    assert_eq!(same["weeks"].as_array().unwrap().len(), 1);
+    assert_eq!(same["weeks"][0]["week_start"], "2026-11-02");
+    assert_eq!(same["weeks"][0]["was"], stored["output"]);
+    assert_eq!(same["weeks"][0]["would_be"], stored["output"]);
+
+    // Stricter: one walk's pain during (4) breaches a maximum of 3, so the week holds.
+    let strict = preview(json!({"rules": {"pain_during_max": 3}}))
+        .await
+        .expect(StatusCode::OK);
+    let would_be = &strict["weeks"][0]["would_be"];
+    assert_eq!(would_be["decision"], "hold");
+    assert_eq!(would_be["interval_s"], 300);
+    assert_eq!(strict["rules"]["pain_during_max"], 3);
+    // Bolder: a 20% step.
+    let bold = preview(json!({"rules": {"increase_pct": 20}, "weeks": 4}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(bold["weeks"][0]["would_be"]["interval_s"], 360);
+
+    // Refused with the engine's own words; nothing is saved either way.
+    let bad = preview(json!({"rules": {"increase_pct": 25}}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["error"], "rules.increase_pct = 25 is outside 10..=20");
+    let bad = preview(json!({"rules": {}, "weeks": 0}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["field"], "weeks");
+    let rules = w
+        .app
+        .get(
+            &format!("/api/v1/patients/{}/rules", w.patient_id),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(rules["current"]["version"], 1);
+    w.app
+        .post(&path, &w.patient, json!({"rules": {}}))
+        .await
+        .expect(StatusCode::FORBIDDEN);
+}
+
+async fn clinic_defaults_shape_new_patients(backend: Backend) {
+    let app = TestApp::new(backend, monday()).await;
+    let admin = app
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let therapist = app.therapist(&admin, "tess@riverside.example").await;
+    let clinic = app
+        .get("/api/v1/clinic", &therapist)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(clinic["name"], "Riverside Physio");
+    assert_eq!(clinic["default_plan"]["interval_s"], 300);
+
+    let defaults = json!({
+        "rules": {"increase_pct": 15},
+        "plan": {"interval_s": 240, "bouts": 2, "rest_s": 60, "sessions_per_week": 4}
+    });
+    app.put("/api/v1/clinic/defaults", &therapist, defaults.clone())
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    let bad = json!({"plan": {"interval_s": 30, "bouts": 2, "rest_s": 60, "sessions_per_week": 4}});
+    let answer = app
+        .put("/api/v1/clinic/defaults", &admin, bad)
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["field"], "plan.interval_s");
+    let saved = app
+        .put("/api/v1/clinic/defaults", &admin, defaults)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(saved["default_rules"]["increase_pct"], 15);
+
+    let patient = app
+        .patient(&admin, id(&therapist), "Europe/London", "pat@example.org")
+        .await;
+    let today = app
+        .get("/api/v1/me/today", &patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["plan"]["interval_s"], 240);
+    assert_eq!(today["plan"]["sessions_per_week"], 4);
+    let rules = app
+        .get(
+            &format!("/api/v1/patients/{}/rules", id(&patient)),
+            &therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(rules["current"]["rules"]["increase_pct"], 15);
+}
+
+async fn a_session_can_recover_its_csrf_token(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let Auth::User(login) = &w.patient else {
+        panic!("a logged-in patient")
+    };
+    let token = w
+        .app
+        .get("/api/v1/auth/csrf", &Auth::CookieOnly(login.clone()))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(token["csrf_token"], login.csrf);
+    w.app
+        .get("/api/v1/auth/csrf", &Auth::None)
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
 }

@@ -125,6 +125,8 @@ fn expect(actor: Actor, kind: Kind, ok: StatusCode) -> StatusCode {
         (Kind::Staff | Kind::AdminOnly, OtherAdmin | OtherTherapist) => S::NOT_FOUND,
         (Kind::AnyStaff, TherapistA | TherapistB | Admin | OtherAdmin | OtherTherapist) => ok,
         (Kind::AnyStaff, PatientA | PatientB) => S::FORBIDDEN,
+        (Kind::AnyAdmin, Admin | OtherAdmin) => ok,
+        (Kind::AnyAdmin, _) => S::FORBIDDEN,
         (Kind::AnyUser, _) => ok,
     }
 }
@@ -141,6 +143,8 @@ enum Kind {
     AdminOnly,
     /// Any care-team member, about their own clinic.
     AnyStaff,
+    /// Any clinic admin, about their own clinic.
+    AnyAdmin,
     /// Any logged-in user, about their own account (`/me`, their push subscriptions).
     AnyUser,
     /// A collector's upload.
@@ -273,6 +277,34 @@ async fn role_matrix(backend: Backend) {
             "/api/v1/clinic/therapists".into(),
             None,
             Kind::AnyStaff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/api/v1/clinic".into(),
+            None,
+            Kind::AnyStaff,
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/clinic/defaults".into(),
+            Some(json!({"rules": {"increase_pct": 12}})),
+            Kind::AnyAdmin,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/api/v1/auth/csrf".into(),
+            None,
+            Kind::AnyUser,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/patients/{p}/rules/preview"),
+            Some(json!({"rules": {"increase_pct": 15}})),
+            Kind::Staff,
             StatusCode::OK,
         ),
         (

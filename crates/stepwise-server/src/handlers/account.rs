@@ -364,3 +364,18 @@ pub async fn set_clinic_defaults(
         .await?;
     Ok(Json(state.store.clinic(user.clinic_id).await?))
 }
+
+/// The session's CSRF token.
+#[derive(Serialize)]
+pub struct CsrfToken {
+    csrf_token: String,
+}
+
+/// `GET /api/v1/auth/csrf` — the CSRF token of the caller's login session, for a page opened
+/// again after the login (an installed app's new window). Only same-origin pages can read it.
+pub async fn csrf(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CsrfToken>> {
+    let session = crate::auth::live_session(&headers, &state).await?;
+    Ok(Json(CsrfToken {
+        csrf_token: session.csrf_token,
+    }))
+}
