@@ -1,0 +1,184 @@
+// The clinic admin's home (/app/clinic): the clinic's therapists and patients, invites for a
+// therapist or a patient (the one-time code shown once), and the clinic defaults editor —
+// the rules and starting plan new patients get (PUT /api/v1/clinic/defaults), each field with
+// its allowed range and the server's refusal shown next to it. Needs common.js and rules.js.
+(function () {
+  'use strict';
+
+  const S = window.Stepwise;
+  const T = window.StepwiseStaff;
+  const { el, byId } = T;
+
+  let rulesEditor = null;
+  let planEditor = null;
+  let clinic = null;
+  let wired = false;
+
+  function role() {
+    return byId('invite-role-patient').checked ? 'patient' : 'therapist';
+  }
+
+  function showRoleFields() {
+    const patient = role() === 'patient';
+    byId('patient-fields').hidden = !patient;
+    byId('invite-timezone').required = patient;
+    byId('invite-therapist').required = patient;
+  }
+
+  async function invite(event) {
+    event.preventDefault();
+    byId('invite-timezone-error').textContent = '';
+    byId('invite-therapist-error').textContent = '';
+    if (!byId('invite-form').reportValidity()) return;
+    const body = { role: role() };
+    if (body.role === 'patient') {
+      body.therapist_id = Number(byId('invite-therapist').value);
+      body.timezone = byId('invite-timezone').value.trim();
+    }
+    const button = byId('invite-submit');
+    button.disabled = true;
+    try {
+      const answer = await S.api('POST', '/api/v1/invites', body);
+      byId('invite-for').textContent = 'One-time code for the new ' + (body.role === 'patient' ? 'patient' : 'therapist') + ':';
+      byId('invite-code').textContent = answer.code;
+      byId('invite-expires').textContent = 'Valid until ' + S.formatDateTime(answer.expires_at) + '. It works once.';
+      byId('invite-result').hidden = false;
+      S.say('Invite code created.');
+    } catch (error) {
+      const field = error.body && error.body.field;
+      if (field === 'timezone' || field === 'therapist_id') {
+        const id = field === 'timezone' ? 'invite-timezone-error' : 'invite-therapist-error';
+        byId(id).textContent = error.message + (error.body.allowed ? ' — allowed: ' + error.body.allowed + '.' : '');
+      } else {
+        T.handle(error, start);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function renderTherapists(therapists) {
+    const list = byId('therapist-list');
+    list.replaceChildren();
+    for (const t of therapists) list.append(el('li', t.display_name + ' — ' + t.email));
+    if (!list.children.length) list.append(el('li', 'No therapists yet: invite one.'));
+    const select = byId('invite-therapist');
+    const chosen = select.value;
+    select.replaceChildren(...therapists.map((t) => new Option(t.display_name, String(t.id))));
+    if (chosen) select.value = chosen;
+  }
+
+  function renderPatients(rows, names) {
+    const body = byId('patient-rows');
+    body.replaceChildren();
+    byId('patients-empty').hidden = rows.length > 0;
+    byId('patient-table').hidden = rows.length === 0;
+    for (const row of rows) {
+      const p = row.patient;
+      const tr = el('tr', null, row.open_escalation ? 'attention' : '');
+      tr.dataset.patientId = String(p.id);
+      const name = el('th');
+      name.scope = 'row';
+      const link = el('a', p.display_name);
+      link.href = '/app/patient/' + p.id;
+      name.append(link);
+      const cells = [
+        ['Therapist', names[p.therapist_id] || 'Therapist ' + p.therapist_id],
+        ['Attention', null],
+        ['Current walk', T.formatInterval(p.plan.interval_s) + ', ' + p.plan.sessions_per_week + ' sessions a week'],
+        ['Next visit', p.next_visit ? T.formatDate(p.next_visit) : 'Not set'],
+      ];
+      tr.append(name);
+      for (const [label, text] of cells) {
+        const td = el('td', text);
+        td.dataset.label = label;
+        if (label === 'Attention') {
+          if (row.open_escalation) td.append(el('span', 'Escalation open', 'badge badge-alert'));
+          else if (p.frozen) td.append(el('span', 'Plan paused', 'badge badge-warn'));
+          else td.textContent = 'Nothing open';
+        }
+        tr.append(td);
+      }
+      const report = el('td');
+      report.dataset.label = 'Report';
+      const a = el('a', 'Printable report');
+      a.href = '/clinic/patients/' + p.id + '/report';
+      report.append(a);
+      tr.append(report);
+      body.append(tr);
+    }
+  }
+
+  function fillDefaults(c) {
+    rulesEditor.set(c.default_rules);
+    byId('default-require_verified').checked = Boolean(c.default_rules.require_verified);
+    planEditor.set(c.default_plan);
+    planEditor.refreshRanges(rulesEditor.values());
+  }
+
+  async function saveDefaults(event) {
+    event.preventDefault();
+    rulesEditor.clearErrors();
+    planEditor.clearErrors();
+    const rules = rulesEditor.values();
+    let bad = rulesEditor.firstInvalid();
+    let editor = rulesEditor;
+    if (!bad) {
+      bad = planEditor.firstInvalid(rules);
+      editor = planEditor;
+    }
+    if (bad) {
+      editor.setError(bad[0], bad[1]);
+      editor.focus(bad[0]);
+      S.fail('Not saved: a value is outside its allowed range; see the message next to the field.');
+      return;
+    }
+    rules.require_verified = byId('default-require_verified').checked;
+    const button = byId('defaults-submit');
+    button.disabled = true;
+    try {
+      clinic = await S.api('PUT', '/api/v1/clinic/defaults', { rules, plan: planEditor.values() });
+      fillDefaults(clinic);
+      S.say('Clinic defaults saved. New patients start with them.');
+    } catch (error) {
+      if (T.showFieldError(error, { rules: rulesEditor, plan: planEditor })) {
+        S.fail('Not saved: ' + error.message);
+      } else {
+        T.handle(error, start);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function start() {
+    if (!wired) {
+      wired = true;
+      rulesEditor = T.numberEditor(byId('default-rule-fields'), T.RULE_FIELDS, 'default-rule', () =>
+        planEditor.refreshRanges(rulesEditor.values())
+      );
+      planEditor = T.numberEditor(byId('default-plan-fields'), T.PLAN_FIELDS, 'default-plan');
+      T.fillZones(byId('timezones'), byId('invite-timezone'));
+      for (const radio of document.querySelectorAll('input[name="role"]')) radio.addEventListener('change', showRoleFields);
+      showRoleFields();
+      byId('invite-form').addEventListener('submit', invite);
+      byId('defaults-form').addEventListener('submit', saveDefaults);
+    }
+    const [c, therapists, rows] = await Promise.all([
+      S.api('GET', '/api/v1/clinic'),
+      S.api('GET', '/api/v1/clinic/therapists'),
+      S.api('GET', '/api/v1/patients'),
+    ]);
+    clinic = c;
+    byId('page-title').textContent = c.name;
+    document.title = c.name + ' · Stepwise';
+    byId('clinic-name').textContent = 'Clinic administration';
+    const names = {};
+    for (const t of therapists) names[t.id] = t.display_name;
+    renderTherapists(therapists);
+    renderPatients(rows, names);
+    fillDefaults(c);
+  }
+
+  T.boot(start, ['clinic_admin']);
+})();

@@ -1,0 +1,131 @@
+// The therapist's home (/app/patients): the patient list (open escalations and other attention
+// first, each with its current walk, last weekly decision and next visit) and the patient
+// invite form that shows the one-time code. Clinic admins see every patient of the clinic and
+// choose the therapist. Needs common.js and rules.js (window.StepwiseStaff) first.
+(function () {
+  'use strict';
+
+  const S = window.Stepwise;
+  const T = window.StepwiseStaff;
+  const { el, byId } = T;
+
+  let me = null;
+
+  /** Attention badges of a row, in words. */
+  function badges(row) {
+    const out = [];
+    if (row.open_escalation) out.push(['Escalation open', 'badge badge-alert']);
+    if (row.patient.frozen && !row.open_escalation) out.push(['Plan paused', 'badge badge-warn']);
+    const last = row.last_review;
+    if (last && last.output.decision === 'regress') out.push(['Stepped back last week', 'badge badge-warn']);
+    if (!last) out.push(['No weekly review yet', 'badge']);
+    return out;
+  }
+
+  function renderList(rows, therapists) {
+    const body = byId('patient-rows');
+    body.replaceChildren();
+    byId('list-empty').hidden = rows.length > 0;
+    byId('patient-table').hidden = rows.length === 0;
+    for (const row of rows) {
+      const p = row.patient;
+      const marks = badges(row);
+      const attention = marks.some(([, cls]) => cls !== 'badge');
+      const tr = el('tr', null, attention ? 'attention' : '');
+      tr.dataset.patientId = String(p.id);
+
+      const name = el('th');
+      name.scope = 'row';
+      const link = el('a', p.display_name);
+      link.href = '/app/patient/' + p.id;
+      name.append(link);
+      if (me.user.role === 'clinic_admin' && therapists[p.therapist_id]) {
+        name.append(el('span', 'Therapist: ' + therapists[p.therapist_id], 'hint block'));
+      }
+
+      const att = el('td');
+      att.dataset.label = 'Attention';
+      if (marks.length) {
+        for (const [text, cls] of marks) att.append(el('span', text, cls));
+      } else {
+        att.textContent = 'Nothing open';
+      }
+
+      const walk = el('td', T.formatInterval(p.plan.interval_s) + ' × ' + p.plan.bouts + ', ' + p.plan.sessions_per_week + ' sessions a week');
+      walk.dataset.label = 'Current walk';
+
+      const decision = el('td');
+      decision.dataset.label = 'Last weekly decision';
+      if (row.last_review) {
+        decision.append(el('span', T.decisionText(row.last_review.output.decision)));
+        decision.append(el('span', 'Week of ' + T.formatDate(row.last_review.week_start), 'hint block'));
+      } else {
+        decision.textContent = 'No review yet';
+      }
+
+      const visit = el('td', p.next_visit ? T.formatDate(p.next_visit) : 'Not set');
+      visit.dataset.label = 'Next visit';
+
+      tr.append(name, att, walk, decision, visit);
+      body.append(tr);
+    }
+  }
+
+  async function invite(event) {
+    event.preventDefault();
+    const form = byId('invite-form');
+    const zoneError = byId('invite-timezone-error');
+    zoneError.textContent = '';
+    if (!form.reportValidity()) return;
+    const body = { role: 'patient', timezone: byId('invite-timezone').value.trim() };
+    if (me.user.role === 'clinic_admin') {
+      body.therapist_id = Number(byId('invite-therapist').value);
+    }
+    const button = byId('invite-submit');
+    button.disabled = true;
+    try {
+      const answer = await S.api('POST', '/api/v1/invites', body);
+      byId('invite-code').textContent = answer.code;
+      byId('invite-expires').textContent = 'Valid until ' + S.formatDateTime(answer.expires_at) + '. It works once.';
+      byId('invite-result').hidden = false;
+      S.say('Invite code created.');
+    } catch (error) {
+      const field = error.body && error.body.field;
+      if (field === 'timezone') {
+        zoneError.textContent = error.message + (error.body.allowed ? ' — allowed: ' + error.body.allowed + '.' : '');
+        byId('invite-timezone').focus();
+      } else {
+        T.handle(error, start);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  let wired = false;
+
+  async function start(who) {
+    me = who;
+    if (!wired) {
+      wired = true;
+      T.fillZones(byId('timezones'), byId('invite-timezone'));
+      byId('invite-form').addEventListener('submit', invite);
+    }
+    const [rows, therapistList] = await Promise.all([
+      S.api('GET', '/api/v1/patients'),
+      me.user.role === 'clinic_admin' ? S.api('GET', '/api/v1/clinic/therapists') : Promise.resolve([]),
+    ]);
+    const therapists = {};
+    for (const t of therapistList) therapists[t.id] = t.display_name;
+    if (me.user.role === 'clinic_admin') {
+      byId('list-title').textContent = 'Patients of the clinic';
+      byId('therapist-field').hidden = false;
+      const select = byId('invite-therapist');
+      select.replaceChildren(...therapistList.map((t) => new Option(t.display_name, String(t.id))));
+      select.required = true;
+    }
+    renderList(rows, therapists);
+  }
+
+  T.boot(start);
+})();
