@@ -53,6 +53,7 @@
     } catch (error) {
       if (error.status === 401) {
         S.csrf.clear();
+        S.renderNav(null);
         byId('walk').hidden = true;
         S.showLogin('Please sign in to answer the check.', start);
         byId('login-email').focus();
@@ -61,6 +62,8 @@
       }
       return;
     }
+    S.renderNav(me.user);
+    await S.ensureCsrf();
     if (me.user.role !== 'patient') {
       S.say('Two-hour checks are answered by patients in their own account.');
       return;

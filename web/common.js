@@ -298,7 +298,95 @@
     registerServiceWorker();
   }
 
+  /**
+   * Fills `<fieldset data-scale="NAME">` with eleven large radio buttons 0–10 named NAME (the
+   * fieldset's legend and hint stay first).
+   */
+  function fillScale(fieldset) {
+    const name = fieldset.dataset.scale;
+    const options = document.createElement('div');
+    options.className = 'scale-options';
+    for (let n = 0; n <= 10; n += 1) {
+      const label = document.createElement('label');
+      label.className = 'scale-option';
+      const input = document.createElement('input');
+      input.type = 'radio';
+      input.name = name;
+      input.value = String(n);
+      const number = document.createElement('span');
+      number.className = 'scale-number';
+      number.textContent = String(n);
+      label.append(input, number);
+      options.append(label);
+    }
+    fieldset.append(options);
+  }
+
+  /** The chosen value of the radio group `name` in `form` as a number, or null. */
+  function chosenNumber(form, name) {
+    const input = form.querySelector('input[name="' + name + '"]:checked');
+    return input ? Number(input.value) : null;
+  }
+
+  /** A Date as a datetime-local input value (local time, minutes). */
+  function toLocalInput(date) {
+    const pad = (n) => String(n).padStart(2, '0');
+    return (
+      date.getFullYear() + '-' + pad(date.getMonth() + 1) + '-' + pad(date.getDate()) +
+      'T' + pad(date.getHours()) + ':' + pad(date.getMinutes())
+    );
+  }
+
+  /** "1 minute", "2 minutes", "30 seconds", "1 minute 30 seconds". */
+  function duration(seconds) {
+    const s = Math.max(0, Math.round(Number(seconds) || 0));
+    const m = Math.floor(s / 60);
+    const rest = s % 60;
+    const parts = [];
+    if (m) parts.push(m === 1 ? '1 minute' : m + ' minutes');
+    if (rest || !m) parts.push(rest === 1 ? '1 second' : rest + ' seconds');
+    return parts.join(' ');
+  }
+
+  /**
+   * Starts a signed-in page: GET /api/v1/me (sign-in form on 401, then again), the navigation
+   * bar, the CSRF token; then `run(me)`. `offline(error)` runs instead when the server cannot
+   * be reached (status 0). Pages for patients only pass `patientOnly`.
+   */
+  async function startPage(run, opts) {
+    const options = opts || {};
+    let me;
+    try {
+      me = await api('GET', '/api/v1/me');
+    } catch (error) {
+      if (error.status === 401) {
+        csrf.clear();
+        renderNav(null);
+        showLogin(options.reason || '', () => startPage(run, opts));
+        byId('login-email').focus();
+      } else if (error.status === 0 && options.offline) {
+        await options.offline(error);
+      } else {
+        fail(error.message);
+      }
+      return;
+    }
+    hideLogin();
+    renderNav(me.user);
+    await ensureCsrf();
+    if (options.patientOnly && me.user.role !== 'patient') {
+      say('This page is for patients. Use the links above for your own pages.');
+      return;
+    }
+    await run(me);
+  }
+
   window.Stepwise = Object.freeze({
+    fillScale,
+    chosenNumber,
+    toLocalInput,
+    duration,
+    startPage,
     ensureCsrf,
     renderNav,
     signOut,

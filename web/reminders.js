@@ -195,7 +195,8 @@
     } catch (error) {
       if (error.status === 401) {
         S.csrf.clear();
-        for (const id of ['who', 'device', 'staff-note', 'upcoming']) {
+        S.renderNav(null);
+        for (const id of ['who', 'device', 'staff-note', 'upcoming', 'settings']) {
           byId(id).hidden = true;
         }
         S.showLogin('', start);
@@ -205,6 +206,9 @@
       }
       return;
     }
+
+    S.renderNav(me.user);
+    await S.ensureCsrf();
 
     const who = byId('who');
     who.textContent = 'Signed in as ' + me.user.display_name + '.';
@@ -225,6 +229,9 @@
 
     if (me.user.role === 'patient') {
       byId('staff-note').hidden = true;
+      if (window.StepwiseReminderSettings) {
+        await window.StepwiseReminderSettings.show();
+      }
       await showUpcoming();
     } else {
       // Therapists and clinic admins get escalation reminders only.

@@ -1,8 +1,79 @@
 // Stepwise service worker (served at /sw.js, scope /).
 //
 // Shows the reminders the server sends through Web Push and, when one is tapped, opens the page
-// it points to. No caching yet: every request still goes to the network.
+// it points to; and keeps the patient app shell (today and flare pages, their scripts, styles,
+// manifest and icons) so those pages open offline. Shell files are answered from the cache and
+// refreshed from the network in the background; everything else, the API above all, goes to the
+// network untouched — API answers (patient data) are never cached.
 'use strict';
+
+/** Bump to drop every kept file (old caches are deleted when a new worker takes over). */
+const SHELL_CACHE = 'stepwise-shell-v1';
+
+/** The app shell: pages and files without personal data. */
+const SHELL = [
+  '/app',
+  '/app/today',
+  '/app/flare',
+  '/app.css',
+  '/common.js',
+  '/walklog.js',
+  '/index.js',
+  '/today.js',
+  '/flare.js',
+  '/manifest.webmanifest',
+  '/icons/icon.svg',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+];
+const SHELL_PATHS = new Set(SHELL);
+
+async function keepShell() {
+  const cache = await caches.open(SHELL_CACHE);
+  // One by one, so a file missing on this server does not stop the others (nor the worker).
+  await Promise.all(SHELL.map((path) => cache.add(new Request(path, { cache: 'reload' })).catch(() => undefined)));
+}
+
+async function dropOldCaches() {
+  const names = await caches.keys();
+  await Promise.all(names.filter((n) => n.startsWith('stepwise-') && n !== SHELL_CACHE).map((n) => caches.delete(n)));
+}
+
+/** Refreshes a shell file from the network; the cached copy only changes on a 200. */
+async function refresh(cache, path) {
+  const response = await fetch(path, { cache: 'no-cache', credentials: 'same-origin' });
+  if (response.ok && response.type === 'basic') {
+    await cache.put(path, response.clone());
+  }
+  return response;
+}
+
+/** Cache first, then the network (which also updates the cache for next time). */
+async function fromShell(event, path) {
+  const cache = await caches.open(SHELL_CACHE);
+  const cached = await cache.match(path);
+  const update = refresh(cache, path);
+  if (cached) {
+    event.waitUntil(update.catch(() => undefined));
+    return cached;
+  }
+  return update;
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') {
+    return;
+  }
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) {
+    return; // the network, untouched and uncached
+  }
+  const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+  if (SHELL_PATHS.has(path)) {
+    event.respondWith(fromShell(event, path));
+  }
+});
 
 /** Where a tapped notification goes when its payload carries no usable address. */
 const FALLBACK_URL = '/app/reminders';
@@ -10,13 +81,14 @@ const FALLBACK_URL = '/app/reminders';
 /** Reminder kinds about a walk's two-hour pain check: these stay on screen until dealt with. */
 const TWO_HOUR_KINDS = new Set(['two_hour_check', 'two_hour_follow_up']);
 
-self.addEventListener('install', () => {
+self.addEventListener('install', (event) => {
   // A new version takes over at once instead of waiting for every tab to close.
   self.skipWaiting();
+  event.waitUntil(keepShell());
 });
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(dropOldCaches().then(() => self.clients.claim()));
 });
 
 /**

@@ -1,0 +1,32 @@
+// /app: sign in, then each role's own start page.
+(function () {
+  'use strict';
+
+  const S = window.Stepwise;
+  const HOME = { patient: '/app/today', therapist: '/app/patients', clinic_admin: '/app/clinic' };
+
+  function go(user) {
+    location.replace(HOME[user.role] || '/app/reminders');
+  }
+
+  async function start() {
+    try {
+      const me = await S.api('GET', '/api/v1/me');
+      await S.ensureCsrf();
+      go(me.user);
+    } catch (error) {
+      if (error.status === 401) {
+        S.csrf.clear();
+        S.showLogin('', (answer) => go(answer.user));
+        S.byId('login-email').focus();
+      } else if (error.status === 0) {
+        // Offline: the today page works from this phone's copy.
+        location.replace('/app/today');
+      } else {
+        S.fail(error.message);
+      }
+    }
+  }
+
+  start();
+})();
