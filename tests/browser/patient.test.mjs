@@ -1,0 +1,230 @@
+#!/usr/bin/env node
+// The patient side of the web app in a real browser (headless Chromium against the real
+// `stepwise serve`; tests/browser/harness.mjs starts them):
+//
+//   1. A therapist sets a patient's starting plan and changes it once (API, from Node), so the
+//      history has something to draw.
+//   2. At /app the patient signs in and lands on /app/today, which shows the plan.
+//   (a) The walk timer runs, "Stop now" opens the log form filled in; the patient taps pain,
+//       effort and rest type and saves: GET /me/sessions has exactly that walk.
+//   (b) Offline: with the service worker controlling the page, the browser goes offline; a walk
+//       logged then is kept on the phone (the page says so) and nothing reaches the server; the
+//       page also reloads offline (from the service worker's app shell). Back online, the queue
+//       is sent: the server has exactly one such walk; after a reload still one; and re-sending
+//       the same queued walk again (as after a crash between sending and forgetting it) still
+//       leaves one.
+//   3. A flare, a band pairing code (with its command), reminder times saved through the form.
+//   (c) Screenshots of today, flare, history, band and reminders at phone and desktop widths.
+//   (d) A cold load of /app/today measured (first contentful paint, bytes transferred); both are
+//       printed and must stay under 200 ms and 100 KB.
+// Screenshots: patient-<page>-<phone|desktop>.png in target/screenshots.
+
+import assert from 'node:assert/strict';
+
+import { DESKTOP, PHONE, login, measure, run, screenshot, signUpPatient, signUpTherapist, step, waitFor } from './harness.mjs';
+
+const FCP_LIMIT_MS = 200;
+const BYTES_LIMIT = 100 * 1024;
+
+await run('patient', async ({ base, admin, newPage }) => {
+  const adminApi = await login(base, admin.email, admin.password);
+  const tess = await signUpTherapist(adminApi, 'tess@riverside.example', 'Tess Therapist');
+  const pat = await signUpPatient(adminApi, tess.id, 'Europe/Berlin', 'pat@example.org', 'Pat Patient');
+  const patApi = await login(base, pat.email, pat.password);
+  const tessApi = await login(base, tess.email, tess.password);
+  await tessApi.post(`/patients/${pat.id}/baseline`, { tolerance_walks_s: [600, 540, 660] });
+  await tessApi.post(`/patients/${pat.id}/plan`, {
+    interval_s: 420,
+    bouts: 3,
+    rest_s: 60,
+    reason: 'A little shorter to start, so walks stay comfortable.',
+  });
+  step(`patient ${pat.id} with a baseline and one change by the therapist`);
+
+  // --- sign in at /app, land on today -------------------------------------------------------
+  const page = await newPage({ viewport: 'phone' });
+  await page.goto(`${base}/app`);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('E-mail address').fill(pat.email);
+  await page.getByLabel('Password').fill(pat.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/app/today`);
+  await page.getByRole('heading', { name: 'Your walk' }).waitFor();
+  assert.equal(await page.locator('#plan-interval').textContent(), '7 minutes');
+  assert.equal(await page.locator('#plan-bouts').textContent(), '3 times');
+  assert.equal(await page.locator('#plan-rest').textContent(), '1 minute');
+  await page.getByText('This week: 0 of').waitFor();
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  for (const name of ['Today', 'History', 'Flare', 'Reminders', 'Band']) {
+    await nav.getByRole('link', { name, exact: true }).waitFor();
+  }
+  assert.equal(await nav.getByRole('link', { name: 'Today' }).getAttribute('aria-current'), 'page');
+  step('signed in at /app, sent on to /app/today: 7 minutes, 3 times, 1 minute rest');
+
+  // --- (a) the timer, then the log form ------------------------------------------------------
+  await page.getByRole('button', { name: 'Start walking' }).click();
+  await page.locator('#timer-phase').getByText('Walk 1 of 3: walking').waitFor();
+  await page.waitForTimeout(1_600);
+  await page.getByRole('button', { name: 'Stop now' }).click();
+  await page.getByRole('heading', { name: 'Log your walk' }).waitFor();
+  assert.equal(await page.getByLabel('Walks (bouts)').inputValue(), '1');
+  const form = page.locator('#log-form');
+  await form.getByRole('group', { name: 'Pain before you started' }).getByLabel('2', { exact: true }).check();
+  await form.getByRole('group', { name: 'Highest pain while walking' }).getByLabel('4', { exact: true }).check();
+  await form.getByRole('group', { name: 'How hard did it feel?' }).getByLabel('5', { exact: true }).check();
+  await form.getByLabel('Bent forward').check();
+  await page.getByRole('button', { name: 'Save my walk' }).click();
+  await page.getByText('Your walk is saved. Thank you!').waitFor();
+  await page.getByText('This week: 1 of').waitFor();
+  let walks = await patApi.get('/me/sessions');
+  assert.equal(walks.length, 1, `one walk stored, got ${JSON.stringify(walks)}`);
+  const timed = walks[0];
+  assert.equal(timed.pain_before, 2);
+  assert.equal(timed.pain_during_max, 4);
+  assert.equal(timed.effort, 5);
+  assert.equal(timed.rest_type, 'bend_forward');
+  assert.equal(timed.bouts, 1);
+  assert.ok(timed.walked_s >= 1 && timed.walked_s <= 3, `walked_s ${timed.walked_s} from the timer`);
+  step(`(a) timer walk logged through the page: walk ${timed.id}, walked_s ${timed.walked_s}, shown in GET /me/sessions`);
+
+  // --- (b) offline -------------------------------------------------------------------------------
+  await waitFor('the service worker to control the page and keep the app shell', () =>
+    page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) return false;
+      const cache = await caches.open('stepwise-shell-v1');
+      const kept = await Promise.all(['/app/today', '/today.js', '/common.js', '/walklog.js', '/app.css'].map((p) => cache.match(p)));
+      return kept.every(Boolean);
+    })
+  );
+  const context = page.context();
+  await context.setOffline(true);
+  await page.getByRole('button', { name: 'Log a walk without the timer' }).click();
+  await page.getByRole('heading', { name: 'Log your walk' }).waitFor();
+  await form.getByRole('group', { name: 'Pain before you started' }).getByLabel('1', { exact: true }).check();
+  await form.getByRole('group', { name: 'Highest pain while walking' }).getByLabel('3', { exact: true }).check();
+  await form.getByRole('group', { name: 'How hard did it feel?' }).getByLabel('4', { exact: true }).check();
+  await form.getByLabel('Sat down').check();
+  await page.getByLabel('Notes (optional)').fill('Walked in the park while offline');
+  await page.getByRole('button', { name: 'Save my walk' }).click();
+  await page.getByText('Saved on this phone, will send when online.').waitFor();
+  await page.getByText('1 walk is saved on this phone and will be sent when you are online.').waitFor();
+  const queued = await page.evaluate(() => JSON.parse(localStorage.getItem('stepwise.outbox')));
+  assert.equal(queued.length, 1, 'one walk in the outbox');
+  const clientId = queued[0].body.client_id;
+  assert.match(clientId, /^[0-9a-f-]{36}$/, 'a crypto.randomUUID() client_id');
+  assert.equal((await patApi.get('/me/sessions')).length, 1, 'nothing reached the server while offline');
+  step(`(b) offline: the walk waits on the phone (client_id ${clientId}); the server still has 1 walk`);
+
+  // The page itself opens offline, from the service worker's copy.
+  await page.reload();
+  await page.getByRole('heading', { name: 'Your walk' }).waitFor();
+  await page.getByText('You are offline: this is the plan this phone saw last.').waitFor();
+  assert.equal(await page.locator('#plan-interval').textContent(), '7 minutes');
+  await page.getByText('1 walk is saved on this phone').waitFor();
+  await screenshot(page, 'today-offline-phone');
+  step('(b) the today page reloads offline from the app shell, with the kept plan and the queued walk');
+
+  await context.setOffline(false);
+  await page.getByText('Your saved walk has been sent.').waitFor();
+  await waitFor('the outbox to empty', async () => (await page.evaluate(() => localStorage.getItem('stepwise.outbox'))) === '[]');
+  const sameWalk = (list) => list.filter((w) => w.notes === 'Walked in the park while offline');
+  walks = await patApi.get('/me/sessions');
+  assert.equal(walks.length, 2, `two walks after syncing, got ${walks.length}`);
+  assert.equal(sameWalk(walks).length, 1, 'exactly one offline walk');
+  assert.equal(sameWalk(walks)[0].client_id, clientId);
+  assert.equal(sameWalk(walks)[0].rest_type, 'sit');
+
+  await page.reload();
+  await page.getByText('This week: 2 of').waitFor();
+  await page.waitForLoadState('networkidle');
+  walks = await patApi.get('/me/sessions');
+  assert.equal(walks.length, 2, 'still two walks after a reload');
+
+  // As after a crash between the server storing it and the phone forgetting it: sent again.
+  await page.evaluate((items) => localStorage.setItem('stepwise.outbox', JSON.stringify(items)), queued);
+  await page.reload();
+  await waitFor('the re-sent walk to leave the outbox', async () => (await page.evaluate(() => localStorage.getItem('stepwise.outbox'))) === '[]');
+  walks = await patApi.get('/me/sessions');
+  assert.equal(walks.length, 2, 'a walk sent twice is stored once');
+  assert.equal(sameWalk(walks).length, 1);
+  await page.getByText('This week: 2 of').waitFor();
+  step('(b) back online: the queue synced; exactly one offline walk, also after a reload and a second send');
+
+  // --- flare, band, reminders ----------------------------------------------------------------
+  await page.goto(`${base}/app/flare`);
+  await page.getByRole('heading', { name: 'When your pain flares up' }).waitFor();
+  await page.getByRole('group', { name: 'How bad is the pain?' }).getByLabel('6', { exact: true }).check();
+  await page.getByLabel('Anything else? (optional)').fill('Stiff after gardening');
+  await page.getByRole('button', { name: 'Report the flare' }).click();
+  await page.getByText('Thank you. Your flare is reported').waitFor();
+  step('flare reported through /app/flare');
+
+  await page.goto(`${base}/app/band`);
+  await page.getByRole('button', { name: 'Get a pairing code' }).click();
+  const code = (await page.locator('#pair-code').textContent()).trim();
+  assert.ok(code.length >= 4, `a code is shown: ${code}`);
+  assert.equal(await page.locator('#pair-command').textContent(), `stepwise band pair --server ${base} --code ${code}`);
+  await page.getByText('No band is paired yet.').waitFor();
+  step(`band pairing code ${code} shown with its command`);
+
+  await page.goto(`${base}/app/reminders`);
+  await page.getByRole('heading', { name: 'When to remind me to walk' }).waitFor();
+  await page.getByLabel('Remind me when it is time to walk').check();
+  await page.getByRole('button', { name: 'Add a time' }).click();
+  await page.getByLabel('Time 1', { exact: true }).fill('09:30');
+  await page.getByRole('button', { name: 'Add a time' }).click();
+  await page.getByLabel('Time 2', { exact: true }).fill('16:00');
+  for (const day of ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']) {
+    await page.locator(`#set-day-${day}`).setChecked(['Mon', 'Wed', 'Fri'].includes(day));
+  }
+  await page.getByLabel('Use quiet hours').check();
+  await page.getByLabel('Quiet from').fill('21:30');
+  await page.getByLabel('Until').fill('07:30');
+  await page.getByRole('button', { name: 'Save reminder times' }).click();
+  await page.getByText('Your reminder times are saved.').waitFor();
+  const settings = await patApi.get('/me/reminder-settings');
+  assert.equal(settings.session_reminders, true);
+  assert.deepEqual(settings.session_times, ['09:30', '16:00']);
+  assert.deepEqual(settings.session_days, ['Mon', 'Wed', 'Fri']);
+  assert.deepEqual(settings.quiet_hours, { start: '21:30', end: '07:30' });
+  step('reminder times saved through the form: ' + JSON.stringify(settings.session_times));
+
+  // --- (c) screenshots ------------------------------------------------------------------------
+  const pages = {
+    today: 'Your walk',
+    flare: 'When your pain flares up',
+    history: 'Your walking interval over the weeks',
+    band: 'Pair a band',
+    reminders: 'When to remind me to walk',
+  };
+  for (const [size, viewport] of [['phone', PHONE], ['desktop', DESKTOP]]) {
+    await page.setViewportSize(viewport);
+    for (const [name, heading] of Object.entries(pages)) {
+      await page.goto(`${base}/app/${name}`);
+      await page.getByRole('heading', { name: heading }).waitFor();
+      await page.waitForLoadState('networkidle');
+      await screenshot(page, `${name}-${size}`);
+    }
+  }
+  await page.goto(`${base}/app/history`);
+  const chart = page.getByRole('img', { name: 'Walking interval over time' });
+  await chart.waitFor();
+  assert.equal(await page.locator('#chart-table tbody tr').count(), 2, 'two plan changes in the table');
+  await page.getByText('Your therapist: A little shorter to start', { exact: false }).first().waitFor({ state: 'attached' });
+  step('(c) screenshots of today, flare, history, band and reminders at 390x844 and 1280x800');
+
+  // --- (d) a cold load of the today page --------------------------------------------------------
+  await page.setViewportSize(PHONE);
+  const timings = await measure(page, `${base}/app/today`);
+  step(`(d) /app/today cold load: ${JSON.stringify(timings)}`);
+  console.log(
+    `MEASURED /app/today: first contentful paint ${timings.firstContentfulPaintMs} ms, ` +
+      `${timings.transferredBytes} bytes transferred in ${timings.requests} requests`
+  );
+  assert.ok(timings.firstContentfulPaintMs !== null && timings.firstContentfulPaintMs < FCP_LIMIT_MS, `FCP ${timings.firstContentfulPaintMs} ms < ${FCP_LIMIT_MS} ms`);
+  assert.ok(timings.transferredBytes < BYTES_LIMIT, `${timings.transferredBytes} bytes < ${BYTES_LIMIT}`);
+
+  page.assertClean(['401 GET /api/v1/me', /^failed GET \/api\/v1\/[a-z/]+ \(net::ERR_INTERNET_DISCONNECTED\)$/, /^failed POST \/api\/v1\/me\/sessions \(net::ERR_INTERNET_DISCONNECTED\)$/]);
+  step('no uncaught errors, no CSP refusals, no failed requests but the expected ones');
+});
