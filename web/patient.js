@@ -80,21 +80,15 @@
   }
 
   function renderCharts() {
+    // Made anew on every load (the plan may have changed); the API answers with no-store.
     const box = byId('charts');
-    if (box.children.length) {
-      // Reload the images (the plan may have changed).
-      for (const img of box.querySelectorAll('img')) {
-        img.src = img.dataset.src + '?t=' + Date.now();
-      }
-      return;
-    }
+    box.replaceChildren();
     for (const [name, title, alt] of CHARTS) {
       const figure = el('figure');
       const img = document.createElement('img');
       img.dataset.src = base + '/report/charts/' + name + '.svg';
       img.src = img.dataset.src;
       img.alt = alt;
-      img.loading = 'lazy';
       img.width = 640;
       img.height = 260;
       img.addEventListener('error', () => {
