@@ -10,6 +10,7 @@ pub mod access;
 pub mod auth;
 pub mod calendar;
 pub mod clock;
+pub mod demo;
 pub mod error;
 pub mod handlers;
 pub mod json;

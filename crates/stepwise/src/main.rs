@@ -1,6 +1,7 @@
 //! `stepwise`: the one binary. It wires the crates together and holds no logic of its own.
 
 mod admin_cmd;
+mod demo_cmd;
 mod engine_cmd;
 mod serve_cmd;
 
@@ -25,6 +26,9 @@ struct Cli {
 enum Command {
     /// Run the web backend (API and weekly review job).
     Serve(serve_cmd::ServeArgs),
+    /// Try Stepwise: a demo clinic with eight weeks of made-up history on a temporary
+    /// database, served until Ctrl-C.
+    Demo(demo_cmd::DemoArgs),
     /// Administration: create the first clinic and its admin.
     #[command(subcommand)]
     Admin(admin_cmd::AdminCommand),
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Engine(cmd) => engine_cmd::run(cmd),
         Command::Serve(args) => report(serve_cmd::run(args)),
+        Command::Demo(args) => report(demo_cmd::run(args)),
         Command::Admin(cmd) => report(admin_cmd::run(cmd)),
     }
 }
