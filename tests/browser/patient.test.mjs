@@ -162,6 +162,7 @@ await run('patient', async ({ base, admin, newPage }) => {
 
   await page.goto(`${base}/app/band`);
   await page.getByRole('button', { name: 'Get a pairing code' }).click();
+  await page.getByText('Your one-time code:').waitFor();
   const code = (await page.locator('#pair-code').textContent()).trim();
   assert.ok(code.length >= 4, `a code is shown: ${code}`);
   assert.equal(await page.locator('#pair-command').textContent(), `stepwise band pair --server ${base} --code ${code}`);
