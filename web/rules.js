@@ -201,10 +201,12 @@
           const max = bound(f.max, values);
           inputs[f.name].min = String(min);
           inputs[f.name].max = String(max);
-          let text = 'Allowed: ' + min + ' to ' + max + (f.unit ? ' ' + f.unit : '') + '.';
+          const unit = f.unit && f.unit !== '/10' ? ' ' + f.unit : '';
+          let text = 'Allowed: ' + min + ' to ' + max + unit;
           if (f.unit === 'seconds') {
             text += ' (' + formatInterval(min) + ' to ' + formatInterval(max) + ')';
           }
+          text += '.';
           node.textContent = f.help ? text + ' ' + f.help : text;
         }
       },
@@ -222,13 +224,17 @@
           inputs[name].removeAttribute('aria-invalid');
         }
       },
-      firstInvalid(context) {
+      /**
+       * The first field that is not a whole number ([name, text]), or null. With `range`, also
+       * one outside its allowed range (otherwise the server's refusal says so, next to it).
+       */
+      firstInvalid(context, range) {
         const values = Object.assign({}, context || {}, editor.values());
         for (const f of fields) {
           const v = values[f.name];
           const min = bound(f.min, values);
           const max = bound(f.max, values);
-          if (!Number.isInteger(v) || v < min || v > max) {
+          if (!Number.isInteger(v) || (range && (v < min || v > max))) {
             return [f.name, 'Enter a whole number from ' + min + ' to ' + max + '.'];
           }
         }
@@ -426,7 +432,7 @@
     const seq = ++previewSeq;
     const edited = editedRules();
     editor.clearErrors();
-    const bad = editor.firstInvalid();
+    const bad = editor.firstInvalid(null, true);
     if (bad) {
       editor.setError(bad[0], bad[1]);
       byId('preview-state').textContent = 'The preview waits for every rule to be within its allowed range.';
@@ -483,7 +489,7 @@
     byId('preview-state').textContent =
       weeks.length === 0
         ? 'No weekly reviews yet, so there is nothing to replay.'
-        : (edits === 0 ? 'These are the rules in force. ' : edits + ' rule' + (edits === 1 ? '' : 's') + ' edited. ') +
+        : (edits === 0 ? 'No edits yet: the rules in force, replayed. ' : edits + ' rule' + (edits === 1 ? '' : 's') + ' edited. ') +
           changed +
           ' of ' +
           weeks.length +
@@ -500,7 +506,7 @@
     if (bad) {
       editor.setError(bad[0], bad[1]);
       editor.focus(bad[0]);
-      S.fail('Some rules are outside their allowed range; see the message next to the field.');
+      S.fail('Not saved: every rule needs a whole number; see the message next to the field.');
       return;
     }
     const changes = {};

@@ -44,7 +44,7 @@
       if (!attention) att.textContent = 'Nothing flagged';
 
       const figures = el('td');
-      figures.dataset.label = 'Since the last visit';
+      figures.dataset.label = 'In the report period';
       const facts = el('ul', null, 'reasons');
       facts.append(el('li', 'Report period ' + T.formatDate(v.from) + ' to ' + T.formatDate(v.to)));
       facts.append(el('li', 'Sessions: ' + v.sessions_done + ' of ' + v.sessions_prescribed + ' (' + percent(v.adherence_share) + ')'));

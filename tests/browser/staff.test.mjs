@@ -178,7 +178,7 @@ await run('staff', async ({ base, admin, newPage }) => {
   await desk.goto(`${base}/app/patient/${sam.id}`);
   await desk.getByRole('button', { name: 'Acknowledge escalation' }).click();
   await desk.getByText('Escalation acknowledged.', { exact: false }).waitFor();
-  assert.equal(await desk.locator('#escalation').isHidden(), true);
+  await desk.locator('#escalation').waitFor({ state: 'hidden' });
   const samAfter = await tessApi.get(`/patients/${sam.id}/reviews`);
   assert.ok(samAfter[samAfter.length - 1].acknowledged_at, 'the escalation is acknowledged on the server');
 
