@@ -22,7 +22,20 @@
     return out;
   }
 
-  function renderList(rows, therapists) {
+  /** How urgent a row is: 0 an open escalation, 1 a paused plan, 2 a step back, 3 the rest. */
+  function urgency(row) {
+    if (row.open_escalation) return 0;
+    if (row.patient.frozen) return 1;
+    if (row.last_review && row.last_review.output.decision === 'regress') return 2;
+    return 3;
+  }
+
+  function renderList(unsorted, therapists) {
+    // The server lists open escalations first; other attention items follow them here.
+    const rows = unsorted
+      .map((row, i) => [urgency(row), i, row])
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+      .map(([, , row]) => row);
     const body = byId('patient-rows');
     body.replaceChildren();
     byId('list-empty').hidden = rows.length > 0;

@@ -362,6 +362,8 @@
       S.csrf.clear();
       S.showLogin('Sign in again to make changes.', retry);
       S.fail('Sign in again to make changes.');
+    } else if (error && error.status === 404 && idFromPath()) {
+      S.fail('This patient was not found, or is not in your care.');
     } else if (error && error.status === 401) {
       S.csrf.clear();
       S.showLogin('', retry);
@@ -497,6 +499,9 @@
           (weeks.length === 1 ? '' : 's') +
           ' would have been decided differently.';
     byId('preview-summary').dataset.changedWeeks = String(changed);
+    byId('preview-jump').href = '#preview';
+    byId('preview-jump').textContent =
+      weeks.length === 0 ? 'Preview: no reviewed weeks yet' : 'Preview: ' + changed + ' of ' + weeks.length + ' weeks would change';
   }
 
   async function save(event) {
