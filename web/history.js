@@ -61,15 +61,17 @@
   }
 
   function drawChart(list) {
-    const W = 640;
-    const H = 260;
-    const pad = { left: 64, right: 16, top: 16, bottom: 40 };
+    // Drawn at the width it is shown, so its text stays readable on a phone.
+    const W = Math.max(300, Math.min(720, byId('chart').clientWidth || 640));
+    const H = 240;
+    const pad = { left: 60, right: 16, top: 16, bottom: 40 };
     const now = Date.now();
     const times = list.map((p) => new Date(p.at).getTime());
     const t0 = Math.min(...times);
     const t1 = Math.max(now, t0 + 86_400_000);
     const values = list.map((p) => p.interval_s);
-    const vMax = Math.max(...values) * 1.15 || 60;
+    const topMinutes = Math.max(1, Math.ceil((Math.max(...values) * 1.15) / 60));
+    const vMax = topMinutes * 60;
     const x = (t) => pad.left + ((t - t0) / (t1 - t0)) * (W - pad.left - pad.right);
     const y = (v) => H - pad.bottom - (v / vMax) * (H - pad.top - pad.bottom);
 
@@ -86,8 +88,9 @@
     );
     svg.append(el('line', { class: 'axis', x1: pad.left, y1: H - pad.bottom, x2: W - pad.right, y2: H - pad.bottom }));
     svg.append(el('line', { class: 'axis', x1: pad.left, y1: pad.top, x2: pad.left, y2: H - pad.bottom }));
-    for (const v of [0, vMax / 2, vMax / 1.15]) {
-      svg.append(el('text', { x: pad.left - 8, y: y(v) + 4, 'text-anchor': 'end' }, minutesLabel(Math.round(v))));
+    for (const m of new Set([0, Math.round(topMinutes / 2), topMinutes])) {
+      svg.append(el('line', { class: 'axis grid', x1: pad.left, y1: y(m * 60), x2: W - pad.right, y2: y(m * 60) }));
+      svg.append(el('text', { x: pad.left - 8, y: y(m * 60) + 5, 'text-anchor': 'end' }, m + ' min'));
     }
     svg.append(el('text', { x: pad.left, y: H - 12 }, shortDate(t0)));
     svg.append(el('text', { x: W - pad.right, y: H - 12, 'text-anchor': 'end' }, 'Today'));

@@ -136,9 +136,10 @@
     byId('timer-live').textContent = text;
   }
 
-  function beginPhase(phase) {
+  /** Starts a walk or a rest at `at` (ms; now by default, or when the previous one ended). */
+  function beginPhase(phase, at) {
     timer.phase = phase;
-    timer.phaseStart = Date.now();
+    timer.phaseStart = at || Date.now();
     timer.prompted = false;
     byId('timer-prompt').hidden = true;
     byId('timer-skip').hidden = phase !== 'rest';
@@ -165,22 +166,24 @@
       buzz([100, 80, 100]);
     }
     if (elapsed >= length) {
+      // The next phase starts when this one ended (the page may have slept in a pocket).
+      const next = timer.phaseStart + length;
       if (timer.phase === 'walk') {
         timer.walkedMs += length;
         timer.boutsDone += 1;
         if (timer.bout >= plan.bouts) {
-          finish();
+          finish(next);
           return;
         }
         if (plan.rest_s > 0) {
-          beginPhase('rest');
+          beginPhase('rest', next);
         } else {
           timer.bout += 1;
-          beginPhase('walk');
+          beginPhase('walk', next);
         }
       } else {
         timer.bout += 1;
-        beginPhase('walk');
+        beginPhase('walk', next);
       }
     }
   }
@@ -197,6 +200,7 @@
     byId('log').hidden = true;
     beginPhase('walk');
     timer.tick = setInterval(render, 250);
+    keepAwake(true);
     byId('timer-stop').focus();
   }
 
@@ -207,11 +211,27 @@
     }
   }
 
-  /** Ends the timer (finished or stopped) and opens the log form filled in. */
-  function finish() {
+  /** Keeps the screen on while the timer runs, where the browser allows it. */
+  let wakeLock = null;
+  async function keepAwake(on) {
+    try {
+      if (on && 'wakeLock' in navigator) {
+        wakeLock = await navigator.wakeLock.request('screen');
+      } else if (!on && wakeLock) {
+        await wakeLock.release();
+        wakeLock = null;
+      }
+    } catch {
+      wakeLock = null; // not allowed (battery saver, hidden page): the timer still works
+    }
+  }
+
+  /** Ends the timer (finished, at `endedAt` ms, or stopped now) and opens the log form filled in. */
+  function finish(endedAt) {
     if (!timer.running) return;
     clearInterval(timer.tick);
     timer.running = false;
+    keepAwake(false);
     let walkedMs = timer.walkedMs;
     let bouts = timer.boutsDone;
     if (timer.phase === 'walk' && bouts < timer.bout) {
@@ -221,7 +241,7 @@
         bouts += 1;
       }
     }
-    const ended = new Date();
+    const ended = new Date(typeof endedAt === 'number' ? Math.min(endedAt, Date.now()) : Date.now());
     byId('timer-running').hidden = true;
     byId('timer-idle').hidden = false;
     announce('');
@@ -370,7 +390,10 @@
     byId('frozen').hidden = !today.frozen;
   }
 
+  let offlineMode = false;
+
   function showOffline() {
+    offlineMode = true;
     S.renderNav({ role: 'patient' });
     showPlan(keptPlan() || FALLBACK_PLAN, true);
     byId('week-progress').textContent = 'This week’s progress shows when you are back online.';
@@ -393,7 +416,7 @@
     S.fillScale(fieldset);
   }
   byId('timer-start').addEventListener('click', startTimer);
-  byId('timer-stop').addEventListener('click', finish);
+  byId('timer-stop').addEventListener('click', () => finish());
   byId('timer-skip').addEventListener('click', skipRest);
   byId('log-direct').addEventListener('click', openDirect);
   byId('log-form').addEventListener('submit', submitLog);
@@ -402,7 +425,15 @@
     measured = null;
     byId('timer-start').focus();
   });
-  window.addEventListener('online', sendQueued);
+  window.addEventListener('online', () => {
+    if (offlineMode) {
+      offlineMode = false;
+      byId('plan-offline').hidden = true;
+      start(); // loads the week and sends what waits
+    } else {
+      sendQueued();
+    }
+  });
   showQueue();
   start();
 })();

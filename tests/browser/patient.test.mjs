@@ -64,7 +64,9 @@ await run('patient', async ({ base, admin, newPage }) => {
   // --- (a) the timer, then the log form ------------------------------------------------------
   await page.getByRole('button', { name: 'Start walking' }).click();
   await page.locator('#timer-phase').getByText('Walk 1 of 3: walking').waitFor();
-  await page.waitForTimeout(1_600);
+  await page.getByRole('button', { name: 'Stop now' }).waitFor();
+  await screenshot(page, 'today-timer-phone');
+  await page.waitForTimeout(1_400);
   await page.getByRole('button', { name: 'Stop now' }).click();
   await page.getByRole('heading', { name: 'Log your walk' }).waitFor();
   assert.equal(await page.getByLabel('Walks (bouts)').inputValue(), '1');
@@ -73,6 +75,7 @@ await run('patient', async ({ base, admin, newPage }) => {
   await form.getByRole('group', { name: 'Highest pain while walking' }).getByLabel('4', { exact: true }).check();
   await form.getByRole('group', { name: 'How hard did it feel?' }).getByLabel('5', { exact: true }).check();
   await form.getByLabel('Bent forward').check();
+  await screenshot(page, 'today-log-phone');
   await page.getByRole('button', { name: 'Save my walk' }).click();
   await page.getByText('Your walk is saved. Thank you!').waitFor();
   await page.getByText('This week: 1 of').waitFor();
