@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
-import { run, step, login, signUpTherapist, signUpPatient, screenshot, waitFor } from './harness.mjs';
+import { run, step, sleep, login, signUpTherapist, signUpPatient, screenshot, waitFor } from './harness.mjs';
 
 const DAY = 24 * 3600 * 1000;
 const MINUTE = 60 * 1000;
@@ -77,6 +77,13 @@ async function shoot(desk, phone, url, name, ready) {
 }
 
 await run('staff', async ({ base, admin, newPage }) => {
+  // Walks may be logged up to 14 days late, so the week before last is reachable except in the
+  // last minutes of a Sunday (UTC); then wait for Monday, which also keeps the run in one week.
+  const untilMonday = thisMonday(new Date()).getTime() + 7 * DAY - Date.now();
+  if (untilMonday < 6 * MINUTE) {
+    step(`waiting ${Math.ceil(untilMonday / 1000) + 5} s for the week to turn`);
+    await sleep(untilMonday + 5_000);
+  }
   const now = new Date();
   const monday = thisMonday(now).getTime();
   const lastWeek = monday - 7 * DAY; // the last complete week
@@ -92,7 +99,7 @@ await run('staff', async ({ base, admin, newPage }) => {
   const patApi = await login(base, pat.email, pat.password);
   const samApi = await login(base, sam.email, sam.password);
 
-  const from = Math.max(weekBefore, now.getTime() - 14 * DAY + 30 * MINUTE);
+  const from = Math.max(weekBefore, now.getTime() - 14 * DAY + 2 * MINUTE);
   const calm = { before: 3, during: 3, after: 4 };
   await logWalks(patApi, from, lastWeek, [calm, calm, calm]);
   const first = await tessApi.post(`/patients/${pat.id}/reviews`, { week_start: isoDate(new Date(weekBefore)) });
@@ -248,4 +255,4 @@ await run('staff', async ({ base, admin, newPage }) => {
       '422 PUT /api/v1/clinic/defaults',
     ]);
   }
-});
+}, { timeoutMs: 600_000 });
