@@ -130,7 +130,7 @@
     if (bad) {
       editor.setError(bad[0], bad[1]);
       editor.focus(bad[0]);
-      S.fail('Not saved: a value is outside its allowed range; see the message next to the field.');
+      S.fail('Not saved: every field needs a whole number; see the message next to the field.');
       return;
     }
     rules.require_verified = byId('default-require_verified').checked;
