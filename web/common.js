@@ -348,6 +348,15 @@
     return parts.join(' ');
   }
 
+  /** A short duration for figures: "7 min", "5 min 51 s", "45 s". */
+  function shortDuration(seconds) {
+    const s = Math.max(0, Math.round(Number(seconds) || 0));
+    const m = Math.floor(s / 60);
+    const rest = s % 60;
+    if (!m) return rest + ' s';
+    return m + ' min' + (rest ? ' ' + rest + ' s' : '');
+  }
+
   /**
    * Starts a signed-in page: GET /api/v1/me (sign-in form on 401, then again), the navigation
    * bar, the CSRF token; then `run(me)`. `offline(error)` runs instead when the server cannot
@@ -386,6 +395,7 @@
     chosenNumber,
     toLocalInput,
     duration,
+    shortDuration,
     startPage,
     ensureCsrf,
     renderNav,

@@ -31,9 +31,11 @@
 
   function showPlan(p, offline) {
     plan = p;
-    byId('plan-interval').textContent = S.duration(p.interval_s);
+    byId('plan-interval').textContent = S.shortDuration(p.interval_s);
+    byId('plan-interval').title = S.duration(p.interval_s);
     byId('plan-bouts').textContent = p.bouts === 1 ? 'once' : p.bouts + ' times';
-    byId('plan-rest').textContent = S.duration(p.rest_s);
+    byId('plan-rest').textContent = S.shortDuration(p.rest_s);
+    byId('plan-rest').title = S.duration(p.rest_s);
     byId('plan-offline').hidden = !offline;
     byId('plan').hidden = false;
     byId('timer').hidden = false;

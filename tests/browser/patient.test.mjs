@@ -50,9 +50,9 @@ await run('patient', async ({ base, admin, newPage }) => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${base}/app/today`);
   await page.getByRole('heading', { name: 'Your walk' }).waitFor();
-  assert.equal(await page.locator('#plan-interval').textContent(), '7 minutes');
+  assert.equal(await page.locator('#plan-interval').textContent(), '7 min');
   assert.equal(await page.locator('#plan-bouts').textContent(), '3 times');
-  assert.equal(await page.locator('#plan-rest').textContent(), '1 minute');
+  assert.equal(await page.locator('#plan-rest').textContent(), '1 min');
   await page.getByText('This week: 0 of').waitFor();
   const nav = page.getByRole('navigation', { name: 'Main' });
   for (const name of ['Today', 'History', 'Flare', 'Reminders', 'Band']) {
@@ -123,7 +123,7 @@ await run('patient', async ({ base, admin, newPage }) => {
   await page.reload();
   await page.getByRole('heading', { name: 'Your walk' }).waitFor();
   await page.getByText('You are offline: this is the plan this phone saw last.').waitFor();
-  assert.equal(await page.locator('#plan-interval').textContent(), '7 minutes');
+  assert.equal(await page.locator('#plan-interval').textContent(), '7 min');
   await page.getByText('1 walk is saved on this phone').waitFor();
   await screenshot(page, 'today-offline-phone');
   step('(b) the today page reloads offline from the app shell, with the kept plan and the queued walk');
