@@ -8,7 +8,7 @@
 //! reminder scheduling, weekly reviews), never through SQL. Randomness comes from a small
 //! xorshift generator seeded by the caller, so a seed gives the same stories every run.
 
-use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 use stepwise_store::{
     ClockTime, NewDevice, NewFlare, NewInvite, NewOutcome, NewSession, NewUser, OutcomeKind,
@@ -419,7 +419,11 @@ impl World<'_> {
         let now = self.now;
         let tz = parse_zone("timezone", person.timezone).during("reading a demo time zone")?;
         // Joined in the clinic, at a local working hour about `joined_days_ago` ago.
-        let joined_day = local_day(tz, now) - Days::new(person.joined_days_ago as u64);
+        let mut joined_day = local_day(tz, now) - Days::new(person.joined_days_ago as u64);
+        // The intake visit is on a weekday (the Friday before a weekend).
+        while joined_day.weekday().number_from_monday() > 5 {
+            joined_day = joined_day - Days::new(1);
+        }
         let joined = local_instant(tz, joined_day, hm(9 + rng.int(0, 6) as u32, 0)).min(now);
         let code = hash_code(&format!("demo-invite-{}", person.email));
         store
@@ -559,13 +563,10 @@ impl World<'_> {
         let settings = match person.story {
             Story::Steady => Some(ReminderSettings {
                 session_times: vec![ClockTime(hm(10, 0))],
-                session_days: vec![
-                    Weekday::Mon,
-                    Weekday::Tue,
-                    Weekday::Wed,
-                    Weekday::Thu,
-                    Weekday::Fri,
-                ],
+                // Monday to Friday.
+                session_days: std::iter::successors(Some(Weekday::Mon), |d| Some(d.succ()))
+                    .take(5)
+                    .collect(),
                 quiet_hours: Some(QuietHours {
                     start: ClockTime(hm(21, 30)),
                     end: ClockTime(hm(7, 30)),
@@ -661,7 +662,7 @@ impl World<'_> {
                 let during = (before + rng.int(0, 2)).min(5);
                 (before, during, (before + rng.int(-1, 1)).clamp(0, 5))
             }
-            Feel::Niggle => (usual_pain, (usual_pain + 2).min(5), usual_pain + 3),
+            Feel::Niggle => (usual_pain, (usual_pain + 2).min(5), (usual_pain + 3).min(7)),
             Feel::Flare => (rng.int(5, 6), rng.int(6, 7), rng.int(6, 7)),
             Feel::RedFlag => (4, 8, 7),
         };

@@ -126,6 +126,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/openapi.json", get(system::openapi))
         .route("/api/docs", get(system::docs))
         .route("/api/docs.js", get(system::docs_script))
+        .route("/api/docs.css", get(system::docs_style))
         .nest("/api/v1", api)
         .merge(pages())
         .merge(web::routes())

@@ -280,7 +280,10 @@ fn parse(svg: &str) -> Svg {
     );
     assert_eq!(root.attribute("role"), Some("img"));
     assert_eq!(root.attribute("viewBox"), Some("0 0 640 320"));
-    assert_eq!(root.attribute("width"), Some("100%"));
+    // An intrinsic size, so an <img> of it keeps its shape; no inline style (the CSP).
+    assert_eq!(root.attribute("width"), Some("640"));
+    assert_eq!(root.attribute("height"), Some("320"));
+    assert_eq!(root.attribute("style"), None);
     // The title and the description come first and are what aria-labelledby names.
     let first: Vec<_> = root.children().filter(|n| n.is_element()).take(2).collect();
     assert_eq!(first[0].tag_name().name(), "title");

@@ -46,3 +46,13 @@ pub async fn docs_script() -> Response {
     )
         .into_response()
 }
+
+/// `GET /api/docs.css` — the docs page's styles (a file of its own: the CSP forbids inline
+/// styles).
+pub async fn docs_style() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../static/api-docs.css"),
+    )
+        .into_response()
+}

@@ -5,7 +5,8 @@
 //! Definitions (all dates are the patient's local dates):
 //! - **Prescribed sessions** of a week are `sessions_per_week` of the current plan, pro-rated
 //!   to the days of the week inside the window on which the patient was in the programme (from
-//!   the day they joined): `round(per_week × days / 7)`, halves up. A session is **done** when
+//!   the day they joined, or their first walk logged from before that):
+//!   `round(per_week × days / 7)`, halves up. A session is **done** when
 //!   it has walked time.
 //! - **Band-data days** count days with any minute or sleep data, per 30-day period ending on
 //!   the window's last day (the remote-monitoring billing figure), the oldest period clipped to
@@ -146,10 +147,13 @@ pub fn build(inputs: Inputs) -> Report {
         })
         .collect();
     let weeks = week_starts(from, to);
+    // Walks may be logged up to two weeks late, even from before the account existed: the
+    // programme starts with the first of either.
     let joined = local_day(tz, patient.created_at);
+    let started = walks.iter().map(|w| w.day).fold(joined, NaiveDate::min);
     let adherence = adherence(
         &weeks,
-        from.max(joined),
+        from.max(started),
         to,
         patient.plan.sessions_per_week,
         &walks,

@@ -43,20 +43,6 @@ fn trend_text(trend: &Trend) -> String {
     }
 }
 
-const STYLE: &str = "
-body { font: 16px/1.45 system-ui, sans-serif; color: #1b1b1b; max-width: 60rem; margin: 0 auto; padding: 1rem; }
-h1 { font-size: 1.5rem; margin-bottom: 0.25rem; } h2 { font-size: 1.15rem; margin-top: 1.5rem; border-bottom: 1px solid #bbb; }
-.summary { font-size: 1.05rem; } .attention { border-left: 4px solid #a33; padding: 0.25rem 0.75rem; background: #fbf3f3; }
-.attention li strong { margin-right: 0.25rem; }
-table { border-collapse: collapse; width: 100%; margin: 0.5rem 0; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.4rem; text-align: left; } th { background: #f0f0f0; }
-.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(13rem, 1fr)); gap: 0.5rem; }
-.figure { border: 1px solid #ccc; padding: 0.5rem; } .figure b { display: block; font-size: 1.3rem; }
-.chart { margin: 0.75rem 0; } .chart svg { width: 100%; height: auto; }
-.links a { margin-right: 1rem; }
-@media print { .links { display: none; } body { max-width: none; } h2 { break-after: avoid; } .chart, table { break-inside: avoid; } }
-";
-
 /// The page for a report.
 pub fn render(r: &Report) -> String {
     let mut html = String::new();
@@ -65,7 +51,7 @@ pub fn render(r: &Report) -> String {
         html,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Pre-visit report: {name}</title><style>{STYLE}</style></head><body><main>\
+         <title>Pre-visit report: {name}</title><link rel=\"stylesheet\" href=\"/report.css\"></head><body><main>\
          <h1>Pre-visit report: {name}</h1><p>{} to {} ({}){}</p>",
         r.from.format("%-d %B %Y"),
         r.to.format("%-d %B %Y"),
