@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -25,10 +25,32 @@ struct Demo {
     stdout: String,
 }
 
+impl Demo {
+    /// Sends Ctrl-C (SIGINT) and waits up to 20 s for the demo to stop.
+    fn interrupt(&mut self) -> Option<ExitStatus> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status();
+        if !sent.is_ok_and(|s| s.success()) {
+            return None;
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
 impl Drop for Demo {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Stopped the way a person would, so a failed test leaves no temporary directory.
+        if matches!(self.child.try_wait(), Ok(None)) && self.interrupt().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -179,22 +201,17 @@ async fn the_demo_serves_a_clinic_with_weeks_of_history_and_cleans_up() {
     .await;
     let band_days = timeline["band_days"].as_array().unwrap();
     assert!(band_days.len() >= 20, "{} band days", band_days.len());
-    assert!(
+    let days_over = |field: &str, min: i64| {
         band_days
             .iter()
-            .filter(|d| d["steps"].as_i64().unwrap() > 2000)
+            .filter(|d| d[field].as_i64().unwrap() > min)
             .count()
-            >= 20,
+    };
+    assert!(
+        days_over("steps", 2000) >= 20,
         "days of steps: {band_days:?}"
     );
-    assert!(
-        band_days
-            .iter()
-            .filter(|d| d["sleep_min"].as_i64().unwrap() > 300)
-            .count()
-            >= 20,
-        "nights of sleep: {band_days:?}"
-    );
+    assert!(days_over("sleep_min", 300) >= 20, "nights: {band_days:?}");
     assert!(timeline["sessions"].as_array().unwrap().len() >= 10);
     // Her walks are confirmed by the band.
     let verified = reviews
@@ -234,23 +251,12 @@ async fn the_demo_serves_a_clinic_with_weeks_of_history_and_cleans_up() {
     assert_eq!(app.status(), 200);
 
     // Ctrl-C stops the demo and deletes its temporary database.
-    let pid = demo.child.id().to_string();
-    let sent = Command::new("kill").args(["-INT", &pid]).status();
-    if sent.is_ok_and(|s| s.success()) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while demo.child.try_wait().unwrap().is_none() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let status = demo
-            .child
-            .try_wait()
-            .unwrap()
-            .expect("the demo stops on Ctrl-C");
-        assert!(status.success(), "{status:?}");
-        assert!(
-            !database.exists(),
-            "{} is deleted on Ctrl-C",
-            database.display()
-        );
-    }
+    let status = demo.interrupt().expect("the demo stops on Ctrl-C");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        !database.exists(),
+        "{} is deleted on Ctrl-C",
+        database.display()
+    );
+    assert!(!database.parent().unwrap().exists());
 }
