@@ -199,8 +199,8 @@ await run('staff', async ({ base, admin, newPage }) => {
   assert.equal(reportHref, `/clinic/patients/${pat.id}/report`);
   await screenshot(adminDesk, 'visits-list-desktop');
   // The server-rendered report is opened in a page of its own in the same browser context (the
-  // admin's session), without this harness's clean-page checks: today it carries inline styles
-  // that the server's own CSP refuses (reported, not ours to change); its charts are inline SVG.
+  // admin's session); its styles come from /report.css (the CSP refuses inline ones) and its
+  // charts are inline SVG.
   const report = await adminDesk.context().newPage();
   const cspRefusals = [];
   report.on('console', (m) => /Content Security Policy/.test(m.text()) && cspRefusals.push(m.text()));
@@ -209,7 +209,8 @@ await run('staff', async ({ base, admin, newPage }) => {
   await waitFor('four inline SVG charts in the report', async () => (await report.locator('figure svg').count()) >= 4);
   const boxes = await report.locator('figure svg').evaluateAll((svgs) => svgs.map((s) => Math.round(s.getBoundingClientRect().width)));
   assert.ok(boxes.every((w) => w > 0), `every report chart is drawn with a width (${boxes.join(', ')})`);
-  step(`report: ${boxes.length} inline SVG charts drawn; the page's CSP refusals: ${cspRefusals.length}`);
+  assert.deepEqual(cspRefusals, [], 'the report page breaks none of the CSP');
+  step(`report: ${boxes.length} inline SVG charts drawn, no CSP refusals`);
   await screenshot(report, 'report-desktop');
   await report.close();
 
