@@ -969,4 +969,63 @@ mod tests {
         assert_eq!(episodes.last().unwrap().end, end);
         assert!(episodes.windows(2).all(|w| w[0].end == w[1].start));
     }
+
+    /// The stories hold whatever the day and hour the demo starts: each weekday, at hours
+    /// where some patients' local date differs from UTC's.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_story_happens_on_any_day_of_the_week() {
+        use chrono::TimeZone;
+        use stepwise_engine::Decision;
+
+        let runs = (0..7).map(|d| async move {
+            let hour = [0, 3, 4, 12, 22, 23, 6][d as usize];
+            let now = Utc.with_ymd_and_hms(2026, 11, 16, hour, 17, 0).unwrap() + Days::new(d);
+            let store = stepwise_store::SqliteStore::connect("sqlite::memory:")
+                .await
+                .unwrap();
+            seed(&store, now, DEFAULT_SEED).await.unwrap();
+            let mut by_name = std::collections::HashMap::new();
+            for p in store.all_patients().await.unwrap() {
+                let decisions: Vec<Decision> = store
+                    .review_outcomes(p.id)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.output.decision)
+                    .collect();
+                by_name.insert(p.display_name.clone(), (p, decisions));
+            }
+            (now, by_name)
+        });
+        for (now, by_name) in futures::future::join_all(runs).await {
+            assert_eq!(by_name.len(), PEOPLE.len(), "{now}");
+            let count =
+                |name: &str, d: Decision| by_name[name].1.iter().filter(|x| **x == d).count();
+            let (margaret, decisions) = &by_name["Margaret Hughes"];
+            assert!(decisions.len() >= 8, "{now}: {decisions:?}");
+            assert!(
+                count("Margaret Hughes", Decision::Advance) >= 7,
+                "{now}: {decisions:?}"
+            );
+            assert!(margaret.plan.interval_s > 500, "{now}");
+            let (robert, decisions) = &by_name["Robert Miller"];
+            assert!(robert.frozen, "{now}: {decisions:?}");
+            assert_eq!(decisions.last(), Some(&Decision::Escalate), "{now}");
+            let jonas = &by_name["Jonas Weber"].1;
+            assert_eq!(
+                count("Jonas Weber", Decision::Regress),
+                1,
+                "{now}: {jonas:?}"
+            );
+            assert_eq!(jonas.last(), Some(&Decision::Advance), "{now}: {jonas:?}");
+            let priya = &by_name["Priya Shah"].1;
+            assert!(count("Priya Shah", Decision::Hold) >= 4, "{now}: {priya:?}");
+            let escalations: usize = PEOPLE
+                .iter()
+                .map(|p| count(p.name, Decision::Escalate))
+                .sum();
+            assert_eq!(escalations, 1, "{now}");
+            assert!(!by_name["Aisha Okafor"].1.is_empty(), "{now}");
+        }
+    }
 }
