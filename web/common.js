@@ -214,6 +214,34 @@
     return null;
   }
 
+  const USER_KEY = 'stepwise.user';
+
+  /** The id of the person this browser last saw signed in (kept for offline use), or null. */
+  function lastUserId() {
+    try {
+      const value = localStorage.getItem(USER_KEY);
+      return value === null ? null : Number(value);
+    } catch {
+      return null;
+    }
+  }
+
+  function rememberUser(user) {
+    try {
+      if (user) {
+        if (lastUserId() !== user.id) {
+          localStorage.removeItem('stepwise.plan'); // another person's plan
+        }
+        localStorage.setItem(USER_KEY, String(user.id));
+      } else {
+        localStorage.removeItem(USER_KEY);
+        localStorage.removeItem('stepwise.plan');
+      }
+    } catch {
+      // storage disabled: nothing kept
+    }
+  }
+
   /** The links each role sees in the navigation bar. */
   const NAV_LINKS = {
     patient: [
@@ -239,6 +267,8 @@
       // Already signed out, or offline: the cookie is forgotten by the server later.
     }
     csrf.clear();
+    // Walks not sent yet stay on this phone for this person's next sign-in; the plan goes.
+    rememberUser(null);
     location.assign('/app');
   }
 
@@ -381,6 +411,7 @@
       return;
     }
     hideLogin();
+    rememberUser(me.user);
     renderNav(me.user);
     await ensureCsrf();
     if (options.patientOnly && me.user.role !== 'patient') {
@@ -397,6 +428,8 @@
     duration,
     shortDuration,
     startPage,
+    lastUserId,
+    rememberUser,
     ensureCsrf,
     renderNav,
     signOut,

@@ -9,7 +9,7 @@
   const form = byId('flare-form');
 
   function showQueue() {
-    const waiting = Outbox.list().length;
+    const waiting = Outbox.list('/api/v1/me/flares').length;
     const note = byId('queue-note');
     note.hidden = waiting === 0;
     note.textContent = waiting

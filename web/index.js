@@ -6,6 +6,7 @@
   const HOME = { patient: '/app/today', therapist: '/app/patients', clinic_admin: '/app/clinic' };
 
   function go(user) {
+    S.rememberUser(user);
     location.replace(HOME[user.role] || '/app/reminders');
   }
 

@@ -8,6 +8,7 @@
   const Outbox = window.StepwiseOutbox;
   const byId = S.byId;
   const PLAN_KEY = 'stepwise.plan';
+  const WALKS = '/api/v1/me/sessions';
   /** The default plan when this phone has never seen one (the server's starting plan). */
   const FALLBACK_PLAN = { interval_s: 300, bouts: 3, rest_s: 120, sessions_per_week: 5 };
 
@@ -68,7 +69,7 @@
   // The outbox
 
   function showQueue(extra) {
-    const waiting = Outbox.list().length;
+    const waiting = Outbox.list(WALKS).length;
     const note = byId('queue-note');
     if (waiting === 0 && !extra) {
       note.hidden = true;

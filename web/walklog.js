@@ -1,9 +1,12 @@
 // The outbox of the patient pages: walks and flares that could not be sent yet (offline) wait in
 // localStorage and are sent again later. Each entry carries the client_id made once for it, and
 // the server stores a client_id only once (201 new, 200 already stored), so sending twice never
-// makes two. Needs common.js first; everything is on window.StepwiseOutbox:
+// makes two. Each entry also carries the id of the person signed in when it was made (common.js
+// keeps the last one seen), and is only ever sent while that same person is signed in: on a
+// shared phone one person's walks never land in another's account.
+// Needs common.js first; everything is on window.StepwiseOutbox:
 //   add(path, body)     keep a write for later
-//   list()              what waits
+//   list(path?)         what waits for the person signed in (optionally one kind)
 //   await flush()       send what waits -> {sent, left, needSignIn}
 //   send(path, body)    try now; queue when offline -> {stored: record} or {queued: true}
 (function () {
@@ -12,7 +15,8 @@
   const KEY = 'stepwise.outbox';
   const S = window.Stepwise;
 
-  function list() {
+  /** Everything waiting, whoever made it. */
+  function all() {
     try {
       const items = JSON.parse(localStorage.getItem(KEY) || '[]');
       return Array.isArray(items) ? items : [];
@@ -21,20 +25,26 @@
     }
   }
 
+  /** What waits for the person signed in last (and of `path`, when given). */
+  function list(path) {
+    const user = S.lastUserId();
+    return all().filter((i) => user !== null && i.user === user && (!path || i.path === path));
+  }
+
   function save(items) {
     localStorage.setItem(KEY, JSON.stringify(items));
   }
 
   function add(path, body) {
-    const items = list();
+    const items = all();
     if (!items.some((i) => i.body.client_id === body.client_id)) {
-      items.push({ path, body, queued_at: new Date().toISOString() });
+      items.push({ path, body, user: S.lastUserId(), queued_at: new Date().toISOString() });
       save(items);
     }
   }
 
   function remove(clientId) {
-    save(list().filter((i) => i.body.client_id !== clientId));
+    save(all().filter((i) => i.body.client_id !== clientId));
   }
 
   let flushing = null;

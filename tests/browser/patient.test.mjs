@@ -15,8 +15,10 @@
 //       leaves one.
 //   3. A flare, a band pairing code (with its command), reminder times saved through the form.
 //   (c) Screenshots of today, flare, history, band and reminders at phone and desktop widths.
-//   (d) A cold load of /app/today measured (first contentful paint, bytes transferred); both are
-//       printed and must stay under 200 ms and 100 KB.
+//   4. A shared phone: a walk Pat left unsent waits through Robin's sign-in (never sent into
+//      Robin's account) and goes to Pat's account when Pat signs in again.
+//   (d) Cold loads of /app/today measured (first contentful paint, bytes transferred), printed;
+//       the median FCP of five loads must stay under 200 ms and every load under 100 KB.
 // Screenshots: patient-<page>-<phone|desktop>.png in target/screenshots.
 
 import assert from 'node:assert/strict';
@@ -220,14 +222,51 @@ await run('patient', async ({ base, admin, newPage }) => {
 
   // --- (d) a cold load of the today page --------------------------------------------------------
   await page.setViewportSize(PHONE);
-  const timings = await measure(page, `${base}/app/today`);
-  step(`(d) /app/today cold load: ${JSON.stringify(timings)}`);
+  // Five cold loads (each a new context: no service worker, no HTTP cache); the median is judged,
+  // so one load slowed by other work on a shared machine does not decide it.
+  const runs = [];
+  for (let i = 0; i < 5; i += 1) {
+    runs.push(await measure(page, `${base}/app/today`));
+  }
+  const median = (values) => values.slice().sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const fcps = runs.map((r) => r.firstContentfulPaintMs);
+  assert.ok(fcps.every((v) => v !== null), `every load painted: ${JSON.stringify(fcps)}`);
+  const fcp = median(fcps);
+  const bytes = Math.max(...runs.map((r) => r.transferredBytes));
+  step(`(d) /app/today cold loads: ${JSON.stringify(runs)}`);
   console.log(
-    `MEASURED /app/today: first contentful paint ${timings.firstContentfulPaintMs} ms, ` +
-      `${timings.transferredBytes} bytes transferred in ${timings.requests} requests`
+    `MEASURED /app/today (cold, loopback, 5 loads): first contentful paint median ${fcp} ms ` +
+      `(all: ${fcps.join(', ')} ms); ${bytes} bytes transferred (largest) in ${runs[0].requests} requests`
   );
-  assert.ok(timings.firstContentfulPaintMs !== null && timings.firstContentfulPaintMs < FCP_LIMIT_MS, `FCP ${timings.firstContentfulPaintMs} ms < ${FCP_LIMIT_MS} ms`);
-  assert.ok(timings.transferredBytes < BYTES_LIMIT, `${timings.transferredBytes} bytes < ${BYTES_LIMIT}`);
+  assert.ok(fcp < FCP_LIMIT_MS, `median FCP ${fcp} ms < ${FCP_LIMIT_MS} ms`);
+  assert.ok(bytes < BYTES_LIMIT, `${bytes} bytes < ${BYTES_LIMIT}`);
+
+  // --- a shared phone: a walk left unsent by one person is never sent into another's account ----
+  const robin = await signUpPatient(adminApi, tess.id, 'Europe/Berlin', 'robin@example.org', 'Robin Patient');
+  const robinApi = await login(base, robin.email, robin.password);
+  await page.goto(`${base}/app/today`);
+  await page.getByRole('heading', { name: 'Your walk' }).waitFor();
+  const left = { ...queued[0], body: { ...queued[0].body, client_id: crypto.randomUUID(), notes: 'Left on the phone by Pat' } };
+  await page.evaluate((item) => localStorage.setItem('stepwise.outbox', JSON.stringify([item])), left);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByLabel('E-mail address').fill(robin.email);
+  await page.getByLabel('Password').fill(robin.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${base}/app/today`);
+  await page.getByText('This week: 0 of').waitFor();
+  await page.waitForLoadState('networkidle');
+  assert.deepEqual(await robinApi.get('/me/sessions'), [], "Pat's walk did not go into Robin's account");
+  assert.equal(await page.locator('#queue-note').isHidden(), true, "Robin is not told about Pat's walk");
+  assert.equal(JSON.parse(await page.evaluate(() => localStorage.getItem('stepwise.outbox'))).length, 1, "Pat's walk still waits");
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('E-mail address').fill(pat.email);
+  await page.getByLabel('Password').fill(pat.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Your saved walk has been sent.').waitFor();
+  walks = await patApi.get('/me/sessions');
+  assert.equal(walks.filter((w) => w.notes === 'Left on the phone by Pat').length, 1, "Pat's walk reached Pat's account once");
+  step("shared phone: Pat's unsent walk waited through Robin's sign-in and went to Pat's account");
 
   page.assertClean(['401 GET /api/v1/me', /^failed GET \/api\/v1\/[a-z/]+ \(net::ERR_INTERNET_DISCONNECTED\)$/, /^failed POST \/api\/v1\/me\/sessions \(net::ERR_INTERNET_DISCONNECTED\)$/]);
   step('no uncaught errors, no CSP refusals, no failed requests but the expected ones');
