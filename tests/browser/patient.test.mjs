@@ -13,7 +13,8 @@
 //       is sent: the server has exactly one such walk; after a reload still one; and re-sending
 //       the same queued walk again (as after a crash between sending and forgetting it) still
 //       leaves one.
-//   3. A flare, a band pairing code (with its command), reminder times saved through the form.
+//   3. An open two-hour check is linked from today and opens the check page (with the shared
+//      navigation); a flare, a band pairing code (with its command), reminder times saved through the form.
 //   (c) Screenshots of today, flare, history, band and reminders at phone and desktop widths.
 //   4. A shared phone: a walk Pat left unsent waits through Robin's sign-in (never sent into
 //      Robin's account) and goes to Pat's account when Pat signs in again.
@@ -22,6 +23,7 @@
 // Screenshots: patient-<page>-<phone|desktop>.png in target/screenshots.
 
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 
 import { DESKTOP, PHONE, login, measure, run, screenshot, signUpPatient, signUpTherapist, step, waitFor } from './harness.mjs';
 
@@ -156,6 +158,25 @@ await run('patient', async ({ base, admin, newPage }) => {
   await page.getByText('This week: 2 of').waitFor();
   step('(b) back online: the queue synced; exactly one offline walk, also after a reload and a second send');
 
+  // --- an open two-hour check is linked from today -------------------------------------------
+  const endedAt = new Date(Date.now() - (2 * 60 + 5) * 60_000);
+  const earlier = await patApi.post('/me/sessions', {
+    client_id: randomUUID(),
+    started_at: new Date(endedAt.getTime() - 20 * 60_000).toISOString(),
+    ended_at: endedAt.toISOString(),
+    walked_s: 900,
+    bouts: 3,
+  });
+  await page.reload();
+  const checkLink = page.getByRole('region', { name: 'How is your pain now?' }).getByRole('link');
+  await checkLink.waitFor();
+  assert.equal(await checkLink.getAttribute('href'), `/app/checks/${earlier.id}`);
+  await screenshot(page, 'today-check-due-phone');
+  await checkLink.click();
+  await page.getByRole('heading', { name: 'Two-hour check' }).waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Today' }).waitFor();
+  step(`today links the open two-hour check of walk ${earlier.id}; the check page has the shared navigation`);
+
   // --- flare, band, reminders ----------------------------------------------------------------
   await page.goto(`${base}/app/flare`);
   await page.getByRole('heading', { name: 'When your pain flares up' }).waitFor();
@@ -246,7 +267,7 @@ await run('patient', async ({ base, admin, newPage }) => {
   const robinApi = await login(base, robin.email, robin.password);
   await page.goto(`${base}/app/today`);
   await page.getByRole('heading', { name: 'Your walk' }).waitFor();
-  const left = { ...queued[0], body: { ...queued[0].body, client_id: crypto.randomUUID(), notes: 'Left on the phone by Pat' } };
+  const left = { ...queued[0], body: { ...queued[0].body, client_id: randomUUID(), notes: 'Left on the phone by Pat' } };
   await page.evaluate((item) => localStorage.setItem('stepwise.outbox', JSON.stringify([item])), left);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
