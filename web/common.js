@@ -323,8 +323,9 @@
     }
     return navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => null);
   }
-  if (document.documentElement.hasAttribute('data-offline')) {
-    // Pages marked <html data-offline> work offline: their files are kept by the service worker.
+  if (document.querySelector('link[rel="manifest"]')) {
+    // The patient app's pages (those linking the web app manifest) register the service worker,
+    // which keeps the app shell for offline use and shows reminders.
     registerServiceWorker();
   }
 
