@@ -89,6 +89,10 @@
       {
         patientOnly: true,
         offline: () => {
+          if (S.lastUserId() === null) {
+            S.fail('You are offline. Connect to the internet to sign in.');
+            return;
+          }
           S.renderNav({ role: 'patient' });
           byId('flare').hidden = false;
           showQueue();

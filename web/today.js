@@ -218,6 +218,9 @@
   let wakeLock = null;
   async function keepAwake(on) {
     try {
+      if (on && wakeLock && !wakeLock.released) {
+        return;
+      }
       if (on && 'wakeLock' in navigator) {
         wakeLock = await navigator.wakeLock.request('screen');
       } else if (!on && wakeLock) {
@@ -397,6 +400,11 @@
 
   function showOffline() {
     offlineMode = true;
+    if (S.lastUserId() === null) {
+      // Nobody signed in on this phone: walks could not be told apart, so none are taken.
+      S.fail('You are offline. Connect to the internet to sign in.');
+      return;
+    }
     S.renderNav({ role: 'patient' });
     showPlan(keptPlan() || FALLBACK_PLAN, true);
     byId('week-progress').textContent = 'This week’s progress shows when you are back online.';
@@ -421,6 +429,13 @@
   byId('timer-start').addEventListener('click', startTimer);
   byId('timer-stop').addEventListener('click', () => finish());
   byId('timer-skip').addEventListener('click', skipRest);
+  document.addEventListener('visibilitychange', () => {
+    // The browser lets the screen lock go when the page is hidden; take it again on return.
+    if (document.visibilityState === 'visible' && timer.running) {
+      keepAwake(true);
+      render();
+    }
+  });
   byId('log-direct').addEventListener('click', openDirect);
   byId('log-form').addEventListener('submit', submitLog);
   byId('log-cancel').addEventListener('click', () => {
