@@ -12,9 +12,10 @@
 //! is sent with `Cache-Control: no-cache` (revalidated, so a deploy shows on the next load).
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
+use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
 
@@ -61,34 +62,47 @@ fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         let (route, with_subpaths) = route_of(path);
         let kind = content_type(path);
         let service_worker = path == "sw.js";
-        let handler = move || async move {
-            let mut response = asset(kind, body).into_response();
-            if service_worker {
-                // Lets the worker control `/` whatever path it is served from later.
-                response.headers_mut().insert(
-                    HeaderName::from_static("service-worker-allowed"),
-                    HeaderValue::from_static("/"),
-                );
+        let tag = etag(body);
+        let handler = move |headers: HeaderMap| {
+            let tag = tag.clone();
+            async move {
+                let fresh = headers
+                    .get(header::IF_NONE_MATCH)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+                let mut response = if fresh {
+                    StatusCode::NOT_MODIFIED.into_response()
+                } else {
+                    ([(header::CONTENT_TYPE, kind)], body).into_response()
+                };
+                let headers = response.headers_mut();
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                if let Ok(value) = HeaderValue::from_str(&tag) {
+                    headers.insert(header::ETAG, value);
+                }
+                if service_worker {
+                    // Lets the worker control `/` whatever path it is served from later.
+                    headers.insert(
+                        HeaderName::from_static("service-worker-allowed"),
+                        HeaderValue::from_static("/"),
+                    );
+                }
+                response
             }
-            response
         };
         if with_subpaths {
-            router = router.route(&format!("{route}/{{*rest}}"), get(handler));
+            router = router.route(&format!("{route}/{{*rest}}"), get(handler.clone()));
         }
         router = router.route(&route, get(handler));
     }
     router
 }
 
-/// One embedded file as a response.
-fn asset(content_type: &'static str, body: &'static [u8]) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
+/// A strong validator for an embedded file: revalidating an unchanged file (every load asks,
+/// `no-cache`) costs a 304, not the file.
+fn etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..12]))
 }
 
 #[cfg(test)]
@@ -300,6 +314,35 @@ mod tests {
     async fn the_service_worker_may_control_the_whole_site() {
         let response = get_path("/sw.js").await;
         assert_eq!(response.headers()["service-worker-allowed"], "/");
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_file_is_not_sent_again() {
+        let first = get_path("/app.css").await;
+        let tag = first.headers()[header::ETAG].to_str().unwrap().to_string();
+        let again = router::<()>()
+            .oneshot(
+                Request::get("/app.css")
+                    .header(header::IF_NONE_MATCH, &tag)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(again.headers()[header::ETAG], tag.as_str());
+        let body = again.into_body().collect().await.unwrap().to_bytes();
+        assert!(body.is_empty());
+        let other = router::<()>()
+            .oneshot(
+                Request::get("/app.css")
+                    .header(header::IF_NONE_MATCH, "\"something-else\"")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(other.status(), StatusCode::OK);
     }
 
     #[tokio::test]
