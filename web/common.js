@@ -251,7 +251,10 @@
       ['/app/reminders', 'Reminders'],
       ['/app/band', 'Band'],
     ],
-    therapist: [['/app/patients', 'Patients']],
+    therapist: [
+      ['/app/patients', 'Patients'],
+      ['/app/visits', 'Visits'],
+    ],
     clinic_admin: [
       ['/app/clinic', 'Clinic'],
       ['/app/visits', 'Visits'],
