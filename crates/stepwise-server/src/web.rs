@@ -6,6 +6,9 @@
 //!   is `/app`, and `/` leads there.
 //! - Every other file is served at its path: `web/sw.js` at `/sw.js` (the service worker, with
 //!   scope `/`), `web/app.css` at `/app.css`, `web/icons/icon.svg` at `/icons/icon.svg`.
+//! - What pages share (the head, the site header, the sign-in form) lives once, in
+//!   `web/app/_NAME.html` partials (not served): a page line `<!--#include NAME -->` is
+//!   replaced by the partial, which may include others.
 //!
 //! Pages load their scripts and styles from files of their own, because the CSP
 //! (`default-src 'self'`) refuses inline ones. File names are not fingerprinted, so every file
@@ -16,6 +19,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
 use crate::state::AppState;
 
@@ -38,16 +42,95 @@ fn content_type(path: &str) -> &'static str {
 }
 
 /// Where a file under `web/` is served: a page's route (and whether it takes a path below
-/// it), or the file's own path.
-fn route_of(path: &str) -> (String, bool) {
-    match path
-        .strip_prefix("app/")
-        .and_then(|p| p.strip_suffix(".html"))
-    {
-        Some("index") => ("/app".to_string(), false),
-        Some(page) if !page.contains('/') => (format!("/app/{page}"), true),
-        _ => (format!("/{path}"), false),
+/// it), or the file's own path; `None` for a partial.
+fn route_of(path: &str) -> Option<(String, bool)> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if name.starts_with('_') {
+        return None;
     }
+    Some(
+        match path
+            .strip_prefix("app/")
+            .and_then(|p| p.strip_suffix(".html"))
+        {
+            Some("index") => ("/app".to_string(), false),
+            Some(page) if !page.contains('/') => (format!("/app/{page}"), true),
+            _ => (format!("/{path}"), false),
+        },
+    )
+}
+
+/// The embedded file at `path` (relative to `web/`).
+fn file(path: &str) -> Option<&'static [u8]> {
+    FILES
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|&(_, body)| body)
+}
+
+/// A page with every `<!--#include NAME -->` line replaced by `web/app/_NAME.html`, itself
+/// expanded (at most a few levels deep). An unknown partial is an error naming it.
+fn expand(page: &str, depth: usize) -> Result<String, String> {
+    let mut out = String::with_capacity(page.len() * 2);
+    for line in page.split_inclusive('\n') {
+        let include = line
+            .trim()
+            .strip_prefix("<!--#include ")
+            .and_then(|rest| rest.strip_suffix("-->"))
+            .map(str::trim);
+        match include {
+            Some(name) if depth < 4 => {
+                let partial = file(&format!("app/_{name}.html"))
+                    .ok_or_else(|| format!("no partial web/app/_{name}.html"))?;
+                let text = std::str::from_utf8(partial)
+                    .map_err(|_| format!("web/app/_{name}.html is not UTF-8"))?;
+                out.push_str(&expand(text, depth + 1)?);
+            }
+            Some(name) => return Err(format!("partials nest too deep at {name}")),
+            None => out.push_str(line),
+        }
+    }
+    Ok(out)
+}
+
+/// One served file.
+struct Served {
+    /// Its route.
+    route: String,
+    /// Whether the route also answers any path below it (pages).
+    with_subpaths: bool,
+    /// Its media type.
+    kind: &'static str,
+    /// What is sent: the file, or the page with its partials included.
+    body: Vec<u8>,
+    /// Its path under `web/`.
+    path: &'static str,
+}
+
+/// Every served file, pages expanded (once per process).
+fn served() -> &'static [Served] {
+    static SERVED: OnceLock<Vec<Served>> = OnceLock::new();
+    SERVED.get_or_init(|| {
+        FILES
+            .iter()
+            .filter_map(|&(path, body)| {
+                let (route, with_subpaths) = route_of(path)?;
+                let body = match std::str::from_utf8(body) {
+                    Ok(text) if path.ends_with(".html") => expand(text, 0)
+                        .unwrap_or_else(|why| panic!("web/{path}: {why}"))
+                        .into_bytes(),
+                    _ => body.to_vec(),
+                };
+                Some(Served {
+                    route,
+                    with_subpaths,
+                    kind: content_type(path),
+                    body,
+                    path,
+                })
+            })
+            .collect()
+    })
 }
 
 /// Routes of the browser app.
@@ -58,9 +141,8 @@ pub fn routes() -> Router<AppState> {
 /// [`routes`] for any state (the handlers use none), so tests need no database.
 fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let mut router = Router::new().route("/", get(|| async { Redirect::to("/app") }));
-    for &(path, body) in FILES {
-        let (route, with_subpaths) = route_of(path);
-        let kind = content_type(path);
+    for served in served() {
+        let (kind, body, path) = (served.kind, served.body.as_slice(), served.path);
         let service_worker = path == "sw.js";
         let tag = etag(body);
         let handler = move |headers: HeaderMap| {
@@ -90,10 +172,11 @@ fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
                 response
             }
         };
-        if with_subpaths {
+        let route = &served.route;
+        if served.with_subpaths {
             router = router.route(&format!("{route}/{{*rest}}"), get(handler.clone()));
         }
-        router = router.route(&route, get(handler));
+        router = router.route(route, get(handler));
     }
     router
 }
@@ -122,16 +205,15 @@ mod tests {
         body: &'static str,
     }
 
-    /// Every embedded text file.
+    /// Every served text file, pages expanded.
     fn all() -> Vec<Asset> {
-        FILES
+        served()
             .iter()
-            .filter_map(|&(path, body)| {
-                let body = std::str::from_utf8(body).ok()?;
+            .filter_map(|served| {
                 Some(Asset {
-                    route: route_of(path).0,
-                    content_type: content_type(path),
-                    body,
+                    route: served.route.clone(),
+                    content_type: served.kind,
+                    body: std::str::from_utf8(&served.body).ok()?,
                 })
             })
             .collect()
@@ -343,6 +425,30 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(other.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn partials_are_included_and_not_served() {
+        for asset in all().iter().filter(|a| a.content_type == HTML) {
+            assert!(
+                !asset.body.contains("#include"),
+                "{} keeps an include",
+                asset.route
+            );
+            assert!(
+                asset.body.contains("<title>"),
+                "{} has no title",
+                asset.route
+            );
+        }
+        assert!(all().iter().all(|a| !a.route.contains("/_")));
+        let page = "<p>a</p>\n  <!--#include header -->\n<p>b</p>\n";
+        let expanded = expand(page, 0).unwrap();
+        assert!(expanded.contains("<nav id=\"nav\""), "{expanded}");
+        assert_eq!(
+            expand("<!--#include nothing-here -->\n", 0).unwrap_err(),
+            "no partial web/app/_nothing-here.html"
+        );
     }
 
     #[tokio::test]
