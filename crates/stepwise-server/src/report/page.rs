@@ -51,7 +51,7 @@ pub fn render(r: &Report) -> String {
         html,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Pre-visit report: {name}</title><link rel=\"stylesheet\" href=\"/report.css\"></head><body><main>\
+         <title>Pre-visit report: {name}</title><link rel=\"icon\" href=\"/icons/icon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/report.css\"></head><body><main>\
          <h1>Pre-visit report: {name}</h1><p>{} to {} ({}){}</p>",
         r.from.format("%-d %B %Y"),
         r.to.format("%-d %B %Y"),
