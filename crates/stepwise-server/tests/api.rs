@@ -38,6 +38,7 @@ backend_tests!(
     rules_preview_replays_recent_weeks,
     clinic_defaults_shape_new_patients,
     a_session_can_recover_its_csrf_token,
+    a_catch_up_tells_the_patient_once,
 );
 
 /// Monday 2 November 2026, 07:00 UTC (London is on UTC in November).
@@ -1240,4 +1241,37 @@ async fn a_session_can_recover_its_csrf_token(backend: Backend) {
         .get("/api/v1/auth/csrf", &Auth::None)
         .await
         .expect(StatusCode::UNAUTHORIZED);
+}
+
+/// After downtime the weekly job reviews the missed weeks; the patient hears about the latest
+/// one only, not once per week.
+async fn a_catch_up_tells_the_patient_once(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    walk_week(&w, &EASY).await;
+    // Monday 23 November: the weeks of 2, 9 and 16 November have all ended.
+    let at = utc(2026, 11, 23, 8, 0);
+    let summary = stepwise_server::weekly::run_due_reviews(w.app.db.store.as_ref(), at)
+        .await
+        .unwrap();
+    assert_eq!(summary.reviewed, 3);
+    w.app.clock.set(at);
+    // Three weeks on, the therapist's week-long login has ended.
+    let therapist = w.app.login("tess@riverside.example", PASSWORD).await;
+    let path = format!(
+        "/api/v1/patients/{}/reminders?from=2026-11-01&to=2026-11-30",
+        w.patient_id
+    );
+    let reminders = w.app.get(&path, &therapist).await.expect(StatusCode::OK);
+    let news: Vec<&Value> = reminders
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "plan_change")
+        .collect();
+    assert_eq!(news.len(), 1, "{reminders}");
+    // The week of 16 November had no walks: it holds, and says so.
+    assert_eq!(
+        news[0]["message"]["title"],
+        "Your walking plan stays the same"
+    );
 }

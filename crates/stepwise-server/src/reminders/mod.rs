@@ -28,7 +28,7 @@ use stepwise_store::{
 };
 use web_push::Urgency;
 
-use crate::calendar::parse_zone;
+use crate::calendar::{last_complete_week, parse_zone};
 use crate::error::ApiResult;
 use crate::push::{Notice, Pusher, SendReport};
 use crate::state::AppState;
@@ -108,8 +108,9 @@ pub async fn after_flare(
     Ok(())
 }
 
-/// A weekly review was saved: tell the patient what changed and why, and the therapist when
-/// it escalated.
+/// A weekly review was saved: tell the patient what changed and why — only for the week that
+/// has just ended, so a catch-up of older weeks sends one message, not one per week — and the
+/// therapist whenever it escalated.
 pub async fn after_review(
     store: &dyn Store,
     patient: &Patient,
@@ -118,7 +119,10 @@ pub async fn after_review(
 ) -> ApiResult<()> {
     let tz = parse_zone("timezone", &patient.timezone)?;
     let settings = store.reminder_settings(patient.id).await?;
-    let mut reminders = vec![plan::plan_change(tz, patient, review, &settings)];
+    let mut reminders = Vec::new();
+    if review.week_start == last_complete_week(tz, now) {
+        reminders.push(plan::plan_change(tz, patient, review, &settings));
+    }
     if review.output.decision == Decision::Escalate {
         reminders.push(plan::review_escalation(patient, review));
     }
