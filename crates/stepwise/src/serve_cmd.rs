@@ -108,7 +108,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let state = AppState::new(store, Arc::new(SystemClock), config);
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %stepwise_store::redact(&args.database), "Stepwise serving");
-        eprintln!("Stepwise is listening on http://{addr}  (API docs: http://{addr}/api/docs)");
+        eprintln!(
+            "Stepwise is listening on http://{addr}  (the app: http://{addr}/app, API docs: http://{addr}/api/docs)"
+        );
         stepwise_server::serve(listener, state, async {
             let _ = tokio::signal::ctrl_c().await;
         })
