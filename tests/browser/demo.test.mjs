@@ -18,14 +18,17 @@
 //   (c) Helen Carter (clinic admin): /app/clinic shows the therapist and the 5 patients; the
 //       printable report /clinic/patients/{id}/report has 4 inline SVG charts.
 // Every page must be clean (no uncaught errors, CSP refusals, console errors, failed requests)
-// but for the one expected 401 GET /api/v1/me of the sign-in page. On Ctrl-C (SIGINT) the demo
+// but for the one expected 401 GET /api/v1/me of the sign-in page, and accessible: axe-core
+// (harness checkAccessibility, WCAG 2.1 A/AA) finds no serious or critical violation on any page
+// visited, once it shows its data (the patients' pages at phone width, the staff pages and the
+// report at desktop and phone width, the sign-in page at each). On Ctrl-C (SIGINT) the demo
 // stops with status 0 and deletes its temporary database.
 // Screenshots: demo-patient-<page>-phone.png, demo-<staff page>-<phone|desktop>.png.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 
-import { STEPWISE_BIN, login, run, screenshot, sleep, step, waitFor } from './harness.mjs';
+import { STEPWISE_BIN, checkAccessibility, login, run, screenshot, sleep, step, waitFor } from './harness.mjs';
 
 const PASSWORD = 'demo-password';
 const PEOPLE = {
@@ -93,22 +96,34 @@ async function startDemo() {
   return demo;
 }
 
+/** The viewport widths at which the sign-in page has been checked with axe (once each). */
+const signInChecked = new Set();
+
 /** Signs `email` in through the sign-in form of /app and waits to land on `home`. */
 async function signIn(page, base, email, home) {
   page.setDefaultTimeout(PAGE_TIMEOUT_MS);
   await page.goto(`${base}/app`);
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  const width = page.viewportSize().width;
+  if (!signInChecked.has(width)) {
+    await checkAccessibility(page, `sign-in (${width} px)`);
+    signInChecked.add(width);
+  }
   await page.getByLabel('E-mail address').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${base}${home}`, { timeout: PAGE_TIMEOUT_MS });
 }
 
-/** Opens `url`, runs `check(page)` (waits and assertions), saves a screenshot `name`. */
+/**
+ * Opens `url`, runs `check(page)` (waits and assertions), saves a screenshot `name`, then checks
+ * the page, showing its data, with axe-core (WCAG 2.1 A/AA; serious or critical fails).
+ */
 async function visit(page, url, name, check) {
   await page.goto(url);
   const result = await check(page);
   await screenshot(page, name);
+  await checkAccessibility(page, name);
   return result;
 }
 

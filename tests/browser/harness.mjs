@@ -14,6 +14,7 @@
 //   signUpTherapist / signUpPatient          people, through invites
 //   launchBrowser() / newPage(browser, opts) headless Chromium; pages that record what went wrong
 //   screenshot(page, name)                   target/screenshots/<scenario>-<name>.png
+//   checkAccessibility(page, label)          axe-core (WCAG 2.1 A/AA); throws on serious/critical
 //   measure(page, url)                       first contentful paint, DOMContentLoaded, bytes, requests
 //   installPushStub                          a PushManager stand-in (context.addInitScript)
 //   waitFor, sleep, fetchJson, tail          small helpers
@@ -29,6 +30,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -557,6 +559,49 @@ export async function screenshot(page, name) {
   await fsp.mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: shot, fullPage: true });
   return shot;
+}
+
+/** axe-core's browser bundle (npm axe-core, pinned by package-lock.json), read on first use. */
+let axeSource = null;
+/** The axe rule tags checkAccessibility() runs: WCAG 2.0 and 2.1, levels A and AA. */
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+/**
+ * Runs axe-core on `page` as it is now (call it once the page shows its data) against WCAG 2.1
+ * A/AA and prints a one-line summary via step(): `axe <label>: N passes, violations: …`. Throws,
+ * listing each rule (id, impact, help, the first few target selectors), when any violation is
+ * 'serious' or 'critical'; 'moderate' and 'minor' ones are printed, not fatal. axe is injected
+ * with page.evaluate (through CDP, so the pages' CSP `default-src 'self'` does not block it, as
+ * it would a <script> tag from addScriptTag). Returns axe's results.
+ */
+export async function checkAccessibility(page, label) {
+  if (axeSource === null) {
+    const require = createRequire(import.meta.url);
+    axeSource = await fsp.readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+  }
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
+  const results = await page.evaluate(async (tags) => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] });
+    const slim = (v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) });
+    return { passes: r.passes.length, incomplete: r.incomplete.map((v) => v.id), violations: r.violations.map(slim) };
+  }, AXE_TAGS);
+  const byImpact = {};
+  for (const v of results.violations) byImpact[v.impact] = (byImpact[v.impact] || 0) + 1;
+  const counts = Object.entries(byImpact).map(([impact, n]) => `${n} ${impact}`).join(', ') || 'none';
+  const review = results.incomplete.length ? ` (${results.incomplete.join(', ')})` : '';
+  step(`axe ${label}: ${results.passes} rules pass, ${results.incomplete.length} to review${review}, violations: ${counts}`);
+  const describe = (v) => {
+    const shown = v.targets.slice(0, 4).join(', ');
+    const more = v.targets.length > 4 ? ` (+${v.targets.length - 4} more)` : '';
+    return `  - ${v.id} [${v.impact}] ${v.help}: ${shown}${more}`;
+  };
+  const minor = results.violations.filter((v) => v.impact !== 'serious' && v.impact !== 'critical');
+  if (minor.length) step(`axe ${label}: not fatal:\n${minor.map(describe).join('\n')}`);
+  const fatal = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (fatal.length) {
+    throw new Error(`accessibility (axe-core, WCAG 2.1 A/AA) of ${label} (${page.url()}): ${fatal.length} serious or critical:\n${fatal.map(describe).join('\n')}`);
+  }
+  return results;
 }
 
 /**
