@@ -7,8 +7,12 @@
 // network untouched — API answers (patient data) are never cached.
 'use strict';
 
-/** Bump to drop every kept file (old caches are deleted when a new worker takes over). */
-const SHELL_CACHE = 'stepwise-shell-v1';
+/**
+ * The server writes a fingerprint of every web file into `{{build}}` when it serves this file,
+ * so any change to the app makes a new worker with a new cache (old ones are deleted when it
+ * takes over): a deploy never leaves an old shell behind.
+ */
+const SHELL_CACHE = 'stepwise-shell-{{build}}';
 
 /** The app shell: pages and files without personal data. */
 const SHELL = [

@@ -99,7 +99,10 @@ await run('patient', async ({ base, admin, newPage }) => {
     page.evaluate(async () => {
       await navigator.serviceWorker.ready;
       if (!navigator.serviceWorker.controller) return false;
-      const cache = await caches.open('stepwise-shell-v1');
+      // The cache is named after the build (sw.js): whichever shell cache there is.
+      const name = (await caches.keys()).find((n) => n.startsWith('stepwise-shell-'));
+      if (!name) return false;
+      const cache = await caches.open(name);
       const kept = await Promise.all(['/app/today', '/today.js', '/common.js', '/walklog.js', '/app.css'].map((p) => cache.match(p)));
       return kept.every(Boolean);
     })

@@ -119,6 +119,7 @@ fn served() -> &'static [Served] {
                     Ok(text) if path.ends_with(".html") => expand(text, 0)
                         .unwrap_or_else(|why| panic!("web/{path}: {why}"))
                         .into_bytes(),
+                    Ok(text) if path == "sw.js" => text.replace("{{build}}", &build()).into_bytes(),
                     _ => body.to_vec(),
                 };
                 Some(Served {
@@ -179,6 +180,18 @@ fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         router = router.route(route, get(handler));
     }
     router
+}
+
+/// A fingerprint of every embedded file: the service worker's cache name, so a change to any
+/// of them makes browsers install a new worker and drop the old shell.
+fn build() -> String {
+    let mut hasher = Sha256::new();
+    for (path, body) in FILES {
+        hasher.update(path.as_bytes());
+        hasher.update((body.len() as u64).to_le_bytes());
+        hasher.update(body);
+    }
+    hex::encode(&hasher.finalize()[..8])
 }
 
 /// A strong validator for an embedded file: revalidating an unchanged file (every load asks,
@@ -449,6 +462,13 @@ mod tests {
             expand("<!--#include nothing-here -->\n", 0).unwrap_err(),
             "no partial web/app/_nothing-here.html"
         );
+    }
+
+    #[test]
+    fn the_service_worker_names_its_cache_after_the_build() {
+        let sw = all().into_iter().find(|a| a.route == "/sw.js").unwrap();
+        assert!(!sw.body.contains("{{build}}"));
+        assert!(sw.body.contains(&format!("stepwise-shell-{}", build())));
     }
 
     #[tokio::test]
