@@ -28,13 +28,16 @@ struct Instance {
 }
 
 impl Instance {
-    fn start(db: &TestDb, name: &str, lease_secs: u32) -> Instance {
+    /// Starts one instance. A send that times out is retried, and the push service may have
+    /// taken it all the same, so only a test that accepts at-least-once (the crash) uses a
+    /// short timeout (the lease must exceed twice the timeout).
+    fn start(db: &TestDb, name: &str, lease_secs: u32, timeout_ms: u32) -> Instance {
         let log = std::env::temp_dir().join(format!("{}.log", unique_name(name)));
         let child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(["--database", &db.url])
             .args(["--push-hosts", "localhost,127.0.0.1"])
-            .args(["--push-timeout-ms", "1000"])
+            .args(["--push-timeout-ms", &timeout_ms.to_string()])
             .args(["--reminder-lease-secs", &lease_secs.to_string()])
             .args(["--reminder-poll-ms", "20"])
             .env("STEPWISE_LOG", "info")
@@ -199,6 +202,22 @@ async fn wait_all_sent(url: &str, instances: &[&Instance], within: Duration) {
     }
 }
 
+/// Logged attempts that did not deliver: (reminder, outcome, error).
+async fn failed_attempts(url: &str) -> Vec<(i64, String, Option<String>)> {
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT reminder_id, outcome, error FROM push_deliveries \
+         WHERE outcome <> 'delivered' ORDER BY id LIMIT 20",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.iter()
+        .map(|r| (r.get("reminder_id"), r.get("outcome"), r.get("error")))
+        .collect()
+}
+
 /// How many times each reminder arrived at the push service, by reminder id.
 async fn arrivals(service: &PushService, sub: &TestSubscription) -> BTreeMap<i64, usize> {
     let mut seen = BTreeMap::new();
@@ -216,14 +235,18 @@ async fn two_instances_send_each_reminder_exactly_once() {
     let db = fresh_store(Backend::Postgres).await;
     let service = PushService::start().await;
     let sub = world(&db.store, &service).await;
-    let a = Instance::start(&db, "instance_a", 60);
-    let b = Instance::start(&db, "instance_b", 60);
+    let a = Instance::start(&db, "instance_a", 60, 10_000);
+    let b = Instance::start(&db, "instance_b", 60, 10_000);
     wait_all_sent(&db.url, &[&a, &b], Duration::from_secs(180)).await;
 
     let seen = arrivals(&service, &sub).await;
     assert_eq!(seen.len(), REMINDERS, "every reminder arrived");
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n != 1).collect();
-    assert!(twice.is_empty(), "arrived more than once: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "arrived more than once: {twice:?}; attempts that were not deliveries: {:?}",
+        failed_attempts(&db.url).await
+    );
 
     // Both instances did part of the work, each under its own name.
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
@@ -251,7 +274,7 @@ async fn a_killed_instance_loses_no_reminder() {
     let service = PushService::start().await;
     let sub = world(&db.store, &service).await;
     let lease_secs = 3;
-    let mut a = Instance::start(&db, "instance_a", lease_secs);
+    let mut a = Instance::start(&db, "instance_a", lease_secs, 1_000);
 
     // Kill A with SIGKILL while it holds claims it has not finished.
     let started = Instant::now();
@@ -273,7 +296,7 @@ async fn a_killed_instance_loses_no_reminder() {
     assert!(count(&stranded, "sending") > 0, "A died holding claims");
     assert!(count(&stranded, "sent") < REMINDERS as i64);
 
-    let b = Instance::start(&db, "instance_b", lease_secs);
+    let b = Instance::start(&db, "instance_b", lease_secs, 1_000);
     wait_all_sent(&db.url, &[&a, &b], Duration::from_secs(180)).await;
     let seen = arrivals(&service, &sub).await;
     assert_eq!(seen.len(), REMINDERS, "no reminder was lost");
