@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, http::HeaderMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stepwise_engine::rules::SESSIONS_PER_WEEK;
 use stepwise_store::{
     Clinic, NewInvite, NewUser, Patient, PatientInvite, Role, StoreError, User, WalkingPlan,
 };
@@ -308,6 +307,9 @@ pub async fn clinic(
     Ok(Json(state.store.clinic(user.clinic_id).await?))
 }
 
+/// The longest rest between bouts a clinic's starting plan may have, seconds.
+pub const MAX_DEFAULT_REST_S: i64 = 1800;
+
 /// New clinic defaults: any subset of the rules' fields, and the starting plan.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -346,18 +348,7 @@ pub async fn set_clinic_defaults(
         },
         None => clinic.default_plan,
     };
-    validate::in_range(
-        "plan.interval_s",
-        plan.interval_s,
-        rules.min_interval_s..=rules.max_interval_s,
-    )?;
-    validate::in_range("plan.bouts", plan.bouts, 1..=20)?;
-    validate::in_range("plan.rest_s", plan.rest_s, 0..=1800)?;
-    validate::in_range(
-        "plan.sessions_per_week",
-        plan.sessions_per_week,
-        SESSIONS_PER_WEEK,
-    )?;
+    validate::walking_plan("plan.", &plan, &rules, MAX_DEFAULT_REST_S)?;
     state
         .store
         .set_clinic_defaults(user.clinic_id, &rules, &plan)

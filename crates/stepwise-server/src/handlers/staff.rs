@@ -10,7 +10,6 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use stepwise_engine::Rules;
 use stepwise_engine::baseline::{DEFAULT_SHARE_PCT, baseline_interval};
-use stepwise_engine::rules::SESSIONS_PER_WEEK;
 use stepwise_store::{
     AuditEntry, FlareRecord, Patient, PlanChange, PlanChangeSource, PlanOverride, ReviewOutcome,
     ReviewRecord, Role, RulesVersion, SessionRecord, WalkingPlan,
@@ -324,6 +323,9 @@ pub struct OverrideRequest {
     reason: String,
 }
 
+/// The longest rest between bouts a therapist may set by hand, seconds.
+pub const MAX_OVERRIDE_REST_S: i64 = 3600;
+
 /// `POST /api/v1/patients/{id}/plan` — change the plan by hand, with a reason.
 pub async fn override_plan(
     State(state): State<AppState>,
@@ -342,14 +344,7 @@ pub async fn override_plan(
             .sessions_per_week
             .unwrap_or(patient.plan.sessions_per_week),
     };
-    validate::in_range("interval_s", plan.interval_s, rules.interval_range())?;
-    validate::in_range("bouts", plan.bouts, 1..=20)?;
-    validate::in_range("rest_s", plan.rest_s, 0..=3600)?;
-    validate::in_range(
-        "sessions_per_week",
-        plan.sessions_per_week,
-        SESSIONS_PER_WEEK,
-    )?;
+    validate::walking_plan("", &plan, &rules, MAX_OVERRIDE_REST_S)?;
     let change = PlanOverride {
         plan,
         source: PlanChangeSource::Override,

@@ -137,9 +137,18 @@ pub async fn plan_patient(
     settings: &ReminderSettings,
     now: DateTime<Utc>,
 ) -> ApiResult<u64> {
-    let tz = parse_zone("timezone", &patient.timezone)?;
-    let reminders = plan::planned(tz, patient, settings, now);
+    let reminders = planned_for(patient, settings, now)?;
     Ok(store.schedule_reminders(&reminders, now).await?)
+}
+
+/// A patient's session and medication reminders for the coming days, in their zone.
+fn planned_for(
+    patient: &Patient,
+    settings: &ReminderSettings,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<NewReminder>> {
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    Ok(plan::planned(tz, patient, settings, now))
 }
 
 /// Plans every patient's session and medication reminders for the coming days, and band
@@ -148,8 +157,7 @@ pub async fn plan_all(store: &dyn Store, now: DateTime<Utc>) -> ApiResult<u64> {
     let mut reminders: Vec<NewReminder> = Vec::new();
     for (patient_id, settings) in store.all_reminder_settings().await? {
         let patient = store.patient(patient_id).await?;
-        let tz = parse_zone("timezone", &patient.timezone)?;
-        reminders.extend(plan::planned(tz, &patient, &settings, now));
+        reminders.extend(planned_for(&patient, &settings, now)?);
     }
     for silence in store.band_silence().await? {
         if now - silence.last_seen < plan::BAND_SILENCE {
