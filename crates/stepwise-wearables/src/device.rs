@@ -1,0 +1,98 @@
+//! Which supported device a scan result is, from its advertised name and service UUIDs.
+
+use uuid::Uuid;
+
+use crate::{gatt, huami};
+
+/// A supported kind of device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceKind {
+    /// A Huami band (Xiaomi Mi Band 2–6, Amazfit Bip).
+    Huami(huami::Model),
+    /// A PineTime (or other watch) running InfiniTime.
+    InfiniTime,
+    /// A device offering the Bluetooth Physical Activity Monitor Service.
+    Pams,
+}
+
+impl DeviceKind {
+    /// The name the server stores as the device's kind: `mi-band-2` … `mi-band-6`,
+    /// `amazfit-bip`, `infinitime`, `pams`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeviceKind::Huami(model) => model.as_str(),
+            DeviceKind::InfiniTime => "infinitime",
+            DeviceKind::Pams => "pams",
+        }
+    }
+}
+
+/// From what a scan shows: the advertised local name and advertised service UUIDs.
+/// Huami: name starts with "MI Band 2", "Mi Band 3", "Mi Smart Band 4/5/6", "Amazfit Bip"
+/// (or advertises FEE0 with such a name); InfiniTime: name "InfiniTime" or advertises the
+/// Motion service; PAMS: advertises 0x183E. None for anything else.
+///
+/// Names are compared without regard to case. A Huami band is only ever recognised by its
+/// name: FEE0 alone is advertised by many unrelated devices.
+pub fn identify(name: Option<&str>, services: &[Uuid]) -> Option<DeviceKind> {
+    if let Some(model) = name.and_then(huami::Model::from_name) {
+        return Some(DeviceKind::Huami(model));
+    }
+    if name.is_some_and(|n| n.trim().eq_ignore_ascii_case("InfiniTime"))
+        || services.contains(&gatt::INFINITIME_MOTION_SERVICE)
+    {
+        return Some(DeviceKind::InfiniTime);
+    }
+    if services.contains(&gatt::PAMS_SERVICE) {
+        return Some(DeviceKind::Pams);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huami::Model;
+
+    #[test]
+    fn huami_bands_by_name() {
+        let fee0 = [gatt::HUAMI_SERVICE_FEE0];
+        assert_eq!(
+            identify(Some("MI Band 2"), &[]),
+            Some(DeviceKind::Huami(Model::MiBand2))
+        );
+        assert_eq!(
+            identify(Some("Mi Band 3"), &fee0),
+            Some(DeviceKind::Huami(Model::MiBand3))
+        );
+        assert_eq!(
+            identify(Some("Mi Smart Band 5"), &fee0).map(|k| k.as_str()),
+            Some("mi-band-5")
+        );
+        assert_eq!(
+            identify(Some("Amazfit Bip Watch"), &[]).map(|k| k.as_str()),
+            Some("amazfit-bip")
+        );
+        assert_eq!(identify(Some("Mi Smart Band 7"), &fee0), None);
+        assert_eq!(identify(None, &fee0), None);
+        assert_eq!(identify(Some("Mi Band 20"), &fee0), None);
+    }
+
+    #[test]
+    fn infinitime_and_pams() {
+        assert_eq!(
+            identify(Some("InfiniTime"), &[]),
+            Some(DeviceKind::InfiniTime)
+        );
+        assert_eq!(
+            identify(Some("Pinetime-JF"), &[gatt::INFINITIME_MOTION_SERVICE]),
+            Some(DeviceKind::InfiniTime)
+        );
+        assert_eq!(
+            identify(None, &[gatt::BATTERY_SERVICE, gatt::PAMS_SERVICE]).map(|k| k.as_str()),
+            Some("pams")
+        );
+        assert_eq!(identify(Some("Headphones"), &[gatt::BATTERY_SERVICE]), None);
+        assert_eq!(identify(None, &[]), None);
+    }
+}

@@ -1,0 +1,267 @@
+//! PineTime watches running InfiniTime: today's running step count turned into step deltas,
+//! and the watch's clock.
+//!
+//! InfiniTime keeps no step history reachable over Bluetooth and no sleep data: only today's
+//! count, which resets to 0 at local midnight and on every reboot. A collector that stays
+//! connected (or reads now and then) feeds each count it sees to a [`StepCounter`], which
+//! turns count changes into [`StepDelta`]s without inventing or losing steps.
+//!
+//! # Wire layout
+//!
+//! - Motion service [`MOTION_SERVICE`], step count [`STEP_COUNT`]: READ and NOTIFY, exactly
+//!   4 bytes, u32 little-endian, today's steps. (The raw-motion characteristic beside it is
+//!   never subscribed: it keeps the accelerometer awake and drains the battery.)
+//! - Current Time service [`CURRENT_TIME_SERVICE`], [`CURRENT_TIME`]: 10 bytes, year u16 LE,
+//!   month, day, hours, minutes, seconds, day of week (1 = Monday … 7 = Sunday, 0 = unknown),
+//!   fractions of a second in 1/256, adjust reason (bit 0: set manually). Written to set the
+//!   watch's clock to local time; the watch has no notion of time zones.
+
+use chrono::{
+    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc,
+};
+use chrono_tz::Tz;
+use uuid::Uuid;
+
+use crate::records::whole_minute;
+use crate::{DecodeError, gatt};
+
+/// InfiniTime's Motion service.
+pub const MOTION_SERVICE: Uuid = gatt::INFINITIME_MOTION_SERVICE;
+/// Today's step count (READ + NOTIFY, u32 LE).
+pub const STEP_COUNT: Uuid = gatt::INFINITIME_STEP_COUNT;
+/// Current Time Service (0x1805).
+pub const CURRENT_TIME_SERVICE: Uuid = gatt::CURRENT_TIME_SERVICE;
+/// Current Time (0x2A2B).
+pub const CURRENT_TIME: Uuid = gatt::CURRENT_TIME;
+
+/// Decodes a step count value: exactly 4 bytes, u32 little-endian.
+pub fn decode_step_count(value: &[u8]) -> Result<u32, DecodeError> {
+    DecodeError::check_len("InfiniTime step count", value, 4)?;
+    let mut r = crate::bytes::Reader::new("InfiniTime step count", value);
+    r.u32()
+}
+
+/// The Current Time value that sets the watch's clock to `local`: year u16, month, day, hour,
+/// minute, second, weekday (1 = Monday … 7 = Sunday), fractions256 = 0, adjust reason = 1
+/// (manual). A year outside 0–65535 is written as 0 ("unknown").
+pub fn encode_current_time(local: NaiveDateTime) -> [u8; 10] {
+    let year = u16::try_from(local.year()).unwrap_or(0);
+    let [y0, y1] = year.to_le_bytes();
+    let byte = |v: u32| u8::try_from(v).unwrap_or(0);
+    [
+        y0,
+        y1,
+        byte(local.month()),
+        byte(local.day()),
+        byte(local.hour()),
+        byte(local.minute()),
+        byte(local.second().min(59)),
+        byte(local.weekday().number_from_monday()),
+        0,
+        1,
+    ]
+}
+
+/// Decodes a Current Time value (exactly 10 bytes) into the watch's local date and time.
+/// The day of week must be 0 (unknown) to 7; it is not compared with the date. Fractions and
+/// the adjust reason are ignored.
+pub fn decode_current_time(value: &[u8]) -> Result<NaiveDateTime, DecodeError> {
+    const WHAT: &str = "current time";
+    DecodeError::check_len(WHAT, value, 10)?;
+    let mut r = crate::bytes::Reader::new(WHAT, value);
+    let year = r.u16()?;
+    let [
+        month,
+        day,
+        hour,
+        minute,
+        second,
+        weekday,
+        _fractions,
+        _reason,
+    ] = r.array()?;
+    if year == 0 {
+        return Err(DecodeError::invalid(WHAT, "the year is 0 (unknown)"));
+    }
+    if weekday > 7 {
+        return Err(DecodeError::invalid(
+            WHAT,
+            format!("day of week {weekday} is not 0–7"),
+        ));
+    }
+    NaiveDate::from_ymd_opt(i32::from(year), u32::from(month), u32::from(day))
+        .and_then(|d| d.and_hms_opt(u32::from(hour), u32::from(minute), u32::from(second)))
+        .ok_or_else(|| {
+            DecodeError::invalid(
+                WHAT,
+                format!(
+                    "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02} is not a valid date and time"
+                ),
+            )
+        })
+}
+
+/// A step count seen at an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observation {
+    /// Today's count on the watch.
+    pub count: u32,
+    /// When it was seen.
+    pub at: DateTime<Utc>,
+}
+
+/// Why a delta is what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeltaKind {
+    /// The count went up on the same local day.
+    Counted,
+    /// A later local day: the watch reset at midnight; the count is the steps since then.
+    AfterMidnightReset,
+    /// The count went down on the same day: the watch rebooted; the count is the steps since.
+    AfterReboot,
+}
+
+/// Steps taken between two observations (or since midnight or a reboot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepDelta {
+    /// The earliest instant the steps can have been taken.
+    pub since: DateTime<Utc>,
+    /// When they had been counted.
+    pub until: DateTime<Utc>,
+    /// How many.
+    pub steps: u32,
+    /// Why.
+    pub kind: DeltaKind,
+}
+
+/// Longest span [`StepDelta::minutes`] spreads steps over: a week of minutes. (A
+/// [`StepCounter`] never makes a delta longer than a local day.)
+pub const MAX_SPREAD_MINUTES: i64 = 7 * 24 * 60;
+
+impl StepDelta {
+    /// The steps spread evenly over the whole minutes of (since, until] (remainder to the last
+    /// minutes), all in until's minute when both fall in one minute; sums to `steps`.
+    ///
+    /// The minutes run from the one holding `since` to the one holding `until`, except that an
+    /// `until` exactly on a minute boundary closes the span at the minute before it (10:00:00
+    /// to 10:05:00 is the five minutes 10:00–10:04). Minutes whose share is 0 are left out
+    /// (nothing is known about them). A span longer than [`MAX_SPREAD_MINUTES`] is cut to its
+    /// last week.
+    pub fn minutes(&self) -> Vec<(DateTime<Utc>, u32)> {
+        let last = whole_minute(self.until);
+        if self.steps == 0 {
+            return Vec::new();
+        }
+        // The minute holding the instant just after `since`.
+        let first = if self.since < self.until {
+            whole_minute(self.since)
+        } else {
+            last
+        };
+        // With `until` on a minute boundary, (since, until] ends in the minute before it.
+        let last = if self.since < self.until && last == self.until && first < last {
+            last - TimeDelta::minutes(1)
+        } else {
+            last
+        };
+        let span = (last - first)
+            .num_minutes()
+            .clamp(0, MAX_SPREAD_MINUTES - 1)
+            + 1;
+        let Ok(count) = u32::try_from(span) else {
+            return vec![(last, self.steps)];
+        };
+        let share = self.steps / count;
+        let extra = self.steps % count;
+        (0..count)
+            .filter_map(|i| {
+                // Minutes from the end: the last `extra` minutes get one step more.
+                let from_end = count - 1 - i;
+                let steps = share + u32::from(from_end < extra);
+                let minute = last.checked_sub_signed(TimeDelta::minutes(i64::from(from_end)))?;
+                (steps > 0).then_some((minute, steps))
+            })
+            .collect()
+    }
+}
+
+/// Turns today's running count into deltas. The watch resets the count to 0 at local midnight
+/// (in `zone`) and on reboot. Rules: first observation ever → baseline, no delta (when those
+/// steps happened is unknown: none are invented); same local date and count ≥ last → delta
+/// count − last (0 → None); a later local date → AfterMidnightReset, delta = count (steps since
+/// midnight); same date and count < last → AfterReboot, delta = count; an observation earlier
+/// than the last (clock skew) → ignored, None.
+///
+/// A reboot's steps are spread from the last observation, but never before that day's local
+/// midnight (the count restarts daily, so they were taken today).
+#[derive(Clone, Debug)]
+pub struct StepCounter {
+    zone: Tz,
+    last: Option<Observation>,
+}
+
+impl StepCounter {
+    /// A counter for a watch in `zone`, continuing from `last` (stored from an earlier run).
+    pub fn new(zone: Tz, last: Option<Observation>) -> Self {
+        StepCounter { zone, last }
+    }
+
+    /// Feeds one observed count; returns the steps it adds, if any.
+    pub fn observe(&mut self, count: u32, at: DateTime<Utc>) -> Option<StepDelta> {
+        let Some(last) = self.last else {
+            self.last = Some(Observation { count, at });
+            return None;
+        };
+        if at < last.at {
+            return None;
+        }
+        self.last = Some(Observation { count, at });
+        let day = at.with_timezone(&self.zone).date_naive();
+        let last_day = last.at.with_timezone(&self.zone).date_naive();
+        let midnight = self.start_of_day(day);
+        let (since, steps, kind) = if day > last_day {
+            let since = midnight.map_or(last.at, |m| m.max(last.at));
+            (since, count, DeltaKind::AfterMidnightReset)
+        } else if count >= last.count {
+            (last.at, count - last.count, DeltaKind::Counted)
+        } else {
+            let since = midnight.map_or(last.at, |m| m.max(last.at));
+            (since, count, DeltaKind::AfterReboot)
+        };
+        (steps > 0).then_some(StepDelta {
+            since,
+            until: at,
+            steps,
+            kind,
+        })
+    }
+
+    /// The last observation taken into account (store it to continue later).
+    pub fn last(&self) -> Option<Observation> {
+        self.last
+    }
+
+    /// The first instant of local date `day` (the earliest, when midnight is repeated; the
+    /// first existing minute, when a DST jump skips midnight).
+    fn start_of_day(&self, day: NaiveDate) -> Option<DateTime<Utc>> {
+        let midnight = day.and_hms_opt(0, 0, 0)?;
+        (0..=180)
+            .step_by(15)
+            .find_map(|m| {
+                let local = midnight.checked_add_signed(TimeDelta::minutes(m))?;
+                self.zone.from_local_datetime(&local).earliest()
+            })
+            .map(|t| t.with_timezone(&Utc))
+            .or_else(|| {
+                // Only for dates at the ends of chrono's range.
+                let next = day.checked_add_days(Days::new(1))?;
+                self.zone
+                    .from_local_datetime(&next.and_hms_opt(0, 0, 0)?)
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests;

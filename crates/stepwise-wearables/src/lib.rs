@@ -1,0 +1,61 @@
+//! Stepwise's wearable protocols, without I/O: what to write to a band, how to read its
+//! answers, and how to turn them into minute steps and sleep episodes in UTC.
+//!
+//! Nothing here touches Bluetooth, reads the clock or sleeps. The collector (the btleplug
+//! shell) connects to a device, asks a protocol machine what to do next ([`Request`]), does
+//! it over the air, and feeds every notification or read value back in. The machines hand
+//! out events carrying normalised [`records`]. That keeps every rule — authentication, fetch
+//! rounds, rolling counters, time zones and DST, midnight resets — testable with plain bytes.
+//!
+//! Modules:
+//! - [`gatt`]: UUIDs of every service and characteristic used, and the standard Battery and
+//!   Device Information decoders.
+//! - [`records`]: the normalised output (minute records, activities, sleep episodes).
+//! - [`device`]: which supported device a scan result is.
+//! - [`huami`]: Xiaomi Mi Band 2–6 and Amazfit Bip: authentication and history fetch.
+//! - [`infinitime`]: PineTime watches running InfiniTime: today's step count into deltas.
+//! - `pams`: the Bluetooth SIG Physical Activity Monitor Service (step-counter sessions).
+//!
+//! `docs/wearables.md` describes the supported devices and the normalisation for users.
+#![warn(missing_docs)]
+
+mod bytes;
+pub mod device;
+mod error;
+pub mod gatt;
+pub mod huami;
+pub mod infinitime;
+pub mod records;
+
+pub use error::DecodeError;
+pub use uuid::Uuid;
+
+/// What a protocol machine wants done over the air; the shell does it and feeds results back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Enable notifications (or indications) on a characteristic.
+    Subscribe {
+        /// The service holding the characteristic.
+        service: Uuid,
+        /// The characteristic to subscribe to.
+        characteristic: Uuid,
+    },
+    /// Write a value.
+    Write {
+        /// The service holding the characteristic.
+        service: Uuid,
+        /// The characteristic to write.
+        characteristic: Uuid,
+        /// The bytes to write.
+        value: Vec<u8>,
+        /// Write with response (a GATT write request) rather than a write command.
+        with_response: bool,
+    },
+    /// Read a value; answer with `handle_read`.
+    Read {
+        /// The service holding the characteristic.
+        service: Uuid,
+        /// The characteristic to read.
+        characteristic: Uuid,
+    },
+}
