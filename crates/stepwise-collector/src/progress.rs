@@ -1,0 +1,128 @@
+//! Progress of a sync on stderr: a progress bar on a terminal (indicatif), plain lines
+//! otherwise (a log, a pipe, a test), or nothing.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Where a sync reports how it goes.
+pub trait Progress: Send {
+    /// A step worth a line ("connected to Mi Smart Band 5").
+    fn message(&mut self, text: &str);
+    /// A fetch round starts: data from `from`, `expected_bytes` long.
+    fn round(&mut self, from: DateTime<Utc>, expected_bytes: u32);
+    /// Bytes of the round received so far.
+    fn bytes(&mut self, received: u32, expected: u32);
+    /// The band's part is over (successfully or not).
+    fn finish(&mut self);
+}
+
+/// The right progress for stderr: a bar on a terminal, lines otherwise.
+pub fn for_stderr() -> Box<dyn Progress> {
+    if std::io::stderr().is_terminal() {
+        Box::new(Bar::new())
+    } else {
+        Box::new(Lines::default())
+    }
+}
+
+/// No progress at all.
+#[derive(Debug, Default)]
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn message(&mut self, _text: &str) {}
+    fn round(&mut self, _from: DateTime<Utc>, _expected_bytes: u32) {}
+    fn bytes(&mut self, _received: u32, _expected: u32) {}
+    fn finish(&mut self) {}
+}
+
+/// Plain lines on stderr: each message, each round, and every tenth of a round.
+#[derive(Debug, Default)]
+pub struct Lines {
+    last_tenth: u32,
+}
+
+impl Progress for Lines {
+    fn message(&mut self, text: &str) {
+        eprintln!("{text}");
+    }
+
+    fn round(&mut self, from: DateTime<Utc>, expected_bytes: u32) {
+        self.last_tenth = 0;
+        eprintln!(
+            "fetching {} bytes from {}",
+            crate::upload::thousands(u64::from(expected_bytes)),
+            from.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+
+    fn bytes(&mut self, received: u32, expected: u32) {
+        if expected == 0 {
+            return;
+        }
+        let tenth = u32::try_from(u64::from(received) * 10 / u64::from(expected)).unwrap_or(10);
+        if tenth > self.last_tenth {
+            self.last_tenth = tenth;
+            eprintln!(
+                "received {} of {} bytes ({}%)",
+                crate::upload::thousands(u64::from(received)),
+                crate::upload::thousands(u64::from(expected)),
+                tenth * 10
+            );
+        }
+    }
+
+    fn finish(&mut self) {}
+}
+
+/// A progress bar on the terminal.
+#[derive(Debug)]
+pub struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    /// A spinner until the first round starts.
+    pub fn new() -> Bar {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Bar { bar }
+    }
+}
+
+impl Default for Bar {
+    fn default() -> Self {
+        Bar::new()
+    }
+}
+
+impl Progress for Bar {
+    fn message(&mut self, text: &str) {
+        self.bar.println(text);
+        self.bar.set_message(text.to_string());
+    }
+
+    fn round(&mut self, from: DateTime<Utc>, expected_bytes: u32) {
+        let style = ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        self.bar.set_style(style);
+        self.bar.set_length(u64::from(expected_bytes));
+        self.bar.set_position(0);
+        self.bar
+            .set_message(format!("from {}", from.format("%Y-%m-%d %H:%M UTC")));
+    }
+
+    fn bytes(&mut self, received: u32, _expected: u32) {
+        self.bar.set_position(u64::from(received));
+    }
+
+    fn finish(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
