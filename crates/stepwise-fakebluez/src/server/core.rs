@@ -1,0 +1,454 @@
+//! The fake's state and the BlueZ behaviour behind the D-Bus glue: discovery, connecting,
+//! GATT export on connect, link teardown, and the per-connection notification pump.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use uuid::Uuid;
+use zbus::Connection;
+use zbus::zvariant::Value;
+
+use super::dbus::{CharIface, DeviceIface, ServiceIface};
+use crate::error::BluezError;
+use crate::peripheral::{Action, CharacteristicSpec, Counters, Link, LinkModel, Peripheral};
+
+pub(crate) const ADAPTER_PATH: &str = "/org/bluez/hci0";
+pub(crate) const DEVICE_IFACE: &str = "org.bluez.Device1";
+pub(crate) const ADAPTER_IFACE: &str = "org.bluez.Adapter1";
+pub(crate) const CHAR_IFACE: &str = "org.bluez.GattCharacteristic1";
+
+/// Locks a std mutex, recovering the data if a panicking thread poisoned it (a test's panic
+/// must not turn every later call into a second panic).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Adapter state.
+#[derive(Debug)]
+pub(crate) struct AdapterState {
+    pub powered: bool,
+    /// Powered off and refusing to power on (rfkill): the "Bluetooth off" scenario.
+    pub blocked: bool,
+    pub discovering: bool,
+    pub filter_uuids: Vec<Uuid>,
+    /// Bumped on each StartDiscovery so an old advertiser task stops.
+    pub discovery_generation: u64,
+}
+
+/// Everything the fake knows, shared by the D-Bus objects and the test-side API.
+pub(crate) struct Core {
+    pub connection: OnceLock<Connection>,
+    pub adapter_address: String,
+    pub adapter: Mutex<AdapterState>,
+    pub devices: Vec<Arc<DeviceCore>>,
+    pub link: LinkModel,
+}
+
+impl Core {
+    pub fn conn(&self) -> Result<&Connection, BluezError> {
+        self.connection
+            .get()
+            .ok_or_else(|| BluezError::Failed("the fake is not running".into()))
+    }
+
+    pub fn device(&self, address: &str) -> Option<&Arc<DeviceCore>> {
+        self.devices
+            .iter()
+            .find(|d| d.address.eq_ignore_ascii_case(address))
+    }
+
+    pub fn powered(&self) -> bool {
+        lock(&self.adapter).powered
+    }
+}
+
+/// One GATT object as exported on each connection.
+#[derive(Debug, Clone)]
+pub(crate) struct GattChar {
+    pub spec: CharacteristicSpec,
+    pub path: String,
+    pub service_path: String,
+    pub handle: u16,
+}
+
+/// One exported service.
+#[derive(Debug, Clone)]
+pub(crate) struct GattService {
+    pub uuid: Uuid,
+    pub path: String,
+    pub handle: u16,
+    pub chars: Vec<GattChar>,
+}
+
+/// The simulator and its counters, locked together (lock before `DeviceCore::state`).
+pub(crate) struct Sim {
+    pub peripheral: Box<dyn Peripheral>,
+    pub counters: Counters,
+}
+
+/// Link-level state of a device.
+#[derive(Debug, Default)]
+pub(crate) struct DeviceState {
+    pub in_range: bool,
+    pub exported: bool,
+    pub connected: bool,
+    pub services_resolved: bool,
+    pub ever_resolved: bool,
+    pub paired: bool,
+    pub trusted: bool,
+    pub connection: u32,
+    pub sender: Option<UnboundedSender<Action>>,
+    pub notifying: HashSet<Uuid>,
+    pub values: HashMap<Uuid, Vec<u8>>,
+    pub data_notifications: u64,
+    pub notifications: u64,
+}
+
+/// One simulated device.
+pub(crate) struct DeviceCore {
+    pub address: String,
+    pub address_type: &'static str,
+    pub path: String,
+    pub rssi: i16,
+    pub name: String,
+    pub advertised: Vec<Uuid>,
+    pub gatt: Vec<GattService>,
+    /// Serialises connect and teardown, so a reconnect never meets half-removed objects.
+    pub link_lock: tokio::sync::Mutex<()>,
+    pub state: Mutex<DeviceState>,
+    pub sim: Mutex<Sim>,
+}
+
+impl DeviceCore {
+    pub fn new(
+        address: String,
+        address_type: &'static str,
+        rssi: i16,
+        in_range: bool,
+        peripheral: Box<dyn Peripheral>,
+    ) -> DeviceCore {
+        let path = format!("{ADAPTER_PATH}/dev_{}", address.replace(':', "_"));
+        let mut handle: u16 = 1;
+        let mut gatt = Vec::new();
+        for service in peripheral.services() {
+            let service_handle = handle;
+            let service_path = format!("{path}/service{service_handle:04x}");
+            handle = handle.saturating_add(1);
+            let mut chars = Vec::new();
+            for spec in service.characteristics {
+                let char_handle = handle;
+                // Declaration + value, and a CCCD when it can notify or indicate.
+                let cccd = spec.flags.iter().any(|f| {
+                    matches!(
+                        f,
+                        crate::peripheral::Flag::Notify | crate::peripheral::Flag::Indicate
+                    )
+                });
+                handle = handle.saturating_add(if cccd { 3 } else { 2 });
+                chars.push(GattChar {
+                    path: format!("{service_path}/char{char_handle:04x}"),
+                    service_path: service_path.clone(),
+                    handle: char_handle,
+                    spec,
+                });
+            }
+            gatt.push(GattService {
+                uuid: service.uuid,
+                path: service_path,
+                handle: service_handle,
+                chars,
+            });
+        }
+        DeviceCore {
+            name: peripheral.name(),
+            advertised: peripheral.advertised_services(),
+            address,
+            address_type,
+            path,
+            rssi,
+            gatt,
+            link_lock: tokio::sync::Mutex::new(()),
+            state: Mutex::new(DeviceState {
+                in_range,
+                ..DeviceState::default()
+            }),
+            sim: Mutex::new(Sim {
+                peripheral,
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    pub fn char_path(&self, uuid: Uuid) -> Option<&str> {
+        self.gatt
+            .iter()
+            .flat_map(|s| s.chars.iter())
+            .find(|c| c.spec.uuid == uuid)
+            .map(|c| c.path.as_str())
+    }
+
+    /// UUIDs as BlueZ lists them: advertised ones, plus the GATT services once resolved.
+    pub fn uuids(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.advertised.iter().map(Uuid::to_string).collect();
+        if lock(&self.state).ever_resolved {
+            for s in &self.gatt {
+                let u = s.uuid.to_string();
+                if !out.contains(&u) {
+                    out.push(u);
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs a simulator callback and forwards what it queued to the current connection.
+    pub fn with_sim<R>(&self, f: impl FnOnce(&mut dyn Peripheral, &mut Link<'_>) -> R) -> R {
+        let connection = lock(&self.state).connection;
+        let mut sim = lock(&self.sim);
+        let Sim {
+            peripheral,
+            counters,
+        } = &mut *sim;
+        let mut link = Link::new(connection, counters);
+        let out = f(peripheral.as_mut(), &mut link);
+        let actions = link.take_actions();
+        drop(sim);
+        self.forward(actions);
+        out
+    }
+
+    fn forward(&self, actions: Vec<Action>) {
+        if actions.is_empty() {
+            return;
+        }
+        let st = lock(&self.state);
+        if let Some(tx) = &st.sender {
+            for a in actions {
+                // A closed channel means the link just ended: the actions die with it.
+                let _ = tx.send(a);
+            }
+        }
+    }
+
+    /// Makes the device visible to a scan (exports Device1), or re-announces its RSSI.
+    pub async fn advertise(self: &Arc<Self>, core: &Arc<Core>) -> Result<(), BluezError> {
+        let conn = core.conn()?.clone();
+        let export = {
+            let mut st = lock(&self.state);
+            if !st.in_range {
+                return Ok(());
+            }
+            let export = !st.exported;
+            st.exported = true;
+            export
+        };
+        if export {
+            let iface = DeviceIface {
+                core: core.clone(),
+                dev: self.clone(),
+            };
+            conn.object_server().at(self.path.as_str(), iface).await?;
+        } else {
+            let mut props = HashMap::new();
+            props.insert("RSSI", Value::from(self.rssi));
+            emit_changed(&conn, &self.path, DEVICE_IFACE, props).await?;
+        }
+        Ok(())
+    }
+
+    /// BlueZ's `Device1.Connect`: waits the link model's delay, then connects, exports the
+    /// GATT table and reports `ServicesResolved`.
+    pub async fn connect(self: &Arc<Self>, core: &Arc<Core>) -> Result<(), BluezError> {
+        let _guard = self.link_lock.lock().await;
+        if !core.powered() {
+            return Err(BluezError::NotReady("Resource Not Ready".into()));
+        }
+        {
+            let st = lock(&self.state);
+            if st.connected {
+                return Ok(());
+            }
+            if !st.in_range {
+                return Err(BluezError::Failed("Page Timeout".into()));
+            }
+        }
+        if !core.link.connect.is_zero() {
+            tokio::time::sleep(core.link.connect).await;
+        }
+        let conn = core.conn()?.clone();
+        let (tx, rx) = unbounded_channel();
+        let number = {
+            let mut st = lock(&self.state);
+            st.connected = true;
+            st.connection += 1;
+            st.sender = Some(tx);
+            st.notifying.clear();
+            st.values.clear();
+            st.connection
+        };
+        tokio::spawn(pump(core.clone(), self.clone(), number, rx));
+        let mut props = HashMap::new();
+        props.insert("Connected", Value::from(true));
+        emit_changed(&conn, &self.path, DEVICE_IFACE, props).await?;
+
+        let server = conn.object_server();
+        for service in &self.gatt {
+            server
+                .at(
+                    service.path.as_str(),
+                    ServiceIface {
+                        uuid: service.uuid,
+                        device_path: self.path.clone(),
+                        handle: service.handle,
+                    },
+                )
+                .await?;
+            for ch in &service.chars {
+                server
+                    .at(
+                        ch.path.as_str(),
+                        CharIface {
+                            core: core.clone(),
+                            dev: self.clone(),
+                            ch: ch.clone(),
+                        },
+                    )
+                    .await?;
+            }
+        }
+        self.with_sim(|p, link| p.on_connect(link));
+        {
+            let mut st = lock(&self.state);
+            st.services_resolved = true;
+            st.ever_resolved = true;
+        }
+        let mut props = HashMap::new();
+        props.insert("UUIDs", Value::from(self.uuids()));
+        props.insert("ServicesResolved", Value::from(true));
+        emit_changed(&conn, &self.path, DEVICE_IFACE, props).await?;
+        tracing::debug!(address = %self.address, connection = number, "connected");
+        Ok(())
+    }
+
+    /// Ends the link (central's `Disconnect`, an injected loss, or the simulator dropping
+    /// it). With `only`, ends it only if that connection is still the current one.
+    pub async fn end_link(self: &Arc<Self>, core: &Arc<Core>, only: Option<u32>) {
+        let _guard = self.link_lock.lock().await;
+        {
+            let mut st = lock(&self.state);
+            if !st.connected || only.is_some_and(|n| n != st.connection) {
+                return;
+            }
+            st.connected = false;
+            st.services_resolved = false;
+            st.sender = None;
+            st.notifying.clear();
+        }
+        lock(&self.sim).peripheral.on_disconnect();
+        let Ok(conn) = core.conn().cloned() else {
+            return;
+        };
+        let mut props = HashMap::new();
+        props.insert("ServicesResolved", Value::from(false));
+        let _ = emit_changed(&conn, &self.path, DEVICE_IFACE, props).await;
+        let mut props = HashMap::new();
+        props.insert("Connected", Value::from(false));
+        let _ = emit_changed(&conn, &self.path, DEVICE_IFACE, props).await;
+        let server = conn.object_server();
+        for service in &self.gatt {
+            for ch in &service.chars {
+                let _ = server.remove::<CharIface, _>(ch.path.as_str()).await;
+            }
+            let _ = server
+                .remove::<ServiceIface, _>(service.path.as_str())
+                .await;
+        }
+        tracing::debug!(address = %self.address, "disconnected");
+    }
+
+    /// Removes the device object (Adapter1.RemoveDevice); a later scan finds it again.
+    pub async fn forget(self: &Arc<Self>, core: &Arc<Core>) -> Result<(), BluezError> {
+        self.end_link(core, None).await;
+        let exported = std::mem::replace(&mut lock(&self.state).exported, false);
+        if exported {
+            core.conn()?
+                .object_server()
+                .remove::<DeviceIface, _>(self.path.as_str())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends a connection's queued actions in order, pacing activity data.
+async fn pump(
+    core: Arc<Core>,
+    dev: Arc<DeviceCore>,
+    number: u32,
+    mut rx: UnboundedReceiver<Action>,
+) {
+    let Ok(conn) = core.conn().cloned() else {
+        return;
+    };
+    let pace = core.link.per_notification;
+    while let Some(action) = rx.recv().await {
+        match action {
+            Action::Notify {
+                characteristic,
+                value,
+                data,
+            } => {
+                if data && !pace.is_zero() {
+                    tokio::time::sleep(pace).await;
+                }
+                let Some(path) = dev.char_path(characteristic) else {
+                    tracing::warn!(%characteristic, "notification on an unknown characteristic");
+                    continue;
+                };
+                {
+                    let mut st = lock(&dev.state);
+                    if !st.connected || st.connection != number {
+                        break;
+                    }
+                    if !st.notifying.contains(&characteristic) {
+                        // Nobody enabled the CCCD: a real peripheral would not send it.
+                        continue;
+                    }
+                    st.values.insert(characteristic, value.clone());
+                    st.notifications += 1;
+                    if data {
+                        st.data_notifications += 1;
+                    }
+                }
+                let mut props = HashMap::new();
+                props.insert("Value", Value::from(value));
+                if let Err(e) = emit_changed(&conn, path, CHAR_IFACE, props).await {
+                    tracing::warn!("notification not sent: {e}");
+                }
+            }
+            Action::DropLink => {
+                let (core, dev) = (core.clone(), dev.clone());
+                tokio::spawn(async move { dev.end_link(&core, Some(number)).await });
+                break;
+            }
+        }
+    }
+}
+
+/// Emits `org.freedesktop.DBus.Properties.PropertiesChanged` for `interface` at `path`.
+pub(crate) async fn emit_changed(
+    conn: &Connection,
+    path: &str,
+    interface: &str,
+    changed: HashMap<&str, Value<'_>>,
+) -> zbus::Result<()> {
+    conn.emit_signal(
+        None::<&str>,
+        path,
+        "org.freedesktop.DBus.Properties",
+        "PropertiesChanged",
+        &(interface, changed, Vec::<String>::new()),
+    )
+    .await
+}

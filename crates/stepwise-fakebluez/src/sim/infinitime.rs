@@ -1,0 +1,159 @@
+//! A PineTime running InfiniTime 1.14: Motion service step count (read + notify, u32 LE,
+//! today's running count), Current Time service (writable clock), Battery and Device
+//! Information.
+//!
+//! The test drives the count ([`InfiniTime::set_step_count`]) and reboots
+//! ([`InfiniTime::reboot`]: link lost, count back to 0). The watch's own midnight reset is
+//! not automatic: a test sets the count to 0 (or the new day's count) itself.
+
+use std::any::Any;
+
+use uuid::Uuid;
+
+use super::common::{self, DeviceInformation, uuid16};
+use crate::peripheral::{AttError, CharacteristicSpec, Flag, Link, Peripheral, ServiceSpec};
+
+/// Motion service `00030000-78fc-48fe-8e23-433b3a1942d0`.
+pub const MOTION_SERVICE: Uuid = Uuid::from_u128(0x00030000_78fc_48fe_8e23_433b3a1942d0);
+/// Step count `00030001-…` (READ + NOTIFY, u32 LE).
+pub const STEP_COUNT: Uuid = Uuid::from_u128(0x00030001_78fc_48fe_8e23_433b3a1942d0);
+/// Raw motion `00030002-…` (3 × i16).
+pub const RAW_MOTION: Uuid = Uuid::from_u128(0x00030002_78fc_48fe_8e23_433b3a1942d0);
+/// Current Time service 0x1805.
+pub const CURRENT_TIME_SERVICE: u16 = 0x1805;
+/// Current Time characteristic 0x2A2B.
+pub const CURRENT_TIME: u16 = 0x2A2B;
+
+/// The simulated watch.
+#[derive(Debug, Clone)]
+pub struct InfiniTime {
+    steps: u32,
+    battery: u8,
+    clock: Vec<u8>,
+    info: DeviceInformation,
+}
+
+impl Default for InfiniTime {
+    fn default() -> Self {
+        InfiniTime::new()
+    }
+}
+
+impl InfiniTime {
+    /// A watch with 0 steps, battery 87 %, firmware 1.14.0.
+    pub fn new() -> InfiniTime {
+        InfiniTime {
+            steps: 0,
+            battery: 87,
+            // 2020-01-01 00:00:00, Wednesday: the watch's clock before anyone sets it.
+            clock: vec![0xE4, 0x07, 1, 1, 0, 0, 0, 3, 0, 0],
+            info: DeviceInformation {
+                manufacturer: "PINE64".into(),
+                model: "PineTime".into(),
+                serial: "0".into(),
+                firmware: "1.14.0".into(),
+                software: "InfiniTime".into(),
+            },
+        }
+    }
+
+    /// Today's count as the watch holds it.
+    pub fn step_count(&self) -> u32 {
+        self.steps
+    }
+
+    /// Sets the count; subscribers get a notification (an activity-data notification).
+    pub fn set_step_count(&mut self, steps: u32, link: &mut Link<'_>) {
+        self.steps = steps;
+        link.notify_data(STEP_COUNT, steps.to_le_bytes().to_vec());
+    }
+
+    /// Reboots the watch: the link drops and the count restarts at 0.
+    pub fn reboot(&mut self, link: &mut Link<'_>) {
+        self.steps = 0;
+        link.drop_link();
+    }
+
+    /// The last value written to Current Time (10 bytes), or the initial clock.
+    pub fn clock(&self) -> &[u8] {
+        &self.clock
+    }
+
+    /// Sets the battery level (0–100) and notifies subscribers.
+    pub fn set_battery(&mut self, percent: u8, link: &mut Link<'_>) {
+        self.battery = percent.min(100);
+        link.notify(uuid16(common::BATTERY_LEVEL), vec![self.battery]);
+    }
+}
+
+impl Peripheral for InfiniTime {
+    fn name(&self) -> String {
+        "InfiniTime".into()
+    }
+
+    fn advertised_services(&self) -> Vec<Uuid> {
+        vec![MOTION_SERVICE]
+    }
+
+    fn services(&self) -> Vec<ServiceSpec> {
+        vec![
+            ServiceSpec {
+                uuid: MOTION_SERVICE,
+                characteristics: vec![
+                    CharacteristicSpec::new(STEP_COUNT, &[Flag::Read, Flag::Notify]),
+                    CharacteristicSpec::new(RAW_MOTION, &[Flag::Read, Flag::Notify]),
+                ],
+            },
+            ServiceSpec {
+                uuid: uuid16(CURRENT_TIME_SERVICE),
+                characteristics: vec![CharacteristicSpec::new(
+                    uuid16(CURRENT_TIME),
+                    &[Flag::Read, Flag::Write, Flag::Notify],
+                )],
+            },
+            common::battery_service(),
+            common::device_information_service(),
+        ]
+    }
+
+    fn on_read(&mut self, characteristic: Uuid, _link: &mut Link<'_>) -> Result<Vec<u8>, AttError> {
+        if characteristic == STEP_COUNT {
+            Ok(self.steps.to_le_bytes().to_vec())
+        } else if characteristic == RAW_MOTION {
+            // Lying still, face up: x = y = 0, z = 1 g.
+            Ok([0i16, 0, 1024]
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect())
+        } else if characteristic == uuid16(CURRENT_TIME) {
+            Ok(self.clock.clone())
+        } else if characteristic == uuid16(common::BATTERY_LEVEL) {
+            Ok(vec![self.battery])
+        } else {
+            self.info
+                .read(characteristic)
+                .ok_or(AttError::NOT_SUPPORTED)
+        }
+    }
+
+    fn on_write(
+        &mut self,
+        characteristic: Uuid,
+        value: &[u8],
+        link: &mut Link<'_>,
+    ) -> Result<(), AttError> {
+        if characteristic != uuid16(CURRENT_TIME) {
+            return Err(AttError::WRITE_NOT_PERMITTED);
+        }
+        link.counters().current_time_writes.push(value.to_vec());
+        if value.len() != 10 {
+            return Err(AttError::INVALID_LENGTH);
+        }
+        self.clock = value.to_vec();
+        Ok(())
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
