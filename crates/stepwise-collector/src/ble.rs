@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use btleplug::api::{
-    Central, CentralEvent, CentralState, Characteristic, Manager as _, Peripheral as _,
-    ScanFilter, ValueNotification, WriteType,
+    Central, CentralEvent, CentralState, Characteristic, Manager as _, Peripheral as _, ScanFilter,
+    ValueNotification, WriteType,
 };
 use btleplug::platform::{Adapter, Manager, Peripheral, PeripheralId};
 use futures::{Stream, StreamExt};
@@ -160,7 +160,11 @@ impl Bluetooth {
     }
 
     /// Scans until `on_found` returns true or `duration` passes.
-    async fn discover(&self, duration: Duration, mut on_found: impl FnMut(Found) -> bool) -> Result<()> {
+    async fn discover(
+        &self,
+        duration: Duration,
+        mut on_found: impl FnMut(Found) -> bool,
+    ) -> Result<()> {
         let _one_scan = self.scanning.lock().await;
         let mut events = self.adapter.events().await?;
         self.adapter.start_scan(ScanFilter::default()).await?;
@@ -347,7 +351,10 @@ impl Link {
             Request::Subscribe {
                 service,
                 characteristic,
-            } => self.subscribe(*service, *characteristic).await.map(|()| None),
+            } => self
+                .subscribe(*service, *characteristic)
+                .await
+                .map(|()| None),
             Request::Write {
                 service,
                 characteristic,

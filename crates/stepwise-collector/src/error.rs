@@ -103,7 +103,9 @@ pub enum Error {
     #[error("no band with address {0} is paired: pair it first (`stepwise band pair`)")]
     NotPaired(String),
     /// Nothing paired yet.
-    #[error("no band is paired yet: pair one first (`stepwise band pair --server URL --code CODE`)")]
+    #[error(
+        "no band is paired yet: pair one first (`stepwise band pair --server URL --code CODE`)"
+    )]
     NothingPaired,
     /// The outbox failed.
     #[error(transparent)]

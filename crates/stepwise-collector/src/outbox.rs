@@ -21,7 +21,9 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use stepwise_wearables::infinitime::Observation;
-use stepwise_wearables::records::{Activity, MinuteRecord, SleepEpisode, SleepStage, sleep_episodes};
+use stepwise_wearables::records::{
+    Activity, MinuteRecord, SleepEpisode, SleepStage, sleep_episodes,
+};
 
 use crate::secret::{HuamiKey, Secret};
 
@@ -223,12 +225,40 @@ impl Outbox {
                 .fetch_optional(&mut *tx)
                 .await?;
         let key = new.huami_key.map(|k| k.0.to_vec());
-        let id = match old {
-            Some((id, server_url)) => {
-                sqlx::query(
-                    "UPDATE devices SET kind = ?, name = ?, server_url = ?, token = ?, \
+        let id =
+            match old {
+                Some((id, server_url)) => {
+                    sqlx::query(
+                        "UPDATE devices SET kind = ?, name = ?, server_url = ?, token = ?, \
                      huami_key = ?, zone = ?, paired_at = ? WHERE id = ?",
+                    )
+                    .bind(&new.kind)
+                    .bind(&new.name)
+                    .bind(&new.server_url)
+                    .bind(new.token.expose())
+                    .bind(key)
+                    .bind(new.zone.name())
+                    .bind(now.timestamp())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if server_url != new.server_url {
+                        sqlx::query("UPDATE minutes SET uploaded = 0 WHERE device_id = ?")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("UPDATE sleep_episodes SET uploaded = 0 WHERE device_id = ?")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    id
+                }
+                None => sqlx::query_scalar(
+                    "INSERT INTO devices (address, kind, name, server_url, token, huami_key, zone, \
+                 paired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 )
+                .bind(&new.address)
                 .bind(&new.kind)
                 .bind(&new.name)
                 .bind(&new.server_url)
@@ -236,36 +266,9 @@ impl Outbox {
                 .bind(key)
                 .bind(new.zone.name())
                 .bind(now.timestamp())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                if server_url != new.server_url {
-                    sqlx::query("UPDATE minutes SET uploaded = 0 WHERE device_id = ?")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("UPDATE sleep_episodes SET uploaded = 0 WHERE device_id = ?")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                id
-            }
-            None => sqlx::query_scalar(
-                "INSERT INTO devices (address, kind, name, server_url, token, huami_key, zone, \
-                 paired_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&new.address)
-            .bind(&new.kind)
-            .bind(&new.name)
-            .bind(&new.server_url)
-            .bind(new.token.expose())
-            .bind(key)
-            .bind(new.zone.name())
-            .bind(now.timestamp())
-            .fetch_one(&mut *tx)
-            .await?,
-        };
+                .fetch_one(&mut *tx)
+                .await?,
+            };
         tx.commit().await?;
         self.device_by_id(id).await
     }

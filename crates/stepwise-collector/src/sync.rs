@@ -146,10 +146,7 @@ impl Collector {
     ) -> Result<BandReport> {
         let kind =
             kind_from_str(&device.kind).ok_or_else(|| Error::UnknownKind(device.kind.clone()))?;
-        progress.message(&format!(
-            "looking for {} ({})",
-            device.name, device.address
-        ));
+        progress.message(&format!("looking for {} ({})", device.name, device.address));
         let found = self
             .bluetooth
             .find(&device.address, kind.as_str(), options.scan_time)

@@ -291,9 +291,7 @@ fn runs(minutes: &[StoredMinute]) -> Vec<Run> {
     for m in minutes {
         let steps = m.steps.min(MAX_STEPS_PER_MINUTE);
         match runs.last_mut() {
-            Some(run)
-                if run.start + TimeDelta::minutes(run.steps.len() as i64) == m.minute =>
-            {
+            Some(run) if run.start + TimeDelta::minutes(run.steps.len() as i64) == m.minute => {
                 run.steps.push(steps);
                 if let Some(r) = rates.last_mut() {
                     r.push(m.heart_rate);

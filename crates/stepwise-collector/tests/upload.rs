@@ -1,0 +1,211 @@
+//! The uploader against a real Stepwise server on a TCP port: pairing, uploads that arrive
+//! once, a server that is down and then up again, and the 401 and 422 answers.
+
+mod common;
+
+use chrono::TimeDelta;
+use common::{Server, TempDir, minutes_of, server_now, walking};
+use stepwise_collector::outbox::{NewPairing, Outbox, PairedDevice};
+use stepwise_collector::secret::{HuamiKey, Secret};
+use stepwise_collector::upload::{PairError, UploadError, Uploader};
+use stepwise_wearables::records::Activity;
+
+const ADDRESS: &str = "C8:0F:10:00:00:05";
+
+/// Pairs through the server's API with the uploader and stores the pairing.
+async fn pair(server: &Server, dir: &TempDir) -> (Outbox, PairedDevice, i64) {
+    let (patient_id, code) = server.patient_with_code().await;
+    let uploader = Uploader::new().unwrap();
+    let paired = uploader
+        .pair(
+            &server.url(),
+            &code,
+            "mi-band-5",
+            ADDRESS,
+            "Mi Smart Band 5",
+        )
+        .await
+        .unwrap();
+    assert!(paired.device_id.is_some());
+    let outbox = Outbox::open(&dir.0).await.unwrap();
+    let device = outbox
+        .pair(
+            NewPairing {
+                address: ADDRESS.into(),
+                kind: "mi-band-5".into(),
+                name: "Mi Smart Band 5".into(),
+                server_url: server.url(),
+                token: paired.token,
+                huami_key: Some(HuamiKey([0x11; 16])),
+                zone: "Europe/Berlin".parse().unwrap(),
+            },
+            server_now(),
+        )
+        .await
+        .unwrap();
+    (outbox, device, patient_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pairing_code_works_once() {
+    let server = Server::start().await;
+    let (_, code) = server.patient_with_code().await;
+    let uploader = Uploader::new().unwrap();
+    uploader
+        .pair(
+            &server.url(),
+            &code,
+            "infinitime",
+            "AA:BB:CC:DD:EE:01",
+            "InfiniTime",
+        )
+        .await
+        .unwrap();
+    let again = uploader
+        .pair(
+            &server.url(),
+            &code,
+            "infinitime",
+            "AA:BB:CC:DD:EE:01",
+            "InfiniTime",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(again, PairError::CodeRefused(_)), "{again}");
+    assert!(again.to_string().contains("already used"), "{again}");
+    let unknown = uploader
+        .pair(
+            &server.url(),
+            "NOPE-NOPE",
+            "pams",
+            "AA:BB:CC:DD:EE:02",
+            "PAMS",
+        )
+        .await
+        .unwrap_err();
+    assert!(unknown.to_string().contains("not known"), "{unknown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_days_arrive_once_in_two_uploads() {
+    let server = Server::start().await;
+    let dir = TempDir::new();
+    let (outbox, device, patient_id) = pair(&server, &dir).await;
+    let start = server_now() - TimeDelta::days(8);
+    let mut records = walking(start, 8 * 1440 - 120);
+    records.extend(minutes_of(
+        start + TimeDelta::minutes(8 * 1440 - 120),
+        90,
+        Activity::LightSleep,
+    ));
+    outbox.store_round(device.id, &records, None).await.unwrap();
+    let uploader = Uploader::new().unwrap();
+
+    let report = uploader.upload(&outbox, &device).await.unwrap();
+    assert_eq!(report.minutes, 8 * 1440 - 30);
+    assert_eq!(report.episodes, 1);
+    assert_eq!(report.uploads, 2, "at most 10,080 minutes an upload");
+    assert_eq!(report.waiting.minutes, 0);
+    assert_eq!(server.upload_count(), 2);
+    let samples = server.samples(patient_id).await;
+    assert_eq!(samples.len(), 8 * 1440 - 30);
+    assert_eq!(samples[0].minute, start);
+    assert_eq!(samples[0].steps, 60);
+    assert_eq!(samples[0].heart_rate, Some(100));
+    assert_eq!(samples[1].heart_rate, None);
+    assert_eq!(server.episodes(patient_id).await.len(), 1);
+
+    let nothing = uploader.upload(&outbox, &device).await.unwrap();
+    assert_eq!((nothing.minutes, nothing.uploads), (0, 0));
+    assert_eq!(server.upload_count(), 2, "nothing is sent twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_down_gets_everything_once_when_it_is_back() {
+    let mut server = Server::start().await;
+    let dir = TempDir::new();
+    let (outbox, device, patient_id) = pair(&server, &dir).await;
+    let start = server_now() - TimeDelta::days(3);
+    outbox
+        .store_round(device.id, &walking(start, 3 * 1440), None)
+        .await
+        .unwrap();
+    let uploader = Uploader::new().unwrap();
+
+    server.pause().await;
+    let err = uploader.upload(&outbox, &device).await.unwrap_err();
+    assert!(err.is_unreachable(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("the server at {} is unreachable (", server.url())),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("4,320 minutes wait in the outbox and go with the next sync"),
+        "{text}"
+    );
+    assert_eq!(outbox.waiting(device.id).await.unwrap().minutes, 4320);
+
+    server.resume().await;
+    let report = uploader.upload(&outbox, &device).await.unwrap();
+    assert_eq!(report.minutes, 4320);
+    assert_eq!(server.upload_count(), 1);
+    assert_eq!(server.samples(patient_id).await.len(), 4320);
+    assert_eq!(uploader.upload(&outbox, &device).await.unwrap().uploads, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_says_pair_again_and_keeps_the_data() {
+    let server = Server::start().await;
+    let dir = TempDir::new();
+    let (outbox, mut device, _) = pair(&server, &dir).await;
+    outbox
+        .store_round(
+            device.id,
+            &walking(server_now() - TimeDelta::hours(2), 60),
+            None,
+        )
+        .await
+        .unwrap();
+    device.token = Secret::new("not-the-token");
+    let err = Uploader::new()
+        .unwrap()
+        .upload(&outbox, &device)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UploadError::TokenRefused), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the upload token was refused: pair again (`stepwise band pair`)"
+    );
+    assert_eq!(outbox.waiting(device.id).await.unwrap().minutes, 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_upload_shows_the_servers_message() {
+    let server = Server::start().await;
+    let dir = TempDir::new();
+    let (outbox, device, patient_id) = pair(&server, &dir).await;
+    // Older than the server keeps (90 days).
+    outbox
+        .store_round(
+            device.id,
+            &walking(server_now() - TimeDelta::days(100), 10),
+            None,
+        )
+        .await
+        .unwrap();
+    let err = Uploader::new()
+        .unwrap()
+        .upload(&outbox, &device)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UploadError::Rejected(_)), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the server refused the upload: runs[0].start:"),
+        "{text}"
+    );
+    assert_eq!(outbox.waiting(device.id).await.unwrap().minutes, 10);
+    assert!(server.samples(patient_id).await.is_empty());
+}
