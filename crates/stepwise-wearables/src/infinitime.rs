@@ -22,7 +22,8 @@ use chrono::{
 use chrono_tz::Tz;
 use uuid::Uuid;
 
-use crate::records::whole_minute;
+pub use crate::records::MAX_SPREAD_MINUTES;
+use crate::records::spread_steps;
 use crate::{DecodeError, gatt};
 
 /// InfiniTime's Motion service.
@@ -134,10 +135,6 @@ pub struct StepDelta {
     pub kind: DeltaKind,
 }
 
-/// Longest span [`StepDelta::minutes`] spreads steps over: a week of minutes. (A
-/// [`StepCounter`] never makes a delta longer than a local day.)
-pub const MAX_SPREAD_MINUTES: i64 = 7 * 24 * 60;
-
 impl StepDelta {
     /// The steps spread evenly over the whole minutes of (since, until] (remainder to the last
     /// minutes), all in until's minute when both fall in one minute; sums to `steps`.
@@ -146,42 +143,14 @@ impl StepDelta {
     /// `until` exactly on a minute boundary closes the span at the minute before it (10:00:00
     /// to 10:05:00 is the five minutes 10:00–10:04). Minutes whose share is 0 are left out
     /// (nothing is known about them). A span longer than [`MAX_SPREAD_MINUTES`] is cut to its
-    /// last week.
+    /// last week. (A [`StepCounter`] never makes a delta longer than a local day.)
     pub fn minutes(&self) -> Vec<(DateTime<Utc>, u32)> {
-        let last = whole_minute(self.until);
         if self.steps == 0 {
             return Vec::new();
         }
-        // The minute holding the instant just after `since`.
-        let first = if self.since < self.until {
-            whole_minute(self.since)
-        } else {
-            last
-        };
-        // With `until` on a minute boundary, (since, until] ends in the minute before it.
-        let last = if self.since < self.until && last == self.until && first < last {
-            last - TimeDelta::minutes(1)
-        } else {
-            last
-        };
-        let span = (last - first)
-            .num_minutes()
-            .clamp(0, MAX_SPREAD_MINUTES - 1)
-            + 1;
-        let Ok(count) = u32::try_from(span) else {
-            return vec![(last, self.steps)];
-        };
-        let share = self.steps / count;
-        let extra = self.steps % count;
-        (0..count)
-            .filter_map(|i| {
-                // Minutes from the end: the last `extra` minutes get one step more.
-                let from_end = count - 1 - i;
-                let steps = share + u32::from(from_end < extra);
-                let minute = last.checked_sub_signed(TimeDelta::minutes(i64::from(from_end)))?;
-                (steps > 0).then_some((minute, steps))
-            })
-            .collect()
+        let mut minutes = spread_steps(self.since, self.until, self.steps);
+        minutes.retain(|&(_, steps)| steps > 0);
+        minutes
     }
 }
 

@@ -14,7 +14,7 @@
 //! - [`device`]: which supported device a scan result is.
 //! - [`huami`]: Xiaomi Mi Band 2–6 and Amazfit Bip: authentication and history fetch.
 //! - [`infinitime`]: PineTime watches running InfiniTime: today's step count into deltas.
-//! - `pams`: the Bluetooth SIG Physical Activity Monitor Service (step-counter sessions).
+//! - [`pams`]: the Bluetooth SIG Physical Activity Monitor Service (step-counter sessions).
 //!
 //! `docs/wearables.md` describes the supported devices and the normalisation for users.
 #![warn(missing_docs)]
@@ -25,6 +25,7 @@ mod error;
 pub mod gatt;
 pub mod huami;
 pub mod infinitime;
+pub mod pams;
 pub mod records;
 
 pub use error::DecodeError;

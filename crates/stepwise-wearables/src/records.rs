@@ -15,6 +15,51 @@ pub(crate) fn whole_minute(at: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(at)
 }
 
+/// Longest span steps are spread over: a week of minutes.
+pub const MAX_SPREAD_MINUTES: i64 = 7 * 24 * 60;
+
+/// `steps` spread evenly over the whole minutes of (since, until], the remainder going to the
+/// last minutes; every minute of the span is listed, also those whose share is 0. The span
+/// runs from the minute holding `since` to the minute holding `until`, except that an `until`
+/// on a minute boundary ends it at the minute before (10:00:00–10:05:00 is 10:00–10:04). With
+/// `since` not before `until`, everything goes to until's minute; a span longer than
+/// [`MAX_SPREAD_MINUTES`] is cut to its last week.
+pub(crate) fn spread_steps(
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    steps: u32,
+) -> Vec<(DateTime<Utc>, u32)> {
+    let last = whole_minute(until);
+    let first = if since < until {
+        whole_minute(since)
+    } else {
+        last
+    };
+    let last = if since < until && last == until && first < last {
+        last.checked_sub_signed(TimeDelta::minutes(1))
+            .unwrap_or(last)
+    } else {
+        last
+    };
+    let span = (last - first)
+        .num_minutes()
+        .clamp(0, MAX_SPREAD_MINUTES - 1)
+        + 1;
+    let Ok(count) = u32::try_from(span) else {
+        return vec![(last, steps)];
+    };
+    let share = steps / count;
+    let extra = steps % count;
+    (0..count)
+        .filter_map(|i| {
+            // Counted from the end: the last `extra` minutes get one step more.
+            let from_end = count - 1 - i;
+            let minute = last.checked_sub_signed(TimeDelta::minutes(i64::from(from_end)))?;
+            Some((minute, share + u32::from(from_end < extra)))
+        })
+        .collect()
+}
+
 /// What the wearer was doing in a minute, as far as the device knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Activity {
