@@ -10,6 +10,7 @@
 mod bus;
 mod error;
 pub mod peripheral;
+mod rng;
 mod server;
 pub mod sim;
 pub mod wearer;

@@ -1,1 +1,476 @@
-//! Placeholder.
+//! A Huami band (Mi Band 2–6, Amazfit Bip), peripheral side: authentication, the minute
+//! history fetch, Battery and Device Information.
+//!
+//! # Wire protocol (as the band answers it)
+//! Characteristics: AUTH `00000009-0000-3512-2118-0009af100700` in service FEE1 (write,
+//! notify); FETCH_CONTROL `…0004…` (write, notify) and ACTIVITY_DATA `…0005…` (notify) in
+//! service FEE0. Notifications only reach a central that subscribed.
+//! - AUTH `01 <flags> <key>` (18 bytes): a 4-byte-record band (Mi Band 2/3, Bip) takes the
+//!   new key and answers `10 01 01`; newer bands refuse with `10 01 04`.
+//! - AUTH `02 <flags>`: answers `10 02 01 <16 random bytes>`.
+//! - AUTH `03 <flags> <16 bytes>`: `10 03 01` when the bytes are AES-128-ECB(key, random),
+//!   else `10 03 04` (also when no random number was asked for).
+//! - FETCH_CONTROL before authentication: `10 <op> 04`.
+//! - FETCH_CONTROL `01 01 <year u16> <month> <day> <hour> <minute> <tz i8>` (9 bytes or more):
+//!   the start in local time with its offset in 15-minute units. The band converts it to UTC,
+//!   takes its first stored minute at or after it, and answers `10 01 01 <count u32> <year
+//!   u16> <month> <day> <hour> <minute> <second> <tz i8>`: the byte count (at most
+//!   `max_minutes_per_round` records) and that minute in the band's own zone with the band's
+//!   offset at that minute. Nothing stored from there: count 0 and the requested time echoed.
+//!   A malformed request: `10 01 04`.
+//! - FETCH_CONTROL `02`: the records as ACTIVITY_DATA notifications (1 rolling counter byte,
+//!   0 at the start of every round, then up to 19 payload bytes), then `10 02 01` on
+//!   FETCH_CONTROL. No fetch pending: `10 02 04`.
+//! - FETCH_CONTROL `03` (ack): counted; with `delete_on_ack`, deletes the last round's minutes.
+//!
+//! Records: `kind, intensity, steps, heart_rate`, and with 8-byte records `0, sleep flag,
+//! deep flag, rem flag`.
+//!
+//! Faults, by connection number (1-based) and data-notification index within that connection
+//! (0-based, counting every round of the connection): `disconnect_at_notification` drops the
+//! link instead of sending that notification; `counter_gap_at` skips one counter value there.
+
+use std::any::Any;
+
+use aes::Aes128;
+use aes::cipher::{BlockEncrypt, KeyInit};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Offset, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+use uuid::Uuid;
+
+use super::common::{self, DeviceInformation, uuid16};
+use crate::peripheral::{AttError, CharacteristicSpec, Flag, Link, Peripheral, ServiceSpec};
+use crate::rng::Rng;
+use crate::wearer::{SimMinute, kind};
+
+/// Service FEE0 (fetch control, activity data; advertised).
+pub const SERVICE_FEE0: Uuid = Uuid::from_u128(0x0000fee0_0000_1000_8000_00805f9b34fb);
+/// Service FEE1 (auth).
+pub const SERVICE_FEE1: Uuid = Uuid::from_u128(0x0000fee1_0000_1000_8000_00805f9b34fb);
+/// Auth characteristic.
+pub const AUTH: Uuid = Uuid::from_u128(0x00000009_0000_3512_2118_0009af100700);
+/// Fetch control characteristic.
+pub const FETCH_CONTROL: Uuid = Uuid::from_u128(0x00000004_0000_3512_2118_0009af100700);
+/// Activity data characteristic.
+pub const ACTIVITY_DATA: Uuid = Uuid::from_u128(0x00000005_0000_3512_2118_0009af100700);
+
+/// Payload bytes per data notification (20-byte ATT payload minus the counter).
+const PAYLOAD: usize = 19;
+
+/// How many bytes a band stores per minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordSize {
+    /// `kind, intensity, steps, heart_rate` (Mi Band 2/3, Amazfit Bip).
+    Four,
+    /// Four more: `unknown, sleep, deep, rem` (Mi Band 4/5/6).
+    Eight,
+}
+
+impl RecordSize {
+    /// Bytes per record.
+    pub fn bytes(self) -> usize {
+        match self {
+            RecordSize::Four => 4,
+            RecordSize::Eight => 8,
+        }
+    }
+}
+
+/// Firmware behaviour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MiBandOptions {
+    /// Answer at most this many minutes per fetch round (None: everything).
+    pub max_minutes_per_round: Option<usize>,
+    /// Newer firmware: the ack `03` deletes what the last round sent.
+    pub delete_on_ack: bool,
+}
+
+/// Faults to inject, by (connection 1-based, data-notification index 0-based).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MiBandFaults {
+    /// Drop the link instead of sending this data notification.
+    pub disconnect_at_notification: Option<(u32, u64)>,
+    /// Skip one rolling-counter value at this data notification.
+    pub counter_gap_at: Option<(u32, u64)>,
+}
+
+/// A fetch round the band has announced or sent: `count` minutes from `first`.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    first: DateTime<Utc>,
+    count: usize,
+}
+
+/// The simulated band.
+#[derive(Debug, Clone)]
+pub struct MiBand {
+    name: String,
+    record_size: RecordSize,
+    key: [u8; 16],
+    zone: Tz,
+    stored: Vec<SimMinute>,
+    options: MiBandOptions,
+    faults: MiBandFaults,
+    battery: u8,
+    info: DeviceInformation,
+    rng: Rng,
+    // Per connection:
+    challenge: Option<[u8; 16]>,
+    authenticated: bool,
+    pending: Option<Round>,
+    last_sent: Option<Round>,
+    data_index: u64,
+    counter_skew: u8,
+}
+
+impl MiBand {
+    /// A band called `name` storing `minutes` (sorted or not), clock set to `zone`.
+    pub fn new(
+        name: impl Into<String>,
+        record_size: RecordSize,
+        key: [u8; 16],
+        zone: Tz,
+        minutes: Vec<SimMinute>,
+    ) -> MiBand {
+        let name = name.into();
+        let mut stored = minutes;
+        stored.sort_by_key(|m| m.minute);
+        stored.dedup_by_key(|m| m.minute);
+        let seed = key
+            .iter()
+            .fold(0u64, |a, &b| a.rotate_left(8) ^ u64::from(b));
+        MiBand {
+            info: DeviceInformation {
+                manufacturer: "Anhui Huami Information Technology Co.,Ltd.".into(),
+                model: name.clone(),
+                serial: "0000000000".into(),
+                firmware: "1.0.2.58".into(),
+                software: "V1.0.2.58".into(),
+            },
+            name,
+            record_size,
+            key,
+            zone,
+            stored,
+            options: MiBandOptions::default(),
+            faults: MiBandFaults::default(),
+            battery: 73,
+            rng: Rng(seed),
+            challenge: None,
+            authenticated: false,
+            pending: None,
+            last_sent: None,
+            data_index: 0,
+            counter_skew: 0,
+        }
+    }
+
+    /// A "Mi Smart Band 5" (8-byte records).
+    pub fn mi_band_5(key: [u8; 16], zone: Tz, minutes: Vec<SimMinute>) -> MiBand {
+        MiBand::new("Mi Smart Band 5", RecordSize::Eight, key, zone, minutes)
+    }
+
+    /// The same band with these firmware options.
+    pub fn with_options(mut self, options: MiBandOptions) -> MiBand {
+        self.options = options;
+        self
+    }
+
+    /// The same band with these faults.
+    pub fn with_faults(mut self, faults: MiBandFaults) -> MiBand {
+        self.faults = faults;
+        self
+    }
+
+    /// Replaces the faults (e.g. for the next connection).
+    pub fn set_faults(&mut self, faults: MiBandFaults) {
+        self.faults = faults;
+    }
+
+    /// Replaces the firmware options.
+    pub fn set_options(&mut self, options: MiBandOptions) {
+        self.options = options;
+    }
+
+    /// The minutes still stored on the band.
+    pub fn stored_minutes(&self) -> &[SimMinute] {
+        &self.stored
+    }
+
+    /// The band keeps recording: appends minutes after the last stored one.
+    pub fn record(&mut self, minutes: &[SimMinute]) {
+        let last = self.stored.last().map(|m| m.minute);
+        self.stored
+            .extend(minutes.iter().filter(|m| last.is_none_or(|l| m.minute > l)));
+    }
+
+    /// The key the band holds.
+    pub fn key(&self) -> [u8; 16] {
+        self.key
+    }
+
+    /// Whether the current connection has authenticated.
+    pub fn authenticated(&self) -> bool {
+        self.authenticated
+    }
+
+    fn on_auth(&mut self, value: &[u8], link: &mut Link<'_>) {
+        let answer = match value {
+            [0x01, _, key @ ..] if key.len() == 16 => {
+                if self.record_size == RecordSize::Four {
+                    self.key.copy_from_slice(key);
+                    vec![0x10, 0x01, 0x01]
+                } else {
+                    vec![0x10, 0x01, 0x04]
+                }
+            }
+            [0x02, _] | [0x02] => {
+                let mut random = [0u8; 16];
+                for chunk in random.chunks_mut(8) {
+                    let n = self.rng.next().to_le_bytes();
+                    chunk.copy_from_slice(&n[..chunk.len()]);
+                }
+                self.challenge = Some(random);
+                let mut a = vec![0x10, 0x02, 0x01];
+                a.extend_from_slice(&random);
+                a
+            }
+            [0x03, _, answer @ ..] if answer.len() == 16 => {
+                let ok = self
+                    .challenge
+                    .take()
+                    .is_some_and(|random| encrypt(&self.key, &random)[..] == answer[..]);
+                self.authenticated = ok;
+                vec![0x10, 0x03, if ok { 0x01 } else { 0x04 }]
+            }
+            [op, ..] => vec![0x10, *op, 0x04],
+            [] => return,
+        };
+        link.notify(AUTH, answer);
+    }
+
+    fn on_fetch_control(&mut self, value: &[u8], link: &mut Link<'_>) {
+        let Some(&op) = value.first() else {
+            return;
+        };
+        if !self.authenticated {
+            link.notify(FETCH_CONTROL, vec![0x10, op, 0x04]);
+            return;
+        }
+        match op {
+            0x01 => {
+                let answer = self.answer_fetch_start(value);
+                link.notify(FETCH_CONTROL, answer);
+            }
+            0x02 => self.send_round(link),
+            0x03 => {
+                link.counters().acks += 1;
+                if let Some(round) = self.last_sent.take()
+                    && self.options.delete_on_ack
+                {
+                    let end = round.first + Duration::minutes(round.count as i64);
+                    self.stored
+                        .retain(|m| m.minute < round.first || m.minute >= end);
+                }
+            }
+            other => link.notify(FETCH_CONTROL, vec![0x10, other, 0x04]),
+        }
+    }
+
+    fn answer_fetch_start(&mut self, value: &[u8]) -> Vec<u8> {
+        let Some(since) = parse_fetch_start(value) else {
+            return vec![0x10, 0x01, 0x04];
+        };
+        let first = self.stored.partition_point(|m| m.minute < since);
+        let mut count = 0usize;
+        let limit = self.options.max_minutes_per_round.unwrap_or(usize::MAX);
+        while first + count < self.stored.len()
+            && count < limit
+            && self.stored[first + count].minute
+                == self.stored[first].minute + Duration::minutes(count as i64)
+        {
+            count += 1;
+        }
+        let mut a = vec![0x10, 0x01, 0x01];
+        let bytes = (count * self.record_size.bytes()) as u32;
+        a.extend_from_slice(&bytes.to_le_bytes());
+        if count == 0 {
+            self.pending = None;
+            // Echo the requested start (date, time, second 0, offset).
+            a.extend_from_slice(value.get(2..8).unwrap_or(&[0; 6]));
+            a.push(0);
+            a.push(value.get(8).copied().unwrap_or(0));
+            return a;
+        }
+        let start = self.stored[first].minute;
+        self.pending = Some(Round {
+            first: start,
+            count,
+        });
+        let local = start.with_timezone(&self.zone);
+        let offset = local.offset().fix().local_minus_utc() / 900;
+        a.extend_from_slice(&(local.year() as u16).to_le_bytes());
+        a.extend_from_slice(&[
+            local.month() as u8,
+            local.day() as u8,
+            local.hour() as u8,
+            local.minute() as u8,
+            local.second() as u8,
+            offset as i8 as u8,
+        ]);
+        a
+    }
+
+    fn send_round(&mut self, link: &mut Link<'_>) {
+        let Some(round) = self.pending.take() else {
+            link.notify(FETCH_CONTROL, vec![0x10, 0x02, 0x04]);
+            return;
+        };
+        let first = self.stored.partition_point(|m| m.minute < round.first);
+        let end = (first + round.count).min(self.stored.len());
+        let mut bytes = Vec::with_capacity((end - first) * self.record_size.bytes());
+        for m in &self.stored[first..end] {
+            encode_record(m, self.record_size, &mut bytes);
+        }
+        let connection = link.connection();
+        self.counter_skew = 0;
+        for (k, chunk) in bytes.chunks(PAYLOAD).enumerate() {
+            let here = Some((connection, self.data_index));
+            if self.faults.disconnect_at_notification == here {
+                link.drop_link();
+                return;
+            }
+            if self.faults.counter_gap_at == here {
+                self.counter_skew = self.counter_skew.wrapping_add(1);
+            }
+            let counter = (k as u8).wrapping_add(self.counter_skew);
+            let mut n = Vec::with_capacity(chunk.len() + 1);
+            n.push(counter);
+            n.extend_from_slice(chunk);
+            link.notify_data(ACTIVITY_DATA, n);
+            self.data_index += 1;
+        }
+        link.notify(FETCH_CONTROL, vec![0x10, 0x02, 0x01]);
+        self.last_sent = Some(round);
+    }
+}
+
+fn encrypt(key: &[u8; 16], block: &[u8; 16]) -> [u8; 16] {
+    let cipher = Aes128::new(&(*key).into());
+    let mut b = (*block).into();
+    cipher.encrypt_block(&mut b);
+    b.into()
+}
+
+/// `01 01 <year u16> <month> <day> <hour> <minute> <tz i8>` → the UTC instant.
+fn parse_fetch_start(value: &[u8]) -> Option<DateTime<Utc>> {
+    let [0x01, 0x01, y0, y1, month, day, hour, minute, tz, ..] = *value else {
+        return None;
+    };
+    let year = i32::from(u16::from_le_bytes([y0, y1]));
+    let local = NaiveDate::from_ymd_opt(year, u32::from(month), u32::from(day))?.and_hms_opt(
+        u32::from(hour),
+        u32::from(minute),
+        0,
+    )?;
+    let utc = local - Duration::minutes(i64::from(tz as i8) * 15);
+    Some(Utc.from_utc_datetime(&utc))
+}
+
+fn encode_record(m: &SimMinute, size: RecordSize, out: &mut Vec<u8>) {
+    let sleep = matches!(m.kind, kind::LIGHT_SLEEP | kind::DEEP_SLEEP);
+    let intensity = if sleep {
+        2
+    } else {
+        m.steps.saturating_mul(2).saturating_add(10)
+    };
+    out.extend_from_slice(&[m.kind, intensity, m.steps, m.heart_rate]);
+    if size == RecordSize::Eight {
+        out.extend_from_slice(&[
+            0,
+            u8::from(sleep),
+            u8::from(m.kind == kind::DEEP_SLEEP),
+            u8::from(m.rem),
+        ]);
+    }
+}
+
+impl Peripheral for MiBand {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn advertised_services(&self) -> Vec<Uuid> {
+        vec![SERVICE_FEE0]
+    }
+
+    fn services(&self) -> Vec<ServiceSpec> {
+        vec![
+            ServiceSpec {
+                uuid: SERVICE_FEE0,
+                characteristics: vec![
+                    CharacteristicSpec::new(
+                        FETCH_CONTROL,
+                        &[Flag::Write, Flag::WriteWithoutResponse, Flag::Notify],
+                    ),
+                    CharacteristicSpec::new(ACTIVITY_DATA, &[Flag::Notify]),
+                ],
+            },
+            ServiceSpec {
+                uuid: SERVICE_FEE1,
+                characteristics: vec![CharacteristicSpec::new(
+                    AUTH,
+                    &[Flag::Write, Flag::WriteWithoutResponse, Flag::Notify],
+                )],
+            },
+            common::battery_service(),
+            common::device_information_service(),
+        ]
+    }
+
+    fn on_connect(&mut self, _link: &mut Link<'_>) {
+        self.challenge = None;
+        self.authenticated = false;
+        self.pending = None;
+        self.last_sent = None;
+        self.data_index = 0;
+    }
+
+    fn on_disconnect(&mut self) {
+        self.authenticated = false;
+        self.pending = None;
+    }
+
+    fn on_read(&mut self, characteristic: Uuid, _link: &mut Link<'_>) -> Result<Vec<u8>, AttError> {
+        if characteristic == uuid16(common::BATTERY_LEVEL) {
+            Ok(vec![self.battery])
+        } else {
+            self.info
+                .read(characteristic)
+                .ok_or(AttError::NOT_SUPPORTED)
+        }
+    }
+
+    fn on_write(
+        &mut self,
+        characteristic: Uuid,
+        value: &[u8],
+        link: &mut Link<'_>,
+    ) -> Result<(), AttError> {
+        if characteristic == AUTH {
+            self.on_auth(value, link);
+        } else if characteristic == FETCH_CONTROL {
+            self.on_fetch_control(value, link);
+        } else {
+            return Err(AttError::WRITE_NOT_PERMITTED);
+        }
+        Ok(())
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -8,3 +8,5 @@ pub mod pams;
 
 pub use common::{DeviceInformation, uuid16};
 pub use infinitime::InfiniTime;
+pub use miband::{MiBand, MiBandFaults, MiBandOptions, RecordSize};
+pub use pams::{PamsDevice, PamsSession};
