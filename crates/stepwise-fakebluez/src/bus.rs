@@ -37,13 +37,19 @@ impl Bus {
         std::fs::write(&config, config_text(&socket)).map_err(|e| Error::Bus {
             detail: format!("cannot write {}: {e}", config.display()),
         })?;
+        // The daemon's complaints (e.g. it may not raise its fd limit) go to a log file,
+        // quoted when it fails to start.
+        let log = dir.join("daemon.log");
+        let log_file = std::fs::File::create(&log).map_err(|e| Error::Bus {
+            detail: format!("cannot create {}: {e}", log.display()),
+        })?;
         let mut child = Command::new(&daemon)
             .arg(format!("--config-file={}", config.display()))
             .arg("--nofork")
             .arg("--print-address=1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::from(log_file))
             .spawn()
             .map_err(|e| {
                 let _ = std::fs::remove_dir_all(&dir);
@@ -66,9 +72,13 @@ impl Bus {
         if read.is_err() || address.is_empty() {
             let _ = child.kill();
             let _ = child.wait();
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
             let _ = std::fs::remove_dir_all(&dir);
             return Err(Error::Bus {
-                detail: "dbus-daemon exited without printing its address".into(),
+                detail: format!(
+                    "dbus-daemon exited without printing its address: {}",
+                    said.trim()
+                ),
             });
         }
         Ok(Bus {

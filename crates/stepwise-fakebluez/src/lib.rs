@@ -9,6 +9,7 @@
 
 mod bus;
 mod error;
+mod handles;
 pub mod peripheral;
 mod rng;
 mod server;

@@ -128,8 +128,26 @@ fn injected_link_loss_is_seen_and_reconnect_works() {
             );
             watch.connect().await?;
             watch.discover_services().await?;
-            let battery = characteristic(&watch, uuid16(0x2A19))?;
-            anyhow::ensure!(watch.read(&battery).await? == vec![87], "battery");
+            let steps = characteristic(&watch, STEP_COUNT)?;
+            let count = watch.read(&steps).await?;
+            anyhow::ensure!(
+                count == 500u32.to_le_bytes(),
+                "steps read after the loss: {count:?}"
+            );
+            // A reboot drops the link and zeroes the count.
+            say("reboot");
+            wait_event(
+                &mut events,
+                |e| matches!(e, CentralEvent::DeviceDisconnected(id) if *id == watch.id()),
+            )
+            .await?;
+            watch.connect().await?;
+            watch.discover_services().await?;
+            let steps = characteristic(&watch, STEP_COUNT)?;
+            anyhow::ensure!(
+                watch.read(&steps).await? == [0, 0, 0, 0],
+                "count after reboot"
+            );
             watch.disconnect().await?;
             Ok(())
         });
@@ -139,11 +157,16 @@ fn injected_link_loss_is_seen_and_reconnect_works() {
     run_parent(
         "injected_link_loss_is_seen_and_reconnect_works",
         bus.address(),
-        |word| {
-            if word == "drop" {
+        |word| match word {
+            "drop" => {
+                fake.set_step_count(WATCH, 500).expect("steps");
                 fake.drop_link(WATCH).expect("drop");
             }
+            "reboot" => fake.reboot(WATCH).expect("reboot"),
+            _ => {}
         },
     );
-    assert_eq!(fake.stats(WATCH).expect("stats").connections, 2);
+    let stats = fake.stats(WATCH).expect("stats");
+    assert_eq!(stats.connections, 3);
+    assert!(!stats.connected);
 }
