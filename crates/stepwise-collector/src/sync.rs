@@ -62,8 +62,10 @@ pub struct BandReport {
 pub struct SyncReport {
     /// The band.
     pub device: PairedDevice,
-    /// The Bluetooth part.
-    pub band: Result<BandReport>,
+    /// What the Bluetooth part stored (complete rounds count even when it failed later).
+    pub band: BandReport,
+    /// Why the Bluetooth part failed, if it did.
+    pub band_error: Option<Error>,
     /// The upload that followed (always attempted: complete rounds are stored even when the
     /// band's part failed).
     pub upload: Result<UploadReport, UploadError>,
@@ -75,7 +77,7 @@ impl SyncReport {
     /// True when both parts went through (an unreachable server is not a failure: the data
     /// waits in the outbox).
     pub fn succeeded(&self) -> bool {
-        self.band.is_ok()
+        self.band_error.is_none()
             && match &self.upload {
                 Ok(_) => true,
                 Err(err) => err.is_unreachable(),
@@ -120,9 +122,10 @@ impl Collector {
         progress: &mut dyn Progress,
     ) -> SyncReport {
         let started = Instant::now();
-        let band = self.read_band(device, options, progress).await;
+        let mut band = BandReport::default();
+        let outcome = self.read_band(device, options, progress, &mut band).await;
         progress.finish();
-        if band.is_ok() {
+        if outcome.is_ok() {
             // Best effort: the sync time is informational.
             if let Err(err) = self.outbox.mark_synced(device.id, self.clock.now()).await {
                 tracing::warn!(%err, "noting the sync time");
@@ -132,18 +135,21 @@ impl Collector {
         SyncReport {
             device: device.clone(),
             band,
+            band_error: outcome.err(),
             upload,
             took: started.elapsed(),
         }
     }
 
-    /// The Bluetooth part of a sync: what is new on the band goes into the outbox.
+    /// The Bluetooth part of a sync: what is new on the band goes into the outbox; `report`
+    /// counts it as it goes (so a failure keeps the count of what was stored before).
     pub async fn read_band(
         &self,
         device: &PairedDevice,
         options: &SyncOptions,
         progress: &mut dyn Progress,
-    ) -> Result<BandReport> {
+        report: &mut BandReport,
+    ) -> Result<()> {
         let kind =
             kind_from_str(&device.kind).ok_or_else(|| Error::UnknownKind(device.kind.clone()))?;
         progress.message(&format!("looking for {} ({})", device.name, device.address));
@@ -155,14 +161,18 @@ impl Collector {
         let mut link = self.bluetooth.connect(&found).await?;
         let result = match kind {
             DeviceKind::Huami(model) => {
-                self.fetch_huami(&mut link, device, model, options, progress)
+                self.fetch_huami(&mut link, device, model, options, progress, report)
                     .await
             }
             DeviceKind::InfiniTime => {
                 let mut counter = StepCounter::new(device.zone, device.infinitime_last);
-                self.read_infinitime(&link, device, &mut counter).await
+                self.read_infinitime(&link, device, &mut counter, report)
+                    .await
             }
-            DeviceKind::Pams => self.fetch_pams(&mut link, device, options, progress).await,
+            DeviceKind::Pams => {
+                self.fetch_pams(&mut link, device, options, progress, report)
+                    .await
+            }
         };
         link.disconnect().await;
         result
@@ -183,13 +193,13 @@ impl Collector {
         model: Model,
         options: &SyncOptions,
         progress: &mut dyn Progress,
-    ) -> Result<BandReport> {
+        report: &mut BandReport,
+    ) -> Result<()> {
         let key = device
             .huami_key
             .ok_or_else(|| Error::KeyNeeded(device.name.clone()))?;
         let config = huami::Config::new(model, key.0, self.since(device, options), device.zone);
         let mut machine = huami::Sync::new(config);
-        let mut report = BandReport::default();
         let outbox = &self.outbox;
         link.drive(&mut machine, async |event| {
             match event {
@@ -215,8 +225,7 @@ impl Collector {
             }
             Ok(Flow::Continue)
         })
-        .await?;
-        Ok(report)
+        .await
     }
 
     /// Sets an InfiniTime watch's clock, reads its count and stores the delta.
@@ -225,18 +234,17 @@ impl Collector {
         link: &Link,
         device: &PairedDevice,
         counter: &mut StepCounter,
-    ) -> Result<BandReport> {
+        report: &mut BandReport,
+    ) -> Result<()> {
         set_watch_clock(link, device.zone, self.clock.now()).await?;
         let value = link
             .read(infinitime::MOTION_SERVICE, infinitime::STEP_COUNT)
             .await?;
         let count = infinitime::decode_step_count(&value)?;
-        let stored = self.observe_steps(device, counter, count).await?;
-        Ok(BandReport {
-            stored,
-            caught_up: true,
-            rounds: 1,
-        })
+        report.stored += self.observe_steps(device, counter, count).await?;
+        report.caught_up = true;
+        report.rounds += 1;
+        Ok(())
     }
 
     /// Turns one step count into a delta and stores it with the observation.
@@ -261,9 +269,9 @@ impl Collector {
         device: &PairedDevice,
         options: &SyncOptions,
         progress: &mut dyn Progress,
-    ) -> Result<BandReport> {
+        report: &mut BandReport,
+    ) -> Result<()> {
         let mut machine = pams::Sync::new(self.since(device, options));
-        let mut report = BandReport::default();
         let mut latest: Option<DateTime<Utc>> = None;
         let outbox = &self.outbox;
         link.drive(&mut machine, async |event| {
@@ -289,7 +297,7 @@ impl Collector {
                 .set_cursor(device.id, latest + TimeDelta::seconds(1))
                 .await?;
         }
-        Ok(report)
+        Ok(())
     }
 }
 

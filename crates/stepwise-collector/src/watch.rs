@@ -131,19 +131,15 @@ impl Collector {
             return self.live_infinitime(device, options, stop, report).await;
         }
         let sync = self.sync_device(device, &sync_options, &mut Quiet).await;
-        let stored = match sync.band {
-            Ok(band) => band.stored,
-            Err(err) => {
-                // What was stored before the failure has been uploaded already.
-                return Err(err);
-            }
-        };
         report(WatchEvent::Synced {
             device,
-            stored,
+            stored: sync.band.stored,
             upload: &sync.upload,
         });
-        Ok(())
+        match sync.band_error {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
     }
 
     /// Stays connected to an InfiniTime watch: every step count change is stored at once.
@@ -173,11 +169,17 @@ impl Collector {
             loop {
                 if last_upload.is_none_or(|t| t.elapsed() >= options.upload_every) {
                     let upload = self.uploader.upload(&self.outbox, device).await;
-                    report(WatchEvent::Synced {
-                        device,
-                        stored,
-                        upload: &upload,
-                    });
+                    let quiet = stored.minutes == 0
+                        && upload
+                            .as_ref()
+                            .is_ok_and(|u| u.minutes == 0 && u.episodes == 0);
+                    if !quiet {
+                        report(WatchEvent::Synced {
+                            device,
+                            stored,
+                            upload: &upload,
+                        });
+                    }
                     if let Err(err) = upload
                         && !err.is_unreachable()
                     {
