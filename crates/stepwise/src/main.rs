@@ -1,6 +1,7 @@
 //! `stepwise`: the one binary. It wires the crates together and holds no logic of its own.
 
 mod admin_cmd;
+mod band_cmd;
 mod demo_cmd;
 mod engine_cmd;
 mod serve_cmd;
@@ -35,13 +36,18 @@ enum Command {
     /// Run the progression engine on its own.
     #[command(subcommand)]
     Engine(engine_cmd::EngineCommand),
+    /// The band collector: pair a fitness band with a server, read its steps and sleep over
+    /// Bluetooth and upload them.
+    Band(band_cmd::BandArgs),
 }
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("STEPWISE_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                // bluez-async reports every connection at info level: noise beside a sync's
+                // own progress lines.
+                .unwrap_or_else(|_| "info,bluez_async=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -50,6 +56,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => report(serve_cmd::run(args)),
         Command::Demo(args) => report(demo_cmd::run(args)),
         Command::Admin(cmd) => report(admin_cmd::run(cmd)),
+        Command::Band(args) => band_cmd::run(args),
     }
 }
 
