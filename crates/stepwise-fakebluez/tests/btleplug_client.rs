@@ -9,7 +9,7 @@ use std::time::Duration;
 use btleplug::api::{Central, CentralEvent, Characteristic, Peripheral as _, WriteType};
 use futures::StreamExt;
 use stepwise_fakebluez::sim::{InfiniTime, uuid16};
-use stepwise_fakebluez::{Bus, DeviceSpec, FakeBluez, Scenario};
+use stepwise_fakebluez::{Bus, DeviceSpec, FakeBluez, LinkModel, Scenario};
 use uuid::Uuid;
 
 use common::{adapter, find, is_child, run_child, run_parent, say, scan, wait_event};
@@ -37,6 +37,13 @@ fn watch_scenario() -> Scenario {
 
 #[test]
 fn infinitime_connect_read_write_notify_and_reconnect() {
+    let paced = Scenario {
+        link: LinkModel {
+            per_notification: Duration::from_millis(40),
+            connect: Duration::from_millis(10),
+        },
+        ..watch_scenario()
+    };
     if is_child() {
         return run_child(|| async {
             let central = adapter().await?;
@@ -63,6 +70,7 @@ fn infinitime_connect_read_write_notify_and_reconnect() {
                 anyhow::ensure!(watch.read(&time).await? == clock, "clock");
                 let mut notes = watch.notifications().await?;
                 watch.subscribe(&steps).await?;
+                let asked = std::time::Instant::now();
                 say(&format!("subscribed{round}"));
                 for expected in [100u32, 250] {
                     let n = tokio::time::timeout(Duration::from_secs(10), notes.next())
@@ -71,6 +79,9 @@ fn infinitime_connect_read_write_notify_and_reconnect() {
                     anyhow::ensure!(n.uuid == STEP_COUNT, "{n:?}");
                     anyhow::ensure!(n.value == expected.to_le_bytes(), "{n:?}");
                 }
+                // Paced by the link model: one notification per 40 ms at most.
+                let took = asked.elapsed();
+                anyhow::ensure!(took >= Duration::from_millis(80), "unpaced: {took:?}");
                 anyhow::ensure!(watch.read(&steps).await? == 250u32.to_le_bytes(), "read");
                 watch.disconnect().await?;
                 anyhow::ensure!(!watch.is_connected().await?, "still connected");
@@ -84,7 +95,7 @@ fn infinitime_connect_read_write_notify_and_reconnect() {
         });
     }
     let bus = Bus::start().expect("bus");
-    let fake = FakeBluez::start(&bus, watch_scenario()).expect("fake");
+    let fake = FakeBluez::start(&bus, paced).expect("fake");
     run_parent(
         "infinitime_connect_read_write_notify_and_reconnect",
         bus.address(),

@@ -392,6 +392,9 @@ async fn pump(
         return;
     };
     let pace = core.link.per_notification;
+    // Data notifications go out on a fixed schedule, one per `pace`, so a burst keeps the
+    // model's rate exactly even though the timer wakes up late by up to a millisecond.
+    let mut slot: Option<tokio::time::Instant> = None;
     while let Some(action) = rx.recv().await {
         match action {
             Action::Notify {
@@ -400,7 +403,15 @@ async fn pump(
                 data,
             } => {
                 if data && !pace.is_zero() {
-                    tokio::time::sleep(pace).await;
+                    let now = tokio::time::Instant::now();
+                    let next = match slot {
+                        // Still inside a burst: the slot after the previous one.
+                        Some(s) if s + pace >= now => s + pace,
+                        // Idle since: a full interval from now.
+                        _ => now + pace,
+                    };
+                    slot = Some(next);
+                    tokio::time::sleep_until(next).await;
                 }
                 let Some(path) = dev.char_path(characteristic) else {
                     tracing::warn!(%characteristic, "notification on an unknown characteristic");
