@@ -254,3 +254,78 @@ fn miband_sync_survives_a_disconnect_mid_fetch() {
     assert_eq!(stats.acks, 1);
     assert_eq!(stats.data_notifications, 5 + (1440 * 8_u64).div_ceil(19));
 }
+
+#[test]
+fn pams_sessions_are_indicated_through_btleplug() {
+    if is_child() {
+        return run_child(|| async {
+            let central = adapter().await?;
+            scan(&central).await?;
+            let dev = find(&central, PAMS).await?;
+            dev.connect().await?;
+            dev.discover_services().await?;
+            let mut notes: Notes = dev.notifications().await?;
+            for c in [
+                pams::CONTROL_POINT,
+                pams::SESSION_DESCRIPTOR,
+                pams::STEP_COUNTER_SUMMARY,
+            ] {
+                subscribe(&dev, c).await?;
+            }
+            write(&dev, pams::CONTROL_POINT, &[0x01]).await?;
+            let mut descriptors = 0u16;
+            let done = loop {
+                let n = tokio::time::timeout(Duration::from_secs(10), notes.next())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("indications ended"))?;
+                if n.uuid == pams::SESSION_DESCRIPTOR {
+                    descriptors += 1;
+                } else if n.uuid == pams::CONTROL_POINT {
+                    break n.value;
+                }
+            };
+            anyhow::ensure!(done[0] == 0xFC, "{done:02x?}");
+            anyhow::ensure!(u16::from_le_bytes([done[1], done[2]]) == descriptors);
+            write(&dev, pams::CONTROL_POINT, &[0x03, 1, 0, 0xFF, 0xFF, 4]).await?;
+            let mut segments = 0u32;
+            let done = loop {
+                let n = tokio::time::timeout(Duration::from_secs(10), notes.next())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("indications ended"))?;
+                if n.uuid == pams::STEP_COUNTER_SUMMARY {
+                    anyhow::ensure!(n.value[0] == 0xC0, "one segment per record here");
+                    segments += 1;
+                } else if n.uuid == pams::CONTROL_POINT {
+                    break n.value;
+                }
+            };
+            anyhow::ensure!(done[0] == 0xFA, "{done:02x?}");
+            anyhow::ensure!(u32::from_le_bytes([done[1], done[2], done[3], done[4]]) == segments);
+            say(&format!("sessions {descriptors} records {segments}"));
+            dev.disconnect().await?;
+            Ok(())
+        });
+    }
+    let bus = Bus::start().expect("bus");
+    let fake = FakeBluez::start(&bus, scenario(MiBandFaults::default())).expect("fake");
+    let zone = chrono_tz::Europe::Berlin;
+    let log = Wearer::generate(zone, day(), 1, 3, None);
+    let expected = format!(
+        "sessions {} records {}",
+        log.walks().len(),
+        log.walks()[0].steps_per_minute.len()
+    );
+    let mut seen = String::new();
+    run_parent(
+        "pams_sessions_are_indicated_through_btleplug",
+        bus.address(),
+        |w| {
+            seen = w.to_owned();
+        },
+    );
+    assert_eq!(seen, expected);
+    assert_eq!(
+        fake.stats(PAMS).expect("stats").data_notifications,
+        log.walks()[0].steps_per_minute.len() as u64
+    );
+}
