@@ -488,6 +488,32 @@ impl Outbox {
         Ok(())
     }
 
+    /// Gives up on unconfirmed rows from before `cutoff` (the server refuses data older than
+    /// 90 days: they would block every later upload). Returns how many minutes and episodes
+    /// were given up; they stay in the file, marked `uploaded = 2`.
+    pub async fn expire(&self, device_id: i64, cutoff: DateTime<Utc>) -> OutboxResult<Waiting> {
+        let mut tx = self.begin().await?;
+        let minutes = sqlx::query(
+            "UPDATE minutes SET uploaded = 2 WHERE device_id = ? AND uploaded = 0 AND minute < ?",
+        )
+        .bind(device_id)
+        .bind(cutoff.timestamp())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let episodes = sqlx::query(
+            "UPDATE sleep_episodes SET uploaded = 2 WHERE device_id = ? AND uploaded = 0 \
+             AND start < ?",
+        )
+        .bind(device_id)
+        .bind(cutoff.timestamp())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(Waiting { minutes, episodes })
+    }
+
     /// How much of a band's data waits for the server.
     pub async fn waiting(&self, device_id: i64) -> OutboxResult<Waiting> {
         let (minutes, episodes): (i64, i64) = sqlx::query_as(

@@ -88,6 +88,9 @@ impl Bar {
     /// A spinner until the first round starts.
     pub fn new() -> Bar {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+            bar.set_style(style);
+        }
         bar.enable_steady_tick(Duration::from_millis(120));
         Bar { bar }
     }

@@ -25,6 +25,9 @@ use crate::upload::{UploadError, UploadReport, Uploader};
 
 /// How far back the first sync of a band reads when `--since` is not given.
 pub const DEFAULT_HISTORY: TimeDelta = TimeDelta::days(7);
+/// Oldest data worth uploading: the server refuses minutes older than 90 days (a day of
+/// margin for clocks that disagree).
+pub const MAX_UPLOAD_AGE: TimeDelta = TimeDelta::days(89);
 /// How long a scan for a paired band lasts at most.
 pub const DEFAULT_SCAN_TIME: Duration = Duration::from_secs(10);
 
@@ -131,7 +134,7 @@ impl Collector {
                 tracing::warn!(%err, "noting the sync time");
             }
         }
-        let upload = self.uploader.upload(&self.outbox, device).await;
+        let upload = self.upload(device).await;
         SyncReport {
             device: device.clone(),
             band,
@@ -139,6 +142,22 @@ impl Collector {
             upload,
             took: started.elapsed(),
         }
+    }
+
+    /// Uploads what waits for `device`, first giving up on rows older than the server keeps
+    /// (logged as a warning).
+    pub async fn upload(&self, device: &PairedDevice) -> Result<UploadReport, UploadError> {
+        let cutoff = self.clock.now() - MAX_UPLOAD_AGE;
+        let expired = self.outbox.expire(device.id, cutoff).await?;
+        if expired.minutes > 0 || expired.episodes > 0 {
+            tracing::warn!(
+                band = %device.name,
+                minutes = expired.minutes,
+                episodes = expired.episodes,
+                "data older than the server accepts (89 days) was given up"
+            );
+        }
+        self.uploader.upload(&self.outbox, device).await
     }
 
     /// The Bluetooth part of a sync: what is new on the band goes into the outbox; `report`

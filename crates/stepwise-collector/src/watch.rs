@@ -168,7 +168,7 @@ impl Collector {
             let mut last_upload: Option<Instant> = None;
             loop {
                 if last_upload.is_none_or(|t| t.elapsed() >= options.upload_every) {
-                    let upload = self.uploader.upload(&self.outbox, device).await;
+                    let upload = self.upload(device).await;
                     let quiet = stored.minutes == 0
                         && upload
                             .as_ref()
@@ -212,7 +212,7 @@ impl Collector {
         link.disconnect().await;
         // Whatever arrived before a link loss goes now.
         if outcome.is_err() {
-            let upload = self.uploader.upload(&self.outbox, device).await;
+            let upload = self.upload(device).await;
             report(WatchEvent::Synced {
                 device,
                 stored: Default::default(),

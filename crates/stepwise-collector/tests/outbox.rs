@@ -266,3 +266,18 @@ async fn pending_takes_the_oldest_minutes_and_the_episodes_before_them() {
         vec![at(16, 11, 0)]
     );
 }
+
+#[tokio::test]
+async fn rows_older_than_the_cutoff_are_given_up_not_sent() {
+    let dir = TempDir::new();
+    let (outbox, device) = paired(&dir).await;
+    let mut records = minutes_of(at(16, 0, 0), 30, Activity::DeepSleep);
+    records.extend(walking(at(16, 0, 30), 30));
+    outbox.store_round(device.id, &records, None).await.unwrap();
+    let expired = outbox.expire(device.id, at(16, 0, 40)).await.unwrap();
+    assert_eq!((expired.minutes, expired.episodes), (40, 1));
+    let pending = outbox.pending(device.id, 10_080, 2_000).await.unwrap();
+    assert_eq!(pending.minutes.len(), 20);
+    assert_eq!(pending.minutes[0].minute, at(16, 0, 40));
+    assert!(pending.episodes.is_empty());
+}
