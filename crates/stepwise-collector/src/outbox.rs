@@ -460,17 +460,23 @@ impl Outbox {
     /// values that were sent (a minute that grew meanwhile goes again).
     pub async fn mark_uploaded(&self, device_id: i64, sent: &Pending) -> OutboxResult<()> {
         let mut tx = self.begin().await?;
-        for m in &sent.minutes {
-            sqlx::query(
-                "UPDATE minutes SET uploaded = 1 WHERE device_id = ? AND minute = ? \
-                 AND steps = ? AND heart_rate IS ?",
-            )
-            .bind(device_id)
-            .bind(m.minute.timestamp())
-            .bind(i64::from(m.steps))
-            .bind(m.heart_rate.map(i64::from))
-            .execute(&mut *tx)
-            .await?;
+        for chunk in sent.minutes.chunks(ROWS_PER_INSERT) {
+            let mut update = QueryBuilder::<Sqlite>::new(
+                "UPDATE minutes SET uploaded = 1 FROM (SELECT NULL AS minute, NULL AS steps, \
+                 NULL AS heart_rate WHERE 0 UNION ALL ",
+            );
+            update.push_values(chunk, |mut row, m| {
+                row.push_bind(m.minute.timestamp())
+                    .push_bind(i64::from(m.steps))
+                    .push_bind(m.heart_rate.map(i64::from));
+            });
+            update.push(") AS sent WHERE minutes.device_id = ");
+            update.push_bind(device_id);
+            update.push(
+                " AND minutes.minute = sent.minute AND minutes.steps = sent.steps \
+                 AND minutes.heart_rate IS sent.heart_rate",
+            );
+            update.build().execute(&mut *tx).await?;
         }
         for e in &sent.episodes {
             sqlx::query(

@@ -281,3 +281,35 @@ async fn rows_older_than_the_cutoff_are_given_up_not_sent() {
     assert_eq!(pending.minutes[0].minute, at(16, 0, 40));
     assert!(pending.episodes.is_empty());
 }
+
+#[tokio::test]
+async fn a_minute_that_grew_during_an_upload_is_sent_again() {
+    let dir = TempDir::new();
+    let (outbox, device) = paired(&dir).await;
+    let minute = at(16, 9, 0);
+    let seen = |count, seconds| Observation {
+        count,
+        at: minute + TimeDelta::seconds(seconds),
+    };
+    outbox
+        .add_steps(
+            device.id,
+            &[(minute, 30), (minute + TimeDelta::minutes(1), 4)],
+            seen(34, 70),
+        )
+        .await
+        .unwrap();
+    let sent = outbox.pending(device.id, 10_080, 2_000).await.unwrap();
+    // Steps arrive while the upload is on its way.
+    outbox
+        .add_steps(device.id, &[(minute, 5)], seen(39, 80))
+        .await
+        .unwrap();
+    outbox.mark_uploaded(device.id, &sent).await.unwrap();
+    let pending = outbox.pending(device.id, 10_080, 2_000).await.unwrap();
+    assert_eq!(pending.minutes.len(), 1);
+    assert_eq!(
+        (pending.minutes[0].minute, pending.minutes[0].steps),
+        (minute, 35)
+    );
+}
