@@ -7,7 +7,9 @@
 //! - `clinic`: the clinic's visit list over many patients.
 //! - `push`: reminders delivered per second by the scheduler to a local push receiver,
 //!   beside the encryption and signing alone.
+//! - `decode`: wearable bytes to minute records (Huami, InfiniTime, PAMS), no database.
 
+mod decode;
 mod push;
 
 use std::str::FromStr;
@@ -72,6 +74,8 @@ enum Bench {
         #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(2..))]
         reminders: u32,
     },
+    /// Wearable decoding and normalisation throughput (no database).
+    Decode,
 }
 
 #[tokio::main]
@@ -92,12 +96,17 @@ async fn main() -> anyhow::Result<()> {
         ],
     };
     for bench in benches {
+        if let Bench::Decode = bench {
+            decode::decode()?;
+            continue;
+        }
         for &backend in &backends {
             match bench {
                 Bench::Ingest { days } => ingest(backend, days).await?,
                 Bench::Review { patients } => review(backend, patients).await?,
                 Bench::Clinic { patients } => clinic_view(backend, patients).await?,
                 Bench::Push { reminders } => push::push(backend, reminders).await?,
+                Bench::Decode => {}
             }
         }
     }

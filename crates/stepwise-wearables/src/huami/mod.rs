@@ -57,7 +57,7 @@ use uuid::Uuid;
 
 use crate::{DecodeError, gatt};
 
-pub use sync::{Error, Event, Sync};
+pub use sync::{Error, Event, MAX_DATA_PAYLOAD, Sync};
 pub use wire::{FetchAnswer, decode_fetch_answer, decode_records, encode_fetch_start};
 
 /// Huami's main service, 0xFEE0 (fetch control and activity data).
