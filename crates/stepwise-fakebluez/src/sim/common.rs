@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use crate::peripheral::{CharacteristicSpec, Flag, ServiceSpec};
+use crate::peripheral::{AttError, CharacteristicSpec, Flag, ServiceSpec};
 
 /// A 16-bit SIG UUID on the Bluetooth base UUID.
 pub fn uuid16(short: u16) -> Uuid {
@@ -57,6 +57,20 @@ impl DeviceInformation {
         .find(|(short, _)| uuid16(*short) == uuid)?
         .1;
         Some(text.as_bytes().to_vec())
+    }
+}
+
+/// A read of the services every simulator carries: Battery Level, else a Device Information
+/// string, else "not supported".
+pub fn read_standard(
+    characteristic: Uuid,
+    battery: u8,
+    info: &DeviceInformation,
+) -> Result<Vec<u8>, AttError> {
+    if characteristic == uuid16(BATTERY_LEVEL) {
+        Ok(vec![battery])
+    } else {
+        info.read(characteristic).ok_or(AttError::NOT_SUPPORTED)
     }
 }
 

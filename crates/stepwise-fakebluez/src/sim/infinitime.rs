@@ -127,12 +127,8 @@ impl Peripheral for InfiniTime {
                 .collect())
         } else if characteristic == uuid16(CURRENT_TIME) {
             Ok(self.clock.clone())
-        } else if characteristic == uuid16(common::BATTERY_LEVEL) {
-            Ok(vec![self.battery])
         } else {
-            self.info
-                .read(characteristic)
-                .ok_or(AttError::NOT_SUPPORTED)
+            common::read_standard(characteristic, self.battery, &self.info)
         }
     }
 

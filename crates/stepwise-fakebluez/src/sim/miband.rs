@@ -38,7 +38,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Offset, TimeZone, Timelike
 use chrono_tz::Tz;
 use uuid::Uuid;
 
-use super::common::{self, DeviceInformation, uuid16};
+use super::common::{self, DeviceInformation};
 use crate::peripheral::{AttError, CharacteristicSpec, Flag, Link, Peripheral, ServiceSpec};
 use crate::rng::Rng;
 use crate::wearer::{SimMinute, kind};
@@ -442,13 +442,7 @@ impl Peripheral for MiBand {
     }
 
     fn on_read(&mut self, characteristic: Uuid, _link: &mut Link<'_>) -> Result<Vec<u8>, AttError> {
-        if characteristic == uuid16(common::BATTERY_LEVEL) {
-            Ok(vec![self.battery])
-        } else {
-            self.info
-                .read(characteristic)
-                .ok_or(AttError::NOT_SUPPORTED)
-        }
+        common::read_standard(characteristic, self.battery, &self.info)
     }
 
     fn on_write(

@@ -28,7 +28,7 @@ use chrono::{DateTime, Duration, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
-use super::common::{self, DeviceInformation, uuid16};
+use super::common::{self, DeviceInformation};
 use crate::peripheral::{AttError, CharacteristicSpec, Flag, Link, Peripheral, ServiceSpec};
 use crate::wearer::Walk;
 
@@ -233,12 +233,8 @@ impl Peripheral for PamsDevice {
     fn on_read(&mut self, characteristic: Uuid, _link: &mut Link<'_>) -> Result<Vec<u8>, AttError> {
         if characteristic == FEATURES {
             Ok(vec![0x04, 0x00, 0x00, 0x00])
-        } else if characteristic == uuid16(common::BATTERY_LEVEL) {
-            Ok(vec![self.battery])
         } else {
-            self.info
-                .read(characteristic)
-                .ok_or(AttError::NOT_SUPPORTED)
+            common::read_standard(characteristic, self.battery, &self.info)
         }
     }
 
