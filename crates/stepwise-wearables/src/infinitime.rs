@@ -102,6 +102,14 @@ pub fn decode_current_time(value: &[u8]) -> Result<NaiveDateTime, DecodeError> {
         })
 }
 
+/// How far the watch's midnight (its own clock) and ours may be apart: a count that went up
+/// across our midnight within this margin is taken as not reset yet.
+pub const MIDNIGHT_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+/// Most steps a person takes in a minute (running fast); a count above this many per minute
+/// since midnight cannot be the new day's.
+pub const MAX_STEPS_PER_MINUTE: u32 = 300;
+
 /// A step count seen at an instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Observation {
@@ -114,7 +122,7 @@ pub struct Observation {
 /// Why a delta is what it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeltaKind {
-    /// The count went up on the same local day.
+    /// The count went up on the same local day (or across midnight, before the watch reset).
     Counted,
     /// A later local day: the watch reset at midnight; the count is the steps since then.
     AfterMidnightReset,
@@ -158,8 +166,15 @@ impl StepDelta {
 /// (in `zone`) and on reboot. Rules: first observation ever → baseline, no delta (when those
 /// steps happened is unknown: none are invented); same local date and count ≥ last → delta
 /// count − last (0 → None); a later local date → AfterMidnightReset, delta = count (steps since
-/// midnight); same date and count < last → AfterReboot, delta = count; an observation earlier
-/// than the last (clock skew) → ignored, None.
+/// midnight), unless the watch has not reset yet (see below); same date and count < last →
+/// AfterReboot, delta = count; an observation earlier than the last (clock skew) → ignored,
+/// None.
+///
+/// The watch resets at its own midnight, which may be a little before or after ours. A count on
+/// a later local date that went up from the last is therefore taken as the old day's count
+/// still running (Counted, delta count − last) when both observations lie within
+/// [`MIDNIGHT_SKEW`] of midnight, or when it is more than [`MAX_STEPS_PER_MINUTE`] a minute
+/// since midnight. Its reset, seen later, is a lower count on the same day (AfterReboot).
 ///
 /// A reboot's steps are spread from the last observation, but never before that day's local
 /// midnight (the count restarts daily, so they were taken today).
@@ -188,7 +203,8 @@ impl StepCounter {
         let day = at.with_timezone(&self.zone).date_naive();
         let last_day = last.at.with_timezone(&self.zone).date_naive();
         let midnight = self.start_of_day(day);
-        let (since, steps, kind) = if day > last_day {
+        let reset = day > last_day && !self.not_reset_yet(last, count, at, midnight);
+        let (since, steps, kind) = if reset {
             let since = midnight.map_or(last.at, |m| m.max(last.at));
             (since, count, DeltaKind::AfterMidnightReset)
         } else if count >= last.count {
@@ -203,6 +219,38 @@ impl StepCounter {
             steps,
             kind,
         })
+    }
+
+    /// Whether a count seen on a later local day than `last` is still the old day's count:
+    /// it went up from `last`, and either both were seen within [`MIDNIGHT_SKEW`] of this
+    /// day's midnight (the watch's clock is a little behind ours, or the watch reset a little
+    /// early and `last` was counted after that) or it is more than anyone can have walked
+    /// since midnight. Taking it for the new day's count would count the old day's steps
+    /// again.
+    fn not_reset_yet(
+        &self,
+        last: Observation,
+        count: u32,
+        at: DateTime<Utc>,
+        midnight: Option<DateTime<Utc>>,
+    ) -> bool {
+        let Some(midnight) = midnight else {
+            return false;
+        };
+        if count < last.count {
+            return false;
+        }
+        // Checked: chrono's range has ends, and the counter never panics.
+        let around_midnight = midnight
+            .checked_sub_signed(MIDNIGHT_SKEW)
+            .zip(midnight.checked_add_signed(MIDNIGHT_SKEW))
+            .is_some_and(|(from, to)| last.at >= from && at <= to);
+        let seconds_since = u64::try_from((at - midnight).num_seconds()).unwrap_or(0);
+        let walkable = seconds_since
+            .div_ceil(60)
+            .max(1)
+            .saturating_mul(u64::from(MAX_STEPS_PER_MINUTE));
+        around_midnight || u64::from(count) > walkable
     }
 
     /// The last observation taken into account (store it to continue later).

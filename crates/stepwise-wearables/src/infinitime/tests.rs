@@ -141,6 +141,89 @@ fn a_later_local_date_is_a_midnight_reset() {
 }
 
 #[test]
+fn a_count_read_just_after_our_midnight_before_the_watch_reset_counts_nothing_twice() {
+    // Berlin's midnight is 23:00 UTC. The watch's clock is a few seconds behind ours: just
+    // after our midnight it still shows yesterday's 5250.
+    let mut counter = StepCounter::new(
+        Berlin,
+        Some(Observation {
+            count: 5250,
+            at: utc(2026, 11, 19, 22, 59, 50),
+        }),
+    );
+    assert_eq!(counter.observe(5250, utc(2026, 11, 19, 23, 0, 5)), None);
+    assert_eq!(
+        counter.observe(5260, utc(2026, 11, 19, 23, 0, 8)),
+        Some(StepDelta {
+            since: utc(2026, 11, 19, 23, 0, 5),
+            until: utc(2026, 11, 19, 23, 0, 8),
+            steps: 10,
+            kind: DeltaKind::Counted
+        })
+    );
+    // Then the watch's midnight: its reset looks like a reboot; the steps after it count.
+    assert_eq!(counter.observe(0, utc(2026, 11, 19, 23, 0, 12)), None);
+    assert_eq!(
+        counter
+            .observe(80, utc(2026, 11, 19, 23, 0, 40))
+            .map(|d| (d.steps, d.kind)),
+        Some((80, DeltaKind::Counted))
+    );
+}
+
+#[test]
+fn a_watch_that_reset_a_little_early_is_not_counted_twice() {
+    // The watch's clock is ahead: it reset at 23:59:30 our time, seen as a reboot, and had
+    // counted 10 steps by our midnight; at 00:00:30 it shows 25.
+    let mut counter = StepCounter::new(
+        Berlin,
+        Some(Observation {
+            count: 10,
+            at: utc(2026, 11, 19, 22, 59, 55),
+        }),
+    );
+    assert_eq!(
+        counter
+            .observe(25, utc(2026, 11, 19, 23, 0, 30))
+            .map(|d| (d.steps, d.kind)),
+        Some((15, DeltaKind::Counted))
+    );
+}
+
+#[test]
+fn more_steps_than_anyone_walks_since_midnight_are_the_old_days() {
+    // Last seen an hour before midnight; ten minutes after it the watch still shows the old
+    // day's count plus a few: 9000 steps cannot have been walked in ten minutes.
+    let mut counter = StepCounter::new(
+        Berlin,
+        Some(Observation {
+            count: 8990,
+            at: utc(2026, 11, 19, 22, 0, 0),
+        }),
+    );
+    assert_eq!(
+        counter
+            .observe(9000, utc(2026, 11, 19, 23, 10, 0))
+            .map(|d| (d.steps, d.kind)),
+        Some((10, DeltaKind::Counted))
+    );
+    // The same count in the afternoon is the new day's.
+    let mut counter = StepCounter::new(
+        Berlin,
+        Some(Observation {
+            count: 8990,
+            at: utc(2026, 11, 19, 22, 0, 0),
+        }),
+    );
+    assert_eq!(
+        counter
+            .observe(9000, utc(2026, 11, 20, 15, 0, 0))
+            .map(|d| (d.steps, d.kind)),
+        Some((9000, DeltaKind::AfterMidnightReset))
+    );
+}
+
+#[test]
 fn a_lower_count_on_the_same_day_is_a_reboot() {
     let last = Observation {
         count: 4000,
