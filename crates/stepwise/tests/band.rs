@@ -7,21 +7,30 @@
 
 mod band {
     pub mod collector;
+    pub mod demo;
     pub mod expect;
     pub mod server;
 }
 
 use band::collector::{Collector, Finished};
+use band::demo::Demo;
 use band::expect::{self, Records};
-use band::server::TestServer;
+use band::server::{Session, TestServer};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
-use stepwise_fakebluez::sim::{MiBand, MiBandFaults, MiBandOptions, RecordSize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+use stepwise_fakebluez::sim::{
+    InfiniTime, MiBand, MiBandFaults, MiBandOptions, PamsDevice, RecordSize,
+};
 use stepwise_fakebluez::wearer::{Wearer, WearerLog};
 use stepwise_fakebluez::{Bus, DeviceSpec, FakeBluez, Scenario};
+use stepwise_store::BandDay;
 
 const MI_BAND_5: &str = "E1:5B:9A:3C:42:01";
 const MI_BAND_3: &str = "E1:5B:9A:3C:42:03";
+const INFINITIME: &str = "D4:22:CD:00:11:02";
+const PAMS: &str = "C8:3A:35:00:00:03";
 /// The auth key the simulated Mi Band 5 holds.
 const KEY: [u8; 16] = [
     0x5b, 0x7b, 0x7c, 0x8d, 0x9e, 0xaf, 0xc0, 0xd1, 0xe2, 0xf3, 0x04, 0x15, 0x26, 0x37, 0x48, 0x59,
@@ -585,4 +594,393 @@ async fn data_waits_in_the_outbox_while_the_server_is_down() {
         expect::episodes(&log.minutes, Records::Eight),
         "every episode once"
     );
+}
+
+/// Sets the simulated watch's step count (subscribers are notified).
+fn walk_to(fake: &FakeBluez, count: u32) {
+    fake.with_peripheral::<InfiniTime, _>(INFINITIME, |w, link| w.set_step_count(count, link))
+        .expect("the watch");
+}
+
+/// Waits (up to `limit`) until `done` holds, checking every 100 ms.
+async fn eventually<F: Future<Output = bool>>(
+    what: &str,
+    limit: Duration,
+    mut done: impl FnMut() -> F,
+) {
+    let deadline = Instant::now() + limit;
+    while !done().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not within {} s",
+            limit.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn steps_on_server(server: &TestServer, patient_id: i64) -> i64 {
+    server
+        .samples(patient_id)
+        .await
+        .iter()
+        .map(|s| s.steps)
+        .sum()
+}
+
+/// A Current Time value written to the watch: its local date and time.
+fn written_time(value: &[u8]) -> chrono::NaiveDateTime {
+    assert_eq!(value.len(), 10, "Current Time is 10 bytes: {value:?}");
+    date(
+        i32::from(u16::from_le_bytes([value[0], value[1]])),
+        u32::from(value[2]),
+        u32::from(value[3]),
+    )
+    .and_hms_opt(
+        u32::from(value[4]),
+        u32::from(value[5]),
+        u32::from(value[6]),
+    )
+    .expect("a valid time")
+}
+
+/// Issue 5, step 7: `stepwise band watch` stays connected to an InfiniTime watch across a
+/// local midnight (the count resets) and a reboot (count 0, link lost): the server's steps
+/// per local day are exactly what the test walked after the first count (a baseline), the
+/// watch's clock was set, and Ctrl-C stops the watch cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watching_an_infinitime_across_midnight_and_a_reboot_counts_every_step_once() {
+    // The collector's clock starts this long before midnight in Berlin (23:00 UTC).
+    const BEFORE_MIDNIGHT: Duration = Duration::from_secs(25);
+    let midnight = utc(2026, 11, 19, 23, 0);
+    let start = midnight - chrono::TimeDelta::seconds(BEFORE_MIDNIGHT.as_secs() as i64);
+    let bus = start_bus();
+    let fake = start_fake(
+        &bus,
+        vec![DeviceSpec::new(INFINITIME, InfiniTime::new()).random_address()],
+    );
+    let server = TestServer::start(now()).await;
+    let patient = server.patient().await;
+    let band = Collector::new(&bus, "Europe/Berlin", Some(start));
+    pair(
+        &band,
+        &server.url(),
+        &patient.pairing_code().await,
+        INFINITIME,
+        None,
+    )
+    .await
+    .expect_success("pair");
+    walk_to(&fake, 5000); // Earlier today, before the collector saw the watch.
+
+    // The collector's clock shows `start` when it is created: after `spawned`, before the
+    // first count is recorded.
+    let spawned = Instant::now();
+    let watch = band.spawn(&["watch", "--upload-every", "1s", "--seconds", "5"]);
+    let limit = Duration::from_secs(20);
+    eventually("the first count is recorded", limit, || async {
+        band.recorded_step_count().await == Some(5000)
+    })
+    .await;
+    let clock_running = Instant::now();
+    walk_to(&fake, 5100);
+    eventually("100 steps uploaded", limit, || async {
+        steps_on_server(&server, patient.id).await == 100
+    })
+    .await;
+    walk_to(&fake, 5250);
+    eventually("250 steps uploaded", limit, || async {
+        steps_on_server(&server, patient.id).await == 250
+    })
+    .await;
+    assert!(
+        spawned.elapsed() < BEFORE_MIDNIGHT,
+        "the steps before midnight arrived too late for this test to mean anything"
+    );
+
+    // Past midnight on the collector's clock, the watch (its clock a little behind) starts
+    // the day at 0.
+    let past_midnight = BEFORE_MIDNIGHT + Duration::from_secs(2);
+    tokio::time::sleep(past_midnight.saturating_sub(clock_running.elapsed())).await;
+    walk_to(&fake, 0);
+    walk_to(&fake, 80);
+    walk_to(&fake, 200);
+    eventually("200 steps after midnight uploaded", limit, || async {
+        steps_on_server(&server, patient.id).await == 450
+    })
+    .await;
+
+    // A reboot: the link drops, the count restarts at 0, and the watch counts 30 steps
+    // before the collector is back.
+    fake.with_peripheral::<InfiniTime, _>(INFINITIME, |w, link| w.reboot(link))
+        .expect("the watch");
+    walk_to(&fake, 30);
+    eventually("the collector reconnects", limit, || async {
+        let stats = fake.stats(INFINITIME).expect("stats");
+        stats.connections >= 3 && stats.connected
+    })
+    .await;
+    eventually("the 30 steps after the reboot uploaded", limit, || async {
+        steps_on_server(&server, patient.id).await == 480
+    })
+    .await;
+    walk_to(&fake, 90);
+    eventually("60 more steps uploaded", limit, || async {
+        steps_on_server(&server, patient.id).await == 540
+    })
+    .await;
+
+    watch.interrupt();
+    let stopped = tokio::task::spawn_blocking(move || watch.wait(Duration::from_secs(20)))
+        .await
+        .expect("waiting for watch");
+    assert!(
+        stopped.status.success(),
+        "watch stops cleanly on Ctrl-C: {stopped}"
+    );
+
+    let days = server
+        .band_days(patient.id, date(2026, 11, 19), date(2026, 11, 20))
+        .await;
+    let steps: Vec<(NaiveDate, i64)> = days.iter().map(|d| (d.date, d.steps)).collect();
+    assert_eq!(
+        steps,
+        [(date(2026, 11, 19), 250), (date(2026, 11, 20), 290)],
+        "steps per local day: 250 before midnight; 200, then 90 after the reboot"
+    );
+    let samples = server.samples(patient.id).await;
+    assert!(
+        samples
+            .iter()
+            .all(|s| (start - chrono::TimeDelta::minutes(1)
+                ..midnight + chrono::TimeDelta::minutes(2))
+                .contains(&s.minute)),
+        "every step sits in the minutes the watch was worn: {samples:?}"
+    );
+
+    let writes = fake.stats(INFINITIME).expect("stats").current_time_writes;
+    assert!(
+        writes.len() >= 3,
+        "the clock is set on pairing and on each connection"
+    );
+    let local = |t: DateTime<Utc>| t.with_timezone(&berlin()).naive_local();
+    let first_watch_write = written_time(&writes[1]);
+    assert!(
+        (local(start) - chrono::TimeDelta::seconds(1)..local(midnight))
+            .contains(&first_watch_write),
+        "the watch's clock set to Berlin time just before midnight: {first_watch_write}"
+    );
+    let after_reboot = written_time(writes.last().expect("a write"));
+    assert!(
+        (local(midnight)..local(midnight) + chrono::TimeDelta::minutes(1)).contains(&after_reboot),
+        "after the reboot the clock is set again, past midnight: {after_reboot}"
+    );
+}
+
+/// Issue 5, step 8: a PAMS device's ended sessions (one per walk of the wearer) synced: the
+/// server's steps are the sessions' steps, minute by minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pams_sessions_arrive_as_their_steps() {
+    let log = wearer(date(2026, 11, 16), 3, 29);
+    assert!(log.walks().len() >= 6, "a few walks to fetch");
+    let bus = start_bus();
+    let _fake = start_fake(
+        &bus,
+        vec![DeviceSpec::new(
+            PAMS,
+            PamsDevice::new(berlin(), log.walks()).with_segment_payload(7),
+        )],
+    );
+    let server = TestServer::start(now()).await;
+    let patient = server.patient().await;
+    let band = Collector::new(&bus, "Europe/Berlin", Some(now()));
+    let paired = pair(
+        &band,
+        &server.url(),
+        &patient.pairing_code().await,
+        PAMS,
+        None,
+    )
+    .await
+    .expect_success("pair");
+    assert!(
+        paired.stdout.contains("(pams, C8:3A:35:00:00:03)"),
+        "{paired}"
+    );
+    band.run(&["sync", "--since", "2026-11-16"])
+        .await
+        .expect_success("sync");
+
+    let expected: Vec<(DateTime<Utc>, i64)> = log
+        .walks()
+        .iter()
+        .flat_map(|w| {
+            w.steps_per_minute
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| (w.start + chrono::TimeDelta::minutes(i as i64), i64::from(s)))
+        })
+        .collect();
+    let held: Vec<(DateTime<Utc>, i64)> = server
+        .samples(patient.id)
+        .await
+        .iter()
+        .map(|s| (s.minute, s.steps))
+        .collect();
+    assert_eq!(held, expected, "every session minute with its steps");
+    let walked: u64 = log.walks().iter().map(|w| w.steps()).sum();
+    assert_eq!(steps_on_server(&server, patient.id).await, walked as i64);
+
+    band.run(&["sync"]).await.expect_success("the second sync");
+    assert_eq!(server.samples(patient.id).await.len(), expected.len());
+}
+
+/// Issue 5, "done when" (1): `stepwise band scan` lists the three simulated devices with
+/// kind, name, address and signal, strongest first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_lists_the_three_simulated_devices() {
+    let log = wearer(date(2026, 11, 19), 1, 31);
+    let bus = start_bus();
+    let _fake = start_fake(
+        &bus,
+        vec![
+            DeviceSpec::new(INFINITIME, InfiniTime::new())
+                .random_address()
+                .with_rssi(-64),
+            mi_band_5(&log, MiBandOptions::default()).with_rssi(-48),
+            DeviceSpec::new(PAMS, PamsDevice::new(berlin(), log.walks())).with_rssi(-71),
+        ],
+    );
+    let band = Collector::new(&bus, "Europe/Berlin", None);
+    let scan = band
+        .run(&["scan", "--seconds", "2"])
+        .await
+        .expect_success("scan");
+    let rows: Vec<Vec<&str>> = scan
+        .stdout
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["KIND", "NAME", "ADDRESS", "SIGNAL"],
+            vec!["mi-band-5", "Mi Smart Band 5", MI_BAND_5, "-48 dBm"],
+            vec!["infinitime", "InfiniTime", INFINITIME, "-64 dBm"],
+            vec!["pams", "PAMS Step Monitor", PAMS, "-71 dBm"],
+        ],
+        "{scan}"
+    );
+}
+
+fn band_days_of(timeline: &serde_json::Value) -> BTreeMap<NaiveDate, BandDay> {
+    serde_json::from_value::<Vec<BandDay>>(timeline["band_days"].clone())
+        .expect("band days in the timeline")
+        .into_iter()
+        .map(|d| (d.date, d))
+        .collect()
+}
+
+/// Issue 5, "done when" (2): `pair` + `sync` put a week of a simulated Mi Band's data into
+/// the server the README starts (`stepwise demo`), for a demo patient logged in with her
+/// password who made the pairing code herself. The week is one before her demo band's first
+/// day (the server keeps the higher count where two bands counted the same minute, so only
+/// then do the totals simply add up): each day's totals grow by exactly the wearer's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pair_and_sync_put_a_week_into_the_readme_demo_server() {
+    const PASSWORD: &str = "demo-password";
+    let london = chrono_tz::Europe::London;
+    let mut demo = Demo::start();
+    let therapist = Session::login(&demo.url, "therapist@demo.stepwise", PASSWORD).await;
+    let patients = therapist.get("/patients").await;
+    let aisha = patients
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|r| r["patient"]["display_name"] == "Aisha Okafor")
+        .and_then(|r| r["patient"]["id"].as_i64())
+        .unwrap_or_else(|| panic!("Aisha is a demo patient: {patients}"));
+    let today = Utc::now().with_timezone(&london).date_naive();
+    let timeline = format!(
+        "/patients/{aisha}/timeline?from={}&to={today}",
+        today - chrono::Days::new(80)
+    );
+    let before = band_days_of(&therapist.get(&timeline).await);
+    let her_band_from = *before.keys().next().expect("Aisha's demo band has data");
+    let first = her_band_from - chrono::Days::new(8);
+    assert!(today - first < chrono::TimeDelta::days(80), "{first}");
+    let log = Wearer::generate(london, first, 7, 37, None);
+
+    let bus = start_bus();
+    let _fake = start_fake(
+        &bus,
+        vec![
+            DeviceSpec::new(
+                MI_BAND_5,
+                MiBand::mi_band_5(KEY, london, log.minutes.clone()),
+            )
+            .random_address(),
+        ],
+    );
+    let patient = Session::login(&demo.url, "aisha@demo.stepwise", PASSWORD).await;
+    let code = patient
+        .post("/me/pairing-codes", serde_json::json!({}))
+        .await;
+    let code = code["code"].as_str().expect("a pairing code");
+    let band = Collector::new(&bus, "Europe/London", None);
+    let key = hex(&KEY);
+    // As the README has it, without --address: the only supported band nearby.
+    band.run(&[
+        "pair",
+        "--server",
+        &demo.url,
+        "--code",
+        code,
+        "--key",
+        &key,
+        "--seconds",
+        "3",
+    ])
+    .await
+    .expect_success("pair");
+    band.run(&["sync", "--since", &first.to_string()])
+        .await
+        .expect_success("sync");
+
+    let after = band_days_of(&therapist.get(&timeline).await);
+    let expected: BTreeMap<NaiveDate, BandDay> = expect::band_days(
+        &log.minutes,
+        &expect::episodes(&log.minutes, Records::Eight),
+        london,
+    )
+    .into_iter()
+    .map(|d| (d.date, d))
+    .collect();
+    assert!(expected.len() >= 7);
+    let dates: BTreeSet<NaiveDate> = after.keys().chain(before.keys()).copied().collect();
+    for day in dates.into_iter().chain(expected.keys().copied()) {
+        let of = |days: &BTreeMap<NaiveDate, BandDay>| {
+            days.get(&day).cloned().unwrap_or(BandDay {
+                date: day,
+                ..BandDay::default()
+            })
+        };
+        let (b, a, w) = (of(&before), of(&after), of(&expected));
+        assert_eq!(
+            (
+                a.steps - b.steps,
+                a.minutes_with_data - b.minutes_with_data,
+                a.sleep_min - b.sleep_min
+            ),
+            (w.steps, w.minutes_with_data, w.sleep_min),
+            "{day}: steps, minutes and sleep grew by the wearer's"
+        );
+    }
+    let status = demo.interrupt().expect("the demo stops on Ctrl-C");
+    assert!(status.success(), "{status:?}");
 }
