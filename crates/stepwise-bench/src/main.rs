@@ -8,7 +8,10 @@
 //! - `push`: reminders delivered per second by the scheduler to a local push receiver,
 //!   beside the encryption and signing alone.
 //! - `decode`: wearable bytes to minute records (Huami, InfiniTime, PAMS), no database.
+//! - `band-sync`: the release `stepwise band sync` fetching a week from a simulated Huami band
+//!   over a fake BlueZ with a modelled link: its CPU time beside the link time.
 
+mod band_sync;
 mod decode;
 mod push;
 
@@ -76,6 +79,21 @@ enum Bench {
     },
     /// Wearable decoding and normalisation throughput (no database).
     Decode,
+    /// The collector's CPU time during a Huami sync beside the modelled link time.
+    BandSync {
+        /// Days of minutes on the band.
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=30))]
+        days: u32,
+        /// Modelled link delay per data notification, milliseconds.
+        #[arg(long, default_value_t = 7.5)]
+        link_ms: f64,
+        /// Bytes per minute record: 8 (Mi Band 4–6) or 4 (Mi Band 2/3, Bip).
+        #[arg(long, default_value_t = 8)]
+        record_bytes: u8,
+        /// Runs (the median is reported).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+        runs: u32,
+    },
 }
 
 #[tokio::main]
@@ -100,13 +118,23 @@ async fn main() -> anyhow::Result<()> {
             decode::decode()?;
             continue;
         }
+        if let Bench::BandSync {
+            days,
+            link_ms,
+            record_bytes,
+            runs,
+        } = bench
+        {
+            band_sync::band_sync(days, link_ms, record_bytes, runs).await?;
+            continue;
+        }
         for &backend in &backends {
             match bench {
                 Bench::Ingest { days } => ingest(backend, days).await?,
                 Bench::Review { patients } => review(backend, patients).await?,
                 Bench::Clinic { patients } => clinic_view(backend, patients).await?,
                 Bench::Push { reminders } => push::push(backend, reminders).await?,
-                Bench::Decode => {}
+                Bench::Decode | Bench::BandSync { .. } => {}
             }
         }
     }
