@@ -19,8 +19,6 @@ use stepwise_collector::upload::thousands;
 use stepwise_collector::watch::{WatchEvent, WatchOptions, describe_stored};
 use stepwise_collector::{Clock, Collector, Outbox, Uploader, progress};
 
-use crate::serve_cmd::runtime;
-
 /// `stepwise band` and its settings common to every subcommand.
 #[derive(Args)]
 pub struct BandArgs {
@@ -98,7 +96,14 @@ pub enum BandCommand {
 
 /// Runs a band command; the exit code says whether it succeeded.
 pub fn run(args: BandArgs) -> ExitCode {
-    let outcome = runtime().and_then(|rt| rt.block_on(run_async(args)));
+    // One thread: the work is waiting on D-Bus, and on a multi-threaded runtime every
+    // notification crossed threads (a futex wake-up each), which cost the sync about a fifth
+    // of its CPU time (scripts/bench band-sync).
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|rt| rt.block_on(run_async(args)));
     match outcome {
         Ok(code) => code,
         Err(err) => {
