@@ -47,7 +47,7 @@ pub enum BandCommand {
     },
     /// Pair a band with a Stepwise server, using the patient's one-time pairing code.
     Pair {
-        /// The Stepwise server, e.g. https://stepwise.example.org
+        /// The Stepwise server, e.g. `https://stepwise.example.org`
         #[arg(long)]
         server: String,
         /// The pairing code from the patient's "Pair a band" page.
