@@ -132,7 +132,7 @@ async fn a_server_that_is_down_gets_everything_once_when_it_is_back() {
         .unwrap();
     let uploader = Uploader::new().unwrap();
 
-    server.pause().await;
+    server.stop().await;
     let err = uploader.upload(&outbox, &device).await.unwrap_err();
     assert!(err.is_unreachable(), "{err}");
     let text = err.to_string();
@@ -146,7 +146,7 @@ async fn a_server_that_is_down_gets_everything_once_when_it_is_back() {
     );
     assert_eq!(outbox.waiting(device.id).await.unwrap().minutes, 4320);
 
-    server.resume().await;
+    server.restart().await;
     let report = uploader.upload(&outbox, &device).await.unwrap();
     assert_eq!(report.minutes, 4320);
     assert_eq!(server.upload_count(), 1);

@@ -6,6 +6,9 @@
 //!
 //! [`push`] runs a real Web Push service (`STEPWISE_PUSH_SERVICE`, from `scripts/push-service`)
 //! and push endpoints that misbehave, for delivery tests.
+//!
+//! `server` (feature `server`) runs a real Stepwise server on a TCP port, with patients and
+//! pairing codes made through its API.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +18,8 @@ use sqlx::Connection;
 use stepwise_store::Store;
 
 pub mod push;
+#[cfg(feature = "server")]
+pub mod server;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,19 +5,18 @@
 //!
 //! Needs Debian's `dbus-daemon` (scripts/test installs it).
 
+mod common;
+
 mod band {
     pub mod collector;
-    pub mod demo;
     pub mod expect;
-    pub mod server;
 }
 
 use band::collector::{Collector, Finished};
-use band::demo::Demo;
 use band::expect::{self, Records};
-use band::server::{Session, TestServer};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use common::demo::Demo;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use stepwise_fakebluez::sim::{
@@ -26,6 +25,7 @@ use stepwise_fakebluez::sim::{
 use stepwise_fakebluez::wearer::{Wearer, WearerLog};
 use stepwise_fakebluez::{Bus, DeviceSpec, FakeBluez, Scenario};
 use stepwise_store::BandDay;
+use stepwise_testkit::server::{Session, TestServer};
 
 const MI_BAND_5: &str = "E1:5B:9A:3C:42:01";
 const MI_BAND_3: &str = "E1:5B:9A:3C:42:03";

@@ -2,11 +2,11 @@
 //! the therapist and as patients, showing the history the demo promises; Ctrl-C (SIGINT)
 //! stops it and deletes its temporary database.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::PathBuf;
+
+use common::demo::Demo;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "demo-password";
@@ -17,69 +17,6 @@ const PATIENTS: [&str; 5] = [
     "Robert Miller",
     "Aisha Okafor",
 ];
-
-/// The running demo, killed if the test fails before stopping it.
-struct Demo {
-    child: Child,
-    url: String,
-    stdout: String,
-}
-
-impl Demo {
-    /// Sends Ctrl-C (SIGINT) and waits up to 20 s for the demo to stop.
-    fn interrupt(&mut self) -> Option<ExitStatus> {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-INT", &pid]).status();
-        if !sent.is_ok_and(|s| s.success()) {
-            return None;
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        // Stopped the way a person would, so a failed test leaves no temporary directory.
-        if matches!(self.child.try_wait(), Ok(None)) && self.interrupt().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Starts `stepwise demo --listen 127.0.0.1:0` and reads its output up to the address line.
-fn start() -> Demo {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
-        .args(["demo", "--listen", "127.0.0.1:0"])
-        .env("STEPWISE_LOG", "warn")
-        .env_remove("STEPWISE_LISTEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting stepwise demo");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut stdout = String::new();
-    let url = loop {
-        let Some(Ok(line)) = lines.next() else {
-            let mut err = String::new();
-            let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            panic!("stepwise demo stopped before listening:\n{stdout}\n{err}");
-        };
-        stdout.push_str(&line);
-        stdout.push('\n');
-        if let Some(url) = line.strip_prefix("Stepwise demo is listening on ") {
-            break url.trim().to_string();
-        }
-    };
-    Demo { child, url, stdout }
-}
 
 async fn login(demo: &Demo, email: &str) -> reqwest::Client {
     let client = reqwest::Client::builder()
@@ -117,7 +54,7 @@ fn decisions(reviews: &Value) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_serves_a_clinic_with_weeks_of_history_and_cleans_up() {
-    let mut demo = start();
+    let mut demo = Demo::start();
     for expected in [
         "admin@demo.stepwise",
         "therapist@demo.stepwise",

@@ -1,18 +1,23 @@
 //! `stepwise demo --listen 127.0.0.1:0`, the server the README starts, as a child process;
-//! stopped with Ctrl-C (SIGINT) when the test is done or fails.
+//! stopped with Ctrl-C (SIGINT) when the test is done or fails, so it deletes its temporary
+//! database.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// The running demo.
 pub struct Demo {
     child: Child,
+    /// Its address, `http://127.0.0.1:PORT`.
     pub url: String,
+    /// What it printed up to and including the line with its address.
+    pub stdout: String,
 }
 
 impl Demo {
-    /// Starts the demo and reads its output up to the line with its address.
+    /// Starts the demo and reads its output up to the line with its address; panics with
+    /// everything it said if it stops before listening.
     pub fn start() -> Demo {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stepwise"))
             .args(["demo", "--listen", "127.0.0.1:0"])
@@ -20,17 +25,20 @@ impl Demo {
             .env_remove("STEPWISE_LISTEN")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("starting stepwise demo");
         let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
         let mut lines = BufReader::new(stdout).lines();
         let mut said = String::new();
         let url = loop {
             let Some(Ok(line)) = lines.next() else {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("stepwise demo stopped before listening:\n{said}");
+                let mut err = String::new();
+                let _ = stderr.read_to_string(&mut err);
+                panic!("stepwise demo stopped before listening:\n{said}\n{err}");
             };
             said.push_str(&line);
             said.push('\n');
@@ -40,7 +48,12 @@ impl Demo {
         };
         // Keep reading (and dropping) its output so it never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Demo { child, url }
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Demo {
+            child,
+            url,
+            stdout: said,
+        }
     }
 
     /// Sends Ctrl-C (SIGINT) and waits up to 20 s for the demo to stop.
@@ -63,7 +76,8 @@ impl Demo {
 
 impl Drop for Demo {
     fn drop(&mut self) {
-        // Stopped the way a person would, so it deletes its temporary database.
+        // Stopped the way a person would, so it deletes its temporary database (a failed
+        // test leaves no temporary directory).
         if matches!(self.child.try_wait(), Ok(None)) && self.interrupt().is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();

@@ -1,40 +1,71 @@
-//! A real Stepwise server for the band tests: `stepwise_server::serve` on a TCP port over a
-//! fresh SQLite store with a manual clock; it can be stopped and started again on the same
-//! port. Patients and pairing codes are made through its HTTP API, as the app makes them.
+//! A real Stepwise server for end-to-end tests: the `stepwise-server` router on a TCP port of
+//! 127.0.0.1 over a fresh SQLite store, with a manual clock. It can be stopped and started
+//! again on the same port (for tests of an unreachable server). Clinics, therapists, patients
+//! and pairing codes are made through its HTTP API, as the app makes them.
+//!
+//! Only built with the `server` feature, so that suites which need no server (the store's)
+//! do not build one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::{Value, json};
 use sqlx::Row;
 use stepwise_server::clock::ManualClock;
-use stepwise_server::{AppState, Config, serve};
-use stepwise_store::{BandDay, NewUser, SleepEpisode, StepSample};
-use stepwise_testkit::{Backend, TestDb, fresh_store, unique_name};
+use stepwise_server::{AppState, Config, app, serve};
+use stepwise_store::{BandDay, NewUser, SleepEpisode, SleepStage, StepSample};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-const PASSWORD: &str = "walk-a-little-further";
+use crate::{Backend, TestDb, fresh_store, unique_name};
+
+/// The password of every account [`TestServer::patient`] makes.
+pub const PASSWORD: &str = "walk-a-little-further";
+
+/// Wraps the server's router, e.g. in a middleware that counts requests.
+type Wrap = Arc<dyn Fn(Router) -> Router + Send + Sync>;
 
 /// The server, listening unless [`TestServer::stop`] was called.
 pub struct TestServer {
+    /// Its store.
     pub db: TestDb,
-    state: AppState,
+    /// Its state (store, clock, configuration).
+    pub state: AppState,
     addr: SocketAddr,
+    /// `None`: the whole server (`stepwise_server::serve`, background jobs included);
+    /// `Some`: only its router, wrapped.
+    wrap: Option<Wrap>,
     running: Option<(oneshot::Sender<()>, JoinHandle<std::io::Result<()>>)>,
 }
 
-/// A patient of the test clinic, logged in.
+/// A patient of a fresh test clinic, logged in.
 pub struct Patient {
+    /// The patient's id on the server.
     pub id: i64,
-    session: Session,
+    /// The patient's browser session.
+    pub session: Session,
 }
 
 impl TestServer {
-    /// A fresh server whose clock shows `now`, listening on 127.0.0.1 (any free port).
+    /// A fresh server whose clock shows `now`, listening on 127.0.0.1 (any free port): the
+    /// router and its background jobs, as `stepwise serve` runs them.
     pub async fn start(now: DateTime<Utc>) -> TestServer {
+        TestServer::launch(now, None).await
+    }
+
+    /// A fresh server whose clock shows `now` serving only its router (no background jobs),
+    /// passed through `wrap` first, e.g. to add a middleware that counts requests.
+    pub async fn start_wrapped(
+        now: DateTime<Utc>,
+        wrap: impl Fn(Router) -> Router + Send + Sync + 'static,
+    ) -> TestServer {
+        TestServer::launch(now, Some(Arc::new(wrap))).await
+    }
+
+    async fn launch(now: DateTime<Utc>, wrap: Option<Wrap>) -> TestServer {
         let db = fresh_store(Backend::Sqlite).await;
         let clock = Arc::new(ManualClock::new(now));
         let state = AppState::new(db.store.clone(), clock, Config::default());
@@ -44,6 +75,7 @@ impl TestServer {
             db,
             state,
             addr,
+            wrap,
             running: None,
         };
         server.serve(listener);
@@ -57,9 +89,20 @@ impl TestServer {
 
     fn serve(&mut self, listener: TcpListener) {
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, self.state.clone(), async {
+        let stopped = async {
             let _ = stopped.await;
-        }));
+        };
+        let task = match &self.wrap {
+            None => tokio::spawn(serve(listener, self.state.clone(), stopped)),
+            Some(wrap) => {
+                let router = wrap(app(self.state.clone()));
+                tokio::spawn(async move {
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                })
+            }
+        };
         self.running = Some((stop, task));
     }
 
@@ -135,7 +178,8 @@ impl TestServer {
         Session::login(&self.url(), email, PASSWORD).await
     }
 
-    /// Every minute sample the server holds for the patient (all its bands).
+    /// Every minute sample the server holds for the patient (all its bands) from 100 days
+    /// before the server's "now" to a day after.
     pub async fn samples(&self, patient_id: i64) -> Vec<StepSample> {
         let now = self.state.clock.now();
         self.db
@@ -149,7 +193,8 @@ impl TestServer {
             .expect("reading samples")
     }
 
-    /// Every sleep episode the server holds for the patient.
+    /// Every sleep episode the server holds for the patient, in the window of
+    /// [`TestServer::samples`].
     pub async fn episodes(&self, patient_id: i64) -> Vec<SleepEpisode> {
         let now = self.state.clock.now();
         self.db
@@ -220,7 +265,7 @@ impl TestServer {
         .map(|row| SleepEpisode {
             start: DateTime::from_timestamp(row.get("start_at"), 0).expect("a start"),
             end: DateTime::from_timestamp(row.get("end_at"), 0).expect("an end"),
-            stage: stepwise_store::SleepStage::parse(row.get("stage")).expect("a stage"),
+            stage: SleepStage::parse(row.get("stage")).expect("a stage"),
         })
         .collect();
         pool.close().await;
@@ -247,7 +292,7 @@ pub struct Session {
 }
 
 impl Session {
-    /// Logs in at `base` (the server's URL).
+    /// Logs in at `base` (the server's URL), expecting success.
     pub async fn login(base: &str, email: &str, password: &str) -> Session {
         let client = reqwest::Client::builder()
             .cookie_store(true)
