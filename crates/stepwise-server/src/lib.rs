@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod handlers;
 pub mod json;
+pub mod metrics;
 pub mod push;
 pub mod reminders;
 pub mod report;
@@ -133,6 +134,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -176,7 +181,12 @@ pub async fn serve(
         loop {
             ticks.tick().await;
             let now = job_state.clock.now();
-            match weekly::run_due_reviews(job_state.store.as_ref(), now).await {
+            let started = std::time::Instant::now();
+            let run = weekly::run_due_reviews(job_state.store.as_ref(), now).await;
+            if let Ok(summary) = &run {
+                job_state.metrics.weekly_run(summary, started.elapsed());
+            }
+            match run {
                 Ok(summary) if summary.reviewed > 0 || summary.failed > 0 => {
                     tracing::info!(?summary, "weekly reviews")
                 }

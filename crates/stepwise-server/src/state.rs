@@ -56,6 +56,8 @@ pub struct Inner {
     pub config: Config,
     /// Failed-login counter.
     pub login_limiter: LoginLimiter,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
     /// The Web Push sender, made on first use from the stored VAPID keys.
     pusher: tokio::sync::OnceCell<Arc<Pusher>>,
 }
@@ -68,6 +70,7 @@ impl AppState {
             clock,
             config,
             login_limiter: LoginLimiter::default(),
+            metrics: crate::metrics::Metrics::default(),
             pusher: tokio::sync::OnceCell::new(),
         }))
     }

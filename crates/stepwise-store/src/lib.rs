@@ -11,6 +11,7 @@
 //! transaction: all or nothing.
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod model;
 mod postgres;
 pub mod reminders;
@@ -42,6 +43,20 @@ pub enum StoreError {
     /// The code or token exists but was used or has expired.
     #[error("expired or already used")]
     Gone,
+    /// The database was migrated by a newer Stepwise than this one: it holds a migration this
+    /// binary does not know. Nothing is changed; the operator upgrades the binary or restores
+    /// a backup made before the upgrade.
+    #[error(
+        "the database was upgraded by a newer Stepwise: it has migration {database}, this \
+         Stepwise knows migrations up to {binary}. Run the newer Stepwise, or restore a backup \
+         made before the upgrade (docs/deploy.md, \"Upgrades\")"
+    )]
+    NewerDatabase {
+        /// The newest migration the database has applied.
+        database: i64,
+        /// The newest migration this binary carries.
+        binary: i64,
+    },
     /// Anything else (connection, constraint, corrupt row). Logged, never shown to clients.
     #[error("database error: {0}")]
     Other(String),

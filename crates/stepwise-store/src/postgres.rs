@@ -35,7 +35,7 @@ impl PostgresStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        crate::sql::migrate(&MIGRATOR, &pool).await?;
         tracing::debug!(url = %crate::redact(url), "postgres store ready");
         Ok(PostgresStore { pool })
     }

@@ -505,4 +505,18 @@ pub trait ReminderStore: Send + Sync {
     ) -> StoreResult<Vec<Reminder>>;
     /// Patients with a paired band, with when band data was last seen.
     async fn band_silence(&self) -> StoreResult<Vec<BandSilence>>;
+    /// How many reminders wait to be sent at `now` (for monitoring).
+    async fn reminder_queue(&self, now: DateTime<Utc>) -> StoreResult<ReminderQueue>;
+}
+
+/// The reminders not yet finished, at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReminderQueue {
+    /// Due and not yet handed to a push service: pending and due, or held by an instance
+    /// whose lease has run out.
+    pub due: i64,
+    /// Being sent by an instance now (leased).
+    pub sending: i64,
+    /// Scheduled for later.
+    pub scheduled: i64,
 }

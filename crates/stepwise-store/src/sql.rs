@@ -49,6 +49,31 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+/// Applies `migrator`'s migrations that the database lacks. A database that has a migration
+/// this binary does not carry was upgraded by a newer Stepwise: that is refused with
+/// [`StoreError::NewerDatabase`] before anything is changed.
+pub(crate) async fn migrate<'a, A>(migrator: &sqlx::migrate::Migrator, pool: A) -> StoreResult<()>
+where
+    A: sqlx::Acquire<'a>,
+    <A::Connection as std::ops::Deref>::Target: sqlx::migrate::Migrate,
+{
+    match migrator.run(pool).await {
+        Ok(()) => Ok(()),
+        Err(sqlx::migrate::MigrateError::VersionMissing(database)) => {
+            Err(StoreError::NewerDatabase {
+                database,
+                binary: newest_migration(migrator),
+            })
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The newest migration `migrator` carries (0 when it has none).
+pub(crate) fn newest_migration(migrator: &sqlx::migrate::Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 /// Maps a unique violation to `Conflict(message)`, anything else as usual.
 pub(crate) fn conflict_on_unique(err: sqlx::Error, message: &str) -> StoreError {
     match &err {

@@ -518,6 +518,25 @@ macro_rules! impl_reminder_store {
                     rows.iter().map(reminder_from).collect()
                 }
 
+                async fn reminder_queue(&self, now: DateTime<Utc>) -> StoreResult<ReminderQueue> {
+                    let row = sqlx::query(
+                        "SELECT \
+                           COUNT(*) FILTER (WHERE (state = 'pending' AND next_attempt_at <= $1) \
+                                               OR (state = 'sending' AND lease_until <= $1)) AS due, \
+                           COUNT(*) FILTER (WHERE state = 'sending' AND lease_until > $1) AS sending, \
+                           COUNT(*) FILTER (WHERE state = 'pending' AND next_attempt_at > $1) AS scheduled \
+                         FROM reminders WHERE state IN ('pending', 'sending')",
+                    )
+                    .bind(secs(now))
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(ReminderQueue {
+                        due: row.int("due")?,
+                        sending: row.int("sending")?,
+                        scheduled: row.int("scheduled")?,
+                    })
+                }
+
                 async fn band_silence(&self) -> StoreResult<Vec<BandSilence>> {
                     // One primary-key lookup per device for its newest minute.
                     let rows = sqlx::query(

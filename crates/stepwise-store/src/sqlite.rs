@@ -13,7 +13,7 @@ use crate::StoreResult;
 use crate::sql::{Placeholders, impl_store};
 use crate::sql_reminders::impl_reminder_store;
 
-static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// Connections of a file database: one writer at a time, readers alongside (WAL).
 const MAX_CONNECTIONS: u32 = 8;
@@ -52,7 +52,7 @@ impl SqliteStore {
             pool = pool.max_connections(MAX_CONNECTIONS);
         }
         let pool = pool.connect_with(options).await?;
-        MIGRATOR.run(&pool).await?;
+        crate::sql::migrate(&MIGRATOR, &pool).await?;
         tracing::debug!(in_memory, "sqlite store ready");
         Ok(SqliteStore { pool })
     }

@@ -45,6 +45,8 @@ pub struct TestServer {
 pub struct Patient {
     /// The patient's id on the server.
     pub id: i64,
+    /// The patient's login e-mail (the password is [`PASSWORD`]).
+    pub email: String,
     /// The patient's browser session.
     pub session: Session,
 }
@@ -155,6 +157,7 @@ impl TestServer {
         Patient {
             id,
             session: self.login(&patient_email).await,
+            email: patient_email,
         }
     }
 

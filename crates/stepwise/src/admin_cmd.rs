@@ -1,6 +1,7 @@
-//! `stepwise admin …`: set-up tasks done from the shell.
+//! `stepwise admin …`: set-up and upkeep done from the shell.
 
 use std::io::BufRead;
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
@@ -24,10 +25,57 @@ pub enum AdminCommand {
         #[arg(long)]
         admin_name: String,
     },
+    /// Back up the SQLite database to a new file, consistently, while the server keeps
+    /// serving (PostgreSQL: use pg_dump, see docs/deploy.md).
+    Backup {
+        /// The backup file to write (never overwritten).
+        path: PathBuf,
+        /// Database URL, as for `stepwise serve`.
+        #[arg(long, env = "STEPWISE_DATABASE", default_value = "sqlite:stepwise.db")]
+        database: String,
+    },
+    /// Restore a backup file as the SQLite database. Stop the server first.
+    Restore {
+        /// The backup file, as `stepwise admin backup` wrote it.
+        path: PathBuf,
+        /// Database URL, as for `stepwise serve`.
+        #[arg(long, env = "STEPWISE_DATABASE", default_value = "sqlite:stepwise.db")]
+        database: String,
+        /// Replace an existing database; it is kept beside as NAME.before-restore-UNIXTIME.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 pub fn run(cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {
+        AdminCommand::Backup { path, database } => crate::serve_cmd::runtime()?.block_on(async {
+            let copied = stepwise_store::backup::backup(&database, &path).await?;
+            println!(
+                "Backed up {} to {} ({}, migration {}).",
+                stepwise_store::redact(&database),
+                copied.path.display(),
+                size(copied.bytes),
+                copied.migration
+            );
+            Ok(())
+        }),
+        AdminCommand::Restore {
+            path,
+            database,
+            replace,
+        } => crate::serve_cmd::runtime()?.block_on(async {
+            let now = chrono::Utc::now().timestamp();
+            let copied = stepwise_store::backup::restore(&path, &database, replace, now).await?;
+            println!(
+                "Restored {} as {} ({}, migration {}). Start the server to use it.",
+                path.display(),
+                copied.path.display(),
+                size(copied.bytes),
+                copied.migration
+            );
+            Ok(())
+        }),
         AdminCommand::CreateClinic {
             database,
             name,
@@ -75,5 +123,14 @@ pub fn run(cmd: AdminCommand) -> anyhow::Result<()> {
                 Ok(())
             })
         }
+    }
+}
+
+/// A file size as people read it: "1.4 MB".
+fn size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
     }
 }

@@ -14,7 +14,7 @@ use stepwise_server::clock::SystemClock;
 use stepwise_server::demo::{DEFAULT_SEED, DEMO_PASSWORD, DemoLogins};
 use stepwise_store::Role;
 
-use crate::serve_cmd::{ServeArgs, runtime};
+use crate::serve_cmd::{ServeArgs, runtime, stopped};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -112,22 +112,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     })?;
     drop(temp);
     Ok(())
-}
-
-/// Completes on Ctrl-C, or on SIGTERM where there is one.
-async fn stopped() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn print_welcome(logins: &DemoLogins, temp: Option<&Path>, database: &str) {

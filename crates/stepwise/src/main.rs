@@ -21,6 +21,21 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to standard error: `text` for people, `json` (one object a
+    /// line) for log collectors. What is logged is set by STEPWISE_LOG (default `info`).
+    #[arg(
+        long,
+        global = true,
+        env = "STEPWISE_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -42,16 +57,20 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("STEPWISE_LOG")
                 // bluez-async reports every connection at info level: noise beside a sync's
                 // own progress lines.
                 .unwrap_or_else(|_| "info,bluez_async=warn".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    match cli.command {
         Command::Engine(cmd) => engine_cmd::run(cmd),
         Command::Serve(args) => report(serve_cmd::run(args)),
         Command::Demo(args) => report(demo_cmd::run(args)),

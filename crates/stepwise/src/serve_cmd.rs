@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "STEPWISE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Serve Prometheus metrics at /metrics on this separate address (e.g. 127.0.0.1:9464).
+    /// Off unless set; never on the app's own address.
+    #[arg(long, env = "STEPWISE_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// Mark the session cookie Secure (set when clients reach the server over HTTPS).
     #[arg(long, env = "STEPWISE_SECURE_COOKIES")]
     pub secure_cookies: bool,
@@ -106,17 +110,58 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let state = AppState::new(store, Arc::new(SystemClock), config);
+        let metrics = match &args.metrics_listen {
+            Some(address) => Some(serve_metrics(address, &state).await?),
+            None => None,
+        };
         let addr = listener.local_addr()?;
         tracing::info!(%addr, database = %stepwise_store::redact(&args.database), "Stepwise serving");
         eprintln!(
             "Stepwise is listening on http://{addr}  (the app: http://{addr}/app, API docs: http://{addr}/api/docs)"
         );
-        stepwise_server::serve(listener, state, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        let served = stepwise_server::serve(listener, state, stopped())
         .await
-        .context("serving")
+        .context("serving");
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
+        served
     })
+}
+
+/// Binds the metrics address and serves `/metrics` there in the background.
+async fn serve_metrics(
+    address: &str,
+    state: &AppState,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening for metrics on {address}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "metrics served");
+    eprintln!("Metrics for Prometheus: http://{addr}/metrics");
+    let routes = stepwise_server::metrics::routes(state.clone());
+    Ok(tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, routes).await {
+            tracing::error!(error = %err, "serving metrics");
+        }
+    }))
+}
+
+/// Completes on Ctrl-C, or on SIGTERM where there is one.
+pub async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

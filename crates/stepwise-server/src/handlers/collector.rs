@@ -108,9 +108,9 @@ pub async fn upload(
     let patient = state.store.patient(device.patient_id).await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
     let days = days_touched(tz, &batch);
-    Ok(Json(
-        state.store.ingest_samples(device.id, &batch, &days).await?,
-    ))
+    let summary = state.store.ingest_samples(device.id, &batch, &days).await?;
+    state.metrics.upload_accepted(&summary);
+    Ok(Json(summary))
 }
 
 /// Checks every sample and episode and returns the batch to store, runs expanded to minutes.

@@ -485,7 +485,10 @@ pub async fn run(state: AppState) {
             }
         }
         match scheduler.deliver_due(now).await {
-            Ok(summary) if summary.claimed > 0 => tracing::info!(?summary, "reminders"),
+            Ok(summary) if summary.claimed > 0 => {
+                state.metrics.reminders_delivered(&summary);
+                tracing::info!(?summary, "reminders")
+            }
             Ok(_) => {}
             Err(err) => tracing::error!(error = %err, "delivering reminders"),
         }
