@@ -131,7 +131,7 @@ async fn a_backup_taken_while_bands_upload_restores_into_a_fresh_server_with_not
     let mut restored_server = serve(&restored, &[], &[]).await;
     let session = Session::login(&restored_server.url, &patient.email, PASSWORD).await;
     let me = session.get("/me").await;
-    assert_eq!(me["id"], patient.id, "{me}");
+    assert_eq!(me["user"]["id"], patient.id, "{me}");
 
     let store = stepwise_store::connect(&restored).await.unwrap();
     let minutes = store

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DurationRound, TimeDelta, Utc};
 use serde_json::{Value, json};
 use stepwise_testkit::server::Session;
 
@@ -129,7 +129,7 @@ async fn metrics_count_a_short_scenario_and_logs_are_json() {
         .await
         .unwrap();
     let token = paired["token"].as_str().unwrap();
-    let hour_ago = now - TimeDelta::hours(3);
+    let hour_ago = now.duration_trunc(TimeDelta::hours(1)).unwrap() - TimeDelta::hours(3);
     for (hour, expected) in [(0, 200), (1, 200), (-24 * 400, 422)] {
         let answer = client
             .post(format!("{url}/api/v1/samples"))
