@@ -147,11 +147,23 @@ impl Default for Metrics {
             "Time one run of the weekly review job took",
             metrics.weekly_seconds.clone(),
         );
+        // Every outcome is reported from the start (at 0), so alerts on one never see a gap.
+        metrics.reminders_delivered(&DeliverySummary::default());
         Metrics {
             registry,
             ..metrics
         }
     }
+}
+
+/// A round's figures under their label values.
+fn reminder_outcomes(summary: &DeliverySummary) -> [(&'static str, usize); 4] {
+    [
+        ("sent", summary.sent),
+        ("retrying", summary.retrying),
+        ("closed", summary.closed),
+        ("lost_lease", summary.lost_lease),
+    ]
 }
 
 impl Metrics {
@@ -181,12 +193,7 @@ impl Metrics {
 
     /// Counts what one round of the reminder scheduler finished.
     pub fn reminders_delivered(&self, summary: &DeliverySummary) {
-        for (outcome, count) in [
-            ("sent", summary.sent),
-            ("retrying", summary.retrying),
-            ("closed", summary.closed),
-            ("lost_lease", summary.lost_lease),
-        ] {
+        for (outcome, count) in reminder_outcomes(summary) {
             self.reminders
                 .get_or_create(&Outcome { outcome })
                 .inc_by(count as u64);

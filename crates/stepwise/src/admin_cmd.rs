@@ -50,7 +50,9 @@ pub enum AdminCommand {
 pub fn run(cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {
         AdminCommand::Backup { path, database } => crate::serve_cmd::runtime()?.block_on(async {
-            let copied = stepwise_store::backup::backup(&database, &path).await?;
+            let copied = stepwise_store::backup::backup(&database, &path)
+                .await
+                .map_err(plain)?;
             println!(
                 "Backed up {} to {} ({}, migration {}).",
                 stepwise_store::redact(&database),
@@ -66,7 +68,9 @@ pub fn run(cmd: AdminCommand) -> anyhow::Result<()> {
             replace,
         } => crate::serve_cmd::runtime()?.block_on(async {
             let now = chrono::Utc::now().timestamp();
-            let copied = stepwise_store::backup::restore(&path, &database, replace, now).await?;
+            let copied = stepwise_store::backup::restore(&path, &database, replace, now)
+                .await
+                .map_err(plain)?;
             println!(
                 "Restored {} as {} ({}, migration {}). Start the server to use it.",
                 path.display(),
@@ -123,6 +127,17 @@ pub fn run(cmd: AdminCommand) -> anyhow::Result<()> {
                 Ok(())
             })
         }
+    }
+}
+
+/// A store error as its message alone: what went wrong with a backup is said in full there.
+fn plain(err: stepwise_store::StoreError) -> anyhow::Error {
+    match err {
+        stepwise_store::StoreError::Conflict(message)
+        | stepwise_store::StoreError::Other(message) => {
+            anyhow::anyhow!(message)
+        }
+        other => other.into(),
     }
 }
 

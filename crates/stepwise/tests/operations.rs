@@ -216,6 +216,22 @@ async fn metrics_count_a_short_scenario_and_logs_are_json() {
     let text = format!("{metrics:?}");
     assert!(!text.contains("pat@example.org") && !text.contains(&format!("/{patient_id}/")));
 
-    drop(served);
+    // SIGTERM (systemd's and docker's stop) ends the server cleanly.
+    let mut served = served;
+    let pid = served.child.id().expect("the server's pid").to_string();
+    let sent = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(sent.success());
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), served.child.wait())
+        .await
+        .expect("the server stops within 20 s of SIGTERM")
+        .unwrap();
+    assert!(
+        status.success(),
+        "stepwise serve exited with {status} on SIGTERM"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
