@@ -13,11 +13,15 @@ fn five_session_week() -> WeekEvidence {
             pain_before: Some(2),
             pain_during_max: Some(4),
             pain_after_2h: Some(3),
+            pain_next_morning: None,
             effort: Some(5),
             verified: Some(true),
         })
         .collect();
-    WeekEvidence { sessions }
+    WeekEvidence {
+        sessions,
+        flares: Vec::new(),
+    }
 }
 
 fn bench(c: &mut Criterion) {

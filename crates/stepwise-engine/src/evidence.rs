@@ -26,6 +26,11 @@ pub struct SessionReport {
     /// Pain two hours after the walk ended, NRS 0–10 (the two-hour check).
     #[serde(default)]
     pub pain_after_2h: Option<i64>,
+    /// Pain on waking the morning after the walk, NRS 0–10 (the next-morning check; the
+    /// 24-hour response). Contract version 2; left out of the JSON when not reported, so a
+    /// version-1 week reads and writes exactly as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pain_next_morning: Option<i64>,
     /// Perceived effort, Borg CR10 (0–10).
     #[serde(default)]
     pub effort: Option<i64>,
@@ -37,9 +42,14 @@ pub struct SessionReport {
 impl SessionReport {
     /// Every pain score the patient reported for this session (not effort).
     pub fn reported_pains(&self) -> impl Iterator<Item = i64> + '_ {
-        [self.pain_before, self.pain_during_max, self.pain_after_2h]
-            .into_iter()
-            .flatten()
+        [
+            self.pain_before,
+            self.pain_during_max,
+            self.pain_after_2h,
+            self.pain_next_morning,
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// Checks every score against 0..=10 and `walked_s` against ≥ 0. The error names the field
@@ -57,6 +67,7 @@ impl SessionReport {
             ("pain_before", self.pain_before),
             ("pain_during_max", self.pain_during_max),
             ("pain_after_2h", self.pain_after_2h),
+            ("pain_next_morning", self.pain_next_morning),
             ("effort", self.effort),
         ];
         for (name, score) in scores {
@@ -68,20 +79,37 @@ impl SessionReport {
     }
 }
 
-/// The evidence of one patient-week: its sessions, in any order.
+/// A flare the patient reported: a clear rise of pain outside a walk. Contract version 2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlareReport {
+    /// Local calendar day the flare started, in the patient's time zone.
+    pub day: NaiveDate,
+    /// The flare's pain, NRS 0–10.
+    pub pain: i64,
+}
+
+/// The evidence of one patient-week: its sessions and flares, in any order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WeekEvidence {
     /// The week's sessions.
     pub sessions: Vec<SessionReport>,
+    /// The flares reported in the week (contract version 2; none when left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flares: Vec<FlareReport>,
 }
 
 impl WeekEvidence {
-    /// Checks every session (see [`SessionReport::validate`]).
+    /// Checks every session (see [`SessionReport::validate`]) and every flare's pain.
     pub fn validate(&self) -> Result<(), InvalidField> {
         self.sessions
             .iter()
             .enumerate()
-            .try_for_each(|(i, session)| session.validate(i))
+            .try_for_each(|(i, session)| session.validate(i))?;
+        self.flares
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, flare)| check(format!("week.flares[{i}].pain"), flare.pain, SCORE))
     }
 }

@@ -136,24 +136,32 @@ fn allowed_for(path: &str, message: &str) -> Option<&'static str> {
     let leaf = path.rsplit('.').next().unwrap_or(path);
     let leaf = leaf.split('[').next().unwrap_or(leaf);
     Some(match leaf {
-        "pain_before" | "pain_during_max" | "pain_after_2h" | "effort" if in_session => {
+        "pain_before" | "pain_during_max" | "pain_after_2h" | "pain_next_morning" | "effort"
+            if in_session =>
+        {
             "integer 0..=10 or null"
         }
+        "pain" => "integer 0..=10",
+        "flares" => "array of flares, each {\"day\": \"YYYY-MM-DD\", \"pain\": 0..=10}",
         "verified" => "true, false or null",
         "day" => "a calendar date YYYY-MM-DD",
         "walked_s" => "integer >= 0",
         "increase_pct" => "integer 10..=20",
         "regress_pct" => "integer 5..=50",
-        "pain_during_max" | "pain_after_2h_max" | "pain_after_2h_rise_max" => "integer 0..=10",
+        "pain_during_max"
+        | "pain_after_2h_max"
+        | "pain_after_2h_rise_max"
+        | "pain_next_morning_rise_max"
+        | "effort_max" => "integer 0..=10",
         "min_sessions" | "regress_after_breaches" | "sessions_per_week" => "integer 1..=14",
         "escalate_pain" => "integer 1..=10",
         "min_interval_s" | "max_interval_s" | "interval_s" => "integer 1..=14400",
-        "require_verified" => "true or false",
+        "require_verified" | "require_next_morning" => "true or false",
         "history" => "array of \"advance\", \"hold\", \"regress\", \"escalate\"",
         "sessions" => "array of sessions",
         "rules" => "object of rules fields (all optional)",
         "plan" => "object with interval_s and sessions_per_week",
-        "week" => "object with sessions",
+        "week" => "object with sessions (and flares)",
         _ => "one JSON object with rules, plan, week and history",
     })
 }

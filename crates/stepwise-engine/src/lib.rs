@@ -23,7 +23,7 @@ pub mod input;
 pub mod review;
 pub mod rules;
 
-pub use evidence::{SessionReport, WeekEvidence};
+pub use evidence::{FlareReport, SessionReport, WeekEvidence};
 pub use input::{InputError, ReviewInput};
 pub use review::{Decision, Reason, ReasonCode, Review, reason_messages, review};
 pub use rules::{InvalidField, Plan, Rules};

@@ -11,11 +11,17 @@
 //! The first decision that applies wins: escalate (red-flag pain, or a regress right after a
 //! regress), regress (enough breaches), hold (any breach, unknown session, too few sessions, or
 //! already at the ceiling), advance.
+//!
+//! Contract version 2 adds the next morning, flares and effort: a session also breaches when
+//! pain the next morning rose too far above pain before; each reported flare is one breach; a
+//! session is also unknown when the rules require a next-morning answer and it is missing; a
+//! session whose effort is above `effort_max` holds the week; next-morning and flare pains
+//! count for the red flag. With none of these present, the decision is version 1's exactly.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{SessionReport, WeekEvidence};
+use crate::evidence::{FlareReport, SessionReport, WeekEvidence};
 use crate::rules::{InvalidField, Plan, Rules};
 
 /// The outcome of a weekly review.
@@ -77,6 +83,14 @@ pub enum ReasonCode {
     AtMaxInterval,
     /// Every session's two-hour pain was within limits.
     WithinLimits,
+    /// Pain the next morning rose too far above pain before on some session (version 2).
+    PainNextMorningRiseOverMax,
+    /// Some session's next-morning check was required and not answered (version 2).
+    MissingPainNextMorning,
+    /// The patient reported at least one flare this week (version 2).
+    FlareReported,
+    /// Some session's effort was above `effort_max` (version 2).
+    EffortOverMax,
 }
 
 /// One condition that applied, with a message a patient can read.
@@ -141,12 +155,33 @@ struct Findings<'a> {
     over_after_2h: Vec<&'a SessionReport>,
     rise_over: Vec<&'a SessionReport>,
     over_during: Vec<&'a SessionReport>,
+    next_morning_rise_over: Vec<&'a SessionReport>,
     unknown: Vec<&'a SessionReport>,
+    missing_next_morning: Vec<&'a SessionReport>,
+    effort_over: Vec<&'a SessionReport>,
+    flares: Vec<&'a FlareReport>,
     unverified: Vec<&'a SessionReport>,
     /// The highest red-flag pain and the day it was reported.
     red_flag: Option<(i64, NaiveDate)>,
+    /// Sessions that breached (a flare is a breach too: see [`Findings::breaches`]).
     breached: usize,
     counted: usize,
+}
+
+impl Findings<'_> {
+    /// Breaches of the week: breached sessions and reported flares.
+    fn breaches(&self) -> usize {
+        self.breached + self.flares.len()
+    }
+
+    /// A pain at or above the alert level on `day`: kept when it is the highest so far.
+    fn red_flag_at(&mut self, rules: &Rules, pains: impl IntoIterator<Item = i64>, day: NaiveDate) {
+        if let Some(worst) = rules.red_flag(pains)
+            && self.red_flag.is_none_or(|(p, _)| worst > p)
+        {
+            self.red_flag = Some((worst, day));
+        }
+    }
 }
 
 fn examine<'a>(rules: &Rules, week: &'a WeekEvidence) -> Findings<'a> {
@@ -158,6 +193,19 @@ fn examine<'a>(rules: &Rules, week: &'a WeekEvidence) -> Findings<'a> {
             _ => false,
         };
         let during_over = s.pain_during_max.is_some_and(|p| p > rules.pain_during_max);
+        let next_morning_rise_over = match (s.pain_before, s.pain_next_morning) {
+            (Some(before), Some(morning)) => morning - before > rules.pain_next_morning_rise_max,
+            _ => false,
+        };
+        if next_morning_rise_over {
+            found.next_morning_rise_over.push(s);
+        }
+        if rules.require_next_morning && s.pain_next_morning.is_none() {
+            found.missing_next_morning.push(s);
+        }
+        if s.effort.is_some_and(|e| e > rules.effort_max) {
+            found.effort_over.push(s);
+        }
         if after_over {
             found.over_after_2h.push(s);
         }
@@ -167,7 +215,7 @@ fn examine<'a>(rules: &Rules, week: &'a WeekEvidence) -> Findings<'a> {
         if during_over {
             found.over_during.push(s);
         }
-        if after_over || rise_over || during_over {
+        if after_over || rise_over || during_over || next_morning_rise_over {
             found.breached += 1;
         }
         if s.pain_after_2h.is_none() {
@@ -180,19 +228,18 @@ fn examine<'a>(rules: &Rules, week: &'a WeekEvidence) -> Findings<'a> {
                 found.unverified.push(s);
             }
         }
-        if let Some(worst) = s.reported_pains().max()
-            && worst >= rules.escalate_pain
-            && found.red_flag.is_none_or(|(p, _)| worst > p)
-        {
-            found.red_flag = Some((worst, s.day));
-        }
+        found.red_flag_at(rules, s.reported_pains(), s.day);
+    }
+    for flare in &week.flares {
+        found.flares.push(flare);
+        found.red_flag_at(rules, [flare.pain], flare.day);
     }
     found
 }
 
 fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision]) -> Review {
     let found = examine(rules, week);
-    let would_regress = found.breached as i64 >= rules.regress_after_breaches;
+    let would_regress = found.breaches() as i64 >= rules.regress_after_breaches;
     let repeated_regress = would_regress && history.last() == Some(&Decision::Regress);
     let at_max = plan.interval_s >= rules.max_interval_s;
     let too_few = (found.counted as i64) < rules.min_sessions;
@@ -201,7 +248,13 @@ fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision])
         Decision::Escalate
     } else if would_regress {
         Decision::Regress
-    } else if found.breached > 0 || !found.unknown.is_empty() || too_few || at_max {
+    } else if found.breaches() > 0
+        || !found.unknown.is_empty()
+        || !found.missing_next_morning.is_empty()
+        || !found.effort_over.is_empty()
+        || too_few
+        || at_max
+    {
         Decision::Hold
     } else {
         Decision::Advance
@@ -244,7 +297,7 @@ fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision])
             format!(
                 "{} went over the pain limits this week ({} or more means a step back): the walking \
                  interval goes down by {}%",
-                count(found.breached, "session", "sessions"),
+                breach_count(found.breached, found.flares.len()),
                 rules.regress_after_breaches,
                 rules.regress_pct
             ),
@@ -280,6 +333,32 @@ fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision])
             ),
         );
     }
+    if !found.next_morning_rise_over.is_empty() {
+        add(
+            ReasonCode::PainNextMorningRiseOverMax,
+            format!(
+                "Pain the morning after the walk was more than {} above your pain before it on {}",
+                count(rules.pain_next_morning_rise_max as usize, "point", "points"),
+                days(&found.next_morning_rise_over)
+            ),
+        );
+    }
+    if !found.flares.is_empty() {
+        let worst = found.flares.iter().map(|f| f.pain).max().unwrap_or(0);
+        add(
+            ReasonCode::FlareReported,
+            format!(
+                "You reported {} on {} (pain up to {worst}/10): after a flare the walk does not get \
+                 longer that week",
+                if found.flares.len() == 1 {
+                    "a flare"
+                } else {
+                    "flares"
+                },
+                list(found.flares.iter().map(|f| f.day))
+            ),
+        );
+    }
     if !found.unknown.is_empty() {
         add(
             ReasonCode::MissingPainAfter2h,
@@ -287,6 +366,16 @@ fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision])
                 "The two-hour pain check was not answered on {}: without it the walk cannot safely \
                  get longer",
                 days(&found.unknown)
+            ),
+        );
+    }
+    if !found.missing_next_morning.is_empty() {
+        add(
+            ReasonCode::MissingPainNextMorning,
+            format!(
+                "The next-morning pain check was not answered on {}: without it the walk cannot \
+                 safely get longer",
+                days(&found.missing_next_morning)
             ),
         );
     }
@@ -319,6 +408,16 @@ fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision])
             ),
         );
     }
+    if !found.effort_over.is_empty() {
+        add(
+            ReasonCode::EffortOverMax,
+            format!(
+                "The walk felt harder than {}/10 on {}: it gets longer once walks feel easier",
+                rules.effort_max,
+                days(&found.effort_over)
+            ),
+        );
+    }
     if at_max {
         add(
             ReasonCode::AtMaxInterval,
@@ -328,7 +427,14 @@ fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision])
             ),
         );
     }
-    if found.breached == 0 && found.unknown.is_empty() && !week.sessions.is_empty() {
+    // Version 1's rule, with version 2's conditions added: for a week without next-morning
+    // answers, flares or effort over the limit it is exactly version 1's.
+    if found.breaches() == 0
+        && found.unknown.is_empty()
+        && found.missing_next_morning.is_empty()
+        && found.effort_over.is_empty()
+        && !week.sessions.is_empty()
+    {
         let n = week.sessions.len();
         add(
             ReasonCode::WithinLimits,
@@ -364,8 +470,26 @@ fn day_name(day: NaiveDate) -> String {
     day.format("%a %-d %b").to_string()
 }
 
+/// "N sessions", or with flares "N sessions and M flares" (each flare is a breach).
+fn breach_count(sessions: usize, flares: usize) -> String {
+    match flares {
+        0 => count(sessions, "session", "sessions"),
+        _ if sessions == 0 => count(flares, "flare", "flares"),
+        _ => format!(
+            "{} and {}",
+            count(sessions, "session", "sessions"),
+            count(flares, "flare", "flares")
+        ),
+    }
+}
+
 fn days(sessions: &[&SessionReport]) -> String {
-    let names: Vec<String> = sessions.iter().map(|s| day_name(s.day)).collect();
+    list(sessions.iter().map(|s| s.day))
+}
+
+/// Days as "Mon 16 Nov, Wed 18 Nov and Fri 20 Nov".
+fn list(days: impl Iterator<Item = NaiveDate>) -> String {
+    let names: Vec<String> = days.map(day_name).collect();
     match names.as_slice() {
         [] => String::new(),
         [one] => one.clone(),

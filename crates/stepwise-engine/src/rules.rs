@@ -37,6 +37,13 @@ pub struct Rules {
     pub max_interval_s: i64,
     /// Only wearable-verified sessions count toward `min_sessions`.
     pub require_verified: bool,
+    /// How far pain the next morning may exceed pain before the walk (the 24-hour response of
+    /// the pain-monitoring model), NRS points. Contract version 2.
+    pub pain_next_morning_rise_max: i64,
+    /// A session without a next-morning answer cannot count as tolerated. Contract version 2.
+    pub require_next_morning: bool,
+    /// Highest effort (Borg CR10) at which the interval may still rise. Contract version 2.
+    pub effort_max: i64,
 }
 
 impl Default for Rules {
@@ -53,6 +60,9 @@ impl Default for Rules {
             min_interval_s: 60,
             max_interval_s: 3600,
             require_verified: false,
+            pain_next_morning_rise_max: 2,
+            require_next_morning: false,
+            effort_max: 10,
         }
     }
 }
@@ -89,6 +99,12 @@ impl Rules {
             SESSIONS_PER_WEEK,
         )?;
         check("rules.escalate_pain", self.escalate_pain, ESCALATE_PAIN)?;
+        check(
+            "rules.pain_next_morning_rise_max",
+            self.pain_next_morning_rise_max,
+            SCORE,
+        )?;
+        check("rules.effort_max", self.effort_max, SCORE)?;
         check("rules.min_interval_s", self.min_interval_s, INTERVAL_S)?;
         check(
             "rules.max_interval_s",
@@ -96,6 +112,13 @@ impl Rules {
             self.min_interval_s..=*INTERVAL_S.end(),
         )?;
         Ok(())
+    }
+
+    /// The red-flag test: the highest of `pains` that is at or above [`Rules::escalate_pain`],
+    /// if any. One function for the weekly review and for the server's immediate check when a
+    /// patient logs a walk, answers a check or reports a flare.
+    pub fn red_flag(&self, pains: impl IntoIterator<Item = i64>) -> Option<i64> {
+        pains.into_iter().filter(|&p| p >= self.escalate_pain).max()
     }
 
     /// The interval range these rules allow, `min_interval_s..=max_interval_s`.

@@ -1,8 +1,9 @@
 //! One test per decision and per reason code, on small hand-made weeks.
 
 use chrono::NaiveDate;
+use serde_json::Value;
 use stepwise_engine::{
-    Decision, Plan, ReasonCode, Review, Rules, SessionReport, WeekEvidence, review,
+    Decision, FlareReport, Plan, ReasonCode, Review, Rules, SessionReport, WeekEvidence, review,
 };
 
 const PLAN: Plan = Plan {
@@ -18,13 +19,17 @@ fn easy(day: u32) -> SessionReport {
         pain_before: Some(2),
         pain_during_max: Some(3),
         pain_after_2h: Some(2),
+        pain_next_morning: None,
         effort: Some(4),
         verified: Some(true),
     }
 }
 
 fn week(sessions: Vec<SessionReport>) -> WeekEvidence {
-    WeekEvidence { sessions }
+    WeekEvidence {
+        sessions,
+        flares: Vec::new(),
+    }
 }
 
 fn run(rules: &Rules, sessions: Vec<SessionReport>, history: &[Decision]) -> Review {
@@ -439,4 +444,214 @@ fn reason_codes_serialise_as_the_contract_names_them() {
             "repeated_regress",
         ]
     );
+}
+
+// --- contract version 2: the next morning, flares and effort ---
+
+fn run_with_flares(rules: &Rules, sessions: Vec<SessionReport>, flares: &[(u32, i64)]) -> Review {
+    let week = WeekEvidence {
+        sessions,
+        flares: flares
+            .iter()
+            .map(|&(day, pain)| FlareReport {
+                day: NaiveDate::from_ymd_opt(2026, 11, day).unwrap(),
+                pain,
+            })
+            .collect(),
+    };
+    review(rules, &PLAN, &week, &[]).unwrap()
+}
+
+#[test]
+fn a_flare_holds_a_week_of_clean_walks() {
+    let r = run_with_flares(&Rules::default(), three_easy(), &[(17, 6)]);
+    assert_eq!(r.decision, Decision::Hold);
+    assert_eq!(r.interval_s, 600);
+    // within_limits appears only when nothing held the week back.
+    assert_eq!(codes(&r), [ReasonCode::FlareReported]);
+    assert_eq!(
+        r.reasons[0].message,
+        "You reported a flare on Tue 17 Nov (pain up to 6/10): after a flare the walk does not \
+         get longer that week"
+    );
+}
+
+#[test]
+fn a_flare_counts_as_a_breach_toward_a_regress() {
+    let mut sessions = three_easy();
+    sessions[0].pain_during_max = Some(6);
+    let r = run_with_flares(&Rules::default(), sessions, &[(19, 5)]);
+    assert_eq!(r.decision, Decision::Regress);
+    assert_eq!(r.interval_s, 480);
+    assert_eq!(
+        codes(&r),
+        [
+            ReasonCode::RepeatedBreaches,
+            ReasonCode::PainDuringOverMax,
+            ReasonCode::FlareReported
+        ]
+    );
+    assert!(
+        r.reasons[0]
+            .message
+            .starts_with("1 session and 1 flare went over the pain limits this week"),
+        "{}",
+        r.reasons[0].message
+    );
+}
+
+#[test]
+fn flares_alone_can_regress() {
+    let r = run_with_flares(&Rules::default(), three_easy(), &[(17, 5), (20, 6)]);
+    assert_eq!(r.decision, Decision::Regress);
+    assert!(r.reasons[0].message.starts_with("2 flares went over"));
+    assert!(
+        r.reasons[1]
+            .message
+            .starts_with("You reported flares on Tue 17 Nov and Fri 20 Nov")
+    );
+}
+
+#[test]
+fn a_flare_at_the_alert_level_escalates_and_names_its_day() {
+    let r = run_with_flares(&Rules::default(), three_easy(), &[(21, 9)]);
+    assert_eq!(r.decision, Decision::Escalate);
+    assert_eq!(
+        codes(&r),
+        [ReasonCode::RedFlagPain, ReasonCode::FlareReported]
+    );
+    assert!(
+        r.reasons[0]
+            .message
+            .starts_with("Pain of 9/10 was reported on Sat 21 Nov")
+    );
+}
+
+#[test]
+fn pain_rising_by_the_next_morning_breaches() {
+    let mut sessions = three_easy();
+    sessions[1].pain_next_morning = Some(5); // 2 before: a rise of 3 > 2
+    sessions[2].pain_next_morning = Some(4); // a rise of 2: allowed
+    let r = run(&Rules::default(), sessions, &[]);
+    assert_eq!(r.decision, Decision::Hold);
+    assert_eq!(codes(&r), [ReasonCode::PainNextMorningRiseOverMax]);
+    assert_eq!(
+        r.reasons[0].message,
+        "Pain the morning after the walk was more than 2 points above your pain before it on Wed \
+         18 Nov"
+    );
+}
+
+#[test]
+fn next_morning_pain_at_the_alert_level_escalates() {
+    let mut sessions = three_easy();
+    sessions[0].pain_next_morning = Some(8);
+    let r = run(&Rules::default(), sessions, &[]);
+    assert_eq!(r.decision, Decision::Escalate);
+    assert_eq!(r.reasons[0].code, ReasonCode::RedFlagPain);
+}
+
+#[test]
+fn a_required_next_morning_answer_that_is_missing_holds() {
+    let rules = Rules {
+        require_next_morning: true,
+        ..Rules::default()
+    };
+    let mut sessions = three_easy();
+    for s in &mut sessions {
+        s.pain_next_morning = Some(2);
+    }
+    assert_eq!(
+        run(&rules, sessions.clone(), &[]).decision,
+        Decision::Advance
+    );
+    sessions[2].pain_next_morning = None;
+    let r = run(&rules, sessions, &[]);
+    assert_eq!(r.decision, Decision::Hold);
+    assert_eq!(codes(&r), [ReasonCode::MissingPainNextMorning]);
+    assert!(r.reasons[0].message.contains("Fri 20 Nov"));
+}
+
+#[test]
+fn effort_over_the_limit_holds_and_names_the_day() {
+    let rules = Rules {
+        effort_max: 5,
+        ..Rules::default()
+    };
+    let mut sessions = three_easy();
+    sessions[1].effort = Some(7);
+    let r = run(&rules, sessions, &[]);
+    assert_eq!(r.decision, Decision::Hold);
+    assert_eq!(codes(&r), [ReasonCode::EffortOverMax]);
+    assert_eq!(
+        r.reasons[0].message,
+        "The walk felt harder than 5/10 on Wed 18 Nov: it gets longer once walks feel easier"
+    );
+}
+
+#[test]
+fn version_2_fields_are_validated_with_their_paths() {
+    let err = Rules {
+        effort_max: 11,
+        ..Rules::default()
+    }
+    .validate()
+    .unwrap_err();
+    assert_eq!(err.to_string(), "rules.effort_max = 11 is outside 0..=10");
+    let err = Rules {
+        pain_next_morning_rise_max: -1,
+        ..Rules::default()
+    }
+    .validate()
+    .unwrap_err();
+    assert_eq!(err.field, "rules.pain_next_morning_rise_max");
+    let mut sessions = three_easy();
+    sessions[1].pain_next_morning = Some(12);
+    let err = review(&Rules::default(), &PLAN, &week(sessions), &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "week.sessions[1].pain_next_morning = 12 is outside 0..=10"
+    );
+    let week = WeekEvidence {
+        sessions: three_easy(),
+        flares: vec![FlareReport {
+            day: NaiveDate::from_ymd_opt(2026, 11, 17).unwrap(),
+            pain: 11,
+        }],
+    };
+    let err = review(&Rules::default(), &PLAN, &week, &[]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "week.flares[0].pain = 11 is outside 0..=10"
+    );
+}
+
+#[test]
+fn version_2_reason_codes_serialise_as_the_contract_names_them() {
+    let names: Vec<Value> = [
+        ReasonCode::PainNextMorningRiseOverMax,
+        ReasonCode::MissingPainNextMorning,
+        ReasonCode::FlareReported,
+        ReasonCode::EffortOverMax,
+    ]
+    .iter()
+    .map(|c| serde_json::to_value(c).unwrap())
+    .collect();
+    assert_eq!(
+        names,
+        [
+            "pain_next_morning_rise_over_max",
+            "missing_pain_next_morning",
+            "flare_reported",
+            "effort_over_max"
+        ]
+    );
+}
+
+#[test]
+fn the_red_flag_test_is_one_function() {
+    let rules = Rules::default();
+    assert_eq!(rules.red_flag([3, 7]), None);
+    assert_eq!(rules.red_flag([3, 8, 9]), Some(9));
+    assert_eq!(rules.red_flag([]), None);
 }

@@ -2,7 +2,9 @@
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
-use stepwise_engine::{Decision, Plan, Review, Rules, SessionReport, WeekEvidence, review};
+use stepwise_engine::{
+    Decision, FlareReport, Plan, Review, Rules, SessionReport, WeekEvidence, review,
+};
 
 fn score() -> impl Strategy<Value = Option<i64>> {
     prop_oneof![1 => Just(None), 6 => (0i64..=10).prop_map(Some)]
@@ -25,6 +27,7 @@ fn session() -> impl Strategy<Value = SessionReport> {
                 pain_before: before,
                 pain_during_max: during,
                 pain_after_2h: after,
+                pain_next_morning: None,
                 effort,
                 verified,
             },
@@ -51,6 +54,7 @@ fn rules() -> impl Strategy<Value = Rules> {
                     min_interval_s: floor,
                     max_interval_s: floor + span,
                     require_verified: verified,
+                    ..Rules::default()
                 }
             },
         )
@@ -74,13 +78,48 @@ fn case() -> impl Strategy<Value = (Rules, Plan, WeekEvidence, Vec<Decision>)> {
                 interval_s,
                 sessions_per_week: per_week,
             }),
-            prop::collection::vec(session(), 0..10).prop_map(|sessions| WeekEvidence { sessions }),
+            prop::collection::vec(session(), 0..10).prop_map(|sessions| WeekEvidence {
+                sessions,
+                flares: Vec::new(),
+            }),
             prop::collection::vec(decision(), 0..4),
         )
     })
 }
 
-fn decide(case: &(Rules, Plan, WeekEvidence, Vec<Decision>)) -> Review {
+type Case = (Rules, Plan, WeekEvidence, Vec<Decision>);
+
+fn flare() -> impl Strategy<Value = FlareReport> {
+    (0u32..7, 0i64..=10).prop_map(|(day, pain)| FlareReport {
+        day: NaiveDate::from_ymd_opt(2026, 11, 16 + day).unwrap(),
+        pain,
+    })
+}
+
+/// A valid contract-version-2 input: a version-1 case with the next-morning and effort rules
+/// drawn, a next-morning answer on some sessions, and some flares.
+fn case_v2() -> impl Strategy<Value = Case> {
+    (
+        case(),
+        (0i64..=10, any::<bool>(), 0i64..=10),
+        prop::collection::vec(score(), 10),
+        prop::collection::vec(flare(), 0..3),
+    )
+        .prop_map(
+            |((mut rules, plan, mut week, history), (rise, require, effort), mornings, flares)| {
+                rules.pain_next_morning_rise_max = rise;
+                rules.require_next_morning = require;
+                rules.effort_max = effort;
+                for (s, morning) in week.sessions.iter_mut().zip(mornings) {
+                    s.pain_next_morning = morning;
+                }
+                week.flares = flares;
+                (rules, plan, week, history)
+            },
+        )
+}
+
+fn decide(case: &Case) -> Review {
     review(&case.0, &case.1, &case.2, &case.3).expect("generated inputs are valid")
 }
 
@@ -88,6 +127,7 @@ fn breaches(rules: &Rules, s: &SessionReport) -> bool {
     s.pain_after_2h.is_some_and(|p| p > rules.pain_after_2h_max)
         || s.pain_during_max.is_some_and(|p| p > rules.pain_during_max)
         || matches!((s.pain_before, s.pain_after_2h), (Some(b), Some(a)) if a - b > rules.pain_after_2h_rise_max)
+        || matches!((s.pain_before, s.pain_next_morning), (Some(b), Some(m)) if m - b > rules.pain_next_morning_rise_max)
 }
 
 proptest! {
@@ -171,5 +211,70 @@ proptest! {
     #[test]
     fn every_review_gives_a_reason(case in case()) {
         prop_assert!(!decide(&case).reasons.is_empty());
+    }
+
+    /// Version 2: an advance also needs no flare, no next-morning breach, every required
+    /// next-morning answer, and no effort over the limit.
+    #[test]
+    fn a_version_2_advance_has_only_clean_evidence(case in case_v2()) {
+        let r = decide(&case);
+        let (rules, _, week, _) = &case;
+        if r.decision == Decision::Advance {
+            prop_assert!(week.flares.is_empty());
+            prop_assert!(week.sessions.iter().all(|s| !breaches(rules, s)));
+            prop_assert!(week.sessions.iter().all(|s| s.effort.is_none_or(|e| e <= rules.effort_max)));
+            prop_assert!(!rules.require_next_morning
+                || week.sessions.iter().all(|s| s.pain_next_morning.is_some()));
+        }
+    }
+
+    /// A reported flare never makes the decision more aggressive.
+    #[test]
+    fn a_flare_is_never_more_aggressive(case in case_v2(), extra in flare()) {
+        let before = decide(&case);
+        let mut worse = case.clone();
+        worse.2.flares.push(extra);
+        let after = decide(&worse);
+        prop_assert!(
+            after.decision <= before.decision,
+            "{:?} became {:?}", before.decision, after.decision
+        );
+        prop_assert!(after.decision != Decision::Advance);
+    }
+
+    /// A higher next-morning pain never makes the decision more aggressive.
+    #[test]
+    fn more_pain_the_next_morning_is_never_more_aggressive(
+        case in case_v2(),
+        index in any::<prop::sample::Index>(),
+        by in 1i64..=10,
+    ) {
+        prop_assume!(!case.2.sessions.is_empty());
+        let before = decide(&case);
+        let mut worse = case.clone();
+        let i = index.index(worse.2.sessions.len());
+        if let Some(p) = &mut worse.2.sessions[i].pain_next_morning {
+            *p = (*p + by).min(10);
+        }
+        let after = decide(&worse);
+        prop_assert!(
+            after.decision <= before.decision,
+            "{:?} became {:?}", before.decision, after.decision
+        );
+    }
+
+    /// Version 2's red flag: any next-morning or flare pain at the alert level escalates.
+    #[test]
+    fn a_red_flag_anywhere_escalates(case in case_v2()) {
+        let (rules, _, week, _) = &case;
+        let worst = week
+            .sessions
+            .iter()
+            .flat_map(|s| s.reported_pains().collect::<Vec<_>>())
+            .chain(week.flares.iter().map(|f| f.pain))
+            .max();
+        if worst.is_some_and(|p| p >= rules.escalate_pain) {
+            prop_assert_eq!(decide(&case).decision, Decision::Escalate);
+        }
     }
 }

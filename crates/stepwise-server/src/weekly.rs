@@ -12,7 +12,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde::Serialize;
 use stepwise_engine::adherence::{MinuteSteps, Verification, verify_walk};
-use stepwise_engine::{Decision, SessionReport, WeekEvidence, review};
+use stepwise_engine::{Decision, FlareReport, SessionReport, WeekEvidence, review};
 use stepwise_store::{
     NewReview, Patient, ReviewOutcome, ReviewRecord, SessionRecord, Store, StoreResult,
 };
@@ -54,11 +54,25 @@ pub async fn gather_evidence(
             pain_before: s.logged.pain_before,
             pain_during_max: s.logged.pain_during_max,
             pain_after_2h: s.pain_after_2h,
+            pain_next_morning: None,
             effort: s.logged.effort,
             verified: verification.as_verified(),
         });
     }
-    Ok(WeekEvidence { sessions: reports })
+    // The week's flares count as breaches (engine contract version 2).
+    let flares = store
+        .flares_between(patient.id, start, end)
+        .await?
+        .into_iter()
+        .map(|f| FlareReport {
+            day: local_day(tz, f.reported.started_at),
+            pain: f.reported.pain,
+        })
+        .collect();
+    Ok(WeekEvidence {
+        sessions: reports,
+        flares,
+    })
 }
 
 /// Whether the band's minute steps around a logged walk confirm it (the engine's

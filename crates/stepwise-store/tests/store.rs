@@ -259,9 +259,11 @@ fn new_review(
                 pain_before: Some(2),
                 pain_during_max: Some(3),
                 pain_after_2h: Some(3),
+                pain_next_morning: None,
                 effort: Some(4),
                 verified: Some(true),
             }],
+            flares: Vec::new(),
         },
         history: vec![Decision::Hold, Decision::Advance],
         output: Review {

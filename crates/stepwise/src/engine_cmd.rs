@@ -23,17 +23,25 @@ pub enum EngineCommand {
     ///                  "pain_after_2h_max": 5, "pain_after_2h_rise_max": 2,
     ///                  "min_sessions": 3, "regress_after_breaches": 2, "escalate_pain": 8,
     ///                  "min_interval_s": 60, "max_interval_s": 3600,
-    ///                  "require_verified": false },
+    ///                  "require_verified": false,
+    ///                  "pain_next_morning_rise_max": 2, "require_next_morning": false,
+    ///                  "effort_max": 10 },
     ///     "plan":    { "interval_s": 600, "sessions_per_week": 5 },
     ///     "week":    { "sessions": [ { "day": "2026-11-16", "walked_s": 1200,
     ///                  "pain_before": 2, "pain_during_max": 4, "pain_after_2h": 3,
-    ///                  "effort": 5, "verified": true } ] },
+    ///                  "pain_next_morning": 2, "effort": 5, "verified": true } ],
+    ///                  "flares": [ { "day": "2026-11-18", "pain": 6 } ] },
     ///     "history": ["advance", "hold"]
     ///   }
     ///
     /// Every rules field is optional (the defaults are shown). Pain and effort are 0–10 or
     /// null (not reported); "verified" is true, false or null (no band data); "history" lists
     /// earlier decisions, oldest first. Unknown fields are errors.
+    ///
+    /// Contract version 2 added "pain_next_morning" (pain on waking the morning after),
+    /// "flares" (each one a breach), and the rules "pain_next_morning_rise_max",
+    /// "require_next_morning" and "effort_max". All are optional; an input without them is
+    /// decided exactly as under version 1.
     ///
     /// OUTPUT (one JSON object on stdout, exit 0):
     ///
@@ -42,7 +50,12 @@ pub enum EngineCommand {
     ///     "reasons": [ { "code": "within_limits", "message": "…" } ] }
     ///
     /// "decision" is escalate, regress, hold or advance (the first that applies wins);
-    /// "reasons" lists every condition that applied, each with a stable code.
+    /// "reasons" lists every condition that applied, each with a stable code: within_limits,
+    /// pain_after_2h_over_max, pain_after_2h_rise_over_max, pain_during_over_max,
+    /// missing_pain_after_2h, too_few_sessions, unverified_sessions, at_max_interval,
+    /// repeated_breaches, red_flag_pain, repeated_regress; version 2 adds
+    /// pain_next_morning_rise_over_max, missing_pain_next_morning, flare_reported,
+    /// effort_over_max.
     ///
     /// INVALID INPUT: exit 2, nothing on stdout, one line on stderr naming the field and
     /// what it allows, e.g. `rules.increase_pct = 25 is outside 10..=20`.

@@ -164,3 +164,47 @@ fn help_explains_the_format() {
         .unwrap();
     assert!(String::from_utf8(top.stdout).unwrap().contains("engine"));
 }
+
+#[test]
+fn version_2_a_flare_holds_and_its_fields_are_strict() {
+    let input = r#"{"plan":{"interval_s":600,"sessions_per_week":5},
+        "rules":{"require_next_morning":true,"effort_max":6,"pain_next_morning_rise_max":2},
+        "week":{"sessions":[
+          {"day":"2026-11-16","walked_s":1200,"pain_before":2,"pain_during_max":3,"pain_after_2h":2,"pain_next_morning":2,"effort":4},
+          {"day":"2026-11-19","walked_s":1200,"pain_before":2,"pain_during_max":3,"pain_after_2h":2,"pain_next_morning":5,"effort":7},
+          {"day":"2026-11-21","walked_s":1200,"pain_before":2,"pain_during_max":3,"pain_after_2h":2,"effort":4}],
+          "flares":[{"day":"2026-11-18","pain":6}]}}"#;
+    let out = review(input);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = got["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    // A breached session and a flare: two breaches, the default regress_after_breaches.
+    assert_eq!(got["decision"], "regress", "{got}");
+    assert_eq!(
+        codes,
+        [
+            "repeated_breaches",
+            "pain_next_morning_rise_over_max",
+            "flare_reported",
+            "missing_pain_next_morning",
+            "effort_over_max"
+        ]
+    );
+    assert_eq!(
+        refused(
+            r#"{"plan":{"interval_s":600,"sessions_per_week":5},"week":{"sessions":[],"flares":[{"day":"2026-11-18","pain":3,"severity":1}]}}"#
+        ),
+        "week.flares[0].severity: unknown field `severity`, expected `day` or `pain` at line 1 column 120"
+    );
+    assert!(
+        refused(
+            r#"{"plan":{"interval_s":600,"sessions_per_week":5},"week":{"sessions":[],"flares":[{"day":"2026-11-18","pain":11}]}}"#
+        )
+        .starts_with("week.flares[0].pain = 11 is outside 0..=10")
+    );
+}
