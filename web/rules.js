@@ -118,6 +118,7 @@
     { name: 'min_sessions', label: 'Sessions needed to advance', unit: 'a week', min: 1, max: 14, help: 'Counted sessions in a week before the walk may get longer.' },
     { name: 'regress_after_breaches', label: 'Breaches before stepping back', unit: 'a week', min: 1, max: 14, help: 'Breached sessions in a week that make the walk shorter.' },
     { name: 'escalate_pain', label: 'Red-flag pain', unit: '/10', min: 1, max: 10, help: 'Any pain at or above this asks for a therapist and pauses changes.' },
+    { name: 'effort_max', label: 'Highest effort to advance', unit: '/10', min: 0, max: 10, help: 'A week with a walk rated harder than this (Borg CR10) keeps the walk as it is (10 = effort is not used).' },
     { name: 'min_interval_s', label: 'Shortest walk', unit: 'seconds', min: 1, max: 14400, help: 'The walk never gets shorter than this.' },
     { name: 'max_interval_s', label: 'Longest walk', unit: 'seconds', min: (v) => v.min_interval_s || 1, max: 14400, help: 'The walk never gets longer than this (at least the shortest walk).' },
   ];

@@ -12,6 +12,7 @@ use stepwise_testkit::{Backend, backend_tests};
 
 backend_tests!(
     clean_week_advances,
+    a_flare_in_the_week_holds_it,
     one_breach_holds,
     unanswered_check_holds,
     two_breaches_regress,
@@ -168,6 +169,41 @@ async fn clean_week_advances(backend: Backend) {
     assert_eq!(change["to_interval_s"], 330);
     assert_eq!(change["source"], "review");
     assert!(change["reason"].as_str().unwrap().contains("within limits"));
+}
+
+/// Contract version 2: the week's flares reach the engine, each a breach. A flare the Sunday
+/// before the week does not count for it.
+async fn a_flare_in_the_week_holds_it(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    walk_week(&w, &EASY).await;
+    w.app.clock.set(utc(2026, 11, 4, 19, 0));
+    for (client_id, started_at, pain) in [
+        ("flare-before", utc(2026, 11, 1, 20, 0), 5),
+        ("flare-wednesday", utc(2026, 11, 4, 18, 30), 6),
+    ] {
+        w.app
+            .post(
+                "/api/v1/me/flares",
+                &w.patient,
+                json!({"client_id": client_id, "started_at": started_at, "pain": pain}),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let r = review(&w).await;
+    assert_eq!(r["output"]["decision"], "hold", "{r}");
+    assert_eq!(codes(&r), ["flare_reported"]);
+    assert_eq!(
+        r["evidence"]["flares"],
+        json!([{"day": "2026-11-04", "pain": 6}])
+    );
+    assert!(
+        r["output"]["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("You reported a flare on Wed 4 Nov (pain up to 6/10)")
+    );
+    assert_eq!(plan_interval(&w).await, 300);
 }
 
 async fn one_breach_holds(backend: Backend) {
