@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod push;
 pub mod reminders;
 pub mod report;
+pub mod safety;
 pub mod state;
 pub mod validate;
 pub mod web;
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
         .route("/invites/accept", post(account::accept_invite))
         .route("/clinic", get(account::clinic))
         .route("/clinic/defaults", put(account::set_clinic_defaults))
+        .route("/clinic/safety-contact", put(account::set_safety_contact))
         .route("/clinic/therapists", get(account::therapists))
         .route("/me/today", get(patient::today))
         .route(

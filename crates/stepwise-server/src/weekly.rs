@@ -150,6 +150,23 @@ async fn review_loaded(
             .ok_or(ApiError::NotFound)?;
         return Ok((stored, false));
     }
+    let saved = decide_and_save(store, patient, tz, earlier, monday, now).await?;
+    if saved.1 {
+        reminders::after_review(store, patient, &saved.0, now).await?;
+    }
+    Ok(saved)
+}
+
+/// Gathers the week's evidence, asks the engine and stores the review (applied unless an
+/// escalation is open) — for the weekly review and for a red flag reviewed at once alike.
+async fn decide_and_save(
+    store: &dyn Store,
+    patient: &Patient,
+    tz: Tz,
+    earlier: &[ReviewOutcome],
+    monday: NaiveDate,
+    now: DateTime<Utc>,
+) -> ApiResult<(ReviewRecord, bool)> {
     let rules = store.current_rules(patient.id).await?;
     let evidence = gather_evidence(store, patient, tz, monday).await?;
     let history: Vec<Decision> = earlier
@@ -166,7 +183,7 @@ async fn review_loaded(
         sessions_per_week: patient.plan.sessions_per_week,
     };
     let output = review(&rules.rules, &plan, &evidence, &history)?;
-    let saved = store
+    Ok(store
         .save_review(
             patient.id,
             NewReview {
@@ -180,11 +197,74 @@ async fn review_loaded(
             },
             now,
         )
-        .await?;
-    if saved.1 {
-        reminders::after_review(store, patient, &saved.0, now).await?;
+        .await?)
+}
+
+/// What a red flag reported now did to the escalations of the week it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RedFlagEscalation {
+    /// The week had no review: it was reviewed at once (the engine escalates on the red flag),
+    /// the interval stepped back and the plan frozen until a therapist acknowledges.
+    Opened(ReviewRecord),
+    /// The week's escalation had been acknowledged: it is open again and the plan frozen.
+    Reopened(ReviewRecord),
+    /// The week's escalation is open already: nothing more to open.
+    AlreadyOpen(ReviewRecord),
+    /// The week was reviewed without an escalation (a walk logged late into a reviewed week):
+    /// the therapist is alerted, the review stays as it was.
+    WeekReviewed(ReviewRecord),
+}
+
+impl RedFlagEscalation {
+    /// The review that holds the escalation (or the week's review).
+    pub fn review(&self) -> &ReviewRecord {
+        match self {
+            RedFlagEscalation::Opened(r)
+            | RedFlagEscalation::Reopened(r)
+            | RedFlagEscalation::AlreadyOpen(r)
+            | RedFlagEscalation::WeekReviewed(r) => r,
+        }
     }
-    Ok(saved)
+}
+
+/// A red flag must not wait for Monday: the week of `day` (the patient's local day of the
+/// walk or flare that carried it) is reviewed now with the evidence so far, which holds the
+/// red-flag pain, so the same engine escalates it (contract version 2, "Immediate safety").
+/// The weekly job later finds the week reviewed and opens no second escalation.
+pub async fn escalate_now(
+    store: &dyn Store,
+    patient: &Patient,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> ApiResult<RedFlagEscalation> {
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let monday = monday_of(day);
+    let earlier = store.review_outcomes(patient.id).await?;
+    if let Some(done) = earlier.iter().find(|r| r.week_start == monday) {
+        let stored = store
+            .reviews(patient.id)
+            .await?
+            .into_iter()
+            .find(|r| r.id == done.id)
+            .ok_or(ApiError::NotFound)?;
+        return Ok(match (done.output.decision, done.acknowledged_at) {
+            (Decision::Escalate, None) => RedFlagEscalation::AlreadyOpen(stored),
+            (Decision::Escalate, Some(_)) => {
+                RedFlagEscalation::Reopened(store.reopen_escalation(patient.id, done.id).await?)
+            }
+            _ => RedFlagEscalation::WeekReviewed(stored),
+        });
+    }
+    let (record, created) = decide_and_save(store, patient, tz, &earlier, monday, now).await?;
+    if record.output.decision != Decision::Escalate {
+        // Cannot happen while the trigger lies in the week (the engine escalates on it).
+        tracing::error!(patient = patient.id, %monday, "a red flag reviewed without escalating");
+    }
+    Ok(if created {
+        RedFlagEscalation::Opened(record)
+    } else {
+        RedFlagEscalation::AlreadyOpen(record)
+    })
 }
 
 /// The completed weeks of a patient not yet reviewed, oldest first: from the week after the

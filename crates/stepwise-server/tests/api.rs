@@ -38,6 +38,7 @@ backend_tests!(
     invites_are_single_use,
     rules_preview_replays_recent_weeks,
     clinic_defaults_shape_new_patients,
+    the_clinic_admin_sets_the_safety_contact,
     a_session_can_recover_its_csrf_token,
     a_catch_up_tells_the_patient_once,
 );
@@ -1309,5 +1310,68 @@ async fn a_catch_up_tells_the_patient_once(backend: Backend) {
     assert_eq!(
         news[0]["message"]["title"],
         "Your walking plan stays the same"
+    );
+}
+
+/// The clinic's contact in the safety advice: set by its admin, validated, cleared by empty
+/// fields (back to the default wording), refused to anyone else.
+async fn the_clinic_admin_sets_the_safety_contact(backend: Backend) {
+    let app = TestApp::new(backend, monday()).await;
+    let admin = app
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let therapist = app.therapist(&admin, "tess@riverside.example").await;
+    let clinic = app
+        .get("/api/v1/clinic", &admin)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        clinic["safety_contact"],
+        json!({"phone": null, "text": null})
+    );
+    let saved = app
+        .put(
+            "/api/v1/clinic/safety-contact",
+            &admin,
+            json!({"phone": " +44 20 7946 0000 ", "text": "Call us 8:00-18:00, Mon-Fri."}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        saved["safety_contact"],
+        json!({"phone": "+44 20 7946 0000", "text": "Call us 8:00-18:00, Mon-Fri."})
+    );
+    let bad = app
+        .put(
+            "/api/v1/clinic/safety-contact",
+            &admin,
+            json!({"phone": "call me"}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["field"], "phone");
+    let bad = app
+        .put("/api/v1/clinic/safety-contact", &admin, json!({"fax": "1"}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad["error"].as_str().unwrap().contains("fax"), "{bad}");
+    app.put(
+        "/api/v1/clinic/safety-contact",
+        &therapist,
+        json!({"phone": "1"}),
+    )
+    .await
+    .expect(StatusCode::FORBIDDEN);
+    let cleared = app
+        .put(
+            "/api/v1/clinic/safety-contact",
+            &admin,
+            json!({"phone": "", "text": null}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        cleared["safety_contact"],
+        json!({"phone": null, "text": null})
     );
 }

@@ -687,4 +687,225 @@ backend_tests!(
     session_reminders_at_0730_local_across_dst,
     subscriptions_are_checked_and_owned,
     flare_escalates_to_the_therapist,
+    a_red_flag_walk_escalates_at_once,
+    a_red_flag_check_answer_escalates_at_once,
+    a_red_flag_flare_escalates_at_once,
 );
+
+/// How a red flag is reported in the scenarios below.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RedFlag {
+    Walk,
+    CheckAnswer,
+    Flare,
+}
+
+/// A red flag must not wait for Monday: the request that carries pain at the alert level (8)
+/// opens exactly one escalation (the week reviewed now: escalate, plan frozen), sends one
+/// alert to the therapist's browser through the real push service, and answers with safety
+/// advice and the clinic's phone. Further red flags that week open nothing more, and the
+/// weekly job on Monday reviews the week no second time.
+async fn red_flag_escalates_at_once(backend: Backend, how: RedFlag) {
+    let (day, tz) = (june_10(), berlin());
+    let w = World::berlin(backend, Duration::from_secs(5)).await;
+    w.subscribe(&w.therapist, &w.sub).await;
+    let clinic = w
+        .app
+        .get("/api/v1/clinic", &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    w.app
+        .db
+        .store
+        .set_safety_contact(
+            clinic["id"].as_i64().unwrap(),
+            &stepwise_store::SafetyContact {
+                phone: Some("+49 30 1234 5678".into()),
+                text: None,
+            },
+        )
+        .await
+        .unwrap();
+    let patient_id = id(&w.patient);
+    let start = local(tz, day, 7, 0);
+    let end = start + TimeDelta::minutes(20);
+    let during = if how == RedFlag::Walk { 9 } else { 3 };
+    w.app.clock.set(end + TimeDelta::minutes(1));
+    let walk = w
+        .app
+        .post(
+            "/api/v1/me/sessions",
+            &w.patient,
+            json!({"client_id": "walk-1", "started_at": start, "ended_at": end,
+                   "walked_s": 1200, "bouts": 1, "pain_before": 2, "pain_during_max": during,
+                   "effort": 4, "rest_type": "sit"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let answer = match how {
+        RedFlag::Walk => walk.clone(),
+        RedFlag::CheckAnswer => {
+            assert!(
+                walk.get("safety").is_none(),
+                "no advice without a red flag: {walk}"
+            );
+            w.app.clock.set(end + TimeDelta::minutes(110));
+            w.app
+                .post(
+                    &format!("/api/v1/me/sessions/{}/two-hour-check", walk["id"]),
+                    &w.patient,
+                    json!({"pain_after_2h": 9}),
+                )
+                .await
+                .expect(StatusCode::OK)
+        }
+        RedFlag::Flare => {
+            w.app.clock.set(local(tz, day, 18, 0));
+            w.app
+                .post(
+                    "/api/v1/me/flares",
+                    &w.patient,
+                    json!({"client_id": "flare-1", "started_at": local(tz, day, 17, 30), "pain": 9}),
+                )
+                .await
+                .expect(StatusCode::CREATED)
+        }
+    };
+    let safety = &answer["safety"];
+    assert_eq!(safety["pain"], 9, "{answer}");
+    assert_eq!(safety["alert_level"], 8);
+    assert_eq!(safety["phone"], "+49 30 1234 5678");
+    assert!(
+        safety["urgent"]
+            .as_str()
+            .unwrap()
+            .contains("emergency number")
+    );
+    assert!(
+        safety["care_team"]
+            .as_str()
+            .unwrap()
+            .contains("has been told")
+    );
+
+    // Exactly one escalation, opened in that request, for the week of 8 June; plan frozen.
+    let reviews_path = format!("/api/v1/patients/{patient_id}/reviews");
+    let reviews = w
+        .app
+        .get(&reviews_path, &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    let reviews = reviews.as_array().unwrap();
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    assert_eq!(reviews[0]["week_start"], "2026-06-08");
+    assert_eq!(reviews[0]["output"]["decision"], "escalate");
+    assert_eq!(reviews[0]["output"]["reasons"][0]["code"], "red_flag_pain");
+    assert!(reviews[0]["acknowledged_at"].is_null());
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["frozen"], true);
+
+    // One alert reaches the therapist's browser.
+    assert_eq!(w.deliver().await.sent, 1);
+    let got = w.service.notifications(&w.sub.client_hash).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["kind"], "escalation");
+    let title = got[0]["title"].as_str().unwrap();
+    match how {
+        RedFlag::Flare => assert_eq!(title, "pat reported a flare"),
+        _ => assert_eq!(title, "pat reported pain 9/10"),
+    }
+
+    // The same report again (a retry) and another red flag that week open nothing more.
+    w.app
+        .post(
+            "/api/v1/me/flares",
+            &w.patient,
+            json!({"client_id": "flare-2", "started_at": w.app.now() - TimeDelta::minutes(5), "pain": 8}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let reviews = w
+        .app
+        .get(&reviews_path, &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(reviews.as_array().unwrap().len(), 1);
+
+    // The therapist acknowledges; a red flag later that week opens the escalation again.
+    let review_id = reviews[0]["id"].as_i64().unwrap();
+    w.app
+        .post(
+            &format!("{reviews_path}/{review_id}/acknowledge"),
+            &w.therapist,
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["frozen"], false);
+    let again = w
+        .app
+        .post(
+            "/api/v1/me/flares",
+            &w.patient,
+            json!({"client_id": "flare-3", "started_at": w.app.now() - TimeDelta::minutes(1), "pain": 10}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(again["safety"]["pain"], 10);
+    let reviews = w
+        .app
+        .get(&reviews_path, &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(reviews.as_array().unwrap().len(), 1);
+    assert!(reviews[0]["acknowledged_at"].is_null(), "{reviews}");
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["frozen"], true);
+
+    // Monday: the weekly job finds the week reviewed.
+    w.app.clock.set(local(tz, june_10() + Days::new(5), 0, 30));
+    stepwise_server::weekly::run_due_reviews(w.app.db.store.as_ref(), w.app.now())
+        .await
+        .unwrap();
+    let reviews = w
+        .app
+        .get(&reviews_path, &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    let weeks: Vec<&Value> = reviews
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["week_start"])
+        .collect();
+    assert_eq!(
+        weeks.iter().filter(|w| **w == "2026-06-08").count(),
+        1,
+        "{weeks:?}"
+    );
+}
+
+async fn a_red_flag_walk_escalates_at_once(backend: Backend) {
+    red_flag_escalates_at_once(backend, RedFlag::Walk).await;
+}
+
+async fn a_red_flag_check_answer_escalates_at_once(backend: Backend) {
+    red_flag_escalates_at_once(backend, RedFlag::CheckAnswer).await;
+}
+
+async fn a_red_flag_flare_escalates_at_once(backend: Backend) {
+    red_flag_escalates_at_once(backend, RedFlag::Flare).await;
+}

@@ -109,6 +109,8 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
         rules: &Rules,
         plan: &WalkingPlan,
     ) -> StoreResult<()>;
+    /// Sets the clinic's contact for safety advice.
+    async fn set_safety_contact(&self, clinic_id: Id, contact: &SafetyContact) -> StoreResult<()>;
     /// How many users exist (0 on a new database).
     async fn count_users(&self) -> StoreResult<i64>;
     /// A user by id.
@@ -311,6 +313,11 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
         by_user: Id,
         now: DateTime<Utc>,
     ) -> StoreResult<ReviewRecord>;
+    /// Opens an acknowledged escalation review again and freezes the plan: a new red flag in
+    /// a week whose escalation a therapist already acknowledged. The earlier acknowledgement
+    /// is returned in the record (as it was) and then cleared in the store. `NotFound` when
+    /// the review is not an escalation of this patient.
+    async fn reopen_escalation(&self, patient_id: Id, review_id: Id) -> StoreResult<ReviewRecord>;
 
     // --- audit ---
 

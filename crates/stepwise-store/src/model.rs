@@ -52,6 +52,18 @@ pub struct Clinic {
     pub default_rules: Rules,
     /// Plan every new patient starts with, until a baseline is set.
     pub default_plan: WalkingPlan,
+    /// Who a patient reporting red-flag pain is told to call.
+    pub safety_contact: SafetyContact,
+}
+
+/// The clinic's contact in the safety advice a patient reads at once after red-flag pain.
+/// `None` fields take the default wording.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyContact {
+    /// A phone number to call, as the clinic writes it.
+    pub phone: Option<String>,
+    /// What to do, in the clinic's words (e.g. opening hours, an out-of-hours line).
+    pub text: Option<String>,
 }
 
 /// A user account. The password hash never leaves the store except through

@@ -21,8 +21,8 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use crate::model::{
     AuditEntry, BandDay, Clinic, Device, FlareRecord, NewFlare, NewOutcome, NewSession,
     OutcomeKind, OutcomeRecord, Patient, PlanChange, PlanChangeSource, RestType, ReviewOutcome,
-    ReviewRecord, Role, RulesVersion, SessionRecord, SleepEpisode, SleepStage, StepSample, User,
-    WalkingPlan,
+    ReviewRecord, Role, RulesVersion, SafetyContact, SessionRecord, SleepEpisode, SleepStage,
+    StepSample, User, WalkingPlan,
 };
 use crate::{StoreError, StoreResult};
 
@@ -198,7 +198,7 @@ where
 macro_rules! clinic_columns {
     () => {
         "id, name, default_rules, default_interval_s, default_bouts, default_rest_s, \
-         default_sessions_per_week"
+         default_sessions_per_week, safety_phone, safety_text"
     };
 }
 
@@ -282,6 +282,10 @@ pub(crate) fn clinic_from(row: &impl Cells) -> StoreResult<Clinic> {
         name: row.text("name")?,
         default_rules: row.json("default_rules")?,
         default_plan: default_plan_from(row)?,
+        safety_contact: SafetyContact {
+            phone: row.opt_text("safety_phone")?,
+            text: row.opt_text("safety_text")?,
+        },
     })
 }
 
@@ -774,6 +778,25 @@ macro_rules! impl_store {
                     .fetch_one(&self.pool)
                     .await?;
                     clinic_from(&row)
+                }
+
+                async fn set_safety_contact(
+                    &self,
+                    clinic_id: Id,
+                    contact: &SafetyContact,
+                ) -> StoreResult<()> {
+                    let done = sqlx::query(
+                        "UPDATE clinics SET safety_phone = $1, safety_text = $2 WHERE id = $3",
+                    )
+                    .bind(contact.phone.as_deref())
+                    .bind(contact.text.as_deref())
+                    .bind(clinic_id)
+                    .execute(&self.pool)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
                 }
 
                 async fn set_clinic_defaults(
@@ -1666,6 +1689,39 @@ macro_rules! impl_store {
                     .fetch_all(&self.pool)
                     .await?;
                     rows.iter().map(review_outcome_from).collect()
+                }
+
+                async fn reopen_escalation(
+                    &self,
+                    patient_id: Id,
+                    review_id: Id,
+                ) -> StoreResult<ReviewRecord> {
+                    let mut tx = self.begin().await?;
+                    let row = sqlx::query(concat!(
+                        "SELECT ",
+                        review_columns!(),
+                        " FROM reviews WHERE id = $1 AND patient_id = $2 \
+                         AND decision = 'escalate'"
+                    ))
+                    .bind(review_id)
+                    .bind(patient_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let review = review_from(&row)?;
+                    sqlx::query(
+                        "UPDATE reviews SET acknowledged_at = NULL, acknowledged_by = NULL \
+                         WHERE id = $1",
+                    )
+                    .bind(review_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("UPDATE patients SET frozen = $1 WHERE user_id = $2")
+                        .bind(true)
+                        .bind(patient_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(review)
                 }
 
                 async fn acknowledge_escalation(

@@ -10,7 +10,8 @@ use axum::{Json, http::HeaderMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stepwise_store::{
-    Clinic, NewInvite, NewUser, Patient, PatientInvite, Role, StoreError, User, WalkingPlan,
+    Clinic, NewInvite, NewUser, Patient, PatientInvite, Role, SafetyContact, StoreError, User,
+    WalkingPlan,
 };
 
 use crate::access::require_role;
@@ -352,6 +353,61 @@ pub async fn set_clinic_defaults(
     state
         .store
         .set_clinic_defaults(user.clinic_id, &rules, &plan)
+        .await?;
+    Ok(Json(state.store.clinic(user.clinic_id).await?))
+}
+
+/// The clinic's contact in the safety advice; empty or missing fields take the default.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyContactBody {
+    #[serde(default)]
+    phone: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+}
+
+/// Longest safety phone number, characters.
+pub const SAFETY_PHONE_MAX: usize = 40;
+/// Longest safety contact text, characters.
+pub const SAFETY_TEXT_MAX: usize = 600;
+
+/// `PUT /api/v1/clinic/safety-contact` (clinic admin) — who a patient reporting red-flag pain
+/// is told to contact, shown with the safety advice at once.
+pub async fn set_safety_contact(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Body(req): Body<SafetyContactBody>,
+) -> ApiResult<Json<Clinic>> {
+    require_role(&user, &[Role::ClinicAdmin], "this is for clinic admins")?;
+    let trimmed = |value: Option<String>| {
+        value
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let contact = SafetyContact {
+        phone: trimmed(req.phone),
+        text: trimmed(req.text),
+    };
+    if let Some(phone) = &contact.phone {
+        validate::text("phone", phone, SAFETY_PHONE_MAX)?;
+        if !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()./".contains(c))
+        {
+            return Err(ApiError::invalid(
+                "phone",
+                "characters other than digits, spaces and + - ( ) . /",
+                "a phone number as people dial it, e.g. +44 20 7946 0000",
+            ));
+        }
+    }
+    if let Some(text) = &contact.text {
+        validate::text("text", text, SAFETY_TEXT_MAX)?;
+    }
+    state
+        .store
+        .set_safety_contact(user.clinic_id, &contact)
         .await?;
     Ok(Json(state.store.clinic(user.clinic_id).await?))
 }

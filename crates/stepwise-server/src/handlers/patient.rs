@@ -17,8 +17,9 @@ use crate::calendar::{day_start, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
 use crate::reminders;
+use crate::safety::{self, SafetyAdvice};
 use crate::state::AppState;
-use crate::validate;
+use crate::{validate, weekly};
 
 /// How late a walk may be logged (an offline phone catches up).
 pub const MAX_LOG_DELAY: TimeDelta = TimeDelta::days(14);
@@ -146,19 +147,66 @@ pub async fn log_walk(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Body(req): Body<LogWalk>,
-) -> ApiResult<(StatusCode, Json<SessionRecord>)> {
+) -> ApiResult<(StatusCode, Json<WithAdvice<SessionRecord>>)> {
     let patient = own_patient(&state, &user).await?;
     let now = state.clock.now();
     let session = req.validate(now)?;
     let (record, created) = state.store.record_session(patient.id, session, now).await?;
     // Also on a retry: scheduling is idempotent, and completes a first try cut short.
     reminders::after_walk(state.store.as_ref(), &patient, &record, now).await?;
+    let pains = [record.logged.pain_before, record.logged.pain_during_max];
+    let safety = red_flag_after_walk(&state, &patient, &record, pains, now).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(record)))
+    Ok((status, Json(WithAdvice { record, safety })))
+}
+
+/// A stored report, and the safety advice when it carried red-flag pain.
+#[derive(Serialize)]
+pub struct WithAdvice<T> {
+    /// What was stored.
+    #[serde(flatten)]
+    record: T,
+    /// Present only when a pain in the report reached the patient's alert level: read it at
+    /// once (the escalation is open and the therapist alerted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    safety: Option<SafetyAdvice>,
+}
+
+/// The red-flag test on the pains a report carried, under the patient's rules in force.
+async fn red_flag(
+    state: &AppState,
+    patient: &Patient,
+    pains: impl IntoIterator<Item = Option<i64>>,
+) -> ApiResult<Option<(i64, i64)>> {
+    let rules = state.store.current_rules(patient.id).await?.rules;
+    Ok(rules
+        .red_flag(pains.into_iter().flatten())
+        .map(|pain| (pain, rules.escalate_pain)))
+}
+
+/// After a walk or its check: on red-flag pain, the week escalates now and the therapist is
+/// alerted (once per walk); the patient gets the advice.
+async fn red_flag_after_walk(
+    state: &AppState,
+    patient: &Patient,
+    session: &SessionRecord,
+    pains: impl IntoIterator<Item = Option<i64>>,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<SafetyAdvice>> {
+    let Some((pain, level)) = red_flag(state, patient, pains).await? else {
+        return Ok(None);
+    };
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let day = local_day(tz, session.logged.started_at);
+    weekly::escalate_now(state.store.as_ref(), patient, day, now).await?;
+    let alert = reminders::plan::red_flag_alert(tz, patient, session, pain, now);
+    state.store.schedule_reminders(&[alert], now).await?;
+    let clinic = state.store.clinic(patient.clinic_id).await?;
+    Ok(Some(safety::advice(pain, level, &clinic)))
 }
 
 /// A date range in the patient's local calendar, both ends included; either end may be left
@@ -238,7 +286,7 @@ pub async fn answer_check(
     AuthUser(user): AuthUser,
     Path(session_id): Path<i64>,
     Body(req): Body<TwoHourAnswer>,
-) -> ApiResult<Json<SessionRecord>> {
+) -> ApiResult<Json<WithAdvice<SessionRecord>>> {
     let patient = own_patient(&state, &user).await?;
     validate::score("pain_after_2h", Some(req.pain_after_2h))?;
     let now = state.clock.now();
@@ -255,7 +303,12 @@ pub async fn answer_check(
         .answer_two_hour_check(patient.id, session_id, req.pain_after_2h, now)
         .await?;
     reminders::after_answer(state.store.as_ref(), session_id, now).await?;
-    Ok(Json(answered))
+    let safety =
+        red_flag_after_walk(&state, &patient, &answered, [answered.pain_after_2h], now).await?;
+    Ok(Json(WithAdvice {
+        record: answered,
+        safety,
+    }))
 }
 
 /// A flare as the patient reports it.
@@ -273,7 +326,7 @@ pub async fn report_flare(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Body(req): Body<ReportFlare>,
-) -> ApiResult<(StatusCode, Json<FlareRecord>)> {
+) -> ApiResult<(StatusCode, Json<WithAdvice<FlareRecord>>)> {
     let patient = own_patient(&state, &user).await?;
     let now = state.clock.now();
     validate::client_id("client_id", &req.client_id)?;
@@ -290,13 +343,24 @@ pub async fn report_flare(
         notes: req.notes,
     };
     let (record, created) = state.store.report_flare(patient.id, flare, now).await?;
+    // Every flare alerts the therapist at once; that alert is also the red-flag alert.
     reminders::after_flare(state.store.as_ref(), &patient, &record, now).await?;
+    let safety = match red_flag(&state, &patient, [Some(record.reported.pain)]).await? {
+        Some((pain, level)) => {
+            let tz = parse_zone("timezone", &patient.timezone)?;
+            let day = local_day(tz, record.reported.started_at);
+            weekly::escalate_now(state.store.as_ref(), &patient, day, now).await?;
+            let clinic = state.store.clinic(patient.clinic_id).await?;
+            Some(safety::advice(pain, level, &clinic))
+        }
+        None => None,
+    };
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(record)))
+    Ok((status, Json(WithAdvice { record, safety })))
 }
 
 /// The plan over time and every weekly decision with its reasons.

@@ -252,6 +252,29 @@ pub fn review_escalation(patient: &Patient, review: &ReviewRecord) -> NewReminde
     )
 }
 
+/// To the therapist, at once: a walk or its check carried red-flag pain; the week was
+/// escalated and the plan is frozen. One alert per walk, however many of its reports do.
+pub fn red_flag_alert(
+    tz: Tz,
+    patient: &Patient,
+    session: &SessionRecord,
+    pain: i64,
+    at: DateTime<Utc>,
+) -> NewReminder {
+    let started = session.logged.started_at.with_timezone(&tz);
+    escalation(
+        patient,
+        format!("escalation:red-flag:session:{}", session.id),
+        at,
+        format!("{} reported pain {pain}/10", patient.display_name),
+        format!(
+            "With the walk of {} (patient's time). The plan is frozen until you acknowledge the \
+             escalation.",
+            started.format("%a %-d %b %H:%M")
+        ),
+    )
+}
+
 /// To the therapist: the patient reported a flare.
 pub fn flare_escalation(tz: Tz, patient: &Patient, flare: &FlareRecord) -> NewReminder {
     let started = flare.reported.started_at.with_timezone(&tz);
