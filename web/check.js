@@ -124,6 +124,7 @@
         pain_after_2h: Number(chosen.value),
       });
       showAnswered(record.pain_after_2h, record.answered_at, true);
+      S.showSafety(record.safety);
     } catch (error) {
       if (S.isCsrfError(error)) {
         S.csrf.clear();

@@ -151,6 +151,37 @@
     }
   }
 
+  function fillSafetyContact(c) {
+    byId('safety-contact-phone').value = c.safety_contact.phone || '';
+    byId('safety-contact-text').value = c.safety_contact.text || '';
+  }
+
+  async function saveSafetyContact(event) {
+    event.preventDefault();
+    for (const name of ['phone', 'text']) byId('safety-contact-' + name + '-error').textContent = '';
+    const button = byId('safety-contact-submit');
+    button.disabled = true;
+    try {
+      clinic = await S.api('PUT', '/api/v1/clinic/safety-contact', {
+        phone: byId('safety-contact-phone').value,
+        text: byId('safety-contact-text').value,
+      });
+      fillSafetyContact(clinic);
+      S.say('Safety contact saved. Patients see it at once when they report red-flag pain.');
+    } catch (error) {
+      const field = error.body && error.body.field;
+      if (error.status === 422 && (field === 'phone' || field === 'text')) {
+        byId('safety-contact-' + field + '-error').textContent = error.message;
+        byId('safety-contact-' + field).focus();
+        S.fail('Not saved: ' + error.message);
+      } else {
+        T.handle(error, start);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   async function start() {
     if (!wired) {
       wired = true;
@@ -163,6 +194,7 @@
       showRoleFields();
       byId('invite-form').addEventListener('submit', invite);
       byId('defaults-form').addEventListener('submit', saveDefaults);
+      byId('safety-contact-form').addEventListener('submit', saveSafetyContact);
     }
     const [c, therapists, rows] = await Promise.all([
       S.api('GET', '/api/v1/clinic'),
@@ -178,6 +210,7 @@
     renderTherapists(therapists);
     renderPatients(rows, names);
     fillDefaults(c);
+    fillSafetyContact(c);
   }
 
   T.boot(start, ['clinic_admin']);

@@ -108,6 +108,31 @@
     byId('error').textContent = text;
   }
 
+  /**
+   * Shows the safety advice the server sends with a report that carried red-flag pain
+   * (`safety` in the answer), above everything else, and moves focus to it. Does nothing when
+   * the answer has none.
+   */
+  function showSafety(advice) {
+    if (!advice) return false;
+    const panel = byId('safety');
+    byId('safety-title').textContent = advice.title;
+    byId('safety-now').textContent = advice.now;
+    byId('safety-contact').textContent = advice.contact;
+    const phone = byId('safety-phone');
+    phone.hidden = !advice.phone;
+    if (advice.phone) {
+      phone.textContent = 'Call your clinic: ' + advice.phone;
+      phone.href = 'tel:' + advice.phone.replace(/[^0-9+]/g, '');
+    }
+    byId('safety-urgent').textContent = advice.urgent;
+    byId('safety-care-team').textContent = advice.care_team;
+    panel.hidden = false;
+    panel.focus();
+    panel.scrollIntoView({ block: 'start' });
+    return true;
+  }
+
   /** Clears both message regions. */
   function clearMessages() {
     byId('message').textContent = '';
@@ -445,6 +470,7 @@
     isCsrfError,
     say,
     fail,
+    showSafety,
     clearMessages,
     formatDateTime,
     showLogin,

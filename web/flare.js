@@ -62,6 +62,8 @@
       if (result.queued) {
         S.say('Saved on this phone, will send when online.');
         showQueue();
+      } else if (S.showSafety(result.stored.safety)) {
+        S.say('Your flare is reported and your care team has been told.');
       } else {
         S.say('Thank you. Your flare is reported and your therapist will see it. Take it easy.');
       }

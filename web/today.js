@@ -355,11 +355,14 @@
       if (result.queued) {
         S.say('Saved on this phone, will send when online.');
         showQueue();
+      } else if (S.showSafety(result.stored.safety)) {
+        S.say('Your walk is saved, and your care team has been told about your pain.');
+        refresh();
       } else {
         S.say('Your walk is saved. Thank you!');
         refresh();
+        byId('timer-start').focus();
       }
-      byId('timer-start').focus();
     } catch (err) {
       if (S.isCsrfError(err) || err.status === 401) {
         S.csrf.clear();

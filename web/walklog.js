@@ -67,9 +67,10 @@
     const token = await S.ensureCsrf();
     for (const item of list()) {
       try {
-        await S.api('POST', item.path, item.body, token || undefined);
+        const stored = await S.api('POST', item.path, item.body, token || undefined);
         remove(item.body.client_id); // 201 or 200: stored on the server
         result.sent += 1;
+        S.showSafety(stored && stored.safety);
       } catch (error) {
         if (error.status === 0 || error.status >= 500 || error.status === 429) {
           break; // offline or the server is unwell: try again later
