@@ -47,6 +47,50 @@ where
     }
 }
 
+/// Middleware for routes whose clients send large bodies (band uploads): reads the whole body
+/// before anything answers, so a refusal that comes before the body is read (an unknown or
+/// revoked upload token: 401) still reaches the client. Without it the server answers and
+/// closes the connection while the client is still sending, and a reverse proxy in between
+/// turns the refusal into "502 Bad Gateway", which a collector takes for "server unreachable,
+/// try again" instead of "pair again". A body over the route's limit is read on and
+/// discarded up to [`DRAIN_LIMIT_FACTOR`] times the limit, then refused with 413.
+pub async fn read_whole_body(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+
+    let limit = request
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(BODY_LIMIT, |l| l.0);
+    let (parts, body) = request.into_parts();
+    let mut body = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = futures::StreamExt::next(&mut body).await {
+        let Ok(chunk) = chunk else {
+            return ApiError::BadRequest("the body could not be read".into()).into_response();
+        };
+        seen += chunk.len();
+        if seen > limit.saturating_mul(DRAIN_LIMIT_FACTOR) {
+            break;
+        }
+        if seen <= limit {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    if seen > limit {
+        return ApiError::TooLarge(limit).into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(kept)))
+        .await
+}
+
+/// How far past its limit a large body is still read (and discarded) before the 413, so the
+/// refusal reaches the client through a proxy.
+pub const DRAIN_LIMIT_FACTOR: usize = 4;
+
 /// The body limit in force for a route, recorded so that errors can state it.
 #[derive(Clone, Copy)]
 pub struct BodyLimit(pub usize);

@@ -117,6 +117,7 @@ pub fn app(state: AppState) -> Router {
             Router::new()
                 .route("/samples", post(collector::upload))
                 .layer(DefaultBodyLimit::max(SAMPLES_BODY_LIMIT))
+                .layer(axum::middleware::from_fn(json::read_whole_body))
                 .layer(axum::Extension(BodyLimit(SAMPLES_BODY_LIMIT))),
         )
         .layer(SetResponseHeaderLayer::overriding(

@@ -250,7 +250,11 @@ async fn red_flag_escalates_and_freezes_until_acknowledged(backend: Backend) {
     let mut walks = EASY;
     walks[2].2 = 8; // red-flag pain during
     walk_week(&w, &walks).await;
-    let r = review(&w).await;
+    // The red flag escalated the week at once, when the walk was logged (contract version 2,
+    // "Immediate safety"): the review asked for on Monday is that one, stored already.
+    w.app.clock.set(utc(2026, 11, 9, 0, 30));
+    let r = review_of(&w, "2026-11-02").await.expect(StatusCode::OK);
+    assert_eq!(r["created_at"], "2026-11-06T09:21:00Z");
     assert_eq!(r["output"]["decision"], "escalate");
     assert_eq!(r["output"]["interval_s"], 240);
     assert_eq!(plan_interval(&w).await, 240);
