@@ -366,6 +366,19 @@ export async function startStack({ name = scenario || 'stack' } = {}) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Signing in through a page
+
+/** Signs `person` ({email, password}) in through the page's own form at `url` and waits for
+ *  the page's content (#content) to show. */
+export async function signIn(page, url, person) {
+  await page.goto(url);
+  await page.locator('#login-email').fill(person.email);
+  await page.locator('#login-password').fill(person.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#content').waitFor({ state: 'visible' });
+}
+
+// ---------------------------------------------------------------------------------------------
 // The API from Node
 
 /**

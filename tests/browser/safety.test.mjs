@@ -14,18 +14,9 @@
 
 import assert from 'node:assert/strict';
 
-import { checkAccessibility, login, run, screenshot, signUpPatient, signUpTherapist, step } from './harness.mjs';
+import { checkAccessibility, login, run, screenshot, signIn, signUpPatient, signUpTherapist, step } from './harness.mjs';
 
 const PHONE_NUMBER = '+44 20 7946 0000';
-
-/** Signs in through the page's own form at `url` and waits for the page's content. */
-async function signIn(page, url, person) {
-  await page.goto(url);
-  await page.locator('#login-email').fill(person.email);
-  await page.locator('#login-password').fill(person.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('#content').waitFor({ state: 'visible' });
-}
 
 await run('safety', async ({ base, admin, newPage }) => {
   const adminApi = await login(base, admin.email, admin.password);

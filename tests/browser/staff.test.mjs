@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 
-import { run, step, sleep, login, signUpTherapist, signUpPatient, screenshot, waitFor } from './harness.mjs';
+import { run, step, sleep, login, signIn, signUpTherapist, signUpPatient, screenshot, waitFor } from './harness.mjs';
 
 const DAY = 24 * 3600 * 1000;
 const MINUTE = 60 * 1000;
@@ -52,15 +52,6 @@ async function logWalks(patApi, from, to, pains) {
     });
     await patApi.post(`/me/sessions/${walk.id}/two-hour-check`, { pain_after_2h: pains[i].after });
   }
-}
-
-/** Signs in through the page's own form at `url` and waits for the page's content. */
-async function signIn(page, url, person) {
-  await page.goto(url);
-  await page.locator('#login-email').fill(person.email);
-  await page.locator('#login-password').fill(person.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('#content').waitFor({ state: 'visible' });
 }
 
 /** Screenshots of `url` at desktop width on `desk` and phone width on `phone`. */

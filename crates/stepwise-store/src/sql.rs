@@ -649,6 +649,25 @@ macro_rules! impl_store {
 
             /// Helpers that run inside a transaction.
             impl $store {
+                /// A patient's escalation review; `NotFound` for any other review.
+                async fn escalation_review(
+                    tx: &mut Tx,
+                    patient_id: Id,
+                    review_id: Id,
+                ) -> StoreResult<ReviewRecord> {
+                    let row = sqlx::query(concat!(
+                        "SELECT ",
+                        review_columns!(),
+                        " FROM reviews WHERE id = $1 AND patient_id = $2 \
+                         AND decision = 'escalate'"
+                    ))
+                    .bind(review_id)
+                    .bind(patient_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    review_from(&row)
+                }
+
                 async fn insert_user(
                     tx: &mut Tx,
                     clinic_id: Id,
@@ -1697,17 +1716,7 @@ macro_rules! impl_store {
                     review_id: Id,
                 ) -> StoreResult<ReviewRecord> {
                     let mut tx = self.begin().await?;
-                    let row = sqlx::query(concat!(
-                        "SELECT ",
-                        review_columns!(),
-                        " FROM reviews WHERE id = $1 AND patient_id = $2 \
-                         AND decision = 'escalate'"
-                    ))
-                    .bind(review_id)
-                    .bind(patient_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let review = review_from(&row)?;
+                    let review = Self::escalation_review(&mut tx, patient_id, review_id).await?;
                     sqlx::query(
                         "UPDATE reviews SET acknowledged_at = NULL, acknowledged_by = NULL \
                          WHERE id = $1",
@@ -1752,17 +1761,7 @@ macro_rules! impl_store {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    let row = sqlx::query(concat!(
-                        "SELECT ",
-                        review_columns!(),
-                        " FROM reviews WHERE id = $1 AND patient_id = $2 \
-                         AND decision = 'escalate'"
-                    ))
-                    .bind(review_id)
-                    .bind(patient_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let review = review_from(&row)?;
+                    let review = Self::escalation_review(&mut tx, patient_id, review_id).await?;
                     tx.commit().await?;
                     Ok(review)
                 }

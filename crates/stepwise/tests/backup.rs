@@ -14,7 +14,7 @@ use stepwise_testkit::server::{PASSWORD, Session, TestServer};
 use tokio::process::Command;
 use tokio::sync::Mutex;
 
-use common::serve::{STEPWISE, serve, stepwise};
+use common::serve::{STEPWISE, pair_band, serve, stepwise};
 
 /// One hour of minute steps from the band: every minute of hour `hour` counts `hour + 1`.
 fn hour_of_steps(start: chrono::DateTime<Utc>, hour: i64) -> Value {
@@ -29,21 +29,8 @@ async fn a_backup_taken_while_bands_upload_restores_into_a_fresh_server_with_not
     let now = Utc::now().duration_trunc(TimeDelta::hours(1)).unwrap();
     let server = TestServer::start(now).await;
     let patient = server.patient().await;
-    let paired: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/devices/pair", server.url()))
-        .json(&json!({"code": patient.pairing_code().await,
-                      "device": {"kind": "mi-band-4", "address": "C8:0F:10:00:00:01",
-                                 "name": "Mi Smart Band 4"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = paired["token"]
-        .as_str()
-        .expect("an upload token")
-        .to_string();
+    let code = json!(patient.pairing_code().await);
+    let token = pair_band(&server.url(), &code, "C8:0F:10:00:00:01").await;
 
     // The band uploads hour after hour (the 80 days before now) until told to stop; each
     // hour is recorded once the server has acknowledged it.

@@ -9,7 +9,7 @@ use chrono::{DurationRound, TimeDelta, Utc};
 use serde_json::{Value, json};
 use stepwise_testkit::server::Session;
 
-use common::serve::{serve, stepwise};
+use common::serve::{pair_band, serve, stepwise};
 
 const ADMIN_PASSWORD: &str = "admin-password-1";
 const PASSWORD: &str = "a-long-password-1";
@@ -116,24 +116,13 @@ async fn metrics_count_a_short_scenario_and_logs_are_json() {
         .await;
     }
     let pairing = pat.post("/me/pairing-codes", json!({})).await;
+    let token = pair_band(&url, &pairing["code"], "C8:0F:10:00:00:02").await;
     let client = reqwest::Client::new();
-    let paired: Value = client
-        .post(format!("{url}/api/v1/devices/pair"))
-        .json(&json!({"code": pairing["code"],
-                      "device": {"kind": "mi-band-4", "address": "C8:0F:10:00:00:02",
-                                 "name": "Mi Smart Band 4"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = paired["token"].as_str().unwrap();
     let hour_ago = now.duration_trunc(TimeDelta::hours(1)).unwrap() - TimeDelta::hours(3);
     for (hour, expected) in [(0, 200), (1, 200), (-24 * 400, 422)] {
         let answer = client
             .post(format!("{url}/api/v1/samples"))
-            .bearer_auth(token)
+            .bearer_auth(&token)
             .json(
                 &json!({"runs": [{"start": hour_ago + TimeDelta::hours(hour),
                                     "steps": vec![50; 60]}]}),

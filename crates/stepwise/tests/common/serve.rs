@@ -83,3 +83,22 @@ pub async fn serve(database: &str, extra: &[&str], env: &[(&str, &str)]) -> Serv
         rest: lines,
     }
 }
+
+/// Pairs a Mi Band 4 at `address` with the one-time `code` at the server at `url`, as
+/// `stepwise band pair` does; returns the upload token.
+pub async fn pair_band(url: &str, code: &serde_json::Value, address: &str) -> String {
+    let paired: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/api/v1/devices/pair"))
+        .json(&serde_json::json!({"code": code,
+            "device": {"kind": "mi-band-4", "address": address, "name": "Mi Smart Band 4"}}))
+        .send()
+        .await
+        .expect("pairing")
+        .json()
+        .await
+        .expect("the pairing answer");
+    paired["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an upload token: {paired}"))
+        .to_string()
+}
