@@ -239,6 +239,17 @@ pub async fn escalate_now(
 ) -> ApiResult<RedFlagEscalation> {
     let tz = parse_zone("timezone", &patient.timezone)?;
     let monday = monday_of(day);
+    // Completed weeks not reviewed yet come first (the job may not have run since Monday
+    // began): the weekly job reviews only weeks after the newest review.
+    if review_patient_weeks(store, patient, now).await? > 0 {
+        return Box::pin(escalate_now(
+            store,
+            &store.patient(patient.id).await?,
+            day,
+            now,
+        ))
+        .await;
+    }
     let earlier = store.review_outcomes(patient.id).await?;
     if let Some(done) = earlier.iter().find(|r| r.week_start == monday) {
         let stored = store

@@ -17,6 +17,7 @@ backend_tests!(
     unanswered_check_holds,
     two_breaches_regress,
     red_flag_escalates_and_freezes_until_acknowledged,
+    a_red_flag_first_thing_on_monday_leaves_no_week_unreviewed,
     review_twice_changes_nothing,
     weekly_job_reviews_at_local_monday_midnight,
     band_minutes_verify_walks,
@@ -1377,5 +1378,37 @@ async fn the_clinic_admin_sets_the_safety_contact(backend: Backend) {
     assert_eq!(
         cleared["safety_contact"],
         json!({"phone": null, "text": null})
+    );
+}
+
+/// A red flag reviews its week at once; a completed week the job has not reviewed yet (the
+/// red flag came in the first minute of Monday) is reviewed first, not skipped for good.
+async fn a_red_flag_first_thing_on_monday_leaves_no_week_unreviewed(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    walk_week(&w, &EASY).await;
+    let start = utc(2026, 11, 9, 0, 0);
+    w.app.walk(&w.patient, start, 5, 2, 9).await;
+    let reviews = w
+        .app
+        .get(
+            &format!("/api/v1/patients/{}/reviews", w.patient_id),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    let weeks: Vec<(&str, &str)> = reviews
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["week_start"].as_str().unwrap(),
+                r["output"]["decision"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        weeks,
+        [("2026-11-02", "advance"), ("2026-11-09", "escalate")]
     );
 }
