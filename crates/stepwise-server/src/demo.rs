@@ -709,7 +709,7 @@ impl World<'_> {
             .answer_two_hour_check(patient.id, record.id, after, answered)
             .await
             .during("answering a two-hour check")?;
-        reminders::after_answer(self.store, record.id, answered)
+        reminders::after_answer(self.store, record.id, reminders::Check::TwoHour, answered)
             .await
             .during("cancelling two-hour reminders")
     }

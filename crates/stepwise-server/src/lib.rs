@@ -62,6 +62,10 @@ pub fn app(state: AppState) -> Router {
             "/me/sessions/{session_id}/two-hour-check",
             post(patient::answer_check),
         )
+        .route(
+            "/me/sessions/{session_id}/next-morning-check",
+            post(patient::answer_next_morning),
+        )
         .route("/me/flares", post(patient::report_flare))
         .route("/me/history", get(patient::history))
         .route("/me/pairing-codes", post(patient::pairing_code))

@@ -54,7 +54,7 @@ pub async fn gather_evidence(
             pain_before: s.logged.pain_before,
             pain_during_max: s.logged.pain_during_max,
             pain_after_2h: s.pain_after_2h,
-            pain_next_morning: None,
+            pain_next_morning: s.pain_next_morning,
             effort: s.logged.effort,
             verified: verification.as_verified(),
         });

@@ -33,6 +33,7 @@ backend_tests!(
     failed_logins_are_rate_limited,
     logging_the_same_walk_twice_stores_it_once,
     two_hour_check_opens_after_the_walk,
+    the_next_morning_check_after_quiet_hours_across_dst_counts_once,
     rules_are_versioned_and_validated,
     baseline_from_tolerance_walks,
     staff_reads_are_audited,
@@ -1410,5 +1411,144 @@ async fn a_red_flag_first_thing_on_monday_leaves_no_week_unreviewed(backend: Bac
     assert_eq!(
         weeks,
         [("2026-11-02", "advance"), ("2026-11-09", "escalate")]
+    );
+}
+
+/// The next-morning check (engine contract version 2), in Berlin across the autumn clock
+/// change: asked when the patient's quiet hours end (07:30 local, 06:30 UTC on Sunday 25
+/// October, the first morning of CET), not answerable before 04:00 that morning, answered
+/// once, listed on today's page while open, and counted by the weekly review.
+async fn the_next_morning_check_after_quiet_hours_across_dst_counts_once(backend: Backend) {
+    let joined = utc(2026, 10, 19, 7, 0);
+    let w = setup(backend, "Europe/Berlin", joined).await;
+    w.app
+        .put(
+            "/api/v1/me/reminder-settings",
+            &w.patient,
+            json!({"session_reminders": false, "session_times": [], "session_days": [],
+                   "quiet_hours": {"start": "22:00", "end": "07:30"}}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    // Three comfortable walks; the Saturday one ends at 18:20 CEST, the evening before DST ends.
+    let starts = [
+        utc(2026, 10, 20, 16, 0),
+        utc(2026, 10, 22, 16, 0),
+        utc(2026, 10, 24, 16, 0),
+    ];
+    let mut walks = Vec::new();
+    for start in starts {
+        let id = w.app.walk(&w.patient, start, 20, 2, 3).await;
+        w.app
+            .answer(&w.patient, id, start + TimeDelta::minutes(20), 2)
+            .await;
+        walks.push(id);
+    }
+    let saturday = walks[2];
+    let reminders = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/patients/{}/reminders?from=2026-10-24&to=2026-10-26",
+                w.patient_id
+            ),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    let morning: Vec<&Value> = reminders
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "next_morning_check" && r["session_id"] == saturday)
+        .collect();
+    assert_eq!(morning.len(), 1, "{reminders}");
+    assert_eq!(morning[0]["due_at"], "2026-10-25T06:30:00Z");
+    assert_eq!(morning[0]["state"], "pending");
+
+    let path = format!("/api/v1/me/sessions/{saturday}/next-morning-check");
+    // Saturday night: too early.
+    w.app.clock.set(utc(2026, 10, 24, 22, 0));
+    let early = w
+        .app
+        .post(&path, &w.patient, json!({"pain_next_morning": 3}))
+        .await
+        .expect(StatusCode::CONFLICT);
+    assert!(
+        early["error"]
+            .as_str()
+            .unwrap()
+            .contains("opens on Sun 25 Oct at 04:00"),
+        "{early}"
+    );
+    // Sunday 07:40 CET: listed on today's page, answered (a rise of 3 over pain before 2).
+    w.app.clock.set(utc(2026, 10, 25, 6, 40));
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    let due: Vec<&Value> = today["morning_checks_due"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["id"])
+        .collect();
+    assert_eq!(due, [&json!(saturday)], "{today}");
+    let answered = w
+        .app
+        .post(&path, &w.patient, json!({"pain_next_morning": 5}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(answered["pain_next_morning"], 5);
+    assert_eq!(answered["next_morning_answered_at"], "2026-10-25T06:40:00Z");
+    assert!(answered.get("safety").is_none());
+    // Once: the same answer again is fine, another is a conflict; the question is withdrawn.
+    w.app
+        .post(&path, &w.patient, json!({"pain_next_morning": 5}))
+        .await
+        .expect(StatusCode::OK);
+    w.app
+        .post(&path, &w.patient, json!({"pain_next_morning": 2}))
+        .await
+        .expect(StatusCode::CONFLICT);
+    let bad = w
+        .app
+        .post(&path, &w.patient, json!({"pain_next_morning": 11}))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["field"], "pain_next_morning");
+    let reminders = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/patients/{}/reminders?from=2026-10-24&to=2026-10-26",
+                w.patient_id
+            ),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    let states: Vec<&Value> = reminders
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "next_morning_check" && r["session_id"] == saturday)
+        .map(|r| &r["state"])
+        .collect();
+    assert_eq!(states, [&json!("cancelled")]);
+
+    // The weekly review counts it: a rise of 3 by the next morning breaches (allowed 2).
+    w.app.clock.set(utc(2026, 10, 26, 0, 30));
+    let r = review_of(&w, "2026-10-19")
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(r["output"]["decision"], "hold", "{r}");
+    assert_eq!(codes(&r), ["pain_next_morning_rise_over_max"]);
+    assert_eq!(r["evidence"]["sessions"][2]["pain_next_morning"], 5);
+    assert!(
+        r["evidence"]["sessions"][0]
+            .get("pain_next_morning")
+            .is_none()
     );
 }

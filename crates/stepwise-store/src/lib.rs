@@ -198,6 +198,16 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
         pain_after_2h: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<SessionRecord>;
+    /// Answers a walk's next-morning check ("how is your pain this morning?"), as the
+    /// two-hour check: the same answer again returns the stored walk; a different one is
+    /// `Conflict`.
+    async fn answer_next_morning_check(
+        &self,
+        patient_id: Id,
+        session_id: Id,
+        pain_next_morning: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SessionRecord>;
     /// Walks that started in `[from, to)`, oldest first.
     async fn sessions_between(
         &self,

@@ -292,6 +292,10 @@ pub struct SessionRecord {
     pub pain_after_2h: Option<i64>,
     /// When the two-hour answer came.
     pub answered_at: Option<DateTime<Utc>>,
+    /// Pain on waking the morning after, 0–10, once answered.
+    pub pain_next_morning: Option<i64>,
+    /// When the next-morning answer came.
+    pub next_morning_answered_at: Option<DateTime<Utc>>,
     /// When the walk was logged.
     pub created_at: DateTime<Utc>,
 }

@@ -32,11 +32,13 @@ pub enum ReminderKind {
     Escalation,
     /// No band data has arrived for two days.
     BandNudge,
+    /// "How is your pain this morning?", the morning after a walk, when quiet hours end.
+    NextMorningCheck,
 }
 
 impl ReminderKind {
     /// Every kind.
-    pub const ALL: [ReminderKind; 7] = [
+    pub const ALL: [ReminderKind; 8] = [
         ReminderKind::TwoHourCheck,
         ReminderKind::TwoHourFollowUp,
         ReminderKind::Session,
@@ -44,6 +46,7 @@ impl ReminderKind {
         ReminderKind::PlanChange,
         ReminderKind::Escalation,
         ReminderKind::BandNudge,
+        ReminderKind::NextMorningCheck,
     ];
 
     /// The stable name used in storage and JSON.
@@ -56,6 +59,7 @@ impl ReminderKind {
             ReminderKind::PlanChange => "plan_change",
             ReminderKind::Escalation => "escalation",
             ReminderKind::BandNudge => "band_nudge",
+            ReminderKind::NextMorningCheck => "next_morning_check",
         }
     }
 
@@ -386,6 +390,14 @@ pub struct ReminderSettings {
     pub medication_lead_min: Option<i64>,
     /// Therapist: the two-hour check expires this many minutes after the walk ends.
     pub two_hour_window_min: i64,
+    /// Patient: the next-morning check ("how is your pain this morning?") after each walk.
+    /// On unless turned off (settings stored before it existed read as on).
+    #[serde(default = "next_morning_checks_default")]
+    pub next_morning_checks: bool,
+}
+
+fn next_morning_checks_default() -> bool {
+    true
 }
 
 impl ReminderSettings {
@@ -410,6 +422,7 @@ impl Default for ReminderSettings {
             quiet_hours: None,
             medication_lead_min: None,
             two_hour_window_min: Self::DEFAULT_TWO_HOUR_WINDOW_MIN,
+            next_morning_checks: next_morning_checks_default(),
         }
     }
 }
@@ -463,10 +476,11 @@ pub trait ReminderStore: Send + Sync {
         reminders: &[NewReminder],
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
-    /// Cancels the pending reminders about a walk (its two-hour check was answered).
+    /// Cancels the pending reminders of these kinds about a walk (a check was answered).
     async fn cancel_session_reminders(
         &self,
         session_id: Id,
+        kinds: &[ReminderKind],
         now: DateTime<Utc>,
     ) -> StoreResult<u64>;
     /// Claims up to `limit` reminders due at `now` (or whose lease ran out) for `worker`,

@@ -232,7 +232,8 @@ macro_rules! rules_version_columns {
 macro_rules! session_columns {
     () => {
         "id, patient_id, client_id, started_at, ended_at, walked_s, bouts, pain_before, \
-         pain_during_max, effort, rest_type, notes, pain_after_2h, answered_at, created_at"
+         pain_during_max, effort, rest_type, notes, pain_after_2h, answered_at, \
+         pain_next_morning, next_morning_answered_at, created_at"
     };
 }
 
@@ -430,6 +431,8 @@ pub(crate) fn session_from(row: &impl Cells) -> StoreResult<SessionRecord> {
         },
         pain_after_2h: row.opt_int("pain_after_2h")?,
         answered_at: row.opt_instant("answered_at")?,
+        pain_next_morning: row.opt_int("pain_next_morning")?,
+        next_morning_answered_at: row.opt_instant("next_morning_answered_at")?,
         created_at: row.instant("created_at")?,
     })
 }
@@ -649,6 +652,38 @@ macro_rules! impl_store {
 
             /// Helpers that run inside a transaction.
             impl $store {
+                /// Answers a check of a walk once with `update` (which sets the answer where none
+                /// is stored and returns the row): the same answer again returns the stored walk,
+                /// a different one is a conflict. `stored` reads the answer and names the check.
+                async fn answer_check<'q>(
+                    &self,
+                    update: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+                    patient_id: Id,
+                    session_id: Id,
+                    pain: i64,
+                    now: DateTime<Utc>,
+                    stored: impl Fn(&SessionRecord) -> (Option<i64>, &'static str),
+                ) -> StoreResult<SessionRecord> {
+                    let answered = update
+                        .bind(pain)
+                        .bind(secs(now))
+                        .bind(session_id)
+                        .bind(patient_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    if let Some(row) = answered {
+                        return session_from(&row);
+                    }
+                    let walk = self.session(patient_id, session_id).await?;
+                    let (answer, check) = stored(&walk);
+                    if answer != Some(pain) {
+                        return Err(StoreError::Conflict(format!(
+                            "{check} of this walk was already answered differently"
+                        )));
+                    }
+                    Ok(walk)
+                }
+
                 /// A patient's escalation review; `NotFound` for any other review.
                 async fn escalation_review(
                     tx: &mut Tx,
@@ -1262,24 +1297,30 @@ macro_rules! impl_store {
                         "UPDATE sessions SET pain_after_2h = $1, answered_at = $2 \
                          WHERE id = $3 AND patient_id = $4 AND pain_after_2h IS NULL RETURNING ",
                         session_columns!()
-                    ))
-                    .bind(pain_after_2h)
-                    .bind(secs(now))
-                    .bind(session_id)
-                    .bind(patient_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                    if let Some(row) = answered {
-                        return session_from(&row);
-                    }
-                    let stored = self.session(patient_id, session_id).await?;
-                    if stored.pain_after_2h != Some(pain_after_2h) {
-                        return Err(StoreError::Conflict(
-                            "the two-hour check of this walk was already answered differently"
-                                .into(),
-                        ));
-                    }
-                    Ok(stored)
+                    ));
+                    self.answer_check(answered, patient_id, session_id, pain_after_2h, now, |s| {
+                        (s.pain_after_2h, "the two-hour check")
+                    })
+                    .await
+                }
+
+                async fn answer_next_morning_check(
+                    &self,
+                    patient_id: Id,
+                    session_id: Id,
+                    pain_next_morning: i64,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<SessionRecord> {
+                    let answered = sqlx::query(concat!(
+                        "UPDATE sessions SET pain_next_morning = $1, next_morning_answered_at = $2 \
+                         WHERE id = $3 AND patient_id = $4 AND pain_next_morning IS NULL \
+                         RETURNING ",
+                        session_columns!()
+                    ));
+                    self.answer_check(answered, patient_id, session_id, pain_next_morning, now, |s| {
+                        (s.pain_next_morning, "the next-morning check")
+                    })
+                    .await
                 }
 
                 async fn sessions_between(

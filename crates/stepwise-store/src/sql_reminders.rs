@@ -409,17 +409,23 @@ macro_rules! impl_reminder_store {
                 async fn cancel_session_reminders(
                     &self,
                     session_id: Id,
+                    kinds: &[ReminderKind],
                     now: DateTime<Utc>,
                 ) -> StoreResult<u64> {
-                    let done = sqlx::query(
-                        "UPDATE reminders SET state = 'cancelled', finished_at = $2 \
-                         WHERE session_id = $1 AND state = 'pending'",
-                    )
-                    .bind(session_id)
-                    .bind(secs(now))
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(done.rows_affected())
+                    let mut cancelled = 0;
+                    for kind in kinds {
+                        let done = sqlx::query(
+                            "UPDATE reminders SET state = 'cancelled', finished_at = $2 \
+                             WHERE session_id = $1 AND kind = $3 AND state = 'pending'",
+                        )
+                        .bind(session_id)
+                        .bind(secs(now))
+                        .bind(kind.as_str())
+                        .execute(&self.pool)
+                        .await?;
+                        cancelled += done.rows_affected();
+                    }
+                    Ok(cancelled)
                 }
 
                 async fn claim_due_reminders(

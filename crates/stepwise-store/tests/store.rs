@@ -1900,14 +1900,14 @@ async fn completions_log_and_finish(store: Shared) {
     store.schedule_reminders(&[check], t0()).await.unwrap();
     assert_eq!(
         store
-            .cancel_session_reminders(walked.id, t0())
+            .cancel_session_reminders(walked.id, &[ReminderKind::TwoHourCheck], t0())
             .await
             .unwrap(),
         1
     );
     assert_eq!(
         store
-            .cancel_session_reminders(walked.id, t0())
+            .cancel_session_reminders(walked.id, &[ReminderKind::TwoHourCheck], t0())
             .await
             .unwrap(),
         0

@@ -16,7 +16,7 @@ use crate::auth::{AuthUser, hash_code, new_code};
 use crate::calendar::{day_start, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
-use crate::reminders;
+use crate::reminders::{self, Check};
 use crate::safety::{self, SafetyAdvice};
 use crate::state::AppState;
 use crate::{validate, weekly};
@@ -31,6 +31,9 @@ pub const CHECK_OPENS_AFTER: TimeDelta = TimeDelta::minutes(105);
 /// Today's page lists unanswered checks of walks that ended up to this long ago. Later answers
 /// are still accepted (and their `answered_at` shows how late they came).
 pub const CHECK_LISTED_FOR: TimeDelta = TimeDelta::hours(24);
+/// How far back walks may lie whose next-morning check is still listed: it opens the day
+/// after the walk and stays listed [`CHECK_LISTED_FOR`].
+const MORNING_CHECK_LISTED_FOR: TimeDelta = TimeDelta::hours(72);
 
 /// Today's page: the plan, this week so far, and checks waiting for an answer.
 #[derive(Serialize)]
@@ -43,6 +46,8 @@ pub struct Today {
     sessions_per_week: i64,
     /// Walks whose two-hour check is open now.
     checks_due: Vec<SessionRecord>,
+    /// Walks whose next-morning check is open now (this morning's, and yesterday's still).
+    morning_checks_due: Vec<SessionRecord>,
     /// An escalation is open: the therapist will look before the plan changes.
     frozen: bool,
     last_review: Option<ReviewOutcome>,
@@ -62,13 +67,25 @@ pub async fn today(
     let week = state.store.sessions_between(patient.id, start, end).await?;
     let recent = state
         .store
-        .sessions_between(patient.id, now - CHECK_LISTED_FOR - MAX_SESSION, now)
+        .sessions_between(
+            patient.id,
+            now - MORNING_CHECK_LISTED_FOR - MAX_SESSION,
+            now,
+        )
         .await?;
     let checks_due = recent
-        .into_iter()
+        .iter()
         .filter(|s| {
             let opens = s.logged.ended_at + CHECK_OPENS_AFTER;
             s.pain_after_2h.is_none() && opens <= now && now < opens + CHECK_LISTED_FOR
+        })
+        .cloned()
+        .collect();
+    let morning_checks_due = recent
+        .into_iter()
+        .filter(|s| {
+            let opens = reminders::plan::next_morning_opens(tz, s);
+            s.pain_next_morning.is_none() && opens <= now && now < opens + CHECK_LISTED_FOR
         })
         .collect();
     let last_review = state.store.review_outcomes(patient.id).await?.pop();
@@ -80,6 +97,7 @@ pub async fn today(
         sessions_this_week: week.iter().filter(|s| s.logged.walked_s > 0).count(),
         sessions_per_week: patient.plan.sessions_per_week,
         checks_due,
+        morning_checks_due,
         frozen: patient.frozen,
         last_review,
     }))
@@ -302,9 +320,57 @@ pub async fn answer_check(
         .store
         .answer_two_hour_check(patient.id, session_id, req.pain_after_2h, now)
         .await?;
-    reminders::after_answer(state.store.as_ref(), session_id, now).await?;
+    reminders::after_answer(state.store.as_ref(), session_id, Check::TwoHour, now).await?;
     let safety =
         red_flag_after_walk(&state, &patient, &answered, [answered.pain_after_2h], now).await?;
+    Ok(Json(WithAdvice {
+        record: answered,
+        safety,
+    }))
+}
+
+/// The answer to "how is your pain this morning?".
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NextMorningAnswer {
+    pain_next_morning: i64,
+}
+
+/// `POST /api/v1/me/sessions/{id}/next-morning-check` — the morning after a walk (engine
+/// contract version 2): opens at 04:00 local the day after; a later answer is kept with its
+/// time; the same answer again is accepted, a different one is `409`.
+pub async fn answer_next_morning(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(session_id): Path<i64>,
+    Body(req): Body<NextMorningAnswer>,
+) -> ApiResult<Json<WithAdvice<SessionRecord>>> {
+    let patient = own_patient(&state, &user).await?;
+    validate::score("pain_next_morning", Some(req.pain_next_morning))?;
+    let now = state.clock.now();
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let session = state.store.session(patient.id, session_id).await?;
+    let opens = reminders::plan::next_morning_opens(tz, &session);
+    if session.pain_next_morning.is_none() && now < opens {
+        return Err(ApiError::Conflict(format!(
+            "the next-morning check for this walk opens on {} at {}",
+            opens.with_timezone(&tz).format("%a %-d %b"),
+            opens.with_timezone(&tz).format("%H:%M")
+        )));
+    }
+    let answered = state
+        .store
+        .answer_next_morning_check(patient.id, session_id, req.pain_next_morning, now)
+        .await?;
+    reminders::after_answer(state.store.as_ref(), session_id, Check::NextMorning, now).await?;
+    let safety = red_flag_after_walk(
+        &state,
+        &patient,
+        &answered,
+        [answered.pain_next_morning],
+        now,
+    )
+    .await?;
     Ok(Json(WithAdvice {
         record: answered,
         safety,

@@ -221,6 +221,9 @@ pub struct PatientSettings {
     session_times: Vec<ClockTime>,
     session_days: Vec<Weekday>,
     quiet_hours: Option<QuietHours>,
+    /// The next-morning check on or off; left out, it stays as it is.
+    #[serde(default)]
+    next_morning_checks: Option<bool>,
 }
 
 /// Most session reminder times a day.
@@ -253,6 +256,9 @@ pub async fn save_my_settings(
         session_times: times,
         session_days: days,
         quiet_hours: req.quiet_hours,
+        next_morning_checks: req
+            .next_morning_checks
+            .unwrap_or(current.next_morning_checks),
         ..current
     };
     save(&state, &patient, settings).await

@@ -71,28 +71,51 @@ impl Default for ReminderConfig {
 
 // --- scheduling, called where things happen ---
 
-/// A walk was logged: schedule its two-hour check and follow-up (idempotent, so a retried
-/// upload schedules nothing twice).
+/// A walk was logged: schedule its two-hour check and follow-up, and its next-morning check
+/// (idempotent, so a retried upload schedules nothing twice).
 pub async fn after_walk(
     store: &dyn Store,
     patient: &Patient,
     session: &SessionRecord,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    if session.pain_after_2h.is_some() {
-        return Ok(());
-    }
     let tz = parse_zone("timezone", &patient.timezone)?;
     let settings = store.reminder_settings(patient.id).await?;
-    let reminders = plan::two_hour_checks(tz, patient, session, &settings);
+    let mut reminders = Vec::new();
+    if session.pain_after_2h.is_none() {
+        reminders.extend(plan::two_hour_checks(tz, patient, session, &settings));
+    }
+    if session.pain_next_morning.is_none() {
+        reminders.extend(plan::next_morning_check(tz, patient, session, &settings));
+    }
     store.schedule_reminders(&reminders, now).await?;
     Ok(())
 }
 
-/// A two-hour check was answered: nothing more to ask about that walk.
-pub async fn after_answer(store: &dyn Store, session_id: i64, now: DateTime<Utc>) -> ApiResult<()> {
-    store.cancel_session_reminders(session_id, now).await?;
+/// A walk's check was answered: nothing more to ask about it.
+pub async fn after_answer(
+    store: &dyn Store,
+    session_id: i64,
+    check: Check,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let kinds: &[ReminderKind] = match check {
+        Check::TwoHour => &[ReminderKind::TwoHourCheck, ReminderKind::TwoHourFollowUp],
+        Check::NextMorning => &[ReminderKind::NextMorningCheck],
+    };
+    store
+        .cancel_session_reminders(session_id, kinds, now)
+        .await?;
     Ok(())
+}
+
+/// The two questions asked about every walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// "How is your pain now?", two hours after the walk.
+    TwoHour,
+    /// "How is your pain this morning?", the morning after.
+    NextMorning,
 }
 
 /// A flare was reported: tell the therapist.
@@ -427,13 +450,17 @@ fn notice(reminder: &Reminder, now: DateTime<Utc>) -> Notice {
         ReminderKind::TwoHourCheck | ReminderKind::TwoHourFollowUp | ReminderKind::Escalation => {
             Urgency::High
         }
-        ReminderKind::Session | ReminderKind::Medication => Urgency::Normal,
+        ReminderKind::Session | ReminderKind::Medication | ReminderKind::NextMorningCheck => {
+            Urgency::Normal
+        }
         ReminderKind::PlanChange | ReminderKind::BandNudge => Urgency::Low,
     };
-    // The follow-up replaces an undelivered first check of the same walk.
-    let topic = match reminder.session_id {
-        Some(session) => format!("walk-{session}"),
-        None => format!("reminder-{}", reminder.id),
+    // The follow-up replaces an undelivered first check of the same walk; the next morning's
+    // question is a message of its own.
+    let topic = match (reminder.kind, reminder.session_id) {
+        (ReminderKind::NextMorningCheck, Some(session)) => format!("morning-{session}"),
+        (_, Some(session)) => format!("walk-{session}"),
+        (_, None) => format!("reminder-{}", reminder.id),
     };
     Notice {
         payload: payload.to_string().into_bytes(),

@@ -3,7 +3,7 @@
 //! reminder is at 07:30 on both sides of a DST change; a time the clocks skip fires at the
 //! first time after the gap, and a time they read twice fires at the first reading.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
 use stepwise_engine::{Decision, reason_messages};
 use stepwise_store::{
@@ -252,6 +252,61 @@ pub fn review_escalation(patient: &Patient, review: &ReviewRecord) -> NewReminde
     )
 }
 
+/// When the next-morning question is sent if the patient has no quiet hours: 08:00 local.
+pub const NEXT_MORNING_DEFAULT: NaiveTime = NaiveTime::from_hms_opt(8, 0, 0).expect("a time");
+/// The next-morning check can be answered from this local time on the day after the walk
+/// (early risers answer before the question is sent); later answers are kept with their time.
+pub const NEXT_MORNING_OPENS: NaiveTime = NaiveTime::from_hms_opt(4, 0, 0).expect("a time");
+/// How long the next-morning question stays worth sending.
+pub const NEXT_MORNING_LIFE: TimeDelta = TimeDelta::hours(10);
+
+/// The local day after the walk ended: the morning the next-morning check is about.
+pub fn next_morning_day(tz: Tz, session: &SessionRecord) -> NaiveDate {
+    local_day(tz, session.logged.ended_at) + Days::new(1)
+}
+
+/// When the walk's next-morning check opens: [`NEXT_MORNING_OPENS`] the day after, local.
+pub fn next_morning_opens(tz: Tz, session: &SessionRecord) -> DateTime<Utc> {
+    local_instant(tz, next_morning_day(tz, session), NEXT_MORNING_OPENS)
+}
+
+/// The next-morning question: the morning after the walk, when the patient's quiet hours end
+/// (else at [`NEXT_MORNING_DEFAULT`]), in their zone — unless they turned it off.
+pub fn next_morning_check(
+    tz: Tz,
+    patient: &Patient,
+    session: &SessionRecord,
+    settings: &ReminderSettings,
+) -> Option<NewReminder> {
+    if !settings.next_morning_checks {
+        return None;
+    }
+    let wake = match &settings.quiet_hours {
+        Some(quiet) if quiet.start != quiet.end => quiet.end.0,
+        _ => NEXT_MORNING_DEFAULT,
+    };
+    let due = local_instant(tz, next_morning_day(tz, session), wake);
+    Some(NewReminder {
+        kind: ReminderKind::NextMorningCheck,
+        recipient_id: patient.id,
+        patient_id: patient.id,
+        session_id: Some(session.id),
+        dedupe_key: format!("{}:{}", ReminderKind::NextMorningCheck.as_str(), session.id),
+        due_at: due,
+        expires_at: Some(due + NEXT_MORNING_LIFE),
+        message: ReminderMessage {
+            title: "How is your pain this morning?".to_string(),
+            body: format!(
+                "Yesterday you walked at {} ({} walked). Tap to tell us how your pain is this \
+                 morning.",
+                clock(tz, session.logged.started_at),
+                duration_text(session.logged.walked_s)
+            ),
+            url: format!("/app/checks/{}?check=morning", session.id),
+        },
+    })
+}
+
 /// To the therapist, at once: a walk or its check carried red-flag pain; the week was
 /// escalated and the plan is frozen. One alert per walk, however many of its reports do.
 pub fn red_flag_alert(
@@ -422,6 +477,8 @@ mod tests {
             },
             pain_after_2h: None,
             answered_at: None,
+            pain_next_morning: None,
+            next_morning_answered_at: None,
             created_at: ended,
         }
     }
@@ -450,6 +507,56 @@ mod tests {
         };
         let got = two_hour_checks(tz, &patient("Europe/Berlin"), &walk(ended), &short);
         assert_eq!(got.len(), 1);
+    }
+
+    /// The morning after a walk, when quiet hours end, in the patient's zone: across the
+    /// autumn clock change in Berlin (25 October 2026, 03:00 CEST → 02:00 CET) 07:30 local is
+    /// 06:30 UTC, where the morning before it was 05:30 UTC.
+    #[test]
+    fn next_morning_check_when_quiet_hours_end_across_dst() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let settings = ReminderSettings {
+            quiet_hours: Some(QuietHours {
+                start: hm(22, 0),
+                end: hm(7, 30),
+            }),
+            ..ReminderSettings::default()
+        };
+        let p = patient("Europe/Berlin");
+        let before = next_morning_check(tz, &p, &walk(at(tz, 2026, 10, 23, 18, 0)), &settings);
+        let across = next_morning_check(tz, &p, &walk(at(tz, 2026, 10, 24, 18, 0)), &settings);
+        let before = before.unwrap();
+        let across = across.unwrap();
+        assert_eq!(
+            before.due_at,
+            Utc.with_ymd_and_hms(2026, 10, 24, 5, 30, 0).unwrap()
+        );
+        assert_eq!(
+            across.due_at,
+            Utc.with_ymd_and_hms(2026, 10, 25, 6, 30, 0).unwrap()
+        );
+        assert_eq!(across.kind, ReminderKind::NextMorningCheck);
+        assert_eq!(across.dedupe_key, "next_morning_check:41");
+        assert_eq!(across.message.title, "How is your pain this morning?");
+        assert_eq!(across.message.url, "/app/checks/41?check=morning");
+        assert_eq!(across.expires_at, Some(across.due_at + NEXT_MORNING_LIFE));
+        // It opens at 04:00 local that morning.
+        assert_eq!(
+            next_morning_opens(tz, &walk(at(tz, 2026, 10, 24, 18, 0))),
+            Utc.with_ymd_and_hms(2026, 10, 25, 3, 0, 0).unwrap()
+        );
+        // Without quiet hours at 08:00; turned off, not at all.
+        let plain = ReminderSettings::default();
+        let walked = walk(at(tz, 2026, 6, 10, 19, 0));
+        assert_eq!(
+            next_morning_check(tz, &p, &walked, &plain).unwrap().due_at,
+            at(tz, 2026, 6, 11, 8, 0)
+        );
+        let off = ReminderSettings {
+            next_morning_checks: false,
+            ..plain
+        };
+        assert!(next_morning_check(tz, &p, &walked, &off).is_none());
     }
 
     #[test]

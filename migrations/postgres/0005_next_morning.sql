@@ -1,0 +1,4 @@
+-- The next-morning check (engine contract version 2): pain on waking the morning after a walk,
+-- and when it was answered (unix seconds, as every instant here).
+ALTER TABLE sessions ADD COLUMN pain_next_morning BIGINT;
+ALTER TABLE sessions ADD COLUMN next_morning_answered_at BIGINT;
