@@ -1,5 +1,6 @@
-// The two-hour check page (/app/checks/{session_id}), opened from a reminder: asks "How is your
-// pain now?" about one walk and records the answer. Needs common.js first.
+// The check page (/app/checks/{session_id}), opened from a reminder: asks "How is your pain
+// now?" two hours after one walk, or with ?check=morning "How is your pain this morning?" the
+// morning after, and records the answer. Needs common.js first.
 (function () {
   'use strict';
 
@@ -18,6 +19,30 @@
   const sessionId = sessionIdFromPath();
   const form = byId('check-form');
 
+  /** The two checks of a walk: what the page asks, and where the answer goes. */
+  const CHECKS = {
+    two_hour: {
+      title: 'Two-hour check',
+      question: 'How is your pain now?',
+      field: 'pain_after_2h',
+      answeredAt: 'answered_at',
+      path: 'two-hour-check',
+      yourPain: 'Your pain now: ',
+    },
+    morning: {
+      title: 'Next-morning check',
+      question: 'How is your pain this morning?',
+      field: 'pain_next_morning',
+      answeredAt: 'next_morning_answered_at',
+      path: 'next-morning-check',
+      yourPain: 'Your pain this morning: ',
+    },
+  };
+  const check = new URLSearchParams(location.search).get('check') === 'morning' ? CHECKS.morning : CHECKS.two_hour;
+  byId('check-title').textContent = check.title;
+  byId('check-question').textContent = check.question;
+  document.title = check.title + ' · Stepwise';
+
   function minutes(seconds) {
     const n = Math.round(Number(seconds) / 60);
     return n === 1 ? '1 minute' : n + ' minutes';
@@ -30,7 +55,7 @@
     byId('answered-thanks').hidden = !fresh;
     const text = byId('answered-text');
     text.textContent =
-      (fresh ? 'Your pain now: ' : 'You already answered: ') +
+      (fresh ? check.yourPain : 'You already answered: ') +
       pain +
       ' out of 10' +
       (answeredAt ? ' (recorded ' + S.formatDateTime(answeredAt) + ').' : '.');
@@ -65,7 +90,7 @@
     S.renderNav(me.user);
     await S.ensureCsrf();
     if (me.user.role !== 'patient') {
-      S.say('Two-hour checks are answered by patients in their own account.');
+      S.say('Checks are answered by patients in their own account.');
       return;
     }
 
@@ -92,9 +117,10 @@
       minutes(walk.walked_s) +
       '.';
 
-    if (walk.pain_after_2h !== null && walk.pain_after_2h !== undefined) {
+    const given = walk[check.field];
+    if (given !== null && given !== undefined) {
       S.hideLogin();
-      showAnswered(walk.pain_after_2h, walk.answered_at, false);
+      showAnswered(given, walk[check.answeredAt], false);
       return;
     }
 
@@ -120,10 +146,10 @@
     button.disabled = true;
     S.say('Saving…');
     try {
-      const record = await S.api('POST', '/api/v1/me/sessions/' + sessionId + '/two-hour-check', {
-        pain_after_2h: Number(chosen.value),
+      const record = await S.api('POST', '/api/v1/me/sessions/' + sessionId + '/' + check.path, {
+        [check.field]: Number(chosen.value),
       });
-      showAnswered(record.pain_after_2h, record.answered_at, true);
+      showAnswered(record[check.field], record[check.answeredAt], true);
       S.showSafety(record.safety);
     } catch (error) {
       if (S.isCsrfError(error)) {

@@ -72,6 +72,7 @@
     for (const [short] of DAYS) {
       byId('set-day-' + short).checked = days.has(short);
     }
+    byId('set-morning').checked = settings.next_morning_checks !== false;
     byId('set-quiet').checked = Boolean(settings.quiet_hours);
     if (settings.quiet_hours) {
       byId('set-quiet-start').value = settings.quiet_hours.start;
@@ -99,6 +100,7 @@
       session_times: times,
       session_days: DAYS.map(([short]) => short).filter((d) => byId('set-day-' + d).checked),
       quiet_hours: quiet ? { start: byId('set-quiet-start').value, end: byId('set-quiet-end').value } : null,
+      next_morning_checks: byId('set-morning').checked,
     };
     const button = byId('set-save');
     button.disabled = true;

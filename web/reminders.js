@@ -15,6 +15,7 @@
     plan_change: 'Your plan has changed',
     escalation: 'A patient needs attention',
     band_nudge: 'Wear your band',
+    next_morning_check: 'Next-morning pain check',
   };
 
   /** What each reminder state means to the person reading the list. */

@@ -82,8 +82,8 @@ self.addEventListener('fetch', (event) => {
 /** Where a tapped notification goes when its payload carries no usable address. */
 const FALLBACK_URL = '/app/reminders';
 
-/** Reminder kinds about a walk's two-hour pain check: these stay on screen until dealt with. */
-const TWO_HOUR_KINDS = new Set(['two_hour_check', 'two_hour_follow_up']);
+/** Reminder kinds about a walk's pain checks: these stay on screen until dealt with. */
+const CHECK_KINDS = new Set(['two_hour_check', 'two_hour_follow_up', 'next_morning_check']);
 
 self.addEventListener('install', (event) => {
   // A new version takes over at once instead of waiting for every tab to close.
@@ -166,7 +166,7 @@ function showReminder(data) {
     tag: tagFor(payload),
     // Alert again when a follow-up replaces an earlier notification with the same tag.
     renotify: true,
-    requireInteraction: TWO_HOUR_KINDS.has(kind),
+    requireInteraction: CHECK_KINDS.has(kind),
     data: {
       url: safePath(payload.url),
       reminder_id: payload.reminder_id ?? null,

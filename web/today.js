@@ -51,18 +51,20 @@
     bar.value = Math.min(done, wanted);
   }
 
-  function showChecks(walks) {
-    const list = byId('checks-list');
+  /** Lists the walks whose check is open: `section` is 'checks' (two hours after) or
+   *  'morning-checks' (the next morning, `?check=morning`). */
+  function showChecks(section, walks, query) {
+    const list = byId(section + '-list');
     list.replaceChildren();
     for (const walk of walks) {
       const item = document.createElement('li');
       const link = document.createElement('a');
-      link.href = '/app/checks/' + encodeURIComponent(walk.id);
+      link.href = '/app/checks/' + encodeURIComponent(walk.id) + query;
       link.textContent = 'Your walk of ' + S.formatDateTime(walk.started_at);
       item.append(link);
       list.append(item);
     }
-    byId('checks').hidden = walks.length === 0;
+    byId(section).hidden = walks.length === 0;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -395,7 +397,8 @@
     keepPlan(today.plan);
     showPlan(today.plan, false);
     showWeek(today.sessions_this_week, today.sessions_per_week);
-    showChecks(Array.isArray(today.checks_due) ? today.checks_due : []);
+    showChecks('checks', Array.isArray(today.checks_due) ? today.checks_due : [], '');
+    showChecks('morning-checks', Array.isArray(today.morning_checks_due) ? today.morning_checks_due : [], '?check=morning');
     byId('frozen').hidden = !today.frozen;
   }
 

@@ -255,9 +255,14 @@ await run('reminders', async ({ base, admin, stack, newPage, onFailure }) => {
   await page.goto(`${base}/app/reminders`);
   await page.getByRole('button', { name: 'Turn off reminders' }).waitFor();
   assert.equal(await page.locator('#push-state').textContent(), 'On — this device receives reminders.');
-  // The upcoming list: the check that was sent links to its page; the follow-up was cancelled.
+  // The upcoming list: the check that was sent links to its page; the follow-up was cancelled;
+  // the next morning's question waits for tomorrow.
   const upcoming = page.locator('#upcoming-list li');
-  await waitFor('the upcoming reminders list', async () => (await upcoming.count()) === 2);
+  await waitFor('the upcoming reminders list', async () => (await upcoming.count()) === 3);
+  assert.equal(
+    await upcoming.filter({ hasText: 'How is your pain this morning?' }).getByRole('link').getAttribute('href'),
+    `/app/checks/${walk.id}?check=morning`
+  );
   const checkItem = upcoming.filter({ hasText: 'Status: Sent' });
   await checkItem.getByRole('link', { name: 'How is your pain now?' }).waitFor();
   assert.equal(
@@ -276,7 +281,7 @@ await run('reminders', async ({ base, admin, stack, newPage, onFailure }) => {
   assert.equal((await pushSub.messages()).length, 1, 'web-push-testing holds exactly one message');
   const reminders = await patientApi.get('/me/reminders');
   const byKind = Object.fromEntries(reminders.map((r) => [r.kind, r.state]));
-  assert.deepEqual(byKind, { two_hour_check: 'sent', two_hour_follow_up: 'cancelled' });
+  assert.deepEqual(byKind, { two_hour_check: 'sent', two_hour_follow_up: 'cancelled', next_morning_check: 'pending' });
   step('still exactly one message at the push service; the follow-up is cancelled');
 
   // --- and off again ---------------------------------------------------------------------------

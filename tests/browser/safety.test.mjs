@@ -7,6 +7,8 @@
 //      alert level is 8). The page shows the safety advice at once, first and focused: stop and
 //      rest, when to call the emergency number, the clinic's words and a button to call its
 //      phone; the walk is saved.
+//      The same walk's next-morning page (/app/checks/{id}?check=morning) asks "How is your pain
+//      this morning?" and, answered tonight, says it opens tomorrow at 04:00.
 //   3. The therapist's list (/app/patients) shows Pat's escalation at once, without waiting
 //      for the weekly review; the week's review is an escalation and the plan is frozen.
 //   (a) axe-core finds no serious or critical violation on the page with the advice showing.
@@ -63,8 +65,18 @@ await run('safety', async ({ base, admin, newPage }) => {
   await page.getByText('Your walk is saved, and your care team has been told about your pain.').waitFor();
   await screenshot(page, 'advice-phone');
   await checkAccessibility(page, 'today with the safety advice (phone)');
-  page.assertClean(['401 GET /api/v1/me']);
   step('the patient logged 9/10 pain and read the safety advice at once, with the clinic phone');
+
+  // --- the same walk's next-morning check: its page asks, and it opens tomorrow at 04:00 ----------
+  const walk = (await login(base, pat.email, pat.password).then((api) => api.get('/me/sessions')))[0];
+  await page.goto(`${base}/app/checks/${walk.id}?check=morning`);
+  await page.getByRole('heading', { name: 'Next-morning check' }).waitFor();
+  const question = page.getByRole('group', { name: 'How is your pain this morning?' });
+  await question.getByLabel('4', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save my answer' }).click();
+  await page.getByText(/the next-morning check for this walk opens on \w{3} \d{1,2} \w{3} at 04:00/).waitFor();
+  step('the next-morning check page asks "How is your pain this morning?" and says when it opens');
+  page.assertClean(['401 GET /api/v1/me', `409 POST /api/v1/me/sessions/${walk.id}/next-morning-check`]);
 
   // --- 3. the therapist sees the escalation at once ---------------------------------------------
   const reviews = await tessApi.get(`/patients/${pat.id}/reviews`);
