@@ -40,6 +40,8 @@ fn walk(
         pain_before: before,
         pain_during_max: before.map(|p| p + 1),
         pain_after_2h: after,
+        pain_next_morning: None,
+        next_morning_answered_at: None,
         effort: Some(4),
         verified,
     }
@@ -548,6 +550,7 @@ fn sessions_csv_has_a_row_per_walk_and_empty_cells_for_nulls() {
             "pain_before_0_10",
             "pain_during_max_0_10",
             "pain_after_2h_0_10",
+            "pain_next_morning_0_10",
             "effort_borg_cr10",
             "band_verified",
         ]
@@ -565,13 +568,14 @@ fn sessions_csv_has_a_row_per_walk_and_empty_cells_for_nulls() {
             "3",
             "4",
             "4",
+            "",
             "4",
             "true"
         ]
     );
     assert_eq!(rows[1][8], "", "no two-hour answer");
-    assert_eq!(rows[1][10], "false");
-    assert_eq!(rows[2][10], "", "no band data");
+    assert_eq!(rows[1][11], "false");
+    assert_eq!(rows[2][11], "", "no band data");
     assert_eq!(rows[3][6], "", "no pain before");
     assert_eq!(rows[3][7], "");
 

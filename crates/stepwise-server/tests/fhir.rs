@@ -41,6 +41,8 @@ fn walk(
         pain_before: pain[0],
         pain_during_max: pain[1],
         pain_after_2h: pain[2],
+        pain_next_morning: None,
+        next_morning_answered_at: None,
         effort: Some(4),
         verified: Some(true),
     }
@@ -121,7 +123,11 @@ fn report() -> Report {
         },
         walks: vec![
             walk(101, utc(2026, 3, 2, 8, 0), 660, [Some(3), Some(5), Some(4)]),
-            walk(102, utc(2026, 3, 3, 16, 45), 650, [Some(2), None, Some(3)]),
+            WalkRow {
+                pain_next_morning: Some(4),
+                next_morning_answered_at: Some(utc(2026, 3, 4, 6, 50)),
+                ..walk(102, utc(2026, 3, 3, 16, 45), 650, [Some(2), None, Some(3)])
+            },
             walk(103, utc(2026, 3, 4, 9, 10), 600, [Some(4), Some(6), None]),
         ],
         pain_weeks: vec![PainWeek {
@@ -231,18 +237,19 @@ fn bundle_is_a_collection_with_the_expected_resources() {
             .entry(r["resourceType"].as_str().unwrap())
             .or_default() += 1;
     }
-    // 4 steps + 3 sleep + 3 exercise sessions + 7 pain scores (9 asked, 2 not answered).
+    // 4 steps + 3 sleep + 3 exercise sessions + 8 pain scores (7 of 9 before, during and two
+    // hours after, and one next morning).
     let expected = BTreeMap::from([
         ("CarePlan", 1),
         ("Goal", 1),
-        ("Observation", 17),
+        ("Observation", 18),
         ("Patient", 1),
     ]);
     assert_eq!(kinds, expected);
     assert_eq!(observations_with(&b, fhir::LOINC_STEPS).len(), 4);
     assert_eq!(observations_with(&b, fhir::LOINC_SLEEP).len(), 3);
     assert_eq!(observations_with(&b, fhir::LOINC_EXERCISE).len(), 3);
-    assert_eq!(observations_with(&b, fhir::LOINC_PAIN).len(), 7);
+    assert_eq!(observations_with(&b, fhir::LOINC_PAIN).len(), 8);
 
     let ids: HashSet<&str> = b["entry"]
         .as_array()
@@ -257,7 +264,7 @@ fn bundle_is_a_collection_with_the_expected_resources() {
             id
         })
         .collect();
-    assert_eq!(ids.len(), 20, "fullUrls are unique");
+    assert_eq!(ids.len(), 21, "fullUrls are unique");
 
     let patient = &resources(&b)[0];
     assert_eq!(patient["resourceType"], "Patient");
@@ -305,7 +312,9 @@ fn observations_carry_loinc_codes_and_ucum_units() {
                 let timing = codes(&obs["code"], PAIN_TIMING);
                 assert_eq!(timing.len(), 1, "one timing code in {obs}");
                 match timing[0].as_str() {
-                    "before" | "two-hours-after" => assert!(obs["effectiveDateTime"].is_string()),
+                    "before" | "two-hours-after" | "next-morning" => {
+                        assert!(obs["effectiveDateTime"].is_string())
+                    }
                     "during-max" => assert!(obs["effectivePeriod"]["end"].is_string()),
                     other => panic!("unknown pain timing {other}"),
                 }
@@ -341,6 +350,16 @@ fn observations_carry_loinc_codes_and_ucum_units() {
         (first[2].1, first[2].2),
         (4, &json!("2026-03-02T10:13:00Z"))
     );
+
+    // The second walk's next-morning pain, at the time the patient gave it.
+    let morning: Vec<&Value> = pains
+        .iter()
+        .copied()
+        .filter(|o| codes(&o["code"], PAIN_TIMING) == ["next-morning"])
+        .collect();
+    assert_eq!(morning.len(), 1);
+    assert_eq!(morning[0]["valueInteger"], 4);
+    assert_eq!(morning[0]["effectiveDateTime"], "2026-03-04T06:50:00Z");
 
     let steps = observations_with(&b, fhir::LOINC_STEPS);
     assert_eq!(steps[0]["valueQuantity"]["value"], 5234);
@@ -395,7 +414,7 @@ fn references_resolve_within_the_bundle() {
             members_seen += 1;
         }
     }
-    assert_eq!(members_seen, 7, "every pain score belongs to its walk");
+    assert_eq!(members_seen, 8, "every pain score belongs to its walk");
 
     let plan = resources(&b)
         .into_iter()

@@ -139,6 +139,8 @@ pub fn build(inputs: Inputs) -> Report {
             pain_before: s.logged.pain_before,
             pain_during_max: s.logged.pain_during_max,
             pain_after_2h: s.pain_after_2h,
+            pain_next_morning: s.pain_next_morning,
+            next_morning_answered_at: s.next_morning_answered_at,
             effort: s.logged.effort,
             verified: verifications
                 .as_ref()

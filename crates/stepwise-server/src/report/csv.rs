@@ -23,6 +23,7 @@ pub fn sessions_csv(report: &Report) -> String {
             "pain_before_0_10",
             "pain_during_max_0_10",
             "pain_after_2h_0_10",
+            "pain_next_morning_0_10",
             "effort_borg_cr10",
             "band_verified",
         ],
@@ -37,6 +38,7 @@ pub fn sessions_csv(report: &Report) -> String {
                 opt(w.pain_before),
                 opt(w.pain_during_max),
                 opt(w.pain_after_2h),
+                opt(w.pain_next_morning),
                 opt(w.effort),
                 opt(w.verified),
             ]

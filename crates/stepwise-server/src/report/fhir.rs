@@ -245,6 +245,7 @@ enum PainTiming {
     Before,
     DuringMax,
     TwoHoursAfter,
+    NextMorning,
 }
 
 impl PainTiming {
@@ -253,6 +254,7 @@ impl PainTiming {
             PainTiming::Before => "before",
             PainTiming::DuringMax => "during-max",
             PainTiming::TwoHoursAfter => "two-hours-after",
+            PainTiming::NextMorning => "next-morning",
         }
     }
 
@@ -261,6 +263,7 @@ impl PainTiming {
             PainTiming::Before => "Pain before the walk",
             PainTiming::DuringMax => "Highest pain during the walk",
             PainTiming::TwoHoursAfter => "Pain two hours after the walk",
+            PainTiming::NextMorning => "Pain the morning after the walk",
         }
     }
 
@@ -273,6 +276,14 @@ impl PainTiming {
                 "effectiveDateTime",
                 json!(instant(walk.ended_at + Duration::hours(2))),
             ),
+            // When the patient reported it, on waking (the next-morning check).
+            PainTiming::NextMorning => (
+                "effectiveDateTime",
+                json!(instant(
+                    walk.next_morning_answered_at
+                        .unwrap_or(walk.ended_at + Duration::hours(12))
+                )),
+            ),
         }
     }
 }
@@ -283,6 +294,7 @@ fn walk_entries(walk: &WalkRow, ids: &Ids, patient_ref: &str) -> Vec<Value> {
         (PainTiming::Before, walk.pain_before),
         (PainTiming::DuringMax, walk.pain_during_max),
         (PainTiming::TwoHoursAfter, walk.pain_after_2h),
+        (PainTiming::NextMorning, walk.pain_next_morning),
     ];
     let session = walk.session_id.to_string();
     let mut pains = Vec::new();

@@ -169,6 +169,10 @@ pub struct WalkRow {
     pub pain_during_max: Option<i64>,
     /// Pain two hours after, 0–10.
     pub pain_after_2h: Option<i64>,
+    /// Pain the morning after, 0–10.
+    pub pain_next_morning: Option<i64>,
+    /// When the next-morning answer came.
+    pub next_morning_answered_at: Option<DateTime<Utc>>,
     /// Effort, Borg CR10.
     pub effort: Option<i64>,
     /// Band confirmation (`None`: no band data).

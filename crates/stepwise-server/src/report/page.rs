@@ -184,7 +184,7 @@ pub fn render(r: &Report) -> String {
         }
         html.push_str("</tbody></table>");
     }
-    html.push_str("<h2>Walks</h2><table><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Walked</th><th scope=\"col\">Pain before</th><th scope=\"col\">Highest during</th><th scope=\"col\">2 h after</th><th scope=\"col\">Effort</th><th scope=\"col\">Band</th></tr></thead><tbody>");
+    html.push_str("<h2>Walks</h2><table><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Walked</th><th scope=\"col\">Pain before</th><th scope=\"col\">Highest during</th><th scope=\"col\">2 h after</th><th scope=\"col\">Next morning</th><th scope=\"col\">Effort</th><th scope=\"col\">Band</th></tr></thead><tbody>");
     for w in &r.walks {
         let band = match w.verified {
             Some(true) => "confirmed",
@@ -193,12 +193,13 @@ pub fn render(r: &Report) -> String {
         };
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{band}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{band}</td></tr>",
             w.day.format("%a %-d %b"),
             duration_text(w.walked_s),
             score(w.pain_before),
             score(w.pain_during_max),
             score(w.pain_after_2h),
+            score(w.pain_next_morning),
             score(w.effort)
         );
     }
