@@ -118,6 +118,7 @@
     { name: 'min_sessions', label: 'Sessions needed to advance', unit: 'a week', min: 1, max: 14, help: 'Counted sessions in a week before the walk may get longer.' },
     { name: 'regress_after_breaches', label: 'Breaches before stepping back', unit: 'a week', min: 1, max: 14, help: 'Breached sessions in a week that make the walk shorter.' },
     { name: 'escalate_pain', label: 'Red-flag pain', unit: '/10', min: 1, max: 10, help: 'Any pain at or above this asks for a therapist and pauses changes.' },
+    { name: 'pain_next_morning_rise_max', label: 'Allowed rise the next morning', unit: 'points', min: 0, max: 10, help: 'How far pain the morning after may exceed pain before the walk (the 24-hour response).' },
     { name: 'effort_max', label: 'Highest effort to advance', unit: '/10', min: 0, max: 10, help: 'A week with a walk rated harder than this (Borg CR10) keeps the walk as it is (10 = effort is not used).' },
     { name: 'min_interval_s', label: 'Shortest walk', unit: 'seconds', min: 1, max: 14400, help: 'The walk never gets shorter than this.' },
     { name: 'max_interval_s', label: 'Longest walk', unit: 'seconds', min: (v) => v.min_interval_s || 1, max: 14400, help: 'The walk never gets longer than this (at least the shortest walk).' },
@@ -416,6 +417,7 @@
   function editedRules() {
     const rules = Object.assign({}, editor.values());
     rules.require_verified = verified.checked;
+    rules.require_next_morning = byId('rule-require_next_morning').checked;
     return rules;
   }
 
@@ -561,6 +563,9 @@
         if (older.rules.require_verified !== v.rules.require_verified) {
           changes.append(el('li', 'Only band-verified walks count: ' + (v.rules.require_verified ? 'yes' : 'no')));
         }
+        if (Boolean(older.rules.require_next_morning) !== Boolean(v.rules.require_next_morning)) {
+          changes.append(el('li', 'A next-morning answer is needed: ' + (v.rules.require_next_morning ? 'yes' : 'no')));
+        }
         if (!changes.children.length) changes.append(el('li', 'No change from version ' + older.version + '.'));
       } else {
         changes.append(el('li', 'The first rules (the clinic defaults).'));
@@ -581,6 +586,7 @@
     byId('version').textContent = 'Version ' + current.version + ' is in force (saved ' + S.formatDateTime(current.created_at) + ').';
     editor.set(current.rules);
     verified.checked = Boolean(current.rules.require_verified);
+    byId('rule-require_next_morning').checked = Boolean(current.rules.require_next_morning);
     renderHistory(view.history);
     await preview();
   }
@@ -594,11 +600,13 @@
       editor = numberEditor(byId('rules-fields'), RULE_FIELDS, 'rule', schedulePreview);
       verified = byId('rule-require_verified');
       verified.addEventListener('change', schedulePreview);
+      byId('rule-require_next_morning').addEventListener('change', schedulePreview);
       byId('rules-form').addEventListener('submit', save);
       byId('reset').addEventListener('click', () => {
         editor.clearErrors();
         editor.set(current.rules);
         verified.checked = Boolean(current.rules.require_verified);
+        byId('rule-require_next_morning').checked = Boolean(current.rules.require_next_morning);
         schedulePreview();
       });
     }
