@@ -147,7 +147,11 @@ async fn metrics_count_a_short_scenario_and_logs_are_json() {
     let hidden = client.get(format!("{url}/metrics")).send().await.unwrap();
     assert_eq!(hidden.status(), 404);
     let pending = tess
-        .get(&format!("/patients/{patient_id}/reminders"))
+        .get(&format!(
+            "/patients/{patient_id}/reminders?from={}&to={}",
+            (now - TimeDelta::days(2)).date_naive(),
+            (now + TimeDelta::days(3)).date_naive()
+        ))
         .await
         .as_array()
         .unwrap()
