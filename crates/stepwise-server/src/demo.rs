@@ -20,8 +20,8 @@ use crate::auth::{hash_code, hash_password, hash_token};
 use crate::calendar::{
     days_touched, last_complete_week, local_day, local_instant, monday_of, parse_zone, week_bounds,
 };
-use crate::reminders;
 use crate::weekly::review_week;
+use crate::{reminders, safety};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -86,7 +86,8 @@ enum Story {
     Flare,
     /// Often leaves the two-hour check unanswered: mostly holds.
     MissesChecks,
-    /// Red-flag pain in the last complete week: escalated, plan frozen, not yet acknowledged.
+    /// Red-flag pain in the last complete week: escalated at once when the walk was logged,
+    /// the therapist alerted, plan frozen, not yet acknowledged.
     Escalated,
     /// Joined ten days ago.
     Newcomer,
@@ -701,6 +702,11 @@ impl World<'_> {
         reminders::after_walk(self.store, patient, &record, logged)
             .await
             .during("scheduling a two-hour check")?;
+        // A red flag is answered at once, as the API answers it: the week escalates now.
+        let pains = [record.logged.pain_before, record.logged.pain_during_max];
+        safety::after_walk(self.store, patient, &record, pains, logged)
+            .await
+            .during("escalating a red flag")?;
         let answered = walk.end() + TimeDelta::hours(2) + minutes(rng.int(0, 50));
         if unanswered || answered > self.now {
             return Ok(());
@@ -711,7 +717,30 @@ impl World<'_> {
             .during("answering a two-hour check")?;
         reminders::after_answer(self.store, record.id, reminders::Check::TwoHour, answered)
             .await
-            .during("cancelling two-hour reminders")
+            .during("cancelling two-hour reminders")?;
+        // The next morning (no draw from the generator, so the stories stay as they were): as
+        // before the walk, but still sore after a niggle — a next-morning breach.
+        let tz = parse_zone("timezone", &patient.timezone).during("reading a time zone")?;
+        let morning = local_instant(tz, local_day(tz, walk.end()) + Days::new(1), hm(7, 45));
+        if morning > self.now {
+            return Ok(());
+        }
+        let morning_pain = match feel {
+            Feel::Niggle => (before + 3).min(7),
+            _ => before,
+        };
+        self.store
+            .answer_next_morning_check(patient.id, record.id, morning_pain, morning)
+            .await
+            .during("answering a next-morning check")?;
+        reminders::after_answer(
+            self.store,
+            record.id,
+            reminders::Check::NextMorning,
+            morning,
+        )
+        .await
+        .during("cancelling the next-morning reminder")
     }
 }
 
@@ -976,6 +1005,7 @@ mod tests {
     async fn every_story_happens_on_any_day_of_the_week() {
         use chrono::TimeZone;
         use stepwise_engine::Decision;
+        use stepwise_store::ReminderStore;
 
         let runs = (0..7).map(|d| async move {
             let hour = [0, 3, 4, 12, 22, 23, 6][d as usize];
@@ -986,31 +1016,53 @@ mod tests {
             seed(&store, now, DEFAULT_SEED).await.unwrap();
             let mut by_name = std::collections::HashMap::new();
             for p in store.all_patients().await.unwrap() {
-                let decisions: Vec<Decision> = store
-                    .review_outcomes(p.id)
-                    .await
-                    .unwrap()
+                let outcomes = store.review_outcomes(p.id).await.unwrap();
+                let decisions: Vec<Decision> = outcomes.iter().map(|r| r.output.decision).collect();
+                let codes: Vec<Vec<stepwise_engine::ReasonCode>> = outcomes
                     .iter()
-                    .map(|r| r.output.decision)
+                    .map(|r| r.output.reasons.iter().map(|x| x.code).collect())
                     .collect();
-                by_name.insert(p.display_name.clone(), (p, decisions));
+                by_name.insert(p.display_name.clone(), (p, decisions, codes));
             }
-            (now, by_name)
+            (now, by_name, store)
         });
-        for (now, by_name) in futures::future::join_all(runs).await {
+        for (now, by_name, store) in futures::future::join_all(runs).await {
             assert_eq!(by_name.len(), PEOPLE.len(), "{now}");
             let count =
                 |name: &str, d: Decision| by_name[name].1.iter().filter(|x| **x == d).count();
-            let (margaret, decisions) = &by_name["Margaret Hughes"];
+            let (margaret, decisions, _) = &by_name["Margaret Hughes"];
             assert!(decisions.len() >= 8, "{now}: {decisions:?}");
             assert!(
                 count("Margaret Hughes", Decision::Advance) >= 7,
                 "{now}: {decisions:?}"
             );
             assert!(margaret.plan.interval_s > 500, "{now}");
-            let (robert, decisions) = &by_name["Robert Miller"];
+            let (robert, decisions, _) = &by_name["Robert Miller"];
             assert!(robert.frozen, "{now}: {decisions:?}");
             assert_eq!(decisions.last(), Some(&Decision::Escalate), "{now}");
+            // Escalated at once, when the red-flag walk was logged, not when the week ended;
+            // the therapist was alerted then.
+            let escalation = store.reviews(robert.id).await.unwrap().pop().unwrap();
+            let tz: Tz = robert.timezone.parse().unwrap();
+            let (week_start, week_end) = week_bounds(tz, escalation.week_start);
+            assert!(escalation.created_at < week_end, "{now}: {escalation:?}");
+            let alerts = store
+                .patient_reminders(robert.id, week_start, now)
+                .await
+                .unwrap();
+            assert!(
+                alerts
+                    .iter()
+                    .any(|r| r.message.title == "Robert Miller reported pain 8/10"),
+                "{now}: {alerts:?}"
+            );
+            // The next morning counts: a niggle that was still sore the next morning.
+            let next_morning_breaches = PEOPLE.iter().any(|p| {
+                by_name[p.name].2.iter().any(|codes| {
+                    codes.contains(&stepwise_engine::ReasonCode::PainNextMorningRiseOverMax)
+                })
+            });
+            assert!(next_morning_breaches, "{now}");
             let jonas = &by_name["Jonas Weber"].1;
             assert_eq!(
                 count("Jonas Weber", Decision::Regress),

@@ -10,8 +10,85 @@
 //! pain can be another emergency: those are the published reasons to seek emergency care at
 //! once rather than wait for the clinic.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use stepwise_store::{Clinic, SafetyContact};
+use stepwise_store::{Clinic, FlareRecord, Patient, SafetyContact, SessionRecord, Store};
+
+use crate::calendar::{local_day, parse_zone};
+use crate::error::ApiResult;
+use crate::{reminders, weekly};
+
+/// A red flag found in a report: its pain and the patient's alert level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedFlag {
+    /// The highest pain at or above the alert level.
+    pub pain: i64,
+    /// The patient's `escalate_pain`.
+    pub alert_level: i64,
+}
+
+/// The engine's red-flag test on the pains a report carried, under the patient's rules in
+/// force.
+pub async fn red_flag(
+    store: &dyn Store,
+    patient: &Patient,
+    pains: impl IntoIterator<Item = Option<i64>>,
+) -> ApiResult<Option<RedFlag>> {
+    let rules = store.current_rules(patient.id).await?.rules;
+    Ok(rules
+        .red_flag(pains.into_iter().flatten())
+        .map(|pain| RedFlag {
+            pain,
+            alert_level: rules.escalate_pain,
+        }))
+}
+
+/// A walk or one of its checks was stored with `pains`: on a red flag, the walk's week
+/// escalates now (`weekly::escalate_now`) and the therapist is alerted, once per walk.
+pub async fn after_walk(
+    store: &dyn Store,
+    patient: &Patient,
+    session: &SessionRecord,
+    pains: impl IntoIterator<Item = Option<i64>>,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<RedFlag>> {
+    let Some(found) = red_flag(store, patient, pains).await? else {
+        return Ok(None);
+    };
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    weekly::escalate_now(
+        store,
+        patient,
+        local_day(tz, session.logged.started_at),
+        now,
+    )
+    .await?;
+    let alert = reminders::plan::red_flag_alert(tz, patient, session, found.pain, now);
+    store.schedule_reminders(&[alert], now).await?;
+    Ok(Some(found))
+}
+
+/// A flare was stored: on a red flag, its week escalates now. Every flare already alerts the
+/// therapist (`reminders::after_flare`); that alert is the red flag's too.
+pub async fn after_flare(
+    store: &dyn Store,
+    patient: &Patient,
+    flare: &FlareRecord,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<RedFlag>> {
+    let Some(found) = red_flag(store, patient, [Some(flare.reported.pain)]).await? else {
+        return Ok(None);
+    };
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    weekly::escalate_now(
+        store,
+        patient,
+        local_day(tz, flare.reported.started_at),
+        now,
+    )
+    .await?;
+    Ok(Some(found))
+}
 
 /// What the patient reads at once after reporting red-flag pain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

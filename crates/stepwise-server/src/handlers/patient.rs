@@ -19,7 +19,7 @@ use crate::json::Body;
 use crate::reminders::{self, Check};
 use crate::safety::{self, SafetyAdvice};
 use crate::state::AppState;
-use crate::{validate, weekly};
+use crate::validate;
 
 /// How late a walk may be logged (an offline phone catches up).
 pub const MAX_LOG_DELAY: TimeDelta = TimeDelta::days(14);
@@ -194,20 +194,8 @@ pub struct WithAdvice<T> {
     safety: Option<SafetyAdvice>,
 }
 
-/// The red-flag test on the pains a report carried, under the patient's rules in force.
-async fn red_flag(
-    state: &AppState,
-    patient: &Patient,
-    pains: impl IntoIterator<Item = Option<i64>>,
-) -> ApiResult<Option<(i64, i64)>> {
-    let rules = state.store.current_rules(patient.id).await?.rules;
-    Ok(rules
-        .red_flag(pains.into_iter().flatten())
-        .map(|pain| (pain, rules.escalate_pain)))
-}
-
-/// After a walk or its check: on red-flag pain, the week escalates now and the therapist is
-/// alerted (once per walk); the patient gets the advice.
+/// After a walk or its check: on red-flag pain the week escalates now and the therapist is
+/// alerted (`safety::after_walk`); the patient gets the advice.
 async fn red_flag_after_walk(
     state: &AppState,
     patient: &Patient,
@@ -215,16 +203,21 @@ async fn red_flag_after_walk(
     pains: impl IntoIterator<Item = Option<i64>>,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<SafetyAdvice>> {
-    let Some((pain, level)) = red_flag(state, patient, pains).await? else {
+    let found = safety::after_walk(state.store.as_ref(), patient, session, pains, now).await?;
+    advice(state, patient, found).await
+}
+
+/// The safety advice for a red flag found, with the clinic's contact.
+async fn advice(
+    state: &AppState,
+    patient: &Patient,
+    found: Option<safety::RedFlag>,
+) -> ApiResult<Option<SafetyAdvice>> {
+    let Some(found) = found else {
         return Ok(None);
     };
-    let tz = parse_zone("timezone", &patient.timezone)?;
-    let day = local_day(tz, session.logged.started_at);
-    weekly::escalate_now(state.store.as_ref(), patient, day, now).await?;
-    let alert = reminders::plan::red_flag_alert(tz, patient, session, pain, now);
-    state.store.schedule_reminders(&[alert], now).await?;
     let clinic = state.store.clinic(patient.clinic_id).await?;
-    Ok(Some(safety::advice(pain, level, &clinic)))
+    Ok(Some(safety::advice(found.pain, found.alert_level, &clinic)))
 }
 
 /// A date range in the patient's local calendar, both ends included; either end may be left
@@ -411,16 +404,8 @@ pub async fn report_flare(
     let (record, created) = state.store.report_flare(patient.id, flare, now).await?;
     // Every flare alerts the therapist at once; that alert is also the red-flag alert.
     reminders::after_flare(state.store.as_ref(), &patient, &record, now).await?;
-    let safety = match red_flag(&state, &patient, [Some(record.reported.pain)]).await? {
-        Some((pain, level)) => {
-            let tz = parse_zone("timezone", &patient.timezone)?;
-            let day = local_day(tz, record.reported.started_at);
-            weekly::escalate_now(state.store.as_ref(), &patient, day, now).await?;
-            let clinic = state.store.clinic(patient.clinic_id).await?;
-            Some(safety::advice(pain, level, &clinic))
-        }
-        None => None,
-    };
+    let found = safety::after_flare(state.store.as_ref(), &patient, &record, now).await?;
+    let safety = advice(&state, &patient, found).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
