@@ -152,6 +152,7 @@
         ['Pain before', score(s.pain_before)],
         ['Pain during (highest)', score(s.pain_during_max)],
         ['Pain 2 h after', s.pain_after_2h === null || s.pain_after_2h === undefined ? 'not answered' : String(s.pain_after_2h)],
+        ['Next morning', s.pain_next_morning === null || s.pain_next_morning === undefined ? 'not answered' : String(s.pain_next_morning)],
         ['Effort', score(s.effort)],
       ];
       tr.append(when);
