@@ -158,6 +158,7 @@ async fn measure(
             link: LinkModel {
                 per_notification,
                 connect: Duration::ZERO,
+                ..LinkModel::default()
             },
             ..Scenario::new(vec![DeviceSpec::new(ADDRESS, band).random_address()])
         },

@@ -115,13 +115,14 @@ impl HuamiStream {
         for (r, chunk) in bytes.chunks(ROUND_MINUTES * size).enumerate() {
             let round_start = start + TimeDelta::minutes((r * ROUND_MINUTES) as i64);
             let mut answer = vec![0x10, 0x01, 0x01];
-            answer.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+            answer.extend_from_slice(&((chunk.len() / size) as u32).to_le_bytes());
             let request = huami::encode_fetch_start(round_start, chrono_tz::Europe::Berlin);
             answer.extend_from_slice(&request[2..8]);
             answer.push(0);
-            answer.push(request[8]);
+            answer.push(request[9]);
             let packets: Vec<Vec<u8>> = chunk
-                .chunks(huami::MAX_DATA_PAYLOAD)
+                // Whole records in 20-byte notifications (the default MTU 23).
+                .chunks(16)
                 .enumerate()
                 .map(|(i, payload)| {
                     let mut packet = vec![i as u8];
@@ -145,10 +146,11 @@ impl HuamiStream {
     fn sync(&self) -> anyhow::Result<usize> {
         let config = huami::Config::new(self.model, [7; 16], self.start, chrono_tz::Europe::Berlin);
         let mut sync = huami::Sync::new(config);
-        let mut challenge = vec![0x10, 0x02, 0x01];
+        let (crypt, _) = self.model.auth_flags();
+        let mut challenge = vec![0x10, crypt | 0x02, 0x01];
         challenge.extend_from_slice(&[3; 16]);
         sync.handle_notification(huami::AUTH, &challenge)?;
-        sync.handle_notification(huami::AUTH, &[0x10, 0x03, 0x01])?;
+        sync.handle_notification(huami::AUTH, &[0x10, crypt | 0x03, 0x01])?;
         let mut records = Vec::with_capacity(self.minutes);
         let mut drain = |sync: &mut huami::Sync| {
             while sync.poll_request().is_some() {}

@@ -11,10 +11,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub trait Progress: Send {
     /// A step worth a line ("connected to Mi Smart Band 5").
     fn message(&mut self, text: &str);
-    /// A fetch round starts: data from `from`, `expected_bytes` long.
-    fn round(&mut self, from: DateTime<Utc>, expected_bytes: u32);
-    /// Bytes of the round received so far.
-    fn bytes(&mut self, received: u32, expected: u32);
+    /// A fetch round starts: `minutes` minutes of data from `from`.
+    fn round(&mut self, from: DateTime<Utc>, minutes: u32);
+    /// Minutes of the round received so far.
+    fn minutes(&mut self, received: u32, expected: u32);
     /// The band's part is over (successfully or not).
     fn finish(&mut self);
 }
@@ -34,8 +34,8 @@ pub struct Quiet;
 
 impl Progress for Quiet {
     fn message(&mut self, _text: &str) {}
-    fn round(&mut self, _from: DateTime<Utc>, _expected_bytes: u32) {}
-    fn bytes(&mut self, _received: u32, _expected: u32) {}
+    fn round(&mut self, _from: DateTime<Utc>, _minutes: u32) {}
+    fn minutes(&mut self, _received: u32, _expected: u32) {}
     fn finish(&mut self) {}
 }
 
@@ -50,16 +50,16 @@ impl Progress for Lines {
         eprintln!("{text}");
     }
 
-    fn round(&mut self, from: DateTime<Utc>, expected_bytes: u32) {
+    fn round(&mut self, from: DateTime<Utc>, minutes: u32) {
         self.last_tenth = 0;
         eprintln!(
-            "fetching {} bytes from {}",
-            crate::upload::thousands(u64::from(expected_bytes)),
+            "fetching {} minutes from {}",
+            crate::upload::thousands(u64::from(minutes)),
             from.format("%Y-%m-%d %H:%M UTC")
         );
     }
 
-    fn bytes(&mut self, received: u32, expected: u32) {
+    fn minutes(&mut self, received: u32, expected: u32) {
         if expected == 0 {
             return;
         }
@@ -67,7 +67,7 @@ impl Progress for Lines {
         if tenth > self.last_tenth {
             self.last_tenth = tenth;
             eprintln!(
-                "received {} of {} bytes ({}%)",
+                "received {} of {} minutes ({}%)",
                 crate::upload::thousands(u64::from(received)),
                 crate::upload::thousands(u64::from(expected)),
                 tenth * 10
@@ -108,20 +108,19 @@ impl Progress for Bar {
         self.bar.set_message(text.to_string());
     }
 
-    fn round(&mut self, from: DateTime<Utc>, expected_bytes: u32) {
-        let style = ProgressStyle::with_template(
-            "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    fn round(&mut self, from: DateTime<Utc>, minutes: u32) {
+        let style =
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} minutes ({eta})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         self.bar.set_style(style);
-        self.bar.set_length(u64::from(expected_bytes));
+        self.bar.set_length(u64::from(minutes));
         self.bar.set_position(0);
         self.bar
             .set_message(format!("from {}", from.format("%Y-%m-%d %H:%M UTC")));
     }
 
-    fn bytes(&mut self, received: u32, _expected: u32) {
+    fn minutes(&mut self, received: u32, _expected: u32) {
         self.bar.set_position(u64::from(received));
     }
 

@@ -102,18 +102,7 @@ pub struct Collector {
 
 /// The device kind a stored kind name stands for.
 pub fn kind_from_str(kind: &str) -> Option<DeviceKind> {
-    [
-        DeviceKind::Huami(Model::MiBand2),
-        DeviceKind::Huami(Model::MiBand3),
-        DeviceKind::Huami(Model::MiBand4),
-        DeviceKind::Huami(Model::MiBand5),
-        DeviceKind::Huami(Model::MiBand6),
-        DeviceKind::Huami(Model::AmazfitBip),
-        DeviceKind::InfiniTime,
-        DeviceKind::Pams,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == kind)
+    DeviceKind::from_kind(kind)
 }
 
 impl Collector {
@@ -217,20 +206,15 @@ impl Collector {
         let key = device
             .huami_key
             .ok_or_else(|| Error::KeyNeeded(device.name.clone()))?;
-        let config = huami::Config::new(model, key.0, self.since(device, options), device.zone);
+        let mut config = huami::Config::new(model, key.0, self.since(device, options), device.zone);
+        config.clock = Some(self.clock.now());
         let mut machine = huami::Sync::new(config);
         let outbox = &self.outbox;
         link.drive(&mut machine, async |event| {
             match event {
                 huami::Event::Authenticated => progress.message("authenticated"),
-                huami::Event::RoundStarted {
-                    from,
-                    expected_bytes,
-                } => progress.round(from, expected_bytes),
-                huami::Event::Progress {
-                    received_bytes,
-                    expected_bytes,
-                } => progress.bytes(received_bytes, expected_bytes),
+                huami::Event::RoundStarted { from, samples } => progress.round(from, samples),
+                huami::Event::Progress { received, samples } => progress.minutes(received, samples),
                 huami::Event::Batch {
                     records,
                     next_since,

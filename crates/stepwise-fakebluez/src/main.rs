@@ -56,6 +56,7 @@ fn main() -> anyhow::Result<()> {
         link: LinkModel {
             per_notification: Duration::from_secs_f64(args.link_delay_ms / 1000.0),
             connect: Duration::from_millis(args.connect_delay_ms),
+            ..LinkModel::default()
         },
         ..Scenario::new(vec![
             DeviceSpec::new(

@@ -10,13 +10,30 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// How the simulated radio link behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkModel {
     /// Sleep before each activity-data notification (e.g. 7.5 ms: one per connection event
     /// at the fastest BLE connection interval). Default zero.
     pub per_notification: Duration,
     /// Time `Connect()` takes before the device is connected. Default zero.
     pub connect: Duration,
+    /// The ATT MTU the link settles on (23 by default; BlueZ proposes up to 517 and a band
+    /// accepts what it can, e.g. 247). A notification carries at most `mtu - 3` bytes: the
+    /// fake truncates longer ones, as a real link would.
+    pub mtu: u16,
+}
+
+/// The default ATT MTU, and the smallest one.
+pub const DEFAULT_MTU: u16 = 23;
+
+impl Default for LinkModel {
+    fn default() -> Self {
+        LinkModel {
+            per_notification: Duration::ZERO,
+            connect: Duration::ZERO,
+            mtu: DEFAULT_MTU,
+        }
+    }
 }
 
 /// GATT characteristic properties, spelled as BlueZ's `Flags` strings.
@@ -125,18 +142,31 @@ pub struct Counters {
 #[derive(Debug)]
 pub struct Link<'a> {
     connection: u32,
+    mtu: u16,
     actions: Vec<Action>,
     counters: &'a mut Counters,
 }
 
 impl<'a> Link<'a> {
-    /// A link context for connection number `connection` (1-based).
+    /// A link context for connection number `connection` (1-based), at the default MTU.
     pub fn new(connection: u32, counters: &'a mut Counters) -> Self {
         Link {
             connection,
+            mtu: DEFAULT_MTU,
             actions: Vec::new(),
             counters,
         }
+    }
+
+    /// The same link at ATT MTU `mtu` (at least 23).
+    pub fn with_mtu(mut self, mtu: u16) -> Self {
+        self.mtu = mtu.max(DEFAULT_MTU);
+        self
+    }
+
+    /// Most bytes one notification can carry on this link: MTU − 3.
+    pub fn max_notification(&self) -> usize {
+        usize::from(self.mtu) - 3
     }
 
     /// Which connection this is: 1 for the first connection to this device, then 2, …

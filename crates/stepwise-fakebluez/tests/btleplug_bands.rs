@@ -36,6 +36,7 @@ fn scenario(faults: MiBandFaults) -> Scenario {
         link: LinkModel {
             per_notification: Duration::from_micros(200),
             connect: Duration::from_millis(20),
+            ..LinkModel::default()
         },
         ..Scenario::new(vec![
             DeviceSpec::new(
@@ -120,13 +121,25 @@ async fn next_on(notes: &mut Notes, uuid: Uuid) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-async fn write(p: &Peripheral, uuid: Uuid, value: &[u8]) -> anyhow::Result<()> {
+/// A write request (with response), as the PAMS control point takes.
+async fn write_request(p: &Peripheral, uuid: Uuid, value: &[u8]) -> anyhow::Result<()> {
     let c = p
         .characteristics()
         .into_iter()
         .find(|c| c.uuid == uuid)
         .ok_or_else(|| anyhow::anyhow!("{uuid} missing"))?;
     p.write(&c, value, WriteType::WithResponse).await?;
+    Ok(())
+}
+
+async fn write(p: &Peripheral, uuid: Uuid, value: &[u8]) -> anyhow::Result<()> {
+    let c = p
+        .characteristics()
+        .into_iter()
+        .find(|c| c.uuid == uuid)
+        .ok_or_else(|| anyhow::anyhow!("{uuid} missing"))?;
+    // The band declares its auth and fetch control write-without-response only.
+    p.write(&c, value, WriteType::WithoutResponse).await?;
     Ok(())
 }
 
@@ -149,6 +162,18 @@ async fn start_fetch(band: &Peripheral) -> anyhow::Result<(Notes, u32)> {
     for c in [AUTH, FETCH_CONTROL, ACTIVITY_DATA] {
         subscribe(band, c).await?;
     }
+    // A write request (with response) is refused, as the band's characteristic declares.
+    let auth = band
+        .characteristics()
+        .into_iter()
+        .find(|c| c.uuid == AUTH)
+        .ok_or_else(|| anyhow::anyhow!("auth missing"))?;
+    anyhow::ensure!(
+        band.write(&auth, &[0x02, 0x00], WriteType::WithResponse)
+            .await
+            .is_err(),
+        "a write request to auth was accepted"
+    );
     write(band, AUTH, &[0x02, 0x00]).await?;
     let challenge = next_on(&mut notes, AUTH).await?;
     anyhow::ensure!(challenge.len() == 19 && challenge[..3] == [0x10, 0x02, 0x01]);
@@ -175,8 +200,9 @@ async fn start_fetch(band: &Peripheral) -> anyhow::Result<(Notes, u32)> {
         since.month() as u8,
         since.day() as u8,
         since.hour() as u8,
-        0,
-        0,
+        0, // minute
+        0, // seconds
+        0, // offset (UTC)
     ]);
     write(band, FETCH_CONTROL, &start).await?;
     let a = next_on(&mut notes, FETCH_CONTROL).await?;
@@ -223,7 +249,10 @@ fn miband_sync_survives_a_disconnect_mid_fetch() {
                 counter = counter.wrapping_add(1);
                 received += n.value.len() - 1;
             }
-            anyhow::ensure!(received == count as usize, "{received} bytes of {count}");
+            anyhow::ensure!(
+                received == count as usize * 8,
+                "{received} bytes for {count} minutes"
+            );
             anyhow::ensure!(
                 received == 1440 * 8,
                 "{received} bytes for a day of minutes"
@@ -238,6 +267,7 @@ fn miband_sync_survives_a_disconnect_mid_fetch() {
     let faults = MiBandFaults {
         disconnect_at_notification: Some((1, 5)),
         counter_gap_at: None,
+        ..MiBandFaults::default()
     };
     let fake = FakeBluez::start(&bus, scenario(faults)).expect("fake");
     let mut done = false;
@@ -252,7 +282,13 @@ fn miband_sync_survives_a_disconnect_mid_fetch() {
     let stats = fake.stats(BAND).expect("stats");
     assert_eq!(stats.connections, 2);
     assert_eq!(stats.acks, 1);
-    assert_eq!(stats.data_notifications, 5 + (1440 * 8_u64).div_ceil(19));
+    // Whole 8-byte records, two per notification at the default MTU 23.
+    assert_eq!(stats.data_notifications, 5 + 1440 / 2);
+    assert_eq!(stats.longest_notification, 17);
+    assert_eq!(
+        stats.refused_writes, 2,
+        "one write request to auth per connection"
+    );
 }
 
 #[test]
@@ -272,7 +308,7 @@ fn pams_sessions_are_indicated_through_btleplug() {
             ] {
                 subscribe(&dev, c).await?;
             }
-            write(&dev, pams::CONTROL_POINT, &[0x01]).await?;
+            write_request(&dev, pams::CONTROL_POINT, &[0x01]).await?;
             let mut descriptors = 0u16;
             let done = loop {
                 let n = tokio::time::timeout(Duration::from_secs(10), notes.next())
@@ -286,7 +322,7 @@ fn pams_sessions_are_indicated_through_btleplug() {
             };
             anyhow::ensure!(done[0] == 0xFC, "{done:02x?}");
             anyhow::ensure!(u16::from_le_bytes([done[1], done[2]]) == descriptors);
-            write(&dev, pams::CONTROL_POINT, &[0x03, 1, 0, 0xFF, 0xFF, 4]).await?;
+            write_request(&dev, pams::CONTROL_POINT, &[0x03, 1, 0, 0xFF, 0xFF, 4]).await?;
             let mut segments = 0u32;
             let done = loop {
                 let n = tokio::time::timeout(Duration::from_secs(10), notes.next())

@@ -41,6 +41,7 @@ fn infinitime_connect_read_write_notify_and_reconnect() {
         link: LinkModel {
             per_notification: Duration::from_millis(40),
             connect: Duration::from_millis(10),
+            ..LinkModel::default()
         },
         ..watch_scenario()
     };

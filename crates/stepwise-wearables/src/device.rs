@@ -16,6 +16,23 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
+    /// Every supported kind, in the order the docs list them: the one registry of devices.
+    pub const ALL: [DeviceKind; 8] = [
+        DeviceKind::Huami(huami::Model::MiBand2),
+        DeviceKind::Huami(huami::Model::MiBand3),
+        DeviceKind::Huami(huami::Model::MiBand4),
+        DeviceKind::Huami(huami::Model::MiBand5),
+        DeviceKind::Huami(huami::Model::MiBand6),
+        DeviceKind::Huami(huami::Model::AmazfitBip),
+        DeviceKind::InfiniTime,
+        DeviceKind::Pams,
+    ];
+
+    /// The kind a stored kind name stands for (`mi-band-4`, `infinitime`, …).
+    pub fn from_kind(kind: &str) -> Option<DeviceKind> {
+        DeviceKind::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+
     /// The name the server stores as the device's kind: `mi-band-2` … `mi-band-6`,
     /// `amazfit-bip`, `infinitime`, `pams`.
     pub fn as_str(&self) -> &'static str {

@@ -15,10 +15,13 @@
 //! - [`huami`]: Xiaomi Mi Band 2–6 and Amazfit Bip: authentication and history fetch.
 //! - [`infinitime`]: PineTime watches running InfiniTime: today's step count into deltas.
 //! - [`pams`]: the Bluetooth SIG Physical Activity Monitor Service (step-counter sessions).
+//! - [`replay`]: recorded conversations replayed through the machines, offline;
+//!   [`btsnoop`] reads Android's HCI snoop logs into them.
 //!
 //! `docs/wearables.md` describes the supported devices and the normalisation for users.
 #![warn(missing_docs)]
 
+pub mod btsnoop;
 mod bytes;
 pub mod device;
 mod error;
@@ -27,6 +30,7 @@ pub mod huami;
 pub mod infinitime;
 pub mod pams;
 pub mod records;
+pub mod replay;
 
 pub use error::DecodeError;
 pub use uuid::Uuid;

@@ -77,6 +77,32 @@ pub enum BandCommand {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Replay a recorded conversation with a band through the protocol machine the collector
+    /// uses, offline: a JSON-lines transcript (docs/wearables.md) or an Android btsnoop HCI
+    /// log. Prints one JSON object; exit 0 when every write agrees, 1 on a mismatch or a
+    /// protocol error, 2 on unreadable input.
+    Replay {
+        /// The transcript (.jsonl) or btsnoop log.
+        file: PathBuf,
+        /// btsnoop only: the device kind (mi-band-2 … mi-band-6, amazfit-bip, infinitime).
+        #[arg(long)]
+        device: Option<String>,
+        /// btsnoop only: the band's auth key (32 hex digits), if known.
+        #[arg(long)]
+        key: Option<String>,
+        /// btsnoop only: when the recording was made (RFC 3339; default: its first packet).
+        #[arg(long)]
+        now: Option<DateTime<Utc>>,
+        /// btsnoop only: the first minute the client asked for (RFC 3339).
+        #[arg(long)]
+        since: Option<DateTime<Utc>>,
+        /// btsnoop only: `connect` (the log holds authentication) or `fetch`.
+        #[arg(long, default_value = "connect")]
+        start: String,
+        /// btsnoop only: name a handle the log never discovered, e.g. `0x0041=00000004-0000-3512-2118-0009af100700`.
+        #[arg(long = "handle")]
+        handles: Vec<String>,
+    },
     /// Keep syncing until Ctrl-C: every band periodically, an InfiniTime watch live.
     Watch {
         /// Pause between syncs (e.g. 30s, 15m, 1h).
@@ -96,6 +122,9 @@ pub enum BandCommand {
 
 /// Runs a band command; the exit code says whether it succeeded.
 pub fn run(args: BandArgs) -> ExitCode {
+    if let BandCommand::Replay { .. } = &args.command {
+        return replay(args);
+    }
     // One thread: the work is waiting on D-Bus, and on a multi-threaded runtime every
     // notification crossed threads (a futex wake-up each), which cost the sync about a fifth
     // of its CPU time (scripts/bench band-sync).
@@ -177,6 +206,8 @@ async fn run_async(args: BandArgs) -> anyhow::Result<ExitCode> {
             collector.outbox.close().await;
             result
         }
+        // Offline: handled by `run` before any Bluetooth is opened.
+        BandCommand::Replay { .. } => Ok(ExitCode::from(2)),
     }
 }
 
@@ -562,5 +593,82 @@ mod tests {
             "2026-11-16T08:00:00+00:00"
         );
         assert!(parse_since("last week", berlin).is_err());
+    }
+}
+
+/// `stepwise band replay`: exit 0 agree, 1 mismatch or protocol error, 2 unreadable input.
+fn replay(args: BandArgs) -> ExitCode {
+    use stepwise_wearables::{btsnoop, replay};
+    let BandCommand::Replay {
+        file,
+        device,
+        key,
+        now,
+        since,
+        start,
+        handles,
+    } = args.command
+    else {
+        return ExitCode::from(2);
+    };
+    let unreadable = |message: String| {
+        eprintln!("error: {}: {message}", file.display());
+        ExitCode::from(2)
+    };
+    let bytes = match std::fs::read(&file) {
+        Ok(bytes) => bytes,
+        Err(err) => return unreadable(err.to_string()),
+    };
+    let transcript = if btsnoop::is_btsnoop(&bytes) {
+        let mut named = std::collections::HashMap::new();
+        for pair in &handles {
+            let parsed = pair.split_once('=').and_then(|(h, u)| {
+                let h = h.trim_start_matches("0x");
+                Some((u16::from_str_radix(h, 16).ok()?, u.parse().ok()?))
+            });
+            match parsed {
+                Some((handle, uuid)) => named.insert(handle, uuid),
+                None => return unreadable(format!("--handle {pair:?} is not HANDLE=UUID")),
+            };
+        }
+        let log = match btsnoop::parse(&bytes, &named) {
+            Ok(log) => log,
+            Err(err) => return unreadable(err.to_string()),
+        };
+        let Some(device) = device else {
+            return unreadable("a btsnoop log needs --device (e.g. mi-band-2)".into());
+        };
+        let start = match start.as_str() {
+            "connect" => replay::Start::Connect,
+            "fetch" => replay::Start::Fetch,
+            other => return unreadable(format!("--start {other:?}: connect or fetch")),
+        };
+        let header = replay::Header {
+            device,
+            key,
+            zone: args.zone.unwrap_or_else(|| "UTC".into()),
+            now: now.or(log.first).unwrap_or_default(),
+            since,
+            start,
+        };
+        replay::Transcript::from_log(header, log)
+    } else {
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => replay::Transcript::parse(text),
+            Err(err) => return unreadable(format!("neither a btsnoop log nor UTF-8 text: {err}")),
+        }
+    };
+    let report = match transcript.and_then(|t| replay::replay(&t)) {
+        Ok(report) => report,
+        Err(err) => return unreadable(err.to_string()),
+    };
+    match serde_json::to_string(&report) {
+        Ok(json) => println!("{json}"),
+        Err(err) => return unreadable(err.to_string()),
+    }
+    if report.agree {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

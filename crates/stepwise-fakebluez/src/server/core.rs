@@ -103,6 +103,10 @@ pub(crate) struct DeviceState {
     pub values: HashMap<Uuid, Vec<u8>>,
     pub data_notifications: u64,
     pub notifications: u64,
+    /// Writes refused because the characteristic lacks the write type asked for.
+    pub refused_writes: u32,
+    /// The longest activity-data notification value sent, in bytes.
+    pub longest_notification: usize,
 }
 
 /// One simulated device.
@@ -114,6 +118,8 @@ pub(crate) struct DeviceCore {
     pub name: String,
     pub advertised: Vec<Uuid>,
     pub gatt: Vec<GattService>,
+    /// The ATT MTU of every link to it.
+    pub mtu: u16,
     /// Serialises connect and teardown, so a reconnect never meets half-removed objects.
     pub link_lock: tokio::sync::Mutex<()>,
     pub state: Mutex<DeviceState>,
@@ -126,6 +132,7 @@ impl DeviceCore {
         address_type: &'static str,
         rssi: i16,
         in_range: bool,
+        mtu: u16,
         peripheral: Box<dyn Peripheral>,
     ) -> DeviceCore {
         let path = format!("{ADAPTER_PATH}/dev_{}", address.replace(':', "_"));
@@ -168,6 +175,7 @@ impl DeviceCore {
             path,
             rssi,
             gatt,
+            mtu,
             link_lock: tokio::sync::Mutex::new(()),
             state: Mutex::new(DeviceState {
                 in_range,
@@ -210,7 +218,7 @@ impl DeviceCore {
             peripheral,
             counters,
         } = &mut *sim;
-        let mut link = Link::new(connection, counters);
+        let mut link = Link::new(connection, counters).with_mtu(self.mtu);
         let out = f(peripheral.as_mut(), &mut link);
         let actions = link.take_actions();
         drop(sim);
@@ -399,7 +407,7 @@ async fn pump(
         match action {
             Action::Notify {
                 characteristic,
-                value,
+                mut value,
                 data,
             } => {
                 if data && !pace.is_zero() {
@@ -425,6 +433,11 @@ async fn pump(
                     if !st.notifying.contains(&characteristic) {
                         // Nobody enabled the CCCD: a real peripheral would not send it.
                         continue;
+                    }
+                    // A notification carries at most MTU − 3 bytes; the rest never arrives.
+                    value.truncate(usize::from(dev.mtu) - 3);
+                    if data {
+                        st.longest_notification = st.longest_notification.max(value.len());
                     }
                     st.values.insert(characteristic, value.clone());
                     st.notifications += 1;

@@ -417,11 +417,29 @@ impl CharIface {
     async fn write_value(
         &self,
         value: Vec<u8>,
-        _options: HashMap<String, OwnedValue>,
+        options: HashMap<String, OwnedValue>,
     ) -> Result<(), BluezError> {
         self.check_connected()?;
-        if !self.ch.spec.has(Flag::Write) && !self.ch.spec.has(Flag::WriteWithoutResponse) {
+        // As BlueZ decides: "request" needs the write property, "command" the
+        // write-without-response property; without a type, whichever the characteristic has.
+        let kind = options
+            .get("type")
+            .and_then(|v| <&str>::try_from(v).ok().map(str::to_owned));
+        let allowed = match kind.as_deref() {
+            Some("request") | Some("reliable") => self.ch.spec.has(Flag::Write),
+            Some("command") => self.ch.spec.has(Flag::WriteWithoutResponse),
+            Some(_) => return Err(BluezError::InvalidArguments("Invalid arguments".into())),
+            None => self.ch.spec.has(Flag::Write) || self.ch.spec.has(Flag::WriteWithoutResponse),
+        };
+        if !allowed {
+            lock(&self.dev.state).refused_writes += 1;
             return Err(BluezError::NotPermitted("Write not permitted".into()));
+        }
+        // A write command is one packet: at most MTU − 3 bytes.
+        if kind.as_deref() == Some("command") && value.len() > usize::from(self.dev.mtu) - 3 {
+            return Err(BluezError::InvalidArguments(
+                "Invalid Attribute Value Length".into(),
+            ));
         }
         let uuid = self.ch.spec.uuid;
         self.dev
@@ -494,6 +512,6 @@ impl CharIface {
     }
     #[zbus(property, name = "MTU")]
     fn mtu(&self) -> u16 {
-        23
+        self.dev.mtu
     }
 }

@@ -128,6 +128,10 @@ pub struct DeviceStats {
     pub acks: u32,
     /// Raw Current Time writes, in order.
     pub current_time_writes: Vec<Vec<u8>>,
+    /// Writes refused for a write type the characteristic does not declare.
+    pub refused_writes: u32,
+    /// The longest activity-data notification value sent, in bytes.
+    pub longest_notification: usize,
 }
 
 /// A fake `org.bluez` on a private bus, on its own tokio runtime; stopped on drop.
@@ -181,6 +185,7 @@ impl FakeBluez {
                 spec.address_type.as_str(),
                 spec.rssi,
                 spec.in_range,
+                scenario.link.mtu.max(crate::peripheral::DEFAULT_MTU),
                 spec.peripheral,
             )));
         }
@@ -265,6 +270,8 @@ impl FakeBluez {
             notifications: st.notifications,
             acks: counters.acks,
             current_time_writes: counters.current_time_writes,
+            refused_writes: st.refused_writes,
+            longest_notification: st.longest_notification,
         })
     }
 

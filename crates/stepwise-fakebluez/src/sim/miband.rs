@@ -2,33 +2,43 @@
 //! history fetch, Battery and Device Information.
 //!
 //! # Wire protocol (as the band answers it)
-//! Characteristics: AUTH `00000009-0000-3512-2118-0009af100700` in service FEE1 (write,
-//! notify); FETCH_CONTROL `…0004…` (write, notify) and ACTIVITY_DATA `…0005…` (notify) in
-//! service FEE0. Notifications only reach a central that subscribed.
-//! - AUTH `01 <flags> <key>` (18 bytes): a 4-byte-record band (Mi Band 2/3, Bip) takes the
-//!   new key and answers `10 01 01`; newer bands refuse with `10 01 04`.
-//! - AUTH `02 <flags>`: answers `10 02 01 <16 random bytes>`.
-//! - AUTH `03 <flags> <16 bytes>`: `10 03 01` when the bytes are AES-128-ECB(key, random),
-//!   else `10 03 04` (also when no random number was asked for).
+//! Characteristics, with the properties a recorded Mi Band 2 declares (its own GATT
+//! discovery, `tests/fixtures/wearables/btsnoop/`): AUTH `00000009-0000-3512-2118-0009af100700`
+//! in service FEE1 (read, write without response, notify); FETCH_CONTROL `…0004…` (write
+//! without response, notify), ACTIVITY_DATA `…0005…` (notify) and Current Time 0x2A2B (read,
+//! write, notify) in service FEE0. A write of a type the characteristic does not declare is
+//! refused by the fake BlueZ. Notifications only reach a central that subscribed.
+//! - AUTH `01 <flags> <key>` (18 bytes): a band without encrypted auth (Mi Band 2/3, Bip)
+//!   takes the new key and answers `10 01 01`; newer bands refuse with `10 01 04`.
+//! - AUTH `02 <flags>`, or on Mi Smart Band 4/5/6 also `82 <flags> 02 01 00`: answers
+//!   `10 <op> 01 <16 random bytes>` (`op` echoes the request's first byte).
+//! - AUTH `03 <flags> <16 bytes>` (or `83 …`): `10 <op> 01` when the bytes are
+//!   AES-128-ECB(key, random), else `10 <op> 08` on Mi Smart Band 4/5/6 and `10 <op> 04` on
+//!   older bands (also when no random number was asked for).
 //! - FETCH_CONTROL before authentication: `10 <op> 04`.
-//! - FETCH_CONTROL `01 01 <year u16> <month> <day> <hour> <minute> <tz i8>` (9 bytes or more):
-//!   the start in local time with its offset in 15-minute units. The band converts it to UTC,
-//!   takes its first stored minute at or after it, and answers `10 01 01 <count u32> <year
-//!   u16> <month> <day> <hour> <minute> <second> <tz i8>`: the byte count (at most
-//!   `max_minutes_per_round` records) and that minute in the band's own zone with the band's
-//!   offset at that minute. Nothing stored from there: count 0 and the requested time echoed.
-//!   A malformed request: `10 01 04`.
+//! - FETCH_CONTROL `01 01 <year u16> <month> <day> <hour> <minute> <second> <tz i8>`
+//!   (exactly 10 bytes): the start in local time with its offset in 15-minute units. The band
+//!   converts it to UTC, takes its first stored minute at or after it, and answers
+//!   `10 01 01 <samples u32> <year u16> <month> <day> <hour> <minute> <second> <tz i8>`: the
+//!   number of minute records (at most `max_minutes_per_round`) and that minute in the band's
+//!   own zone with the band's offset at that minute. Nothing stored from there: 0 samples and
+//!   the requested time echoed. With the `no_data_at` fault: `10 01 02`. Any other length:
+//!   `10 01 04`.
 //! - FETCH_CONTROL `02`: the records as ACTIVITY_DATA notifications (1 rolling counter byte,
-//!   0 at the start of every round, then up to 19 payload bytes), then `10 02 01` on
-//!   FETCH_CONTROL. No fetch pending: `10 02 04`.
+//!   0 at the start of every round, then as many whole records as the link's MTU allows:
+//!   4 records of 4 bytes at MTU 23, 60 at MTU 247), then `10 02 01` on FETCH_CONTROL. No fetch
+//!   pending: `10 02 04`.
 //! - FETCH_CONTROL `03` (ack): counted; with `delete_on_ack`, deletes the last round's minutes.
+//! - Current Time: an 11-byte write is recorded in the counters; other lengths are refused
+//!   with ATT error 0x0D (invalid attribute value length).
 //!
 //! Records: `kind, intensity, steps, heart_rate`, and with 8-byte records `0, sleep flag,
-//! deep flag, rem flag`.
+//! deep flag, rem flag` (bytes the collector ignores).
 //!
 //! Faults, by connection number (1-based) and data-notification index within that connection
 //! (0-based, counting every round of the connection): `disconnect_at_notification` drops the
-//! link instead of sending that notification; `counter_gap_at` skips one counter value there.
+//! link instead of sending that notification; `counter_gap_at` skips one counter value there;
+//! `no_data_at` (connection, fetch request 0-based) answers `10 01 02` to that request.
 
 use std::any::Any;
 
@@ -53,9 +63,8 @@ pub const AUTH: Uuid = Uuid::from_u128(0x00000009_0000_3512_2118_0009af100700);
 pub const FETCH_CONTROL: Uuid = Uuid::from_u128(0x00000004_0000_3512_2118_0009af100700);
 /// Activity data characteristic.
 pub const ACTIVITY_DATA: Uuid = Uuid::from_u128(0x00000005_0000_3512_2118_0009af100700);
-
-/// Payload bytes per data notification (20-byte ATT payload minus the counter).
-const PAYLOAD: usize = 19;
+/// Current Time (0x2A2B), in FEE0 on these bands.
+pub const CURRENT_TIME: Uuid = Uuid::from_u128(0x00002a2b_0000_1000_8000_00805f9b34fb);
 
 /// How many bytes a band stores per minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +101,8 @@ pub struct MiBandFaults {
     pub disconnect_at_notification: Option<(u32, u64)>,
     /// Skip one rolling-counter value at this data notification.
     pub counter_gap_at: Option<(u32, u64)>,
+    /// Answer `10 01 02` to this fetch request (connection, request 0-based).
+    pub no_data_at: Option<(u32, u32)>,
 }
 
 /// A fetch round the band has announced or sent: `count` minutes from `first`.
@@ -106,6 +117,8 @@ struct Round {
 pub struct MiBand {
     name: String,
     record_size: RecordSize,
+    /// Mi Smart Band 4/5/6: the encrypted-auth variant (`82`/`83`) and `08` for a wrong key.
+    encrypted_auth: bool,
     key: [u8; 16],
     zone: Tz,
     stored: Vec<SimMinute>,
@@ -120,6 +133,7 @@ pub struct MiBand {
     pending: Option<Round>,
     last_sent: Option<Round>,
     data_index: u64,
+    fetch_requests: u32,
     counter_skew: u8,
 }
 
@@ -147,6 +161,7 @@ impl MiBand {
                 firmware: "1.0.2.58".into(),
                 software: "V1.0.2.58".into(),
             },
+            encrypted_auth: name.to_ascii_lowercase().starts_with("mi smart band"),
             name,
             record_size,
             key,
@@ -161,8 +176,14 @@ impl MiBand {
             pending: None,
             last_sent: None,
             data_index: 0,
+            fetch_requests: 0,
             counter_skew: 0,
         }
+    }
+
+    /// A "Mi Smart Band 4" (4-byte records, encrypted auth).
+    pub fn mi_band_4(key: [u8; 16], zone: Tz, minutes: Vec<SimMinute>) -> MiBand {
+        MiBand::new("Mi Smart Band 4", RecordSize::Four, key, zone, minutes)
     }
 
     /// A "Mi Smart Band 5" (8-byte records).
@@ -215,33 +236,37 @@ impl MiBand {
     }
 
     fn on_auth(&mut self, value: &[u8], link: &mut Link<'_>) {
+        let encrypted = self.encrypted_auth;
         let answer = match value {
             [0x01, _, key @ ..] if key.len() == 16 => {
-                if self.record_size == RecordSize::Four {
+                if !encrypted {
                     self.key.copy_from_slice(key);
                     vec![0x10, 0x01, 0x01]
                 } else {
                     vec![0x10, 0x01, 0x04]
                 }
             }
-            [0x02, _] | [0x02] => {
+            [0x02, _] | [0x82, _, 0x02, 0x01, 0x00] if value[0] == 0x02 || encrypted => {
                 let mut random = [0u8; 16];
                 for chunk in random.chunks_mut(8) {
                     let n = self.rng.next().to_le_bytes();
                     chunk.copy_from_slice(&n[..chunk.len()]);
                 }
                 self.challenge = Some(random);
-                let mut a = vec![0x10, 0x02, 0x01];
+                let mut a = vec![0x10, value[0], 0x01];
                 a.extend_from_slice(&random);
                 a
             }
-            [0x03, _, answer @ ..] if answer.len() == 16 => {
+            [op @ (0x03 | 0x83), _, answer @ ..]
+                if answer.len() == 16 && (*op == 0x03 || encrypted) =>
+            {
                 let ok = self
                     .challenge
                     .take()
                     .is_some_and(|random| encrypt(&self.key, &random)[..] == answer[..]);
                 self.authenticated = ok;
-                vec![0x10, 0x03, if ok { 0x01 } else { 0x04 }]
+                let refused = if encrypted { 0x08 } else { 0x04 };
+                vec![0x10, *op, if ok { 0x01 } else { refused }]
             }
             [op, ..] => vec![0x10, *op, 0x04],
             [] => return,
@@ -259,7 +284,14 @@ impl MiBand {
         }
         match op {
             0x01 => {
-                let answer = self.answer_fetch_start(value);
+                let here = Some((link.connection(), self.fetch_requests));
+                self.fetch_requests += 1;
+                let answer = if self.faults.no_data_at == here {
+                    self.pending = None;
+                    vec![0x10, 0x01, 0x02]
+                } else {
+                    self.answer_fetch_start(value)
+                };
                 link.notify(FETCH_CONTROL, answer);
             }
             0x02 => self.send_round(link),
@@ -292,14 +324,11 @@ impl MiBand {
             count += 1;
         }
         let mut a = vec![0x10, 0x01, 0x01];
-        let bytes = (count * self.record_size.bytes()) as u32;
-        a.extend_from_slice(&bytes.to_le_bytes());
+        a.extend_from_slice(&(count as u32).to_le_bytes());
         if count == 0 {
             self.pending = None;
-            // Echo the requested start (date, time, second 0, offset).
-            a.extend_from_slice(value.get(2..8).unwrap_or(&[0; 6]));
-            a.push(0);
-            a.push(value.get(8).copied().unwrap_or(0));
+            // Echo the requested start (date, time, seconds, offset).
+            a.extend_from_slice(value.get(2..10).unwrap_or(&[0; 8]));
             return a;
         }
         let start = self.stored[first].minute;
@@ -334,7 +363,10 @@ impl MiBand {
         }
         let connection = link.connection();
         self.counter_skew = 0;
-        for (k, chunk) in bytes.chunks(PAYLOAD).enumerate() {
+        // Whole records after the counter byte, as many as the MTU allows.
+        let size = self.record_size.bytes();
+        let per_notification = ((link.max_notification() - 1) / size).max(1) * size;
+        for (k, chunk) in bytes.chunks(per_notification).enumerate() {
             let here = Some((connection, self.data_index));
             if self.faults.disconnect_at_notification == here {
                 link.drop_link();
@@ -362,9 +394,9 @@ fn encrypt(key: &[u8; 16], block: &[u8; 16]) -> [u8; 16] {
     b.into()
 }
 
-/// `01 01 <year u16> <month> <day> <hour> <minute> <tz i8>` → the UTC instant.
+/// `01 01 <year u16> <month> <day> <hour> <minute> <second> <tz i8>` → the UTC instant.
 fn parse_fetch_start(value: &[u8]) -> Option<DateTime<Utc>> {
-    let [0x01, 0x01, y0, y1, month, day, hour, minute, tz, ..] = *value else {
+    let [0x01, 0x01, y0, y1, month, day, hour, minute, _second, tz] = *value else {
         return None;
     };
     let year = i32::from(u16::from_le_bytes([y0, y1]));
@@ -409,9 +441,10 @@ impl Peripheral for MiBand {
             ServiceSpec {
                 uuid: SERVICE_FEE0,
                 characteristics: vec![
+                    CharacteristicSpec::new(CURRENT_TIME, &[Flag::Read, Flag::Write, Flag::Notify]),
                     CharacteristicSpec::new(
                         FETCH_CONTROL,
-                        &[Flag::Write, Flag::WriteWithoutResponse, Flag::Notify],
+                        &[Flag::WriteWithoutResponse, Flag::Notify],
                     ),
                     CharacteristicSpec::new(ACTIVITY_DATA, &[Flag::Notify]),
                 ],
@@ -420,7 +453,7 @@ impl Peripheral for MiBand {
                 uuid: SERVICE_FEE1,
                 characteristics: vec![CharacteristicSpec::new(
                     AUTH,
-                    &[Flag::Write, Flag::WriteWithoutResponse, Flag::Notify],
+                    &[Flag::Read, Flag::WriteWithoutResponse, Flag::Notify],
                 )],
             },
             common::battery_service(),
@@ -434,6 +467,7 @@ impl Peripheral for MiBand {
         self.pending = None;
         self.last_sent = None;
         self.data_index = 0;
+        self.fetch_requests = 0;
     }
 
     fn on_disconnect(&mut self) {
@@ -453,6 +487,11 @@ impl Peripheral for MiBand {
     ) -> Result<(), AttError> {
         if characteristic == AUTH {
             self.on_auth(value, link);
+        } else if characteristic == CURRENT_TIME {
+            if value.len() != 11 {
+                return Err(AttError(0x0D));
+            }
+            link.counters().current_time_writes.push(value.to_vec());
         } else if characteristic == FETCH_CONTROL {
             self.on_fetch_control(value, link);
         } else {

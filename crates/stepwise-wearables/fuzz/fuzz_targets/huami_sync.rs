@@ -9,14 +9,13 @@ use libfuzzer_sys::fuzz_target;
 use stepwise_wearables::huami::{ACTIVITY_DATA, AUTH, Config, Event, FETCH_CONTROL, Model, Sync};
 use stepwise_wearables::records::sleep_episodes;
 
-/// A well-formed fetch answer built from fuzz bytes: a whole number of records, a start on
+/// A well-formed fetch answer built from fuzz bytes: a number of minute samples, a start on
 /// 2026-10-24/25 (around the end of summer time in Berlin) and an offset of -4 h … +4 h.
-fn fetch_answer(value: &[u8], record_size: usize) -> Vec<u8> {
+fn fetch_answer(value: &[u8]) -> Vec<u8> {
     let byte = |i: usize| value.get(i).copied().unwrap_or(0);
-    let records = u32::from(u16::from_le_bytes([byte(0), byte(1)]) % 2048);
-    let count = records * u32::try_from(record_size).unwrap_or(4);
+    let samples = u32::from(u16::from_le_bytes([byte(0), byte(1)]) % 2048);
     let mut answer = vec![0x10, 0x01, 0x01];
-    answer.extend_from_slice(&count.to_le_bytes());
+    answer.extend_from_slice(&samples.to_le_bytes());
     answer.extend_from_slice(&2026u16.to_le_bytes());
     answer.extend_from_slice(&[
         10,
@@ -29,22 +28,25 @@ fn fetch_answer(value: &[u8], record_size: usize) -> Vec<u8> {
     answer
 }
 
-fuzz_target!(|input: (bool, u8, Vec<(u8, Vec<u8>)>)| {
-    let (eight_bytes, rounds, notifications) = input;
-    let model = if eight_bytes {
-        Model::MiBand5
-    } else {
-        Model::MiBand3
+fuzz_target!(|input: (u8, u8, Vec<(u8, Vec<u8>)>)| {
+    let (which_model, rounds, notifications) = input;
+    let model = match which_model % 3 {
+        0 => Model::MiBand5,
+        1 => Model::MiBand4,
+        _ => Model::MiBand2,
     };
     let since = DateTime::<Utc>::from_timestamp(1_792_000_000, 0).unwrap_or_default();
     let mut config = Config::new(model, [7; 16], since, chrono_tz::Europe::Berlin);
     config.max_rounds = u32::from(rounds % 8);
     config.keep_on_band = rounds % 2 == 0;
     let mut sync = Sync::new(config);
-    let mut challenge = vec![0x10, 0x02, 0x01];
+    let (crypt, _) = model.auth_flags();
+    let mut challenge = vec![0x10, crypt | 0x02, 0x01];
     challenge.extend_from_slice(&[3; 16]);
     if sync.handle_notification(AUTH, &challenge).is_err()
-        || sync.handle_notification(AUTH, &[0x10, 0x03, 0x01]).is_err()
+        || sync
+            .handle_notification(AUTH, &[0x10, crypt | 0x03, 0x01])
+            .is_err()
     {
         panic!("authentication failed");
     }
@@ -57,13 +59,20 @@ fuzz_target!(|input: (bool, u8, Vec<(u8, Vec<u8>)>)| {
             2 => sync.handle_notification(ACTIVITY_DATA, &value),
             3 => {
                 counter = 0;
-                sync.handle_notification(FETCH_CONTROL, &fetch_answer(&value, model.record_size()))
+                sync.handle_notification(FETCH_CONTROL, &fetch_answer(&value))
             }
             4 => {
                 let mut packet = vec![counter];
-                packet.extend(value.iter().take(19));
+                // Whole packets of any length a link allows (up to MTU 517).
+                packet.extend(value.iter().take(513));
                 counter = counter.wrapping_add(1);
                 sync.handle_notification(ACTIVITY_DATA, &packet)
+            }
+            5 if value.first() == Some(&1) => {
+                sync.handle_notification(FETCH_CONTROL, &[0x10, 0x01, 0x02])
+            }
+            5 if value.first() == Some(&2) => {
+                sync.handle_notification(FETCH_CONTROL, &[0x10, 0x02, 0x04])
             }
             _ => sync.handle_notification(FETCH_CONTROL, &[0x10, 0x02, 0x01]),
         };

@@ -7,43 +7,60 @@
 //!
 //! # Wire protocol
 //!
-//! All values little-endian. Every write below is a write *with response*. Characteristics:
-//! [`AUTH`] in service FEE1; [`FETCH_CONTROL`] and [`ACTIVITY_DATA`] in service FEE0.
+//! All values little-endian. Characteristics: [`AUTH`] in service FEE1; [`FETCH_CONTROL`],
+//! [`ACTIVITY_DATA`] and Current Time (0x2A2B) in service FEE0. The bands declare AUTH and
+//! FETCH_CONTROL *write without response*, and every independent client writes them so: all
+//! writes to them are write commands. The clock write is a write request. Every fact below
+//! names its public source in `docs/wearables.md`; recorded conversations that prove them are
+//! under `tests/fixtures/wearables/`.
 //!
-//! **Authentication** (subscribe to AUTH first):
-//! 1. Only with [`Config::set_key`] (first pairing of a Mi Band 2/3 or Bip): write
-//!    `01 00 <16-byte key>`; the band answers `10 01 01`.
-//! 2. Write `02 00`; the band answers `10 02 01 <16 random bytes>` (19 bytes).
-//! 3. Write `03 00 <AES-128-ECB(key, random)>` (18 bytes); the band answers `10 03 01` (ok)
-//!    or `10 03 04` (wrong key: [`Error::WrongKey`]).
+//! **Authentication** (subscribe to AUTH first). Each model has two flag bytes
+//! ([`Model::auth_flags`]): `crypt` (0x80 on Mi Band 4, 5 and 6, else 0) and `auth` (always
+//! 0, as the vendor's app writes it on a recorded Mi Band 2; Gadgetbridge's 0x08 is accepted
+//! by those bands too).
+//! 1. Only with [`Config::set_key`] (first pairing of a Mi Band 2/3 or Bip; `crypt` 0): write
+//!    `01 <auth> <16-byte key>`; the band answers `10 01 01`.
+//! 2. Ask for a challenge: `02 <auth>` when `crypt` is 0, else `<crypt|02> <auth> 02 01 00`
+//!    (`82 00 02 01 00`). The band answers `10 <crypt|02> 01 <16 random bytes>`.
+//! 3. Answer `<crypt|03> <auth> <AES-128-ECB(key, random)>`; the band answers
+//!    `10 <crypt|03> 01` (ok), or status 04 or 08 (wrong key: [`Error::WrongKey`]).
+//! 4. With [`Config::clock`], write the band's clock to Current Time (11 bytes, local time in
+//!    [`Config::zone`]: year u16, month, day, hour, minute, second, day of week 1–7 from
+//!    Monday, 0, 0, UTC offset in 15-minute units).
 //!
 //! **Fetch rounds** (subscribe to FETCH_CONTROL and ACTIVITY_DATA after authentication,
 //! before the first fetch). A round:
-//! 1. Write to FETCH_CONTROL `01 01 <year u16> <month> <day> <hour> <minute> <tz i8>`
-//!    (9 bytes): the first wanted minute in the local time of [`Config::zone`], with that
-//!    instant's UTC offset in 15-minute units (DST included; +1 h = `04`, +2 h = `08`).
-//! 2. The band answers on FETCH_CONTROL `10 01 01 <count u32> <year u16> <month> <day>
-//!    <hour> <minute> <second> <tz i8>` (15 bytes): how many bytes it will send, and the
-//!    actual start of its data in its local time with its offset. Count 0: nothing newer,
-//!    the sync is caught up.
+//! 1. Write to FETCH_CONTROL `01 01 <year u16> <month> <day> <hour> <minute> 00 <tz i8>`
+//!    (10 bytes; the `00` is the seconds): the first wanted minute in the local time of
+//!    [`Config::zone`], with that instant's UTC offset in 15-minute units (DST included;
+//!    +1 h = `04`, +2 h = `08`).
+//! 2. The band answers on FETCH_CONTROL `10 01 01 <samples u32> <year u16> <month> <day>
+//!    <hour> <minute> <second> <tz i8>` (15 bytes): how many **minute samples** (records, not
+//!    bytes) it will send, and the actual start of its data in its local time with its
+//!    offset. 0 samples: nothing newer, the sync is caught up. `10 01 02` (3 bytes): the band
+//!    has nothing to send for this request now: the round is over without data; the machine
+//!    asks once more from the same minute, and a second `10 01 02` ends the sync, not caught
+//!    up.
 //! 3. Otherwise write `02` to FETCH_CONTROL. The band sends ACTIVITY_DATA notifications,
 //!    each one rolling counter byte (0, 1, …, 255, 0, …; 0 at the start of every round)
-//!    followed by at most 19 payload bytes. Records may straddle notifications.
-//! 4. `10 02 01` on FETCH_CONTROL ends the data. The bytes received must equal the count and
-//!    be a whole number of records.
+//!    followed by records; a notification is as long as the link's MTU allows (20 bytes at
+//!    the default MTU 23, up to 514). Records may straddle notifications.
+//! 4. `10 02 01` on FETCH_CONTROL ends the data. The bytes received must equal the samples
+//!    times the record size. `10 02 04` instead ("no more activity fetch possible") ends the
+//!    round and the sync without data, not caught up.
 //! 5. Unless [`Config::keep_on_band`], write `03` (ack; newer firmware then deletes the data).
 //! 6. The next round starts at the minute after the last record, until the band answers
-//!    count 0 or [`Config::max_rounds`] fetch requests have been written.
+//!    0 samples or [`Config::max_rounds`] fetch requests have been written.
 //!
 //! **Records**: record *i* of a round is the minute `start + i` (start converted to UTC with
 //! the band's offset; minutes run on in real time, so a DST change inside a round needs no
-//! care). [`Model::record_size`] bytes each: `kind, intensity, steps, heart_rate`, and on
-//! 8-byte models 4 more: `unknown, sleep, deep, rem`. The kind's low nibble: 1 walking,
+//! care). [`Model::record_size`] bytes each: `kind, intensity, steps, heart_rate`; Mi Band 5
+//! and 6 send 4 more bytes per record, which are ignored (no public source says what they
+//! mean, so no minute is called REM sleep from them). The kind's low nibble: 1 walking,
 //! 2 running, 3 not worn, 4 cycling, 6 charging, 9 light sleep, 11 deep sleep, 12 awake,
 //! 0 and 10 the same as the previous minute ([`Activity::Other`] with none before); anything
-//! else is [`Activity::Unknown`] with the raw kind byte. On 8-byte models a light or deep
-//! sleep minute whose rem byte is non-zero is REM sleep. Heart rate 0xFF or outside 10–250 is
-//! no heart rate.
+//! else is [`Activity::Unknown`] with the raw kind byte. Heart rate 0xFF or outside 10–250
+//! is no heart rate.
 //!
 //! [`Activity::Other`]: crate::records::Activity::Other
 //! [`Activity::Unknown`]: crate::records::Activity::Unknown
@@ -57,11 +74,15 @@ use uuid::Uuid;
 
 use crate::{DecodeError, gatt};
 
-pub use sync::{Error, Event, MAX_DATA_PAYLOAD, Sync};
-pub use wire::{FetchAnswer, decode_fetch_answer, decode_records, encode_fetch_start};
+pub use sync::{Error, Event, MAX_NOTIFICATION, Sync};
+pub use wire::{
+    FetchAnswer, decode_fetch_answer, decode_records, encode_current_time, encode_fetch_start,
+};
 
 /// Huami's main service, 0xFEE0 (fetch control and activity data).
 pub const SERVICE_FEE0: Uuid = gatt::HUAMI_SERVICE_FEE0;
+/// Current Time (0x2A2B), in [`SERVICE_FEE0`]: the band's clock.
+pub const CURRENT_TIME: Uuid = gatt::CURRENT_TIME;
 /// Huami's second service, 0xFEE1 (authentication).
 pub const SERVICE_FEE1: Uuid = gatt::HUAMI_SERVICE_FEE1;
 /// Authentication characteristic, in [`SERVICE_FEE1`].
@@ -89,12 +110,26 @@ pub enum Model {
 }
 
 impl Model {
-    /// Bytes per minute record: 4 for Mi Band 2/3 and Bip, 8 for Mi Band 4/5/6.
+    /// Bytes per minute record: 4 for Mi Band 2, 3, 4 and the Bip, 8 for Mi Band 5 and 6.
     pub fn record_size(self) -> usize {
         match self {
-            Model::MiBand2 | Model::MiBand3 | Model::AmazfitBip => 4,
-            Model::MiBand4 | Model::MiBand5 | Model::MiBand6 => 8,
+            Model::MiBand2 | Model::MiBand3 | Model::MiBand4 | Model::AmazfitBip => 4,
+            Model::MiBand5 | Model::MiBand6 => 8,
         }
+    }
+
+    /// The authentication flag bytes `(crypt, auth)`: `(0x80, 0)` on Mi Band 4, 5 and 6,
+    /// `(0, 0)` on Mi Band 2, 3 and the Bip.
+    pub fn auth_flags(self) -> (u8, u8) {
+        match self {
+            Model::MiBand4 | Model::MiBand5 | Model::MiBand6 => (0x80, 0x00),
+            Model::MiBand2 | Model::MiBand3 | Model::AmazfitBip => (0x00, 0x00),
+        }
+    }
+
+    /// Whether the band can be given a new key (`crypt` flag 0: Mi Band 2, 3 and the Bip).
+    pub fn accepts_new_key(self) -> bool {
+        self.auth_flags().0 == 0
     }
 
     /// The model from a band's advertised name ("MI Band 2", "Mi Band 3",
@@ -151,8 +186,11 @@ pub struct Config {
     pub keep_on_band: bool,
     /// Most fetch rounds in one sync (a band may answer part of the data per round). Default 64.
     pub max_rounds: u32,
-    /// Write the key first (`01 00 <key>`): first pairing of a Mi Band 2/3 or Bip only.
+    /// Write the key first (`01 <auth> <key>`): first pairing of a Mi Band 2/3 or Bip only.
     pub set_key: bool,
+    /// After authentication, set the band's clock to this instant (local time in `zone`).
+    /// The collector sets it to now; `None` leaves the clock alone.
+    pub clock: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -165,6 +203,7 @@ impl std::fmt::Debug for Config {
             .field("keep_on_band", &self.keep_on_band)
             .field("max_rounds", &self.max_rounds)
             .field("set_key", &self.set_key)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -173,7 +212,8 @@ impl std::fmt::Debug for Config {
 pub const DEFAULT_MAX_ROUNDS: u32 = 64;
 
 impl Config {
-    /// A config with the defaults: keep data on the band, at most 64 rounds, key not written.
+    /// A config with the defaults: keep data on the band, at most 64 rounds, key not written,
+    /// clock not set.
     pub fn new(model: Model, key: [u8; 16], since: DateTime<Utc>, zone: Tz) -> Config {
         Config {
             model,
@@ -183,6 +223,7 @@ impl Config {
             keep_on_band: true,
             max_rounds: DEFAULT_MAX_ROUNDS,
             set_key: false,
+            clock: None,
         }
     }
 }
@@ -232,6 +273,10 @@ mod tests {
         assert_eq!(Model::from_name("Mi Band"), None);
         assert_eq!(Model::from_name(""), None);
         assert_eq!(Model::MiBand5.record_size(), 8);
+        assert_eq!(Model::MiBand4.record_size(), 4);
+        assert_eq!(Model::MiBand4.auth_flags(), (0x80, 0));
+        assert_eq!(Model::MiBand2.auth_flags(), (0, 0));
+        assert!(!Model::MiBand6.accepts_new_key() && Model::AmazfitBip.accepts_new_key());
         assert_eq!(Model::AmazfitBip.record_size(), 4);
     }
 
@@ -261,5 +306,6 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("171") && !shown.contains("ab"), "{shown}");
         assert!(config.keep_on_band && !config.set_key && config.max_rounds == 64);
+        assert!(config.clock.is_none());
     }
 }

@@ -9,31 +9,32 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::wire;
-use super::{ACTIVITY_DATA, AUTH, Config, FETCH_CONTROL, SERVICE_FEE0, SERVICE_FEE1};
+use super::{ACTIVITY_DATA, AUTH, CURRENT_TIME, Config, FETCH_CONTROL, SERVICE_FEE0, SERVICE_FEE1};
 use crate::records::{Activity, MinuteRecord, whole_minute};
 use crate::{DecodeError, Request};
 
-/// Most payload bytes after the counter byte in one activity-data notification.
-pub const MAX_DATA_PAYLOAD: usize = 19;
+/// Most bytes in one activity-data notification (counter byte included): the largest ATT
+/// MTU, 517, less the 3-byte notification header.
+pub const MAX_NOTIFICATION: usize = 514;
 
 /// What the sync reports to the shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The band accepted the key.
     Authenticated,
-    /// A round with data began: the band's first minute and how many bytes it will send.
+    /// A round with data began: the band's first minute and how many minutes it will send.
     RoundStarted {
         /// The first record's minute, in UTC.
         from: DateTime<Utc>,
-        /// Bytes the band announced.
-        expected_bytes: u32,
+        /// Minute samples the band announced.
+        samples: u32,
     },
     /// Activity data arrived.
     Progress {
-        /// Bytes received in this round so far.
-        received_bytes: u32,
-        /// Bytes the band announced for this round.
-        expected_bytes: u32,
+        /// Whole minute records received in this round so far.
+        received: u32,
+        /// Minute samples the band announced for this round.
+        samples: u32,
     },
     /// A complete, checked round. Store `records` and move the cursor to `next_since` in one
     /// transaction; the machine carries on from `next_since` by itself.
@@ -44,7 +45,8 @@ pub enum Event {
         /// The minute after the last record: where the next sync starts.
         next_since: DateTime<Utc>,
     },
-    /// Done: `caught_up` is false when `max_rounds` ran out first (sync again to continue).
+    /// Done: `caught_up` is false when `max_rounds` ran out first or the band declined to
+    /// send more (`10 01 02` twice, or `10 02 04`): sync again to continue.
     Finished {
         /// The band said it has nothing newer.
         caught_up: bool,
@@ -59,7 +61,7 @@ pub enum Event {
 pub enum Error {
     /// The band rejected the authentication.
     #[error(
-        "the band refused the key: check the band's auth key (32 hex digits; Mi Band 4 and \
+        "wrong key: the band refused the auth key; check it (32 hex digits; Mi Band 4 and \
          later only accept the key they already hold)"
     )]
     WrongKey,
@@ -76,14 +78,16 @@ pub enum Error {
     },
     /// The band sent a different number of bytes than it announced.
     #[error(
-        "the band announced {expected} bytes of data but sent {got}: nothing from this round \
-         was kept; sync again"
+        "the band announced {samples} minutes ({expected} bytes) of data but sent {got} bytes: \
+         nothing from this round was kept; sync again"
     )]
     LengthMismatch {
-        /// Bytes announced.
-        expected: u32,
+        /// Minute samples announced.
+        samples: u32,
+        /// Bytes announced: samples × record size.
+        expected: u64,
         /// Bytes received (so far, when too many).
-        got: u32,
+        got: u64,
     },
     /// A value could not be decoded.
     #[error("the band sent something that could not be decoded: {0}")]
@@ -115,7 +119,10 @@ struct Round {
     asked: DateTime<Utc>,
     /// The band's first minute.
     start: DateTime<Utc>,
-    expected: u32,
+    /// Minute samples announced.
+    samples: u32,
+    /// Bytes announced: samples × record size.
+    expected: u64,
     data: Vec<u8>,
     next_counter: u8,
 }
@@ -125,7 +132,11 @@ enum State {
     SettingKey,
     AwaitingRandom,
     AwaitingAuthResult,
-    AwaitingFetchAnswer { asked: DateTime<Utc> },
+    AwaitingFetchAnswer {
+        asked: DateTime<Utc>,
+        /// The band already answered `10 01 02` to this minute once.
+        retried: bool,
+    },
     Receiving(Round),
     Done,
 }
@@ -180,14 +191,55 @@ impl Sync {
             characteristic: AUTH,
         });
         if sync.config.set_key {
-            let mut value = vec![0x01, 0x00];
+            let (_, auth) = sync.config.model.auth_flags();
+            let mut value = vec![0x01, auth];
             value.extend_from_slice(&sync.config.key);
-            sync.write(SERVICE_FEE1, AUTH, value);
+            sync.command(SERVICE_FEE1, AUTH, value);
             sync.state = State::SettingKey;
         } else {
-            sync.write(SERVICE_FEE1, AUTH, vec![0x02, 0x00]);
+            sync.ask_for_challenge();
         }
         sync
+    }
+
+    /// A sync that starts already authenticated (the band accepted the key on this link
+    /// before): it subscribes and writes its first fetch request at once. For replaying
+    /// recordings that hold only a fetch.
+    pub fn authenticated(config: Config) -> Sync {
+        let mut sync = Sync {
+            cursor: whole_minute(config.since),
+            state: State::Done,
+            requests: VecDeque::new(),
+            events: VecDeque::new(),
+            rounds: 0,
+            data_notifications: 0,
+            carry: None,
+            config,
+        };
+        for characteristic in [FETCH_CONTROL, ACTIVITY_DATA] {
+            sync.requests.push_back(Request::Subscribe {
+                service: SERVICE_FEE0,
+                characteristic,
+            });
+        }
+        sync.next_round_or_finish();
+        sync
+    }
+
+    /// The whole records of the round being received, decoded (none between rounds). They
+    /// are not a batch: the round may still fail; a replay lists them as incomplete.
+    pub fn partial_records(&self) -> Vec<MinuteRecord> {
+        let State::Receiving(round) = &self.state else {
+            return Vec::new();
+        };
+        let size = self.config.model.record_size();
+        let whole = round.data.len() / size * size;
+        wire::decode_records(
+            self.config.model,
+            round.start,
+            round.data.get(..whole).unwrap_or(&[]),
+        )
+        .unwrap_or_default()
     }
 
     /// The next thing to do over the air, if any.
@@ -226,7 +278,7 @@ impl Sync {
         match (state, characteristic) {
             (State::SettingKey, AUTH) => match value {
                 [0x10, 0x01, 0x01] => {
-                    self.write(SERVICE_FEE1, AUTH, vec![0x02, 0x00]);
+                    self.ask_for_challenge();
                     self.state = State::AwaitingRandom;
                     Ok(())
                 }
@@ -240,58 +292,72 @@ impl Sync {
                 )),
             },
             (State::AwaitingRandom, AUTH) => {
-                let random = challenge(value)?;
-                let mut answer = vec![0x03, 0x00];
+                let (crypt, auth) = self.config.model.auth_flags();
+                let random = challenge(value, crypt | 0x02)?;
+                let mut answer = vec![crypt | 0x03, auth];
                 answer.extend_from_slice(&encrypt(&self.config.key, random));
-                self.write(SERVICE_FEE1, AUTH, answer);
+                self.command(SERVICE_FEE1, AUTH, answer);
                 self.state = State::AwaitingAuthResult;
                 Ok(())
             }
-            (State::AwaitingAuthResult, AUTH) => match value {
-                [0x10, 0x03, 0x01] => {
-                    self.events.push_back(Event::Authenticated);
-                    for characteristic in [FETCH_CONTROL, ACTIVITY_DATA] {
-                        self.requests.push_back(Request::Subscribe {
-                            service: SERVICE_FEE0,
-                            characteristic,
-                        });
+            (State::AwaitingAuthResult, AUTH) => {
+                let result = self.config.model.auth_flags().0 | 0x03;
+                match value {
+                    [0x10, op, 0x01] if *op == result => {
+                        self.events.push_back(Event::Authenticated);
+                        if let Some(now) = self.config.clock {
+                            self.requests.push_back(Request::Write {
+                                service: SERVICE_FEE0,
+                                characteristic: CURRENT_TIME,
+                                value: wire::encode_current_time(now, self.config.zone).to_vec(),
+                                with_response: true,
+                            });
+                        }
+                        for characteristic in [FETCH_CONTROL, ACTIVITY_DATA] {
+                            self.requests.push_back(Request::Subscribe {
+                                service: SERVICE_FEE0,
+                                characteristic,
+                            });
+                        }
+                        self.next_round_or_finish();
+                        Ok(())
                     }
-                    self.next_round_or_finish();
-                    Ok(())
+                    [0x10, op, 0x04 | 0x08] if *op == result => Err(Error::WrongKey),
+                    _ => Err(unexpected(
+                        "auth",
+                        value,
+                        "waiting for the authentication result",
+                    )),
                 }
-                [0x10, 0x03, 0x04] => Err(Error::WrongKey),
-                _ => Err(unexpected(
-                    "auth",
-                    value,
-                    "waiting for the authentication result",
-                )),
-            },
-            (State::AwaitingFetchAnswer { asked }, FETCH_CONTROL) => {
+            }
+            (State::AwaitingFetchAnswer { asked, retried }, FETCH_CONTROL) => {
+                if value == [0x10, 0x01, 0x02] {
+                    // Nothing for this request now: ask once more, then give up for this sync.
+                    if retried || self.rounds >= self.config.max_rounds {
+                        self.finish(false);
+                    } else {
+                        self.rounds += 1;
+                        self.request_round(true);
+                    }
+                    return Ok(());
+                }
                 let answer = wire::decode_fetch_answer(value)?;
-                if answer.count == 0 {
+                if answer.samples == 0 {
                     self.finish(true);
                     return Ok(());
                 }
-                let size = self.config.model.record_size();
-                if !usize::try_from(answer.count).is_ok_and(|c| c.is_multiple_of(size)) {
-                    return Err(DecodeError::invalid(
-                        "Huami fetch answer",
-                        format!(
-                            "{} bytes is not a whole number of {size}-byte records",
-                            answer.count
-                        ),
-                    )
-                    .into());
-                }
+                let size = self.config.model.record_size() as u64;
+                let expected = u64::from(answer.samples) * size;
                 self.events.push_back(Event::RoundStarted {
                     from: answer.start,
-                    expected_bytes: answer.count,
+                    samples: answer.samples,
                 });
-                self.write(SERVICE_FEE0, FETCH_CONTROL, vec![0x02]);
+                self.command(SERVICE_FEE0, FETCH_CONTROL, vec![0x02]);
                 self.state = State::Receiving(Round {
                     asked,
                     start: answer.start,
-                    expected: answer.count,
+                    samples: answer.samples,
+                    expected,
                     data: Vec::new(),
                     next_counter: 0,
                 });
@@ -304,6 +370,11 @@ impl Sync {
             }
             (State::Receiving(round), FETCH_CONTROL) => match value {
                 [0x10, 0x02, 0x01] => self.end_round(round),
+                [0x10, 0x02, 0x04] => {
+                    // "No more activity fetch possible": the round is dropped whole.
+                    self.finish(false);
+                    Ok(())
+                }
                 _ => Err(unexpected(
                     "fetch control",
                     value,
@@ -330,10 +401,10 @@ impl Sync {
             expected: 1,
             got: 0,
         })?;
-        if payload.len() > MAX_DATA_PAYLOAD {
+        if value.len() > MAX_NOTIFICATION {
             return Err(DecodeError::TooLong {
                 what: WHAT,
-                max: MAX_DATA_PAYLOAD + 1,
+                max: MAX_NOTIFICATION,
                 got: value.len(),
             }
             .into());
@@ -346,27 +417,29 @@ impl Sync {
         }
         round.next_counter = round.next_counter.wrapping_add(1);
         self.data_notifications += 1;
-        let received = round.data.len().saturating_add(payload.len());
-        let received = u32::try_from(received).unwrap_or(u32::MAX);
+        let received = round.data.len().saturating_add(payload.len()) as u64;
         if received > round.expected {
             return Err(Error::LengthMismatch {
+                samples: round.samples,
                 expected: round.expected,
                 got: received,
             });
         }
         round.data.extend_from_slice(payload);
+        let size = self.config.model.record_size() as u64;
         self.events.push_back(Event::Progress {
-            received_bytes: received,
-            expected_bytes: round.expected,
+            received: u32::try_from(received / size).unwrap_or(u32::MAX),
+            samples: round.samples,
         });
         Ok(())
     }
 
     /// The band's end-of-data: check, decode and report the round, then the next one.
     fn end_round(&mut self, round: Round) -> Result<(), Error> {
-        let got = u32::try_from(round.data.len()).unwrap_or(u32::MAX);
+        let got = round.data.len() as u64;
         if got != round.expected {
             return Err(Error::LengthMismatch {
+                samples: round.samples,
                 expected: round.expected,
                 got,
             });
@@ -400,7 +473,7 @@ impl Sync {
             next_since: until,
         });
         if !self.config.keep_on_band {
-            self.write(SERVICE_FEE0, FETCH_CONTROL, vec![0x03]);
+            self.command(SERVICE_FEE0, FETCH_CONTROL, vec![0x03]);
         }
         self.next_round_or_finish();
         Ok(())
@@ -413,9 +486,26 @@ impl Sync {
             return;
         }
         self.rounds += 1;
+        self.request_round(false);
+    }
+
+    /// Writes a fetch request from the cursor.
+    fn request_round(&mut self, retried: bool) {
         let request = wire::encode_fetch_start(self.cursor, self.config.zone);
-        self.write(SERVICE_FEE0, FETCH_CONTROL, request.to_vec());
-        self.state = State::AwaitingFetchAnswer { asked: self.cursor };
+        self.command(SERVICE_FEE0, FETCH_CONTROL, request.to_vec());
+        self.state = State::AwaitingFetchAnswer {
+            asked: self.cursor,
+            retried,
+        };
+    }
+
+    /// Asks for the authentication challenge, in the model's flavour.
+    fn ask_for_challenge(&mut self) {
+        let value = match self.config.model.auth_flags() {
+            (0, auth) => vec![0x02, auth],
+            (crypt, auth) => vec![crypt | 0x02, auth, 0x02, 0x01, 0x00],
+        };
+        self.command(SERVICE_FEE1, AUTH, value);
     }
 
     fn finish(&mut self, caught_up: bool) {
@@ -426,27 +516,28 @@ impl Sync {
         self.state = State::Done;
     }
 
-    fn write(&mut self, service: Uuid, characteristic: Uuid, value: Vec<u8>) {
+    /// A write command (without response): how the bands declare AUTH and FETCH_CONTROL.
+    fn command(&mut self, service: Uuid, characteristic: Uuid, value: Vec<u8>) {
         self.requests.push_back(Request::Write {
             service,
             characteristic,
             value,
-            with_response: true,
+            with_response: false,
         });
     }
 }
 
-/// The 16 random bytes of `10 02 01 <random>`.
-fn challenge(value: &[u8]) -> Result<[u8; 16], Error> {
+/// The 16 random bytes of `10 <op> 01 <random>`, `op` being `<crypt|02>`.
+fn challenge(value: &[u8], op: u8) -> Result<[u8; 16], Error> {
     const WHAT: &str = "Huami auth challenge";
     match value {
-        [0x10, 0x02, 0x01, random @ ..] => {
+        [0x10, o, 0x01, random @ ..] if *o == op => {
             DecodeError::check_len(WHAT, value, 19)?;
             let mut out = [0u8; 16];
             out.copy_from_slice(random.get(..16).unwrap_or(&[0; 16]));
             Ok(out)
         }
-        [0x10, 0x02, status, ..] => Err(Error::Unexpected {
+        [0x10, o, status, ..] if *o == op => Err(Error::Unexpected {
             what: format!("the band refused the authentication request (status {status:#04x})"),
         }),
         _ => Err(unexpected(

@@ -13,43 +13,65 @@ use crate::records::{Activity, MinuteRecord, whole_minute};
 /// Seconds in one unit of the band's time-zone byte.
 const TZ_UNIT_SECONDS: i32 = 15 * 60;
 
-/// The fetch request for data from `from` (9 bytes): `01 01`, then `from` in the local time of
-/// `zone` (year u16, month, day, hour, minute) and that instant's UTC offset in 15-minute
-/// units. Seconds are dropped. A year outside 0–65535 is clamped (no band stores such data).
-pub fn encode_fetch_start(from: DateTime<Utc>, zone: Tz) -> [u8; 9] {
-    let local = from.with_timezone(&zone);
+/// A local time in `zone` and that instant's UTC offset in 15-minute units (DST included).
+fn local_with_offset(at: DateTime<Utc>, zone: Tz) -> (DateTime<Tz>, u8) {
+    let local = at.with_timezone(&zone);
     let offset = local
         .offset()
         .fix()
         .local_minus_utc()
         .div_euclid(TZ_UNIT_SECONDS);
     let tz = i8::try_from(offset).unwrap_or(if offset < 0 { i8::MIN } else { i8::MAX });
+    (local, tz.to_le_bytes()[0])
+}
+
+/// Year (u16 LE, clamped to 0–65535: no band stores such data), month, day, hour, minute.
+fn date_minute(local: &DateTime<Tz>) -> [u8; 6] {
     let year = u16::try_from(local.year().max(0)).unwrap_or(u16::MAX);
     let [y0, y1] = year.to_le_bytes();
     let byte = |v: u32| u8::try_from(v).unwrap_or(u8::MAX);
     [
-        0x01,
-        0x01,
         y0,
         y1,
         byte(local.month()),
         byte(local.day()),
         byte(local.hour()),
         byte(local.minute()),
-        tz.to_le_bytes()[0],
+    ]
+}
+
+/// The fetch request for data from `from` (10 bytes): `01 01`, then `from` in the local time
+/// of `zone` (year u16, month, day, hour, minute), `00` for the seconds, and that instant's
+/// UTC offset in 15-minute units.
+pub fn encode_fetch_start(from: DateTime<Utc>, zone: Tz) -> [u8; 10] {
+    let (local, tz) = local_with_offset(from, zone);
+    let [y0, y1, month, day, hour, minute] = date_minute(&local);
+    [0x01, 0x01, y0, y1, month, day, hour, minute, 0x00, tz]
+}
+
+/// The band's clock value for Current Time (11 bytes): `now` in the local time of `zone`
+/// (year u16, month, day, hour, minute, second), the day of the week (1 Monday … 7 Sunday),
+/// `00 00`, then the UTC offset in 15-minute units.
+pub fn encode_current_time(now: DateTime<Utc>, zone: Tz) -> [u8; 11] {
+    let (local, tz) = local_with_offset(now, zone);
+    let [y0, y1, month, day, hour, minute] = date_minute(&local);
+    let second = u8::try_from(local.second().min(59)).unwrap_or(0);
+    let weekday = u8::try_from(local.weekday().number_from_monday()).unwrap_or(1);
+    [
+        y0, y1, month, day, hour, minute, second, weekday, 0x00, 0x00, tz,
     ]
 }
 
 /// The band's answer to a fetch request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchAnswer {
-    /// Bytes of records the band will send (0: nothing newer).
-    pub count: u32,
+    /// Minute samples (records) the band will send (0: nothing newer).
+    pub samples: u32,
     /// The first record's minute, in UTC (seconds dropped).
     pub start: DateTime<Utc>,
 }
 
-/// Decodes the answer to a fetch request: exactly 15 bytes, `10 01 01 <count u32> <year u16>
+/// Decodes the answer to a fetch request: exactly 15 bytes, `10 01 01 <samples u32> <year u16>
 /// <month> <day> <hour> <minute> <second> <tz i8>`, the start in the band's local time with
 /// its UTC offset in 15-minute units.
 pub fn decode_fetch_answer(value: &[u8]) -> Result<FetchAnswer, DecodeError> {
@@ -72,7 +94,7 @@ pub fn decode_fetch_answer(value: &[u8]) -> Result<FetchAnswer, DecodeError> {
             ));
         }
     }
-    let count = r.u32()?;
+    let samples = r.u32()?;
     let year = r.u16()?;
     let [month, day, hour, minute, second] = r.array()?;
     let tz = r.i8()?;
@@ -98,7 +120,7 @@ pub fn decode_fetch_answer(value: &[u8]) -> Result<FetchAnswer, DecodeError> {
         .single()
         .map(|t| whole_minute(t.with_timezone(&Utc)))
         .ok_or_else(|| DecodeError::invalid(WHAT, "start is out of range"))?;
-    Ok(FetchAnswer { count, start })
+    Ok(FetchAnswer { samples, start })
 }
 
 /// Decodes one round's records: minute `i` is `start + i` minutes (`start` taken to the whole
@@ -113,7 +135,8 @@ pub fn decode_records(
 
 /// [`decode_records`], where `previous` is the kind-derived activity of the minute before
 /// `start` (for kinds 0 and 10, "same as before"). Also returns the last minute's
-/// kind-derived activity (before the REM override), to carry into the next round.
+/// kind-derived activity, to carry into the next round. Bytes after the first four of a
+/// record (Mi Band 5 and 6) are ignored.
 pub(crate) fn decode_records_after(
     model: Model,
     start: DateTime<Utc>,
@@ -153,15 +176,8 @@ pub(crate) fn decode_records_after(
                 });
             }
         };
-        let base = kind_activity(kind, previous);
-        previous = Some(base);
-        let rem = rest.get(6).copied().unwrap_or(0);
-        let activity = match base {
-            Activity::LightSleep | Activity::DeepSleep if size == 8 && rem != 0 => {
-                Activity::RemSleep
-            }
-            other => other,
-        };
+        let activity = kind_activity(kind, previous);
+        previous = Some(activity);
         records.push(MinuteRecord {
             minute,
             steps: u16::from(steps),
@@ -203,15 +219,15 @@ mod tests {
         // local time twice, told apart by the offset byte.
         assert_eq!(
             encode_fetch_start(utc(2026, 10, 25, 0, 30), Berlin),
-            [0x01, 0x01, 0xea, 0x07, 10, 25, 2, 30, 8]
+            [0x01, 0x01, 0xea, 0x07, 10, 25, 2, 30, 0, 8]
         );
         assert_eq!(
             encode_fetch_start(utc(2026, 10, 25, 1, 30), Berlin),
-            [0x01, 0x01, 0xea, 0x07, 10, 25, 2, 30, 4]
+            [0x01, 0x01, 0xea, 0x07, 10, 25, 2, 30, 0, 4]
         );
         assert_eq!(
             encode_fetch_start(utc(2026, 1, 2, 3, 4), chrono_tz::America::St_Johns),
-            [0x01, 0x01, 0xea, 0x07, 1, 1, 23, 34, 0xf2] // −3:30 = −14 units
+            [0x01, 0x01, 0xea, 0x07, 1, 1, 23, 34, 0, 0xf2] // −3:30 = −14 units
         );
         // Far-off years are clamped, never a panic.
         let far = DateTime::<Utc>::MAX_UTC;
@@ -223,6 +239,20 @@ mod tests {
     }
 
     #[test]
+    fn current_time_is_local_time_weekday_and_offset() {
+        // Sunday 2026-11-29 17:05:09 UTC = 18:05:09 CET (+1 h = 4 quarter hours).
+        let now = Utc.with_ymd_and_hms(2026, 11, 29, 17, 5, 9).unwrap();
+        assert_eq!(
+            encode_current_time(now, Berlin),
+            [0xea, 0x07, 11, 29, 18, 5, 9, 7, 0, 0, 4]
+        );
+        // Monday in summer: +2 h.
+        let now = Utc.with_ymd_and_hms(2026, 6, 29, 6, 0, 0).unwrap();
+        assert_eq!(encode_current_time(now, Berlin)[7], 1);
+        assert_eq!(encode_current_time(now, Berlin)[10], 8);
+    }
+
+    #[test]
     fn fetch_answer_gives_the_start_in_utc() {
         let answer = [
             0x10, 0x01, 0x01, 0x40, 0x01, 0, 0, 0xea, 0x07, 10, 25, 2, 30, 17, 4,
@@ -230,7 +260,7 @@ mod tests {
         assert_eq!(
             decode_fetch_answer(&answer),
             Ok(FetchAnswer {
-                count: 320,
+                samples: 320,
                 start: utc(2026, 10, 25, 1, 30)
             })
         );
@@ -325,27 +355,34 @@ mod tests {
     }
 
     #[test]
-    fn eight_byte_records_mark_rem_sleep() {
+    fn eight_byte_records_ignore_the_extra_bytes() {
         let start = utc(2026, 11, 21, 1, 0);
         let bytes = [
             0x09, 0, 0, 58, 0, 1, 0, 0, // light
-            0x09, 0, 0, 57, 0, 1, 0, 3, // light with rem → REM
-            0x00, 0, 0, 57, 0, 1, 0, 0, // same as before: light (not REM)
-            0x0b, 0, 0, 50, 0, 1, 2, 1, // deep with rem → REM
-            0x01, 5, 30, 90, 0, 0, 0, 7, // walking with a rem byte: still walking
+            0x09, 0, 0, 57, 0, 1, 0, 3, // light, whatever the last byte says
+            0x00, 0, 0, 57, 0, 1, 0, 0, // same as before: light
+            0x0b, 0, 0, 50, 0, 1, 2, 1, // deep
+            0x01, 5, 30, 90, 0, 0, 0, 7, // walking
         ];
         let records = decode_records(Model::MiBand5, start, &bytes).unwrap();
         let activities: Vec<Activity> = records.iter().map(|r| r.activity).collect();
         use Activity::*;
         assert_eq!(
             activities,
-            [LightSleep, RemSleep, LightSleep, RemSleep, Walking]
+            [LightSleep, LightSleep, LightSleep, DeepSleep, Walking]
         );
         assert_eq!(records[4].steps, 30);
         let err = decode_records(Model::MiBand5, start, &bytes[..12]).unwrap_err();
         assert!(
             err.to_string()
                 .contains("12 bytes is not a whole number of 8-byte records")
+        );
+        // The same first 8 bytes are two 4-byte minutes on a Mi Band 4.
+        assert_eq!(
+            decode_records(Model::MiBand4, start, &bytes[..8])
+                .unwrap()
+                .len(),
+            2
         );
     }
 

@@ -29,9 +29,10 @@ pub fn samples(minutes: &[SimMinute]) -> Vec<StepSample> {
         .collect()
 }
 
-fn stage(m: &SimMinute, records: Records) -> Option<SleepStage> {
+/// The stage the collector reads from a minute: no band's bytes say REM with a public source,
+/// so a simulated REM minute arrives as light sleep, whatever the record size.
+fn stage(m: &SimMinute, _records: Records) -> Option<SleepStage> {
     match m.kind {
-        kind::LIGHT_SLEEP if m.rem && records == Records::Eight => Some(SleepStage::Rem),
         kind::LIGHT_SLEEP => Some(SleepStage::Light),
         kind::DEEP_SLEEP => Some(SleepStage::Deep),
         kind::AWAKE => Some(SleepStage::Awake),

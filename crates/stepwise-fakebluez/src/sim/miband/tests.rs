@@ -58,6 +58,7 @@ fn authenticate(band: &mut MiBand, key: &[u8; 16]) -> Vec<u8> {
 fn fetch_start(local: &[u8; 6], tz: i8) -> Vec<u8> {
     let mut v = vec![0x01, 0x01];
     v.extend_from_slice(local);
+    v.push(0); // seconds
     v.push(tz as u8);
     v
 }
@@ -65,9 +66,10 @@ fn fetch_start(local: &[u8; 6], tz: i8) -> Vec<u8> {
 #[test]
 fn right_key_authenticates_wrong_key_is_refused() {
     let mut band = MiBand::mi_band_5(KEY, Berlin, vec![]);
+    // A Mi Smart Band answers a wrong key with 08, in the plain flow as in the encrypted one.
     assert_eq!(
         authenticate(&mut band, b"fedcba9876543210"),
-        [0x10, 0x03, 0x04]
+        [0x10, 0x03, 0x08]
     );
     assert!(!band.authenticated());
     assert_eq!(authenticate(&mut band, &KEY), [0x10, 0x03, 0x01]);
@@ -102,7 +104,8 @@ fn fetch_start_is_answered_in_the_bands_zone_across_dst() {
     ));
     let v = &a[0].1;
     assert_eq!(v[..3], [0x10, 0x01, 0x01]);
-    assert_eq!(u32::from_le_bytes(v[3..7].try_into().expect("4")), 800);
+    // 100 minute samples (not bytes).
+    assert_eq!(u32::from_le_bytes(v[3..7].try_into().expect("4")), 100);
     // 01:30 UTC is 03:30 CEST (+2 h = 8 quarter hours).
     assert_eq!(v[7..], [0xEA, 0x07, 3, 29, 3, 30, 0, 8]);
 }
@@ -126,7 +129,9 @@ fn a_round_sends_counted_chunks_then_the_end_marker() {
         .filter(|(c, _)| *c == ACTIVITY_DATA)
         .map(|(_, d)| d)
         .collect();
-    assert_eq!(data.len(), 5); // 80 bytes / 19
+    // 10 eight-byte records at MTU 23: two whole records per 17-byte notification.
+    assert_eq!(data.len(), 5);
+    assert!(data.iter().all(|d| d.len() == 17));
     assert_eq!(
         data.iter().map(|d| d[0]).collect::<Vec<_>>(),
         [0, 1, 2, 3, 4]
@@ -165,7 +170,7 @@ fn partial_rounds_and_delete_on_ack() {
         FETCH_CONTROL,
         &fetch_start(&[0xEA, 0x07, 1, 10, 13, 0], 4),
     ));
-    assert_eq!(u32::from_le_bytes(a[0].1[3..7].try_into().expect("4")), 16);
+    assert_eq!(u32::from_le_bytes(a[0].1[3..7].try_into().expect("4")), 4);
     write(&mut band, 1, FETCH_CONTROL, &[0x02]);
     let mut counters = Counters::default();
     let mut link = Link::new(1, &mut counters);
@@ -185,6 +190,7 @@ fn injected_disconnect_and_counter_gap() {
     let mut band = MiBand::mi_band_5(KEY, Berlin, minutes(first, 10)).with_faults(MiBandFaults {
         disconnect_at_notification: Some((2, 3)),
         counter_gap_at: Some((1, 2)),
+        no_data_at: None,
     });
     authenticate(&mut band, &KEY);
     write(
@@ -222,4 +228,65 @@ fn injected_disconnect_and_counter_gap() {
         .count();
     assert_eq!(data, 3);
     assert_eq!(actions.last(), Some(&Action::DropLink));
+}
+
+#[test]
+fn notifications_fill_the_mtu_with_whole_records() {
+    let first = utc(2026, 1, 10, 12, 0);
+    let mut band = MiBand::mi_band_4(KEY, Berlin, minutes(first, 130));
+    authenticate(&mut band, &KEY);
+    write(
+        &mut band,
+        1,
+        FETCH_CONTROL,
+        &fetch_start(&[0xEA, 0x07, 1, 10, 13, 0], 4),
+    );
+    let mut counters = Counters::default();
+    let mut link = Link::new(1, &mut counters).with_mtu(247);
+    band.on_write(FETCH_CONTROL, &[0x02], &mut link)
+        .expect("start");
+    let lengths: Vec<usize> = values(&link.take_actions())
+        .iter()
+        .filter(|(c, _)| *c == ACTIVITY_DATA)
+        .map(|(_, d)| d.len())
+        .collect();
+    // 1 counter byte + 60 four-byte records = 241 bytes, as a Mi Band 4 sends over BlueZ.
+    assert_eq!(lengths, [241, 241, 41]);
+}
+
+#[test]
+fn the_encrypted_auth_variant_and_the_no_data_answer() {
+    let mut band = MiBand::mi_band_4(KEY, Berlin, minutes(utc(2026, 1, 10, 12, 0), 5)).with_faults(
+        MiBandFaults {
+            no_data_at: Some((1, 0)),
+            ..MiBandFaults::default()
+        },
+    );
+    let a = values(&write(&mut band, 1, AUTH, &[0x82, 0x00, 0x02, 0x01, 0x00]));
+    assert_eq!(a[0].1[..3], [0x10, 0x82, 0x01]);
+    let random: [u8; 16] = a[0].1[3..19].try_into().expect("16 random bytes");
+    let mut answer = vec![0x83, 0x00];
+    answer.extend_from_slice(&encrypt(&KEY, &random));
+    assert_eq!(
+        values(&write(&mut band, 1, AUTH, &answer))[0].1,
+        [0x10, 0x83, 0x01]
+    );
+    let start = fetch_start(&[0xEA, 0x07, 1, 10, 13, 0], 4);
+    assert_eq!(
+        values(&write(&mut band, 1, FETCH_CONTROL, &start))[0].1,
+        [0x10, 0x01, 0x02]
+    );
+    assert_eq!(
+        values(&write(&mut band, 1, FETCH_CONTROL, &[0x02]))[0].1,
+        [0x10, 0x02, 0x04]
+    );
+    assert_eq!(
+        values(&write(&mut band, 1, FETCH_CONTROL, &start))[0].1[..7],
+        [0x10, 0x01, 0x01, 5, 0, 0, 0]
+    );
+    // The old 9-byte request is refused.
+    assert_eq!(
+        values(&write(&mut band, 1, FETCH_CONTROL, &start[..9]))[0].1,
+        [0x10, 0x01, 0x04]
+    );
 }

@@ -32,12 +32,32 @@ fn events(sync: &mut Sync) -> Vec<Event> {
     std::iter::from_fn(|| sync.poll_event()).collect()
 }
 
+/// A write command (without response), as the bands declare AUTH and FETCH_CONTROL.
 fn write(service: Uuid, characteristic: Uuid, value: &[u8]) -> Request {
     Request::Write {
         service,
         characteristic,
         value: value.to_vec(),
-        with_response: true,
+        with_response: false,
+    }
+}
+
+/// The auth bytes per model, written out from the sources in `docs/wearables.md`:
+/// (challenge request, challenge header, answer header, result header).
+fn auth_bytes(model: Model) -> (Vec<u8>, [u8; 3], [u8; 2], [u8; 2]) {
+    match model {
+        Model::MiBand4 | Model::MiBand5 | Model::MiBand6 => (
+            vec![0x82, 0x00, 0x02, 0x01, 0x00],
+            [0x10, 0x82, 0x01],
+            [0x83, 0x00],
+            [0x10, 0x83],
+        ),
+        Model::MiBand2 | Model::MiBand3 | Model::AmazfitBip => (
+            vec![0x02, 0x00],
+            [0x10, 0x02, 0x01],
+            [0x03, 0x00],
+            [0x10, 0x03],
+        ),
     }
 }
 
@@ -45,13 +65,13 @@ fn fetch_request(from: DateTime<Utc>, zone: Tz) -> Request {
     write(SERVICE_FEE0, FETCH_CONTROL, &encode_fetch_start(from, zone))
 }
 
-/// `10 01 01 <count> <start in zone's local time> <offset>`.
-fn fetch_answer(count: u32, start: DateTime<Utc>, zone: Tz) -> Vec<u8> {
+/// `10 01 01 <samples> <start in zone's local time> <offset>`.
+fn fetch_answer(samples: u32, start: DateTime<Utc>, zone: Tz) -> Vec<u8> {
     let mut answer = vec![0x10, 0x01, 0x01];
-    answer.extend_from_slice(&count.to_le_bytes());
+    answer.extend_from_slice(&samples.to_le_bytes());
     answer.extend_from_slice(&encode_fetch_start(start, zone)[2..8]);
     answer.push(17); // seconds: dropped
-    answer.push(encode_fetch_start(start, zone)[8]);
+    answer.push(encode_fetch_start(start, zone)[9]);
     answer
 }
 
@@ -59,6 +79,7 @@ fn fetch_answer(count: u32, start: DateTime<Utc>, zone: Tz) -> Vec<u8> {
 fn authenticated(config: Config) -> Sync {
     let since = config.since;
     let zone = config.zone;
+    let (ask, challenge_header, answer_header, result) = auth_bytes(config.model);
     let mut sync = Sync::new(config);
     assert_eq!(
         requests(&mut sync),
@@ -67,16 +88,17 @@ fn authenticated(config: Config) -> Sync {
                 service: SERVICE_FEE1,
                 characteristic: AUTH
             },
-            write(SERVICE_FEE1, AUTH, &[0x02, 0x00]),
+            write(SERVICE_FEE1, AUTH, &ask),
         ]
     );
-    let mut challenge = vec![0x10, 0x02, 0x01];
+    let mut challenge = challenge_header.to_vec();
     challenge.extend_from_slice(&RANDOM);
     sync.handle_notification(AUTH, &challenge).unwrap();
-    let mut answer = vec![0x03, 0x00];
+    let mut answer = answer_header.to_vec();
     answer.extend_from_slice(&ENCRYPTED);
     assert_eq!(requests(&mut sync), [write(SERVICE_FEE1, AUTH, &answer)]);
-    sync.handle_notification(AUTH, &[0x10, 0x03, 0x01]).unwrap();
+    sync.handle_notification(AUTH, &[result[0], result[1], 0x01])
+        .unwrap();
     assert_eq!(events(&mut sync), [Event::Authenticated]);
     assert_eq!(
         requests(&mut sync),
@@ -95,9 +117,13 @@ fn authenticated(config: Config) -> Sync {
     sync
 }
 
+/// Payload bytes per notification in these tests: 19, so that records straddle notifications
+/// (real bands send whole records; the machine must not depend on it).
+const PAYLOAD: usize = 19;
+
 /// Sends `bytes` as activity data (19 payload bytes per notification, counter from 0).
 fn send_data(sync: &mut Sync, bytes: &[u8]) -> Result<(), Error> {
-    for (i, chunk) in bytes.chunks(MAX_DATA_PAYLOAD).enumerate() {
+    for (i, chunk) in bytes.chunks(PAYLOAD).enumerate() {
         let mut value = vec![i as u8];
         value.extend_from_slice(chunk);
         sync.handle_notification(ACTIVITY_DATA, &value)?;
@@ -112,10 +138,8 @@ fn round(
     zone: Tz,
     bytes: &[u8],
 ) -> Result<Vec<Event>, Error> {
-    sync.handle_notification(
-        FETCH_CONTROL,
-        &fetch_answer(bytes.len() as u32, start, zone),
-    )?;
+    let samples = bytes.len() / sync.config.model.record_size();
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(samples as u32, start, zone))?;
     assert_eq!(
         requests(sync),
         [write(SERVICE_FEE0, FETCH_CONTROL, &[0x02])]
@@ -180,15 +204,15 @@ fn a_refused_key_is_wrong_key_and_ends_the_sync() {
         chrono_tz::UTC,
     ));
     requests(&mut sync);
-    let mut challenge = vec![0x10, 0x02, 0x01];
+    let mut challenge = vec![0x10, 0x82, 0x01];
     challenge.extend_from_slice(&RANDOM);
     sync.handle_notification(AUTH, &challenge).unwrap();
     requests(&mut sync);
     let err = sync
-        .handle_notification(AUTH, &[0x10, 0x03, 0x04])
+        .handle_notification(AUTH, &[0x10, 0x83, 0x08])
         .unwrap_err();
     assert_eq!(err, Error::WrongKey);
-    assert!(err.to_string().contains("check the band's auth key"));
+    assert!(err.to_string().starts_with("wrong key"), "{err}");
     assert!(sync.is_finished());
     assert_eq!(requests(&mut sync), []);
     assert_eq!(events(&mut sync), []);
@@ -207,7 +231,7 @@ fn a_short_challenge_is_a_decode_error() {
         chrono_tz::UTC,
     ));
     let err = sync
-        .handle_notification(AUTH, &[0x10, 0x02, 0x01, 1, 2, 3])
+        .handle_notification(AUTH, &[0x10, 0x82, 0x01, 1, 2, 3])
         .unwrap_err();
     assert_eq!(
         err,
@@ -232,19 +256,19 @@ fn a_round_of_straddling_records_then_caught_up() {
         [
             Event::RoundStarted {
                 from: start,
-                expected_bytes: 40
+                samples: 10
             },
             Event::Progress {
-                received_bytes: 19,
-                expected_bytes: 40
+                received: 4,
+                samples: 10
             },
             Event::Progress {
-                received_bytes: 38,
-                expected_bytes: 40
+                received: 9,
+                samples: 10
             },
             Event::Progress {
-                received_bytes: 40,
-                expected_bytes: 40
+                received: 10,
+                samples: 10
             },
         ]
     );
@@ -316,7 +340,7 @@ fn a_counter_gap_keeps_nothing_from_the_round() {
     let zone = chrono_tz::UTC;
     let since = utc(2026, 11, 20, 8, 0);
     let mut sync = authenticated(config(Model::MiBand2, since, zone));
-    sync.handle_notification(FETCH_CONTROL, &fetch_answer(76, since, zone))
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(19, since, zone))
         .unwrap();
     requests(&mut sync);
     let data = walking(19, 5);
@@ -358,56 +382,154 @@ fn the_counter_rolls_over_after_255() {
 fn byte_count_mismatches_are_errors() {
     let zone = chrono_tz::UTC;
     let since = utc(2026, 11, 20, 8, 0);
-    // Fewer bytes than announced.
+    // Fewer bytes than announced: 10 samples are 40 bytes.
     let mut sync = authenticated(config(Model::MiBand2, since, zone));
-    sync.handle_notification(FETCH_CONTROL, &fetch_answer(40, since, zone))
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(10, since, zone))
         .unwrap();
     send_data(&mut sync, &walking(9, 1)).unwrap();
+    let err = sync
+        .handle_notification(FETCH_CONTROL, &[0x10, 0x02, 0x01])
+        .unwrap_err();
     assert_eq!(
-        sync.handle_notification(FETCH_CONTROL, &[0x10, 0x02, 0x01]),
-        Err(Error::LengthMismatch {
+        err,
+        Error::LengthMismatch {
+            samples: 10,
             expected: 40,
             got: 36
-        })
+        }
     );
+    assert!(err.to_string().contains("10 minutes (40 bytes)"), "{err}");
     assert!(batches(&events(&mut sync)).is_empty());
     // More bytes than announced: an error as soon as they arrive.
     let mut sync = authenticated(config(Model::MiBand2, since, zone));
-    sync.handle_notification(FETCH_CONTROL, &fetch_answer(8, since, zone))
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(2, since, zone))
         .unwrap();
     assert_eq!(
         send_data(&mut sync, &walking(3, 1)),
         Err(Error::LengthMismatch {
+            samples: 2,
             expected: 8,
             got: 12
         })
     );
-    // An announced count that is not whole records.
+    // Part of a record at the end: 3 samples of 8 bytes announced, 20 bytes sent.
     let mut sync = authenticated(config(Model::MiBand5, since, zone));
-    let err = sync
-        .handle_notification(FETCH_CONTROL, &fetch_answer(12, since, zone))
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("not a whole number of 8-byte records"),
-        "{err}"
-    );
-    // A notification longer than 20 bytes.
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(3, since, zone))
+        .unwrap();
+    send_data(&mut sync, &[1; 20]).unwrap();
+    assert!(matches!(
+        sync.handle_notification(FETCH_CONTROL, &[0x10, 0x02, 0x01]),
+        Err(Error::LengthMismatch { expected: 24, .. })
+    ));
+    // A notification longer than the largest MTU allows.
     let mut sync = authenticated(config(Model::MiBand2, since, zone));
-    sync.handle_notification(FETCH_CONTROL, &fetch_answer(40, since, zone))
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(500, since, zone))
         .unwrap();
     assert!(matches!(
-        sync.handle_notification(ACTIVITY_DATA, &[0; 21]),
+        sync.handle_notification(ACTIVITY_DATA, &[0; MAX_NOTIFICATION + 1]),
         Err(Error::Decode(DecodeError::TooLong { .. }))
     ));
     // An empty one.
     let mut sync = authenticated(config(Model::MiBand2, since, zone));
-    sync.handle_notification(FETCH_CONTROL, &fetch_answer(40, since, zone))
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(10, since, zone))
         .unwrap();
     assert!(matches!(
         sync.handle_notification(ACTIVITY_DATA, &[]),
         Err(Error::Decode(DecodeError::Truncated { .. }))
     ));
+}
+
+#[test]
+fn long_notifications_of_whole_records_at_a_large_mtu() {
+    // At MTU 247 a Mi Band 4 sends 1 counter byte + 60 four-byte records = 241 bytes.
+    let zone = chrono_tz::UTC;
+    let since = utc(2026, 11, 20, 8, 0);
+    let mut sync = authenticated(config(Model::MiBand4, since, zone));
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(130, since, zone))
+        .unwrap();
+    requests(&mut sync);
+    let data = walking(130, 4);
+    for (i, chunk) in data.chunks(240).enumerate() {
+        let mut value = vec![i as u8];
+        value.extend_from_slice(chunk);
+        sync.handle_notification(ACTIVITY_DATA, &value).unwrap();
+    }
+    sync.handle_notification(FETCH_CONTROL, &[0x10, 0x02, 0x01])
+        .unwrap();
+    let events = events(&mut sync);
+    assert_eq!(batches(&events)[0].0.len(), 130);
+    assert_eq!(sync.data_notifications(), 3);
+}
+
+#[test]
+fn the_other_answers_end_the_round_without_data() {
+    let zone = chrono_tz::UTC;
+    let since = utc(2026, 11, 20, 8, 0);
+    // 10 01 02: nothing for this request now. Asked once more from the same minute; a second
+    // 10 01 02 ends the sync, not caught up.
+    let mut sync = authenticated(config(Model::MiBand4, since, zone));
+    sync.handle_notification(FETCH_CONTROL, &[0x10, 0x01, 0x02])
+        .unwrap();
+    assert_eq!(requests(&mut sync), [fetch_request(since, zone)]);
+    sync.handle_notification(FETCH_CONTROL, &[0x10, 0x01, 0x02])
+        .unwrap();
+    assert_eq!(
+        events(&mut sync),
+        [Event::Finished {
+            caught_up: false,
+            rounds: 2
+        }]
+    );
+    assert!(sync.is_finished());
+    // After the retry the band may answer normally.
+    let mut sync = authenticated(config(Model::MiBand4, since, zone));
+    sync.handle_notification(FETCH_CONTROL, &[0x10, 0x01, 0x02])
+        .unwrap();
+    requests(&mut sync);
+    let after_retry = round(&mut sync, since, zone, &walking(5, 2)).unwrap();
+    assert_eq!(batches(&after_retry)[0].0.len(), 5);
+    // 10 02 04 after 02: no more activity fetch possible; anything half-received is dropped.
+    let mut sync = authenticated(config(Model::MiBand4, since, zone));
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(10, since, zone))
+        .unwrap();
+    requests(&mut sync);
+    send_data(&mut sync, &walking(4, 1)).unwrap();
+    sync.handle_notification(FETCH_CONTROL, &[0x10, 0x02, 0x04])
+        .unwrap();
+    let events = events(&mut sync);
+    assert!(batches(&events).is_empty(), "{events:?}");
+    assert_eq!(
+        events.last(),
+        Some(&Event::Finished {
+            caught_up: false,
+            rounds: 1
+        })
+    );
+    assert!(sync.is_finished());
+}
+
+#[test]
+fn the_clock_is_set_after_authentication_when_asked() {
+    let zone = chrono_tz::Europe::Berlin;
+    let since = utc(2026, 11, 20, 8, 0);
+    let mut c = config(Model::MiBand2, since, zone);
+    c.clock = Some(Utc.with_ymd_and_hms(2026, 11, 29, 17, 5, 9).unwrap());
+    let mut sync = Sync::new(c);
+    requests(&mut sync);
+    let mut challenge = vec![0x10, 0x02, 0x01];
+    challenge.extend_from_slice(&RANDOM);
+    sync.handle_notification(AUTH, &challenge).unwrap();
+    requests(&mut sync);
+    sync.handle_notification(AUTH, &[0x10, 0x03, 0x01]).unwrap();
+    assert_eq!(
+        requests(&mut sync)[0],
+        Request::Write {
+            service: SERVICE_FEE0,
+            characteristic: CURRENT_TIME,
+            value: vec![0xea, 0x07, 11, 29, 18, 5, 9, 7, 0, 0, 4],
+            with_response: true,
+        }
+    );
 }
 
 #[test]
@@ -428,7 +550,7 @@ fn eight_byte_records_from_a_mi_band_5() {
     use Activity::*;
     assert_eq!(
         records.iter().map(|r| r.activity).collect::<Vec<_>>(),
-        [LightSleep, RemSleep, DeepSleep, Awake, Walking]
+        [LightSleep, LightSleep, DeepSleep, Awake, Walking]
     );
     assert_eq!(records[0].heart_rate, None);
     assert_eq!(records[4].steps, 60);
@@ -444,12 +566,12 @@ fn a_round_across_the_end_of_summer_time_in_berlin() {
     // Asked for 01:30 at +2 h:
     assert_eq!(
         encode_fetch_start(since, zone),
-        [0x01, 0x01, 0xea, 0x07, 10, 25, 1, 30, 8]
+        [0x01, 0x01, 0xea, 0x07, 10, 25, 1, 30, 0, 8]
     );
     // The band answers 01:30 +2 h, then 180 minutes in real time: 23:30–02:29 UTC, local
     // 01:30–02:59 CEST, 02:00–02:59 CET again, 03:00–03:29 CET.
     let answer = [
-        0x10, 0x01, 0x01, 0xd0, 0x02, 0, 0, 0xea, 0x07, 10, 25, 1, 30, 0, 8,
+        0x10, 0x01, 0x01, 0xb4, 0x00, 0, 0, 0xea, 0x07, 10, 25, 1, 30, 0, 8,
     ];
     sync.handle_notification(FETCH_CONTROL, &answer).unwrap();
     requests(&mut sync);
@@ -461,7 +583,7 @@ fn a_round_across_the_end_of_summer_time_in_berlin() {
         events[0],
         Event::RoundStarted {
             from: since,
-            expected_bytes: 720
+            samples: 180
         }
     );
     let (records, next) = &batches(&events)[0];
@@ -479,7 +601,7 @@ fn a_round_across_the_end_of_summer_time_in_berlin() {
         [write(
             SERVICE_FEE0,
             FETCH_CONTROL,
-            &[0x01, 0x01, 0xea, 0x07, 10, 25, 3, 30, 4]
+            &[0x01, 0x01, 0xea, 0x07, 10, 25, 3, 30, 0, 4]
         )]
     );
     // The band's answer in CET for the ambiguous 02:30 (the second one, 01:30 UTC) is read with
@@ -615,10 +737,10 @@ fn notifications_out_of_place_are_unexpected() {
         "{err}"
     );
     let mut sync = authenticated(config(Model::MiBand2, since, zone));
-    sync.handle_notification(FETCH_CONTROL, &fetch_answer(4, since, zone))
+    sync.handle_notification(FETCH_CONTROL, &fetch_answer(1, since, zone))
         .unwrap();
     assert!(matches!(
-        sync.handle_notification(FETCH_CONTROL, &[0x10, 0x02, 0x04]),
+        sync.handle_notification(FETCH_CONTROL, &[0x10, 0x02, 0x09]),
         Err(Error::Unexpected { .. })
     ));
     let mut sync = Sync::new(config(Model::MiBand2, since, zone));
@@ -642,7 +764,7 @@ mod prop {
     proptest! {
         #[test]
         fn arbitrary_notifications_after_auth_never_panic(
-            notes in proptest::collection::vec((0u8..3, proptest::collection::vec(any::<u8>(), 0..24)), 0..40)
+            notes in proptest::collection::vec((0u8..3, proptest::collection::vec(any::<u8>(), 0..300)), 0..40)
         ) {
             let mut sync = authenticated(config(Model::MiBand5, utc(2026, 11, 20, 8, 0), chrono_tz::Europe::Berlin));
             for (which, value) in notes {
