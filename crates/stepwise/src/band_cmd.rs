@@ -564,38 +564,6 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_need_units() {
-        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert!(parse_duration("15").is_err());
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("").is_err());
-    }
-
-    #[test]
-    fn since_takes_an_instant_or_a_local_date() {
-        let berlin: Tz = "Europe/Berlin".parse().unwrap();
-        assert_eq!(
-            parse_since("2026-11-16", berlin).unwrap().to_rfc3339(),
-            "2026-11-15T23:00:00+00:00"
-        );
-        assert_eq!(
-            parse_since("2026-11-16T08:00:00Z", berlin)
-                .unwrap()
-                .to_rfc3339(),
-            "2026-11-16T08:00:00+00:00"
-        );
-        assert!(parse_since("last week", berlin).is_err());
-    }
-}
-
 /// `stepwise band replay`: exit 0 agree, 1 mismatch or protocol error, 2 unreadable input.
 fn replay(args: BandArgs) -> ExitCode {
     use stepwise_wearables::{btsnoop, replay};
@@ -670,5 +638,37 @@ fn replay(args: BandArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_units() {
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert!(parse_duration("15").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn since_takes_an_instant_or_a_local_date() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(
+            parse_since("2026-11-16", berlin).unwrap().to_rfc3339(),
+            "2026-11-15T23:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since("2026-11-16T08:00:00Z", berlin)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-16T08:00:00+00:00"
+        );
+        assert!(parse_since("last week", berlin).is_err());
     }
 }
