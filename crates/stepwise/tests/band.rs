@@ -23,12 +23,13 @@ use stepwise_fakebluez::sim::{
     InfiniTime, MiBand, MiBandFaults, MiBandOptions, PamsDevice, RecordSize,
 };
 use stepwise_fakebluez::wearer::{Wearer, WearerLog};
-use stepwise_fakebluez::{Bus, DeviceSpec, FakeBluez, Scenario};
+use stepwise_fakebluez::{Bus, DeviceSpec, FakeBluez, LinkModel, Scenario};
 use stepwise_store::BandDay;
 use stepwise_testkit::server::{Session, TestServer};
 
 const MI_BAND_5: &str = "E1:5B:9A:3C:42:01";
 const MI_BAND_3: &str = "E1:5B:9A:3C:42:03";
+const MI_BAND_4: &str = "E1:5B:9A:3C:42:04";
 const INFINITIME: &str = "D4:22:CD:00:11:02";
 const PAMS: &str = "C8:3A:35:00:00:03";
 /// The auth key the simulated Mi Band 5 holds.
@@ -169,6 +170,55 @@ fn mi_band_5(log: &WearerLog, options: MiBandOptions) -> DeviceSpec {
 
 fn data_notifications(fake: &FakeBluez, address: &str) -> u64 {
     fake.stats(address).expect("stats").data_notifications
+}
+
+/// A week of a Mi Band 4 (4-byte records, the encrypted auth variant) reaches the server the
+/// same whether the link settles on MTU 23 (20-byte notifications) or 247 (241-byte ones, as a
+/// real Mi Band 4 sends over BlueZ).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mi_band_4_week_syncs_alike_at_mtu_23_and_247() {
+    let log = wearer(date(2026, 11, 13), 7, 23);
+    let mut held_by_mtu = Vec::new();
+    for (mtu, longest) in [(23, 17), (247, 241)] {
+        let bus = start_bus();
+        let band = MiBand::mi_band_4(KEY, berlin(), log.minutes.clone());
+        let fake = FakeBluez::start(
+            &bus,
+            Scenario {
+                link: LinkModel {
+                    mtu,
+                    ..LinkModel::default()
+                },
+                ..Scenario::new(vec![DeviceSpec::new(MI_BAND_4, band).random_address()])
+            },
+        )
+        .expect("starting the fake BlueZ");
+        let server = TestServer::start(now()).await;
+        let patient = server.patient().await;
+        let collector = Collector::new(&bus, "Europe/Berlin", Some(now()));
+        let code = patient.pairing_code().await;
+        pair(&collector, &server.url(), &code, MI_BAND_4, Some(KEY))
+            .await
+            .expect_success("pair");
+        collector
+            .run(&["sync", "--since", "2026-11-13"])
+            .await
+            .expect_success("the sync");
+        let held = assert_holds_the_wearers_data(&server, patient.id, &log, Records::Four).await;
+        let stats = fake.stats(MI_BAND_4).expect("stats");
+        assert_eq!(stats.longest_notification, longest, "at MTU {mtu}");
+        assert_eq!(
+            stats.refused_writes, 0,
+            "every write of the type the band declares"
+        );
+        assert_eq!(
+            stats.current_time_writes.len(),
+            1,
+            "the sync sets the band's clock (pairing only checks the key)"
+        );
+        held_by_mtu.push(held);
+    }
+    assert_eq!(held_by_mtu[0], held_by_mtu[1]);
 }
 
 /// Issue 5, step 1: a week of Mi Band 5 minutes (8-byte records, REM sleep) paired with its
