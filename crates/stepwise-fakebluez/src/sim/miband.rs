@@ -135,6 +135,10 @@ pub struct MiBand {
     data_index: u64,
     fetch_requests: u32,
     counter_skew: u8,
+    /// Random numbers to hand out as the next challenges, before the RNG's.
+    challenges: std::collections::VecDeque<[u8; 16]>,
+    /// Recorded record bytes to send for these minutes instead of the encoded ones.
+    raw: std::collections::BTreeMap<DateTime<Utc>, Vec<u8>>,
 }
 
 impl MiBand {
@@ -178,7 +182,37 @@ impl MiBand {
             data_index: 0,
             fetch_requests: 0,
             counter_skew: 0,
+            challenges: std::collections::VecDeque::new(),
+            raw: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// The same band handing out `random` as its next authentication challenge (to replay a
+    /// recording: the band's random number is then the recorded one).
+    pub fn with_challenge(mut self, random: [u8; 16]) -> MiBand {
+        self.challenges.push_back(random);
+        self
+    }
+
+    /// The same band holding these recorded record bytes from `first` on, one record per
+    /// minute (`record_size` bytes each): they are sent exactly as recorded.
+    pub fn with_recorded_records(mut self, first: DateTime<Utc>, bytes: &[u8]) -> MiBand {
+        let size = self.record_size.bytes();
+        for (i, record) in bytes.chunks_exact(size).enumerate() {
+            let minute = first + Duration::minutes(i as i64);
+            if !self.stored.iter().any(|m| m.minute == minute) {
+                self.stored.push(SimMinute {
+                    minute,
+                    kind: record[0],
+                    steps: record[2],
+                    heart_rate: record[3],
+                    rem: false,
+                });
+            }
+            self.raw.insert(minute, record.to_vec());
+        }
+        self.stored.sort_by_key(|m| m.minute);
+        self
     }
 
     /// A "Mi Smart Band 4" (4-byte records, encrypted auth).
@@ -251,6 +285,9 @@ impl MiBand {
                 for chunk in random.chunks_mut(8) {
                     let n = self.rng.next().to_le_bytes();
                     chunk.copy_from_slice(&n[..chunk.len()]);
+                }
+                if let Some(recorded) = self.challenges.pop_front() {
+                    random = recorded;
                 }
                 self.challenge = Some(random);
                 let mut a = vec![0x10, value[0], 0x01];
@@ -359,7 +396,10 @@ impl MiBand {
         let end = (first + round.count).min(self.stored.len());
         let mut bytes = Vec::with_capacity((end - first) * self.record_size.bytes());
         for m in &self.stored[first..end] {
-            encode_record(m, self.record_size, &mut bytes);
+            match self.raw.get(&m.minute) {
+                Some(recorded) => bytes.extend_from_slice(recorded),
+                None => encode_record(m, self.record_size, &mut bytes),
+            }
         }
         let connection = link.connection();
         self.counter_skew = 0;
