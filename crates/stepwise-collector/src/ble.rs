@@ -245,6 +245,7 @@ impl Bluetooth {
             events,
             notifications,
             inactivity: INACTIVITY_TIMEOUT,
+            trace: None,
         })
     }
 }
@@ -274,9 +275,15 @@ pub struct Link {
     events: Events,
     notifications: Notifications,
     inactivity: Duration,
+    trace: Option<std::sync::Arc<crate::trace::Trace>>,
 }
 
 impl Link {
+    /// Writes every write, read and notification of this link to `trace`.
+    pub fn trace_to(&mut self, trace: std::sync::Arc<crate::trace::Trace>) {
+        self.trace = Some(trace);
+    }
+
     /// Changes how long the band may stay silent.
     pub fn set_inactivity_timeout(&mut self, timeout: Duration) {
         self.inactivity = timeout;
@@ -312,6 +319,9 @@ impl Link {
         with_response: bool,
     ) -> Result<()> {
         let c = self.characteristic(service, characteristic)?;
+        if let Some(trace) = &self.trace {
+            trace.write(characteristic, value, with_response);
+        }
         let kind = if with_response {
             WriteType::WithResponse
         } else {
@@ -323,7 +333,11 @@ impl Link {
     /// Reads a value.
     pub async fn read(&self, service: Uuid, characteristic: Uuid) -> Result<Vec<u8>> {
         let c = self.characteristic(service, characteristic)?;
-        self.guard(self.peripheral.read(c)).await
+        let value = self.guard(self.peripheral.read(c)).await?;
+        if let Some(trace) = &self.trace {
+            trace.band("read", characteristic, &value);
+        }
+        Ok(value)
     }
 
     /// A GATT operation, bounded by the inactivity timeout.
@@ -384,7 +398,11 @@ impl Link {
             tokio::select! {
                 biased;
                 n = self.notifications.next() => {
-                    return n.ok_or_else(|| Error::Disconnected("the notification stream ended".into()));
+                    let n = n.ok_or_else(|| Error::Disconnected("the notification stream ended".into()))?;
+                    if let Some(trace) = &self.trace {
+                        trace.band("notify", n.uuid, &n.value);
+                    }
+                    return Ok(n);
                 }
                 e = self.events.next() => match e {
                     Some(CentralEvent::DeviceDisconnected(id)) if id == self.id => {

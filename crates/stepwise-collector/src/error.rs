@@ -9,6 +9,9 @@ use crate::upload::{PairError, UploadError};
 /// A collector failure.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The trace file could not be written.
+    #[error("{0}")]
+    Trace(String),
     /// D-Bus or BlueZ could not be reached.
     #[error("cannot reach BlueZ over D-Bus ({0}): is bluetoothd running?")]
     NoBluez(String),

@@ -9,6 +9,7 @@
 //! - [`upload`]: the server's pairing and upload API.
 //! - [`sync`], [`pair`], [`watch`]: what `stepwise band sync|pair|watch` do.
 //! - [`clock`], [`progress`], [`secret`]: the clock, progress on stderr, secrets kept out of logs.
+//! - [`trace`]: a live sync written down as a replayable transcript (`band sync --trace`).
 
 pub mod ble;
 pub mod clock;
@@ -18,6 +19,7 @@ pub mod pair;
 pub mod progress;
 pub mod secret;
 pub mod sync;
+pub mod trace;
 pub mod upload;
 pub mod watch;
 

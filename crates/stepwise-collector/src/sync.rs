@@ -38,6 +38,9 @@ pub struct SyncOptions {
     pub since: Option<DateTime<Utc>>,
     /// How long to scan for the band.
     pub scan_time: Duration,
+    /// Write the conversation with the band to this transcript (`stepwise band replay`'s
+    /// format, keys masked).
+    pub trace: Option<std::path::PathBuf>,
 }
 
 impl Default for SyncOptions {
@@ -45,6 +48,7 @@ impl Default for SyncOptions {
         SyncOptions {
             since: None,
             scan_time: DEFAULT_SCAN_TIME,
+            trace: None,
         }
     }
 }
@@ -167,6 +171,17 @@ impl Collector {
             .await?;
         progress.message(&format!("connecting to {} ({})", found.name, found.address));
         let mut link = self.bluetooth.connect(&found).await?;
+        if let Some(path) = &options.trace {
+            let trace = crate::trace::Trace::create(path, self.clock).map_err(|e| {
+                Error::Trace(format!("cannot write the trace {}: {e}", path.display()))
+            })?;
+            let since = match kind {
+                DeviceKind::InfiniTime => None,
+                _ => Some(self.since(device, options)),
+            };
+            trace.header(kind.as_str(), device.zone.name(), since);
+            link.trace_to(std::sync::Arc::new(trace));
+        }
         let result = match kind {
             DeviceKind::Huami(model) => {
                 self.fetch_huami(&mut link, device, model, options, progress, report)

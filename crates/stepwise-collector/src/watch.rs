@@ -126,6 +126,7 @@ impl Collector {
         let sync_options = SyncOptions {
             since: None,
             scan_time: options.scan_time,
+            trace: None,
         };
         if kind_from_str(&device.kind) == Some(DeviceKind::InfiniTime) {
             return self.live_infinitime(device, options, stop, report).await;

@@ -180,6 +180,7 @@ pub fn parse(bytes: &[u8], named: &HashMap<u16, Uuid>) -> Result<Log, Error> {
                 hex: value.iter().map(|b| format!("{b:02x}")).collect(),
                 response,
                 at: Some(when),
+                masked: false,
             },
             value.to_vec(),
         ));

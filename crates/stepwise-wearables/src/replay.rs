@@ -89,6 +89,10 @@ pub struct Event {
     pub response: Option<bool>,
     /// When it happened (InfiniTime counts become steps by time; optional otherwise).
     pub at: Option<DateTime<Utc>>,
+    /// The value was masked (a key written in clear, in a `band sync --trace` transcript):
+    /// its bytes are not the real ones.
+    #[serde(default)]
+    pub masked: bool,
 }
 
 /// A recording, read and checked.
@@ -261,7 +265,7 @@ pub struct Report {
     pub samples_announced: Option<u64>,
     /// Minute records received (complete and not).
     pub records_received: u64,
-    /// No round was left unfinished and no error stopped the machine.
+    /// No announced round was left unfinished and no error stopped the machine.
     pub complete: bool,
     /// The machine's error, if it stopped on one.
     pub error: Option<String>,
@@ -301,8 +305,12 @@ fn replay_huami(transcript: &Transcript, model: huami::Model, zone: Tz) -> Repor
         .find(|(e, _)| e.from == From::Collector && e.characteristic == huami::AUTH)
         .map(|(_, bytes)| bytes.as_slice());
     // A first pairing writes the key in clear (`01 00 <key>`): the recording gives it.
+    let masked = transcript
+        .events
+        .iter()
+        .any(|(e, _)| e.masked && e.characteristic == huami::AUTH);
     let recorded_key = first_auth_write
-        .filter(|bytes| bytes.len() == 18 && bytes.first() == Some(&0x01))
+        .filter(|bytes| !masked && bytes.len() == 18 && bytes.first() == Some(&0x01))
         .and_then(|bytes| bytes.get(2..)?.try_into().ok());
     let key = header
         .key
@@ -379,9 +387,11 @@ fn replay_huami(transcript: &Transcript, model: huami::Model, zone: Tz) -> Repor
                     // A clock write holds the moment it was made: compared by its length
                     // and its time-zone byte.
                     let clock = *c == huami::CURRENT_TIME && same_length;
+                    let masked_key = event.masked && same_length;
                     *c == event.characteristic
                         && *r == response
                         && (value == bytes
+                            || (masked_key && value.get(..2) == bytes.get(..2))
                             || (unknown_answer && value.get(..2) == bytes.get(..2))
                             || (clock && value.last() == bytes.last()))
                 });
@@ -409,7 +419,7 @@ fn replay_huami(transcript: &Transcript, model: huami::Model, zone: Tz) -> Repor
     let records_received = (complete_records.len() + partial.len()) as u64;
     minutes.extend(complete_records.iter().map(|r| minute(r, true)));
     minutes.extend(partial.iter().map(|r| minute(r, false)));
-    let complete = partial.is_empty() && error.is_none();
+    let complete = !machine.round_in_progress() && error.is_none();
     Report {
         agree: error.is_none() && writes.iter().all(|w| w.matches),
         writes,

@@ -76,6 +76,10 @@ pub enum BandCommand {
         /// How long to look for each band.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Write the conversation with the band to FILE as a transcript `stepwise band
+        /// replay` reads (keys masked); with several paired bands, give --address too.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
     },
     /// Replay a recorded conversation with a band through the protocol machine the collector
     /// uses, offline: a JSON-lines transcript (docs/wearables.md) or an Android btsnoop HCI
@@ -176,6 +180,7 @@ async fn run_async(args: BandArgs) -> anyhow::Result<ExitCode> {
             address,
             since,
             seconds,
+            trace,
         } => {
             let since = since
                 .as_deref()
@@ -184,6 +189,7 @@ async fn run_async(args: BandArgs) -> anyhow::Result<ExitCode> {
             let options = SyncOptions {
                 since,
                 scan_time: Duration::from_secs(seconds),
+                trace,
             };
             let collector = open_collector(data_dir).await?;
             let result = sync(&collector, address.as_deref(), zone, &options).await;

@@ -200,11 +200,33 @@ async fn a_mi_band_4_week_syncs_alike_at_mtu_23_and_247() {
         pair(&collector, &server.url(), &code, MI_BAND_4, Some(KEY))
             .await
             .expect_success("pair");
+        let trace =
+            std::env::temp_dir().join(format!("stepwise-trace-{}-{mtu}.jsonl", std::process::id()));
+        let trace_arg = trace.to_str().expect("a UTF-8 path");
         collector
-            .run(&["sync", "--since", "2026-11-13"])
+            .run(&["sync", "--since", "2026-11-13", "--trace", trace_arg])
             .await
             .expect_success("the sync");
         let held = assert_holds_the_wearers_data(&server, patient.id, &log, Records::Four).await;
+        // The trace replays offline through the same machine and agrees with the live sync.
+        let replayed = collector
+            .run(&["replay", trace_arg])
+            .await
+            .expect_success("replaying the trace");
+        let report: serde_json::Value =
+            serde_json::from_str(replayed.stdout.trim()).expect("one JSON object");
+        assert_eq!(report["agree"], true, "{}", replayed.stdout);
+        assert_eq!(
+            report["records_received"],
+            log.minutes.len(),
+            "at MTU {mtu}"
+        );
+        let text = std::fs::read_to_string(&trace).expect("the trace");
+        assert!(
+            !text.contains(&KEY.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            "the key never reaches a trace"
+        );
+        let _ = std::fs::remove_file(&trace);
         let stats = fake.stats(MI_BAND_4).expect("stats");
         assert_eq!(stats.longest_notification, longest, "at MTU {mtu}");
         assert_eq!(

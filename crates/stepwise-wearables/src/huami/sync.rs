@@ -226,6 +226,11 @@ impl Sync {
         sync
     }
 
+    /// True between a fetch answer announcing data and the end of that round.
+    pub fn round_in_progress(&self) -> bool {
+        matches!(self.state, State::Receiving(_))
+    }
+
     /// The whole records of the round being received, decoded (none between rounds). They
     /// are not a batch: the round may still fail; a replay lists them as incomplete.
     pub fn partial_records(&self) -> Vec<MinuteRecord> {
