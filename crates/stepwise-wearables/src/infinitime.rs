@@ -102,13 +102,20 @@ pub fn decode_current_time(value: &[u8]) -> Result<NaiveDateTime, DecodeError> {
         })
 }
 
-/// How far the watch's midnight (its own clock) and ours may be apart: a count that went up
-/// across our midnight within this margin is taken as not reset yet.
-pub const MIDNIGHT_SKEW: TimeDelta = TimeDelta::minutes(5);
-
-/// Most steps a person takes in a minute (running fast); a count above this many per minute
-/// since midnight cannot be the new day's.
+/// Most steps a person takes in a minute (running fast): a count that would add more in the
+/// time since the last one is a corrupt reading.
 pub const MAX_STEPS_PER_MINUTE: u32 = 300;
+
+/// The most steps anyone can take from `since` to `at`: [`MAX_STEPS_PER_MINUTE`] for every
+/// started minute (at least one).
+fn walkable(since: DateTime<Utc>, at: DateTime<Utc>) -> u32 {
+    let seconds = u64::try_from((at - since).num_seconds()).unwrap_or(0);
+    let steps = seconds
+        .div_ceil(60)
+        .max(1)
+        .saturating_mul(u64::from(MAX_STEPS_PER_MINUTE));
+    u32::try_from(steps).unwrap_or(u32::MAX)
+}
 
 /// A step count seen at an instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,14 +177,16 @@ impl StepDelta {
 /// AfterReboot, delta = count; an observation earlier than the last (clock skew) → ignored,
 /// None.
 ///
-/// The watch resets at its own midnight, which may be a little before or after ours. A count on
-/// a later local date that went up from the last is therefore taken as the old day's count
-/// still running (Counted, delta count − last) when both observations lie within
-/// [`MIDNIGHT_SKEW`] of midnight, or when it is more than [`MAX_STEPS_PER_MINUTE`] a minute
-/// since midnight. Its reset, seen later, is a lower count on the same day (AfterReboot).
+/// The watch resets at its own midnight, or (before InfiniTime 1.16) only on its next motion,
+/// hours later. A count on the next local date that did not go down is therefore taken as the
+/// old day's count still running (Counted, delta count − last); its reset, seen later, is a
+/// lower count on the same day (AfterReboot).
 ///
 /// A reboot's steps are spread from the last observation, but never before that day's local
 /// midnight (the count restarts daily, so they were taken today).
+///
+/// A count that would add more steps than [`MAX_STEPS_PER_MINUTE`] allows in the time they
+/// span is a corrupt reading: it is ignored and the last good count stays the baseline.
 #[derive(Clone, Debug)]
 pub struct StepCounter {
     zone: Tz,
@@ -199,11 +208,10 @@ impl StepCounter {
         if at < last.at {
             return None;
         }
-        self.last = Some(Observation { count, at });
         let day = at.with_timezone(&self.zone).date_naive();
         let last_day = last.at.with_timezone(&self.zone).date_naive();
         let midnight = self.start_of_day(day);
-        let reset = day > last_day && !self.not_reset_yet(last, count, at, midnight);
+        let reset = day > last_day && !self.not_reset_yet(last, count, day);
         let (since, steps, kind) = if reset {
             let since = midnight.map_or(last.at, |m| m.max(last.at));
             (since, count, DeltaKind::AfterMidnightReset)
@@ -213,6 +221,12 @@ impl StepCounter {
             let since = midnight.map_or(last.at, |m| m.max(last.at));
             (since, count, DeltaKind::AfterReboot)
         };
+        if steps > walkable(since, at) {
+            // More than anyone can walk in that time: a corrupt reading (a watch once reported
+            // 536,876,864, InfiniTime issue #1789). Ignored; the last good count stays.
+            return None;
+        }
+        self.last = Some(Observation { count, at });
         (steps > 0).then_some(StepDelta {
             since,
             until: at,
@@ -222,35 +236,16 @@ impl StepCounter {
     }
 
     /// Whether a count seen on a later local day than `last` is still the old day's count:
-    /// it went up from `last`, and either both were seen within [`MIDNIGHT_SKEW`] of this
-    /// day's midnight (the watch's clock is a little behind ours, or the watch reset a little
-    /// early and `last` was counted after that) or it is more than anyone can have walked
-    /// since midnight. Taking it for the new day's count would count the old day's steps
-    /// again.
-    fn not_reset_yet(
-        &self,
-        last: Observation,
-        count: u32,
-        at: DateTime<Utc>,
-        midnight: Option<DateTime<Utc>>,
-    ) -> bool {
-        let Some(midnight) = midnight else {
-            return false;
-        };
-        if count < last.count {
-            return false;
-        }
-        // Checked: chrono's range has ends, and the counter never panics.
-        let around_midnight = midnight
-            .checked_sub_signed(MIDNIGHT_SKEW)
-            .zip(midnight.checked_add_signed(MIDNIGHT_SKEW))
-            .is_some_and(|(from, to)| last.at >= from && at <= to);
-        let seconds_since = u64::try_from((at - midnight).num_seconds()).unwrap_or(0);
-        let walkable = seconds_since
-            .div_ceil(60)
-            .max(1)
-            .saturating_mul(u64::from(MAX_STEPS_PER_MINUTE));
-        around_midnight || u64::from(count) > walkable
+    /// whenever it did not go down. A watch may keep the old day's count for hours after
+    /// midnight (InfiniTime before 1.16 reset it only on its next motion: issue #1270 shows
+    /// the previous day's 13,660 until 09:29), and taking it for the new day's count would
+    /// count the old day's steps again. A real reset followed by more steps than the old
+    /// day's last count, all before the first reading of the day, is then undercounted: only
+    /// the difference is recorded. Steps are never invented.
+    /// Only the day right after `last` is read so: days later the watch has surely moved.
+    fn not_reset_yet(&self, last: Observation, count: u32, day: NaiveDate) -> bool {
+        let last_day = last.at.with_timezone(&self.zone).date_naive();
+        count >= last.count && last_day.succ_opt() == Some(day)
     }
 
     /// The last observation taken into account (store it to continue later).

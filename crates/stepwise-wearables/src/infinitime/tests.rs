@@ -207,7 +207,8 @@ fn more_steps_than_anyone_walks_since_midnight_are_the_old_days() {
             .map(|d| (d.steps, d.kind)),
         Some((10, DeltaKind::Counted))
     );
-    // The same count in the afternoon is the new day's.
+    // The same count in the next afternoon may still be the old day's (a watch that has not
+    // reset yet): only the difference is counted, never the old day's steps again.
     let mut counter = StepCounter::new(
         Berlin,
         Some(Observation {
@@ -219,7 +220,7 @@ fn more_steps_than_anyone_walks_since_midnight_are_the_old_days() {
         counter
             .observe(9000, utc(2026, 11, 20, 15, 0, 0))
             .map(|d| (d.steps, d.kind)),
-        Some((9000, DeltaKind::AfterMidnightReset))
+        Some((10, DeltaKind::Counted))
     );
 }
 
@@ -366,4 +367,56 @@ mod prop {
             }
         }
     }
+}
+
+#[test]
+fn a_corrupt_reading_adds_nothing_and_the_last_good_count_stays() {
+    // InfiniTime issue #1789: a watch reported 536,876,864 steps.
+    let mut counter = StepCounter::new(
+        Berlin,
+        Some(Observation {
+            count: 4000,
+            at: utc(2026, 11, 20, 10, 0, 0),
+        }),
+    );
+    assert_eq!(counter.observe(536_876_864, utc(2026, 11, 20, 11, 0, 0)), None);
+    assert_eq!(
+        counter.last(),
+        Some(Observation {
+            count: 4000,
+            at: utc(2026, 11, 20, 10, 0, 0)
+        })
+    );
+    // The next good count is a difference from the last good one.
+    assert_eq!(
+        counter
+            .observe(4500, utc(2026, 11, 20, 12, 0, 0))
+            .map(|d| (d.steps, d.kind)),
+        Some((500, DeltaKind::Counted))
+    );
+}
+
+#[test]
+fn a_watch_still_showing_yesterdays_count_in_the_morning_counts_it_once() {
+    // InfiniTime issue #1270: the previous day's 13,660 was still reported at 06:29 and until
+    // 09:29, then 0, then the new day's steps.
+    let mut counter = StepCounter::new(
+        Berlin,
+        Some(Observation {
+            count: 13_500,
+            at: utc(2026, 11, 19, 21, 0, 0),
+        }),
+    );
+    let morning: Vec<Option<u32>> = [
+        (13_660, utc(2026, 11, 20, 5, 29, 59)),
+        (13_660, utc(2026, 11, 20, 7, 59, 59)),
+        (0, utc(2026, 11, 20, 8, 29, 59)),
+        (1_150, utc(2026, 11, 20, 15, 0, 0)),
+    ]
+    .into_iter()
+    .map(|(count, at)| counter.observe(count, at).map(|d| d.steps))
+    .collect();
+    // 160 steps taken late yesterday (the count went up from 13,500), nothing twice, then the
+    // new day's 1,150.
+    assert_eq!(morning, [Some(160), None, None, Some(1_150)]);
 }
