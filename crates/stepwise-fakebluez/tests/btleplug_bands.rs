@@ -60,7 +60,8 @@ fn scan_lists_the_bands_with_names_and_services() {
             scan(&central).await?;
             for (address, name, service) in [
                 (BAND, "Mi Smart Band 5", SERVICE_FEE0),
-                (WATCH, "InfiniTime", infinitime::MOTION_SERVICE),
+                // As the real watch: its DFU service, not the Motion service.
+                (WATCH, "InfiniTime", infinitime::DFU_SERVICE),
                 (PAMS, "PAMS Step Monitor", pams::SERVICE),
             ] {
                 let p = find(&central, address).await?;

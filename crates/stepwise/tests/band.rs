@@ -795,6 +795,14 @@ async fn watching_an_infinitime_across_midnight_and_a_reboot_counts_every_step_o
     })
     .await;
 
+    // A corrupt reading, as a real watch sent (InfiniTime issue #1789): ignored, and the last
+    // good count stays the one the next count is compared with.
+    walk_to(&fake, stepwise_fakebluez::sim::infinitime::CORRUPT_READING);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(steps_on_server(&server, patient.id).await, 540);
+    assert_eq!(band.recorded_step_count().await, Some(90));
+    walk_to(&fake, 90);
+
     watch.interrupt();
     let stopped = tokio::task::spawn_blocking(move || watch.wait(Duration::from_secs(20)))
         .await

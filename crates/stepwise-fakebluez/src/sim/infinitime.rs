@@ -1,6 +1,12 @@
-//! A PineTime running InfiniTime 1.14: Motion service step count (read + notify, u32 LE,
-//! today's running count), Current Time service (writable clock), Battery and Device
-//! Information.
+//! A PineTime running InfiniTime 1.15: Motion service step count (read + notify, u32 LE,
+//! today's running count), Current Time service (read + write clock), Heart Rate, Battery and
+//! Device Information. It advertises as the real watch does
+//! (`src/components/ble/NimbleController.cpp`): Heart Rate (0x180D) and its DFU service, not
+//! the Motion service, with the name "InfiniTime".
+//!
+//! Behaviour seen on real watches, for tests to reproduce: the count may stay at the previous
+//! day's value for hours after midnight (issue #1270; the test keeps the count as it is past
+//! midnight), and a corrupt reading of [`CORRUPT_READING`] has been reported (issue #1789).
 //!
 //! The test drives the count ([`InfiniTime::set_step_count`]) and reboots
 //! ([`InfiniTime::reboot`]: link lost, count back to 0). The watch's own midnight reset is
@@ -19,6 +25,14 @@ pub const MOTION_SERVICE: Uuid = Uuid::from_u128(0x00030000_78fc_48fe_8e23_433b3
 pub const STEP_COUNT: Uuid = Uuid::from_u128(0x00030001_78fc_48fe_8e23_433b3a1942d0);
 /// Raw motion `00030002-…` (3 × i16).
 pub const RAW_MOTION: Uuid = Uuid::from_u128(0x00030002_78fc_48fe_8e23_433b3a1942d0);
+/// The DFU service the watch advertises.
+pub const DFU_SERVICE: Uuid = Uuid::from_u128(0x00001530_1212_efde_1523_785feabcd123);
+/// Heart Rate service 0x180D (advertised).
+pub const HEART_RATE_SERVICE: u16 = 0x180D;
+/// Heart Rate Measurement 0x2A37.
+pub const HEART_RATE_MEASUREMENT: u16 = 0x2A37;
+/// A step count a real watch reported (InfiniTime issue #1789): 2^29 + 5,952.
+pub const CORRUPT_READING: u32 = 536_876_864;
 /// Current Time service 0x1805.
 pub const CURRENT_TIME_SERVICE: u16 = 0x1805;
 /// Current Time characteristic 0x2A2B.
@@ -40,7 +54,7 @@ impl Default for InfiniTime {
 }
 
 impl InfiniTime {
-    /// A watch with 0 steps, battery 87 %, firmware 1.14.0.
+    /// A watch with 0 steps, battery 87 %, firmware 1.15.0.
     pub fn new() -> InfiniTime {
         InfiniTime {
             steps: 0,
@@ -51,7 +65,7 @@ impl InfiniTime {
                 manufacturer: "PINE64".into(),
                 model: "PineTime".into(),
                 serial: "0".into(),
-                firmware: "1.14.0".into(),
+                firmware: "1.15.0".into(),
                 software: "InfiniTime".into(),
             },
         }
@@ -92,7 +106,7 @@ impl Peripheral for InfiniTime {
     }
 
     fn advertised_services(&self) -> Vec<Uuid> {
-        vec![MOTION_SERVICE]
+        vec![uuid16(HEART_RATE_SERVICE), DFU_SERVICE]
     }
 
     fn services(&self) -> Vec<ServiceSpec> {
@@ -108,7 +122,14 @@ impl Peripheral for InfiniTime {
                 uuid: uuid16(CURRENT_TIME_SERVICE),
                 characteristics: vec![CharacteristicSpec::new(
                     uuid16(CURRENT_TIME),
-                    &[Flag::Read, Flag::Write, Flag::Notify],
+                    &[Flag::Read, Flag::Write],
+                )],
+            },
+            ServiceSpec {
+                uuid: uuid16(HEART_RATE_SERVICE),
+                characteristics: vec![CharacteristicSpec::new(
+                    uuid16(HEART_RATE_MEASUREMENT),
+                    &[Flag::Notify],
                 )],
             },
             common::battery_service(),

@@ -379,7 +379,10 @@ fn a_corrupt_reading_adds_nothing_and_the_last_good_count_stays() {
             at: utc(2026, 11, 20, 10, 0, 0),
         }),
     );
-    assert_eq!(counter.observe(536_876_864, utc(2026, 11, 20, 11, 0, 0)), None);
+    assert_eq!(
+        counter.observe(536_876_864, utc(2026, 11, 20, 11, 0, 0)),
+        None
+    );
     assert_eq!(
         counter.last(),
         Some(Observation {
