@@ -28,6 +28,12 @@ impl DeviceKind {
         DeviceKind::Pams,
     ];
 
+    /// Experimental: no shipping device and no independent implementation exist to check
+    /// it against (PAMS). The scan table says so.
+    pub fn experimental(&self) -> bool {
+        matches!(self, DeviceKind::Pams)
+    }
+
     /// The kind a stored kind name stands for (`mi-band-4`, `infinitime`, …).
     pub fn from_kind(kind: &str) -> Option<DeviceKind> {
         DeviceKind::ALL.into_iter().find(|k| k.as_str() == kind)

@@ -243,7 +243,11 @@ async fn scan(seconds: u64) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|f| {
             [
-                f.kind.as_str().to_string(),
+                if f.kind.experimental() {
+                    format!("{} (experimental)", f.kind.as_str())
+                } else {
+                    f.kind.as_str().to_string()
+                },
                 f.name.clone(),
                 f.address.clone(),
                 f.rssi.map_or("-".into(), |r| format!("{r} dBm")),

@@ -945,7 +945,7 @@ async fn scan_lists_the_three_simulated_devices() {
             vec!["KIND", "NAME", "ADDRESS", "SIGNAL"],
             vec!["mi-band-5", "Mi Smart Band 5", MI_BAND_5, "-48 dBm"],
             vec!["infinitime", "InfiniTime", INFINITIME, "-64 dBm"],
-            vec!["pams", "PAMS Step Monitor", PAMS, "-71 dBm"],
+            vec!["pams (experimental)", "PAMS Step Monitor", PAMS, "-71 dBm"],
         ],
         "{scan}"
     );
