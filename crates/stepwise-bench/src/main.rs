@@ -247,6 +247,7 @@ fn day_of_samples(day: NaiveDate) -> Vec<StepSample> {
                 minute: start + TimeDelta::minutes(m),
                 steps,
                 heart_rate: (steps > 0).then_some(60 + steps / 3),
+                estimated: false,
             }
         })
         .collect()
@@ -600,6 +601,7 @@ async fn clinic_view(backend: Backend, patients: u32) -> anyhow::Result<()> {
                 minute: morning + TimeDelta::minutes(m),
                 steps: 95,
                 heart_rate: Some(98),
+                estimated: false,
             }));
             sleep.push(stepwise_store::SleepEpisode {
                 start: morning - TimeDelta::hours(10),

@@ -148,6 +148,9 @@ pub struct StoredMinute {
     pub steps: u32,
     /// Heart rate, when measured.
     pub heart_rate: Option<u8>,
+    /// The steps were spread over this minute (a watch's count change over a longer span),
+    /// not seen in it.
+    pub estimated: bool,
 }
 
 /// What waits for the server: a slice of the oldest unconfirmed rows.
@@ -352,19 +355,24 @@ impl Outbox {
 
     /// Adds InfiniTime step deltas to their minutes (marking them for sending again) and
     /// records the observation they came from, in one transaction.
+    /// `estimated`: the steps were spread over the minutes, not seen in each; a minute that
+    /// ever held estimated steps stays estimated.
     pub async fn add_steps(
         &self,
         device_id: i64,
         minutes: &[(DateTime<Utc>, u32)],
+        estimated: bool,
         observation: Observation,
     ) -> OutboxResult<Stored> {
         let mut tx = self.begin().await?;
         let mut stored = Stored::default();
         for &(minute, steps) in minutes {
             sqlx::query(
-                "INSERT INTO minutes (device_id, minute, steps, heart_rate, activity, uploaded) \
-                 VALUES (?, ?, ?, NULL, ?, 0) ON CONFLICT (device_id, minute) DO UPDATE SET \
-                 steps = steps + excluded.steps, uploaded = 0",
+                "INSERT INTO minutes \
+                 (device_id, minute, steps, heart_rate, activity, uploaded, estimated) \
+                 VALUES (?, ?, ?, NULL, ?, 0, ?) ON CONFLICT (device_id, minute) DO UPDATE SET \
+                 steps = steps + excluded.steps, uploaded = 0, \
+                 estimated = MAX(estimated, excluded.estimated)",
             )
             .bind(device_id)
             .bind(minute.timestamp())
@@ -374,6 +382,7 @@ impl Outbox {
             } else {
                 Activity::Other
             }))
+            .bind(i64::from(estimated))
             .execute(&mut *tx)
             .await?;
             stored.minutes += 1;
@@ -409,8 +418,8 @@ impl Outbox {
         max_episodes: usize,
     ) -> OutboxResult<Pending> {
         let rows = sqlx::query(
-            "SELECT minute, steps, heart_rate FROM minutes WHERE device_id = ? AND uploaded = 0 \
-             ORDER BY minute LIMIT ?",
+            "SELECT minute, steps, heart_rate, estimated FROM minutes \
+             WHERE device_id = ? AND uploaded = 0 ORDER BY minute LIMIT ?",
         )
         .bind(device_id)
         .bind(i64::try_from(max_minutes + 1).unwrap_or(i64::MAX))
@@ -425,6 +434,7 @@ impl Outbox {
                     heart_rate: row
                         .try_get::<Option<i64>, _>("heart_rate")?
                         .and_then(|hr| u8::try_from(hr).ok()),
+                    estimated: row.try_get::<i64, _>("estimated")? != 0,
                 })
             })
             .collect::<OutboxResult<Vec<_>>>()?;

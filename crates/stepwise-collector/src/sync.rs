@@ -277,8 +277,14 @@ impl Collector {
             .observe(count, now)
             .map(|delta| delta.minutes())
             .unwrap_or_default();
+        // Steps spread over several minutes are estimates: the watch saw them somewhere in
+        // the span, not in each minute.
+        let estimated = minutes.len() > 1;
         let last = counter.last().unwrap_or(Observation { count, at: now });
-        Ok(self.outbox.add_steps(device.id, &minutes, last).await?)
+        Ok(self
+            .outbox
+            .add_steps(device.id, &minutes, estimated, last)
+            .await?)
     }
 
     async fn fetch_pams(

@@ -128,6 +128,9 @@ struct Run {
     start: DateTime<Utc>,
     steps: Vec<u32>,
     heart_rate: Option<Vec<Option<u8>>>,
+    /// The steps were spread over these minutes, not seen in each (sent only when true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    estimated: bool,
 }
 
 #[derive(Serialize)]
@@ -284,14 +287,17 @@ impl Uploader {
     }
 }
 
-/// Groups minutes (sorted) into runs of consecutive minutes.
+/// Groups minutes (sorted) into runs of consecutive minutes, estimated or not.
 fn runs(minutes: &[StoredMinute]) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::new();
     let mut rates: Vec<Vec<Option<u8>>> = Vec::new();
     for m in minutes {
         let steps = m.steps.min(MAX_STEPS_PER_MINUTE);
         match runs.last_mut() {
-            Some(run) if run.start + TimeDelta::minutes(run.steps.len() as i64) == m.minute => {
+            Some(run)
+                if run.start + TimeDelta::minutes(run.steps.len() as i64) == m.minute
+                    && run.estimated == m.estimated =>
+            {
                 run.steps.push(steps);
                 if let Some(r) = rates.last_mut() {
                     r.push(m.heart_rate);
@@ -302,6 +308,7 @@ fn runs(minutes: &[StoredMinute]) -> Vec<Run> {
                     start: m.minute,
                     steps: vec![steps],
                     heart_rate: None,
+                    estimated: m.estimated,
                 });
                 rates.push(vec![m.heart_rate]);
             }
@@ -385,7 +392,25 @@ mod tests {
             minute: DateTime::from_timestamp(1_700_000_040 + m * 60, 0).unwrap(),
             steps,
             heart_rate: hr,
+            estimated: false,
         }
+    }
+
+    #[test]
+    fn estimated_minutes_go_in_runs_of_their_own() {
+        let mut spread = minute(2, 40, None);
+        spread.estimated = true;
+        let runs = runs(&[minute(0, 10, None), minute(1, 20, None), spread]);
+        assert_eq!(runs.len(), 2);
+        assert!(!runs[0].estimated && runs[1].estimated);
+        let body = serde_json::to_value(&runs[1]).expect("json");
+        assert_eq!(body["estimated"], true);
+        assert!(
+            serde_json::to_value(&runs[0])
+                .expect("json")
+                .get("estimated")
+                .is_none()
+        );
     }
 
     #[test]

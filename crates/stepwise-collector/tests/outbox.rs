@@ -159,6 +159,7 @@ async fn infinitime_deltas_add_to_their_minutes() {
         .add_steps(
             device.id,
             &[(minute, 30)],
+            false,
             Observation {
                 count: 30,
                 at: minute + TimeDelta::seconds(40),
@@ -172,6 +173,7 @@ async fn infinitime_deltas_add_to_their_minutes() {
         .add_steps(
             device.id,
             &[(minute, 12), (minute + TimeDelta::minutes(1), 5)],
+            true,
             Observation {
                 count: 47,
                 at: minute + TimeDelta::seconds(70),
@@ -189,6 +191,8 @@ async fn infinitime_deltas_add_to_their_minutes() {
     );
     let pending = outbox.pending(device.id, 10_080, 2_000).await.unwrap();
     assert_eq!(pending.minutes.len(), 2, "the grown minute goes again");
+    // Steps spread over two minutes are estimates, and a minute that received some stays so.
+    assert!(pending.minutes.iter().all(|m| m.estimated));
     let device = outbox.device(&device.address).await.unwrap().unwrap();
     assert_eq!(
         device.infinitime_last,
@@ -295,6 +299,7 @@ async fn a_minute_that_grew_during_an_upload_is_sent_again() {
         .add_steps(
             device.id,
             &[(minute, 30), (minute + TimeDelta::minutes(1), 4)],
+            true,
             seen(34, 70),
         )
         .await
@@ -302,7 +307,7 @@ async fn a_minute_that_grew_during_an_upload_is_sent_again() {
     let sent = outbox.pending(device.id, 10_080, 2_000).await.unwrap();
     // Steps arrive while the upload is on its way.
     outbox
-        .add_steps(device.id, &[(minute, 5)], seen(39, 80))
+        .add_steps(device.id, &[(minute, 5)], false, seen(39, 80))
         .await
         .unwrap();
     outbox.mark_uploaded(device.id, &sent).await.unwrap();

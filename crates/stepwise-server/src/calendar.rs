@@ -152,6 +152,7 @@ mod tests {
             minute: at,
             steps: 10,
             heart_rate: None,
+            estimated: false,
         };
         let batch = SampleBatch {
             steps: vec![

@@ -821,6 +821,7 @@ fn daytime(
                 minute: t,
                 steps: rng.int(steps.0, steps.1),
                 heart_rate: Some(rng.int(heart.0, heart.1)),
+                estimated: false,
             });
             t += TimeDelta::minutes(1);
         }

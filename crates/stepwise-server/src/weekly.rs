@@ -85,8 +85,11 @@ pub async fn verify_session(store: &dyn Store, s: &SessionRecord) -> StoreResult
             s.logged.ended_at,
         )
         .await?;
+    // Minutes the collector estimated (a count spread over a span) are not walking the band
+    // saw: they never verify a walk.
     let minutes: Vec<MinuteSteps> = samples
         .iter()
+        .filter(|m| !m.estimated)
         .map(|m| MinuteSteps {
             minute: m.minute,
             steps: u32::try_from(m.steps).unwrap_or(0),

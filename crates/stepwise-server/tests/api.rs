@@ -399,8 +399,19 @@ async fn band_minutes_verify_walks(backend: Backend) {
     let mut steps = walking(utc(2026, 11, 2, 9, 0), 20, 85);
     steps.extend(walking(utc(2026, 11, 4, 9, 0), 20, 90));
     steps.extend(walking(utc(2026, 11, 6, 9, 0), 20, 5));
+    // The fourth walk's steps arrive only spread over its minutes (a watch's count change
+    // over the span, marked estimated): not walking the band saw, so no band data for it.
+    let spread = json!({
+        "start": utc(2026, 11, 7, 9, 0),
+        "steps": vec![90; 20],
+        "estimated": true,
+    });
     w.app
-        .post("/api/v1/samples", &band, json!({"steps": steps}))
+        .post(
+            "/api/v1/samples",
+            &band,
+            json!({"steps": steps, "runs": [spread]}),
+        )
         .await
         .expect(StatusCode::OK);
     let r = review(&w).await;

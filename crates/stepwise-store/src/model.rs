@@ -364,6 +364,11 @@ pub struct StepSample {
     pub steps: i64,
     /// Heart rate, beats per minute, when the band measured it.
     pub heart_rate: Option<i64>,
+    /// The steps were spread over this minute by the collector (a count change over a longer
+    /// span, as from an InfiniTime watch), not seen in it by the band: walk verification
+    /// leaves such minutes out. Absent means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
 }
 
 /// Sleep stage of an episode.

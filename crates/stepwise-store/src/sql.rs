@@ -467,6 +467,7 @@ pub(crate) fn step_sample_from(row: &impl Cells) -> StoreResult<StepSample> {
         minute: row.instant("minute")?,
         steps: row.int("steps")?,
         heart_rate: row.opt_int("heart_rate")?,
+        estimated: row.int("estimated")? != 0,
     })
 }
 
@@ -527,21 +528,28 @@ pub(crate) enum Placeholders {
     Positional,
 }
 
-/// Rows per multi-row `INSERT` of an ingest (4 parameters a row).
+/// Rows per multi-row `INSERT` of an ingest (4 or 5 parameters a row).
 pub(crate) const INGEST_CHUNK: usize = 500;
 
-/// A batch's minute samples as rows `(minute, steps, heart_rate)`, by minute, one per minute
+/// A batch's minute samples as rows `(minute, steps, heart_rate, estimated)`, by minute, one per minute
 /// (the last of repeats wins, as a later upload would). PostgreSQL refuses an upsert that
 /// touches the same row twice, and a fixed order keeps concurrent ingests from deadlocking.
-pub(crate) fn step_rows(samples: &[StepSample]) -> Vec<(i64, i64, Option<i64>)> {
-    let mut rows: Vec<(i64, i64, Option<i64>)> = samples
+pub(crate) fn step_rows(samples: &[StepSample]) -> Vec<StepRow> {
+    let mut rows: Vec<StepRow> = samples
         .iter()
-        .map(|sample| (secs(sample.minute), sample.steps, sample.heart_rate))
+        .map(|sample| {
+            (
+                secs(sample.minute),
+                sample.steps,
+                sample.heart_rate,
+                i64::from(sample.estimated),
+            )
+        })
         .collect();
     // A stable sort keeps repeats in upload order; keep the last of each minute. Uploads
     // usually arrive sorted, which makes this a single pass.
     rows.sort_by_key(|row| row.0);
-    let mut last_wins: Vec<(i64, i64, Option<i64>)> = Vec::with_capacity(rows.len());
+    let mut last_wins: Vec<StepRow> = Vec::with_capacity(rows.len());
     for row in rows {
         match last_wins.last_mut() {
             Some(previous) if previous.0 == row.0 => *previous = row,
@@ -550,6 +558,9 @@ pub(crate) fn step_rows(samples: &[StepSample]) -> Vec<(i64, i64, Option<i64>)> 
     }
     last_wins
 }
+
+/// A minute sample row: `(minute, steps, heart_rate, estimated 0/1)`.
+pub(crate) type StepRow = (i64, i64, Option<i64>, i64);
 
 /// A batch's sleep episodes as rows `(start, end, stage)`, by start, one per start.
 pub(crate) fn sleep_rows(episodes: &[SleepEpisode]) -> Vec<(i64, i64, &'static str)> {
@@ -569,19 +580,25 @@ pub(crate) fn sleep_rows(episodes: &[SleepEpisode]) -> Vec<(i64, i64, &'static s
 }
 
 /// `head (p, p, p, p), (p, p, p, p), … tail` for `rows` rows of four parameters.
-fn upsert_sql(head: &str, rows: usize, tail: &str, style: Placeholders) -> Arc<str> {
-    let mut sql = String::with_capacity(head.len() + tail.len() + rows * 30);
+fn upsert_sql(
+    head: &str,
+    rows: usize,
+    columns: usize,
+    tail: &str,
+    style: Placeholders,
+) -> Arc<str> {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * 36);
     sql.push_str(head);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
-        for column in 0..4 {
+        for column in 0..columns {
             if column > 0 {
                 sql.push_str(", ");
             }
             match style {
                 Placeholders::Numbered => {
                     // Writing to a String cannot fail.
-                    let _ = write!(sql, "${}", row * 4 + column + 1);
+                    let _ = write!(sql, "${}", row * columns + column + 1);
                 }
                 Placeholders::Positional => sql.push('?'),
             }
@@ -598,28 +615,30 @@ fn chunk_sql(
     cache: &[OnceLock<Arc<str>>; 2],
     (head, tail): (&str, &str),
     rows: usize,
+    columns: usize,
     style: Placeholders,
 ) -> sqlx::AssertSqlSafe<Arc<str>> {
     let sql = if rows == INGEST_CHUNK {
         cache[style as usize]
-            .get_or_init(|| upsert_sql(head, rows, tail, style))
+            .get_or_init(|| upsert_sql(head, rows, columns, tail, style))
             .clone()
     } else {
-        upsert_sql(head, rows, tail, style)
+        upsert_sql(head, rows, columns, tail, style)
     };
     // Built only from the constants here and parameter numbers: nothing from a caller.
     sqlx::AssertSqlSafe(sql)
 }
 
-/// Upsert of `rows` minute samples `(device, minute, steps, heart_rate)`.
+/// Upsert of `rows` minute samples `(device, minute, steps, heart_rate, estimated)`.
 pub(crate) fn step_upsert_sql(rows: usize, style: Placeholders) -> sqlx::AssertSqlSafe<Arc<str>> {
     static FULL: [OnceLock<Arc<str>>; 2] = [OnceLock::new(), OnceLock::new()];
     let sql = (
-        "INSERT INTO step_samples (device_id, minute, steps, heart_rate) VALUES ",
+        "INSERT INTO step_samples (device_id, minute, steps, heart_rate, estimated) VALUES ",
         " ON CONFLICT (device_id, minute) DO UPDATE \
-         SET steps = excluded.steps, heart_rate = excluded.heart_rate",
+         SET steps = excluded.steps, heart_rate = excluded.heart_rate, \
+         estimated = excluded.estimated",
     );
-    chunk_sql(&FULL, sql, rows, style)
+    chunk_sql(&FULL, sql, rows, 5, style)
 }
 
 /// Upsert of `rows` sleep episodes `(device, start, end, stage)`.
@@ -630,7 +649,7 @@ pub(crate) fn sleep_upsert_sql(rows: usize, style: Placeholders) -> sqlx::Assert
         " ON CONFLICT (device_id, start_at) DO UPDATE \
          SET end_at = excluded.end_at, stage = excluded.stage",
     );
-    chunk_sql(&FULL, sql, rows, style)
+    chunk_sql(&FULL, sql, rows, 4, style)
 }
 
 /// Implements [`Store`](crate::Store) for `$store`: a struct with a `pool` field of the
@@ -1505,8 +1524,13 @@ macro_rules! impl_store {
                     for chunk in steps.chunks(INGEST_CHUNK) {
                         let sql = step_upsert_sql(chunk.len(), Self::PLACEHOLDERS);
                         let mut query = sqlx::query(sql);
-                        for &(minute, steps, heart_rate) in chunk {
-                            query = query.bind(device_id).bind(minute).bind(steps).bind(heart_rate);
+                        for &(minute, steps, heart_rate, estimated) in chunk {
+                            query = query
+                                .bind(device_id)
+                                .bind(minute)
+                                .bind(steps)
+                                .bind(heart_rate)
+                                .bind(estimated);
                         }
                         query.execute(&mut *tx).await?;
                     }
@@ -1618,7 +1642,7 @@ macro_rules! impl_store {
                 ) -> StoreResult<Vec<StepSample>> {
                     let rows = sqlx::query(
                         "SELECT s.minute AS minute, MAX(s.steps) AS steps, \
-                         MAX(s.heart_rate) AS heart_rate \
+                         MAX(s.heart_rate) AS heart_rate, MIN(s.estimated) AS estimated \
                          FROM devices d JOIN step_samples s ON s.device_id = d.id \
                          WHERE d.patient_id = $1 AND s.minute >= $2 AND s.minute < $3 \
                          GROUP BY s.minute ORDER BY s.minute",

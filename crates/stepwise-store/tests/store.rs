@@ -72,6 +72,7 @@ on_both!(
     ingest_is_all_or_nothing,
     concurrent_overlapping_ingests,
     step_samples_keep_the_higher_count,
+    a_minute_is_estimated_only_when_no_band_saw_it,
     save_review_is_idempotent,
     review_not_applied_changes_nothing,
     concurrent_review_saves_apply_once,
@@ -234,6 +235,7 @@ fn samples(first: DateTime<Utc>, count: i64, steps: impl Fn(i64) -> i64) -> Vec<
             minute: first + minutes(i),
             steps: steps(i),
             heart_rate: if i % 3 == 0 { None } else { Some(60 + i % 40) },
+            estimated: false,
         })
         .collect()
 }
@@ -759,6 +761,7 @@ async fn ingest_is_idempotent_and_replaces(store: Shared) {
         minute: t0() + minutes(5),
         steps: 77,
         heart_rate: Some(101),
+        estimated: false,
     });
     let sleep = vec![
         SleepEpisode {
@@ -786,7 +789,8 @@ async fn ingest_is_idempotent_and_replaces(store: Shared) {
         StepSample {
             minute: t0() + minutes(5),
             steps: 77,
-            heart_rate: Some(101)
+            heart_rate: Some(101),
+            estimated: false,
         }
     );
     assert_eq!(stored[1199], batch.steps[1199]);
@@ -815,6 +819,7 @@ async fn ingest_is_idempotent_and_replaces(store: Shared) {
             minute: t0() + minutes(10),
             steps: 5,
             heart_rate: None,
+            estimated: false,
         }],
         sleep: vec![SleepEpisode {
             start: t0() - Duration::hours(7),
@@ -952,6 +957,57 @@ async fn concurrent_overlapping_ingests(store: Shared) {
     }
 }
 
+/// A minute's steps spread by a collector are estimated; two devices reporting the same
+/// minute make it observed when either saw it. Re-uploading a minute replaces its flag.
+async fn a_minute_is_estimated_only_when_no_band_saw_it(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let watch = pair(&*store, patient, "watch").await;
+    let band = pair(&*store, patient, "band").await;
+    let sample = |minute: i64, steps: i64, estimated: bool| StepSample {
+        minute: t0() + minutes(minute),
+        steps,
+        heart_rate: None,
+        estimated,
+    };
+    let batch = |steps| SampleBatch {
+        steps,
+        sleep: vec![],
+    };
+    store
+        .ingest_samples(
+            watch.id,
+            &batch(vec![sample(0, 40, true), sample(1, 40, true)]),
+            &[],
+        )
+        .await
+        .unwrap();
+    store
+        .ingest_samples(band.id, &batch(vec![sample(1, 35, false)]), &[])
+        .await
+        .unwrap();
+    let held = store
+        .step_samples(patient, t0(), t0() + minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        held.iter()
+            .map(|s| (s.steps, s.estimated))
+            .collect::<Vec<_>>(),
+        vec![(40, true), (40, false)]
+    );
+    // The watch's minute 0 uploaded again as seen: the flag is replaced, not kept.
+    store
+        .ingest_samples(watch.id, &batch(vec![sample(0, 40, false)]), &[])
+        .await
+        .unwrap();
+    let held = store
+        .step_samples(patient, t0(), t0() + minutes(1))
+        .await
+        .unwrap();
+    assert!(!held[0].estimated);
+}
+
 async fn step_samples_keep_the_higher_count(store: Shared) {
     let world = world(&*store).await;
     let patient = world.patient.id;
@@ -968,6 +1024,7 @@ async fn step_samples_keep_the_higher_count(store: Shared) {
         minute: t0() + minutes(minute),
         steps,
         heart_rate,
+        estimated: false,
     };
     let left_batch = SampleBatch {
         steps: vec![
@@ -1989,6 +2046,7 @@ async fn push_keys_subscriptions_and_settings(store: Shared) {
             minute,
             steps: 80,
             heart_rate: None,
+            estimated: false,
         }],
         sleep: vec![],
     };

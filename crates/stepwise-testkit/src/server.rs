@@ -254,6 +254,7 @@ impl TestServer {
             minute: DateTime::from_timestamp(row.get("minute"), 0).expect("a minute"),
             steps: row.get("steps"),
             heart_rate: row.get("heart_rate"),
+            estimated: false,
         })
         .collect();
         let episodes = sqlx::query(

@@ -96,6 +96,10 @@ pub struct StepRun {
     /// Heart rate per minute (null where not measured); when given, as long as `steps`.
     #[serde(default)]
     heart_rate: Option<Vec<Option<i64>>>,
+    /// The collector spread these steps over the minutes (a count change over a longer span)
+    /// rather than the band seeing them minute by minute. Default false.
+    #[serde(default)]
+    estimated: bool,
 }
 
 /// `POST /api/v1/samples` — all or nothing; the same batch again changes nothing.
@@ -158,6 +162,7 @@ fn check_upload(upload: Upload, now: DateTime<Utc>) -> ApiResult<SampleBatch> {
                 minute: run.start + TimeDelta::minutes(j as i64),
                 steps: count,
                 heart_rate: run.heart_rate.as_ref().and_then(|hr| hr[j]),
+                estimated: run.estimated,
             };
             check_sample(&sample, now, |name| match name {
                 "minute" => format!("runs[{r}].start"),

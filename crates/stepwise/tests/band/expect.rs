@@ -25,6 +25,7 @@ pub fn samples(minutes: &[SimMinute]) -> Vec<StepSample> {
             minute: m.minute,
             steps: i64::from(m.steps),
             heart_rate: (m.heart_rate != NO_HEART_RATE).then_some(i64::from(m.heart_rate)),
+            estimated: false,
         })
         .collect()
 }

@@ -1,0 +1,3 @@
+-- A minute whose steps the collector spread over it (a count change over a longer span)
+-- rather than one the band saw: 1; walk verification leaves it out.
+ALTER TABLE step_samples ADD COLUMN estimated BIGINT NOT NULL DEFAULT 0;
