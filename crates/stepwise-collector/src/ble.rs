@@ -13,8 +13,8 @@ use btleplug::api::{
 };
 use btleplug::platform::{Adapter, Manager, Peripheral, PeripheralId};
 use futures::{Stream, StreamExt};
-use stepwise_wearables::Request;
 use stepwise_wearables::device::{DeviceKind, identify};
+use stepwise_wearables::{Protocol, Request};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -58,33 +58,6 @@ pub enum Flow {
     Continue,
     /// Stop now (the caller has what it needed, e.g. authentication only).
     Stop,
-}
-
-/// A sans-IO protocol machine the shell can drive (implemented for `huami::Sync` and
-/// `pams::Sync`).
-pub trait Machine {
-    /// What it reports.
-    type Event;
-    /// How it fails.
-    type Error: Into<Error>;
-    /// The next thing to do over the air.
-    fn poll_request(&mut self) -> Option<Request>;
-    /// A notification or indication arrived.
-    fn handle_notification(
-        &mut self,
-        characteristic: Uuid,
-        value: &[u8],
-    ) -> std::result::Result<(), Self::Error>;
-    /// The answer to a [`Request::Read`].
-    fn handle_read(
-        &mut self,
-        characteristic: Uuid,
-        value: &[u8],
-    ) -> std::result::Result<(), Self::Error>;
-    /// The next event.
-    fn poll_event(&mut self) -> Option<Self::Event>;
-    /// Nothing more to do.
-    fn is_finished(&self) -> bool;
 }
 
 impl Bluetooth {
@@ -423,11 +396,14 @@ impl Link {
 
     /// Drives `machine` to its end (or until `on_event` says stop): requests are performed in
     /// order (the machines subscribe before they trigger), events go to `on_event`.
-    pub async fn drive<M: Machine>(
+    pub async fn drive<M: Protocol>(
         &mut self,
         machine: &mut M,
         mut on_event: impl AsyncFnMut(M::Event) -> Result<Flow>,
-    ) -> Result<()> {
+    ) -> Result<()>
+    where
+        M::Error: Into<Error>,
+    {
         loop {
             while let Some(request) = machine.poll_request() {
                 if let Some(value) = self.perform(&request).await?
@@ -460,73 +436,5 @@ impl Link {
         if let Err(err) = self.peripheral.disconnect().await {
             tracing::debug!(%err, "disconnecting");
         }
-    }
-}
-
-impl Machine for stepwise_wearables::huami::Sync {
-    type Event = stepwise_wearables::huami::Event;
-    type Error = stepwise_wearables::huami::Error;
-
-    fn poll_request(&mut self) -> Option<Request> {
-        stepwise_wearables::huami::Sync::poll_request(self)
-    }
-
-    fn handle_notification(
-        &mut self,
-        characteristic: Uuid,
-        value: &[u8],
-    ) -> std::result::Result<(), Self::Error> {
-        stepwise_wearables::huami::Sync::handle_notification(self, characteristic, value)
-    }
-
-    fn handle_read(
-        &mut self,
-        characteristic: Uuid,
-        _value: &[u8],
-    ) -> std::result::Result<(), Self::Error> {
-        Err(stepwise_wearables::huami::Error::Unexpected {
-            what: format!("a read of {characteristic}"),
-        })
-    }
-
-    fn poll_event(&mut self) -> Option<Self::Event> {
-        stepwise_wearables::huami::Sync::poll_event(self)
-    }
-
-    fn is_finished(&self) -> bool {
-        stepwise_wearables::huami::Sync::is_finished(self)
-    }
-}
-
-impl Machine for stepwise_wearables::pams::Sync {
-    type Event = stepwise_wearables::pams::Event;
-    type Error = stepwise_wearables::pams::Error;
-
-    fn poll_request(&mut self) -> Option<Request> {
-        stepwise_wearables::pams::Sync::poll_request(self)
-    }
-
-    fn handle_notification(
-        &mut self,
-        characteristic: Uuid,
-        value: &[u8],
-    ) -> std::result::Result<(), Self::Error> {
-        stepwise_wearables::pams::Sync::handle_notification(self, characteristic, value)
-    }
-
-    fn handle_read(
-        &mut self,
-        characteristic: Uuid,
-        value: &[u8],
-    ) -> std::result::Result<(), Self::Error> {
-        stepwise_wearables::pams::Sync::handle_read(self, characteristic, value)
-    }
-
-    fn poll_event(&mut self) -> Option<Self::Event> {
-        stepwise_wearables::pams::Sync::poll_event(self)
-    }
-
-    fn is_finished(&self) -> bool {
-        stepwise_wearables::pams::Sync::is_finished(self)
     }
 }

@@ -35,6 +35,31 @@ pub mod replay;
 pub use error::DecodeError;
 pub use uuid::Uuid;
 
+/// A device's protocol machine, sans IO: the collector's Bluetooth shell and `stepwise band
+/// replay` drive every device through this. Loop: perform every [`Protocol::poll_request`],
+/// hand out every [`Protocol::poll_event`], stop when [`Protocol::is_finished`], else feed the
+/// next notification (or a requested read's value) back in. An error ends the machine.
+pub trait Protocol {
+    /// What it reports (rounds, batches, sessions, …).
+    type Event;
+    /// How it fails.
+    type Error: std::error::Error;
+    /// The next thing to do over the air.
+    fn poll_request(&mut self) -> Option<Request>;
+    /// A notification or indication arrived.
+    fn handle_notification(
+        &mut self,
+        characteristic: Uuid,
+        value: &[u8],
+    ) -> Result<(), Self::Error>;
+    /// The value of a [`Request::Read`].
+    fn handle_read(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Self::Error>;
+    /// The next event.
+    fn poll_event(&mut self) -> Option<Self::Event>;
+    /// Nothing more to do.
+    fn is_finished(&self) -> bool;
+}
+
 /// What a protocol machine wants done over the air; the shell does it and feeds results back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {

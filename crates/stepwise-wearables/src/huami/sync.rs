@@ -532,6 +532,34 @@ impl Sync {
     }
 }
 
+impl crate::Protocol for Sync {
+    type Event = Event;
+    type Error = Error;
+
+    fn poll_request(&mut self) -> Option<Request> {
+        Sync::poll_request(self)
+    }
+
+    fn handle_notification(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
+        Sync::handle_notification(self, characteristic, value)
+    }
+
+    /// Huami machines never ask for a read: any read value is unexpected.
+    fn handle_read(&mut self, characteristic: Uuid, _value: &[u8]) -> Result<(), Error> {
+        Err(Error::Unexpected {
+            what: format!("a read of {characteristic}"),
+        })
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        Sync::poll_event(self)
+    }
+
+    fn is_finished(&self) -> bool {
+        Sync::is_finished(self)
+    }
+}
+
 /// The 16 random bytes of `10 <op> 01 <random>`, `op` being `<crypt|02>`.
 fn challenge(value: &[u8], op: u8) -> Result<[u8; 16], Error> {
     const WHAT: &str = "Huami auth challenge";

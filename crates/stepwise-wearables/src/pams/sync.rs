@@ -486,5 +486,30 @@ fn unexpected(kind: &str, characteristic: Uuid, value: &[u8], state: &State) -> 
     }
 }
 
+impl crate::Protocol for Sync {
+    type Event = Event;
+    type Error = Error;
+
+    fn poll_request(&mut self) -> Option<Request> {
+        Sync::poll_request(self)
+    }
+
+    fn handle_notification(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
+        Sync::handle_notification(self, characteristic, value)
+    }
+
+    fn handle_read(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
+        Sync::handle_read(self, characteristic, value)
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        Sync::poll_event(self)
+    }
+
+    fn is_finished(&self) -> bool {
+        Sync::is_finished(self)
+    }
+}
+
 #[cfg(test)]
 mod tests;
