@@ -124,23 +124,21 @@ async fn next_on(notes: &mut Notes, uuid: Uuid) -> anyhow::Result<Vec<u8>> {
 
 /// A write request (with response), as the PAMS control point takes.
 async fn write_request(p: &Peripheral, uuid: Uuid, value: &[u8]) -> anyhow::Result<()> {
-    let c = p
-        .characteristics()
-        .into_iter()
-        .find(|c| c.uuid == uuid)
-        .ok_or_else(|| anyhow::anyhow!("{uuid} missing"))?;
-    p.write(&c, value, WriteType::WithResponse).await?;
-    Ok(())
+    write_as(p, uuid, value, WriteType::WithResponse).await
 }
 
+/// A write command: the band declares its auth and fetch control write-without-response only.
 async fn write(p: &Peripheral, uuid: Uuid, value: &[u8]) -> anyhow::Result<()> {
+    write_as(p, uuid, value, WriteType::WithoutResponse).await
+}
+
+async fn write_as(p: &Peripheral, uuid: Uuid, value: &[u8], kind: WriteType) -> anyhow::Result<()> {
     let c = p
         .characteristics()
         .into_iter()
         .find(|c| c.uuid == uuid)
         .ok_or_else(|| anyhow::anyhow!("{uuid} missing"))?;
-    // The band declares its auth and fetch control write-without-response only.
-    p.write(&c, value, WriteType::WithoutResponse).await?;
+    p.write(&c, value, kind).await?;
     Ok(())
 }
 
@@ -164,15 +162,8 @@ async fn start_fetch(band: &Peripheral) -> anyhow::Result<(Notes, u32)> {
         subscribe(band, c).await?;
     }
     // A write request (with response) is refused, as the band's characteristic declares.
-    let auth = band
-        .characteristics()
-        .into_iter()
-        .find(|c| c.uuid == AUTH)
-        .ok_or_else(|| anyhow::anyhow!("auth missing"))?;
     anyhow::ensure!(
-        band.write(&auth, &[0x02, 0x00], WriteType::WithResponse)
-            .await
-            .is_err(),
+        write_request(band, AUTH, &[0x02, 0x00]).await.is_err(),
         "a write request to auth was accepted"
     );
     write(band, AUTH, &[0x02, 0x00]).await?;

@@ -174,18 +174,23 @@ pub struct Sync {
 }
 
 impl Sync {
-    /// A sync with `config`; its first requests are ready at once.
-    pub fn new(config: Config) -> Sync {
-        let mut sync = Sync {
+    /// A sync in `state` with nothing requested yet, its cursor at `config.since`.
+    fn idle(config: Config, state: State) -> Sync {
+        Sync {
             cursor: whole_minute(config.since),
-            state: State::AwaitingRandom,
+            state,
             requests: VecDeque::new(),
             events: VecDeque::new(),
             rounds: 0,
             data_notifications: 0,
             carry: None,
             config,
-        };
+        }
+    }
+
+    /// A sync with `config`; its first requests are ready at once.
+    pub fn new(config: Config) -> Sync {
+        let mut sync = Sync::idle(config, State::AwaitingRandom);
         sync.requests.push_back(Request::Subscribe {
             service: SERVICE_FEE1,
             characteristic: AUTH,
@@ -206,16 +211,7 @@ impl Sync {
     /// before): it subscribes and writes its first fetch request at once. For replaying
     /// recordings that hold only a fetch.
     pub fn authenticated(config: Config) -> Sync {
-        let mut sync = Sync {
-            cursor: whole_minute(config.since),
-            state: State::Done,
-            requests: VecDeque::new(),
-            events: VecDeque::new(),
-            rounds: 0,
-            data_notifications: 0,
-            carry: None,
-            config,
-        };
+        let mut sync = Sync::idle(config, State::Done);
         for characteristic in [FETCH_CONTROL, ACTIVITY_DATA] {
             sync.requests.push_back(Request::Subscribe {
                 service: SERVICE_FEE0,
