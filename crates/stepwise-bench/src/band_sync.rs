@@ -49,7 +49,13 @@ impl Measured {
 }
 
 /// Runs the benchmark `runs` times and prints each run and the medians.
-pub async fn band_sync(days: u32, link_ms: f64, record_bytes: u8, runs: u32) -> anyhow::Result<()> {
+pub async fn band_sync(
+    days: u32,
+    link_ms: f64,
+    record_bytes: u8,
+    mtu: u16,
+    runs: u32,
+) -> anyhow::Result<()> {
     ensure!(
         link_ms.is_finite() && (0.0..=1000.0).contains(&link_ms),
         "--link-ms must be between 0 and 1000"
@@ -63,13 +69,13 @@ pub async fn band_sync(days: u32, link_ms: f64, record_bytes: u8, runs: u32) -> 
     let per_notification = Duration::from_secs_f64(link_ms / 1000.0);
     println!(
         "band-sync: {days} days of Huami minutes ({record_bytes}-byte records), link {link_ms} ms \
-         per notification, {runs} run{} of {}",
+         per notification at MTU {mtu}, {runs} run{} of {}",
         if runs == 1 { "" } else { "s" },
         collector.display()
     );
     let mut measured = Vec::new();
     for run in 1..=runs {
-        let m = measure(&collector, days, per_notification, records).await?;
+        let m = measure(&collector, days, per_notification, mtu, records).await?;
         println!(
             "  run {run}: {} notifications, link {:.2} s, wall {:.2} s, collector CPU {:.3} s \
              ({:.2} % of link time)",
@@ -137,6 +143,7 @@ async fn measure(
     collector: &Path,
     days: u32,
     per_notification: Duration,
+    mtu: u16,
     records: RecordSize,
 ) -> anyhow::Result<Measured> {
     let now = Utc::now();
@@ -158,7 +165,7 @@ async fn measure(
             link: LinkModel {
                 per_notification,
                 connect: Duration::ZERO,
-                ..LinkModel::default()
+                mtu,
             },
             ..Scenario::new(vec![DeviceSpec::new(ADDRESS, band).random_address()])
         },

@@ -87,9 +87,12 @@ enum Bench {
         /// Modelled link delay per data notification, milliseconds.
         #[arg(long, default_value_t = 7.5)]
         link_ms: f64,
-        /// Bytes per minute record: 8 (Mi Band 4–6) or 4 (Mi Band 2/3, Bip).
+        /// Bytes per minute record: 8 (Mi Band 5/6) or 4 (Mi Band 2/3/4, Bip).
         #[arg(long, default_value_t = 8)]
         record_bytes: u8,
+        /// The link's ATT MTU: 23 (the default; 20-byte notifications) up to 517.
+        #[arg(long, default_value_t = 23, value_parser = clap::value_parser!(u16).range(23..=517))]
+        mtu: u16,
         /// Runs (the median is reported).
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
         runs: u32,
@@ -122,10 +125,11 @@ async fn main() -> anyhow::Result<()> {
             days,
             link_ms,
             record_bytes,
+            mtu,
             runs,
         } = bench
         {
-            band_sync::band_sync(days, link_ms, record_bytes, runs).await?;
+            band_sync::band_sync(days, link_ms, record_bytes, mtu, runs).await?;
             continue;
         }
         for &backend in &backends {

@@ -111,37 +111,89 @@ fn a_simulated_mi_band_2_answers_the_recorded_pairing_byte_for_byte() {
     }
 }
 
-#[test]
-fn a_simulated_band_answers_the_recorded_fetch_with_the_recorded_bytes() {
-    // Gadgetbridge's log of a Mi Band 2 fetch: the band's clock ran at UTC−4; 962 minutes
-    // stored from 01:47 UTC, of which the log shows the first four records.
-    let t = transcript("huami/mi-band-2-gadgetbridge-fetch-962.jsonl");
-    let first: DateTime<Utc> = "2018-06-22T01:47:00Z".parse().expect("time");
-    let data = t
-        .events
+/// The situation of a recorded fetch: the band's answer `10 01 01 <samples> <start> <tz>`
+/// gives how many minutes it holds from when, in which zone (whole hours here).
+fn recorded_fetch(
+    events: &[(stepwise_wearables::replay::Event, Vec<u8>)],
+) -> (u32, DateTime<Utc>, chrono_tz::Tz) {
+    let answer = events
         .iter()
-        .find(|(e, _)| e.characteristic == ACTIVITY_DATA)
-        .map(|(_, b)| b[1..].to_vec())
-        .expect("a data packet");
-    // The other 958 minutes are not in the log: any records will do, they are not compared.
-    let mut records = data.clone();
-    records.extend([0x01, 0x10, 0x05, 0xff].repeat(962 - data.len() / 4));
-    let zone: chrono_tz::Tz = "Etc/GMT+4".parse().expect("zone");
-    let mut band = MiBand::new("MI Band 2", RecordSize::Four, [7; 16], zone, vec![])
-        .with_recorded_records(first, &records);
-    // Authenticate on this link first (the recording starts after that).
-    let mut counters = Counters::default();
-    let mut link = Link::new(1, &mut counters);
-    band.on_write(AUTH, &[0x02, 0x00], &mut link).expect("ask");
-    let challenge = match link.take_actions().first() {
-        Some(Action::Notify { value, .. }) => value[3..19].to_vec(),
-        other => panic!("{other:?}"),
+        .find(|(e, b)| e.characteristic == FETCH_CONTROL && b.starts_with(&[0x10, 0x01, 0x01]))
+        .map(|(_, b)| b.clone())
+        .expect("a recorded fetch answer");
+    let samples = u32::from_le_bytes(answer[3..7].try_into().expect("4 bytes"));
+    let year = i32::from(u16::from_le_bytes([answer[7], answer[8]]));
+    let quarter_hours = i32::from(answer[14] as i8);
+    assert_eq!(quarter_hours % 4, 0, "a whole-hour zone");
+    let local = chrono::NaiveDate::from_ymd_opt(year, answer[9].into(), answer[10].into())
+        .and_then(|d| d.and_hms_opt(answer[11].into(), answer[12].into(), answer[13].into()))
+        .expect("a valid start");
+    let start = local.and_utc() - chrono::TimeDelta::minutes(i64::from(quarter_hours) * 15);
+    // Etc/GMT zones count the other way: UTC−4 is Etc/GMT+4.
+    let zone = match -quarter_hours / 4 {
+        0 => "Etc/UTC".to_string(),
+        h => format!("Etc/GMT{h:+}"),
     };
-    let mut answer = vec![0x03, 0x00];
-    answer.extend_from_slice(&aes_ecb(&[7; 16], &challenge));
-    band.on_write(AUTH, &answer, &mut link).expect("answer");
-    assert!(band.authenticated());
-    replay_against(&mut band, &t.events);
+    (samples, start, zone.parse().expect("an Etc zone"))
+}
+
+#[test]
+fn simulated_bands_answer_every_recorded_fetch_with_the_recorded_bytes() {
+    // Every recorded fetch (Gadgetbridge's Mi Band 2 with 962 samples, Amazfish's Mi Band 4
+    // with 490 and Mi Band 3 with 6): the band holding that many minutes from that start, in
+    // that zone, answers the recorded request with the recorded bytes, and its first data
+    // packet carries the recorded records.
+    let mut replayed = 0;
+    for path in [
+        "huami/mi-band-2-gadgetbridge-fetch-962.jsonl",
+        "huami/mi-band-4-amazfish-fetch-490.jsonl",
+        "huami/mi-band-3-amazfish-fetch-6.jsonl",
+    ] {
+        let t = transcript(path);
+        let (samples, first, zone) = recorded_fetch(&t.events);
+        let size = if t.header.device == "mi-band-5" || t.header.device == "mi-band-6" {
+            8
+        } else {
+            4
+        };
+        let recorded: Vec<u8> = t
+            .events
+            .iter()
+            .find(|(e, _)| e.characteristic == ACTIVITY_DATA)
+            .map(|(_, b)| b[1..].to_vec())
+            .unwrap_or_default();
+        // Minutes the log does not show: any records will do, they are not compared.
+        let mut records = recorded.clone();
+        let filler: Vec<u8> = [0x01, 0x10, 0x05, 0xff].repeat(size / 4);
+        records.extend(filler.repeat(samples as usize - recorded.len() / size));
+        let record_size = if size == 8 {
+            RecordSize::Eight
+        } else {
+            RecordSize::Four
+        };
+        let name = match t.header.device.as_str() {
+            "mi-band-4" => "Mi Smart Band 4",
+            "mi-band-3" => "Mi Band 3",
+            _ => "MI Band 2",
+        };
+        let mut band = MiBand::new(name, record_size, [7; 16], zone, vec![])
+            .with_recorded_records(first, &records);
+        // Authenticate on this link first (the recordings start after that).
+        let mut counters = Counters::default();
+        let mut link = Link::new(1, &mut counters);
+        band.on_write(AUTH, &[0x02, 0x00], &mut link).expect("ask");
+        let challenge = match link.take_actions().first() {
+            Some(Action::Notify { value, .. }) => value[3..19].to_vec(),
+            other => panic!("{other:?}"),
+        };
+        let mut answer = vec![0x03, 0x00];
+        answer.extend_from_slice(&aes_ecb(&[7; 16], &challenge));
+        band.on_write(AUTH, &answer, &mut link).expect("answer");
+        assert!(band.authenticated(), "{path}");
+        replay_against(&mut band, &t.events);
+        replayed += 1;
+    }
+    assert_eq!(replayed, 3);
 }
 
 fn aes_ecb(key: &[u8; 16], block: &[u8]) -> [u8; 16] {

@@ -154,3 +154,48 @@ fn unreadable_transcripts_name_the_line() {
     let err = Transcript::parse(&format!("{header}\n{{\"from\":\"band\"")).unwrap_err();
     assert_eq!(err.line, 2);
 }
+
+#[test]
+fn recorded_mi_band_5_records_are_eight_bytes_each() {
+    // satcar77/miband4 issue #57: a Mi Band 5's 17-byte notifications, read by a 4-byte parser,
+    // gave alternating nonsense minutes; as 8-byte records they are one minute each.
+    let text = std::fs::read_to_string(fixtures().join("huami/records/mi-band-5-satcar77-57.json"))
+        .expect("fixture");
+    let vector: Value = serde_json::from_str(&text).expect("JSON");
+    let bytes: Vec<u8> = vector["record_hex"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .flat_map(|h| {
+            let h = h.as_str().expect("hex");
+            (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex digit"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let kind = stepwise_wearables::device::DeviceKind::from_kind(
+        vector["device"].as_str().expect("device"),
+    );
+    let Some(stepwise_wearables::device::DeviceKind::Huami(model)) = kind else {
+        panic!("a Huami band: {kind:?}");
+    };
+    assert_eq!(
+        Some(model.record_size() as u64),
+        vector["expect"]["record_size"].as_u64()
+    );
+    let start = chrono::DateTime::parse_from_rfc3339("2021-12-05T22:00:00Z")
+        .expect("time")
+        .to_utc();
+    let records = stepwise_wearables::huami::decode_records(model, start, &bytes).expect("decoded");
+    assert_eq!(
+        Some(records.len() as u64),
+        vector["expect"]["minutes"].as_u64()
+    );
+    // Kind 0xf3 (low nibble 3): not worn; heart rate 0xff: none; the extra bytes are ignored.
+    assert!(records.iter().all(
+        |r| r.activity == stepwise_wearables::records::Activity::NotWorn
+            && r.heart_rate.is_none()
+            && r.steps == 0
+    ));
+}
