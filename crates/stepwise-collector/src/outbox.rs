@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
-use stepwise_wearables::infinitime::Observation;
+use stepwise_wearables::device::Position;
 use stepwise_wearables::records::{
     Activity, MinuteRecord, SleepEpisode, SleepStage, sleep_episodes,
 };
@@ -88,10 +88,8 @@ pub struct PairedDevice {
     pub huami_key: Option<HuamiKey>,
     /// The zone the band's clock is set to.
     pub zone: Tz,
-    /// Huami: the first minute the next fetch asks for; PAMS: sessions before it are done.
-    pub cursor: Option<DateTime<Utc>>,
-    /// InfiniTime: the last step count observed.
-    pub infinitime_last: Option<Observation>,
+    /// Where the next sync starts, as the device's protocol wrote it (opaque here).
+    pub position: Option<Position>,
     /// When it was paired.
     pub paired_at: DateTime<Utc>,
     /// When it last synced.
@@ -301,14 +299,14 @@ impl Outbox {
         device_from_row(&row)
     }
 
-    /// Stores one complete round of a band's minutes and moves its cursor, in one
+    /// Stores one complete round of a band's minutes and moves its position, in one
     /// transaction; then derives the sleep episodes around the new minutes (from
     /// [`SLEEP_LOOKBACK`] before the earliest) and upserts them keyed by start.
     pub async fn store_round(
         &self,
         device_id: i64,
         records: &[MinuteRecord],
-        cursor: Option<DateTime<Utc>>,
+        position: Option<&Position>,
     ) -> OutboxResult<Stored> {
         let mut tx = self.begin().await?;
         let mut stored = Stored::default();
@@ -333,8 +331,8 @@ impl Outbox {
             stored.minutes += insert.build().execute(&mut *tx).await?.rows_affected();
         }
         stored.steps = records.iter().map(|r| u64::from(r.steps)).sum();
-        if let Some(cursor) = cursor {
-            set_cursor(&mut tx, device_id, cursor).await?;
+        if let Some(position) = position {
+            set_position(&mut tx, device_id, position).await?;
         }
         if let Some(earliest) = records.iter().map(|r| r.minute).min() {
             let (episodes, minutes) = derive_sleep(&mut tx, device_id, earliest).await?;
@@ -345,16 +343,16 @@ impl Outbox {
         Ok(stored)
     }
 
-    /// Moves a band's cursor on its own (e.g. a PAMS fetch that found no new session).
-    pub async fn set_cursor(&self, device_id: i64, cursor: DateTime<Utc>) -> OutboxResult<()> {
+    /// Moves a band's position on its own (e.g. once every PAMS session is stored).
+    pub async fn set_position(&self, device_id: i64, position: &Position) -> OutboxResult<()> {
         let mut tx = self.begin().await?;
-        set_cursor(&mut tx, device_id, cursor).await?;
+        set_position(&mut tx, device_id, position).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Adds InfiniTime step deltas to their minutes (marking them for sending again) and
-    /// records the observation they came from, in one transaction.
+    /// records the position they lead to, in one transaction.
     /// `estimated`: the steps were spread over the minutes, not seen in each; a minute that
     /// ever held estimated steps stays estimated.
     pub async fn add_steps(
@@ -362,7 +360,7 @@ impl Outbox {
         device_id: i64,
         minutes: &[(DateTime<Utc>, u32)],
         estimated: bool,
-        observation: Observation,
+        position: &Position,
     ) -> OutboxResult<Stored> {
         let mut tx = self.begin().await?;
         let mut stored = Stored::default();
@@ -388,12 +386,7 @@ impl Outbox {
             stored.minutes += 1;
             stored.steps += u64::from(steps);
         }
-        sqlx::query("UPDATE devices SET infinitime_count = ?, infinitime_at = ? WHERE id = ?")
-            .bind(i64::from(observation.count))
-            .bind(observation.at.timestamp())
-            .bind(device_id)
-            .execute(&mut *tx)
-            .await?;
+        set_position(&mut tx, device_id, position).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -589,13 +582,13 @@ impl Outbox {
     }
 }
 
-async fn set_cursor(
+async fn set_position(
     tx: &mut Transaction<'static, Sqlite>,
     device_id: i64,
-    cursor: DateTime<Utc>,
+    position: &Position,
 ) -> OutboxResult<()> {
-    sqlx::query("UPDATE devices SET sync_cursor = ? WHERE id = ?")
-        .bind(cursor.timestamp())
+    sqlx::query("UPDATE devices SET position = ? WHERE id = ?")
+        .bind(&position.0)
         .bind(device_id)
         .execute(&mut **tx)
         .await?;
@@ -679,15 +672,6 @@ fn device_from_row(row: &sqlx::sqlite::SqliteRow) -> OutboxResult<PairedDevice> 
                 })
         })
         .transpose()?;
-    let count: Option<i64> = row.try_get("infinitime_count")?;
-    let at: Option<i64> = row.try_get("infinitime_at")?;
-    let infinitime_last = match (count, at) {
-        (Some(count), Some(at)) => Some(Observation {
-            count: u32::try_from(count).unwrap_or(0),
-            at: instant("observation time", at)?,
-        }),
-        _ => None,
-    };
     Ok(PairedDevice {
         id: row.try_get("id")?,
         address: row.try_get("address")?,
@@ -697,11 +681,7 @@ fn device_from_row(row: &sqlx::sqlite::SqliteRow) -> OutboxResult<PairedDevice> 
         token: Secret::new(row.try_get::<String, _>("token")?),
         huami_key,
         zone,
-        cursor: row
-            .try_get::<Option<i64>, _>("sync_cursor")?
-            .map(|c| instant("sync cursor", c))
-            .transpose()?,
-        infinitime_last,
+        position: row.try_get::<Option<String>, _>("position")?.map(Position),
         paired_at: instant("pairing time", row.try_get("paired_at")?)?,
         last_sync_at: row
             .try_get::<Option<i64>, _>("last_sync_at")?

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use stepwise_wearables::device::DeviceKind;
+use stepwise_wearables::device::{DeviceKind, Position};
 use stepwise_wearables::huami::{self, Model};
 use stepwise_wearables::infinitime::{self, Observation, StepCounter};
 use stepwise_wearables::pams;
@@ -104,6 +104,14 @@ pub struct Collector {
     pub clock: Clock,
 }
 
+/// An InfiniTime watch's last observation, from its saved position.
+pub(crate) fn last_observation(device: &PairedDevice) -> Option<Observation> {
+    device
+        .position
+        .as_ref()
+        .and_then(Observation::from_position)
+}
+
 /// The device kind a stored kind name stands for.
 pub fn kind_from_str(kind: &str) -> Option<DeviceKind> {
     DeviceKind::from_kind(kind)
@@ -188,7 +196,7 @@ impl Collector {
                     .await
             }
             DeviceKind::InfiniTime => {
-                let mut counter = StepCounter::new(device.zone, device.infinitime_last);
+                let mut counter = StepCounter::new(device.zone, last_observation(device));
                 self.read_infinitime(&link, device, &mut counter, report)
                     .await
             }
@@ -204,7 +212,9 @@ impl Collector {
     /// Where a band's history starts: its cursor, else `--since`, else seven days back.
     fn since(&self, device: &PairedDevice, options: &SyncOptions) -> DateTime<Utc> {
         device
-            .cursor
+            .position
+            .as_ref()
+            .and_then(Position::instant)
             .or(options.since)
             .unwrap_or_else(|| self.clock.now() - DEFAULT_HISTORY)
     }
@@ -235,7 +245,7 @@ impl Collector {
                     next_since,
                 } => {
                     report.stored += outbox
-                        .store_round(device.id, &records, Some(next_since))
+                        .store_round(device.id, &records, Some(&Position::at(next_since)))
                         .await?;
                     report.rounds += 1;
                 }
@@ -283,7 +293,7 @@ impl Collector {
         let last = counter.last().unwrap_or(Observation { count, at: now });
         Ok(self
             .outbox
-            .add_steps(device.id, &minutes, estimated, last)
+            .add_steps(device.id, &minutes, estimated, &last.position())
             .await?)
     }
 
@@ -318,7 +328,7 @@ impl Collector {
         // Only once every session is stored: an interrupted fetch starts over (upserts).
         if let Some(latest) = latest {
             self.outbox
-                .set_cursor(device.id, latest + TimeDelta::seconds(1))
+                .set_position(device.id, &Position::at(latest + TimeDelta::seconds(1)))
                 .await?;
         }
         Ok(())

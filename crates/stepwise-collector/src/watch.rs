@@ -156,7 +156,7 @@ impl Collector {
             .find(&device.address, "infinitime", options.scan_time)
             .await?;
         let mut link = self.bluetooth.connect(&found).await?;
-        let mut counter = StepCounter::new(device.zone, device.infinitime_last);
+        let mut counter = StepCounter::new(device.zone, crate::sync::last_observation(device));
         let live = async {
             set_watch_clock(&link, device.zone, self.clock.now()).await?;
             link.subscribe(infinitime::MOTION_SERVICE, infinitime::STEP_COUNT)

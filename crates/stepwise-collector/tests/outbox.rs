@@ -8,6 +8,7 @@ use common::{TempDir, minutes_of, walking};
 use sqlx::Connection;
 use stepwise_collector::outbox::{NewPairing, Outbox, PairedDevice};
 use stepwise_collector::secret::{HuamiKey, Secret};
+use stepwise_wearables::device::Position;
 use stepwise_wearables::infinitime::Observation;
 use stepwise_wearables::records::{Activity, SleepStage};
 
@@ -44,7 +45,7 @@ async fn a_pairing_is_stored_with_its_secrets_in_a_private_file() {
     assert_eq!(again.token.expose(), "token-123");
     assert_eq!(again.huami_key, Some(HuamiKey([0x11; 16])));
     assert_eq!(again.zone.name(), "Europe/Berlin");
-    assert_eq!(again.cursor, None);
+    assert_eq!(again.position, None);
     assert!(!format!("{again:?}").contains("token-123"));
     #[cfg(unix)]
     {
@@ -63,7 +64,7 @@ async fn a_round_moves_the_cursor_with_its_minutes() {
     let (outbox, device) = paired(&dir).await;
     let round = walking(at(16, 9, 0), 120);
     let stored = outbox
-        .store_round(device.id, &round, Some(at(16, 11, 0)))
+        .store_round(device.id, &round, Some(&Position::at(at(16, 11, 0))))
         .await
         .unwrap();
     assert_eq!(stored.minutes, 120);
@@ -72,7 +73,7 @@ async fn a_round_moves_the_cursor_with_its_minutes() {
         round.iter().map(|r| u64::from(r.steps)).sum::<u64>()
     );
     let device = outbox.device(&device.address).await.unwrap().unwrap();
-    assert_eq!(device.cursor, Some(at(16, 11, 0)));
+    assert_eq!(device.position, Some(Position::at(at(16, 11, 0))));
     assert_eq!(
         outbox
             .minutes(device.id, at(16, 0, 0), at(17, 0, 0))
@@ -87,7 +88,11 @@ async fn a_round_that_fails_to_store_leaves_the_cursor_where_it_was() {
     let dir = TempDir::new();
     let (outbox, device) = paired(&dir).await;
     outbox
-        .store_round(device.id, &walking(at(16, 9, 0), 10), Some(at(16, 9, 10)))
+        .store_round(
+            device.id,
+            &walking(at(16, 9, 0), 10),
+            Some(&Position::at(at(16, 9, 10))),
+        )
         .await
         .unwrap();
     // Make the database refuse one minute of the next round, half-way through it.
@@ -108,12 +113,16 @@ async fn a_round_that_fails_to_store_leaves_the_cursor_where_it_was() {
         .store_round(
             device.id,
             &walking(at(16, 9, 10), 1000),
-            Some(at(16, 9, 10) + TimeDelta::minutes(1000)),
+            Some(&Position::at(at(16, 9, 10) + TimeDelta::minutes(1000))),
         )
         .await;
     assert!(result.is_err());
     let device = outbox.device(&device.address).await.unwrap().unwrap();
-    assert_eq!(device.cursor, Some(at(16, 9, 10)), "the cursor stayed");
+    assert_eq!(
+        device.position,
+        Some(Position::at(at(16, 9, 10))),
+        "the position stayed"
+    );
     assert_eq!(
         outbox
             .minutes(device.id, at(16, 0, 0), at(18, 0, 0))
@@ -160,10 +169,11 @@ async fn infinitime_deltas_add_to_their_minutes() {
             device.id,
             &[(minute, 30)],
             false,
-            Observation {
+            &Observation {
                 count: 30,
                 at: minute + TimeDelta::seconds(40),
-            },
+            }
+            .position(),
         )
         .await
         .unwrap();
@@ -174,10 +184,11 @@ async fn infinitime_deltas_add_to_their_minutes() {
             device.id,
             &[(minute, 12), (minute + TimeDelta::minutes(1), 5)],
             true,
-            Observation {
+            &Observation {
                 count: 47,
                 at: minute + TimeDelta::seconds(70),
-            },
+            }
+            .position(),
         )
         .await
         .unwrap();
@@ -195,7 +206,10 @@ async fn infinitime_deltas_add_to_their_minutes() {
     assert!(pending.minutes.iter().all(|m| m.estimated));
     let device = outbox.device(&device.address).await.unwrap().unwrap();
     assert_eq!(
-        device.infinitime_last,
+        device
+            .position
+            .as_ref()
+            .and_then(Observation::from_position),
         Some(Observation {
             count: 47,
             at: minute + TimeDelta::seconds(70)
@@ -300,14 +314,14 @@ async fn a_minute_that_grew_during_an_upload_is_sent_again() {
             device.id,
             &[(minute, 30), (minute + TimeDelta::minutes(1), 4)],
             true,
-            seen(34, 70),
+            &seen(34, 70).position(),
         )
         .await
         .unwrap();
     let sent = outbox.pending(device.id, 10_080, 2_000).await.unwrap();
     // Steps arrive while the upload is on its way.
     outbox
-        .add_steps(device.id, &[(minute, 5)], false, seen(39, 80))
+        .add_steps(device.id, &[(minute, 5)], false, &seen(39, 80).position())
         .await
         .unwrap();
     outbox.mark_uploaded(device.id, &sent).await.unwrap();
@@ -316,5 +330,41 @@ async fn a_minute_that_grew_during_an_upload_is_sent_again() {
     assert_eq!(
         (pending.minutes[0].minute, pending.minutes[0].steps),
         (minute, 35)
+    );
+}
+
+#[tokio::test]
+async fn an_outbox_from_before_positions_keeps_its_cursors() {
+    // An outbox written by an earlier collector: a Huami cursor and an InfiniTime observation
+    // in their own columns, before migration 0003. Opening it moves both into positions.
+    let dir = TempDir::new();
+    let (outbox, band) = paired(&dir).await;
+    let url = format!("sqlite:{}", outbox.path().display());
+    outbox.close().await;
+    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    for statement in [
+        "DELETE FROM _sqlx_migrations WHERE version = 3",
+        "ALTER TABLE devices DROP COLUMN position",
+        "UPDATE devices SET sync_cursor = 1763283600",
+        "INSERT INTO devices (address, kind, name, server_url, token, zone, paired_at, \
+         infinitime_count, infinitime_at) VALUES ('D4:22:CD:00:11:02', 'infinitime', \
+         'InfiniTime', 'http://127.0.0.1:9', 't', 'Europe/Berlin', 1763280000, 5000, 1763283000)",
+    ] {
+        sqlx::query(statement).execute(&mut raw).await.unwrap();
+    }
+    raw.close().await.unwrap();
+    let outbox = Outbox::open(&dir.0).await.unwrap();
+    let band = outbox.device(&band.address).await.unwrap().unwrap();
+    assert_eq!(
+        band.position.as_ref().and_then(Position::instant),
+        DateTime::from_timestamp(1_763_283_600, 0)
+    );
+    let watch = outbox.device("D4:22:CD:00:11:02").await.unwrap().unwrap();
+    assert_eq!(
+        watch.position.as_ref().and_then(Observation::from_position),
+        Some(Observation {
+            count: 5000,
+            at: DateTime::from_timestamp(1_763_283_000, 0).unwrap()
+        })
     );
 }

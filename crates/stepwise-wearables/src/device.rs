@@ -1,8 +1,29 @@
 //! Which supported device a scan result is, from its advertised name and service UUIDs.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{gatt, huami};
+
+/// Where a device's next sync starts, as the collector's outbox keeps it: text the outbox
+/// stores and hands back without reading. Each protocol writes and reads its own:
+/// [`Position::at`] for Huami bands and PAMS (the first instant the next sync wants, unix
+/// seconds), [`crate::infinitime::Observation::position`] for InfiniTime (the last count and
+/// when it was seen).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position(pub String);
+
+impl Position {
+    /// A position that is an instant: the next sync starts there.
+    pub fn at(instant: DateTime<Utc>) -> Position {
+        Position(instant.timestamp().to_string())
+    }
+
+    /// The instant of a position made by [`Position::at`]; `None` for any other text.
+    pub fn instant(&self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(self.0.parse().ok()?, 0)
+    }
+}
 
 /// A supported kind of device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,6 +97,14 @@ pub fn identify(name: Option<&str>, services: &[Uuid]) -> Option<DeviceKind> {
 mod tests {
     use super::*;
     use huami::Model;
+
+    #[test]
+    fn instant_positions_round_trip_and_other_text_is_none() {
+        let t = DateTime::from_timestamp(1_790_000_040, 0).unwrap();
+        assert_eq!(Position::at(t).instant(), Some(t));
+        assert_eq!(Position("12:34".into()).instant(), None);
+        assert_eq!(Position(String::new()).instant(), None);
+    }
 
     #[test]
     fn huami_bands_by_name() {

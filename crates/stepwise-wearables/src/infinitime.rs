@@ -126,6 +126,23 @@ pub struct Observation {
     pub at: DateTime<Utc>,
 }
 
+impl Observation {
+    /// As a sync position: `count@unix-seconds`.
+    pub fn position(&self) -> crate::device::Position {
+        crate::device::Position(format!("{}@{}", self.count, self.at.timestamp()))
+    }
+
+    /// The observation a position made by [`Observation::position`] holds; `None` for any
+    /// other text.
+    pub fn from_position(position: &crate::device::Position) -> Option<Observation> {
+        let (count, at) = position.0.split_once('@')?;
+        Some(Observation {
+            count: count.parse().ok()?,
+            at: DateTime::from_timestamp(at.parse().ok()?, 0)?,
+        })
+    }
+}
+
 /// Why a delta is what it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeltaKind {

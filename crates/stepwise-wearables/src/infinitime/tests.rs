@@ -423,3 +423,14 @@ fn a_watch_still_showing_yesterdays_count_in_the_morning_counts_it_once() {
     // new day's 1,150.
     assert_eq!(morning, [Some(160), None, None, Some(1_150)]);
 }
+
+#[test]
+fn an_observation_round_trips_through_its_position() {
+    let seen = Observation {
+        count: 13_660,
+        at: utc(2022, 12, 14, 6, 29, 59),
+    };
+    assert_eq!(Observation::from_position(&seen.position()), Some(seen));
+    let other = crate::device::Position("1790000040".into());
+    assert_eq!(Observation::from_position(&other), None);
+}

@@ -96,13 +96,17 @@ impl Collector {
         }
         let options = SqliteConnectOptions::new().filename(&path).read_only(true);
         let mut connection = SqliteConnection::connect_with(&options).await.ok()?;
-        let count: Option<i64> =
-            sqlx::query_scalar("SELECT infinitime_count FROM devices WHERE kind = 'infinitime'")
+        // The watch's saved position is its last count and when: `count@unix-seconds`.
+        let position: Option<String> =
+            sqlx::query_scalar("SELECT position FROM devices WHERE kind = 'infinitime'")
                 .fetch_optional(&mut connection)
                 .await
                 .ok()
-                .flatten()
                 .flatten();
+        let count: Option<i64> = position
+            .as_deref()
+            .and_then(|p| p.split_once('@'))
+            .and_then(|(count, _)| count.parse().ok());
         let _ = connection.close().await;
         count
     }
