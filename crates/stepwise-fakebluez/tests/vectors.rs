@@ -205,3 +205,39 @@ fn aes_ecb(key: &[u8; 16], block: &[u8]) -> [u8; 16] {
     b = ga.into();
     b
 }
+
+#[test]
+fn a_simulated_infinitime_reads_back_every_recorded_count() {
+    // InfiniTime issues #1270 (the previous day's count until 09:29) and #1789 (a corrupt
+    // reading): the simulated watch, set to each recorded count, sends the recorded bytes.
+    use stepwise_fakebluez::sim::infinitime::{InfiniTime, STEP_COUNT};
+    let mut compared = 0;
+    for path in [
+        "infinitime/late-reset.jsonl",
+        "infinitime/corrupt-reading.jsonl",
+    ] {
+        let t = transcript(path);
+        let mut watch = InfiniTime::new();
+        for (event, bytes) in &t.events {
+            if event.characteristic != STEP_COUNT {
+                continue;
+            }
+            let count = u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes"));
+            let mut counters = Counters::default();
+            let mut link = Link::new(1, &mut counters);
+            watch.set_step_count(count, &mut link);
+            let notified = link.take_actions();
+            assert!(
+                matches!(notified.first(), Some(Action::Notify { value, .. }) if value == bytes),
+                "{path}: {notified:?}"
+            );
+            assert_eq!(
+                watch.on_read(STEP_COUNT, &mut link).as_ref(),
+                Ok(bytes),
+                "{path}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20, "{compared} counts");
+}
