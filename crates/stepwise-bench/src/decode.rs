@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use stepwise_wearables::Protocol;
 use stepwise_wearables::huami::{self, Model};
 use stepwise_wearables::infinitime::StepCounter;
 use stepwise_wearables::pams::{self, SessionDescriptor, StepCounterSummary};

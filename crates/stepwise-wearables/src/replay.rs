@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::device::DeviceKind;
 use crate::records::{MinuteRecord, sleep_episodes};
-use crate::{Request, huami, infinitime};
+use crate::{Protocol, Request, huami, infinitime};
 
 /// How far back a replay with no `since` asks for data (as the collector's first sync).
 const DEFAULT_HISTORY: TimeDelta = TimeDelta::days(7);

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
+use stepwise_wearables::Protocol;
 use stepwise_wearables::huami::{ACTIVITY_DATA, AUTH, Config, Event, FETCH_CONTROL, Model, Sync};
 use stepwise_wearables::records::sleep_episodes;
 

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use libfuzzer_sys::fuzz_target;
+use stepwise_wearables::Protocol;
 use stepwise_wearables::pams::{
     CONTROL_POINT, FEATURES, Reassembler, SESSION_DESCRIPTOR, STEP_COUNTER_SUMMARY, Sync,
     decode_control_point_response, decode_session_descriptor, decode_step_counter_summary,

@@ -25,7 +25,12 @@ fuzz_target!(|input: (u8, Vec<u8>)| {
         log.extend_from_slice(&body);
         if let Ok(parsed) = btsnoop::parse(&log, &HashMap::new()) {
             let header = Header {
-                device: if which % 4 == 0 { "mi-band-5" } else { "mi-band-2" }.into(),
+                device: if which % 4 == 0 {
+                    "mi-band-5"
+                } else {
+                    "mi-band-2"
+                }
+                .into(),
                 key: None,
                 zone: "UTC".into(),
                 now: parsed.first.unwrap_or_default(),

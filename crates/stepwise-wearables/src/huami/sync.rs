@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::wire;
 use super::{ACTIVITY_DATA, AUTH, CURRENT_TIME, Config, FETCH_CONTROL, SERVICE_FEE0, SERVICE_FEE1};
 use crate::records::{Activity, MinuteRecord, whole_minute};
-use crate::{DecodeError, Request};
+use crate::{DecodeError, Protocol, Request};
 
 /// Most bytes in one activity-data notification (counter byte included): the largest ATT
 /// MTU, 517, less the 3-byte notification header.
@@ -243,35 +243,9 @@ impl Sync {
         .unwrap_or_default()
     }
 
-    /// The next thing to do over the air, if any.
-    pub fn poll_request(&mut self) -> Option<Request> {
-        self.requests.pop_front()
-    }
-
-    /// The next event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
-    }
-
-    /// True once the sync has finished (after [`Event::Finished`] or an error).
-    pub fn is_finished(&self) -> bool {
-        matches!(self.state, State::Done)
-    }
-
     /// Notifications of activity data handled so far (for progress).
     pub fn data_notifications(&self) -> u64 {
         self.data_notifications
-    }
-
-    /// Feeds a notification from the band. An error ends the sync: nothing more is
-    /// requested, and the round in progress is dropped.
-    pub fn handle_notification(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
-        let result = self.handle(characteristic, value);
-        if result.is_err() {
-            self.state = State::Done;
-            self.requests.clear();
-        }
-        result
     }
 
     fn handle(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
@@ -528,16 +502,24 @@ impl Sync {
     }
 }
 
-impl crate::Protocol for Sync {
+impl Protocol for Sync {
     type Event = Event;
     type Error = Error;
 
+    /// The next thing to do over the air, if any.
     fn poll_request(&mut self) -> Option<Request> {
-        Sync::poll_request(self)
+        self.requests.pop_front()
     }
 
+    /// Feeds a notification from the band. An error ends the sync: nothing more is
+    /// requested, and the round in progress is dropped.
     fn handle_notification(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
-        Sync::handle_notification(self, characteristic, value)
+        let result = self.handle(characteristic, value);
+        if result.is_err() {
+            self.state = State::Done;
+            self.requests.clear();
+        }
+        result
     }
 
     /// Huami machines never ask for a read: any read value is unexpected.
@@ -547,12 +529,14 @@ impl crate::Protocol for Sync {
         })
     }
 
+    /// The next event, if any.
     fn poll_event(&mut self) -> Option<Event> {
-        Sync::poll_event(self)
+        self.events.pop_front()
     }
 
+    /// True once the sync has finished (after [`Event::Finished`] or an error).
     fn is_finished(&self) -> bool {
-        Sync::is_finished(self)
+        matches!(self.state, State::Done)
     }
 }
 

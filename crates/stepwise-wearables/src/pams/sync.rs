@@ -12,7 +12,7 @@ use super::{
     StepCounterSummary, decode_step_counter_summary,
 };
 use crate::records::{Activity, MinuteRecord, spread_steps};
-use crate::{DecodeError, Request};
+use crate::{DecodeError, Protocol, Request};
 
 /// Longest session accepted: 31 days.
 pub const MAX_SESSION_SECONDS: u32 = 31 * 24 * 60 * 60;
@@ -156,40 +156,9 @@ impl Sync {
         }
     }
 
-    /// The next thing to do over the air, if any.
-    pub fn poll_request(&mut self) -> Option<Request> {
-        self.requests.pop_front()
-    }
-
-    /// The next event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
-    }
-
-    /// True once the fetch has finished (after [`Event::Finished`] or an error).
-    pub fn is_finished(&self) -> bool {
-        matches!(self.state, State::Done)
-    }
-
     /// The device's feature bits, once read.
     pub fn features(&self) -> Option<u32> {
         self.features
-    }
-
-    /// Feeds the value of a [`Request::Read`]. An error ends the fetch.
-    pub fn handle_read(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
-        let result = match (&self.state, characteristic) {
-            (State::ReadingFeatures, FEATURES) => self.features_read(value),
-            (state, _) => Err(unexpected("a read value", characteristic, value, state)),
-        };
-        self.fail_on_error(result)
-    }
-
-    /// Feeds an indication (or notification) from the device. An error ends the fetch; the
-    /// session being fetched is dropped.
-    pub fn handle_notification(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
-        let result = self.handle(characteristic, value);
-        self.fail_on_error(result)
     }
 
     fn fail_on_error(&mut self, result: Result<(), Error>) -> Result<(), Error> {
@@ -486,28 +455,39 @@ fn unexpected(kind: &str, characteristic: Uuid, value: &[u8], state: &State) -> 
     }
 }
 
-impl crate::Protocol for Sync {
+impl Protocol for Sync {
     type Event = Event;
     type Error = Error;
 
+    /// The next thing to do over the air, if any.
     fn poll_request(&mut self) -> Option<Request> {
-        Sync::poll_request(self)
+        self.requests.pop_front()
     }
 
+    /// Feeds an indication (or notification) from the device. An error ends the fetch; the
+    /// session being fetched is dropped.
     fn handle_notification(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
-        Sync::handle_notification(self, characteristic, value)
+        let result = self.handle(characteristic, value);
+        self.fail_on_error(result)
     }
 
+    /// Feeds the value of a [`Request::Read`]. An error ends the fetch.
     fn handle_read(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), Error> {
-        Sync::handle_read(self, characteristic, value)
+        let result = match (&self.state, characteristic) {
+            (State::ReadingFeatures, FEATURES) => self.features_read(value),
+            (state, _) => Err(unexpected("a read value", characteristic, value, state)),
+        };
+        self.fail_on_error(result)
     }
 
+    /// The next event, if any.
     fn poll_event(&mut self) -> Option<Event> {
-        Sync::poll_event(self)
+        self.events.pop_front()
     }
 
+    /// True once the fetch has finished (after [`Event::Finished`] or an error).
     fn is_finished(&self) -> bool {
-        Sync::is_finished(self)
+        matches!(self.state, State::Done)
     }
 }
 
