@@ -1,5 +1,6 @@
 //! The collector's errors: each message says what happened and what to do.
 
+use stepwise_wearables::device::SyncError;
 use stepwise_wearables::{DecodeError, huami, pams};
 
 use crate::clock::BadClockStart;
@@ -125,6 +126,16 @@ pub enum Error {
     /// The HTTP client could not be built.
     #[error("cannot prepare the HTTP client: {0}")]
     Http(String),
+}
+
+impl From<SyncError> for Error {
+    fn from(err: SyncError) -> Error {
+        match err {
+            SyncError::Huami(err) => Error::Huami(err),
+            SyncError::Pams(err) => Error::Pams(err),
+            SyncError::Decode(err) => Error::Decode(err),
+        }
+    }
 }
 
 impl From<btleplug::Error> for Error {

@@ -1,20 +1,20 @@
 //! One sync of one paired band: connect, read what is new with the band's protocol, store it
-//! in the outbox round by round, disconnect, then upload.
+//! in the outbox as it comes, disconnect, then upload.
 //!
-//! - Huami: `huami::Sync` from the band's cursor (or `--since` the first time, else seven
-//!   days back); each complete round is stored with its cursor in one transaction.
+//! Nothing here is per device: the registry (`stepwise_wearables::device`) starts the
+//! device's machine from its stored position, and its events say what to store.
+//! - Huami: rounds from the band's position (or `--since` the first time, else seven days
+//!   back); each complete round is stored with its position in one transaction.
 //! - InfiniTime: sets the watch's clock to local time in the band's zone, reads today's step
-//!   count and turns it into a delta since the last observation (`StepCounter`).
-//! - PAMS: `pams::Sync`; each ended session's minutes are stored, and the cursor moves past the
-//!   latest session once all are stored.
+//!   count; the steps since the last observation are stored with the new observation.
+//! - PAMS: each ended session's minutes are stored; the position moves past the latest
+//!   session once all are stored.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use stepwise_wearables::device::{DeviceKind, Position};
-use stepwise_wearables::huami::{self, Model};
-use stepwise_wearables::infinitime::{self, Observation, StepCounter};
-use stepwise_wearables::pams;
+use stepwise_wearables::device::{DeviceKind, Event, Start, StartError};
+use stepwise_wearables::infinitime;
 
 use crate::ble::{Bluetooth, Flow, Link};
 use crate::clock::Clock;
@@ -23,8 +23,6 @@ use crate::outbox::{Outbox, PairedDevice, Stored};
 use crate::progress::Progress;
 use crate::upload::{UploadError, UploadReport, Uploader};
 
-/// How far back the first sync of a band reads when `--since` is not given.
-pub const DEFAULT_HISTORY: TimeDelta = TimeDelta::days(7);
 /// Oldest data worth uploading: the server refuses minutes older than 90 days (a day of
 /// margin for clocks that disagree).
 pub const MAX_UPLOAD_AGE: TimeDelta = TimeDelta::days(89);
@@ -104,19 +102,6 @@ pub struct Collector {
     pub clock: Clock,
 }
 
-/// An InfiniTime watch's last observation, from its saved position.
-pub(crate) fn last_observation(device: &PairedDevice) -> Option<Observation> {
-    device
-        .position
-        .as_ref()
-        .and_then(Observation::from_position)
-}
-
-/// The device kind a stored kind name stands for.
-pub fn kind_from_str(kind: &str) -> Option<DeviceKind> {
-    DeviceKind::from_kind(kind)
-}
-
 impl Collector {
     /// Syncs one band, then uploads (also after a failed Bluetooth part: what was stored goes).
     pub async fn sync_device(
@@ -163,6 +148,8 @@ impl Collector {
 
     /// The Bluetooth part of a sync: what is new on the band goes into the outbox; `report`
     /// counts it as it goes (so a failure keeps the count of what was stored before).
+    /// Every kind runs the same way: the registry starts its machine, the link drives it,
+    /// and each event is stored as it comes.
     pub async fn read_band(
         &self,
         device: &PairedDevice,
@@ -170,8 +157,11 @@ impl Collector {
         progress: &mut dyn Progress,
         report: &mut BandReport,
     ) -> Result<()> {
-        let kind =
-            kind_from_str(&device.kind).ok_or_else(|| Error::UnknownKind(device.kind.clone()))?;
+        let kind = device_kind(device)?;
+        let start = self.start(device, options);
+        let mut machine = kind.start(&start).map_err(|err| match err {
+            StartError::KeyNeeded(_) => Error::KeyNeeded(device.name.clone()),
+        })?;
         progress.message(&format!("looking for {} ({})", device.name, device.address));
         let found = self
             .bluetooth
@@ -183,156 +173,78 @@ impl Collector {
             let trace = crate::trace::Trace::create(path, self.clock).map_err(|e| {
                 Error::Trace(format!("cannot write the trace {}: {e}", path.display()))
             })?;
-            let since = match kind {
-                DeviceKind::InfiniTime => None,
-                _ => Some(self.since(device, options)),
-            };
-            trace.header(kind.as_str(), device.zone.name(), since);
+            trace.header(kind.as_str(), device.zone.name(), kind.history_from(&start));
             link.trace_to(std::sync::Arc::new(trace));
         }
-        let result = match kind {
-            DeviceKind::Huami(model) => {
-                self.fetch_huami(&mut link, device, model, options, progress, report)
-                    .await
-            }
-            DeviceKind::InfiniTime => {
-                let mut counter = StepCounter::new(device.zone, last_observation(device));
-                self.read_infinitime(&link, device, &mut counter, report)
-                    .await
-            }
-            DeviceKind::Pams => {
-                self.fetch_pams(&mut link, device, options, progress, report)
-                    .await
-            }
-        };
+        let result = link
+            .drive(&mut machine, async |event| {
+                self.take(device, event, progress, report).await?;
+                Ok(Flow::Continue)
+            })
+            .await;
         link.disconnect().await;
         result
     }
 
-    /// Where a band's history starts: its cursor, else `--since`, else seven days back.
-    fn since(&self, device: &PairedDevice, options: &SyncOptions) -> DateTime<Utc> {
-        device
-            .position
-            .as_ref()
-            .and_then(Position::instant)
-            .or(options.since)
-            .unwrap_or_else(|| self.clock.now() - DEFAULT_HISTORY)
+    /// What a sync of `device` starts from: its key, its stored position, `--since`, now.
+    fn start(&self, device: &PairedDevice, options: &SyncOptions) -> Start {
+        Start {
+            key: device.huami_key.map(|key| key.0),
+            position: device.position.clone(),
+            since: options.since,
+            zone: device.zone,
+            now: self.clock.now(),
+        }
     }
 
-    async fn fetch_huami(
+    /// Stores (or shows) one event of a device's sync.
+    pub(crate) async fn take(
         &self,
-        link: &mut Link,
         device: &PairedDevice,
-        model: Model,
-        options: &SyncOptions,
+        event: Event,
         progress: &mut dyn Progress,
         report: &mut BandReport,
     ) -> Result<()> {
-        let key = device
-            .huami_key
-            .ok_or_else(|| Error::KeyNeeded(device.name.clone()))?;
-        let mut config = huami::Config::new(model, key.0, self.since(device, options), device.zone);
-        config.clock = Some(self.clock.now());
-        let mut machine = huami::Sync::new(config);
-        let outbox = &self.outbox;
-        link.drive(&mut machine, async |event| {
-            match event {
-                huami::Event::Authenticated => progress.message("authenticated"),
-                huami::Event::RoundStarted { from, samples } => progress.round(from, samples),
-                huami::Event::Progress { received, samples } => progress.minutes(received, samples),
-                huami::Event::Batch {
-                    records,
-                    next_since,
-                } => {
-                    report.stored += outbox
-                        .store_round(device.id, &records, Some(&Position::at(next_since)))
-                        .await?;
-                    report.rounds += 1;
-                }
-                huami::Event::Finished { caught_up, .. } => report.caught_up = caught_up,
+        match event {
+            Event::Note(note) => progress.message(&note),
+            Event::Round { from, samples } => progress.round(from, samples),
+            Event::Progress { received, samples } => progress.minutes(received, samples),
+            Event::Records { records, position } => {
+                report.stored += self
+                    .outbox
+                    .store_round(device.id, &records, position.as_ref())
+                    .await?;
+                report.rounds += 1;
             }
-            Ok(Flow::Continue)
-        })
-        .await
-    }
-
-    /// Sets an InfiniTime watch's clock, reads its count and stores the delta.
-    async fn read_infinitime(
-        &self,
-        link: &Link,
-        device: &PairedDevice,
-        counter: &mut StepCounter,
-        report: &mut BandReport,
-    ) -> Result<()> {
-        set_watch_clock(link, device.zone, self.clock.now()).await?;
-        let value = link
-            .read(infinitime::MOTION_SERVICE, infinitime::STEP_COUNT)
-            .await?;
-        let count = infinitime::decode_step_count(&value)?;
-        report.stored += self.observe_steps(device, counter, count).await?;
-        report.caught_up = true;
-        report.rounds += 1;
-        Ok(())
-    }
-
-    /// Turns one step count into a delta and stores it with the observation.
-    pub(crate) async fn observe_steps(
-        &self,
-        device: &PairedDevice,
-        counter: &mut StepCounter,
-        count: u32,
-    ) -> Result<Stored> {
-        let now = self.clock.now();
-        let minutes = counter
-            .observe(count, now)
-            .map(|delta| delta.minutes())
-            .unwrap_or_default();
-        // Steps spread over several minutes are estimates: the watch saw them somewhere in
-        // the span, not in each minute.
-        let estimated = minutes.len() > 1;
-        let last = counter.last().unwrap_or(Observation { count, at: now });
-        Ok(self
-            .outbox
-            .add_steps(device.id, &minutes, estimated, &last.position())
-            .await?)
-    }
-
-    async fn fetch_pams(
-        &self,
-        link: &mut Link,
-        device: &PairedDevice,
-        options: &SyncOptions,
-        progress: &mut dyn Progress,
-        report: &mut BandReport,
-    ) -> Result<()> {
-        let mut machine = pams::Sync::new(self.since(device, options));
-        let mut latest: Option<DateTime<Utc>> = None;
-        let outbox = &self.outbox;
-        link.drive(&mut machine, async |event| {
-            match event {
-                pams::Event::Sessions(sessions) => progress.message(&format!(
-                    "{} session{} on the device",
-                    sessions.len(),
-                    if sessions.len() == 1 { "" } else { "s" }
-                )),
-                pams::Event::Session { info, records } => {
-                    report.stored += outbox.store_round(device.id, &records, None).await?;
-                    report.rounds += 1;
-                    latest = latest.max(Some(info.start));
-                }
-                pams::Event::Finished { .. } => report.caught_up = true,
+            Event::Steps {
+                minutes,
+                estimated,
+                position,
+            } => {
+                report.stored += self
+                    .outbox
+                    .add_steps(device.id, &minutes, estimated, &position)
+                    .await?;
+                report.rounds += 1;
             }
-            Ok(Flow::Continue)
-        })
-        .await?;
-        // Only once every session is stored: an interrupted fetch starts over (upserts).
-        if let Some(latest) = latest {
-            self.outbox
-                .set_position(device.id, &Position::at(latest + TimeDelta::seconds(1)))
-                .await?;
+            Event::Finished {
+                caught_up,
+                position,
+            } => {
+                // Only once everything before it is stored: an interrupted sync starts over.
+                if let Some(position) = position {
+                    self.outbox.set_position(device.id, &position).await?;
+                }
+                report.caught_up = caught_up;
+            }
         }
         Ok(())
     }
+}
+
+/// The registry's kind for a paired device.
+pub(crate) fn device_kind(device: &PairedDevice) -> Result<DeviceKind> {
+    DeviceKind::from_kind(&device.kind).ok_or_else(|| Error::UnknownKind(device.kind.clone()))
 }
 
 /// Writes local time (in `zone`) to the watch's Current Time characteristic.

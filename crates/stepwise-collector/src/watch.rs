@@ -8,15 +8,16 @@
 
 use std::time::{Duration, Instant};
 
-use stepwise_wearables::infinitime::{self, StepCounter};
+use stepwise_wearables::device::Event;
+use stepwise_wearables::infinitime;
 use tokio::sync::watch;
 
+use crate::ble::Flow;
 use crate::error::{Error, Result};
 use crate::outbox::PairedDevice;
 use crate::progress::Quiet;
-use crate::sync::{Collector, SyncOptions, kind_from_str, set_watch_clock};
+use crate::sync::{BandReport, Collector, SyncOptions};
 use crate::upload::{UploadError, thousands};
-use stepwise_wearables::device::DeviceKind;
 
 /// The first pause after a failed session.
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
@@ -128,7 +129,7 @@ impl Collector {
             scan_time: options.scan_time,
             trace: None,
         };
-        if kind_from_str(&device.kind) == Some(DeviceKind::InfiniTime) {
+        if crate::sync::device_kind(device)?.stays_connected() {
             return self.live_infinitime(device, options, stop, report).await;
         }
         let sync = self.sync_device(device, &sync_options, &mut Quiet).await;
@@ -156,16 +157,27 @@ impl Collector {
             .find(&device.address, "infinitime", options.scan_time)
             .await?;
         let mut link = self.bluetooth.connect(&found).await?;
-        let mut counter = StepCounter::new(device.zone, crate::sync::last_observation(device));
+        let mut machine = infinitime::Sync::new(
+            device.zone,
+            device
+                .position
+                .as_ref()
+                .and_then(infinitime::Observation::from_position),
+            self.clock.now(),
+        );
         let live = async {
-            set_watch_clock(&link, device.zone, self.clock.now()).await?;
+            // The same first reading as a sync (clock, count), then every notified count.
+            // Subscribed first, so no change between the read and the subscription is lost.
             link.subscribe(infinitime::MOTION_SERVICE, infinitime::STEP_COUNT)
                 .await?;
-            let value = link
-                .read(infinitime::MOTION_SERVICE, infinitime::STEP_COUNT)
-                .await?;
-            let count = infinitime::decode_step_count(&value)?;
-            let mut stored = self.observe_steps(device, &mut counter, count).await?;
+            let mut band = BandReport::default();
+            link.drive(&mut machine, async |event: infinitime::Event| {
+                self.take(device, event.into(), &mut Quiet, &mut band)
+                    .await?;
+                Ok(Flow::Continue)
+            })
+            .await?;
+            let mut stored = band.stored;
             let mut last_upload: Option<Instant> = None;
             loop {
                 if last_upload.is_none_or(|t| t.elapsed() >= options.upload_every) {
@@ -206,7 +218,10 @@ impl Collector {
                     )?,
                     Err(other) => return Err(other),
                 };
-                stored += self.observe_steps(device, &mut counter, count).await?;
+                let event: Event = machine.observe(count, self.clock.now()).into();
+                let mut band = BandReport::default();
+                self.take(device, event, &mut Quiet, &mut band).await?;
+                stored += band.stored;
             }
         };
         let outcome: Result<()> = live.await;

@@ -292,5 +292,112 @@ impl StepCounter {
     }
 }
 
+/// What a [`Sync`] reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The count was read: the steps it adds (none for a first reading, a corrupt one or an
+    /// unchanged count) and the observation to continue from. Add the steps to their minutes
+    /// and store the position in one transaction.
+    Steps {
+        /// Steps per minute, oldest first.
+        minutes: Vec<(DateTime<Utc>, u32)>,
+        /// The steps were spread over several minutes: estimates, not seen in each minute.
+        estimated: bool,
+        /// Where the next reading continues from ([`Observation::position`]).
+        position: crate::device::Position,
+    },
+}
+
+/// One sync of an InfiniTime watch, sans IO: set its clock to local time, read today's
+/// count, turn it into steps with a [`StepCounter`] continuing from the last observation.
+#[derive(Debug)]
+pub struct Sync {
+    counter: StepCounter,
+    now: DateTime<Utc>,
+    requests: std::collections::VecDeque<crate::Request>,
+    events: std::collections::VecDeque<Event>,
+    finished: bool,
+}
+
+impl Sync {
+    /// A sync at `now` of a watch in `zone`, continuing from `last` (none: this reading is
+    /// the baseline). Its two requests (the clock write, the count read) are ready at once.
+    pub fn new(zone: Tz, last: Option<Observation>, now: DateTime<Utc>) -> Self {
+        let local = now.with_timezone(&zone).naive_local();
+        let requests = [
+            crate::Request::Write {
+                service: CURRENT_TIME_SERVICE,
+                characteristic: CURRENT_TIME,
+                value: encode_current_time(local).to_vec(),
+                with_response: true,
+            },
+            crate::Request::Read {
+                service: MOTION_SERVICE,
+                characteristic: STEP_COUNT,
+            },
+        ];
+        Sync {
+            counter: StepCounter::new(zone, last),
+            now,
+            requests: requests.into(),
+            events: Default::default(),
+            finished: false,
+        }
+    }
+
+    /// Feeds one count seen at `now`: the event it gives. Used for the read and for every
+    /// notification of a watch that stays connected.
+    pub fn observe(&mut self, count: u32, now: DateTime<Utc>) -> Event {
+        let minutes = self
+            .counter
+            .observe(count, now)
+            .map(|delta| delta.minutes())
+            .unwrap_or_default();
+        let last = self
+            .counter
+            .last()
+            .unwrap_or(Observation { count, at: now });
+        Event::Steps {
+            // Steps spread over several minutes were seen somewhere in the span, not in each.
+            estimated: minutes.len() > 1,
+            minutes,
+            position: last.position(),
+        }
+    }
+}
+
+impl crate::Protocol for Sync {
+    type Event = Event;
+    type Error = DecodeError;
+
+    fn poll_request(&mut self) -> Option<crate::Request> {
+        self.requests.pop_front()
+    }
+
+    /// Notifications are not asked for: ignored.
+    fn handle_notification(&mut self, _: Uuid, _: &[u8]) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    fn handle_read(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), DecodeError> {
+        if characteristic != STEP_COUNT || self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        let count = decode_step_count(value)?;
+        let event = self.observe(count, self.now);
+        self.events.push_back(event);
+        Ok(())
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    fn is_finished(&self) -> bool {
+        self.finished && self.events.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests;

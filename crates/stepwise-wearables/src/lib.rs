@@ -11,7 +11,8 @@
 //! - [`gatt`]: UUIDs of every service and characteristic used, and the standard Battery and
 //!   Device Information decoders.
 //! - [`records`]: the normalised output (minute records, activities, sleep episodes).
-//! - [`device`]: which supported device a scan result is.
+//! - [`device`]: the registry of devices: which one a scan result is, how a sync of each
+//!   starts, the events every sync reports.
 //! - [`huami`]: Xiaomi Mi Band 2–6 and Amazfit Bip: authentication and history fetch.
 //! - [`infinitime`]: PineTime watches running InfiniTime: today's step count into deltas.
 //! - [`pams`]: the Bluetooth SIG Physical Activity Monitor Service (step-counter sessions).
@@ -58,6 +59,27 @@ pub trait Protocol {
     fn poll_event(&mut self) -> Option<Self::Event>;
     /// Nothing more to do.
     fn is_finished(&self) -> bool;
+}
+
+/// A boxed machine (such as [`device::Machine`]) is driven like the machine inside.
+impl<P: Protocol + ?Sized> Protocol for Box<P> {
+    type Event = P::Event;
+    type Error = P::Error;
+    fn poll_request(&mut self) -> Option<Request> {
+        (**self).poll_request()
+    }
+    fn handle_notification(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), P::Error> {
+        (**self).handle_notification(characteristic, value)
+    }
+    fn handle_read(&mut self, characteristic: Uuid, value: &[u8]) -> Result<(), P::Error> {
+        (**self).handle_read(characteristic, value)
+    }
+    fn poll_event(&mut self) -> Option<P::Event> {
+        (**self).poll_event()
+    }
+    fn is_finished(&self) -> bool {
+        (**self).is_finished()
+    }
 }
 
 /// What a protocol machine wants done over the air; the shell does it and feeds results back.

@@ -10,17 +10,14 @@
 
 use std::collections::VecDeque;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::device::DeviceKind;
+use crate::device::{DEFAULT_HISTORY, DeviceKind};
 use crate::records::{MinuteRecord, sleep_episodes};
 use crate::{Protocol, Request, huami, infinitime};
-
-/// How far back a replay with no `since` asks for data (as the collector's first sync).
-const DEFAULT_HISTORY: TimeDelta = TimeDelta::days(7);
 
 /// Line 1 of a transcript.
 #[derive(Debug, Clone, Deserialize)]

@@ -434,3 +434,68 @@ fn an_observation_round_trips_through_its_position() {
     let other = crate::device::Position("1790000040".into());
     assert_eq!(Observation::from_position(&other), None);
 }
+
+#[test]
+fn a_sync_sets_the_clock_reads_the_count_and_continues_from_the_last_observation() {
+    use crate::{Protocol, Request};
+    let last = Observation {
+        count: 1_000,
+        at: utc(2026, 3, 10, 8, 0, 0),
+    };
+    let now = utc(2026, 3, 10, 8, 2, 30);
+    let mut sync = Sync::new(Berlin, Some(last), now);
+    let Some(Request::Write {
+        characteristic,
+        value,
+        with_response: true,
+        ..
+    }) = sync.poll_request()
+    else {
+        panic!("the clock is written first, with response")
+    };
+    assert_eq!(characteristic, CURRENT_TIME);
+    // Local time: 09:02:30 in Berlin (UTC+1 in March before the switch).
+    assert_eq!(
+        decode_current_time(&value).unwrap(),
+        NaiveDate::from_ymd_opt(2026, 3, 10)
+            .unwrap()
+            .and_hms_opt(9, 2, 30)
+            .unwrap()
+    );
+    assert!(matches!(
+        sync.poll_request(),
+        Some(Request::Read { characteristic, .. }) if characteristic == STEP_COUNT
+    ));
+    assert_eq!(sync.poll_request(), None);
+    assert!(!sync.is_finished());
+    sync.handle_read(STEP_COUNT, &1_090u32.to_le_bytes())
+        .unwrap();
+    let Some(Event::Steps {
+        minutes,
+        estimated,
+        position,
+    }) = sync.poll_event()
+    else {
+        panic!("a count gives steps")
+    };
+    assert_eq!(minutes.iter().map(|m| m.1).sum::<u32>(), 90);
+    assert!(estimated, "90 steps spread over three minutes");
+    assert_eq!(
+        Observation::from_position(&position),
+        Some(Observation {
+            count: 1_090,
+            at: now
+        })
+    );
+    assert!(sync.is_finished());
+}
+
+#[test]
+fn a_sync_of_a_truncated_count_is_a_named_error() {
+    use crate::Protocol;
+    let mut sync = Sync::new(Berlin, None, utc(2026, 3, 10, 8, 0, 0));
+    let err = sync.handle_read(STEP_COUNT, &[1, 2, 3]).unwrap_err();
+    assert!(err.to_string().contains("step count"), "{err}");
+    assert!(sync.is_finished());
+    assert_eq!(sync.poll_event(), None);
+}

@@ -44,6 +44,10 @@ pub enum Event {
     Finished {
         /// Sessions fetched.
         sessions: u32,
+        /// Where the next fetch starts: a second after the latest session's start, `None`
+        /// when no session was fetched. Store it only once every session is stored: an
+        /// interrupted fetch then starts over (the sessions are stored by upsert).
+        next_since: Option<DateTime<Utc>>,
     },
 }
 
@@ -135,6 +139,7 @@ pub struct Sync {
     /// Sessions still to fetch, oldest first.
     queue: VecDeque<SessionInfo>,
     fetched: u32,
+    latest: Option<DateTime<Utc>>,
     features: Option<u32>,
 }
 
@@ -152,6 +157,7 @@ impl Sync {
             events: VecDeque::new(),
             queue: VecDeque::new(),
             fetched: 0,
+            latest: None,
             features: None,
         }
     }
@@ -324,6 +330,7 @@ impl Sync {
 
     fn session_done(&mut self, info: SessionInfo, records: Vec<MinuteRecord>) {
         self.fetched += 1;
+        self.latest = self.latest.max(Some(info.start));
         self.events.push_back(Event::Session { info, records });
         self.next_session();
     }
@@ -341,6 +348,7 @@ impl Sync {
             None => {
                 self.events.push_back(Event::Finished {
                     sessions: self.fetched,
+                    next_since: self.latest.map(|t| t + chrono::TimeDelta::seconds(1)),
                 });
                 self.state = State::Done;
             }

@@ -180,7 +180,17 @@ fn ended_sessions_since_the_cursor_are_fetched_oldest_first() {
             (0, Activity::Other)
         ]
     );
-    assert_eq!(events[1], Event::Finished { sessions: 2 });
+    // The later session started last: the next fetch starts a second after it.
+    let Event::Session { info: last, .. } = &events[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        events[1],
+        Event::Finished {
+            sessions: 2,
+            next_since: Some(last.start.max(info(&first).start) + chrono::TimeDelta::seconds(1))
+        }
+    );
     assert!(sync.is_finished());
     assert_eq!(requests(&mut sync), []);
 }
@@ -234,12 +244,19 @@ fn no_sessions_and_sessions_without_data() {
         .unwrap();
     assert_eq!(
         events(&mut sync),
-        [Event::Sessions(vec![]), Event::Finished { sessions: 0 }]
+        [
+            Event::Sessions(vec![]),
+            Event::Finished {
+                sessions: 0,
+                next_since: None
+            }
+        ]
     );
     assert!(sync.is_finished());
 
     let mut sync = listing(utc(20, 0, 0, 0));
-    let d = session(1, utc(20, 9, 0, 0), Some(5));
+    let d_start = utc(20, 9, 0, 0);
+    let d = session(1, d_start, Some(5));
     list(&mut sync, &[d]).unwrap();
     events(&mut sync);
     sync.handle_notification(CONTROL_POINT, &[0xfd, 0x84])
@@ -251,7 +268,10 @@ fn no_sessions_and_sessions_without_data() {
                 info: info(&d),
                 records: vec![]
             },
-            Event::Finished { sessions: 1 }
+            Event::Finished {
+                sessions: 1,
+                next_since: Some(d_start + chrono::TimeDelta::seconds(1))
+            }
         ]
     );
 }
@@ -340,7 +360,8 @@ fn segments_out_of_order_or_without_a_first_are_errors() {
 #[test]
 fn counts_must_match_what_was_sent() {
     let mut sync = listing(utc(20, 0, 0, 0));
-    let d = session(1, utc(20, 9, 0, 0), Some(5));
+    let d_start = utc(20, 9, 0, 0);
+    let d = session(1, d_start, Some(5));
     sync.handle_notification(SESSION_DESCRIPTOR, &encode_session_descriptor(&d))
         .unwrap();
     assert_eq!(
@@ -380,7 +401,8 @@ fn counts_must_match_what_was_sent() {
 
 #[test]
 fn summaries_must_belong_to_the_session_and_move_forward() {
-    let d = session(1, utc(20, 9, 0, 0), Some(5));
+    let d_start = utc(20, 9, 0, 0);
+    let d = session(1, d_start, Some(5));
     let mut sync = listing(utc(20, 0, 0, 0));
     list(&mut sync, &[d]).unwrap();
     assert!(matches!(
