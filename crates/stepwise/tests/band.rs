@@ -709,6 +709,85 @@ fn written_time(value: &[u8]) -> chrono::NaiveDateTime {
     .expect("a valid time")
 }
 
+/// InfiniTime issue #1270: after midnight a watch kept reporting the previous day's count
+/// (13,660) until 09:29, when it restarted from 0. Synced in between, that count is the old
+/// day's, not that many new steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_infinitime_that_resets_late_counts_the_old_day_once() {
+    let bus = start_bus();
+    let fake = start_fake(
+        &bus,
+        vec![DeviceSpec::new(INFINITIME, InfiniTime::new().resetting_late()).random_address()],
+    );
+    let server = TestServer::start(now()).await;
+    let patient = server.patient().await;
+    // Berlin is UTC+1 in November: 23:40 local on the 19th.
+    let mut band = Collector::new(&bus, "Europe/Berlin", Some(utc(2026, 11, 19, 22, 40)));
+    let watch = |f: &dyn Fn(&mut InfiniTime, &mut stepwise_fakebluez::peripheral::Link<'_>)| {
+        fake.with_peripheral::<InfiniTime, _>(INFINITIME, |w, link| f(w, link))
+            .expect("the watch")
+    };
+    watch(&|w, link| w.walk(5_000, link));
+    pair(
+        &band,
+        &server.url(),
+        &patient.pairing_code().await,
+        INFINITIME,
+        None,
+    )
+    .await
+    .expect_success("pair");
+    band.run(&["sync"]).await.expect_success("the first sync");
+    assert_eq!(
+        band.recorded_step_count().await,
+        Some(5_000),
+        "the baseline"
+    );
+
+    watch(&|w, link| w.walk(250, link));
+    band.set_clock(utc(2026, 11, 19, 22, 55));
+    band.run(&["sync"])
+        .await
+        .expect_success("the sync before midnight");
+    assert_eq!(steps_on_server(&server, patient.id).await, 250);
+
+    // Midnight passes; at 08:00 the watch still shows yesterday's 5,250.
+    watch(&|w, link| w.midnight(link));
+    band.set_clock(utc(2026, 11, 20, 7, 0));
+    band.run(&["sync"])
+        .await
+        .expect_success("the sync before the watch reset");
+    assert_eq!(
+        steps_on_server(&server, patient.id).await,
+        250,
+        "the old day's count is not counted again on the new day"
+    );
+
+    // The wearer walks: the watch resets and counts 300.
+    watch(&|w, link| w.walk(300, link));
+    band.set_clock(utc(2026, 11, 20, 8, 40));
+    band.run(&["sync"])
+        .await
+        .expect_success("the sync after the watch reset");
+    let days = server
+        .band_days(patient.id, date(2026, 11, 19), date(2026, 11, 20))
+        .await;
+    let steps: Vec<(NaiveDate, i64)> = days.iter().map(|d| (d.date, d.steps)).collect();
+    assert_eq!(
+        steps,
+        [(date(2026, 11, 19), 250), (date(2026, 11, 20), 300)],
+        "250 steps before midnight, 300 after the late reset; 5,250 never counted twice"
+    );
+    let samples = server.samples(patient.id).await;
+    assert!(
+        samples
+            .iter()
+            .filter(|s| s.minute >= utc(2026, 11, 20, 7, 0))
+            .all(|s| s.estimated),
+        "steps spread over the 100 minutes between the syncs are estimates: {samples:?}"
+    );
+}
+
 /// Issue 5, step 7: `stepwise band watch` stays connected to an InfiniTime watch across a
 /// local midnight (the count resets) and a reboot (count 0, link lost): the server's steps
 /// per local day are exactly what the test walked after the first count (a baseline), the

@@ -5,12 +5,14 @@
 //! the Motion service, with the name "InfiniTime".
 //!
 //! Behaviour seen on real watches, for tests to reproduce: the count may stay at the previous
-//! day's value for hours after midnight (issue #1270; the test keeps the count as it is past
-//! midnight), and a corrupt reading of [`CORRUPT_READING`] has been reported (issue #1789).
+//! day's value for hours after midnight (issue #1270: 13,660 until 09:29), and a corrupt
+//! reading of [`CORRUPT_READING`] has been reported (issue #1789).
 //!
-//! The test drives the count ([`InfiniTime::set_step_count`]) and reboots
-//! ([`InfiniTime::reboot`]: link lost, count back to 0). The watch's own midnight reset is
-//! not automatic: a test sets the count to 0 (or the new day's count) itself.
+//! The test drives the count ([`InfiniTime::set_step_count`], or [`InfiniTime::walk`] for
+//! steps taken), the watch's midnight ([`InfiniTime::midnight`]) and reboots
+//! ([`InfiniTime::reboot`]: link lost, count back to 0). At midnight a watch made with
+//! [`InfiniTime::resetting_late`] keeps the old day's count until its next steps, as the
+//! watch in issue #1270 did; otherwise the count goes to 0 at once.
 
 use std::any::Any;
 
@@ -45,6 +47,8 @@ pub struct InfiniTime {
     battery: u8,
     clock: Vec<u8>,
     info: DeviceInformation,
+    resets_late: bool,
+    reset_pending: bool,
 }
 
 impl Default for InfiniTime {
@@ -68,7 +72,37 @@ impl InfiniTime {
                 firmware: "1.15.0".into(),
                 software: "InfiniTime".into(),
             },
+            resets_late: false,
+            reset_pending: false,
         }
+    }
+
+    /// A watch that, at midnight, keeps the old day's count until it next counts a step
+    /// (InfiniTime issue #1270).
+    pub fn resetting_late(mut self) -> InfiniTime {
+        self.resets_late = true;
+        self
+    }
+
+    /// The watch's clock passes midnight: the count restarts at 0 (notified), or, on a watch
+    /// [`resetting_late`](InfiniTime::resetting_late), at its next steps.
+    pub fn midnight(&mut self, link: &mut Link<'_>) {
+        if self.resets_late {
+            self.reset_pending = true;
+        } else {
+            self.set_step_count(0, link);
+        }
+    }
+
+    /// The wearer takes `steps` steps: the count goes up (after a reset still pending from
+    /// midnight) and subscribers are notified.
+    pub fn walk(&mut self, steps: u32, link: &mut Link<'_>) {
+        let from = if std::mem::take(&mut self.reset_pending) {
+            0
+        } else {
+            self.steps
+        };
+        self.set_step_count(from.saturating_add(steps), link);
     }
 
     /// Today's count as the watch holds it.

@@ -67,6 +67,11 @@ impl Collector {
         }
     }
 
+    /// Starts the next commands' clock at `clock_start`: they run at another time of day.
+    pub fn set_clock(&mut self, clock_start: DateTime<Utc>) {
+        self.clock_start = Some(clock_start);
+    }
+
     /// The command with its environment: the private bus, the outbox, the zone, the clock.
     fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_stepwise"));
