@@ -241,3 +241,70 @@ fn a_simulated_infinitime_reads_back_every_recorded_count() {
     }
     assert!(compared >= 20, "{compared} counts");
 }
+
+#[test]
+fn a_simulated_mi_band_5_sends_the_recorded_records_as_the_real_band_did() {
+    // satcar77/miband4 issue #57: a Mi Band 5 fetch from 2021-12-05 23:00 local (UTC+1), its
+    // activity notifications 17 bytes each. A simulated Mi Band 5 holding those two recorded
+    // 8-byte records sends them at the default MTU (23) as one 17-byte notification: the
+    // counter and the 16 recorded bytes.
+    let text = std::fs::read_to_string(fixtures().join("huami/records/mi-band-5-satcar77-57.json"))
+        .expect("fixture");
+    let vector: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let recorded: Vec<u8> = vector["record_hex"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .flat_map(|h| hex_bytes(h.as_str().expect("hex")))
+        .collect();
+    let first = chrono::DateTime::parse_from_rfc3339("2021-12-05T22:00:00Z")
+        .expect("time")
+        .to_utc();
+    let zone: chrono_tz::Tz = "Etc/GMT-1".parse().expect("UTC+1");
+    let mut band = MiBand::mi_band_5([7; 16], zone, vec![]).with_recorded_records(first, &recorded);
+    let mut counters = Counters::default();
+    let mut link = Link::new(1, &mut counters);
+    // Gadgetbridge's encrypted variant, which the collector uses on a Mi Band 5.
+    band.on_write(AUTH, &[0x82, 0x00, 0x02, 0x01, 0x00], &mut link)
+        .expect("ask");
+    let challenge = match link.take_actions().first() {
+        Some(Action::Notify { value, .. }) => value[3..19].to_vec(),
+        other => panic!("{other:?}"),
+    };
+    let mut answer = vec![0x83, 0x00];
+    answer.extend_from_slice(&aes_ecb(&[7; 16], &challenge));
+    band.on_write(AUTH, &answer, &mut link).expect("answer");
+    assert!(band.authenticated());
+    // 2021-12-05 23:00:00 local, zone +4 quarter hours.
+    let request = [0x01, 0x01, 0xE5, 0x07, 12, 5, 23, 0, 0, 4];
+    band.on_write(FETCH_CONTROL, &request, &mut link)
+        .expect("fetch");
+    band.on_write(FETCH_CONTROL, &[0x02], &mut link)
+        .expect("start");
+    let data: Vec<Vec<u8>> = link
+        .take_actions()
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Notify {
+                characteristic,
+                value,
+                ..
+            } if characteristic == ACTIVITY_DATA => Some(value),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(data.len(), 1, "{data:02x?}");
+    assert_eq!(data[0].len(), 17, "as long as the band's in the report");
+    assert_eq!(
+        data[0][1..],
+        recorded[..],
+        "the recorded bytes, as recorded"
+    );
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex digit"))
+        .collect()
+}
