@@ -128,14 +128,63 @@ fn the_recorded_mi_band_2_pairing_replays_from_its_btsnoop_log() {
 }
 
 #[test]
-fn a_flow_the_collector_does_not_speak_is_refused_not_faked() {
-    // Mi Fit's first pairing of a Mi Band 4 goes through Xiaomi's servers: the machine cannot
-    // reproduce it and says so.
-    for file in transcripts(&fixtures().join("huami/unsupported")) {
-        let text = std::fs::read_to_string(&file).expect("readable");
-        let report = replay::replay(&Transcript::parse(&text).expect("valid")).expect("replayable");
-        assert!(!report.agree, "{}", file.display());
-    }
+fn a_recorded_mi_band_4_challenge_and_success_authenticate_the_machine() {
+    // Gadgetbridge issue #1536: a Mi Band 4 answered the encrypted-auth request with
+    // `10 82 01` + 16 random bytes, and the right answer with `10 83 01`. The machine, in its
+    // own flow (Gadgetbridge's `82 00 02 01 00`), takes those recorded answers.
+    use stepwise_wearables::{Protocol, Request, huami};
+    let text = std::fs::read_to_string(
+        fixtures().join("huami/answers/mi-band-4-encrypted-auth-gb1536.json"),
+    )
+    .expect("fixture");
+    let vector: Value = serde_json::from_str(&text).expect("JSON");
+    let answer = |name: &str| -> Vec<u8> {
+        let h = vector["band_answers"][name].as_str().expect("hex");
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).expect("hex digit"))
+            .collect()
+    };
+    let challenge = answer("challenge");
+    assert_eq!(challenge.len(), 3 + 16);
+    let key = [0x5a; 16];
+    let now = chrono::DateTime::parse_from_rfc3339("2019-07-16T12:00:00Z")
+        .expect("time")
+        .to_utc();
+    let mut config = huami::Config::new(
+        huami::Model::MiBand4,
+        key,
+        now - chrono::TimeDelta::hours(1),
+        chrono_tz::UTC,
+    );
+    config.clock = Some(now);
+    let mut sync = huami::Sync::new(config);
+    let writes = |sync: &mut huami::Sync| -> Vec<Vec<u8>> {
+        std::iter::from_fn(|| sync.poll_request())
+            .filter_map(|r| match r {
+                Request::Write {
+                    characteristic,
+                    value,
+                    ..
+                } if characteristic == huami::AUTH => Some(value),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(writes(&mut sync), [vec![0x82, 0x00, 0x02, 0x01, 0x00]]);
+    sync.handle_notification(huami::AUTH, &challenge)
+        .expect("the recorded challenge is understood");
+    let answered = writes(&mut sync);
+    assert_eq!(answered.len(), 1);
+    assert_eq!(answered[0][..2], [0x83, 0x00]);
+    assert_eq!(
+        answered[0].len(),
+        2 + 16,
+        "the random, encrypted with the key"
+    );
+    sync.handle_notification(huami::AUTH, &answer("success"))
+        .expect("the recorded success is understood");
+    assert_eq!(sync.poll_event(), Some(huami::Event::Authenticated));
 }
 
 #[test]

@@ -21,6 +21,32 @@ fn replay(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Every transcript (`.jsonl`) under the fixtures, in every folder.
+fn every_transcript(dir: &std::path::Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("fixture folder") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            every_transcript(&path, found);
+        } else if path.extension().is_some_and(|e| e == "jsonl") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_recorded_transcript_in_the_fixtures_agrees() {
+    let mut files = Vec::new();
+    every_transcript(&fixtures(), &mut files);
+    assert!(files.len() >= 6, "{files:?}");
+    for file in files {
+        let (code, stdout, stderr) = replay(&[file.to_str().expect("path")]);
+        assert_eq!(code, 0, "{}: {stdout}{stderr}", file.display());
+        let report: serde_json::Value =
+            serde_json::from_str(stdout.trim()).expect("one JSON object");
+        assert_eq!(report["agree"], true, "{}", file.display());
+    }
+}
+
 #[test]
 fn recorded_transcripts_and_the_btsnoop_log_agree() {
     let fetch = fixtures().join("huami/mi-band-2-gadgetbridge-fetch-962.jsonl");
