@@ -684,6 +684,49 @@ async fn eventually<F: Future<Output = bool>>(
     }
 }
 
+/// A fake BlueZ with `watch`, a server with a patient, and a collector in Berlin (its clock
+/// from `clock`) that has paired the watch to the patient.
+async fn paired_watch(
+    watch: InfiniTime,
+    clock: DateTime<Utc>,
+) -> (
+    Bus,
+    FakeBluez,
+    TestServer,
+    stepwise_testkit::server::Patient,
+    Collector,
+) {
+    let bus = start_bus();
+    let fake = start_fake(
+        &bus,
+        vec![DeviceSpec::new(INFINITIME, watch).random_address()],
+    );
+    let server = TestServer::start(now()).await;
+    let patient = server.patient().await;
+    let band = Collector::new(&bus, "Europe/Berlin", Some(clock));
+    pair(
+        &band,
+        &server.url(),
+        &patient.pairing_code().await,
+        INFINITIME,
+        None,
+    )
+    .await
+    .expect_success("pair");
+    (bus, fake, server, patient, band)
+}
+
+/// The server's band steps per local day, `from` to `to`.
+async fn steps_per_day(
+    server: &TestServer,
+    patient_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<(NaiveDate, i64)> {
+    let days = server.band_days(patient_id, from, to).await;
+    days.iter().map(|d| (d.date, d.steps)).collect()
+}
+
 async fn steps_on_server(server: &TestServer, patient_id: i64) -> i64 {
     server
         .samples(patient_id)
@@ -714,29 +757,17 @@ fn written_time(value: &[u8]) -> chrono::NaiveDateTime {
 /// day's, not that many new steps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_infinitime_that_resets_late_counts_the_old_day_once() {
-    let bus = start_bus();
-    let fake = start_fake(
-        &bus,
-        vec![DeviceSpec::new(INFINITIME, InfiniTime::new().resetting_late()).random_address()],
-    );
-    let server = TestServer::start(now()).await;
-    let patient = server.patient().await;
     // Berlin is UTC+1 in November: 23:40 local on the 19th.
-    let mut band = Collector::new(&bus, "Europe/Berlin", Some(utc(2026, 11, 19, 22, 40)));
+    let (_bus, fake, server, patient, mut band) = paired_watch(
+        InfiniTime::new().resetting_late(),
+        utc(2026, 11, 19, 22, 40),
+    )
+    .await;
     let watch = |f: &dyn Fn(&mut InfiniTime, &mut stepwise_fakebluez::peripheral::Link<'_>)| {
         fake.with_peripheral::<InfiniTime, _>(INFINITIME, |w, link| f(w, link))
             .expect("the watch")
     };
     watch(&|w, link| w.walk(5_000, link));
-    pair(
-        &band,
-        &server.url(),
-        &patient.pairing_code().await,
-        INFINITIME,
-        None,
-    )
-    .await
-    .expect_success("pair");
     band.run(&["sync"]).await.expect_success("the first sync");
     assert_eq!(
         band.recorded_step_count().await,
@@ -769,12 +800,8 @@ async fn an_infinitime_that_resets_late_counts_the_old_day_once() {
     band.run(&["sync"])
         .await
         .expect_success("the sync after the watch reset");
-    let days = server
-        .band_days(patient.id, date(2026, 11, 19), date(2026, 11, 20))
-        .await;
-    let steps: Vec<(NaiveDate, i64)> = days.iter().map(|d| (d.date, d.steps)).collect();
     assert_eq!(
-        steps,
+        steps_per_day(&server, patient.id, date(2026, 11, 19), date(2026, 11, 20)).await,
         [(date(2026, 11, 19), 250), (date(2026, 11, 20), 300)],
         "250 steps before midnight, 300 after the late reset; 5,250 never counted twice"
     );
@@ -798,23 +825,7 @@ async fn watching_an_infinitime_across_midnight_and_a_reboot_counts_every_step_o
     const BEFORE_MIDNIGHT: Duration = Duration::from_secs(25);
     let midnight = utc(2026, 11, 19, 23, 0);
     let start = midnight - chrono::TimeDelta::seconds(BEFORE_MIDNIGHT.as_secs() as i64);
-    let bus = start_bus();
-    let fake = start_fake(
-        &bus,
-        vec![DeviceSpec::new(INFINITIME, InfiniTime::new()).random_address()],
-    );
-    let server = TestServer::start(now()).await;
-    let patient = server.patient().await;
-    let band = Collector::new(&bus, "Europe/Berlin", Some(start));
-    pair(
-        &band,
-        &server.url(),
-        &patient.pairing_code().await,
-        INFINITIME,
-        None,
-    )
-    .await
-    .expect_success("pair");
+    let (_bus, fake, server, patient, band) = paired_watch(InfiniTime::new(), start).await;
     walk_to(&fake, 5000); // Earlier today, before the collector saw the watch.
 
     // The collector's clock shows `start` when it is created: after `spawned`, before the
@@ -891,12 +902,8 @@ async fn watching_an_infinitime_across_midnight_and_a_reboot_counts_every_step_o
         "watch stops cleanly on Ctrl-C: {stopped}"
     );
 
-    let days = server
-        .band_days(patient.id, date(2026, 11, 19), date(2026, 11, 20))
-        .await;
-    let steps: Vec<(NaiveDate, i64)> = days.iter().map(|d| (d.date, d.steps)).collect();
     assert_eq!(
-        steps,
+        steps_per_day(&server, patient.id, date(2026, 11, 19), date(2026, 11, 20)).await,
         [(date(2026, 11, 19), 250), (date(2026, 11, 20), 290)],
         "steps per local day: 250 before midnight; 200, then 90 after the reboot"
     );
