@@ -133,6 +133,27 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StoreResult<User>;
 
+    /// Stores a one-time password reset code for `user_id` (hashed), made by `created_by`
+    /// (staff) or by the person's own e-mail request (`None`). Earlier unused codes of the
+    /// same person stop working.
+    async fn create_password_reset(
+        &self,
+        code_hash: &str,
+        user_id: Id,
+        created_by: Option<Id>,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Uses a password reset code once: sets the new password hash and ends every login
+    /// session of that person, in one transaction. `NotFound` for an unknown code, `Gone`
+    /// when used, voided or expired.
+    async fn reset_password(
+        &self,
+        code_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+
     /// Stores a login session (the token is stored hashed).
     async fn create_auth_session(
         &self,

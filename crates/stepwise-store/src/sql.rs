@@ -1050,6 +1050,83 @@ macro_rules! impl_store {
                     Ok(created)
                 }
 
+                async fn create_password_reset(
+                    &self,
+                    code_hash: &str,
+                    user_id: Id,
+                    created_by: Option<Id>,
+                    now: DateTime<Utc>,
+                    expires_at: DateTime<Utc>,
+                ) -> StoreResult<()> {
+                    let mut tx = self.begin().await?;
+                    // A newer code voids the older ones: only the last one handed out works.
+                    sqlx::query(
+                        "UPDATE password_resets SET used_at = $1 \
+                         WHERE user_id = $2 AND used_at IS NULL",
+                    )
+                    .bind(secs(now))
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO password_resets (code_hash, user_id, created_by, \
+                         created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(code_hash)
+                    .bind(user_id)
+                    .bind(created_by)
+                    .bind(secs(now))
+                    .bind(secs(expires_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|err| conflict_on_unique(err, "reset code already exists"))?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn reset_password(
+                    &self,
+                    code_hash: &str,
+                    password_hash: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<User> {
+                    let mut tx = self.begin().await?;
+                    let claimed = sqlx::query(
+                        "UPDATE password_resets SET used_at = $1 \
+                         WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+                         RETURNING user_id",
+                    )
+                    .bind(secs(now))
+                    .bind(code_hash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(claimed) = claimed else {
+                        return Err(Self::unclaimable(
+                            &mut tx,
+                            "SELECT code_hash FROM password_resets WHERE code_hash = $1",
+                            code_hash,
+                        )
+                        .await);
+                    };
+                    let user_id = claimed.int("user_id")?;
+                    let row = sqlx::query(concat!(
+                        "UPDATE users SET password_hash = $1 WHERE id = $2 RETURNING ",
+                        user_columns!()
+                    ))
+                    .bind(password_hash)
+                    .bind(user_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    // Whoever knew the old password is signed out everywhere.
+                    sqlx::query("DELETE FROM auth_sessions WHERE user_id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let user = user_from(&row)?;
+                    tx.commit().await?;
+                    Ok(user)
+                }
+
                 async fn create_auth_session(
                     &self,
                     token_hash: &str,

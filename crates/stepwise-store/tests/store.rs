@@ -80,6 +80,7 @@ on_both!(
     change_plan_records_history,
     save_rules_increments_versions,
     auth_sessions_expire,
+    password_reset_codes_work_once_and_sign_out_everywhere,
     pairing_codes_are_single_use,
     audit_log_round_trip,
     band_days_follow_every_upload,
@@ -1472,6 +1473,51 @@ async fn auth_sessions_expire(store: Shared) {
     assert_not_found(store.auth_session("token-hash", t0()).await);
     // Deleting what is gone is fine.
     store.delete_auth_session("token-hash").await.unwrap();
+}
+
+async fn password_reset_codes_work_once_and_sign_out_everywhere(store: Shared) {
+    let world = world(&*store).await;
+    let user = world.patient.id;
+    let hour = t0() + Duration::hours(1);
+    store
+        .create_auth_session("session-a", user, "csrf", t0(), t0() + Duration::days(1))
+        .await
+        .unwrap();
+    store
+        .create_password_reset("first", user, Some(world.therapist.id), t0(), hour)
+        .await
+        .unwrap();
+    // A newer code voids the older one.
+    store
+        .create_password_reset("second", user, None, t0(), hour)
+        .await
+        .unwrap();
+    assert_gone(store.reset_password("first", "new-hash", t0()).await);
+    assert_not_found(store.reset_password("unknown", "new-hash", t0()).await);
+    let reset = store
+        .reset_password("second", "new-hash", t0() + minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(reset.id, user);
+    let credentials = store.credentials(&world.patient.email).await.unwrap();
+    assert_eq!(credentials.password_hash, "new-hash");
+    // Every login of that person ends; a code works once.
+    assert_not_found(store.auth_session("session-a", t0() + minutes(6)).await);
+    assert_gone(store.reset_password("second", "other", t0() + minutes(6)).await);
+    // An expired code does nothing.
+    store
+        .create_password_reset("third", user, None, t0(), hour)
+        .await
+        .unwrap();
+    assert_gone(store.reset_password("third", "late", hour).await);
+    assert_eq!(
+        store
+            .credentials(&world.patient.email)
+            .await
+            .unwrap()
+            .password_hash,
+        "new-hash"
+    );
 }
 
 async fn audit_log_round_trip(store: Shared) {
