@@ -267,6 +267,101 @@
     }
   }
 
+  /** Each role's start page. */
+  const HOME = { patient: '/app/today', therapist: '/app/patients', clinic_admin: '/app/clinic' };
+
+  /** Remembers `user` and goes to their role's start page. */
+  function goHome(user) {
+    rememberUser(user);
+    location.replace(HOME[user.role] || '/app/reminders');
+  }
+
+  /**
+   * The one-time code in this page's address (`/app/join#code=…`), or ''. The code is then
+   * taken out of the address bar and the history, so it is not left behind on this device.
+   */
+  function codeFromAddress() {
+    const match = /(?:^#|&)code=([^&]*)/.exec(location.hash);
+    if (!match) return '';
+    history.replaceState(null, '', location.pathname + location.search);
+    try {
+      return decodeURIComponent(match[1]).trim();
+    } catch {
+      return '';
+    }
+  }
+
+  /**
+   * Fills `container` with what staff hand over (an invite or a reset code): `intro`, the
+   * one-time code, its link with a copy button, the link's QR code (the server's SVG, parsed
+   * as SVG, never as HTML) and until when it works. Shows the container and focuses its
+   * heading, so the result is where the person is looking.
+   */
+  function showHandover(container, answer, intro) {
+    container.replaceChildren();
+    const heading = document.createElement('h3');
+    heading.textContent = intro;
+    heading.tabIndex = -1;
+    const code = document.createElement('p');
+    const output = document.createElement('output');
+    output.className = 'code';
+    output.textContent = answer.code;
+    code.append(output);
+    const linkLine = document.createElement('p');
+    linkLine.className = 'handover-link';
+    const link = document.createElement('a');
+    link.href = answer.link;
+    link.textContent = answer.link;
+    const copy = document.createElement('button');
+    copy.type = 'button';
+    copy.className = 'secondary';
+    copy.textContent = 'Copy link';
+    copy.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(answer.link);
+        say('Link copied.');
+      } catch {
+        window.getSelection().selectAllChildren(link);
+        say('Link selected: copy it with your keyboard or menu.');
+      }
+    });
+    linkLine.append(link, ' ', copy);
+    const qr = document.createElement('figure');
+    qr.className = 'qr';
+    const svg = new DOMParser().parseFromString(answer.qr_svg || '', 'image/svg+xml').documentElement;
+    if (svg && svg.namespaceURI === 'http://www.w3.org/2000/svg') {
+      svg.setAttribute('role', 'img');
+      svg.setAttribute('aria-label', 'QR code of the link');
+      qr.append(document.importNode(svg, true));
+      const caption = document.createElement('figcaption');
+      caption.textContent = 'Scan with the phone camera to open the link.';
+      qr.append(caption);
+    }
+    const expires = document.createElement('p');
+    expires.className = 'hint';
+    expires.textContent = 'Valid until ' + formatDateTime(answer.expires_at) + '. It works once.';
+    container.append(heading, code, linkLine, qr, expires);
+    container.hidden = false;
+    heading.focus();
+  }
+
+  /**
+   * Shows a refused form's error next to its field when the answer names one the form has
+   * (`field` → the element `prefix + field + '-error'`), else in the page's error region.
+   * Returns the field's input, for focus.
+   */
+  function fieldError(error, prefix) {
+    const field = error.body && error.body.field;
+    const slot = field ? byId(prefix + field.replace(/_/g, '-') + '-error') : null;
+    if (!slot) {
+      fail(error.message);
+      return null;
+    }
+    const allowed = error.body.allowed ? ' — allowed: ' + String(error.body.allowed).replace('..=', ' to ') + '.' : '';
+    slot.textContent = error.message + allowed;
+    return byId(prefix + field.replace(/_/g, '-'));
+  }
+
   /** The links each role sees in the navigation bar. */
   const NAV_LINKS = {
     patient: [
@@ -451,6 +546,10 @@
   }
 
   window.Stepwise = Object.freeze({
+    goHome,
+    codeFromAddress,
+    showHandover,
+    fieldError,
     fillScale,
     chosenNumber,
     toLocalInput,

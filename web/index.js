@@ -3,12 +3,7 @@
   'use strict';
 
   const S = window.Stepwise;
-  const HOME = { patient: '/app/today', therapist: '/app/patients', clinic_admin: '/app/clinic' };
-
-  function go(user) {
-    S.rememberUser(user);
-    location.replace(HOME[user.role] || '/app/reminders');
-  }
+  const go = S.goHome;
 
   async function start() {
     try {

@@ -327,6 +327,20 @@
       }, { value: 'outcome-value-error', measured_on: 'outcome-date-error' });
     });
 
+    byId('reset-code-create').addEventListener('click', async (event) => {
+      const button = event.currentTarget;
+      button.disabled = true;
+      try {
+        const answer = await S.api('POST', base + '/password-reset');
+        S.showHandover(byId('reset-code-result'), answer, 'Give this to the patient: they choose a new password with the link, the QR code or the code');
+        S.say('Reset code created. Earlier reset codes of this patient no longer work.');
+      } catch (error) {
+        T.handle(error, start);
+      } finally {
+        button.disabled = false;
+      }
+    });
+
     byId('visit-form').addEventListener('submit', (event) => {
       event.preventDefault();
       const date = byId('visit-date').value;

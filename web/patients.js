@@ -98,10 +98,8 @@
     button.disabled = true;
     try {
       const answer = await S.api('POST', '/api/v1/invites', body);
-      byId('invite-code').textContent = answer.code;
-      byId('invite-expires').textContent = 'Valid until ' + S.formatDateTime(answer.expires_at) + '. It works once.';
-      byId('invite-result').hidden = false;
-      S.say('Invite code created.');
+      S.showHandover(byId('invite-result'), answer, 'Give this to the patient: they join with the link, the QR code or the code');
+      S.say('Invite created.');
     } catch (error) {
       const field = error.body && error.body.field;
       if (field === 'timezone') {

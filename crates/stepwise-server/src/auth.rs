@@ -209,6 +209,31 @@ impl FromRequestParts<AppState> for DeviceAuth {
     }
 }
 
+/// The client's address, when the server runs with connection info (as [`crate::serve`]
+/// does); `None` in tests that call the router directly.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl ClientAddr {
+    /// A limiter key for `what` from this client.
+    pub fn key(&self, what: &str) -> String {
+        match self.0 {
+            Some(ip) => format!("{what}:{ip}"),
+            None => format!("{what}:unknown"),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let info = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(info.map(|c| c.0.ip())))
+    }
+}
+
 /// Counts failed logins per e-mail address and refuses further attempts for a while after
 /// [`LoginLimiter::MAX_FAILURES`] of them within [`LoginLimiter::WINDOW`]. Kept in memory:
 /// each server instance counts its own.

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod handlers;
 pub mod json;
+pub mod links;
 pub mod metrics;
 pub mod push;
 pub mod reminders;
@@ -36,7 +37,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::error::ApiError;
 use crate::handlers::reminders as push_api;
 use crate::handlers::report as reports;
-use crate::handlers::{account, collector, patient, staff, system};
+use crate::handlers::{account, collector, patient, recovery, staff, system};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
 pub use crate::state::{AppState, Config};
 
@@ -46,6 +47,7 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/login", post(account::login))
         .route("/auth/logout", post(account::logout))
         .route("/auth/csrf", get(account::csrf))
+        .route("/auth/password-reset", post(recovery::reset))
         .route("/me", get(account::me))
         .route("/invites", post(account::create_invite))
         .route("/invites/accept", post(account::accept_invite))
@@ -100,6 +102,10 @@ pub fn app(state: AppState) -> Router {
             post(staff::acknowledge),
         )
         .route("/patients/{id}/audit", get(staff::audit_log))
+        .route(
+            "/patients/{id}/password-reset",
+            post(recovery::create_for_patient),
+        )
         .route("/patients/{id}/reminders", get(push_api::patient_reminders))
         .route(
             "/patients/{id}/reminder-settings",
@@ -202,7 +208,8 @@ pub async fn serve(
             }
         }
     });
-    let result = axum::serve(listener, app(state))
+    let routes = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, routes)
         .with_graceful_shutdown(shutdown)
         .await;
     job.abort();

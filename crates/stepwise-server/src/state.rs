@@ -23,6 +23,11 @@ pub struct Config {
     pub invite_ttl: TimeDelta,
     /// How long a band pairing code works.
     pub pairing_ttl: TimeDelta,
+    /// How long a password reset code works.
+    pub reset_ttl: TimeDelta,
+    /// The address people reach this server at (`https://stepwise.clinic.example`), for the
+    /// links in invites, reset codes and e-mails; `None`: taken from each request's `Host`.
+    pub public_url: Option<String>,
     /// Web Push: VAPID subject, allowed push hosts, send timeout.
     pub push: PushConfig,
     /// The reminder scheduler's pacing.
@@ -36,6 +41,8 @@ impl Default for Config {
             session_ttl: TimeDelta::days(7),
             invite_ttl: TimeDelta::days(7),
             pairing_ttl: TimeDelta::minutes(15),
+            reset_ttl: TimeDelta::hours(24),
+            public_url: None,
             push: PushConfig::default(),
             reminders: ReminderConfig::default(),
         }
@@ -56,6 +63,8 @@ pub struct Inner {
     pub config: Config,
     /// Failed-login counter.
     pub login_limiter: LoginLimiter,
+    /// Failed one-time code attempts (invites, password resets), per client address.
+    pub code_limiter: LoginLimiter,
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
     /// The Web Push sender, made on first use from the stored VAPID keys.
@@ -70,6 +79,7 @@ impl AppState {
             clock,
             config,
             login_limiter: LoginLimiter::default(),
+            code_limiter: LoginLimiter::default(),
             metrics: crate::metrics::Metrics::default(),
             pusher: tokio::sync::OnceCell::new(),
         }))

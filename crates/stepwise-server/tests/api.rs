@@ -38,6 +38,7 @@ backend_tests!(
     baseline_from_tolerance_walks,
     staff_reads_are_audited,
     invites_are_single_use,
+    the_care_team_hands_over_a_password_reset_code,
     rules_preview_replays_recent_weeks,
     clinic_defaults_shape_new_patients,
     the_clinic_admin_sets_the_safety_contact,
@@ -1150,6 +1151,14 @@ async fn invites_are_single_use(backend: Backend) {
         .await
         .expect(StatusCode::CONFLICT);
     assert!(e["error"].as_str().unwrap().contains("e-mail"), "{e}");
+    // What is handed over: the link to the join page with the code in its fragment, and
+    // that link as a QR code.
+    let code = invite["code"].as_str().unwrap();
+    assert_eq!(
+        invite["link"],
+        format!("http://localhost/app/join#code={code}")
+    );
+    assert!(invite["qr_svg"].as_str().unwrap().starts_with("<?xml"));
     accept("theo@riverside.example")
         .await
         .expect(StatusCode::CREATED);
@@ -1174,6 +1183,115 @@ async fn invites_are_single_use(backend: Backend) {
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(short["field"], "password");
+}
+
+async fn the_care_team_hands_over_a_password_reset_code(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let path = format!("/api/v1/patients/{}/password-reset", w.patient_id);
+    // Only the patient's care team: not the patient, not another therapist.
+    w.app
+        .post(&path, &w.patient, json!({}))
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    let admin = w.app.login("admin@riverside.example", PASSWORD).await;
+    let other = w.app.therapist(&admin, "olga@riverside.example").await;
+    w.app
+        .post(&path, &other, json!({}))
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    let first = w
+        .app
+        .post(&path, &w.therapist, json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    let reset = w
+        .app
+        .post(&path, &w.therapist, json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    let code = reset["code"].as_str().unwrap();
+    assert_eq!(
+        reset["link"],
+        format!("http://localhost/app/reset#code={code}")
+    );
+    assert!(reset["qr_svg"].as_str().unwrap().contains("<svg"));
+    let new_password = "a new password for the patient";
+    let use_code = |code: &Value, password: &str| {
+        w.app.post(
+            "/api/v1/auth/password-reset",
+            &Auth::None,
+            json!({"code": code, "password": password}),
+        )
+    };
+    // A newer code voided the first; a short password is refused before the code is used.
+    use_code(&first["code"], new_password)
+        .await
+        .expect(StatusCode::GONE);
+    let short = use_code(&reset["code"], "short")
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(short["field"], "password");
+    let unknown = use_code(&json!("AAAA-BBBB-CCCC"), new_password)
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown["field"], "code");
+    w.app
+        .get("/api/v1/me", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    use_code(&reset["code"], new_password)
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    // Signed out everywhere; the old password no longer works, the new one does; once only.
+    w.app
+        .get("/api/v1/me", &w.patient)
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
+    w.app
+        .post(
+            "/api/v1/auth/login",
+            &Auth::None,
+            json!({"email": "pat@example.org", "password": PASSWORD}),
+        )
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
+    w.app.login("pat@example.org", new_password).await;
+    use_code(&reset["code"], "yet another password")
+        .await
+        .expect(StatusCode::GONE);
+    let audit = w
+        .app
+        .get(&format!("/api/v1/patients/{}/audit", w.patient_id), &admin)
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "write patient.password-reset"
+                && e["actor_id"] == json!(id(&w.therapist))),
+        "{audit}"
+    );
+    // Wrong codes from one client are limited: after five, even a right one waits.
+    let fresh = w
+        .app
+        .post(&path, &w.therapist, json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    // (Three wrong or used codes were tried above.)
+    for _ in 0..2 {
+        use_code(&json!("AAAA-BBBB-CCCC"), new_password)
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let limited = use_code(&fresh["code"], new_password)
+        .await
+        .expect(StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        limited["error"].as_str().unwrap().contains("try again"),
+        "{limited}"
+    );
 }
 
 async fn rules_preview_replays_recent_weeks(backend: Backend) {

@@ -1503,7 +1503,11 @@ async fn password_reset_codes_work_once_and_sign_out_everywhere(store: Shared) {
     assert_eq!(credentials.password_hash, "new-hash");
     // Every login of that person ends; a code works once.
     assert_not_found(store.auth_session("session-a", t0() + minutes(6)).await);
-    assert_gone(store.reset_password("second", "other", t0() + minutes(6)).await);
+    assert_gone(
+        store
+            .reset_password("second", "other", t0() + minutes(6))
+            .await,
+    );
     // An expired code does nothing.
     store
         .create_password_reset("third", user, None, t0(), hour)

@@ -26,6 +26,11 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (set when clients reach the server over HTTPS).
     #[arg(long, env = "STEPWISE_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// The address people reach this server at, e.g. https://stepwise.clinic.example: the
+    /// start of the join and reset links (and their QR codes) staff hand over. Default: the
+    /// address each request came to (its Host header).
+    #[arg(long, env = "STEPWISE_PUBLIC_URL", value_parser = public_url)]
+    pub public_url: Option<String>,
     /// Contact for push services (the VAPID `sub` claim): a mailto: or https: URL.
     #[arg(
         long,
@@ -57,6 +62,18 @@ pub struct ServeArgs {
     pub reminder_poll_ms: u64,
 }
 
+/// An http(s) URL with a host and nothing after the path (no query, no fragment).
+fn public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("an http:// or https:// address with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("no query or fragment: the links add their own".into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
 impl ServeArgs {
     /// The server settings these flags describe.
     pub fn config(&self) -> anyhow::Result<Config> {
@@ -84,6 +101,7 @@ impl ServeArgs {
         }
         Ok(Config {
             secure_cookies: self.secure_cookies,
+            public_url: self.public_url.clone(),
             push,
             reminders,
             ..Config::default()

@@ -16,13 +16,14 @@ use stepwise_store::{
 
 use crate::access::require_role;
 use crate::auth::{
-    self, AuthUser, check_new_password, hash_code, hash_password_blocking, hash_token, new_code,
-    new_token, session_cookie, verify_password_blocking,
+    self, AuthUser, ClientAddr, check_new_password, hash_code, hash_password_blocking, hash_token,
+    new_code, new_token, session_cookie, verify_password_blocking,
 };
 use crate::calendar::parse_zone;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::staff::merge_rules;
 use crate::json::Body;
+use crate::links::{self, Handover};
 use crate::state::AppState;
 use crate::validate;
 
@@ -136,6 +137,9 @@ pub struct Invite {
     code: String,
     role: Role,
     expires_at: DateTime<Utc>,
+    /// The join link (the code in its fragment) and its QR code, to hand over.
+    #[serde(flatten)]
+    handover: Handover,
 }
 
 /// `POST /api/v1/invites` — clinic admins invite therapists and patients; therapists invite
@@ -143,6 +147,7 @@ pub struct Invite {
 pub async fn create_invite(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
+    headers: HeaderMap,
     Body(req): Body<InviteRequest>,
 ) -> ApiResult<(StatusCode, Json<Invite>)> {
     require_role(
@@ -225,12 +230,14 @@ pub async fn create_invite(
             now,
         )
         .await?;
+    let handover = Handover::new(&links::base_url(&state, &headers), links::JOIN_PAGE, &code);
     Ok((
         StatusCode::CREATED,
         Json(Invite {
             code,
             role: req.role,
             expires_at,
+            handover,
         }),
     ))
 }
@@ -248,12 +255,17 @@ pub struct AcceptInvite {
 /// `POST /api/v1/invites/accept` — public: the code is the credential.
 pub async fn accept_invite(
     State(state): State<AppState>,
+    client: ClientAddr,
     Body(req): Body<AcceptInvite>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
     let email = validate::email("email", &req.email)?;
     validate::required_text("display_name", &req.display_name, 100)?;
     check_new_password(&req.password)?;
     let now = state.clock.now();
+    let key = client.key("invite");
+    if let Err(wait) = state.code_limiter.check(&key, now) {
+        return Err(ApiError::TooManyRequests(wait));
+    }
     let password_hash = hash_password_blocking(req.password).await?;
     let user = NewUser {
         email,
@@ -266,12 +278,22 @@ pub async fn accept_invite(
         .await
     {
         Ok(user) => Ok((StatusCode::CREATED, Json(user))),
-        // Codes carry about 58 random bits: guessing one is not practical.
-        Err(StoreError::NotFound) => Err(ApiError::invalid(
-            "code",
-            "this invite code is not known",
-            "the code from your invitation",
-        )),
+        // Codes carry about 58 random bits: guessing one is not practical, and failed
+        // attempts are limited per client besides.
+        Err(StoreError::NotFound) => {
+            state.code_limiter.failed(&key, now);
+            Err(ApiError::invalid(
+                "code",
+                "this invite code is not known",
+                "the code from your invitation",
+            ))
+        }
+        Err(StoreError::Gone) => {
+            state.code_limiter.failed(&key, now);
+            Err(ApiError::Gone(
+                "this invite code was already used or has expired: ask your care team for a new one",
+            ))
+        }
         Err(other) => Err(other.into()),
     }
 }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod collector;
 pub mod patient;
+pub mod recovery;
 pub mod reminders;
 pub mod report;
 pub mod staff;
