@@ -21,6 +21,7 @@ use crate::auth::{
 };
 use crate::calendar::parse_zone;
 use crate::error::{ApiError, ApiResult};
+use crate::handlers::recovery::CodeAttempt;
 use crate::handlers::staff::merge_rules;
 use crate::json::Body;
 use crate::links::{self, Handover};
@@ -261,41 +262,29 @@ pub async fn accept_invite(
     let email = validate::email("email", &req.email)?;
     validate::required_text("display_name", &req.display_name, 100)?;
     check_new_password(&req.password)?;
-    let now = state.clock.now();
-    let key = client.key("invite");
-    if let Err(wait) = state.code_limiter.check(&key, now) {
-        return Err(ApiError::TooManyRequests(wait));
-    }
+    let attempt = CodeAttempt::start(&state, &client, "invite")?;
     let password_hash = hash_password_blocking(req.password).await?;
     let user = NewUser {
         email,
         display_name: req.display_name.trim().to_string(),
         password_hash,
     };
-    match state
+    let result = state
         .store
-        .accept_invite(&hash_code(&req.code), user, now)
-        .await
-    {
-        Ok(user) => Ok((StatusCode::CREATED, Json(user))),
-        // Codes carry about 58 random bits: guessing one is not practical, and failed
-        // attempts are limited per client besides.
-        Err(StoreError::NotFound) => {
-            state.code_limiter.failed(&key, now);
-            Err(ApiError::invalid(
-                "code",
-                "this invite code is not known",
-                "the code from your invitation",
-            ))
-        }
-        Err(StoreError::Gone) => {
-            state.code_limiter.failed(&key, now);
-            Err(ApiError::Gone(
-                "this invite code was already used or has expired: ask your care team for a new one",
-            ))
-        }
-        Err(other) => Err(other.into()),
-    }
+        .accept_invite(&hash_code(&req.code), user, attempt.now())
+        .await;
+    // Codes carry about 58 random bits: guessing one is not practical, and failed attempts
+    // are limited per client besides.
+    let user = attempt.outcome(
+        result,
+        ApiError::invalid(
+            "code",
+            "this invite code is not known",
+            "the code from your invitation",
+        ),
+        "this invite code was already used or has expired: ask your care team for a new one",
+    )?;
+    Ok((StatusCode::CREATED, Json(user)))
 }
 
 /// `GET /api/v1/clinic/therapists` — the clinic's therapists (for assigning patients).

@@ -20,6 +20,57 @@ use crate::json::Body;
 use crate::links::{self, Handover};
 use crate::state::AppState;
 
+/// One use of a one-time code (an invite, a password reset) by a client, under the code
+/// limiter: refused with `429` while that client has too many recent failures; an unknown,
+/// used or expired code counts as a failure.
+pub struct CodeAttempt<'a> {
+    state: &'a AppState,
+    key: String,
+    now: DateTime<Utc>,
+}
+
+impl<'a> CodeAttempt<'a> {
+    /// Starts an attempt at `what` (`invite`, `password-reset`): `429` when limited.
+    pub fn start(state: &'a AppState, client: &ClientAddr, what: &str) -> ApiResult<Self> {
+        let attempt = CodeAttempt {
+            state,
+            key: client.key(what),
+            now: state.clock.now(),
+        };
+        match state.code_limiter.check(&attempt.key, attempt.now) {
+            Ok(()) => Ok(attempt),
+            Err(wait) => Err(ApiError::TooManyRequests(wait)),
+        }
+    }
+
+    /// When the attempt is made.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    /// The store's answer as the API's: an unknown code is `unknown` (a field error), a used or
+    /// expired one `410` saying `gone`; both count as failures.
+    pub fn outcome<T>(
+        &self,
+        result: Result<T, StoreError>,
+        unknown: ApiError,
+        gone: &'static str,
+    ) -> ApiResult<T> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(StoreError::NotFound) => {
+                self.state.code_limiter.failed(&self.key, self.now);
+                Err(unknown)
+            }
+            Err(StoreError::Gone) => {
+                self.state.code_limiter.failed(&self.key, self.now);
+                Err(ApiError::Gone(gone))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
 /// A reset code to hand over.
 #[derive(Serialize)]
 pub struct ResetCode {
@@ -78,35 +129,21 @@ pub async fn reset(
     Body(req): Body<NewPassword>,
 ) -> ApiResult<StatusCode> {
     check_new_password(&req.password)?;
-    let key = client.key("password-reset");
-    let now = state.clock.now();
-    if let Err(wait) = state.code_limiter.check(&key, now) {
-        return Err(ApiError::TooManyRequests(wait));
-    }
+    let attempt = CodeAttempt::start(&state, &client, "password-reset")?;
     let password_hash = hash_password_blocking(req.password).await?;
-    match state
+    let result = state
         .store
-        .reset_password(&hash_code(&req.code), &password_hash, now)
-        .await
-    {
-        Ok(user) => {
-            tracing::info!(user = user.id, "password reset");
-            Ok(StatusCode::NO_CONTENT)
-        }
-        Err(StoreError::NotFound) => {
-            state.code_limiter.failed(&key, now);
-            Err(ApiError::invalid(
-                "code",
-                "this reset code is not known",
-                "the code your care team gave you",
-            ))
-        }
-        Err(StoreError::Gone) => {
-            state.code_limiter.failed(&key, now);
-            Err(ApiError::Gone(
-                "this reset code was already used, replaced by a newer one, or has expired: ask for a new one",
-            ))
-        }
-        Err(other) => Err(other.into()),
-    }
+        .reset_password(&hash_code(&req.code), &password_hash, attempt.now())
+        .await;
+    let user = attempt.outcome(
+        result,
+        ApiError::invalid(
+            "code",
+            "this reset code is not known",
+            "the code your care team gave you",
+        ),
+        "this reset code was already used, replaced by a newer one, or has expired: ask for a new one",
+    )?;
+    tracing::info!(user = user.id, "password reset");
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,118 @@
+// A new patient's first steps, in a real browser, without the API:
+//
+//   (a) A therapist signs in on /app/patients and invites a patient: the page shows the code,
+//       the join link and its QR code (an SVG, read back from the screen by npm jsqr), and
+//       focuses the result.
+//   (b) On a phone, the patient opens the link: /app/join has the code filled in and has taken
+//       it out of the address bar; they give their name, e-mail and a password, and land on
+//       Today signed in. A used invite link then says so in words.
+//   (c) The patient forgets their password. The therapist creates a reset code on the
+//       patient's page (link and QR code again); the patient opens the link on the phone,
+//       chooses a new password, is told to sign in with it and does; the old one fails.
+//   (d) axe-core finds no serious or critical violation on /app/join and /app/reset;
+//       screenshots of both at phone width.
+import assert from 'node:assert/strict';
+
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
+
+import { run, step, signIn, signUpTherapist, login, screenshot, checkAccessibility } from './harness.mjs';
+
+/**
+ * What the QR code in `svg` (a locator) says, read back from its pixels as drawn by the browser
+ * by an independent decoder (npm jsqr).
+ */
+async function decodeQr(svg) {
+  const png = PNG.sync.read(await svg.screenshot());
+  const found = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  assert.ok(found, 'the QR code can be read');
+  return found.data;
+}
+
+/** The handover shown in `container` (a locator): the code, the link and the QR's SVG. */
+async function handover(container) {
+  await container.waitFor({ state: 'visible' });
+  const code = (await container.locator('output.code').textContent()).trim();
+  const link = await container.locator('.handover-link a').getAttribute('href');
+  const svg = container.locator('.qr svg');
+  assert.equal(await svg.count(), 1, 'the QR code is shown');
+  assert.equal(await svg.getAttribute('role'), 'img');
+  const box = await svg.boundingBox();
+  assert.ok(box && box.width >= 150, `the QR code is big enough to scan: ${JSON.stringify(box)}`);
+  assert.equal(await decodeQr(svg), link, 'the QR code holds the link');
+  return { code, link };
+}
+
+await run('join', async ({ base, admin, newPage }) => {
+  const adminApi = await login(base, admin.email, admin.password);
+  const tess = await signUpTherapist(adminApi, 'tess@riverside.example', 'Tess Therapist');
+
+  step('(a) the therapist invites a patient');
+  const desk = await newPage({ viewport: 'desktop' });
+  await signIn(desk, `${base}/app/patients`, tess);
+  await desk.locator('#invite-timezone').fill('Europe/Berlin');
+  await desk.getByRole('button', { name: 'Create invite code' }).click();
+  const invite = await handover(desk.locator('#invite-result'));
+  assert.equal(invite.link, `${base}/app/join#code=${invite.code}`);
+  const focused = await desk.evaluate(() => document.activeElement && document.activeElement.closest('#invite-result') !== null);
+  assert.ok(focused, 'the result takes focus');
+  await screenshot(desk, 'invite');
+
+  step('(b) the patient joins through the link on a phone');
+  const phone = await newPage({ viewport: 'phone' });
+  await phone.goto(invite.link);
+  assert.equal(await phone.locator('#join-code').inputValue(), invite.code);
+  assert.ok(!phone.url().includes(invite.code), `the code left the address bar: ${phone.url()}`);
+  await checkAccessibility(phone, 'join');
+  await screenshot(phone, 'join-page');
+  const pat = { email: 'pat@example.org', name: 'Pat Patient', password: 'apple river window seven' };
+  await phone.getByLabel('Your name').fill(pat.name);
+  await phone.getByLabel('E-mail address').fill(pat.email);
+  await phone.getByLabel('Choose a password').fill(pat.password);
+  await phone.getByRole('button', { name: 'Create my account' }).click();
+  await phone.waitForURL(`${base}/app/today`);
+  await phone.getByRole('heading', { name: 'Your walk' }).waitFor();
+  step('joined and on Today');
+
+  const again = await newPage({ viewport: 'phone' });
+  await again.goto(invite.link);
+  await again.getByLabel('Your name').fill('Someone Else');
+  await again.getByLabel('E-mail address').fill('else@example.org');
+  await again.getByLabel('Choose a password').fill('another long password');
+  await again.getByRole('button', { name: 'Create my account' }).click();
+  await again.getByText('This invitation was already used or has expired').waitFor();
+  again.assertClean(['410 POST /api/v1/invites/accept']);
+
+  step('(c) a reset code from the care team');
+  const me = await phone.evaluate(async () => (await fetch('/api/v1/me')).json());
+  assert.equal(me.user.display_name, pat.name);
+  const patientId = me.user.id;
+  await desk.goto(`${base}/app/patient/${patientId}`);
+  await desk.locator('#content').waitFor({ state: 'visible' });
+  await desk.getByRole('button', { name: 'Create a password reset code' }).click();
+  const reset = await handover(desk.locator('#reset-code-result'));
+  assert.equal(reset.link, `${base}/app/reset#code=${reset.code}`);
+  desk.assertClean(['401 GET /api/v1/me']);
+
+  const later = await newPage({ viewport: 'phone' });
+  await later.goto(reset.link);
+  assert.equal(await later.locator('#reset-code').inputValue(), reset.code);
+  assert.ok(!later.url().includes(reset.code), `the code left the address bar: ${later.url()}`);
+  await checkAccessibility(later, 'reset');
+  await screenshot(later, 'reset-page');
+  const newPassword = 'quiet harbour lantern nine';
+  await later.getByLabel('New password').fill(newPassword);
+  await later.getByRole('button', { name: 'Save my new password' }).click();
+  await later.getByText('Your new password is saved. Sign in with it now.').waitFor();
+  await later.locator('#login-email').fill(pat.email);
+  await later.locator('#login-password').fill(newPassword);
+  await later.getByRole('button', { name: 'Sign in' }).click();
+  await later.waitForURL(`${base}/app/today`);
+  await later.getByRole('heading', { name: 'Your walk' }).waitFor();
+  step('signed in with the new password');
+  later.assertClean();
+
+  // The phone that joined was signed out by the reset; the old password no longer works.
+  await assert.rejects(login(base, pat.email, pat.password));
+  phone.assertClean();
+});
