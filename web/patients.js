@@ -91,6 +91,9 @@
     zoneError.textContent = '';
     if (!form.reportValidity()) return;
     const body = { role: 'patient', timezone: byId('invite-timezone').value.trim() };
+    const email = byId('invite-email').value.trim();
+    byId('invite-email-error').textContent = '';
+    if (email) body.email = email;
     if (me.user.role === 'clinic_admin') {
       body.therapist_id = Number(byId('invite-therapist').value);
     }
@@ -99,10 +102,20 @@
     try {
       const answer = await S.api('POST', '/api/v1/invites', body);
       S.showHandover(byId('invite-result'), answer, 'Give this to the patient: they join with the link, the QR code or the code');
-      S.say('Invite created.');
+      if (answer.emailed_to) {
+        S.say('Invite created and e-mailed to ' + answer.emailed_to + '.');
+        byId('invite-email').value = '';
+      } else if (answer.email_error) {
+        S.fail('Invite created, but the e-mail was not sent (' + answer.email_error + '). Hand the link, QR code or code over yourself.');
+      } else {
+        S.say('Invite created.');
+      }
     } catch (error) {
       const field = error.body && error.body.field;
-      if (field === 'timezone') {
+      if (field === 'email') {
+        S.fieldError(error, 'invite-');
+        byId('invite-email').focus();
+      } else if (field === 'timezone') {
         zoneError.textContent = error.message + (error.body.allowed ? ' — allowed: ' + error.body.allowed + '.' : '');
         byId('invite-timezone').focus();
       } else {
@@ -122,10 +135,13 @@
       T.fillZones(byId('timezones'), byId('invite-timezone'));
       byId('invite-form').addEventListener('submit', invite);
     }
-    const [rows, therapistList] = await Promise.all([
+    const [rows, therapistList, recovery] = await Promise.all([
       S.api('GET', '/api/v1/patients'),
       me.user.role === 'clinic_admin' ? S.api('GET', '/api/v1/clinic/therapists') : Promise.resolve([]),
+      S.api('GET', '/api/v1/auth/recovery'),
     ]);
+    // Invites can be e-mailed when this server sends e-mail.
+    byId('invite-email-field').hidden = !recovery.by_email;
     const therapists = {};
     for (const t of therapistList) therapists[t.id] = t.display_name;
     if (me.user.role === 'clinic_admin') {

@@ -40,7 +40,41 @@
     }
   }
 
+  async function askByEmail(event) {
+    event.preventDefault();
+    S.clearMessages();
+    byId('email-email-error').textContent = '';
+    if (!byId('email-form').reportValidity()) return;
+    const button = byId('email-submit');
+    button.disabled = true;
+    try {
+      await S.api('POST', '/api/v1/auth/password-reset/email', { email: byId('email-email').value.trim() });
+      S.say('If this address has an account, an e-mail with a link is on its way. Open it on this phone or computer; the link works once. Check your spam folder if nothing arrives.');
+    } catch (error) {
+      if (error.status === 429) {
+        S.fail('Several e-mails were asked for already. Please wait a while, or ask your care team for a reset code.');
+      } else {
+        const input = S.fieldError(error, 'email-');
+        if (input) input.focus();
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** Offers the e-mail link only when this server sends e-mail. */
+  async function offerEmail() {
+    try {
+      const options = await S.api('GET', '/api/v1/auth/recovery');
+      byId('by-email').hidden = !options.by_email;
+    } catch {
+      // Offline or an older server: the code form alone.
+    }
+  }
+
   function start() {
+    byId('email-form').addEventListener('submit', askByEmail);
+    offerEmail();
     const code = S.codeFromAddress();
     byId('reset-code').value = code;
     byId('reset-form').addEventListener('submit', reset);

@@ -5,7 +5,7 @@
 
 Uses the `fhir.resources` models pinned in requirements.txt: version 6.1.0, whose default
 package `fhir.resources` holds the real FHIR R4 (4.0.1) models -- later releases ship only R4B
-(4.3.0) and R5. Run it with the Python of the venv that scripts/fhir-validator sets up.
+(4.3.0) and R5. Run it with the Python of the venv that `scripts/python-venv fhir` sets up.
 
 Each file must hold one Bundle. The Bundle is parsed with the R4 `Bundle` model and every
 entry's resource again with its own model class (`Observation`, `CarePlan`, ...), which checks
@@ -33,7 +33,7 @@ try:
     from fhir.resources import get_fhir_model_class
     from fhir.resources.fhirabstractmodel import FHIRAbstractModel
 except ImportError as e:  # pragma: no cover - depends on the environment
-    sys.exit(f"fhir: cannot import fhir.resources ({e}); run scripts/fhir-validator for a venv")
+    sys.exit(f"fhir: cannot import fhir.resources ({e}); run scripts/python-venv fhir for a venv")
 
 # Required bindings whose code lists fhir.resources truncates (it marks them with "+").
 FULL_VALUE_SETS = {

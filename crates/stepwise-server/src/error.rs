@@ -48,6 +48,9 @@ pub enum ApiError {
     /// The body is not declared as JSON.
     #[error("send the body as JSON with Content-Type: application/json")]
     NotJson,
+    /// This server is not set up for what was asked (e.g. e-mail without `--smtp-url`).
+    #[error("{0}")]
+    Unavailable(&'static str),
     /// Too many attempts; try again after the given seconds.
     #[error("too many attempts; try again in {0} s")]
     TooManyRequests(u64),
@@ -83,6 +86,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod handlers;
 pub mod json;
 pub mod links;
+pub mod mail;
 pub mod metrics;
 pub mod push;
 pub mod reminders;
@@ -47,7 +48,9 @@ pub fn app(state: AppState) -> Router {
         .route("/auth/login", post(account::login))
         .route("/auth/logout", post(account::logout))
         .route("/auth/csrf", get(account::csrf))
+        .route("/auth/recovery", get(recovery::options))
         .route("/auth/password-reset", post(recovery::reset))
+        .route("/auth/password-reset/email", post(recovery::reset_by_email))
         .route("/me", get(account::me))
         .route("/invites", post(account::create_invite))
         .route("/invites/accept", post(account::accept_invite))

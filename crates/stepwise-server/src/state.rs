@@ -28,6 +28,8 @@ pub struct Config {
     /// The address people reach this server at (`https://stepwise.clinic.example`), for the
     /// links in invites, reset codes and e-mails; `None`: taken from each request's `Host`.
     pub public_url: Option<String>,
+    /// Where e-mail goes out (`--smtp-url`); `None`: nothing is e-mailed.
+    pub mailer: Option<crate::mail::Mailer>,
     /// Web Push: VAPID subject, allowed push hosts, send timeout.
     pub push: PushConfig,
     /// The reminder scheduler's pacing.
@@ -43,6 +45,7 @@ impl Default for Config {
             pairing_ttl: TimeDelta::minutes(15),
             reset_ttl: TimeDelta::hours(24),
             public_url: None,
+            mailer: None,
             push: PushConfig::default(),
             reminders: ReminderConfig::default(),
         }
@@ -65,6 +68,8 @@ pub struct Inner {
     pub login_limiter: LoginLimiter,
     /// Failed one-time code attempts (invites, password resets), per client address.
     pub code_limiter: LoginLimiter,
+    /// Reset e-mails asked for, per client address and per e-mail address.
+    pub mail_limiter: LoginLimiter,
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
     /// The Web Push sender, made on first use from the stored VAPID keys.
@@ -80,6 +85,7 @@ impl AppState {
             config,
             login_limiter: LoginLimiter::default(),
             code_limiter: LoginLimiter::default(),
+            mail_limiter: LoginLimiter::default(),
             metrics: crate::metrics::Metrics::default(),
             pusher: tokio::sync::OnceCell::new(),
         }))

@@ -39,6 +39,8 @@ backend_tests!(
     staff_reads_are_audited,
     invites_are_single_use,
     the_care_team_hands_over_a_password_reset_code,
+    a_forgotten_password_is_reset_by_email,
+    invites_are_emailed_when_asked,
     rules_preview_replays_recent_weeks,
     clinic_defaults_shape_new_patients,
     the_clinic_admin_sets_the_safety_contact,
@@ -1292,6 +1294,163 @@ async fn the_care_team_hands_over_a_password_reset_code(backend: Backend) {
         limited["error"].as_str().unwrap().contains("try again"),
         "{limited}"
     );
+}
+
+/// A server that sends e-mail through `smtp` and is reached at https://stepwise.clinic.example.
+async fn mailing_app(backend: Backend, smtp: &stepwise_testkit::smtp::SmtpServer) -> TestApp {
+    let config = stepwise_server::Config {
+        public_url: Some("https://stepwise.clinic.example".into()),
+        mailer: Some(
+            stepwise_server::mail::Mailer::new(&smtp.url(), "Stepwise <stepwise@clinic.example>")
+                .expect("a mailer"),
+        ),
+        ..stepwise_server::Config::default()
+    };
+    TestApp::with_config(backend, monday(), config).await
+}
+
+/// The code in the link `…{page}#code=CODE` of an e-mail.
+fn code_in(message: &str, page: &str) -> String {
+    let link = format!("https://stepwise.clinic.example{page}#code=");
+    let start = message
+        .find(&link)
+        .unwrap_or_else(|| panic!("no {link} in {message}"))
+        + link.len();
+    message[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+async fn a_forgotten_password_is_reset_by_email(backend: Backend) {
+    // Without an SMTP server there is no e-mail, and the pages know it.
+    let plain = TestApp::new(backend, monday()).await;
+    let options = plain
+        .get("/api/v1/auth/recovery", &Auth::None)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(options, json!({"by_email": false}));
+    plain
+        .post(
+            "/api/v1/auth/password-reset/email",
+            &Auth::None,
+            json!({"email": "pat@example.org"}),
+        )
+        .await
+        .expect(StatusCode::SERVICE_UNAVAILABLE);
+
+    let smtp = stepwise_testkit::smtp::SmtpServer::start();
+    let app = mailing_app(backend, &smtp).await;
+    let admin = app
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let tess = app.therapist(&admin, "tess@riverside.example").await;
+    let pat = app
+        .patient(&admin, id(&tess), "Europe/London", "pat@example.org")
+        .await;
+    let options = app
+        .get("/api/v1/auth/recovery", &Auth::None)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(options, json!({"by_email": true}));
+    let ask = |email: &str| {
+        app.post(
+            "/api/v1/auth/password-reset/email",
+            &Auth::None,
+            json!({"email": email}),
+        )
+    };
+    // An address without an account is answered the same, and gets nothing.
+    ask("nobody@example.org").await.expect(StatusCode::ACCEPTED);
+    ask("Pat@Example.org").await.expect(StatusCode::ACCEPTED);
+    let messages = smtp.wait_for(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(smtp.messages().len(), 1, "{messages:?}");
+    let message = &messages[0];
+    assert_eq!(message.to, "pat@example.org");
+    assert_eq!(message.subject, "Choose a new Stepwise password");
+    assert_eq!(message.from, "Stepwise <stepwise@clinic.example>");
+    let code = code_in(&message.body, "/app/reset");
+    assert!(
+        message.body.contains(&format!("enter this code: {code}")),
+        "{message:?}"
+    );
+    let bad = ask("not an address")
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["field"], "email");
+
+    app.post(
+        "/api/v1/auth/password-reset",
+        &Auth::None,
+        json!({"code": code, "password": "the e-mailed new password"}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+    app.get("/api/v1/me", &pat)
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
+    app.login("pat@example.org", "the e-mailed new password")
+        .await;
+
+    // At most five asks per client (and per address) in a quarter of an hour; two were above.
+    for _ in 0..3 {
+        ask("pat@example.org").await.expect(StatusCode::ACCEPTED);
+    }
+    ask("pat@example.org")
+        .await
+        .expect(StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn invites_are_emailed_when_asked(backend: Backend) {
+    let plain = TestApp::new(backend, monday()).await;
+    let admin = plain
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let refused = plain
+        .post(
+            "/api/v1/invites",
+            &admin,
+            json!({"role": "therapist", "email": "theo@riverside.example"}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["field"], "email");
+
+    let smtp = stepwise_testkit::smtp::SmtpServer::start();
+    let app = mailing_app(backend, &smtp).await;
+    let admin = app
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let invite = app
+        .post(
+            "/api/v1/invites",
+            &admin,
+            json!({"role": "therapist", "email": "theo@riverside.example"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(invite["emailed_to"], "theo@riverside.example");
+    assert_eq!(
+        invite["link"],
+        format!(
+            "https://stepwise.clinic.example/app/join#code={}",
+            invite["code"].as_str().unwrap()
+        )
+    );
+    let messages = smtp.wait_for(1).await;
+    let message = &messages[0];
+    assert_eq!(message.to, "theo@riverside.example");
+    assert_eq!(message.subject, "Riverside Physio invites you to Stepwise");
+    let code = code_in(&message.body, "/app/join");
+    assert_eq!(code, invite["code"].as_str().unwrap());
+    app.post(
+        "/api/v1/invites/accept",
+        &Auth::None,
+        json!({"code": code, "email": "theo@riverside.example", "display_name": "Theo", "password": PASSWORD}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
 }
 
 async fn rules_preview_replays_recent_weeks(backend: Backend) {

@@ -471,7 +471,7 @@ fn validator_python() -> String {
         Ok(python) if !python.is_empty() => python,
         _ => panic!(
             "STEPWISE_FHIR_PYTHON is not set: run scripts/test, or export \
-             STEPWISE_FHIR_PYTHON=$(scripts/fhir-validator)"
+             STEPWISE_FHIR_PYTHON=$(scripts/python-venv fhir)"
         ),
     }
 }

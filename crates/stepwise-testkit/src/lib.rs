@@ -20,6 +20,7 @@ use stepwise_store::Store;
 pub mod push;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod smtp;
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

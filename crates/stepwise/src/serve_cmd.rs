@@ -31,6 +31,15 @@ pub struct ServeArgs {
     /// address each request came to (its Host header).
     #[arg(long, env = "STEPWISE_PUBLIC_URL", value_parser = public_url)]
     pub public_url: Option<String>,
+    /// Send e-mail (reset links people ask for, invites staff choose to e-mail) through this
+    /// SMTP server: smtp://HOST:PORT, smtp://HOST:587?tls=required (STARTTLS),
+    /// smtps://HOST:465, with USER:PASSWORD@ before the host when it wants a login. Needs
+    /// --public-url (the links in e-mails start there). Off: nothing is e-mailed.
+    #[arg(long, env = "STEPWISE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of Stepwise's e-mail. Default: Stepwise <stepwise@HOST of --public-url>.
+    #[arg(long, env = "STEPWISE_MAIL_FROM")]
+    pub mail_from: Option<String>,
     /// Contact for push services (the VAPID `sub` claim): a mailto: or https: URL.
     #[arg(
         long,
@@ -99,9 +108,33 @@ impl ServeArgs {
                 self.push_timeout_ms
             );
         }
+        let mailer = match &self.smtp_url {
+            None => None,
+            Some(smtp_url) => {
+                let Some(public_url) = &self.public_url else {
+                    anyhow::bail!(
+                        "--smtp-url needs --public-url: the links in e-mails must start at the \
+                         address people reach this server at, never at whatever a request's \
+                         Host header says"
+                    );
+                };
+                let from = match &self.mail_from {
+                    Some(from) => from.clone(),
+                    None => {
+                        let host = url::Url::parse(public_url)?
+                            .host_str()
+                            .unwrap_or("localhost")
+                            .to_string();
+                        format!("Stepwise <stepwise@{host}>")
+                    }
+                };
+                Some(stepwise_server::mail::Mailer::new(smtp_url, &from)?)
+            }
+        };
         Ok(Config {
             secure_cookies: self.secure_cookies,
             public_url: self.public_url.clone(),
+            mailer,
             push,
             reminders,
             ..Config::default()
@@ -187,4 +220,50 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("starting the async runtime")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args as _, FromArgMatches};
+
+    use super::ServeArgs;
+
+    fn serve(flags: &[&str]) -> anyhow::Result<ServeArgs> {
+        let matches = ServeArgs::augment_args(clap::Command::new("serve"))
+            .try_get_matches_from(std::iter::once("serve").chain(flags.iter().copied()))?;
+        Ok(ServeArgs::from_arg_matches(&matches)?)
+    }
+
+    #[test]
+    fn e_mail_needs_the_public_address_and_names_its_sender_after_it() {
+        let err = serve(&["--smtp-url", "smtp://127.0.0.1:2525"])
+            .unwrap()
+            .config()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("--smtp-url needs --public-url"),
+            "{err}"
+        );
+        let config = serve(&[
+            "--smtp-url",
+            "smtp://user:secret@127.0.0.1:2525",
+            "--public-url",
+            "https://stepwise.clinic.example/",
+        ])
+        .unwrap()
+        .config()
+        .unwrap();
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://stepwise.clinic.example")
+        );
+        let mailer = format!("{:?}", config.mailer.expect("a mailer"));
+        assert!(
+            mailer.contains("stepwise@stepwise.clinic.example"),
+            "{mailer}"
+        );
+        assert!(!mailer.contains("secret"), "{mailer}");
+        assert!(serve(&["--public-url", "https://x.example/?a=1"]).is_err());
+        assert!(serve(&["--public-url", "ftp://x.example"]).is_err());
+    }
 }

@@ -130,6 +130,8 @@ pub struct InviteRequest {
     therapist_id: Option<i64>,
     /// For patients: their IANA time zone.
     timezone: Option<String>,
+    /// Also e-mail the invite to this address (needs `--smtp-url`).
+    email: Option<String>,
 }
 
 /// The invite code, shown once.
@@ -141,6 +143,12 @@ pub struct Invite {
     /// The join link (the code in its fragment) and its QR code, to hand over.
     #[serde(flatten)]
     handover: Handover,
+    /// Where the invite was e-mailed, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emailed_to: Option<String>,
+    /// Why the e-mail asked for was not sent (the invite works all the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_error: Option<String>,
 }
 
 /// `POST /api/v1/invites` — clinic admins invite therapists and patients; therapists invite
@@ -214,6 +222,22 @@ pub async fn create_invite(
             })
         }
     };
+    let email_to = match &req.email {
+        None => None,
+        Some(address) => {
+            let address = validate::email("email", address)?;
+            match &state.config.mailer {
+                Some(mailer) => Some((address, mailer.clone())),
+                None => {
+                    return Err(ApiError::invalid(
+                        "email",
+                        "this server sends no e-mail (it has no --smtp-url)",
+                        "no e-mail: hand the link, QR code or code over yourself",
+                    ));
+                }
+            }
+        }
+    };
     let code = new_code(3)?;
     let now = state.clock.now();
     let expires_at = now + state.config.invite_ttl;
@@ -232,6 +256,24 @@ pub async fn create_invite(
         )
         .await?;
     let handover = Handover::new(&links::base_url(&state, &headers), links::JOIN_PAGE, &code);
+    let (mut emailed_to, mut email_error) = (None, None);
+    if let Some((address, mailer)) = email_to {
+        let clinic = state.store.clinic(user.clinic_id).await?;
+        let mail = crate::mail::invite_mail(
+            &address,
+            &clinic.name,
+            &handover.link,
+            &code,
+            state.config.invite_ttl.num_days(),
+        );
+        match mailer.send(mail).await {
+            Ok(()) => emailed_to = Some(address),
+            Err(err) => {
+                tracing::warn!(%err, "an invite e-mail was not sent");
+                email_error = Some(err.to_string());
+            }
+        }
+    }
     Ok((
         StatusCode::CREATED,
         Json(Invite {
@@ -239,6 +281,8 @@ pub async fn create_invite(
             role: req.role,
             expires_at,
             handover,
+            emailed_to,
+            email_error,
         }),
     ))
 }

@@ -1,5 +1,6 @@
 //! Getting back in: a one-time password reset code made by the care team and handed over (as
-//! a link and a QR code, like an invite), and the page's call that sets a new password with it.
+//! a link and a QR code, like an invite) or e-mailed at the person's own request (when the
+//! server has `--smtp-url`), and the page's call that sets a new password with it.
 //! A code works once, until it expires ([`crate::state::Config::reset_ttl`]); a newer code
 //! voids the older ones; using it ends every login of that person. Failed attempts are limited
 //! per client address.
@@ -19,6 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
 use crate::links::{self, Handover};
 use crate::state::AppState;
+use crate::{mail, validate};
 
 /// One use of a one-time code (an invite, a password reset) by a client, under the code
 /// limiter: refused with `429` while that client has too many recent failures; an unknown,
@@ -146,4 +148,81 @@ pub async fn reset(
     )?;
     tracing::info!(user = user.id, "password reset");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How a person who forgot their password can get back in on this server.
+#[derive(Serialize)]
+pub struct Recovery {
+    /// A reset link can be e-mailed (the server has `--smtp-url`); otherwise only the care
+    /// team's reset code works.
+    by_email: bool,
+}
+
+/// `GET /api/v1/auth/recovery` — public: what the reset page offers.
+pub async fn options(State(state): State<AppState>) -> Json<Recovery> {
+    Json(Recovery {
+        by_email: state.config.mailer.is_some(),
+    })
+}
+
+/// Asking for a reset link by e-mail.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetByEmail {
+    email: String,
+}
+
+/// `POST /api/v1/auth/password-reset/email` — public. When the address belongs to an account,
+/// a reset link (and its code) goes to it; the answer is `202` either way and comes before the
+/// e-mail is sent, so it tells nobody whether the address has an account. Limited per client
+/// and per address; `503` when the server sends no e-mail.
+pub async fn reset_by_email(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Body(req): Body<ResetByEmail>,
+) -> ApiResult<StatusCode> {
+    let Some(mailer) = state.config.mailer.clone() else {
+        return Err(ApiError::Unavailable(
+            "this server sends no e-mail: ask your care team for a reset code",
+        ));
+    };
+    let email = validate::email("email", &req.email)?;
+    let now = state.clock.now();
+    for key in [client.key("reset-email"), format!("reset-email:{email}")] {
+        if let Err(wait) = state.mail_limiter.check(&key, now) {
+            return Err(ApiError::TooManyRequests(wait));
+        }
+        state.mail_limiter.failed(&key, now);
+    }
+    let user = match state.store.credentials(&email).await {
+        Ok(credentials) => credentials.user,
+        Err(StoreError::NotFound) => {
+            tracing::info!("a reset e-mail was asked for an address with no account");
+            return Ok(StatusCode::ACCEPTED);
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let code = new_code(3)?;
+    let expires_at = now + state.config.reset_ttl;
+    state
+        .store
+        .create_password_reset(&hash_code(&code), user.id, None, now, expires_at)
+        .await?;
+    // E-mailed links start at --public-url only (serve requires it with --smtp-url): the
+    // Host header of a public request is the asker's to choose.
+    let base = state.config.public_url.clone().unwrap_or_default();
+    let link = format!("{base}{}", links::path_with_code(links::RESET_PAGE, &code));
+    let mail = mail::reset_mail(
+        &user.email,
+        &user.display_name,
+        &link,
+        &code,
+        state.config.reset_ttl.num_hours(),
+    );
+    tokio::spawn(async move {
+        if let Err(err) = mailer.send(mail).await {
+            tracing::error!(user = user.id, %err, "a reset e-mail was not sent");
+        }
+    });
+    Ok(StatusCode::ACCEPTED)
 }
