@@ -51,11 +51,20 @@
     }
   }
 
-  function start() {
+  /** Takes the code from the address, when it has one, and moves on to the next field. */
+  function fillCode() {
     const code = S.codeFromAddress();
+    if (!code) return;
     byId('join-code').value = code;
+    byId('join-display-name').focus();
+  }
+
+  function start() {
+    fillCode();
+    // A link opened on this very page changes only the fragment: take its code too.
+    window.addEventListener('hashchange', fillCode);
     byId('join-form').addEventListener('submit', join);
-    byId(code ? 'join-display-name' : 'join-code').focus();
+    if (!byId('join-code').value) byId('join-code').focus();
   }
 
   start();

@@ -22,6 +22,7 @@
       });
       byId('reset-password').value = '';
       byId('reset').hidden = true;
+      byId('by-email').hidden = true;
       S.say('Your new password is saved. Sign in with it now.');
       S.showLogin('', (answer) => S.goHome(answer.user));
       byId('login-email').focus();
@@ -72,13 +73,22 @@
     }
   }
 
+  /** Takes the code from the address, when it has one, and moves on to the next field. */
+  function fillCode() {
+    const code = S.codeFromAddress();
+    if (!code) return;
+    byId('reset-code').value = code;
+    byId('reset-password').focus();
+  }
+
   function start() {
     byId('email-form').addEventListener('submit', askByEmail);
     offerEmail();
-    const code = S.codeFromAddress();
-    byId('reset-code').value = code;
+    fillCode();
+    // A link opened on this very page changes only the fragment: take its code too.
+    window.addEventListener('hashchange', fillCode);
     byId('reset-form').addEventListener('submit', reset);
-    byId(code ? 'reset-password' : 'reset-code').focus();
+    if (!byId('reset-code').value) byId('reset-code').focus();
   }
 
   start();

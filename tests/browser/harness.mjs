@@ -9,7 +9,8 @@
 // Exports (each documented where it is defined):
 //   run(name, body, options)                 the scenario: servers, browser, cleanup, PASSED/FAILED, exit code
 //   step(text)                               a progress line
-//   startStack({name})                       web-push-testing + `stepwise serve` on a fresh SQLite file
+//   startStack({name, smtp})                 web-push-testing + `stepwise serve` on a fresh SQLite file;
+//                                            with smtp, aiosmtpd too (stack.mail(): the e-mails sent)
 //   login(base, email, password)             an API client (session cookie + CSRF token)
 //   signUpTherapist / signUpPatient          people, through invites
 //   launchBrowser() / newPage(browser, opts) headless Chromium; pages that record what went wrong
@@ -18,16 +19,17 @@
 //   measure(page, url)                       first contentful paint, DOMContentLoaded, bytes, requests
 //   installPushStub                          a PushManager stand-in (context.addInitScript)
 //   waitFor, sleep, fetchJson, tail          small helpers
-//   PHONE, DESKTOP, ROOT, SCREENSHOTS, STEPWISE_BIN, PUSH_SERVICE, CHROMIUM
+//   PHONE, DESKTOP, ROOT, SCREENSHOTS, STEPWISE_BIN, PUSH_SERVICE, SMTP_PYTHON, CHROMIUM
 //
 // Environment (scripts/browser-tests sets them):
 //   STEPWISE_PUSH_SERVICE  web-push-testing's src/bin/server.js (required: `scripts/push-service`)
+//   STEPWISE_SMTP_PYTHON   the Python with aiosmtpd, for scenarios with smtp (`scripts/python-venv smtp`)
 //   STEPWISE_BIN           the stepwise binary (default target/debug/stepwise)
 //   STEPWISE_CHROMIUM      the browser (default /usr/bin/chromium)
 //   STEPWISE_SCREENSHOTS   where screenshots go (default target/screenshots)
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -44,6 +46,8 @@ const fromRoot = (p) => path.resolve(ROOT, p);
 
 export const STEPWISE_BIN = fromRoot(process.env.STEPWISE_BIN || 'target/debug/stepwise');
 export const PUSH_SERVICE = process.env.STEPWISE_PUSH_SERVICE || '';
+/** The Python with aiosmtpd (scripts/python-venv smtp), for scenarios that send e-mail. */
+export const SMTP_PYTHON = process.env.STEPWISE_SMTP_PYTHON || '';
 export const CHROMIUM = process.env.STEPWISE_CHROMIUM || '/usr/bin/chromium';
 export const SCREENSHOTS = fromRoot(process.env.STEPWISE_SCREENSHOTS || 'target/screenshots');
 
@@ -79,6 +83,20 @@ const pages = [];
 export function step(text) {
   const seconds = ((Date.now() - started) / 1000).toFixed(1).padStart(5);
   console.log(`browser-test${scenario ? ` ${scenario}` : ''} [${seconds}s] ${text}`);
+}
+
+/** 'up' once an SMTP server on loopback `port` sends its 220 greeting, else undefined. */
+function smtpGreets(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const done = (value) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.setTimeout(2000, () => done(undefined));
+    socket.once('data', (data) => done(data.toString().startsWith('220') ? 'up' : undefined));
+    socket.once('error', () => done(undefined));
+  });
 }
 
 /** Resolves after `ms` milliseconds. */
@@ -226,7 +244,7 @@ function runToEnd(command, args, env) {
  *   stop(),        stops both and removes `dir` (run() does this for ctx.stack)
  * }
  */
-export async function startStack({ name = scenario || 'stack' } = {}) {
+export async function startStack({ name = scenario || 'stack', smtp = false } = {}) {
   if (!PUSH_SERVICE) {
     throw new Error(
       "STEPWISE_PUSH_SERVICE is not set: it names web-push-testing's server.js. Run scripts/browser-tests, or: " +
@@ -292,6 +310,37 @@ export async function startStack({ name = scenario || 'stack' } = {}) {
   assert.ok(stack.pushService, 'web-push-testing did not start on any of 5 ports');
   step(`web-push-testing answers at ${stack.pushService}`);
 
+  // --- an SMTP server (aiosmtpd) the Stepwise server sends its e-mail to ---
+  let smtpUrl = null;
+  if (smtp) {
+    assert.ok(
+      SMTP_PYTHON,
+      'STEPWISE_SMTP_PYTHON is not set: this scenario sends e-mail to a real SMTP server. Run scripts/browser-tests, or: ' +
+        'export STEPWISE_SMTP_PYTHON="$(scripts/python-venv smtp)"'
+    );
+    const maildir = path.join(dir, 'mail');
+    for (let attempt = 1; attempt <= 5 && !smtpUrl; attempt += 1) {
+      const port = await freePort();
+      const server = startChild(
+        SMTP_PYTHON,
+        ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir],
+        { log: path.join(dir, 'smtp.log') }
+      );
+      children.push(server);
+      const up = await waitFor(`aiosmtpd on port ${port}`, () => (server.exited ? 'exited' : smtpGreets(port)));
+      if (up === 'up') smtpUrl = `smtp://127.0.0.1:${port}`;
+    }
+    assert.ok(smtpUrl, 'aiosmtpd did not start on any of 5 ports');
+    step(`aiosmtpd answers at ${smtpUrl}`);
+    /** Every e-mail received so far, oldest first: [{from, to, subject, body}]. */
+    stack.mail = () => {
+      const folder = path.join(maildir, 'new');
+      if (!fs.existsSync(folder)) return [];
+      const out = execFileSync(SMTP_PYTHON, [path.join(ROOT, 'tests', 'smtp', 'decode.py'), folder]);
+      return JSON.parse(out.toString('utf8'));
+    };
+  }
+
   // --- the Stepwise server ---
   stack.database = `sqlite:${path.join(dir, 'stepwise.db')}`;
   stack.admin = { email: 'admin@riverside.example', password: 'admin-password-1', name: 'Ana Admin' };
@@ -306,11 +355,12 @@ export async function startStack({ name = scenario || 'stack' } = {}) {
   step('clinic created');
   for (let attempt = 1; attempt <= 5 && !stack.base; attempt += 1) {
     const port = await freePort();
+    const mail = smtpUrl ? ['--smtp-url', smtpUrl, '--public-url', `http://127.0.0.1:${port}`] : [];
     const server = startChild(
       STEPWISE_BIN,
       [
         'serve', '--database', stack.database, '--listen', `127.0.0.1:${port}`,
-        '--push-hosts', 'localhost,127.0.0.1', '--reminder-poll-ms', '100',
+        '--push-hosts', 'localhost,127.0.0.1', '--reminder-poll-ms', '100', ...mail,
       ],
       { log: serverLog, env: { RUST_LOG: process.env.RUST_LOG || 'info' } }
     );
@@ -819,7 +869,7 @@ async function report(name, error, failureHooks) {
  * On failure it prints the error, saves SCREENSHOTS/<name>-failure.png of the newest open page,
  * and prints the pages' problems and consoles and the tails of the servers' logs.
  */
-export async function run(name, body, { stack = true, browser = true, timeoutMs = 180_000 } = {}) {
+export async function run(name, body, { stack = true, smtp = false, browser = true, timeoutMs = 180_000 } = {}) {
   scenario = name;
   const failureHooks = [];
   let finished = false;
@@ -845,7 +895,7 @@ export async function run(name, body, { stack = true, browser = true, timeoutMs 
     await fsp.rm(path.join(SCREENSHOTS, `${name}-failure.png`), { force: true });
     const ctx = { name, onFailure: (fn) => failureHooks.push(fn) };
     if (stack) {
-      ctx.stack = await startStack({ name });
+      ctx.stack = await startStack({ name, smtp });
       ctx.base = ctx.stack.base;
       ctx.admin = ctx.stack.admin;
     }

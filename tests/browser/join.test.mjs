@@ -1,22 +1,26 @@
 // A new patient's first steps, in a real browser, without the API:
 //
-//   (a) A therapist signs in on /app/patients and invites a patient: the page shows the code,
-//       the join link and its QR code (an SVG, read back from the screen by npm jsqr), and
-//       focuses the result.
+//   (a) A therapist signs in on /app/patients and invites a patient, asking for it to be
+//       e-mailed too: the page shows the code, the join link and its QR code (an SVG, read back
+//       from the screen by npm jsqr), and focuses the result; the e-mail (received by a real
+//       SMTP server, aiosmtpd) holds the same link.
 //   (b) On a phone, the patient opens the link: /app/join has the code filled in and has taken
 //       it out of the address bar; they give their name, e-mail and a password, and land on
 //       Today signed in. A used invite link then says so in words.
 //   (c) The patient forgets their password. The therapist creates a reset code on the
 //       patient's page (link and QR code again); the patient opens the link on the phone,
 //       chooses a new password, is told to sign in with it and does; the old one fails.
-//   (d) axe-core finds no serious or critical violation on /app/join and /app/reset;
+//   (d) Forgotten again, the patient follows "Forgot your password?" from the sign-in page,
+//       asks for a link by e-mail, opens the link from the e-mail, chooses a new password and
+//       signs in with it.
+//   (e) axe-core finds no serious or critical violation on /app/join and /app/reset;
 //       screenshots of both at phone width.
 import assert from 'node:assert/strict';
 
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 
-import { run, step, signIn, signUpTherapist, login, screenshot, checkAccessibility } from './harness.mjs';
+import { run, step, signIn, signUpTherapist, login, screenshot, checkAccessibility, waitFor } from './harness.mjs';
 
 /**
  * What the QR code in `svg` (a locator) says, read back from its pixels as drawn by the browser
@@ -43,7 +47,22 @@ async function handover(container) {
   return { code, link };
 }
 
-await run('join', async ({ base, admin, newPage }) => {
+/** The one e-mail to `to` (waits up to 15 s for it). */
+async function mailTo(stack, to) {
+  return waitFor(`an e-mail to ${to}`, () => {
+    const mails = stack.mail().filter((m) => m.to === to);
+    return mails.length === 1 ? mails[0] : undefined;
+  });
+}
+
+/** The first link to `page` in an e-mail's body. */
+function linkIn(mail, page) {
+  const match = new RegExp(`https?://\\S+${page}#code=[A-Z0-9-]+`).exec(mail.body);
+  assert.ok(match, `a ${page} link in ${JSON.stringify(mail)}`);
+  return match[0];
+}
+
+await run('join', async ({ base, admin, newPage, stack }) => {
   const adminApi = await login(base, admin.email, admin.password);
   const tess = await signUpTherapist(adminApi, 'tess@riverside.example', 'Tess Therapist');
 
@@ -51,9 +70,14 @@ await run('join', async ({ base, admin, newPage }) => {
   const desk = await newPage({ viewport: 'desktop' });
   await signIn(desk, `${base}/app/patients`, tess);
   await desk.locator('#invite-timezone').fill('Europe/Berlin');
+  await desk.getByLabel('E-mail it to (optional)').fill('pat@example.org');
   await desk.getByRole('button', { name: 'Create invite code' }).click();
   const invite = await handover(desk.locator('#invite-result'));
   assert.equal(invite.link, `${base}/app/join#code=${invite.code}`);
+  await desk.getByText('Invite created and e-mailed to pat@example.org.').waitFor();
+  const invited = await mailTo(stack, 'pat@example.org');
+  assert.equal(invited.subject, 'Riverside Physio invites you to Stepwise');
+  assert.equal(linkIn(invited, '/app/join'), invite.link);
   const focused = await desk.evaluate(() => document.activeElement && document.activeElement.closest('#invite-result') !== null);
   assert.ok(focused, 'the result takes focus');
   await screenshot(desk, 'invite');
@@ -115,4 +139,30 @@ await run('join', async ({ base, admin, newPage }) => {
   // The phone that joined was signed out by the reset; the old password no longer works.
   await assert.rejects(login(base, pat.email, pat.password));
   phone.assertClean();
-});
+
+  step('(d) a reset link by e-mail');
+  const forgot = await newPage({ viewport: 'phone' });
+  await forgot.goto(`${base}/app`);
+  await forgot.getByRole('link', { name: 'Forgot your password?' }).click();
+  await forgot.waitForURL(`${base}/app/reset`);
+  await forgot.locator('#by-email').waitFor({ state: 'visible' });
+  await forgot.locator('#email-email').fill(pat.email);
+  await forgot.getByRole('button', { name: 'E-mail me a link' }).click();
+  await forgot.getByText('If this address has an account, an e-mail with a link is on its way.').waitFor();
+  const resetMail = await waitFor('the reset e-mail', () => stack.mail().find((m) => m.subject === 'Choose a new Stepwise password'));
+  assert.equal(resetMail.to, pat.email);
+  const emailed = linkIn(resetMail, '/app/reset');
+  assert.ok(emailed.startsWith(`${base}/app/reset#code=`), emailed);
+  await forgot.goto(emailed);
+  const lastPassword = 'copper meadow violin four';
+  await forgot.getByLabel('New password').fill(lastPassword);
+  await forgot.getByRole('button', { name: 'Save my new password' }).click();
+  await forgot.getByText('Your new password is saved. Sign in with it now.').waitFor();
+  await forgot.locator('#login-email').fill(pat.email);
+  await forgot.locator('#login-password').fill(lastPassword);
+  await forgot.getByRole('button', { name: 'Sign in' }).click();
+  await forgot.waitForURL(`${base}/app/today`);
+  await forgot.getByRole('heading', { name: 'Your walk' }).waitFor();
+  forgot.assertClean(['401 GET /api/v1/me']);
+  step('signed in with the password chosen from the e-mailed link');
+}, { smtp: true });

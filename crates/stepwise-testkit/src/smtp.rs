@@ -24,21 +24,8 @@ pub struct Mail {
     pub body: String,
 }
 
-/// Reads every message file of a Maildir's `new/` (oldest first) with Python's `email`
-/// package and prints them as JSON.
-const DECODE: &str = r#"
-import email, json, os, sys
-from email import policy
-folder = sys.argv[1]
-names = sorted(os.listdir(folder), key=lambda n: os.stat(os.path.join(folder, n)).st_mtime_ns)
-out = []
-for name in names:
-    with open(os.path.join(folder, name), "rb") as f:
-        m = email.message_from_binary_file(f, policy=policy.default)
-    out.append({"from": str(m["From"]), "to": str(m["To"]), "subject": str(m["Subject"]),
-                "body": m.get_body(preferencelist=("plain",)).get_content()})
-print(json.dumps(out))
-"#;
+/// Prints a Maildir's messages as JSON, decoded by Python's `email` package.
+const DECODE: &str = include_str!("../../../tests/smtp/decode.py");
 
 /// A running aiosmtpd; stopped and its Maildir deleted on drop.
 pub struct SmtpServer {
