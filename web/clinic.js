@@ -1,5 +1,6 @@
 // The clinic admin's home (/app/clinic): the clinic's therapists and patients, invites for a
-// therapist or a patient (the one-time code shown once), and the clinic defaults editor —
+// therapist or a patient (the link, QR code and code shown once; e-mailed when asked and the
+// server sends e-mail), and the clinic defaults editor —
 // the rules and starting plan new patients get (PUT /api/v1/clinic/defaults), each field with
 // its allowed range and the server's refusal shown next to it. Needs common.js and rules.js.
 (function () {
@@ -29,8 +30,11 @@
     event.preventDefault();
     byId('invite-timezone-error').textContent = '';
     byId('invite-therapist-error').textContent = '';
+    byId('invite-email-error').textContent = '';
     if (!byId('invite-form').reportValidity()) return;
     const body = { role: role() };
+    const email = byId('invite-email').value.trim();
+    if (email) body.email = email;
     if (body.role === 'patient') {
       body.therapist_id = Number(byId('invite-therapist').value);
       body.timezone = byId('invite-timezone').value.trim();
@@ -41,10 +45,13 @@
       const answer = await S.api('POST', '/api/v1/invites', body);
       const who = body.role === 'patient' ? 'patient' : 'therapist';
       S.showHandover(byId('invite-result'), answer, 'Give this to the new ' + who + ': they join with the link, the QR code or the code');
-      S.say('Invite created.');
+      S.sayInvited(answer, byId('invite-email'));
     } catch (error) {
       const field = error.body && error.body.field;
-      if (field === 'timezone' || field === 'therapist_id') {
+      if (field === 'email') {
+        S.fieldError(error, 'invite-');
+        byId('invite-email').focus();
+      } else if (field === 'timezone' || field === 'therapist_id') {
         const id = field === 'timezone' ? 'invite-timezone-error' : 'invite-therapist-error';
         byId(id).textContent = error.message + (error.body.allowed ? ' — allowed: ' + error.body.allowed + '.' : '');
       } else {
@@ -194,11 +201,14 @@
       byId('defaults-form').addEventListener('submit', saveDefaults);
       byId('safety-contact-form').addEventListener('submit', saveSafetyContact);
     }
-    const [c, therapists, rows] = await Promise.all([
+    const [c, therapists, rows, recovery] = await Promise.all([
       S.api('GET', '/api/v1/clinic'),
       S.api('GET', '/api/v1/clinic/therapists'),
       S.api('GET', '/api/v1/patients'),
+      S.api('GET', '/api/v1/auth/recovery'),
     ]);
+    // Invites can be e-mailed when this server sends e-mail.
+    byId('invite-email-field').hidden = !recovery.by_email;
     clinic = c;
     byId('page-title').textContent = c.name;
     document.title = c.name + ' · Stepwise';

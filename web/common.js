@@ -346,6 +346,21 @@
   }
 
   /**
+   * Says how an invite went out: created, and e-mailed to `answer.emailed_to` (then `emailInput`
+   * is emptied), or created but not e-mailed (`answer.email_error`), to be handed over instead.
+   */
+  function sayInvited(answer, emailInput) {
+    if (answer.emailed_to) {
+      say('Invite created and e-mailed to ' + answer.emailed_to + '.');
+      emailInput.value = '';
+    } else if (answer.email_error) {
+      fail('Invite created, but the e-mail was not sent (' + answer.email_error + '). Hand the link, QR code or code over yourself.');
+    } else {
+      say('Invite created.');
+    }
+  }
+
+  /**
    * Shows a refused form's error next to its field when the answer names one the form has
    * (`field` → the element `prefix + field + '-error'`), else in the page's error region.
    * Returns the field's input, for focus.
@@ -549,6 +564,7 @@
     goHome,
     codeFromAddress,
     showHandover,
+    sayInvited,
     fieldError,
     fillScale,
     chosenNumber,

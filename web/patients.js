@@ -102,14 +102,7 @@
     try {
       const answer = await S.api('POST', '/api/v1/invites', body);
       S.showHandover(byId('invite-result'), answer, 'Give this to the patient: they join with the link, the QR code or the code');
-      if (answer.emailed_to) {
-        S.say('Invite created and e-mailed to ' + answer.emailed_to + '.');
-        byId('invite-email').value = '';
-      } else if (answer.email_error) {
-        S.fail('Invite created, but the e-mail was not sent (' + answer.email_error + '). Hand the link, QR code or code over yourself.');
-      } else {
-        S.say('Invite created.');
-      }
+      S.sayInvited(answer, byId('invite-email'));
     } catch (error) {
       const field = error.body && error.body.field;
       if (field === 'email') {
