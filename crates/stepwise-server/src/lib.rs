@@ -170,6 +170,9 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("content-security-policy"),
             HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'"),
         ))
+        // gzip for clients that ask (Accept-Encoding), with Vary: Accept-Encoding: pages,
+        // scripts, styles, JSON, CSV and SVG; not images already compressed, nor tiny bodies.
+        .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 

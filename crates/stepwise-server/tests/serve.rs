@@ -80,6 +80,40 @@ async fn serves_over_tcp_and_shuts_down_cleanly() {
         404
     );
 
+    // Pages, scripts, styles, JSON and SVG go gzip-compressed to a client that asks, and as
+    // they are to one that does not.
+    for path in [
+        "/app/today",
+        "/common.js",
+        "/app.css",
+        "/api/openapi.json",
+        "/icons/icon.svg",
+    ] {
+        let url = format!("http://{addr}{path}");
+        let plain = client.get(&url).send().await.unwrap();
+        assert_eq!(plain.headers().get("content-encoding"), None, "{path}");
+        let plain = plain.bytes().await.unwrap();
+        let zipped = client
+            .get(&url)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(zipped.status(), 200, "{path}");
+        assert_eq!(zipped.headers()["content-encoding"], "gzip", "{path}");
+        assert!(
+            zipped.headers()["vary"]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("accept-encoding"),
+            "{path}"
+        );
+        let zipped = zipped.bytes().await.unwrap();
+        assert_eq!(zipped[..2], [0x1f, 0x8b], "{path}: a gzip stream");
+        assert!(zipped.len() < plain.len(), "{path}: {} ≥ {}", zipped.len(), plain.len());
+    }
+
     stop.send(()).unwrap();
     server
         .await
