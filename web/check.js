@@ -26,6 +26,7 @@
       question: 'How is your pain now?',
       field: 'pain_after_2h',
       answeredAt: 'answered_at',
+      opensAt: 'two_hour_check_opens_at',
       path: 'two-hour-check',
       yourPain: 'Your pain now: ',
     },
@@ -34,6 +35,7 @@
       question: 'How is your pain this morning?',
       field: 'pain_next_morning',
       answeredAt: 'next_morning_answered_at',
+      opensAt: 'next_morning_check_opens_at',
       path: 'next-morning-check',
       yourPain: 'Your pain this morning: ',
     },
@@ -46,6 +48,37 @@
   function minutes(seconds) {
     const n = Math.round(Number(seconds) / 60);
     return n === 1 ? '1 minute' : n + ' minutes';
+  }
+
+  /** "14:35" today, else "Tuesday 4 March, 14:35", in this device's time zone. */
+  function whenItOpens(opens) {
+    const sameDay = opens.toDateString() === new Date().toDateString();
+    if (!sameDay) return S.formatDateTime(opens.toISOString());
+    return new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' }).format(opens);
+  }
+
+  let reopen = null;
+
+  /**
+   * When the check is not open yet: says when it opens instead of offering the question, and
+   * offers it by itself at that moment. Returns true when it is not open.
+   */
+  function notOpenYet(walk) {
+    const opens = new Date(walk[check.opensAt]);
+    const wait = opens.getTime() - Date.now();
+    const notYet = byId('not-yet');
+    if (Number.isNaN(wait) || wait <= 0) {
+      notYet.hidden = true;
+      return false;
+    }
+    form.hidden = true;
+    notYet.textContent =
+      'This check opens at ' + whenItOpens(opens) + '. Come back then — or keep this page open: the question appears by itself.';
+    notYet.hidden = false;
+    clearTimeout(reopen);
+    // (Timers longer than about 24 days overflow: the page is reloaded long before.)
+    reopen = setTimeout(start, Math.min(wait + 500, 2 ** 31 - 1));
+    return true;
   }
 
   /** Shows the stored answer in place of the form; `fresh` when it was just given. */
@@ -124,6 +157,10 @@
       return;
     }
 
+    if (notOpenYet(walk)) {
+      S.hideLogin();
+      return;
+    }
     if (S.csrf.get()) {
       S.hideLogin();
       form.hidden = false;
@@ -149,6 +186,7 @@
       const record = await S.api('POST', '/api/v1/me/sessions/' + sessionId + '/' + check.path, {
         [check.field]: Number(chosen.value),
       });
+      S.clearMessages();
       showAnswered(record[check.field], record[check.answeredAt], true);
       S.showSafety(record.safety);
     } catch (error) {
@@ -162,8 +200,10 @@
         form.hidden = true;
         S.showLogin('', start);
         S.fail('Your sign-in has ended. Please sign in again.');
+      } else if (error.status === 409) {
+        // Not open yet after all: this device's clock runs ahead of the server's.
+        S.fail('This check is not open yet. Please try again in a few minutes.');
       } else {
-        // 409 (e.g. the check is not open yet) and validation errors: the server's words.
         S.fail(error.message);
       }
     } finally {

@@ -111,7 +111,12 @@ async fn serves_over_tcp_and_shuts_down_cleanly() {
         );
         let zipped = zipped.bytes().await.unwrap();
         assert_eq!(zipped[..2], [0x1f, 0x8b], "{path}: a gzip stream");
-        assert!(zipped.len() < plain.len(), "{path}: {} ≥ {}", zipped.len(), plain.len());
+        assert!(
+            zipped.len() < plain.len(),
+            "{path}: {} ≥ {}",
+            zipped.len(),
+            plain.len()
+        );
     }
 
     stop.send(()).unwrap();

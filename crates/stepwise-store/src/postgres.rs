@@ -26,6 +26,11 @@ pub struct PostgresStore {
 
 impl PostgresStore {
     const PLACEHOLDERS: Placeholders = Placeholders::Numbered;
+    /// The patient of a device, their row locked until the transaction ends: uploads of one
+    /// patient then recompute `band_days` one after another, each seeing the minutes the one
+    /// before committed (under READ COMMITTED, two at once would each miss the other's).
+    const DEVICE_PATIENT_LOCKED: &'static str = "SELECT p.user_id FROM devices d \
+         JOIN patients p ON p.user_id = d.patient_id WHERE d.id = $1 FOR UPDATE OF p";
 
     /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`) and applies the
     /// migrations (several instances may start at once: sqlx serialises them with a lock).

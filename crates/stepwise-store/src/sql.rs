@@ -1620,11 +1620,10 @@ macro_rules! impl_store {
                         query.execute(&mut *tx).await?;
                     }
                     if !days.is_empty() {
-                        let patient_id: Id =
-                            sqlx::query_scalar("SELECT patient_id FROM devices WHERE id = $1")
-                                .bind(device_id)
-                                .fetch_one(&mut *tx)
-                                .await?;
+                        let patient_id: Id = sqlx::query_scalar(Self::DEVICE_PATIENT_LOCKED)
+                            .bind(device_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
                         for day in days {
                             sqlx::query(BAND_DAY_UPSERT)
                                 .bind(patient_id)

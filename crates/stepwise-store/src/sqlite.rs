@@ -29,6 +29,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     const PLACEHOLDERS: Placeholders = Placeholders::Positional;
+    /// The patient of a device. (`BEGIN IMMEDIATE` already lets one writer at a time.)
+    const DEVICE_PATIENT_LOCKED: &'static str = "SELECT patient_id FROM devices WHERE id = $1";
 
     /// Opens (creating if missing) the database at `url` (`sqlite:PATH`, `sqlite://PATH` or
     /// `sqlite::memory:`) and applies the migrations.

@@ -275,13 +275,33 @@ pub async fn my_sessions(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Query(range): Query<DateRange>,
-) -> ApiResult<Json<Vec<SessionRecord>>> {
+) -> ApiResult<Json<Vec<MySession>>> {
     let patient = own_patient(&state, &user).await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
     let (from, to) = range.bounds(tz, state.clock.now())?;
+    let sessions = state.store.sessions_between(patient.id, from, to).await?;
     Ok(Json(
-        state.store.sessions_between(patient.id, from, to).await?,
+        sessions
+            .into_iter()
+            .map(|record| MySession {
+                two_hour_check_opens_at: record.logged.ended_at + CHECK_OPENS_AFTER,
+                next_morning_check_opens_at: reminders::plan::next_morning_opens(tz, &record),
+                record,
+            })
+            .collect(),
     ))
+}
+
+/// A walk as its patient sees it: the record, and when each of its checks opens (a page shows
+/// "opens at 14:35" rather than offering an answer the server would refuse).
+#[derive(Serialize)]
+pub struct MySession {
+    #[serde(flatten)]
+    record: SessionRecord,
+    /// The two-hour check can be answered from this instant on.
+    two_hour_check_opens_at: DateTime<Utc>,
+    /// The next-morning check can be answered from this instant on.
+    next_morning_check_opens_at: DateTime<Utc>,
 }
 
 /// The answer to "how is your pain now?".
