@@ -94,6 +94,18 @@ await run('patient', async ({ base, admin, newPage }) => {
   assert.ok(timed.walked_s >= 1 && timed.walked_s <= 3, `walked_s ${timed.walked_s} from the timer`);
   step(`(a) timer walk logged through the page: walk ${timed.id}, walked_s ${timed.walked_s}, shown in GET /me/sessions`);
 
+  // Its two-hour check is not open yet: the page says when it opens (local time), no question.
+  const early = await newPage({ viewport: 'phone' });
+  await early.context().addCookies(await page.context().cookies());
+  await early.goto(`${base}/app/checks/${timed.id}`);
+  const opens = new Date(timed.two_hour_check_opens_at);
+  const hhmm = new Intl.DateTimeFormat('en-GB', { hour: 'numeric', minute: '2-digit', timeZone: 'Europe/Berlin' }).format(opens);
+  await early.getByText(`This check opens at ${hhmm}.`).waitFor();
+  assert.equal(await early.locator('#check-form').isHidden(), true, 'no question before the check opens');
+  await screenshot(early, 'check-not-open-phone');
+  await early.close();
+  step(`(a) the check page says the two-hour check opens at ${hhmm}`);
+
   // --- (b) offline -------------------------------------------------------------------------------
   await waitFor('the service worker to control the page and keep the app shell', () =>
     page.evaluate(async () => {
