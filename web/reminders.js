@@ -142,7 +142,7 @@
     }
   }
 
-  /** Lists the patient's upcoming reminders. */
+  /** Lists the patient's upcoming reminders: those still to come, soonest first. */
   async function showUpcoming() {
     const section = byId('upcoming');
     const list = byId('upcoming-list');
@@ -156,7 +156,12 @@
       S.fail('Could not load your reminders: ' + error.message);
       return;
     }
-    reminders = Array.isArray(reminders) ? reminders.slice() : [];
+    // Only what will still come: planned (or being sent) and not yet due. Sent, cancelled,
+    // expired and failed ones are history, not upcoming.
+    const now = Date.now();
+    reminders = (Array.isArray(reminders) ? reminders : []).filter(
+      (r) => (r.state === 'pending' || r.state === 'sending') && new Date(r.due_at).getTime() > now
+    );
     reminders.sort((a, b) => String(a.due_at).localeCompare(String(b.due_at)));
 
     list.replaceChildren();
