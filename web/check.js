@@ -50,11 +50,12 @@
     return n === 1 ? '1 minute' : n + ' minutes';
   }
 
-  /** "14:35" today, else "Tuesday 4 March, 14:35", in this device's time zone. */
+  /** "at 14:35" today, else "on Tuesday 4 March at 14:35", in this device's time zone. */
   function whenItOpens(opens) {
-    const sameDay = opens.toDateString() === new Date().toDateString();
-    if (!sameDay) return S.formatDateTime(opens.toISOString());
-    return new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' }).format(opens);
+    const time = 'at ' + new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' }).format(opens);
+    if (opens.toDateString() === new Date().toDateString()) return time;
+    const day = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long' }).format(opens);
+    return 'on ' + day + ' ' + time;
   }
 
   let reopen = null;
@@ -73,7 +74,7 @@
     }
     form.hidden = true;
     notYet.textContent =
-      'This check opens at ' + whenItOpens(opens) + '. Come back then — or keep this page open: the question appears by itself.';
+      'This check opens ' + whenItOpens(opens) + '. Come back then — or keep this page open: the question appears by itself.';
     notYet.hidden = false;
     clearTimeout(reopen);
     // (Timers longer than about 24 days overflow: the page is reloaded long before.)

@@ -284,7 +284,9 @@
     // One id per walk, made once: sending it again (offline, retries) never makes two.
     form.dataset.clientId = Outbox.newClientId();
     byId('log').hidden = false;
-    byId('log-title').focus();
+    // The form, not the timer's "Start walking", is what the person sees next.
+    byId('log').scrollIntoView({ block: 'start' });
+    byId('log-title').focus({ preventScroll: true });
   }
 
   function openDirect() {
@@ -323,6 +325,13 @@
     if (!Number.isInteger(bouts) || bouts < 0 || bouts > 50) {
       return { error: 'Please fill in how many walks (bouts) you did, 0 to 50.' };
     }
+    // The walk's pain is what the weekly review weighs: it is asked for, 0 being "no pain".
+    if (S.chosenNumber(form, 'pain_during_max') === null) {
+      return {
+        error: 'Please choose your highest pain while walking (0 if there was no pain).',
+        focus: form.querySelector('input[name="pain_during_max"]'),
+      };
+    }
     const rest = form.querySelector('input[name="rest_type"]:checked');
     const notes = byId('log-notes').value.trim();
     const body = {
@@ -342,9 +351,10 @@
 
   async function submitLog(event) {
     event.preventDefault();
-    const { body, error } = readForm();
+    const { body, error, focus } = readForm();
     if (error) {
       S.fail(error);
+      if (focus) focus.focus();
       return;
     }
     const button = byId('log-submit');

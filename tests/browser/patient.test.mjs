@@ -73,9 +73,19 @@ await run('patient', async ({ base, admin, newPage }) => {
   await page.waitForTimeout(1_400);
   await page.getByRole('button', { name: 'Stop now' }).click();
   await page.getByRole('heading', { name: 'Log your walk' }).waitFor();
+  // The form is what the person sees next, and its heading has the focus.
+  const inView = await page.locator('#log-title').evaluate((h) => {
+    const box = h.getBoundingClientRect();
+    return box.top >= 0 && box.bottom <= window.innerHeight && document.activeElement === h;
+  });
+  assert.ok(inView, 'after "Stop now" the log form is in view and focused');
   assert.equal(await page.getByLabel('Walks (bouts)').inputValue(), '1');
   const form = page.locator('#log-form');
   await form.getByRole('group', { name: 'Pain before you started' }).getByLabel('2', { exact: true }).check();
+  // Without the pain while walking the walk is not saved: the form asks for it (0 = no pain).
+  await page.getByRole('button', { name: 'Save my walk' }).click();
+  await page.getByText('Please choose your highest pain while walking (0 if there was no pain).').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.name), 'pain_during_max');
   await form.getByRole('group', { name: 'Highest pain while walking' }).getByLabel('4', { exact: true }).check();
   await form.getByRole('group', { name: 'How hard did it feel?' }).getByLabel('5', { exact: true }).check();
   await form.getByLabel('Bent forward').check();

@@ -71,12 +71,11 @@ await run('safety', async ({ base, admin, newPage }) => {
   const walk = (await login(base, pat.email, pat.password).then((api) => api.get('/me/sessions')))[0];
   await page.goto(`${base}/app/checks/${walk.id}?check=morning`);
   await page.getByRole('heading', { name: 'Next-morning check' }).waitFor();
-  const question = page.getByRole('group', { name: 'How is your pain this morning?' });
-  await question.getByLabel('4', { exact: true }).check();
-  await page.getByRole('button', { name: 'Save my answer' }).click();
-  await page.getByText(/the next-morning check for this walk opens on \w{3} \d{1,2} \w{3} at 04:00/).waitFor();
-  step('the next-morning check page asks "How is your pain this morning?" and says when it opens');
-  page.assertClean(['401 GET /api/v1/me', `409 POST /api/v1/me/sessions/${walk.id}/next-morning-check`]);
+  // Not open yet: the page says when (tomorrow, 04:00 local) instead of asking.
+  await page.getByText(/^This check opens on \w+ \d{1,2} \w+ at 0?4:00\./).waitFor();
+  assert.equal(await page.locator('#check-form').isHidden(), true, 'no question before it opens');
+  step('the next-morning check page says when it opens instead of asking too early');
+  page.assertClean(['401 GET /api/v1/me']);
 
   // --- 3. the therapist sees the escalation at once ---------------------------------------------
   const reviews = await tessApi.get(`/patients/${pat.id}/reviews`);
