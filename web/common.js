@@ -506,24 +506,30 @@
     );
   }
 
-  /** "1 minute", "2 minutes", "30 seconds", "1 minute 30 seconds". */
-  function duration(seconds) {
+  /**
+   * A duration as people say it: whole and half minutes ("7 minutes", "6½ minutes"), with
+   * "about" when rounded (386 s is "about 6½ minutes"); seconds only under half a minute.
+   * `short` is for tiles: "6½ min", "45 s". (The walk timer shows the seconds themselves.)
+   */
+  function spokenDuration(seconds, short) {
     const s = Math.max(0, Math.round(Number(seconds) || 0));
-    const m = Math.floor(s / 60);
-    const rest = s % 60;
-    const parts = [];
-    if (m) parts.push(m === 1 ? '1 minute' : m + ' minutes');
-    if (rest || !m) parts.push(rest === 1 ? '1 second' : rest + ' seconds');
-    return parts.join(' ');
+    if (s < 30) return short ? s + ' s' : s === 1 ? '1 second' : s + ' seconds';
+    const halves = Math.round(s / 30);
+    const whole = Math.floor(halves / 2);
+    const number = (whole ? String(whole) : '') + (halves % 2 ? '½' : '');
+    if (short) return number + ' min';
+    const about = halves * 30 === s ? '' : 'about ';
+    return about + number + (halves <= 2 ? ' minute' : ' minutes');
   }
 
-  /** A short duration for figures: "7 min", "5 min 51 s", "45 s". */
+  /** "7 minutes", "about 6½ minutes", "45 seconds". */
+  function duration(seconds) {
+    return spokenDuration(seconds, false);
+  }
+
+  /** "7 min", "6½ min", "45 s". */
   function shortDuration(seconds) {
-    const s = Math.max(0, Math.round(Number(seconds) || 0));
-    const m = Math.floor(s / 60);
-    const rest = s % 60;
-    if (!m) return rest + ' s';
-    return m + ' min' + (rest ? ' ' + rest + ' s' : '');
+    return spokenDuration(seconds, true);
   }
 
   /**

@@ -130,13 +130,12 @@ async function visit(page, url, name, check) {
 /** The texts of the elements `locator` matches. */
 const texts = (locator) => locator.evaluateAll((nodes) => nodes.map((n) => n.textContent.trim()));
 
-/** common.js's shortDuration: '12 min', '12 min 30 s', '45 s'. */
+/** What the today tile shows for a walk of `seconds`: whole or half minutes ('12 min', '6½ min'), seconds under half a minute ('25 s'). */
 function shortDuration(seconds) {
-  const s = Math.max(0, Math.round(Number(seconds) || 0));
-  const m = Math.floor(s / 60);
-  const rest = s % 60;
-  if (!m) return `${rest} s`;
-  return `${m} min${rest ? ` ${rest} s` : ''}`;
+  if (seconds < 30) return `${seconds} s`;
+  const minutes = Math.round(seconds / 30) / 2;
+  const whole = Math.trunc(minutes);
+  return `${whole || ''}${minutes > whole ? '½' : ''}`.replace(/^$/, '0') + ' min';
 }
 
 await run(

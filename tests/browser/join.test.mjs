@@ -13,7 +13,8 @@
 //   (d) Forgotten again, the patient follows "Forgot your password?" from the sign-in page,
 //       asks for a link by e-mail, opens the link from the e-mail, chooses a new password and
 //       signs in with it.
-//   (e) axe-core finds no serious or critical violation on /app/join and /app/reset;
+//   (e) axe-core finds no serious or critical violation on /app/join and /app/reset; the first
+//       Tab reaches the skip link;
 //       screenshots of both at phone width.
 import assert from 'node:assert/strict';
 
@@ -88,6 +89,16 @@ await run('join', async ({ base, admin, newPage, stack }) => {
   assert.equal(await phone.locator('#join-code').inputValue(), invite.code);
   assert.ok(!phone.url().includes(invite.code), `the code left the address bar: ${phone.url()}`);
   await checkAccessibility(phone, 'join');
+  // The first stop of the keyboard is a link past the navigation, to the content, shown when
+  // it has the focus.
+  const first = await phone.evaluate(() => {
+    const el = document.querySelector('a[href], button, input, select, textarea, [tabindex]');
+    return { text: el.textContent, href: el.getAttribute('href') };
+  });
+  assert.deepEqual(first, { text: 'Skip to the content', href: '#main' });
+  await phone.locator('.skip-link').focus();
+  const box = await phone.locator('.skip-link').boundingBox();
+  assert.ok(box && box.y >= 0, `the focused skip link is on screen: ${JSON.stringify(box)}`);
   await screenshot(phone, 'join-page');
   const pat = { email: 'pat@example.org', name: 'Pat Patient', password: 'apple river window seven' };
   await phone.getByLabel('Your name').fill(pat.name);
