@@ -19,6 +19,7 @@ const SHELL = [
   '/app',
   '/app/today',
   '/app/flare',
+  '/app/offline',
   '/app.css',
   '/common.js',
   '/walklog.js',
@@ -76,6 +77,12 @@ self.addEventListener('fetch', (event) => {
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
   if (SHELL_PATHS.has(path)) {
     event.respondWith(fromShell(event, path));
+  } else if (request.mode === 'navigate' && path.startsWith('/app')) {
+    // Any other page: the network; offline, a page that says what still works (never the
+    // browser's own error page).
+    event.respondWith(
+      fetch(request).catch(async () => (await caches.match('/app/offline')) || Response.error())
+    );
   }
 });
 

@@ -125,7 +125,7 @@ await run('patient', async ({ base, admin, newPage }) => {
       const name = (await caches.keys()).find((n) => n.startsWith('stepwise-shell-'));
       if (!name) return false;
       const cache = await caches.open(name);
-      const kept = await Promise.all(['/app/today', '/today.js', '/common.js', '/walklog.js', '/app.css'].map((p) => cache.match(p)));
+      const kept = await Promise.all(['/app/today', '/today.js', '/common.js', '/walklog.js', '/app.css', '/app/offline'].map((p) => cache.match(p)));
       return kept.every(Boolean);
     })
   );
@@ -156,6 +156,17 @@ await run('patient', async ({ base, admin, newPage }) => {
   await page.getByText('1 walk is saved on this phone').waitFor();
   await screenshot(page, 'today-offline-phone');
   step('(b) the today page reloads offline from the app shell, with the kept plan and the queued walk');
+
+  // Every other patient page, offline, says what still works instead of the browser's error.
+  for (const other of ['/app/history', '/app/reminders', '/app/band', '/app/checks/1']) {
+    await page.goto(`${base}${other}`);
+    await page.getByRole('heading', { name: 'You are offline' }).waitFor();
+    await page.getByRole('link', { name: 'Today: the walk timer, and logging a walk' }).waitFor();
+  }
+  await screenshot(page, 'offline-phone');
+  await page.goto(`${base}/app/today`);
+  await page.getByRole('heading', { name: 'Your walk' }).waitFor();
+  step('(b) offline, history, reminders, band and a check page show what still works');
 
   await context.setOffline(false);
   await page.getByText('Your saved walk has been sent.').waitFor();
