@@ -469,7 +469,7 @@
 
   /**
    * Fills `<fieldset data-scale="NAME">` with eleven large radio buttons 0–10 named NAME (the
-   * fieldset's legend and hint stay first).
+   * fieldset's legend and hint stay first); `data-low` and `data-high` name the two ends.
    */
   function fillScale(fieldset) {
     const name = fieldset.dataset.scale;
@@ -486,6 +486,14 @@
       number.className = 'scale-number';
       number.textContent = String(n);
       label.append(input, number);
+      // The ends say what they mean, as on the check page ("No pain", "Worst imaginable").
+      const anchor = n === 0 ? fieldset.dataset.low : n === 10 ? fieldset.dataset.high : '';
+      if (anchor) {
+        const words = document.createElement('span');
+        words.className = 'scale-anchor';
+        words.textContent = anchor;
+        label.append(' ', words);
+      }
       options.append(label);
     }
     fieldset.append(options);
