@@ -85,6 +85,8 @@
     box.replaceChildren();
     for (const [name, title, alt] of CHARTS) {
       const figure = el('figure');
+      // It may scroll sideways on a phone: reachable by keyboard.
+      figure.tabIndex = 0;
       const img = document.createElement('img');
       img.dataset.src = base + '/report/charts/' + name + '.svg';
       img.src = img.dataset.src;
