@@ -26,7 +26,7 @@ pub struct ServeArgs {
     /// Mark the session cookie Secure (set when clients reach the server over HTTPS).
     #[arg(long, env = "STEPWISE_SECURE_COOKIES")]
     pub secure_cookies: bool,
-    /// The address people reach this server at, e.g. https://stepwise.clinic.example: the
+    /// The address people reach this server at, e.g. `https://stepwise.clinic.example`: the
     /// start of the join and reset links (and their QR codes) staff hand over. Default: the
     /// address each request came to (its Host header).
     #[arg(long, env = "STEPWISE_PUBLIC_URL", value_parser = public_url)]
