@@ -102,6 +102,26 @@
     byId('message').textContent = text;
   }
 
+  /**
+   * Confirms something done where the person is looking: `text` in a status line at the end
+   * of `place` (the form or card they used), which takes focus (so it is in view and read out).
+   * The page-level message line is cleared, so the confirmation is said once.
+   */
+  function confirm(place, text) {
+    clearMessages();
+    let note = place.querySelector(':scope > .confirmation');
+    if (!note) {
+      note = document.createElement('p');
+      note.className = 'confirmation';
+      note.setAttribute('role', 'status');
+      note.tabIndex = -1;
+      place.append(note);
+    }
+    note.textContent = text;
+    note.hidden = false;
+    note.focus();
+  }
+
   /** Shows an error (assertive live region). */
   function fail(text) {
     byId('message').textContent = '';
@@ -578,6 +598,7 @@
     goHome,
     codeFromAddress,
     showHandover,
+    confirm,
     sayInvited,
     fieldError,
     fillScale,

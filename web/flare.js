@@ -65,7 +65,7 @@
       } else if (S.showSafety(result.stored.safety)) {
         S.say('Your flare is reported and your care team has been told.');
       } else {
-        S.say('Thank you. Your flare is reported and your therapist will see it. Take it easy.');
+        S.confirm(form, 'Thank you. Your flare is reported and your therapist will see it. Take it easy.');
       }
     } catch (error) {
       if (S.isCsrfError(error) || error.status === 401) {

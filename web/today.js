@@ -371,9 +371,9 @@
         S.say('Your walk is saved, and your care team has been told about your pain.');
         refresh();
       } else {
-        S.say('Your walk is saved. Thank you!');
         refresh();
-        byId('timer-start').focus();
+        // Where the person looks once the form closes: the timer card they started from.
+        S.confirm(byId('timer'), 'Your walk is saved. Thank you!');
       }
     } catch (err) {
       if (S.isCsrfError(err) || err.status === 401) {

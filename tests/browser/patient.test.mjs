@@ -30,6 +30,17 @@ import { DESKTOP, PHONE, login, measure, run, screenshot, signUpPatient, signUpT
 const FCP_LIMIT_MS = 200;
 const BYTES_LIMIT = 100 * 1024;
 
+/** The text of the focused confirmation, asserting it is in view (not above the screen). */
+async function confirmationInView(page) {
+  const seen = await page.evaluate(() => {
+    const el = document.activeElement;
+    const box = el.getBoundingClientRect();
+    return { confirmation: el.classList.contains('confirmation'), inView: box.top >= 0 && box.bottom <= window.innerHeight, text: el.textContent };
+  });
+  assert.ok(seen.confirmation && seen.inView, `the confirmation has the focus and is in view: ${JSON.stringify(seen)}`);
+  return seen.text;
+}
+
 await run('patient', async ({ base, admin, newPage }) => {
   const adminApi = await login(base, admin.email, admin.password);
   const tess = await signUpTherapist(adminApi, 'tess@riverside.example', 'Tess Therapist');
@@ -92,6 +103,7 @@ await run('patient', async ({ base, admin, newPage }) => {
   await screenshot(page, 'today-log-phone');
   await page.getByRole('button', { name: 'Save my walk' }).click();
   await page.getByText('Your walk is saved. Thank you!').waitFor();
+  assert.equal(await confirmationInView(page), 'Your walk is saved. Thank you!');
   await page.getByText('This week: 1 of').waitFor();
   let walks = await patApi.get('/me/sessions');
   assert.equal(walks.length, 1, `one walk stored, got ${JSON.stringify(walks)}`);
@@ -220,6 +232,7 @@ await run('patient', async ({ base, admin, newPage }) => {
   await page.getByLabel('Anything else? (optional)').fill('Stiff after gardening');
   await page.getByRole('button', { name: 'Report the flare' }).click();
   await page.getByText('Thank you. Your flare is reported').waitFor();
+  assert.match(await confirmationInView(page), /^Thank you\. Your flare is reported/);
   step('flare reported through /app/flare');
 
   await page.goto(`${base}/app/band`);
