@@ -229,6 +229,11 @@
     try {
       await fn();
       await load();
+      // The confirmation goes where the person is looking: the card they used, unless it
+      // closed (an acknowledged escalation), then it stays in the message line above.
+      const place = button && button.closest('section');
+      const text = byId('message').textContent;
+      if (place && !place.hidden && text) S.confirm(place, text);
     } catch (error) {
       const field = error.body && error.body.field;
       const key = field && Object.keys(fields || {}).find((k) => field === k || field.startsWith(k + '['));
@@ -299,8 +304,8 @@
       try {
         const change = await S.api('POST', base + '/plan', body);
         byId('override-reason').value = '';
-        S.say('Plan changed: the walk is now ' + T.formatInterval(change.to_interval_s) + '.');
         await load();
+        S.confirm(button.closest('section'), 'Plan changed: the walk is now ' + T.formatInterval(change.to_interval_s) + '.');
       } catch (error) {
         if (error.body && error.body.field === 'reason') {
           byId('override-reason-error').textContent = error.message;

@@ -117,7 +117,7 @@ await run('staff', async ({ base, admin, newPage }) => {
   assert.match(await firstRow.innerText(), /Sam Sample[\s\S]*Escalation open/, 'the escalated patient comes first, in words');
   await desk.getByRole('button', { name: 'Create invite code' }).click();
   await desk.locator('#invite-result').waitFor({ state: 'visible' });
-  assert.ok((await desk.locator('#invite-code').innerText()).trim().length >= 6, 'the invite code is shown');
+  assert.ok((await desk.locator('#invite-result output.code').innerText()).trim().length >= 6, 'the invite code is shown');
   await screenshot(desk, 'patients-invited-desktop');
 
   await desk.goto(`${base}/app/rules/${pat.id}`);
