@@ -62,10 +62,32 @@
     }
   }
 
+  /** Makes a one-time reset code for therapist `t` and shows it to hand over. */
+  async function resetCode(t, button) {
+    button.disabled = true;
+    try {
+      const answer = await S.api('POST', '/api/v1/clinic/therapists/' + t.id + '/password-reset');
+      S.showHandover(byId('therapist-reset-result'), answer, 'Give this to ' + t.display_name + ': they choose a new password with the link, the QR code or the code');
+      S.say('Reset code created for ' + t.display_name + '. Earlier reset codes of theirs no longer work.');
+    } catch (error) {
+      T.handle(error, start);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   function renderTherapists(therapists) {
     const list = byId('therapist-list');
     list.replaceChildren();
-    for (const t of therapists) list.append(el('li', t.display_name + ' — ' + t.email));
+    for (const t of therapists) {
+      const item = el('li', t.display_name + ' — ' + t.email + ' ');
+      const reset = el('button', 'Password reset code', 'secondary');
+      reset.type = 'button';
+      reset.setAttribute('aria-label', 'Password reset code for ' + t.display_name);
+      reset.addEventListener('click', () => resetCode(t, reset));
+      item.append(reset);
+      list.append(item);
+    }
     if (!list.children.length) list.append(el('li', 'No therapists yet: invite one.'));
     const select = byId('invite-therapist');
     const chosen = select.value;

@@ -216,6 +216,12 @@ await run('staff', async ({ base, admin, newPage }) => {
   await adminDesk.goto(`${base}/app/clinic`);
   await adminDesk.locator('#therapist-list li').first().waitFor();
   assert.match(await adminDesk.locator('#therapist-list').innerText(), /Tess Therapist/);
+  // A therapist who forgot their password: the admin hands over a reset code.
+  await adminDesk.getByRole('button', { name: 'Password reset code for Tess Therapist' }).click();
+  const resetBox = adminDesk.locator('#therapist-reset-result');
+  await resetBox.waitFor({ state: 'visible' });
+  assert.match(await resetBox.locator('.handover-link a').getAttribute('href'), /\/app\/reset#code=[A-Z0-9-]+$/);
+  assert.equal(await resetBox.locator('.qr svg').count(), 1);
   await adminDesk.locator('#default-rule-escalate_pain').fill('11');
   await adminDesk.getByRole('button', { name: 'Save clinic defaults' }).click();
   await waitFor('the server refusal next to red-flag pain', async () =>

@@ -58,6 +58,10 @@ pub fn app(state: AppState) -> Router {
         .route("/clinic/defaults", put(account::set_clinic_defaults))
         .route("/clinic/safety-contact", put(account::set_safety_contact))
         .route("/clinic/therapists", get(account::therapists))
+        .route(
+            "/clinic/therapists/{id}/password-reset",
+            post(recovery::create_for_therapist),
+        )
         .route("/me/today", get(patient::today))
         .route(
             "/me/sessions",

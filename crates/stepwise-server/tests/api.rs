@@ -40,6 +40,7 @@ backend_tests!(
     invites_are_single_use,
     the_care_team_hands_over_a_password_reset_code,
     a_forgotten_password_is_reset_by_email,
+    a_clinic_admin_hands_a_therapist_a_reset_code,
     invites_are_emailed_when_asked,
     rules_preview_replays_recent_weeks,
     clinic_defaults_shape_new_patients,
@@ -1400,6 +1401,46 @@ async fn a_forgotten_password_is_reset_by_email(backend: Backend) {
     ask("pat@example.org")
         .await
         .expect(StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn a_clinic_admin_hands_a_therapist_a_reset_code(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let admin = w.app.login("admin@riverside.example", PASSWORD).await;
+    let path = |id: i64| format!("/api/v1/clinic/therapists/{id}/password-reset");
+    // Only clinic admins; only therapists of their clinic (others are not found).
+    w.app
+        .post(&path(id(&w.therapist)), &w.therapist, json!({}))
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    w.app
+        .post(&path(w.patient_id), &admin, json!({}))
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    let other = w
+        .app
+        .clinic("Hillside Physio", "admin@hillside.example")
+        .await;
+    w.app
+        .post(&path(id(&w.therapist)), &other, json!({}))
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    let reset = w
+        .app
+        .post(&path(id(&w.therapist)), &admin, json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    assert!(reset["link"].as_str().unwrap().contains("/app/reset#code="));
+    w.app
+        .post(
+            "/api/v1/auth/password-reset",
+            &Auth::None,
+            json!({"code": reset["code"], "password": "the therapist's new password"}),
+        )
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    w.app
+        .login("tess@riverside.example", "the therapist's new password")
+        .await;
 }
 
 async fn invites_are_emailed_when_asked(backend: Backend) {

@@ -10,9 +10,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stepwise_store::StoreError;
+use stepwise_store::{Role, StoreError, User};
 
-use crate::access::staff_patient;
+use crate::access::{require_role, staff_patient};
 use crate::auth::{
     AuthUser, ClientAddr, check_new_password, hash_code, hash_password_blocking, new_code,
 };
@@ -91,20 +91,49 @@ pub async fn create_for_patient(
     headers: HeaderMap,
 ) -> ApiResult<(StatusCode, Json<ResetCode>)> {
     let patient = staff_patient(&state, &user, id, "write patient.password-reset").await?;
+    hand_over(&state, &user, patient.id, &headers).await
+}
+
+/// `POST /api/v1/clinic/therapists/{id}/password-reset` — a clinic admin makes a one-time
+/// code with which a therapist of the clinic chooses a new password.
+pub async fn create_for_therapist(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> ApiResult<(StatusCode, Json<ResetCode>)> {
+    require_role(
+        &user,
+        &[Role::ClinicAdmin],
+        "only a clinic admin makes reset codes for therapists",
+    )?;
+    match state.store.user(id).await {
+        Ok(t) if t.role == Role::Therapist && t.clinic_id == user.clinic_id => {}
+        // Another clinic's people, or not a therapist: as if they did not exist.
+        Ok(_) | Err(StoreError::NotFound) => return Err(ApiError::NotFound),
+        Err(other) => return Err(other.into()),
+    }
+    state
+        .audit(&user, "write therapist.password-reset", None)
+        .await?;
+    hand_over(&state, &user, id, &headers).await
+}
+
+/// Makes a reset code for `user_id`, by `staff`, with its link and QR code.
+async fn hand_over(
+    state: &AppState,
+    staff: &User,
+    user_id: i64,
+    headers: &HeaderMap,
+) -> ApiResult<(StatusCode, Json<ResetCode>)> {
     let code = new_code(3)?;
     let now = state.clock.now();
     let expires_at = now + state.config.reset_ttl;
     state
         .store
-        .create_password_reset(
-            &hash_code(&code),
-            patient.id,
-            Some(user.id),
-            now,
-            expires_at,
-        )
+        .create_password_reset(&hash_code(&code), user_id, Some(staff.id), now, expires_at)
         .await?;
-    let handover = Handover::new(&links::base_url(&state, &headers), links::RESET_PAGE, &code);
+    let handover = Handover::new(&links::base_url(state, headers), links::RESET_PAGE, &code);
     Ok((
         StatusCode::CREATED,
         Json(ResetCode {
