@@ -53,7 +53,7 @@
         byId('invite-email').focus();
       } else if (field === 'timezone' || field === 'therapist_id') {
         const id = field === 'timezone' ? 'invite-timezone-error' : 'invite-therapist-error';
-        byId(id).textContent = error.message + (error.body.allowed ? ' — allowed: ' + error.body.allowed + '.' : '');
+        byId(id).textContent = S.refusalText(error);
       } else {
         T.handle(error, start);
       }

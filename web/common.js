@@ -392,9 +392,31 @@
       fail(error.message);
       return null;
     }
-    const allowed = error.body.allowed ? ' — allowed: ' + String(error.body.allowed).replace('..=', ' to ') + '.' : '';
-    slot.textContent = error.message + allowed;
+    slot.textContent = refusalText(error);
     return byId(prefix + field.replace(/_/g, '-'));
+  }
+
+  /** A field refusal in words: the server's message and, when it says, what is allowed. */
+  function refusalText(error) {
+    const allowed = error.body && error.body.allowed;
+    return error.message + (allowed ? ' — allowed: ' + String(allowed).replace('..=', ' to ') + '.' : '');
+  }
+
+  /**
+   * Fills `input` with the one-time code in this page's address (see codeFromAddress), now
+   * and whenever a link opened on this very page changes only the fragment; then focuses
+   * `next`. Otherwise focuses `input`, to type the code.
+   */
+  function takeCodeFromAddress(input, next) {
+    const fill = () => {
+      const code = codeFromAddress();
+      if (!code) return;
+      input.value = code;
+      next.focus();
+    };
+    fill();
+    window.addEventListener('hashchange', fill);
+    if (!input.value) input.focus();
   }
 
   /** The links each role sees in the navigation bar. */
@@ -601,6 +623,8 @@
     confirm,
     sayInvited,
     fieldError,
+    refusalText,
+    takeCodeFromAddress,
     fillScale,
     chosenNumber,
     toLocalInput,

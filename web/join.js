@@ -51,20 +51,9 @@
     }
   }
 
-  /** Takes the code from the address, when it has one, and moves on to the next field. */
-  function fillCode() {
-    const code = S.codeFromAddress();
-    if (!code) return;
-    byId('join-code').value = code;
-    byId('join-display-name').focus();
-  }
-
   function start() {
-    fillCode();
-    // A link opened on this very page changes only the fragment: take its code too.
-    window.addEventListener('hashchange', fillCode);
+    S.takeCodeFromAddress(byId('join-code'), byId('join-display-name'));
     byId('join-form').addEventListener('submit', join);
-    if (!byId('join-code').value) byId('join-code').focus();
   }
 
   start();

@@ -238,8 +238,7 @@
       const field = error.body && error.body.field;
       const key = field && Object.keys(fields || {}).find((k) => field === k || field.startsWith(k + '['));
       if (key) {
-        byId(fields[key]).textContent =
-          error.message + (error.body.allowed ? ' — allowed: ' + String(error.body.allowed).replace('..=', ' to ') + '.' : '');
+        byId(fields[key]).textContent = S.refusalText(error);
         S.fail('Not saved: see the message next to the field.');
       } else {
         T.handle(error, start);

@@ -109,7 +109,7 @@
         S.fieldError(error, 'invite-');
         byId('invite-email').focus();
       } else if (field === 'timezone') {
-        zoneError.textContent = error.message + (error.body.allowed ? ' — allowed: ' + error.body.allowed + '.' : '');
+        zoneError.textContent = S.refusalText(error);
         byId('invite-timezone').focus();
       } else {
         T.handle(error, start);

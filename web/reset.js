@@ -73,22 +73,11 @@
     }
   }
 
-  /** Takes the code from the address, when it has one, and moves on to the next field. */
-  function fillCode() {
-    const code = S.codeFromAddress();
-    if (!code) return;
-    byId('reset-code').value = code;
-    byId('reset-password').focus();
-  }
-
   function start() {
     byId('email-form').addEventListener('submit', askByEmail);
     offerEmail();
-    fillCode();
-    // A link opened on this very page changes only the fragment: take its code too.
-    window.addEventListener('hashchange', fillCode);
+    S.takeCodeFromAddress(byId('reset-code'), byId('reset-password'));
     byId('reset-form').addEventListener('submit', reset);
-    if (!byId('reset-code').value) byId('reset-code').focus();
   }
 
   start();

@@ -261,10 +261,7 @@
     const parts = body.field.split('.');
     const name = parts[parts.length - 1];
     const group = parts.length > 1 ? parts[0] : null;
-    let text = body.error || error.message;
-    if (body.allowed) {
-      text += ' — allowed: ' + String(body.allowed).replace('..=', ' to ') + '.';
-    }
+    const text = S.refusalText(error);
     for (const [key, editor] of Object.entries(editors)) {
       if ((group === null || group === key) && editor.setError(name, text)) {
         editor.focus(name);
