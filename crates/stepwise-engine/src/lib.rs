@@ -20,10 +20,12 @@ pub mod adherence;
 pub mod baseline;
 pub mod evidence;
 pub mod input;
+pub mod reasons;
 pub mod review;
 pub mod rules;
 
 pub use evidence::{FlareReport, SessionReport, WeekEvidence};
 pub use input::{InputError, ReviewInput};
+pub use reasons::{Finding, Reader, Said, exact_duration, explain, spoken_duration};
 pub use review::{Decision, Reason, ReasonCode, Review, reason_messages, review};
 pub use rules::{InvalidField, Plan, Rules};

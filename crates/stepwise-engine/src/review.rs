@@ -22,6 +22,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::{FlareReport, SessionReport, WeekEvidence};
+use crate::reasons::Finding;
 use crate::rules::{InvalidField, Plan, Rules};
 
 /// The outcome of a weekly review.
@@ -238,10 +239,34 @@ fn examine<'a>(rules: &Rules, week: &'a WeekEvidence) -> Findings<'a> {
 }
 
 fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision]) -> Review {
+    let (decision, interval_s, found) = findings(rules, plan.interval_s, week, history);
+    Review {
+        decision,
+        interval_s,
+        previous_interval_s: plan.interval_s,
+        change_pct: change_pct(plan.interval_s, interval_s),
+        reasons: found
+            .iter()
+            .map(|f| Reason {
+                code: f.code(),
+                message: f.message(),
+            })
+            .collect(),
+    }
+}
+
+/// The decision, the new interval and every condition that applied (the deciding ones first)
+/// for a week reviewed at `interval_s`. Inputs are already valid.
+pub(crate) fn findings(
+    rules: &Rules,
+    interval_s: i64,
+    week: &WeekEvidence,
+    history: &[Decision],
+) -> (Decision, i64, Vec<Finding>) {
     let found = examine(rules, week);
     let would_regress = found.breaches() as i64 >= rules.regress_after_breaches;
     let repeated_regress = would_regress && history.last() == Some(&Decision::Regress);
-    let at_max = plan.interval_s >= rules.max_interval_s;
+    let at_max = interval_s >= rules.max_interval_s;
     let too_few = (found.counted as i64) < rules.min_sessions;
 
     let decision = if found.red_flag.is_some() || repeated_regress {
@@ -260,172 +285,99 @@ fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision])
         Decision::Advance
     };
 
-    let interval_s = match decision {
+    let new_interval_s = match decision {
         Decision::Escalate | Decision::Regress => rules
             .min_interval_s
-            .max(scale(plan.interval_s, 100 - rules.regress_pct)),
-        Decision::Hold => plan.interval_s,
+            .max(scale(interval_s, 100 - rules.regress_pct)),
+        Decision::Hold => interval_s,
         Decision::Advance => rules
             .max_interval_s
-            .min(scale(plan.interval_s, 100 + rules.increase_pct)),
+            .min(scale(interval_s, 100 + rules.increase_pct)),
     };
 
+    let days = |sessions: &[&SessionReport]| sessions.iter().map(|s| s.day).collect::<Vec<_>>();
     let mut reasons = Vec::new();
-    let mut add = |code, message: String| reasons.push(Reason { code, message });
     if let Some((pain, day)) = found.red_flag {
-        add(
-            ReasonCode::RedFlagPain,
-            format!(
-                "Pain of {pain}/10 was reported on {} (the alert level is {}): the walking interval \
-                 goes down to {interval_s} s and your therapist will look at your plan before it changes again",
-                day_name(day),
-                rules.escalate_pain
-            ),
-        );
+        reasons.push(Finding::RedFlagPain {
+            pain,
+            day,
+            alert_level: rules.escalate_pain,
+            interval_s: new_interval_s,
+        });
     }
     if repeated_regress {
-        add(
-            ReasonCode::RepeatedRegress,
-            "The interval already went down last week and pain went over the limits again this \
-             week: your therapist will look at your plan"
-                .to_string(),
-        );
+        reasons.push(Finding::RepeatedRegress);
     }
     if would_regress {
-        add(
-            ReasonCode::RepeatedBreaches,
-            format!(
-                "{} went over the pain limits this week ({} or more means a step back): the walking \
-                 interval goes down by {}%",
-                breach_count(found.breached, found.flares.len()),
-                rules.regress_after_breaches,
-                rules.regress_pct
-            ),
-        );
+        reasons.push(Finding::RepeatedBreaches {
+            sessions: found.breached,
+            flares: found.flares.len(),
+            needed: rules.regress_after_breaches,
+            pct: rules.regress_pct,
+        });
     }
     if !found.over_after_2h.is_empty() {
-        add(
-            ReasonCode::PainAfter2hOverMax,
-            format!(
-                "Pain two hours after the walk was above {}/10 on {}",
-                rules.pain_after_2h_max,
-                days(&found.over_after_2h)
-            ),
-        );
+        reasons.push(Finding::PainAfter2hOverMax {
+            max: rules.pain_after_2h_max,
+            days: days(&found.over_after_2h),
+        });
     }
     if !found.rise_over.is_empty() {
-        add(
-            ReasonCode::PainAfter2hRiseOverMax,
-            format!(
-                "Pain two hours after the walk was more than {} above your pain before it on {}",
-                count(rules.pain_after_2h_rise_max as usize, "point", "points"),
-                days(&found.rise_over)
-            ),
-        );
+        reasons.push(Finding::PainAfter2hRiseOverMax {
+            max: rules.pain_after_2h_rise_max,
+            days: days(&found.rise_over),
+        });
     }
     if !found.over_during.is_empty() {
-        add(
-            ReasonCode::PainDuringOverMax,
-            format!(
-                "Pain during the walk went above {}/10 on {}",
-                rules.pain_during_max,
-                days(&found.over_during)
-            ),
-        );
+        reasons.push(Finding::PainDuringOverMax {
+            max: rules.pain_during_max,
+            days: days(&found.over_during),
+        });
     }
     if !found.next_morning_rise_over.is_empty() {
-        add(
-            ReasonCode::PainNextMorningRiseOverMax,
-            format!(
-                "Pain the morning after the walk was more than {} above your pain before it on {}",
-                count(rules.pain_next_morning_rise_max as usize, "point", "points"),
-                days(&found.next_morning_rise_over)
-            ),
-        );
+        reasons.push(Finding::PainNextMorningRiseOverMax {
+            max: rules.pain_next_morning_rise_max,
+            days: days(&found.next_morning_rise_over),
+        });
     }
     if !found.flares.is_empty() {
-        let worst = found.flares.iter().map(|f| f.pain).max().unwrap_or(0);
-        add(
-            ReasonCode::FlareReported,
-            format!(
-                "You reported {} on {} (pain up to {worst}/10): after a flare the walk does not get \
-                 longer that week",
-                if found.flares.len() == 1 {
-                    "a flare"
-                } else {
-                    "flares"
-                },
-                list(found.flares.iter().map(|f| f.day))
-            ),
-        );
+        reasons.push(Finding::FlareReported {
+            days: found.flares.iter().map(|f| f.day).collect(),
+            worst: found.flares.iter().map(|f| f.pain).max().unwrap_or(0),
+        });
     }
     if !found.unknown.is_empty() {
-        add(
-            ReasonCode::MissingPainAfter2h,
-            format!(
-                "The two-hour pain check was not answered on {}: without it the walk cannot safely \
-                 get longer",
-                days(&found.unknown)
-            ),
-        );
+        reasons.push(Finding::MissingPainAfter2h {
+            days: days(&found.unknown),
+        });
     }
     if !found.missing_next_morning.is_empty() {
-        add(
-            ReasonCode::MissingPainNextMorning,
-            format!(
-                "The next-morning pain check was not answered on {}: without it the walk cannot \
-                 safely get longer",
-                days(&found.missing_next_morning)
-            ),
-        );
+        reasons.push(Finding::MissingPainNextMorning {
+            days: days(&found.missing_next_morning),
+        });
     }
     if too_few {
-        add(
-            ReasonCode::TooFewSessions,
-            format!(
-                "{} of the {} {} needed for a longer walk were done",
-                found.counted,
-                rules.min_sessions,
-                if rules.require_verified {
-                    "band-confirmed sessions"
-                } else {
-                    "sessions"
-                }
-            ),
-        );
+        reasons.push(Finding::TooFewSessions {
+            counted: found.counted,
+            needed: rules.min_sessions,
+            verified_only: rules.require_verified,
+        });
     }
     if !found.unverified.is_empty() {
-        add(
-            ReasonCode::UnverifiedSessions,
-            format!(
-                "The band did not confirm the walk on {}, so {} not count this week",
-                days(&found.unverified),
-                if found.unverified.len() == 1 {
-                    "it does"
-                } else {
-                    "they do"
-                }
-            ),
-        );
+        reasons.push(Finding::UnverifiedSessions {
+            days: days(&found.unverified),
+        });
     }
     if !found.effort_over.is_empty() {
-        add(
-            ReasonCode::EffortOverMax,
-            format!(
-                "The walk felt harder than {}/10 on {}: it gets longer once walks feel easier",
-                rules.effort_max,
-                days(&found.effort_over)
-            ),
-        );
+        reasons.push(Finding::EffortOverMax {
+            max: rules.effort_max,
+            days: days(&found.effort_over),
+        });
     }
     if at_max {
-        add(
-            ReasonCode::AtMaxInterval,
-            format!(
-                "The walking interval is already at its ceiling of {} s",
-                rules.max_interval_s
-            ),
-        );
+        reasons.push(Finding::AtMaxInterval {
+            max_interval_s: rules.max_interval_s,
+        });
     }
     // Version 1's rule, with version 2's conditions added: for a week without next-morning
     // answers, flares or effort over the limit it is exactly version 1's.
@@ -435,20 +387,11 @@ fn decide(rules: &Rules, plan: &Plan, week: &WeekEvidence, history: &[Decision])
         && found.effort_over.is_empty()
         && !week.sessions.is_empty()
     {
-        let n = week.sessions.len();
-        add(
-            ReasonCode::WithinLimits,
-            format!("{n} of {n} sessions reported pain two hours after within limits"),
-        );
+        reasons.push(Finding::WithinLimits {
+            sessions: week.sessions.len(),
+        });
     }
-
-    Review {
-        decision,
-        interval_s,
-        previous_interval_s: plan.interval_s,
-        change_pct: change_pct(plan.interval_s, interval_s),
-        reasons,
-    }
+    (decision, new_interval_s, reasons)
 }
 
 /// `round(interval * pct / 100)`, to the nearest second, halves away from zero. Intervals are
@@ -460,41 +403,6 @@ fn scale(interval_s: i64, pct: i64) -> i64 {
 fn change_pct(from: i64, to: i64) -> f64 {
     let pct = (to - from) as f64 * 100.0 / from as f64;
     (pct * 10.0).round() / 10.0
-}
-
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn day_name(day: NaiveDate) -> String {
-    day.format("%a %-d %b").to_string()
-}
-
-/// "N sessions", or with flares "N sessions and M flares" (each flare is a breach).
-fn breach_count(sessions: usize, flares: usize) -> String {
-    match flares {
-        0 => count(sessions, "session", "sessions"),
-        _ if sessions == 0 => count(flares, "flare", "flares"),
-        _ => format!(
-            "{} and {}",
-            count(sessions, "session", "sessions"),
-            count(flares, "flare", "flares")
-        ),
-    }
-}
-
-fn days(sessions: &[&SessionReport]) -> String {
-    list(sessions.iter().map(|s| s.day))
-}
-
-/// Days as "Mon 16 Nov, Wed 18 Nov and Fri 20 Nov".
-fn list(days: impl Iterator<Item = NaiveDate>) -> String {
-    let names: Vec<String> = days.map(day_name).collect();
-    match names.as_slice() {
-        [] => String::new(),
-        [one] => one.clone(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
 }
 
 #[cfg(test)]
