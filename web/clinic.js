@@ -102,7 +102,7 @@
     byId('patient-table').hidden = rows.length === 0;
     for (const row of rows) {
       const p = row.patient;
-      const tr = el('tr', null, row.open_escalation ? 'attention' : '');
+      const tr = el('tr', null, T.needsAttention(row.attention) ? 'attention' : '');
       tr.dataset.patientId = String(p.id);
       const name = el('th');
       name.scope = 'row';
@@ -119,11 +119,7 @@
       for (const [label, text] of cells) {
         const td = el('td', text);
         td.dataset.label = label;
-        if (label === 'Attention') {
-          if (row.open_escalation) td.append(el('span', 'Escalation open', 'badge badge-alert'));
-          else if (p.frozen) td.append(el('span', 'Plan paused', 'badge badge-warn'));
-          else td.textContent = 'Nothing open';
-        }
+        if (label === 'Attention') td.append(T.attentionList(row.attention, 'Nothing needs attention'));
         tr.append(td);
       }
       const report = el('td');
@@ -157,7 +153,7 @@
     if (bad) {
       editor.setError(bad[0], bad[1]);
       editor.focus(bad[0]);
-      S.fail('Not saved: every field needs a whole number; see the message next to the field.');
+      S.fail('Not saved: a field needs a value within its allowed range; see the message next to the field.');
       return;
     }
     rules.require_verified = byId('default-require_verified').checked;
@@ -166,10 +162,10 @@
     try {
       clinic = await S.api('PUT', '/api/v1/clinic/defaults', { rules, plan: planEditor.values() });
       fillDefaults(clinic);
-      S.say('Clinic defaults saved. New patients start with them.');
+      S.confirm(byId('defaults-form'), 'Clinic defaults saved. New patients start with them.');
     } catch (error) {
       if (T.showFieldError(error, { rules: rulesEditor, plan: planEditor })) {
-        S.fail('Not saved: ' + error.message);
+        S.fail('Not saved: see the message next to the field.');
       } else {
         T.handle(error, start);
       }
@@ -194,7 +190,7 @@
         text: byId('safety-contact-text').value,
       });
       fillSafetyContact(clinic);
-      S.say('Safety contact saved. Patients see it at once when they report red-flag pain.');
+      S.confirm(byId('safety-contact-form'), 'Safety contact saved. Patients see it at once when they report red-flag pain.');
     } catch (error) {
       const field = error.body && error.body.field;
       if (error.status === 422 && (field === 'phone' || field === 'text')) {

@@ -423,7 +423,7 @@
   const NAV_LINKS = {
     patient: [
       ['/app/today', 'Today'],
-      ['/app/history', 'History'],
+      ['/app/history', 'My progress'],
       ['/app/flare', 'Flare'],
       ['/app/reminders', 'Reminders'],
       ['/app/band', 'Band'],

@@ -14,7 +14,7 @@
 
   const CHARTS = [
     ['interval', 'Walking interval', 'Line chart of the prescribed walking interval week by week, with the weekly decisions.'],
-    ['pain', 'Pain', 'Chart of weekly pain before, during and two hours after the walks.'],
+    ['pain', 'Pain', 'Chart of pain before, during (the highest) and two hours after each walk, with the rules’ limits for pain during and two hours after drawn as labelled lines.'],
     ['steps', 'Daily steps', 'Bar chart of the daily steps recorded by the band.'],
     ['sleep', 'Sleep', 'Bar chart of nightly sleep recorded by the band.'],
   ];
@@ -120,7 +120,12 @@
         notes.push(r.acknowledged_at ? 'acknowledged ' + S.formatDateTime(r.acknowledged_at) : 'waiting for acknowledgement');
       }
       item.append(el('p', notes.join(' · '), 'hint'));
-      item.append(T.reasonsList(r.output.reasons));
+      if (r.acknowledged_at && r.acknowledgement_note) {
+        const note = el('p', null, 'acknowledgement');
+        note.append(el('strong', 'Acknowledgement note: '), document.createTextNode(r.acknowledgement_note));
+        item.append(note);
+      }
+      item.append(T.reasonsList(r.reason_texts));
       list.append(item);
       if (!open && r.output.decision === 'escalate' && !r.acknowledged_at) open = r;
     }
@@ -132,7 +137,7 @@
         'The weekly review of the week of ' +
         T.formatDate(open.week_start) +
         ' asked for a therapist. The plan stays as it is until you acknowledge. Reasons:';
-      byId('escalation-reasons').replaceChildren(T.reasonsList(open.output.reasons));
+      byId('escalation-reasons').replaceChildren(T.reasonsList(open.reason_texts));
     }
   }
 
@@ -251,12 +256,37 @@
   function wire() {
     planEditor = T.numberEditor(byId('override-fields'), T.PLAN_FIELDS, 'plan');
 
-    byId('acknowledge').addEventListener('click', (event) => {
+    byId('acknowledge-form').addEventListener('submit', async (event) => {
+      event.preventDefault();
       const reviewId = byId('escalation').dataset.reviewId;
-      write(event.currentTarget, async () => {
-        await S.api('POST', base + '/reviews/' + reviewId + '/acknowledge');
-        S.say('Escalation acknowledged. Weekly reviews adjust the plan again.');
-      });
+      const noteInput = byId('acknowledge-note');
+      const noteError = byId('acknowledge-note-error');
+      noteError.textContent = '';
+      const note = noteInput.value.trim();
+      if (!note) {
+        noteError.textContent = 'Write what you did or decided: it is kept in the decision history.';
+        noteInput.focus();
+        return;
+      }
+      const button = event.submitter || byId('acknowledge');
+      button.disabled = true;
+      try {
+        await S.api('POST', base + '/reviews/' + reviewId + '/acknowledge', { note });
+        noteInput.value = '';
+        await load();
+        // The escalation card closes: the confirmation goes to the decision history, where the
+        // acknowledgement and its note now show.
+        S.confirm(byId('decisions-card'), 'Escalation acknowledged. Your note is in the decision history; weekly reviews adjust the plan again.');
+      } catch (error) {
+        if (error.body && error.body.field === 'note') {
+          noteError.textContent = S.refusalText(error);
+          noteInput.focus();
+        } else {
+          T.handle(error, start);
+        }
+      } finally {
+        button.disabled = false;
+      }
     });
 
     byId('review-form').addEventListener('submit', (event) => {

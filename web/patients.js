@@ -1,5 +1,6 @@
-// The therapist's home (/app/patients): the patient list (open escalations and other attention
-// first, each with its current walk, last weekly decision and next visit) and the patient
+// The therapist's home (/app/patients): the patient list (ranked by the server: the most urgent
+// attention first, each item with its reason in words; then the current walk, last weekly
+// decision and next visit) and the patient
 // invite form that shows the one-time code. Clinic admins see every patient of the clinic and
 // choose the therapist. Needs common.js and rules.js (window.StepwiseStaff) first.
 (function () {
@@ -11,40 +12,15 @@
 
   let me = null;
 
-  /** Attention badges of a row, in words. */
-  function badges(row) {
-    const out = [];
-    if (row.open_escalation) out.push(['Escalation open', 'badge badge-alert']);
-    if (row.patient.frozen && !row.open_escalation) out.push(['Plan paused', 'badge badge-warn']);
-    const last = row.last_review;
-    if (last && last.output.decision === 'regress') out.push(['Stepped back last week', 'badge badge-warn']);
-    if (!last) out.push(['No weekly review yet', 'badge']);
-    return out;
-  }
-
-  /** How urgent a row is: 0 an open escalation, 1 a paused plan, 2 a step back, 3 the rest. */
-  function urgency(row) {
-    if (row.open_escalation) return 0;
-    if (row.patient.frozen) return 1;
-    if (row.last_review && row.last_review.output.decision === 'regress') return 2;
-    return 3;
-  }
-
-  function renderList(unsorted, therapists) {
-    // The server lists open escalations first; other attention items follow them here.
-    const rows = unsorted
-      .map((row, i) => [urgency(row), i, row])
-      .sort((a, b) => a[0] - b[0] || a[1] - b[1])
-      .map(([, , row]) => row);
+  function renderList(rows, therapists) {
+    // The server ranks the rows: the most urgent attention first (see docs/web.md).
     const body = byId('patient-rows');
     body.replaceChildren();
     byId('list-empty').hidden = rows.length > 0;
     byId('patient-table').hidden = rows.length === 0;
     for (const row of rows) {
       const p = row.patient;
-      const marks = badges(row);
-      const attention = marks.some(([, cls]) => cls !== 'badge');
-      const tr = el('tr', null, attention ? 'attention' : '');
+      const tr = el('tr', null, T.needsAttention(row.attention) ? 'attention' : '');
       tr.dataset.patientId = String(p.id);
 
       const name = el('th');
@@ -58,11 +34,7 @@
 
       const att = el('td');
       att.dataset.label = 'Attention';
-      if (marks.length) {
-        for (const [text, cls] of marks) att.append(el('span', text, cls));
-      } else {
-        att.textContent = 'Nothing open';
-      }
+      att.append(T.attentionList(row.attention, 'Nothing needs attention'));
 
       const walk = el('td', T.formatInterval(p.plan.interval_s) + ' × ' + p.plan.bouts + ', ' + p.plan.sessions_per_week + ' sessions a week');
       walk.dataset.label = 'Current walk';

@@ -93,16 +93,55 @@
     return decisionText(output.decision) + ': ' + formatInterval(output.interval_s) + change;
   }
 
-  /** A list of a review's reasons in plain words. */
+  /** A list of a review's reasons in the care team's words (its `reason_texts`). */
   function reasonsList(reasons) {
     const list = el('ul', null, 'reasons');
     for (const reason of reasons || []) {
-      list.append(el('li', reason.message || reason.code));
+      list.append(el('li', reason.text));
     }
     if (!list.children.length) {
       list.append(el('li', 'No reasons given.'));
     }
     return list;
+  }
+
+  /** Short names of the server's attention items (its message says what and why). */
+  const ATTENTION_NAMES = {
+    open_escalation: 'Escalation open',
+    flares: 'Flare',
+    pain_limit_breaches: 'Over the pain limits',
+    missed_two_hour_checks: 'Missed checks',
+    low_adherence: 'Few sessions',
+    band_silence: 'Band silent',
+    rising_pain: 'Pain rising',
+    falling_adherence: 'Fewer sessions',
+    falling_sleep: 'Less sleep',
+    falling_steps: 'Fewer steps',
+    acknowledged_escalation: 'Escalation acknowledged',
+  };
+
+  const LEVEL_CLASSES = { urgent: 'badge badge-alert', soon: 'badge badge-warn', note: 'badge' };
+
+  /**
+   * A patient's attention items as the server ranks them (most urgent first, one ranking for
+   * the patient list and the pre-visit list): each a badge with its short name and the reason
+   * in words. A paragraph saying `empty` when there are none.
+   */
+  function attentionList(items, empty) {
+    if (!items || !items.length) return el('p', empty, 'hint');
+    const list = el('ul', null, 'reasons attention-list');
+    for (const a of items) {
+      const item = el('li');
+      item.dataset.code = a.code;
+      item.append(el('span', ATTENTION_NAMES[a.code] || 'Needs a look', LEVEL_CLASSES[a.level] || 'badge'), ' ', el('span', a.message));
+      list.append(item);
+    }
+    return list;
+  }
+
+  /** Whether any item needs more than a note (the row is marked). */
+  function needsAttention(items) {
+    return (items || []).some((a) => a.level === 'urgent' || a.level === 'soon');
   }
 
   /**
@@ -136,6 +175,33 @@
   }
 
   /**
+   * Durations (fields whose API unit is seconds) are entered and shown in minutes: the API
+   * stays in seconds, converted here. Minutes may have decimals (5.5 = 5 min 30 s).
+   */
+  function inMinutes(f) {
+    return f.unit === 'seconds';
+  }
+
+  /** Seconds as minutes for an input: 330 → "5.5" (two decimals at most). */
+  function minutesValue(seconds) {
+    return String(Math.round((seconds / 60) * 100) / 100);
+  }
+
+  /** A bound in words for a minutes field: 60 → "1 minute", 90 → "1.5 minutes", 1 → "1 second". */
+  function minutesWords(seconds) {
+    if (seconds < 60 && seconds % 60 !== 0) return seconds + (seconds === 1 ? ' second' : ' seconds');
+    const minutes = minutesValue(seconds);
+    return minutes + (minutes === '1' ? ' minute' : ' minutes');
+  }
+
+  /** "from 10 to 20 %" / "from 1 minute to 240 minutes": a field's allowed range in words. */
+  function rangeWords(f, min, max) {
+    if (inMinutes(f)) return 'from ' + minutesWords(min) + ' to ' + minutesWords(max);
+    const unit = f.unit && f.unit !== '/10' ? ' ' + f.unit : '';
+    return 'from ' + min + ' to ' + max + unit;
+  }
+
+  /**
    * Builds number inputs for `fields` into `container` (ids `${prefix}-${name}`), each with
    * its label, allowed range, meaning and an error slot. Returns an editor:
    *   values() → {name: number|NaN}, set(values), refreshRanges(), setError(name, text),
@@ -148,14 +214,14 @@
     for (const f of fields) {
       const id = prefix + '-' + f.name;
       const wrap = el('div', null, 'field rule-field');
-      const label = el('label', f.label + (f.unit ? ' (' + f.unit + ')' : ''));
+      const label = el('label', f.label + (inMinutes(f) ? ' (minutes)' : f.unit ? ' (' + f.unit + ')' : ''));
       label.htmlFor = id;
       const input = document.createElement('input');
       input.type = 'number';
       input.id = id;
       input.name = f.name;
-      input.inputMode = 'numeric';
-      input.step = '1';
+      input.inputMode = inMinutes(f) ? 'decimal' : 'numeric';
+      input.step = inMinutes(f) ? 'any' : '1';
       input.required = true;
       const range = el('p', '', 'hint range');
       range.id = id + '-range';
@@ -179,18 +245,21 @@
     }
     const editor = {
       inputs,
+      /** The values as the API has them (durations in seconds); NaN for an empty field. */
       values() {
         const out = {};
         for (const f of fields) {
           const raw = inputs[f.name].value.trim();
-          out[f.name] = raw === '' ? NaN : Number(raw);
+          const value = raw === '' ? NaN : Number(raw);
+          out[f.name] = inMinutes(f) && Number.isFinite(value) ? Math.round(value * 60) : value;
         }
         return out;
       },
       set(values) {
         for (const f of fields) {
           if (values && values[f.name] !== undefined) {
-            inputs[f.name].value = String(values[f.name]);
+            const v = values[f.name];
+            inputs[f.name].value = inMinutes(f) && typeof v === 'number' ? minutesValue(v) : String(v);
           }
         }
         editor.refreshRanges();
@@ -201,16 +270,23 @@
         for (const { f, node } of Object.values(ranges)) {
           const min = bound(f.min, values);
           const max = bound(f.max, values);
-          inputs[f.name].min = String(min);
-          inputs[f.name].max = String(max);
-          const unit = f.unit && f.unit !== '/10' ? ' ' + f.unit : '';
-          let text = 'Allowed: ' + min + ' to ' + max + unit;
-          if (f.unit === 'seconds') {
-            text += ' (' + formatInterval(min) + ' to ' + formatInterval(max) + ')';
-          }
-          text += '.';
+          inputs[f.name].min = inMinutes(f) ? minutesValue(min) : String(min);
+          inputs[f.name].max = inMinutes(f) ? minutesValue(max) : String(max);
+          const text = 'Allowed: ' + rangeWords(f, min, max).replace(/^from /, '') + '.';
           node.textContent = f.help ? text + ' ' + f.help : text;
         }
+      },
+      /**
+       * What to say when a field's value is refused: its allowed range in the units shown
+       * (the server's own words name fields and ranges as the API has them).
+       */
+      refusal(name, context) {
+        const f = fields.find((x) => x.name === name);
+        if (!f) return null;
+        const values = Object.assign({}, context || {}, editor.values());
+        const min = bound(f.min, values);
+        const max = bound(f.max, values);
+        return (inMinutes(f) ? 'Enter a number of minutes ' : 'Enter a whole number ') + rangeWords(f, min, max) + '.';
       },
       setError(name, text) {
         if (errors[name]) {
@@ -236,8 +312,10 @@
           const v = values[f.name];
           const min = bound(f.min, values);
           const max = bound(f.max, values);
-          if (!Number.isInteger(v) || (range && (v < min || v > max))) {
-            return [f.name, 'Enter a whole number from ' + min + ' to ' + max + '.'];
+          const raw = Number(inputs[f.name].value.trim() || NaN);
+          const typed = inMinutes(f) ? Number.isFinite(raw) : Number.isInteger(v);
+          if (!typed || (range && (v < min || v > max))) {
+            return [f.name, editor.refusal(f.name, context)];
           }
         }
         return null;
@@ -251,7 +329,8 @@
 
   /**
    * Shows a server refusal ({error, field, allowed}) next to its field when `editors` has it
-   * (field "rules.increase_pct", "plan.bouts" or "increase_pct"); returns true if shown.
+   * (field "rules.increase_pct", "plan.bouts" or "increase_pct"), in words: the field's
+   * allowed range in the units the page shows; returns true if shown.
    */
   function showFieldError(error, editors) {
     const body = error && error.body;
@@ -261,8 +340,8 @@
     const parts = body.field.split('.');
     const name = parts[parts.length - 1];
     const group = parts.length > 1 ? parts[0] : null;
-    const text = S.refusalText(error);
     for (const [key, editor] of Object.entries(editors)) {
+      const text = editor.refusal(name) || S.refusalText(error);
       if ((group === null || group === key) && editor.setError(name, text)) {
         editor.focus(name);
         return true;
@@ -386,6 +465,8 @@
     decisionText,
     outcomeText,
     reasonsList,
+    attentionList,
+    needsAttention,
     RULE_FIELDS,
     PLAN_FIELDS,
     numberEditor,
@@ -448,10 +529,12 @@
       answer = await S.api('POST', '/api/v1/patients/' + id + '/rules/preview', { rules: changes, weeks: 8 });
     } catch (error) {
       if (seq !== previewSeq) return;
-      if (!showFieldError(error, { rules: editor })) {
+      if (showFieldError(error, { rules: editor })) {
+        byId('preview-state').textContent = 'No preview: a rule is outside its allowed range; see the message next to it.';
+      } else {
         handle(error, start);
+        byId('preview-state').textContent = 'No preview: it could not be made just now.';
       }
-      byId('preview-state').textContent = 'No preview: ' + error.message;
       return;
     }
     if (seq !== previewSeq) return;
@@ -465,11 +548,18 @@
   function renderPreview(answer) {
     const weeks = answer.weeks || [];
     const body = byId('preview-rows');
+    const sameBody = byId('preview-same-rows');
     body.replaceChildren();
-    let changed = 0;
-    for (const week of weeks) {
+    sameBody.replaceChildren();
+    const changed = weeks.filter((w) => !sameOutcome(w.was, w.would_be)).length;
+    // The weeks whose decision would change come first; when some do, the unchanged ones wait
+    // in a collapsed list below them (newest first in both).
+    const ordered = weeks
+      .slice()
+      .reverse()
+      .sort((a, b) => Number(sameOutcome(a.was, a.would_be)) - Number(sameOutcome(b.was, b.would_be)));
+    for (const week of ordered) {
       const differs = !sameOutcome(week.was, week.would_be);
-      if (differs) changed += 1;
       const row = el('tr', null, differs ? 'changed' : 'same');
       row.dataset.weekStart = week.week_start;
       row.dataset.changed = differs ? 'yes' : 'no';
@@ -477,15 +567,18 @@
       row.lastChild.scope = 'row';
       for (const output of [week.was, week.would_be]) {
         const cell = el('td');
-        cell.append(el('p', outcomeText(output), 'outcome'), reasonsList(output.reasons));
+        cell.append(el('p', outcomeText(output), 'outcome'), reasonsList(output.reason_texts));
         row.append(cell);
       }
       const mark = el('td');
       mark.append(el('strong', differs ? 'Changed' : 'Same', differs ? 'badge badge-changed' : 'badge'));
       row.append(mark);
-      body.append(row);
+      (differs || changed === 0 ? body : sameBody).append(row);
     }
     byId('preview-table').hidden = weeks.length === 0;
+    const same = weeks.length - changed;
+    byId('preview-same').hidden = changed === 0 || same === 0;
+    byId('preview-same-summary').textContent = same + ' week' + (same === 1 ? '' : 's') + ' decided the same (show)';
     byId('preview-empty').hidden = weeks.length > 0;
     const edits = changedFields().length;
     byId('preview-state').textContent =
@@ -511,25 +604,25 @@
     if (bad) {
       editor.setError(bad[0], bad[1]);
       editor.focus(bad[0]);
-      S.fail('Not saved: every rule needs a whole number; see the message next to the field.');
+      S.fail('Not saved: a rule needs a value within its allowed range; see the message next to the field.');
       return;
     }
     const changes = {};
     const edited = editedRules();
     for (const k of changedFields()) changes[k] = edited[k];
     if (!Object.keys(changes).length) {
-      S.say('Nothing changed: the rules in force are kept.');
+      S.confirm(byId('rules-form'), 'Nothing changed: the rules in force are kept.');
       return;
     }
     const button = byId('save');
     button.disabled = true;
     try {
       const saved = await S.api('PUT', '/api/v1/patients/' + id + '/rules', changes);
-      S.say('Saved as version ' + saved.version + '. The next weekly review uses these rules.');
       await load();
+      S.confirm(byId('rules-form'), 'Saved as version ' + saved.version + '. The next weekly review uses these rules.');
     } catch (error) {
       if (showFieldError(error, { rules: editor })) {
-        S.fail('Not saved: ' + error.message);
+        S.fail('Not saved: see the message next to the field.');
       } else {
         handle(error, start);
       }
@@ -554,7 +647,8 @@
       if (older) {
         for (const f of RULE_FIELDS) {
           if (older.rules[f.name] !== v.rules[f.name]) {
-            changes.append(el('li', f.label + ': ' + older.rules[f.name] + ' → ' + v.rules[f.name]));
+            const words = (x) => (inMinutes(f) ? formatInterval(x) : String(x));
+            changes.append(el('li', f.label + ': ' + words(older.rules[f.name]) + ' → ' + words(v.rules[f.name])));
           }
         }
         if (older.rules.require_verified !== v.rules.require_verified) {

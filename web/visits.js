@@ -1,5 +1,6 @@
 // The pre-visit clinic view (/app/visits): patients with a visit coming up
-// (GET /api/v1/clinic/visits), most attention first, with the report's headline figures and
+// (GET /api/v1/clinic/visits), ranked by the server as the patient list is (the most urgent
+// attention first, each item with its reason in words), with the report's headline figures and
 // links to each printable report and patient page. Needs common.js and rules.js first.
 (function () {
   'use strict';
@@ -18,8 +19,7 @@
     byId('visits-empty').hidden = rows.length > 0;
     byId('visit-table').hidden = rows.length === 0;
     for (const v of rows) {
-      const attention = (v.attention || []).length > 0 || v.open_escalations > 0;
-      const tr = el('tr', null, attention ? 'attention' : '');
+      const tr = el('tr', null, T.needsAttention(v.attention) ? 'attention' : '');
       tr.dataset.patientId = String(v.patient_id);
 
       const name = el('th');
@@ -34,14 +34,7 @@
 
       const att = el('td');
       att.dataset.label = 'Needs attention';
-      if (v.open_escalations > 0) att.append(el('span', 'Escalation open', 'badge badge-alert'));
-      const list = el('ul', null, 'reasons');
-      for (const a of v.attention || []) {
-        if (a.code === 'open_escalation') continue;
-        list.append(el('li', a.message));
-      }
-      if (list.children.length) att.append(list);
-      if (!attention) att.textContent = 'Nothing flagged';
+      att.append(T.attentionList(v.attention, 'Nothing flagged'));
 
       const figures = el('td');
       figures.dataset.label = 'In the report period';

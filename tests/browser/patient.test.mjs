@@ -70,7 +70,7 @@ await run('patient', async ({ base, admin, newPage }) => {
   assert.equal(await page.locator('#plan-rest').textContent(), '1 min');
   await page.getByText('This week: 0 of').waitFor();
   const nav = page.getByRole('navigation', { name: 'Main' });
-  for (const name of ['Today', 'History', 'Flare', 'Reminders', 'Band']) {
+  for (const name of ['Today', 'My progress', 'Flare', 'Reminders', 'Band']) {
     await nav.getByRole('link', { name, exact: true }).waitFor();
   }
   assert.equal(await nav.getByRole('link', { name: 'Today' }).getAttribute('aria-current'), 'page');
@@ -270,7 +270,7 @@ await run('patient', async ({ base, admin, newPage }) => {
   const pages = {
     today: 'Your walk',
     flare: 'When your pain flares up',
-    history: 'Your walking interval over the weeks',
+    history: 'My progress',
     band: 'Pair a band',
     reminders: 'When to remind me to walk',
   };
@@ -289,6 +289,44 @@ await run('patient', async ({ base, admin, newPage }) => {
   assert.equal(await page.locator('#chart-table tbody tr').count(), 2, 'two plan changes in the table');
   await page.getByText('Your therapist: A little shorter to start', { exact: false }).first().waitFor({ state: 'attached' });
   step('(c) screenshots of today, flare, history, band and reminders at 390x844 and 1280x800');
+
+  // --- (e) My progress: this week at a glance and pain over time, on a phone -------------------
+  await page.setViewportSize(PHONE);
+  await page.goto(`${base}/app/history`);
+  await page.getByRole('img', { name: 'Walking interval over time' }).waitFor();
+  const today = await patApi.get('/me/today');
+  const mine = await patApi.get('/me/sessions');
+  const summary = (await page.locator('#week-summary').textContent()).trim();
+  assert.ok(
+    summary.startsWith(`You have done ${today.sessions_this_week} of the ${today.sessions_per_week} walks`) ||
+      summary.startsWith(`You have done all ${today.sessions_per_week} walks`),
+    summary
+  );
+  assert.equal(await page.locator('#week-days li').count(), 7, 'one entry per day of the week');
+  const walkedToday = await page.locator('#week-days li.walked').getAttribute('aria-label');
+  assert.match(walkedToday, /: \d+ walks?$/);
+  await page.getByRole('img', { name: 'Pain before each walk and two hours after, out of 10' }).waitFor();
+  assert.equal(await page.locator('#pain-table tbody tr').count(), mine.length, 'one row per walk');
+  assert.match(await page.locator('#week-checks').textContent(), /two-hour pain checks? /);
+  const chartText = await page.evaluate(() =>
+    Math.min(...[...document.querySelectorAll('svg.chart text')].map((t) => t.getBoundingClientRect().height))
+  );
+  assert.ok(chartText >= 12, `chart text is ${chartText}px tall`);
+  step(`(e) My progress: "${summary}"; ${mine.length} walks in the pain chart; chart text ${chartText.toFixed(1)} px`);
+
+  // --- (f) at 200% text on a phone no patient page scrolls sideways -----------------------------
+  await page.setViewportSize(PHONE);
+  for (const name of ['today', 'history', 'flare', 'reminders', 'band']) {
+    await page.goto(`${base}/app/${name}`);
+    await page.waitForLoadState('networkidle');
+    const overflow = await page.evaluate(() => {
+      document.documentElement.style.fontSize = '200%';
+      const wide = [...document.querySelectorAll('body *')].filter((n) => n.getBoundingClientRect().right > innerWidth + 1 && n.offsetParent !== null);
+      return { scroll: document.documentElement.scrollWidth - innerWidth, wide: wide.slice(0, 3).map((n) => n.tagName + '#' + n.id + '.' + n.className) };
+    });
+    assert.ok(overflow.scroll <= 0, `/app/${name} at 200% text scrolls sideways by ${overflow.scroll}px: ${overflow.wide.join(', ')}`);
+  }
+  step('(f) at 200% text on 390 px, today, my progress, flare, reminders and band fit the width');
 
   // --- (d) a cold load of the today page --------------------------------------------------------
   await page.setViewportSize(PHONE);

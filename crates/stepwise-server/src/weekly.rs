@@ -20,6 +20,8 @@ use stepwise_store::{
 use crate::calendar::{last_complete_week, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
 use crate::reminders;
+use crate::views::{self, Explained};
+use stepwise_engine::Reader;
 
 /// How many missed weeks one run catches up on per patient (after downtime).
 pub const MAX_CATCH_UP_WEEKS: u64 = 4;
@@ -424,11 +426,11 @@ mod tests {
 pub struct ReplayedWeek {
     /// Monday of the week.
     pub week_start: NaiveDate,
-    /// The stored review's decision, interval and reasons.
-    pub was: stepwise_engine::Review,
+    /// The stored review's decision, interval and reasons (in the care team's words).
+    pub was: Explained<stepwise_engine::Review>,
     /// The same evidence under the other rules, each week starting from the interval the
     /// replay itself reached the week before.
-    pub would_be: stepwise_engine::Review,
+    pub would_be: Explained<stepwise_engine::Review>,
 }
 
 /// Replays `reviews` (oldest first) under `rules` with the same engine function the weekly
@@ -453,10 +455,14 @@ pub fn replay(
         };
         let would_be = review(rules, &plan, &stored.evidence, &history)?;
         interval = would_be.interval_s;
-        history.push(would_be.decision);
+        let would_be = views::for_therapist(would_be, rules, &stored.evidence, &history);
+        history.push(would_be.inner.decision);
         weeks.push(ReplayedWeek {
             week_start: stored.week_start,
-            was: stored.output.clone(),
+            was: Explained {
+                inner: stored.output.clone(),
+                reason_texts: views::reason_texts(stored, Reader::Therapist),
+            },
             would_be,
         });
     }

@@ -210,6 +210,23 @@ async fn a_flare_in_the_week_holds_it(backend: Backend) {
             .unwrap()
             .starts_with("You reported a flare on Wed 4 Nov (pain up to 6/10)")
     );
+    // Each reader gets the reason in their own words, made from the same figures.
+    assert_eq!(
+        r["reason_texts"],
+        json!([{"code": "flare_reported",
+                "text": "A flare reported (Wed 4 Nov; worst 6/10): no advance this week."}])
+    );
+    let history = w
+        .app
+        .get("/api/v1/me/history", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        history["reviews"][0]["reason_texts"],
+        json!([{"code": "flare_reported",
+                "text": "You reported a flare on Wed 4 Nov (pain up to 6 out of 10). After a \
+                         flare your walk stays the same length that week."}])
+    );
     assert_eq!(plan_interval(&w).await, 300);
 }
 
@@ -297,7 +314,8 @@ async fn red_flag_escalates_and_freezes_until_acknowledged(backend: Backend) {
     assert_eq!(frozen["applied"], false);
     assert_eq!(plan_interval(&w).await, 240);
 
-    // Acknowledging lifts the freeze; acknowledging a non-escalation is not found.
+    // Acknowledging lifts the freeze, with a note; acknowledging a non-escalation is not
+    // found.
     w.app
         .post(
             &format!(
@@ -305,23 +323,55 @@ async fn red_flag_escalates_and_freezes_until_acknowledged(backend: Backend) {
                 w.patient_id, frozen["id"]
             ),
             &w.therapist,
-            json!({}),
+            json!({"note": "Seen"}),
         )
         .await
         .expect(StatusCode::NOT_FOUND);
+    let ack_path = format!(
+        "/api/v1/patients/{}/reviews/{}/acknowledge",
+        w.patient_id, r["id"]
+    );
+    // The note is required, has a length limit, and unknown fields are refused.
+    for (body, field) in [
+        (json!({}), None),
+        (json!({"note": "  "}), Some("note")),
+        (json!({"note": "x".repeat(1001)}), Some("note")),
+        (json!({"note": "Seen", "urgent": true}), None),
+    ] {
+        let refused = w
+            .app
+            .post(&ack_path, &w.therapist, body.clone())
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused["error"].is_string(), "{body}: {refused}");
+        if let Some(field) = field {
+            assert_eq!(refused["field"], field, "{body}: {refused}");
+            assert!(refused["allowed"].is_string(), "{refused}");
+        }
+    }
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        today["frozen"], true,
+        "a refused acknowledgement changes nothing"
+    );
     let acked = w
         .app
         .post(
-            &format!(
-                "/api/v1/patients/{}/reviews/{}/acknowledge",
-                w.patient_id, r["id"]
-            ),
+            &ack_path,
             &w.therapist,
-            json!({}),
+            json!({"note": "  Phoned: pain settled with rest  "}),
         )
         .await
         .expect(StatusCode::OK);
     assert_eq!(acked["acknowledged_by"], id(&w.therapist));
+    assert_eq!(
+        acked["acknowledgement_note"],
+        "Phoned: pain settled with rest"
+    );
     let today = w
         .app
         .get("/api/v1/me/today", &w.patient)
@@ -1506,8 +1556,11 @@ async fn rules_preview_replays_recent_weeks(backend: Backend) {
     let same = preview(json!({"rules": {}})).await.expect(StatusCode::OK);
     assert_eq!(same["weeks"].as_array().unwrap().len(), 1);
     assert_eq!(same["weeks"][0]["week_start"], "2026-11-02");
-    assert_eq!(same["weeks"][0]["was"], stored["output"]);
-    assert_eq!(same["weeks"][0]["would_be"], stored["output"]);
+    // Both sides carry the reasons in the care team's words, as the stored review does.
+    let mut expected = stored["output"].clone();
+    expected["reason_texts"] = stored["reason_texts"].clone();
+    assert_eq!(same["weeks"][0]["was"], expected);
+    assert_eq!(same["weeks"][0]["would_be"], expected);
 
     // Stricter: one walk's pain during (4) breaches a maximum of 3, so the week holds.
     let strict = preview(json!({"rules": {"pain_during_max": 3}}))

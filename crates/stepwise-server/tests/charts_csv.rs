@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use stepwise_engine::{Decision, Reason, ReasonCode};
+use stepwise_engine::{Decision, ReasonCode, Said};
 use stepwise_server::calendar::BandDay;
 use stepwise_server::report::charts::{interval_chart, pain_chart, sleep_chart, steps_chart};
 use stepwise_server::report::csv::{daily_csv, decisions_csv, sessions_csv};
 use stepwise_server::report::{
     AdherenceReport, Attention, ChecksReport, DataPeriod, DecisionRow, IntervalReport,
-    OutcomeTrend, PainWeek, Report, ReportPatient, Trend, VerificationReport, WalkRow,
+    OutcomeTrend, PainLimits, PainWeek, Report, ReportPatient, Trend, VerificationReport, WalkRow,
     WeekAdherence,
 };
 use stepwise_store::{FlareRecord, NewFlare, PlanChange, PlanChangeSource, WalkingPlan};
@@ -69,10 +69,10 @@ fn band(day: u32, steps: i64, minutes: i64, sleep_min: i64) -> BandDay {
     }
 }
 
-fn reason(code: ReasonCode, message: &str) -> Reason {
-    Reason {
+fn reason(code: ReasonCode, text: &str) -> Said {
+    Said {
         code,
-        message: message.into(),
+        text: text.into(),
     }
 }
 
@@ -101,10 +101,12 @@ fn report() -> Report {
             reasons: vec![
                 reason(
                     ReasonCode::WithinLimits,
-                    "Pain two hours after stayed within 2 points, \"as hoped\", on every walk",
+                    "Pain two hours after stayed within 2 points, \"as hoped\", on every walk.",
                 ),
-                reason(ReasonCode::TooFewSessions, "5 of 5 sessions"),
+                reason(ReasonCode::TooFewSessions, "5 of 5 sessions."),
             ],
+            acknowledged_at: None,
+            acknowledgement_note: None,
         },
         DecisionRow {
             review_id: 12,
@@ -117,6 +119,8 @@ fn report() -> Report {
                 ReasonCode::PainAfter2hOverMax,
                 "=HYPERLINK(\"http://example.invalid\",\"click\")",
             )],
+            acknowledged_at: None,
+            acknowledgement_note: None,
         },
         DecisionRow {
             review_id: 13,
@@ -126,6 +130,8 @@ fn report() -> Report {
             interval_s: 330,
             applied: false,
             reasons: vec![],
+            acknowledged_at: None,
+            acknowledgement_note: None,
         },
     ];
     Report {
@@ -141,6 +147,7 @@ fn report() -> Report {
         summary: "Walking 5 times a week.".into(),
         attention: vec![Attention {
             code: "missed_two_hour_checks",
+            level: "soon",
             message: "2 two-hour checks were not answered.".into(),
         }],
         adherence: AdherenceReport {
@@ -151,6 +158,7 @@ fn report() -> Report {
                 prescribed: 5,
                 share: Some(0.4),
                 adherent: false,
+                complete: true,
             }],
             done: 6,
             prescribed: 20,
@@ -172,6 +180,8 @@ fn report() -> Report {
         two_hour_checks: ChecksReport {
             walks: 6,
             answered: 4,
+            missed: 2,
+            waiting: 0,
             share: Some(4.0 / 6.0),
         },
         walks: vec![
@@ -213,6 +223,10 @@ fn report() -> Report {
             bouts: 2,
             rest_s: 120,
             sessions_per_week: 5,
+        },
+        limits: PainLimits {
+            during_max: 5,
+            after_2h_max: 4,
         },
         decisions: decisions.clone(),
         daily: vec![
@@ -343,12 +357,12 @@ fn interval_chart_steps_at_each_change_in_local_time() {
     );
     // The third change happened at 00:30 on 24 Nov in Berlin (23 Nov in UTC).
     assert!(
-        svg.desc.contains("24 Nov to 5 min 30 s (override)"),
+        svg.desc.contains("24 Nov to 5 min 30 s (changed by hand)"),
         "{}",
         svg.desc
     );
     assert!(
-        svg.desc.contains("16 Nov to 6 min 3 s (review)"),
+        svg.desc.contains("16 Nov to 6 min 3 s (weekly review)"),
         "{}",
         svg.desc
     );
@@ -375,12 +389,20 @@ fn interval_chart_steps_at_each_change_in_local_time() {
 }
 
 #[test]
-fn pain_chart_has_two_series_with_own_markers_and_skips_missing_values() {
+fn pain_chart_has_three_series_with_own_markers_the_limits_and_skips_missing_values() {
     let raw = pain_chart(&report());
     save("pain", &raw);
     let svg = parse(&raw);
     assert!(has_text(&svg, "Pain (0–10 NRS)"));
-    assert!(has_text(&svg, "Before") && has_text(&svg, "2 h after"));
+    assert!(has_text(&svg, "Before") && has_text(&svg, "During") && has_text(&svg, "2 h after"));
+    // The rules' limits, each a line labelled in words (they differ here: 5 and 4).
+    assert!(has_text(&svg, "Limit during: 5"));
+    assert!(has_text(&svg, "Limit 2 h after: 4"));
+    // Every text at least 12 px (the drawing is 640 wide and shown at that width).
+    for size in raw.split("font-size=\"").skip(1) {
+        let size: f64 = size.split('"').next().unwrap().parse().unwrap();
+        assert!(size >= 12.0, "font-size {size}");
+    }
     for tick in ["0", "2", "4", "6", "8", "10"] {
         assert!(has_text(&svg, tick), "tick {tick}");
     }
@@ -389,7 +411,8 @@ fn pain_chart_has_two_series_with_own_markers_and_skips_missing_values() {
     assert_eq!(svg.circles, 5 + 1);
     assert_eq!(svg.polygons, 4 + 1);
     assert!(
-        svg.desc.contains("before and two hours after 6 walks"),
+        svg.desc
+            .contains("before, during (the highest) and two hours after 6 walks"),
         "{}",
         svg.desc
     );
@@ -400,6 +423,18 @@ fn pain_chart_has_two_series_with_own_markers_and_skips_missing_values() {
     assert!(
         svg.desc
             .contains("Two hours after: reported for 4 of 6, mean 3.5, range 2 to 5.")
+    );
+    assert!(
+        svg.desc
+            .contains("During: reported for 5 of 6, mean 4.2, range 3 to 6."),
+        "{}",
+        svg.desc
+    );
+    assert!(
+        svg.desc
+            .contains("Limits of the rules: pain during up to 5, two hours after up to 4."),
+        "{}",
+        svg.desc
     );
     assert!(!has_text(&svg, "No data in this period"));
 }
@@ -553,6 +588,7 @@ fn sessions_csv_has_a_row_per_walk_and_empty_cells_for_nulls() {
             "pain_next_morning_0_10",
             "effort_borg_cr10",
             "band_verified",
+            "started_local",
         ]
     );
     assert_eq!(rows.len(), 6);
@@ -570,7 +606,9 @@ fn sessions_csv_has_a_row_per_walk_and_empty_cells_for_nulls() {
             "4",
             "",
             "4",
-            "true"
+            "true",
+            // 09:00 UTC is 10:00 in Berlin.
+            "2026-11-03 10:00",
         ]
     );
     assert_eq!(rows[1][8], "", "no two-hour answer");
@@ -604,7 +642,7 @@ fn decisions_csv_quotes_reasons_and_neutralises_formulas() {
     let text = decisions_csv(&report());
     // RFC 4180 quoting of the comma and the quotes.
     assert!(
-        text.contains(r#""Pain two hours after stayed within 2 points, ""as hoped"", on every walk; 5 of 5 sessions""#),
+        text.contains(r#""Pain two hours after stayed within 2 points, ""as hoped"", on every walk. 5 of 5 sessions.""#),
         "{text}"
     );
     let (header, rows) = read(&text);
@@ -620,6 +658,9 @@ fn decisions_csv_quotes_reasons_and_neutralises_formulas() {
             "applied",
             "reason_codes",
             "reasons",
+            "decision_text",
+            "acknowledged_local",
+            "acknowledgement_note",
         ]
     );
     assert_eq!(rows.len(), 3);
@@ -634,7 +675,10 @@ fn decisions_csv_quotes_reasons_and_neutralises_formulas() {
             "10.0",
             "true",
             "within_limits; too_few_sessions",
-            "Pain two hours after stayed within 2 points, \"as hoped\", on every walk; 5 of 5 sessions",
+            "Pain two hours after stayed within 2 points, \"as hoped\", on every walk. 5 of 5 sessions.",
+            "Advance — longer walks",
+            "",
+            "",
         ]
     );
     // A negative number is a number, left alone; a formula-looking message is neutralised.
@@ -647,7 +691,8 @@ fn decisions_csv_quotes_reasons_and_neutralises_formulas() {
     // No reasons: empty cells.
     assert_eq!(rows[2][5], "0.0");
     assert_eq!(rows[2][6], "false");
-    assert_eq!(&rows[2][7..], ["", ""]);
+    assert_eq!(&rows[2][7..9], ["", ""]);
+    assert_eq!(rows[2][9], "Hold — same walks");
 
     let (_, rows) = read(&decisions_csv(&empty_report()));
     assert!(rows.is_empty());

@@ -12,8 +12,8 @@ use stepwise_engine::Decision;
 use stepwise_server::calendar::BandDay;
 use stepwise_server::report::fhir::{self, LOINC, OBSERVATION_CATEGORY, PAIN_TIMING, UCUM};
 use stepwise_server::report::{
-    AdherenceReport, ChecksReport, DataPeriod, DecisionRow, IntervalReport, PainWeek, Report,
-    ReportPatient, Trend, VerificationReport, WalkRow, WeekAdherence,
+    AdherenceReport, ChecksReport, DataPeriod, DecisionRow, IntervalReport, PainLimits, PainWeek,
+    Report, ReportPatient, Trend, VerificationReport, WalkRow, WeekAdherence,
 };
 use stepwise_store::{PlanChange, PlanChangeSource, WalkingPlan};
 
@@ -98,6 +98,7 @@ fn report() -> Report {
                 prescribed: 3,
                 share: Some(1.0),
                 adherent: true,
+                complete: true,
             }],
             done: 3,
             prescribed: 3,
@@ -119,6 +120,8 @@ fn report() -> Report {
         two_hour_checks: ChecksReport {
             walks: 3,
             answered: 2,
+            missed: 1,
+            waiting: 0,
             share: Some(2.0 / 3.0),
         },
         walks: vec![
@@ -151,6 +154,10 @@ fn report() -> Report {
             }],
         },
         plan,
+        limits: PainLimits {
+            during_max: 5,
+            after_2h_max: 4,
+        },
         decisions: vec![DecisionRow {
             review_id: 9,
             week_start: date(2026, 2, 23),
@@ -159,6 +166,8 @@ fn report() -> Report {
             interval_s: 330,
             applied: true,
             reasons: vec![],
+            acknowledged_at: None,
+            acknowledgement_note: None,
         }],
         daily: vec![
             band_day(date(2026, 3, 2), 5234, 410),

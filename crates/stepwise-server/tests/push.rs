@@ -167,7 +167,7 @@ async fn walk_at_ten_is_pushed_at_noon_and_not_after_the_answer(backend: Backend
         got[0]["body"]
             .as_str()
             .unwrap()
-            .contains("your walk at 09:30 (30 min walked)"),
+            .contains("your walk at 09:30 (30 minutes walked)"),
         "{}",
         got[0]["body"]
     );
@@ -841,7 +841,7 @@ async fn red_flag_escalates_at_once(backend: Backend, how: RedFlag) {
         .post(
             &format!("{reviews_path}/{review_id}/acknowledge"),
             &w.therapist,
-            json!({}),
+            json!({"note": "Phoned the patient"}),
         )
         .await
         .expect(StatusCode::OK);

@@ -16,8 +16,9 @@
 //! - Weekly mean pain two hours after: 2.0, 5.0, 2.0, 2.0 (before: 2.0 every week).
 //! - Steps: first week 1,800/day, last week 1,800/day (no change). Sleep: 420 → 360 min/night
 //!   (−60, flagged).
-//! - Attention: 2 of 15 checks unanswered; 15 of 20 sessions (75%) below 80%; sleep fell by
-//!   60 min a night; 1 flare.
+//! - Attention, most urgent first: 1 flare; 2 walks over the pain limits (14 and 16 Oct); 2 of
+//!   15 checks unanswered; 15 of 20 sessions (75%) below 80%; no band data for 4 days (since
+//!   28 Oct); sleep fell by 60 min a night.
 
 mod common;
 
@@ -29,7 +30,9 @@ use stepwise_testkit::{Backend, backend_tests};
 
 backend_tests!(
     report_matches_the_hand_computed_fixture,
-    clinic_view_lists_upcoming_visits_by_attention
+    clinic_view_lists_upcoming_visits_by_attention,
+    pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalations,
+    patient_list_ranks_by_attention
 );
 
 struct Fixture {
@@ -194,7 +197,7 @@ async fn report_matches_the_hand_computed_fixture(backend: Backend) {
     assert_eq!(r["adherence"]["adherent"], false);
     assert_eq!(
         r["two_hour_checks"],
-        json!({"walks": 15, "answered": 13, "share": 13.0 / 15.0})
+        json!({"walks": 15, "answered": 13, "missed": 2, "waiting": 0, "share": 13.0 / 15.0})
     );
     assert_eq!(
         r["verification"],
@@ -278,25 +281,36 @@ async fn report_matches_the_hand_computed_fixture(backend: Backend) {
     assert_eq!(
         attention,
         [
+            "flares",
+            "pain_limit_breaches",
             "missed_two_hour_checks",
             "low_adherence",
+            "band_silence",
             "falling_sleep",
-            "flares"
+        ]
+    );
+    let messages: Vec<&str> = r["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            // 12:00 UTC on 22 Oct is 13:00 in London (summer time).
+            "1 flare reported, the latest Thu 22 Oct 13:00 (pain 7/10)",
+            "2 walks over the pain limits (during above 5, or two hours after above 5), the latest on Fri 16 Oct",
+            "2 of 15 two-hour pain checks were not answered",
+            "15 of 20 prescribed sessions done in the complete weeks (75%), below 80%",
+            "No band data for 4 days (the last on Wed 28 Oct)",
+            "Sleep fell by 60 min a night",
         ]
     );
     assert_eq!(
-        r["attention"][0]["message"],
-        "2 of 15 two-hour pain checks were not answered"
-    );
-    assert_eq!(
-        r["attention"][1]["message"],
-        "15 of 20 prescribed sessions done (75%), below 80%"
-    );
-    assert_eq!(r["attention"][2]["message"], "Sleep fell by 60 min a night");
-    assert_eq!(
         r["summary"],
         "From 5 Oct 2026 to 1 Nov 2026, pat did 15 of 20 prescribed walks (75%). The band confirmed 9 of 15 walks. \
-         13 of 15 two-hour pain checks were answered. The walking interval went from 5 min to 4 min 24 s. 4 items need attention."
+         13 of 15 two-hour pain checks were answered. The walking interval went from 5 min to 4 min 24 s. 6 items need attention."
     );
 
     // The default window is the 30 days before the visit on 2 November.
@@ -476,4 +490,233 @@ async fn clinic_view_lists_upcoming_visits_by_attention(backend: Backend) {
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(e["field"], "within_days");
+}
+
+/// The pre-visit list (and the report it comes from): a check not yet due is not missed, an
+/// acknowledged escalation in the period stays in view with its note, and the week in progress
+/// raises no adherence item. London, November (GMT): a patient who walked five times in each
+/// of the weeks of 2 and 9 Nov (red-flag pain on Tue 10 Nov, acknowledged with a note), and
+/// once so far in the week of 16 Nov — an hour ago, its check not open yet.
+async fn pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalations(
+    backend: Backend,
+) {
+    let app = TestApp::new(backend, utc(2026, 11, 2, 7, 0)).await;
+    let admin = app
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let therapist = app.therapist(&admin, "tess@riverside.example").await;
+    let patient = app
+        .patient(&admin, id(&therapist), "Europe/London", "pat@example.org")
+        .await;
+    let pid = id(&patient);
+    let mut patient = patient;
+    for (week, days) in [(2u32, [2u32, 3, 4, 5, 6]), (9, [9, 10, 11, 12, 13])] {
+        app.clock.set(utc(2026, 11, week, 8, 0));
+        patient = app.login("pat@example.org", PASSWORD).await;
+        for day in days {
+            let start = utc(2026, 11, day, 10, 0);
+            // Red-flag pain during the walk of Tue 10 Nov: the week escalates at once.
+            let during = if day == 10 { 9 } else { 3 };
+            let session = app.walk(&patient, start, 20, 2, during).await;
+            app.answer(&patient, session, start + TimeDelta::minutes(20), 2)
+                .await;
+        }
+    }
+    app.clock.set(utc(2026, 11, 16, 8, 0));
+    let patient = app.login("pat@example.org", PASSWORD).await;
+    let therapist = app.login("tess@riverside.example", PASSWORD).await;
+    let reviews = app
+        .get(&format!("/api/v1/patients/{pid}/reviews"), &therapist)
+        .await
+        .expect(StatusCode::OK);
+    let escalation = reviews
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["output"]["decision"] == "escalate")
+        .expect("the red flag escalated")
+        .clone();
+    assert_eq!(escalation["week_start"], "2026-11-09");
+    app.clock.set(utc(2026, 11, 16, 9, 30));
+    app.post(
+        &format!(
+            "/api/v1/patients/{pid}/reviews/{}/acknowledge",
+            escalation["id"]
+        ),
+        &therapist,
+        json!({"note": "Phoned: a stumble on the stairs, settled with rest"}),
+    )
+    .await
+    .expect(StatusCode::OK);
+    // Wed 18 Nov: a walk ended an hour ago, its two-hour check not open yet.
+    app.walk(&patient, utc(2026, 11, 18, 10, 40), 20, 2, 3)
+        .await;
+    app.clock.set(utc(2026, 11, 18, 12, 0));
+    app.put(
+        &format!("/api/v1/patients/{pid}/next-visit"),
+        &therapist,
+        json!({"next_visit": "2026-11-20"}),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+
+    let rows = app
+        .get("/api/v1/clinic/visits", &therapist)
+        .await
+        .expect(StatusCode::OK);
+    let row = &rows[0];
+    assert_eq!(row["patient_id"], pid);
+    let codes: Vec<&str> = row["attention"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    // The red-flag walk is over the pain limit; nothing is missed (the new check is not due);
+    // 1 walk so far this week is not judged; the acknowledged escalation is still there.
+    assert_eq!(
+        codes,
+        ["pain_limit_breaches", "acknowledged_escalation"],
+        "{row}"
+    );
+    assert_eq!(
+        row["attention"][1]["message"],
+        "Escalation in the week of 9 Nov — acknowledged Mon 16 Nov 09:30: “Phoned: a stumble on the stairs, settled with rest”"
+    );
+    assert_eq!(row["attention"][1]["level"], "note");
+    assert_eq!(row["open_escalations"], 0);
+
+    let report = app
+        .get(&format!("/api/v1/patients/{pid}/report"), &therapist)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(
+        report["two_hour_checks"],
+        json!({"walks": 11, "answered": 10, "missed": 0, "waiting": 1, "share": 1.0})
+    );
+    let weeks: Vec<(bool, u64, u64)> = report["adherence"]["weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["prescribed"].as_u64() > Some(0))
+        .map(|w| {
+            (
+                w["complete"].as_bool().unwrap(),
+                w["done"].as_u64().unwrap(),
+                w["prescribed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // The week of 16 Nov so far: 1 of 2 (Mon to Wed) — shown, not judged.
+    assert_eq!(weeks, [(true, 5, 5), (true, 5, 5), (false, 1, 2)]);
+    let decision = report["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["decision"] == "escalate")
+        .unwrap();
+    assert_eq!(
+        decision["acknowledgement_note"],
+        "Phoned: a stumble on the stairs, settled with rest"
+    );
+
+    // The printable report says it in words and local time.
+    let store = app.db.store.as_ref();
+    let tz = chrono_tz::Europe::London;
+    let from = chrono::NaiveDate::from_ymd_opt(2026, 10, 20).unwrap();
+    let to = chrono::NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
+    let loaded = stepwise_server::report::build::load(
+        store,
+        store.patient(pid).await.unwrap(),
+        tz,
+        (from, to),
+        app.now(),
+        false,
+    )
+    .await
+    .unwrap();
+    let page = stepwise_server::report::page::render(&loaded);
+    assert!(page.contains("Escalate — therapist to review"), "{page}");
+    assert!(
+        page.contains(
+            "Acknowledged Mon 16 Nov 09:30: “Phoned: a stumble on the stairs, settled with rest”"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("(so far)"));
+    assert!(!page.contains("UTC"), "times are local: {page}");
+}
+
+/// The patient list: one ranking with the pre-visit list, every row with its reasons in words.
+async fn patient_list_ranks_by_attention(backend: Backend) {
+    let f = fixture(backend).await;
+    // Three more patients: one escalated (red-flag pain), one with a flare, one calm.
+    let mut people = Vec::new();
+    for email in ["esc@example.org", "flare@example.org", "calm@example.org"] {
+        let p = f
+            .app
+            .patient(&f.admin, id(&f.therapist), "Europe/London", email)
+            .await;
+        people.push(p);
+    }
+    f.app
+        .walk(&people[0], utc(2026, 11, 2, 10, 0), 20, 2, 9)
+        .await;
+    f.app
+        .post(
+            "/api/v1/me/flares",
+            &people[1],
+            json!({"client_id": "f-2", "started_at": utc(2026, 11, 2, 9, 0), "pain": 6}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let therapist = f.app.login("tess@riverside.example", PASSWORD).await;
+    let rows = f
+        .app
+        .get("/api/v1/patients", &therapist)
+        .await
+        .expect(StatusCode::OK);
+    let list: Vec<(&str, Vec<&str>)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["patient"]["display_name"].as_str().unwrap(),
+                r["attention"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["code"].as_str().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        list,
+        [
+            ("esc", vec!["open_escalation", "pain_limit_breaches"]),
+            // pat: the fixture's month, its flare the most urgent item.
+            (
+                "pat",
+                vec![
+                    "flares",
+                    "pain_limit_breaches",
+                    "missed_two_hour_checks",
+                    "low_adherence",
+                    "band_silence",
+                    "falling_sleep"
+                ]
+            ),
+            ("flare", vec!["flares"]),
+            ("calm", vec![]),
+        ],
+        "{rows}"
+    );
+    assert!(
+        rows[0]["attention"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Escalation waiting for acknowledgement")
+    );
 }

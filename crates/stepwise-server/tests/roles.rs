@@ -366,7 +366,7 @@ async fn role_matrix(backend: Backend) {
         (
             Method::POST,
             format!("/api/v1/patients/{p}/reviews/999999/acknowledge"),
-            Some(json!({})),
+            Some(json!({"note": "Seen"})),
             Kind::Staff,
             StatusCode::NOT_FOUND,
         ),

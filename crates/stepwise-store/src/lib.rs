@@ -335,13 +335,15 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
     async fn reviews(&self, patient_id: Id) -> StoreResult<Vec<ReviewRecord>>;
     /// A patient's review outcomes without their inputs, oldest week first.
     async fn review_outcomes(&self, patient_id: Id) -> StoreResult<Vec<ReviewOutcome>>;
-    /// Acknowledges an escalation review and lifts the freeze. `NotFound` when the review is
-    /// not an escalation of this patient; acknowledging twice keeps the first.
+    /// Acknowledges an escalation review with the therapist's note and lifts the freeze.
+    /// `NotFound` when the review is not an escalation of this patient; acknowledging twice
+    /// keeps the first (and its note). Reopening clears the acknowledgement and its note.
     async fn acknowledge_escalation(
         &self,
         patient_id: Id,
         review_id: Id,
         by_user: Id,
+        note: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<ReviewRecord>;
     /// Opens an acknowledged escalation review again and freezes the plan: a new red flag in

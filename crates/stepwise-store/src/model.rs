@@ -516,6 +516,9 @@ pub struct ReviewRecord {
     pub acknowledged_at: Option<DateTime<Utc>>,
     /// For escalations: who acknowledged it.
     pub acknowledged_by: Option<Id>,
+    /// For escalations: the therapist's note with the acknowledgement (what they did or
+    /// decided); `None` before it is acknowledged, and for acknowledgements older than notes.
+    pub acknowledgement_note: Option<String>,
 }
 
 /// A weekly review's outcome without its inputs (what reports and lists need).
@@ -531,6 +534,8 @@ pub struct ReviewOutcome {
     pub applied: bool,
     /// For escalations: when a therapist acknowledged it.
     pub acknowledged_at: Option<DateTime<Utc>>,
+    /// For escalations: the therapist's note with the acknowledgement.
+    pub acknowledgement_note: Option<String>,
 }
 
 impl From<&ReviewRecord> for ReviewOutcome {
@@ -541,6 +546,7 @@ impl From<&ReviewRecord> for ReviewOutcome {
             output: r.output.clone(),
             applied: r.applied,
             acknowledged_at: r.acknowledged_at,
+            acknowledgement_note: r.acknowledgement_note.clone(),
         }
     }
 }

@@ -252,7 +252,7 @@ macro_rules! device_columns {
 macro_rules! review_columns {
     () => {
         "id, patient_id, week_start, rules_version, rules, evidence, history, output, applied, \
-         created_at, acknowledged_at, acknowledged_by"
+         created_at, acknowledged_at, acknowledged_by, acknowledgement_note"
     };
 }
 
@@ -493,6 +493,7 @@ pub(crate) fn review_from(row: &impl Cells) -> StoreResult<ReviewRecord> {
         created_at: row.instant("created_at")?,
         acknowledged_at: row.opt_instant("acknowledged_at")?,
         acknowledged_by: row.opt_int("acknowledged_by")?,
+        acknowledgement_note: row.opt_text("acknowledgement_note")?,
     })
 }
 
@@ -503,6 +504,7 @@ pub(crate) fn review_outcome_from(row: &impl Cells) -> StoreResult<ReviewOutcome
         output: row.json("output")?,
         applied: row.flag("applied")?,
         acknowledged_at: row.opt_instant("acknowledged_at")?,
+        acknowledgement_note: row.opt_text("acknowledgement_note")?,
     })
 }
 
@@ -1842,7 +1844,8 @@ macro_rules! impl_store {
 
                 async fn review_outcomes(&self, patient_id: Id) -> StoreResult<Vec<ReviewOutcome>> {
                     let rows = sqlx::query(
-                        "SELECT id, week_start, output, applied, acknowledged_at FROM reviews \
+                        "SELECT id, week_start, output, applied, acknowledged_at, acknowledgement_note \
+                         FROM reviews \
                          WHERE patient_id = $1 ORDER BY week_start, id",
                     )
                     .bind(patient_id)
@@ -1859,8 +1862,8 @@ macro_rules! impl_store {
                     let mut tx = self.begin().await?;
                     let review = Self::escalation_review(&mut tx, patient_id, review_id).await?;
                     sqlx::query(
-                        "UPDATE reviews SET acknowledged_at = NULL, acknowledged_by = NULL \
-                         WHERE id = $1",
+                        "UPDATE reviews SET acknowledged_at = NULL, acknowledged_by = NULL, \
+                         acknowledgement_note = NULL WHERE id = $1",
                     )
                     .bind(review_id)
                     .execute(&mut *tx)
@@ -1879,11 +1882,13 @@ macro_rules! impl_store {
                     patient_id: Id,
                     review_id: Id,
                     by_user: Id,
+                    note: &str,
                     now: DateTime<Utc>,
                 ) -> StoreResult<ReviewRecord> {
                     let mut tx = self.begin().await?;
                     let acknowledged = sqlx::query(
-                        "UPDATE reviews SET acknowledged_at = $1, acknowledged_by = $2 \
+                        "UPDATE reviews SET acknowledged_at = $1, acknowledged_by = $2, \
+                         acknowledgement_note = $5 \
                          WHERE id = $3 AND patient_id = $4 AND decision = 'escalate' \
                          AND acknowledged_at IS NULL",
                     )
@@ -1891,6 +1896,7 @@ macro_rules! impl_store {
                     .bind(by_user)
                     .bind(review_id)
                     .bind(patient_id)
+                    .bind(note)
                     .execute(&mut *tx)
                     .await?;
                     // Only the first acknowledgement lifts the freeze: repeating an old one

@@ -1296,38 +1296,60 @@ async fn escalation_freezes_until_acknowledged(store: Shared) {
     // Only escalations of this patient can be acknowledged.
     assert_not_found(
         store
-            .acknowledge_escalation(patient, advance.id, world.therapist.id, t0())
+            .acknowledge_escalation(patient, advance.id, world.therapist.id, "Seen", t0())
             .await,
     );
     let other = add_patient(&*store, &world, "other@clinic.test").await;
     assert_not_found(
         store
-            .acknowledge_escalation(other.id, escalation.id, world.therapist.id, t0())
+            .acknowledge_escalation(other.id, escalation.id, world.therapist.id, "Seen", t0())
             .await,
     );
     assert!(store.patient(patient).await.unwrap().frozen);
 
     let when = t0() + Duration::days(8);
+    let note = "Phoned: pain settled with rest; keep the walk as it is";
     let acknowledged = store
-        .acknowledge_escalation(patient, escalation.id, world.therapist.id, when)
+        .acknowledge_escalation(patient, escalation.id, world.therapist.id, note, when)
         .await
         .unwrap();
     assert_eq!(acknowledged.acknowledged_at, Some(when));
     assert_eq!(acknowledged.acknowledged_by, Some(world.therapist.id));
+    assert_eq!(acknowledged.acknowledgement_note.as_deref(), Some(note));
+    // The note is kept with the review: in its outcome (reports) as well.
+    let outcomes = store.review_outcomes(patient).await.unwrap();
+    assert_eq!(outcomes[1].acknowledgement_note.as_deref(), Some(note));
     assert_eq!(acknowledged.output, escalation.output);
     assert!(!store.patient(patient).await.unwrap().frozen);
 
-    // Twice keeps the first.
+    // Twice keeps the first, and its note.
     let again = store
-        .acknowledge_escalation(patient, escalation.id, world.admin.id, when + minutes(5))
+        .acknowledge_escalation(
+            patient,
+            escalation.id,
+            world.admin.id,
+            "A second note",
+            when + minutes(5),
+        )
         .await
         .unwrap();
     assert_eq!(again, acknowledged);
     assert!(!store.patient(patient).await.unwrap().frozen);
     assert_eq!(
         store.reviews(patient).await.unwrap(),
-        vec![advance, acknowledged]
+        vec![advance, acknowledged.clone()]
     );
+
+    // Reopened (a new red flag that week), it waits for a new acknowledgement and note; the
+    // reopening hands back the earlier acknowledgement with its note.
+    let reopened = store
+        .reopen_escalation(patient, escalation.id)
+        .await
+        .unwrap();
+    assert_eq!(reopened.acknowledgement_note.as_deref(), Some(note));
+    let now_open = &store.reviews(patient).await.unwrap()[1];
+    assert_eq!(now_open.acknowledged_at, None);
+    assert_eq!(now_open.acknowledgement_note, None);
 }
 
 // --- plans and rules ---

@@ -20,6 +20,8 @@ use crate::reminders::{self, Check};
 use crate::safety::{self, SafetyAdvice};
 use crate::state::AppState;
 use crate::validate;
+use crate::views::Explained;
+use stepwise_engine::Reader;
 
 /// How late a walk may be logged (an offline phone catches up).
 pub const MAX_LOG_DELAY: TimeDelta = TimeDelta::days(14);
@@ -439,7 +441,7 @@ pub async fn report_flare(
 pub struct History {
     patient: Patient,
     plan_changes: Vec<PlanChange>,
-    reviews: Vec<ReviewRecord>,
+    reviews: Vec<Explained<ReviewRecord>>,
 }
 
 /// `GET /api/v1/me/history`
@@ -449,7 +451,13 @@ pub async fn history(
 ) -> ApiResult<Json<History>> {
     let patient = own_patient(&state, &user).await?;
     let plan_changes = state.store.plan_history(patient.id).await?;
-    let reviews = state.store.reviews(patient.id).await?;
+    let reviews = state
+        .store
+        .reviews(patient.id)
+        .await?
+        .into_iter()
+        .map(|r| Explained::stored(r, Reader::Patient))
+        .collect();
     Ok(Json(History {
         patient,
         plan_changes,

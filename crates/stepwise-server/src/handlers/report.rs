@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
 use crate::json::Body;
 use crate::report::build::load;
-use crate::report::{Report, charts, csv, fhir, page};
+use crate::report::{Report, attention, charts, csv, fhir, page};
 use crate::state::AppState;
 
 /// Days a report covers by default: the 30 days before the visit.
@@ -284,7 +284,7 @@ pub struct VisitRow {
 }
 
 /// `GET /api/v1/clinic/visits?within_days=14` — the patients the caller may see with a visit
-/// coming up, most attention first, with headline figures (walk verification, a query per
+/// coming up, most urgent attention first (the ranking of [`attention`]), with headline figures (walk verification, a query per
 /// walk, is left to the full report).
 pub async fn clinic_visits(
     State(state): State<AppState>,
@@ -326,19 +326,10 @@ pub async fn clinic_visits(
         .await
         .into_iter()
         .collect::<ApiResult<Vec<VisitRow>>>()?;
+    // The one attention ranking (report::attention), then the earlier visit, then the name.
     rows.sort_by(|a, b| {
-        (
-            b.open_escalations,
-            b.attention.len(),
-            a.next_visit,
-            &a.display_name,
-        )
-            .cmp(&(
-                a.open_escalations,
-                a.attention.len(),
-                b.next_visit,
-                &b.display_name,
-            ))
+        attention::compare(&a.attention, &b.attention)
+            .then_with(|| (a.next_visit, &a.display_name).cmp(&(b.next_visit, &b.display_name)))
     });
     state.audit(&user, "read clinic.visits", None).await?;
     Ok(Json(rows))

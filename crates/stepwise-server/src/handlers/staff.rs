@@ -21,9 +21,13 @@ use crate::calendar::{BandDay, last_complete_week, local_day, parse_zone};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
 use crate::json::{Body, parse};
+use crate::report::build::load;
+use crate::report::{Attention, attention};
 use crate::state::AppState;
 use crate::validate;
+use crate::views::Explained;
 use crate::weekly::{ReplayedWeek, replay, review_week};
+use stepwise_engine::Reader;
 
 /// One row of the patient list.
 #[derive(Serialize)]
@@ -33,10 +37,16 @@ pub struct PatientSummary {
     last_review: Option<ReviewOutcome>,
     /// An escalation waiting for acknowledgement.
     open_escalation: Option<i64>,
+    /// What needs a look over the last [`LIST_WINDOW_DAYS`] days, most urgent first, in
+    /// words (the report's attention items).
+    attention: Vec<Attention>,
 }
 
+/// Days the patient list's attention items look back, today included.
+pub const LIST_WINDOW_DAYS: u64 = 30;
+
 /// `GET /api/v1/patients` — a therapist's own patients, or every patient of a clinic admin's
-/// clinic; open escalations first.
+/// clinic; most urgent attention first (the ranking of [`attention`]), then by name.
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -47,6 +57,7 @@ pub async fn list(
         "this is for the care team",
     )?;
     let patients = state.store.clinic_patients(user.clinic_id).await?;
+    let now = state.clock.now();
     let mut rows = Vec::new();
     for patient in patients {
         if check_staff_access(&user, &patient).is_err() {
@@ -58,15 +69,28 @@ pub async fn list(
             .rev()
             .find(|r| r.output.needs_therapist() && r.acknowledged_at.is_none())
             .map(|r| r.id);
+        let tz = parse_zone("timezone", &patient.timezone)?;
+        let today = local_day(tz, now);
+        let window = (attention::window_from(today, LIST_WINDOW_DAYS), today);
+        let report = load(
+            state.store.as_ref(),
+            patient.clone(),
+            tz,
+            window,
+            now,
+            false,
+        )
+        .await?;
         rows.push(PatientSummary {
             patient,
             last_review: reviews.last().cloned(),
             open_escalation,
+            attention: report.attention,
         });
     }
     rows.sort_by(|a, b| {
-        (a.open_escalation.is_none(), &a.patient.display_name)
-            .cmp(&(b.open_escalation.is_none(), &b.patient.display_name))
+        attention::compare(&a.attention, &b.attention)
+            .then_with(|| a.patient.display_name.cmp(&b.patient.display_name))
     });
     // One audit entry for the list: it shows names, plans and last decisions.
     state.audit(&user, "read patient.list", None).await?;
@@ -106,7 +130,7 @@ pub struct Timeline {
     sessions: Vec<SessionRecord>,
     flares: Vec<FlareRecord>,
     band_days: Vec<BandDay>,
-    reviews: Vec<ReviewRecord>,
+    reviews: Vec<Explained<ReviewRecord>>,
     plan_changes: Vec<PlanChange>,
 }
 
@@ -131,6 +155,7 @@ pub async fn timeline(
         .await?
         .into_iter()
         .filter(|r| (from - chrono::Days::new(6)..=to).contains(&r.week_start))
+        .map(|r| Explained::stored(r, Reader::Therapist))
         .collect();
     let plan_changes = store
         .plan_history(patient.id)
@@ -363,9 +388,15 @@ pub async fn reviews(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Vec<ReviewRecord>>> {
+) -> ApiResult<Json<Vec<Explained<ReviewRecord>>>> {
     let patient = staff_patient(&state, &user, id, "read patient.reviews").await?;
-    Ok(Json(state.store.reviews(patient.id).await?))
+    let reviews = state.store.reviews(patient.id).await?;
+    Ok(Json(
+        reviews
+            .into_iter()
+            .map(|r| Explained::stored(r, Reader::Therapist))
+            .collect(),
+    ))
 }
 
 /// Which week to review.
@@ -384,7 +415,7 @@ pub async fn run_review(
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
     Body(req): Body<RunReview>,
-) -> ApiResult<(StatusCode, Json<ReviewRecord>)> {
+) -> ApiResult<(StatusCode, Json<Explained<ReviewRecord>>)> {
     let patient = staff_patient(&state, &user, id, "write patient.review").await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
     let now = state.clock.now();
@@ -395,20 +426,40 @@ pub async fn run_review(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(review)))
+    Ok((status, Json(Explained::stored(review, Reader::Therapist))))
 }
 
-/// `POST /api/v1/patients/{id}/reviews/{review_id}/acknowledge` — lift an escalation's freeze.
+/// The longest acknowledgement note, characters.
+pub const MAX_ACKNOWLEDGEMENT_NOTE: usize = 1000;
+
+/// An acknowledgement: the therapist's note of what they did or decided.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acknowledgement {
+    note: String,
+}
+
+/// `POST /api/v1/patients/{id}/reviews/{review_id}/acknowledge` — lift an escalation's freeze,
+/// with a note (required: a red flag handled without a word in the record is not handled
+/// for the next clinician who reads it).
 pub async fn acknowledge(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path((id, review_id)): Path<(i64, i64)>,
+    Body(req): Body<Acknowledgement>,
 ) -> ApiResult<Json<ReviewRecord>> {
     let patient = staff_patient(&state, &user, id, "write patient.acknowledge").await?;
+    validate::required_text("note", &req.note, MAX_ACKNOWLEDGEMENT_NOTE)?;
     Ok(Json(
         state
             .store
-            .acknowledge_escalation(patient.id, review_id, user.id, state.clock.now())
+            .acknowledge_escalation(
+                patient.id,
+                review_id,
+                user.id,
+                req.note.trim(),
+                state.clock.now(),
+            )
             .await?,
     ))
 }

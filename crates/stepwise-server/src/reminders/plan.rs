@@ -5,14 +5,14 @@
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
-use stepwise_engine::{Decision, reason_messages};
+use stepwise_engine::{Decision, Reader, spoken_duration};
 use stepwise_store::{
     BandSilence, FlareRecord, NewReminder, Patient, QuietHours, ReminderKind, ReminderMessage,
     ReminderSettings, ReviewRecord, SessionRecord,
 };
 
 use crate::calendar::{local_day, local_instant};
-use crate::report::build::duration_text;
+use crate::views::{in_words, reason_texts};
 
 /// The two-hour check is due this long after the walk ends.
 pub const TWO_HOUR_DELAY: TimeDelta = TimeDelta::hours(2);
@@ -76,7 +76,7 @@ pub fn two_hour_checks(
     let walk = format!(
         "your walk at {} ({} walked)",
         clock(tz, session.logged.started_at),
-        duration_text(session.logged.walked_s)
+        spoken_duration(session.logged.walked_s)
     );
     let first = ended + TWO_HOUR_DELAY;
     [
@@ -136,11 +136,11 @@ pub fn planned(
         format!(
             "{} walks of {} with {} rest between",
             plan.bouts,
-            duration_text(plan.interval_s),
-            duration_text(plan.rest_s)
+            spoken_duration(plan.interval_s),
+            spoken_duration(plan.rest_s)
         )
     } else {
-        format!("one walk of {}", duration_text(plan.interval_s))
+        format!("one walk of {}", spoken_duration(plan.interval_s))
     };
     for date in (0..PLAN_DAYS).map(|d| today + Days::new(d)) {
         if !settings.session_days.contains(&date.weekday()) {
@@ -200,8 +200,8 @@ pub fn plan_change(
 ) -> NewReminder {
     let output = &review.output;
     let (from, to) = (
-        duration_text(output.previous_interval_s),
-        duration_text(output.interval_s),
+        spoken_duration(output.previous_interval_s),
+        spoken_duration(output.interval_s),
     );
     let title = match output.decision {
         Decision::Advance => "Your walks get a little longer",
@@ -214,7 +214,7 @@ pub fn plan_change(
     } else {
         format!("Each walk stays at {from}.")
     };
-    let why = reason_messages(&output.reasons);
+    let why = in_words(&reason_texts(review, Reader::Patient));
     news(
         tz,
         settings,
@@ -229,7 +229,7 @@ pub fn plan_change(
             expires_at: None,
             message: ReminderMessage {
                 title: title.into(),
-                body: format!("{change} Why: {why}."),
+                body: format!("{change} {why}"),
                 url: REMINDERS_PAGE.into(),
             },
         },
@@ -238,7 +238,7 @@ pub fn plan_change(
 
 /// To the therapist: the engine escalated this patient's week.
 pub fn review_escalation(patient: &Patient, review: &ReviewRecord) -> NewReminder {
-    let why = reason_messages(&review.output.reasons);
+    let why = in_words(&reason_texts(review, Reader::Therapist));
     escalation(
         patient,
         format!("escalation:review:{}", review.id),
@@ -246,7 +246,7 @@ pub fn review_escalation(patient: &Patient, review: &ReviewRecord) -> NewReminde
         format!("{} needs a look", patient.display_name),
         format!(
             "The weekly review of the week of {} escalated; the plan is frozen until you \
-             acknowledge it. Why: {why}.",
+             acknowledge it. {why}",
             review.week_start.format("%-d %b")
         ),
     )
@@ -300,7 +300,7 @@ pub fn next_morning_check(
                 "Yesterday you walked at {} ({} walked). Tap to tell us how your pain is this \
                  morning.",
                 clock(tz, session.logged.started_at),
-                duration_text(session.logged.walked_s)
+                spoken_duration(session.logged.walked_s)
             ),
             url: format!("/app/checks/{}?check=morning", session.id),
         },
@@ -497,7 +497,7 @@ mod tests {
             got[0]
                 .message
                 .body
-                .contains("your walk at 09:40 (15 min walked)")
+                .contains("your walk at 09:40 (15 minutes walked)")
         );
         assert_eq!(got[0].message.url, "/app/checks/41");
         // A window of 2½ hours leaves no room for the follow-up.

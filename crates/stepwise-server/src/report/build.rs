@@ -14,22 +14,29 @@
 //! - **Trends** compare the mean of the window's first 7 days with its last 7 days (days with
 //!   data only); a change of at least 700 steps/day or 30 min of sleep is flagged.
 //! - **Rising pain**: the last week's mean pain two hours after is at least 1 point above the
-//!   first week's. **Falling adherence**: the last week with sessions prescribed is at least
-//!   20 points below the first.
+//!   first week's. **Falling adherence**: the last complete week with sessions prescribed is at
+//!   least 20 points below the first.
+//! - **Two-hour checks** count as missed only once their time has passed unanswered (see
+//!   [`ChecksReport`]); a week is **complete** once it has ended (local time) — only complete
+//!   weeks raise adherence attention items.
+//! - **Attention** items and their order come from [`super::attention`].
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
-use stepwise_engine::Decision;
 use stepwise_engine::adherence::{Adherence, Verification, answered_share, days_with_data};
+use stepwise_engine::{Decision, Reader, Rules};
 use stepwise_store::{
-    BandDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewOutcome, SessionRecord, Store,
+    BandDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewRecord, SessionRecord, Store,
     StoreResult,
 };
 
+use super::attention;
 use super::model::*;
 use crate::calendar::{day_start, local_day, monday_of};
+use crate::handlers::patient::{CHECK_LISTED_FOR, CHECK_OPENS_AFTER};
+use crate::views::reason_texts;
 use crate::weekly::verify_session;
 
 /// A meaningful change in daily steps (steps/day).
@@ -64,12 +71,14 @@ pub struct Inputs {
     pub flares: Vec<FlareRecord>,
     /// The whole plan history, oldest first.
     pub plan_history: Vec<PlanChange>,
-    /// Every weekly review's outcome, oldest first.
-    pub reviews: Vec<ReviewOutcome>,
+    /// Every weekly review, oldest first.
+    pub reviews: Vec<ReviewRecord>,
     /// Band data per day in the window.
     pub band_days: Vec<BandDay>,
     /// Every outcome measure, by date.
     pub outcomes: Vec<OutcomeRecord>,
+    /// The rules in force (their pain limits).
+    pub rules: Rules,
 }
 
 /// Gathers a patient's data for `[from, to]` and builds the report. With `verify`, each walk
@@ -96,9 +105,10 @@ pub async fn load(
     let inputs = Inputs {
         flares: store.flares_between(patient.id, start, end).await?,
         plan_history: store.plan_history(patient.id).await?,
-        reviews: store.review_outcomes(patient.id).await?,
+        reviews: store.reviews(patient.id).await?,
         band_days: store.band_days(patient.id, from, to).await?,
         outcomes: store.outcomes(patient.id).await?,
+        rules: store.current_rules(patient.id).await?.rules,
         patient,
         tz,
         from,
@@ -125,6 +135,7 @@ pub fn build(inputs: Inputs) -> Report {
         reviews,
         band_days,
         outcomes,
+        rules,
     } = inputs;
     let walks: Vec<WalkRow> = sessions
         .iter()
@@ -155,13 +166,13 @@ pub fn build(inputs: Inputs) -> Report {
     let started = walks.iter().map(|w| w.day).fold(joined, NaiveDate::min);
     let adherence = adherence(
         &weeks,
-        from.max(started),
-        to,
+        (from.max(started), to),
+        local_day(tz, now),
         patient.plan.sessions_per_week,
         &walks,
     );
     let verification = verification(verifications.as_deref());
-    let two_hour_checks = checks(&walks);
+    let two_hour_checks = checks(&walks, now);
     let pain_weeks = pain_weeks(&weeks, &walks);
     let band_data_periods = data_periods(from, to, &band_days);
     let steps_trend = trend(&band_days, from, to, "steps/day", STEPS_MEANINGFUL, |d| {
@@ -182,15 +193,25 @@ pub fn build(inputs: Inputs) -> Report {
         .map(decision_row)
         .collect();
     let outcomes = outcome_trends(&outcomes, to);
-    let attention = attention(
-        &adherence,
-        &two_hour_checks,
-        &pain_weeks,
-        &steps_trend,
-        &sleep_trend,
-        &open_escalations,
-        &flares,
-    );
+    let limits = PainLimits {
+        during_max: rules.pain_during_max,
+        after_2h_max: rules.pain_after_2h_max,
+    };
+    let attention = attention::items(&attention::Facts {
+        tz,
+        to,
+        open_escalations: &open_escalations,
+        decisions: &decisions,
+        flares: &flares,
+        walks: &walks,
+        limits,
+        checks: &two_hour_checks,
+        adherence: &adherence,
+        pain: &pain_weeks,
+        steps: &steps_trend,
+        sleep: &sleep_trend,
+        band_days: &band_days,
+    });
     let summary = summary(
         &patient.display_name,
         (from, to),
@@ -221,6 +242,7 @@ pub fn build(inputs: Inputs) -> Report {
         flares,
         interval,
         plan: patient.plan,
+        limits,
         decisions,
         daily: band_days,
         steps_trend,
@@ -247,8 +269,8 @@ fn in_week(day: NaiveDate, week: NaiveDate) -> bool {
 
 fn adherence(
     weeks: &[NaiveDate],
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+    today: NaiveDate,
     per_week: i64,
     walks: &[WalkRow],
 ) -> AdherenceReport {
@@ -273,6 +295,7 @@ fn adherence(
                 prescribed,
                 share: a.share(),
                 adherent: a.is_adherent(),
+                complete: week + Days::new(7) <= today,
             }
         })
         .collect();
@@ -311,13 +334,21 @@ fn verification(verifications: Option<&[Verification]>) -> VerificationReport {
     }
 }
 
-fn checks(walks: &[WalkRow]) -> ChecksReport {
+fn checks(walks: &[WalkRow], now: DateTime<Utc>) -> ChecksReport {
     let count = walks.len() as u32;
     let answered = walks.iter().filter(|w| w.pain_after_2h.is_some()).count() as u32;
+    let missed = walks
+        .iter()
+        .filter(|w| {
+            w.pain_after_2h.is_none() && w.ended_at + CHECK_OPENS_AFTER + CHECK_LISTED_FOR <= now
+        })
+        .count() as u32;
     ChecksReport {
         walks: count,
         answered,
-        share: answered_share(answered, count),
+        missed,
+        waiting: count - answered - missed,
+        share: answered_share(answered, answered + missed),
     }
 }
 
@@ -428,7 +459,7 @@ fn interval(
     }
 }
 
-fn decision_row(r: &ReviewOutcome) -> DecisionRow {
+fn decision_row(r: &ReviewRecord) -> DecisionRow {
     DecisionRow {
         review_id: r.id,
         week_start: r.week_start,
@@ -436,7 +467,9 @@ fn decision_row(r: &ReviewOutcome) -> DecisionRow {
         previous_interval_s: r.output.previous_interval_s,
         interval_s: r.output.interval_s,
         applied: r.applied,
-        reasons: r.output.reasons.clone(),
+        reasons: reason_texts(r, Reader::Therapist),
+        acknowledged_at: r.acknowledged_at,
+        acknowledgement_note: r.acknowledgement_note.clone(),
     }
 }
 
@@ -464,111 +497,6 @@ fn outcome_trends(outcomes: &[OutcomeRecord], to: NaiveDate) -> Vec<OutcomeTrend
 /// A share as a whole percentage, `–` when there is none.
 pub fn percent(share: Option<f64>) -> String {
     share.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))
-}
-
-fn attention(
-    adherence: &AdherenceReport,
-    checks: &ChecksReport,
-    pain: &[PainWeek],
-    steps: &Trend,
-    sleep: &Trend,
-    escalations: &[DecisionRow],
-    flares: &[FlareRecord],
-) -> Vec<Attention> {
-    let mut items = Vec::new();
-    let mut add = |code, message: String| items.push(Attention { code, message });
-    if !escalations.is_empty() {
-        let weeks: Vec<String> = escalations
-            .iter()
-            .map(|e| e.week_start.format("%-d %b").to_string())
-            .collect();
-        add(
-            "open_escalation",
-            format!(
-                "Escalation waiting for acknowledgement (week of {}): automatic changes are paused",
-                weeks.join(", ")
-            ),
-        );
-    }
-    let missed = checks.walks - checks.answered;
-    if missed > 0 {
-        add(
-            "missed_two_hour_checks",
-            format!(
-                "{missed} of {} two-hour pain checks were not answered",
-                checks.walks
-            ),
-        );
-    }
-    let prescribed_weeks: Vec<&WeekAdherence> = adherence
-        .weeks
-        .iter()
-        .filter(|w| w.prescribed > 0)
-        .collect();
-    if let (Some(first), Some(last)) = (prescribed_weeks.first(), prescribed_weeks.last())
-        && let (Some(a), Some(b)) = (first.share, last.share)
-        && a - b >= ADHERENCE_FALL
-    {
-        add(
-            "falling_adherence",
-            format!(
-                "Adherence fell from {} (week of {}) to {} (week of {})",
-                percent(Some(a)),
-                first.week_start.format("%-d %b"),
-                percent(Some(b)),
-                last.week_start.format("%-d %b")
-            ),
-        );
-    }
-    if adherence.prescribed > 0 && !adherence.adherent {
-        add(
-            "low_adherence",
-            format!(
-                "{} of {} prescribed sessions done ({}), below 80%",
-                adherence.done,
-                adherence.prescribed,
-                percent(adherence.share)
-            ),
-        );
-    }
-    let reported: Vec<f64> = pain.iter().filter_map(|w| w.mean_after_2h).collect();
-    if let (Some(first), Some(last)) = (reported.first(), reported.last())
-        && last - first >= PAIN_RISE
-    {
-        add(
-            "rising_pain",
-            format!(
-                "Pain two hours after walks rose from {first:.1} to {last:.1} (weekly mean, 0–10)"
-            ),
-        );
-    }
-    if let Some(change) = sleep.change
-        && change <= -sleep.meaningful
-    {
-        add(
-            "falling_sleep",
-            format!("Sleep fell by {:.0} min a night", -change),
-        );
-    }
-    if let Some(change) = steps.change
-        && change <= -steps.meaningful
-    {
-        add(
-            "falling_steps",
-            format!("Daily steps fell by {:.0}", -change),
-        );
-    }
-    if !flares.is_empty() {
-        add(
-            "flares",
-            format!(
-                "{} flare{} reported",
-                flares.len(),
-                if flares.len() == 1 { "" } else { "s" }
-            ),
-        );
-    }
-    items
 }
 
 /// `5 min 30 s`, `6 min`, `45 s`.
@@ -603,10 +531,20 @@ fn summary(
             verification.verified, verification.walks
         ));
     }
-    if checks.walks > 0 {
+    let due = checks.answered + checks.missed;
+    if due > 0 {
         text.push_str(&format!(
-            " {} of {} two-hour pain checks were answered.",
-            checks.answered, checks.walks
+            " {} of {due} two-hour pain checks were answered.",
+            checks.answered
+        ));
+    }
+    if checks.waiting > 0 {
+        text.push_str(&format!(
+            " {} not due or still open.",
+            match checks.waiting {
+                1 => "1 more check is".to_string(),
+                n => format!("{n} more checks are"),
+            }
         ));
     }
     text.push_str(&if interval.start_s == interval.end_s {

@@ -1,5 +1,6 @@
-//! Server-rendered SVG charts of a report: the walking interval, pain before and two hours
-//! after each walk, daily steps and nightly sleep.
+//! Server-rendered SVG charts of a report: the walking interval, pain before, during (the
+//! highest) and two hours after each walk with the rules' pain limits drawn and labelled,
+//! daily steps and nightly sleep.
 //!
 //! Each chart is a standalone SVG document (it can also be inlined into an HTML page) drawn
 //! with `plotters`' SVG backend on a 640 × 320 canvas. The root element carries a `viewBox`
@@ -46,6 +47,10 @@ const GRID: RGBColor = RGBColor(0xD0, 0xD0, 0xD0);
 const PRIMARY: RGBColor = RGBColor(0x1F, 0x4E, 0x79);
 /// Second series: a burnt orange, lighter than [`PRIMARY`] in greyscale.
 const SECONDARY: RGBColor = RGBColor(0xB5, 0x50, 0x0B);
+/// Third series: a dark green (crosses, dotted line).
+const TERTIARY: RGBColor = RGBColor(0x2E, 0x6B, 0x30);
+/// Limit lines: a dark red, thin and dashed.
+const LIMIT: RGBColor = RGBColor(0x9B, 0x1C, 0x1C);
 
 /// Font sizes in SVG user units (plotters divides its sizes by 1.24 when it writes them).
 const TITLE_PX: f64 = 20.0;
@@ -179,11 +184,14 @@ pub fn interval_chart(report: &Report) -> String {
     })
 }
 
-/// Pain before (solid line, circles) and two hours after (dashed line, triangles) each walk.
+/// Pain before (solid line, circles), the highest during (dotted line, crosses) and two hours
+/// after (dashed line, triangles) each walk, with the rules' limits for pain during and two
+/// hours after as thin dashed lines labelled in text.
 pub fn pain_chart(report: &Report) -> String {
     let win = Window::of(report);
     let tz = zone(report);
     let mut before = Vec::new();
+    let mut during = Vec::new();
     let mut after = Vec::new();
     for w in &report.walks {
         let local = w.started_at.with_timezone(&tz);
@@ -195,13 +203,35 @@ pub fn pain_chart(report: &Report) -> String {
         if let Some(p) = w.pain_before {
             before.push((x, p as f64));
         }
+        if let Some(p) = w.pain_during_max {
+            during.push((x, p as f64));
+        }
         if let Some(p) = w.pain_after_2h {
             after.push((x, p as f64));
         }
     }
-    let empty = before.is_empty() && after.is_empty();
+    let empty = before.is_empty() && during.is_empty() && after.is_empty();
+    let limits = report.limits;
+    // One line per distinct limit, each labelled with what it limits.
+    let limit_lines: Vec<(f64, String)> = if limits.during_max == limits.after_2h_max {
+        vec![(
+            limits.during_max as f64,
+            format!("Limit during and 2 h after: {}", limits.during_max),
+        )]
+    } else {
+        vec![
+            (
+                limits.during_max as f64,
+                format!("Limit during: {}", limits.during_max),
+            ),
+            (
+                limits.after_2h_max as f64,
+                format!("Limit 2 h after: {}", limits.after_2h_max),
+            ),
+        ]
+    };
 
-    let title = "Pain before and 2 h after walks";
+    let title = "Pain around walks";
     let desc = pain_desc(report);
     render(report, "pain", title, &desc, |root| {
         let y = Axis {
@@ -220,6 +250,32 @@ pub fn pain_chart(report: &Report) -> String {
         if empty {
             no_data(root)?;
         }
+        for (value, label) in &limit_lines {
+            chart.draw_series(DashedLineSeries::new(
+                vec![(win.left(), *value), (win.right(), *value)],
+                6,
+                4,
+                LIMIT.stroke_width(1),
+            ))?;
+            // The label sits above the line at the right, inside the plot.
+            let style = font(NOTE_PX)
+                .color(&LIMIT)
+                .pos(Pos::new(HPos::Right, VPos::Bottom));
+            chart.draw_series(std::iter::once(
+                EmptyElement::at((win.right(), *value)) + Text::new(label.clone(), (-4, -3), style),
+            ))?;
+        }
+        chart.draw_series(DashedLineSeries::new(
+            during.clone(),
+            2,
+            4,
+            TERTIARY.stroke_width(2),
+        ))?;
+        chart.draw_series(
+            during
+                .iter()
+                .map(|&p| Cross::new(p, 5, TERTIARY.stroke_width(2))),
+        )?;
         chart.draw_series(LineSeries::new(before.clone(), PRIMARY.stroke_width(2)))?;
         chart.draw_series(before.iter().map(|&p| Circle::new(p, 5, PRIMARY.filled())))?;
         chart.draw_series(DashedLineSeries::new(
@@ -472,13 +528,27 @@ fn no_data(root: &Root<'_>) -> Result<(), Error> {
 fn legend(root: &Root<'_>) -> Result<(), Error> {
     let style = font(TICK_PX).pos(Pos::new(HPos::Left, VPos::Center));
     let y = 22;
-    let x = 400;
+    let x = 230;
     root.draw(&PathElement::new(
         vec![(x, y), (x + 28, y)],
         PRIMARY.stroke_width(2),
     ))?;
     root.draw(&Circle::new((x + 14, y), 5, PRIMARY.filled()))?;
     root.draw(&Text::new("Before", (x + 34, y), style.clone()))?;
+    let x = x + 100;
+    for dash in [
+        (x, x + 3),
+        (x + 8, x + 11),
+        (x + 16, x + 19),
+        (x + 24, x + 27),
+    ] {
+        root.draw(&PathElement::new(
+            vec![(dash.0, y), (dash.1, y)],
+            TERTIARY.stroke_width(2),
+        ))?;
+    }
+    root.draw(&Cross::new((x + 14, y), 5, TERTIARY.stroke_width(2)))?;
+    root.draw(&Text::new("During", (x + 34, y), style.clone()))?;
     let x = x + 100;
     for dash in [(x, x + 8), (x + 13, x + 21)] {
         root.draw(&PathElement::new(
@@ -611,7 +681,11 @@ fn interval_desc(report: &Report, tz: Tz) -> String {
                 "{sep}{} to {} ({})",
                 short_date(local_day(tz, c.at)),
                 duration(c.to_interval_s),
-                c.source.as_str()
+                match c.source {
+                    stepwise_store::PlanChangeSource::Review => "weekly review",
+                    stepwise_store::PlanChangeSource::Override => "changed by hand",
+                    stepwise_store::PlanChangeSource::Baseline => "baseline",
+                }
             );
         }
         s.push('.');
@@ -627,7 +701,7 @@ fn pain_desc(report: &Report) -> String {
         return format!("No walks were logged {period}. No data in this period.");
     }
     let mut s = format!(
-        "Pain on a 0 to 10 scale before and two hours after {} {period}.",
+        "Pain on a 0 to 10 scale before, during (the highest) and two hours after {} {period}.",
         plural(walks.len(), "walk", "walks")
     );
     for (label, values) in [
@@ -637,6 +711,10 @@ fn pain_desc(report: &Report) -> String {
                 .iter()
                 .filter_map(|w| w.pain_before)
                 .collect::<Vec<_>>(),
+        ),
+        (
+            "During",
+            walks.iter().filter_map(|w| w.pain_during_max).collect(),
         ),
         (
             "Two hours after",
@@ -657,6 +735,11 @@ fn pain_desc(report: &Report) -> String {
             walks.len()
         );
     }
+    let _ = write!(
+        s,
+        " Limits of the rules: pain during up to {}, two hours after up to {}.",
+        report.limits.during_max, report.limits.after_2h_max
+    );
     s
 }
 

@@ -2,15 +2,18 @@
 //!
 //! RFC 4180 (comma separated, `\r\n` line ends, fields quoted where needed, quotes doubled),
 //! one header row whose names carry the unit (`walked_s`, `pain_before_0_10`, `sleep_min`),
-//! ISO 8601 dates and RFC 3339 UTC instants, an empty cell for a missing value. Free-text cells
+//! ISO 8601 dates and RFC 3339 UTC instants (with the patient's local time beside them, for
+//! people), codes with their words beside them, an empty cell for a missing value. Free-text cells
 //! that a spreadsheet would read as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage
 //! return) get a leading `'`; numbers are written as they are.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use super::model::Report;
+use super::page::decision_words;
 
-/// One row per walk in the window, oldest first.
+/// One row per walk in the window, oldest first; the last column is the start in the
+/// patient's local time.
 pub fn sessions_csv(report: &Report) -> String {
     table(
         &[
@@ -26,6 +29,7 @@ pub fn sessions_csv(report: &Report) -> String {
             "pain_next_morning_0_10",
             "effort_borg_cr10",
             "band_verified",
+            "started_local",
         ],
         report.walks.iter().map(|w| {
             vec![
@@ -41,6 +45,7 @@ pub fn sessions_csv(report: &Report) -> String {
                 opt(w.pain_next_morning),
                 opt(w.effort),
                 opt(w.verified),
+                local(report, w.started_at),
             ]
         }),
     )
@@ -85,7 +90,8 @@ pub fn daily_csv(report: &Report) -> String {
 }
 
 /// One row per weekly decision in the window, with every reason: codes and messages each
-/// joined by `"; "` in the same order.
+/// joined by `"; "` in the same order; then the decision in words, and for an escalation when
+/// it was acknowledged (local time) and the therapist's note.
 pub fn decisions_csv(report: &Report) -> String {
     table(
         &[
@@ -98,6 +104,9 @@ pub fn decisions_csv(report: &Report) -> String {
             "applied",
             "reason_codes",
             "reasons",
+            "decision_text",
+            "acknowledged_local",
+            "acknowledgement_note",
         ],
         report.decisions.iter().map(|d| {
             let change = (d.previous_interval_s != 0).then(|| {
@@ -111,7 +120,7 @@ pub fn decisions_csv(report: &Report) -> String {
                 .map(|r| code_name(r.code))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let messages = stepwise_engine::reason_messages(&d.reasons);
+            let messages = crate::views::in_words(&d.reasons);
             vec![
                 d.review_id.to_string(),
                 date(d.week_start),
@@ -122,6 +131,11 @@ pub fn decisions_csv(report: &Report) -> String {
                 d.applied.to_string(),
                 codes,
                 text(&messages),
+                decision_words(d.decision).to_string(),
+                d.acknowledged_at
+                    .map(|at| local(report, at))
+                    .unwrap_or_default(),
+                text(d.acknowledgement_note.as_deref().unwrap_or_default()),
             ]
         }),
     )
@@ -160,6 +174,16 @@ fn date(d: NaiveDate) -> String {
 
 fn instant(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// An instant in the patient's zone, `2026-11-03 14:05`, for people reading the table.
+fn local(report: &Report, t: DateTime<Utc>) -> String {
+    let tz: chrono_tz::Tz = report
+        .patient
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::Tz::UTC);
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// The reason code's stable snake_case name, as in the JSON API.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use stepwise_engine::{Decision, Reason};
+use stepwise_engine::{Decision, Said};
 use stepwise_store::{FlareRecord, Id, PlanChange, WalkingPlan};
 
 use crate::calendar::BandDay;
@@ -21,7 +21,7 @@ pub struct Report {
     pub generated_at: DateTime<Utc>,
     /// A short plain-language summary.
     pub summary: String,
-    /// What needs a look, most important first.
+    /// What needs a look, most urgent first (see [`super::attention`]).
     pub attention: Vec<Attention>,
     /// Sessions done against prescribed, per week and overall.
     pub adherence: AdherenceReport,
@@ -41,6 +41,8 @@ pub struct Report {
     pub interval: IntervalReport,
     /// The plan in force now.
     pub plan: WalkingPlan,
+    /// The pain limits of the rules in force now (the pain chart draws them).
+    pub limits: PainLimits,
     /// Weekly decisions of weeks in the window, with reasons.
     pub decisions: Vec<DecisionRow>,
     /// Band data per local day (days with data only).
@@ -71,11 +73,26 @@ pub struct ReportPatient {
 /// An attention item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Attention {
-    /// Stable code: `open_escalation`, `missed_two_hour_checks`, `falling_adherence`,
-    /// `low_adherence`, `rising_pain`, `falling_sleep`, `falling_steps`, `flares`.
+    /// Stable code, most urgent first: `open_escalation`, `flares`, `pain_limit_breaches`,
+    /// `missed_two_hour_checks`, `low_adherence`, `band_silence`, `rising_pain`,
+    /// `falling_adherence`, `falling_sleep`, `falling_steps`, `acknowledged_escalation`
+    /// (see [`super::attention::ORDER`]).
     pub code: &'static str,
-    /// Plain-language text.
+    /// How pressing: `urgent` (an open escalation: changes are paused), `soon` (the patient
+    /// is hurting or not doing the programme as planned), `note` (a trend, or an escalation
+    /// already acknowledged).
+    pub level: &'static str,
+    /// Plain-language text: what and why.
     pub message: String,
+}
+
+/// The pain limits of the rules (0–10): above them a walk is a breach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PainLimits {
+    /// Highest pain during the walk.
+    pub during_max: i64,
+    /// Highest pain two hours after.
+    pub after_2h_max: i64,
 }
 
 /// Adherence in the window.
@@ -109,6 +126,9 @@ pub struct WeekAdherence {
     pub share: Option<f64>,
     /// At least 80%.
     pub adherent: bool,
+    /// The week has ended: only complete weeks raise adherence attention items (the week in
+    /// progress is shown "so far").
+    pub complete: bool,
 }
 
 /// Band confirmation of walks.
@@ -137,14 +157,21 @@ pub struct DataPeriod {
     pub days: u32,
 }
 
-/// Two-hour checks.
+/// Two-hour checks. A walk's check opens [`crate::handlers::patient::CHECK_OPENS_AFTER`]
+/// after it ends and is listed for the patient [`crate::handlers::patient::CHECK_LISTED_FOR`];
+/// it is **missed** only when that has passed without an answer. Checks not open yet, or
+/// open and still listed, are **waiting** and count neither way.
 #[derive(Debug, Clone, Serialize)]
 pub struct ChecksReport {
     /// Walks in the window.
     pub walks: u32,
     /// Walks whose check was answered.
     pub answered: u32,
-    /// answered ÷ walks.
+    /// Checks whose time passed without an answer.
+    pub missed: u32,
+    /// Checks not open yet, or open and not answered yet.
+    pub waiting: u32,
+    /// answered ÷ (answered + missed).
     pub share: Option<f64>,
 }
 
@@ -216,8 +243,12 @@ pub struct DecisionRow {
     pub interval_s: i64,
     /// Whether it changed the plan.
     pub applied: bool,
-    /// Why.
-    pub reasons: Vec<Reason>,
+    /// Why, in the care team's words.
+    pub reasons: Vec<Said>,
+    /// For an escalation: when a therapist acknowledged it.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// For an escalation: the therapist's note with the acknowledgement.
+    pub acknowledgement_note: Option<String>,
 }
 
 /// First week against last week of a daily measure.

@@ -4,9 +4,39 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use stepwise_engine::Decision;
+
 use super::build::{duration_text, percent};
 use super::charts;
 use super::model::{Report, Trend};
+
+/// A weekly decision in words, as the staff pages say it.
+pub fn decision_words(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Advance => "Advance — longer walks",
+        Decision::Hold => "Hold — same walks",
+        Decision::Regress => "Step back — shorter walks",
+        Decision::Escalate => "Escalate — therapist to review",
+    }
+}
+
+/// An outcome measure's name in words.
+pub fn outcome_words(kind: &str) -> String {
+    match kind {
+        "oswestry" => "Oswestry Disability Index".to_string(),
+        "ndi" => "Neck Disability Index".to_string(),
+        "six_minute_walk" => "Six-minute walk".to_string(),
+        "timed_up_and_go" => "Timed up-and-go".to_string(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// An instant in the patient's local time, e.g. `Tue 3 Nov 14:05`.
+pub fn local_time(tz: Tz, at: DateTime<Utc>) -> String {
+    at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
+}
 
 /// Escapes text for HTML and SVG/XML content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -46,13 +76,14 @@ fn trend_text(trend: &Trend) -> String {
 /// The page for a report.
 pub fn render(r: &Report) -> String {
     let mut html = String::new();
+    let tz: Tz = r.patient.timezone.parse().unwrap_or(Tz::UTC);
     let name = escape(&r.patient.display_name);
     let _ = write!(
         html,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Pre-visit report: {name}</title><link rel=\"icon\" href=\"/icons/icon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/report.css\"></head><body><main>\
-         <h1>Pre-visit report: {name}</h1><p>{} to {} ({}){}</p>",
+         <h1>Pre-visit report: {name}</h1><p>{} to {} (dates and times in {}){}</p>",
         r.from.format("%-d %B %Y"),
         r.to.format("%-d %B %Y"),
         escape(&r.patient.timezone),
@@ -86,7 +117,12 @@ pub fn render(r: &Report) -> String {
     } else {
         html.push_str("<section class=\"attention\" aria-labelledby=\"attention\"><h2 id=\"attention\">Needs attention</h2><ul>");
         for item in &r.attention {
-            let _ = write!(html, "<li>{}</li>", escape(&item.message));
+            let _ = write!(
+                html,
+                "<li class=\"{}\">{}</li>",
+                item.level,
+                escape(&item.message)
+            );
         }
         html.push_str("</ul></section>");
     }
@@ -111,7 +147,7 @@ pub fn render(r: &Report) -> String {
         "<h2>At a glance</h2><div class=\"figures\">\
          <div class=\"figure\">Sessions done<b>{} of {} ({})</b>{}</div>\
          <div class=\"figure\">Confirmed by the band<b>{} of {} ({})</b></div>\
-         <div class=\"figure\">Two-hour checks answered<b>{} of {} ({})</b></div>\
+         <div class=\"figure\">Two-hour checks answered (of those due)<b>{} of {} ({})</b></div>\
          <div class=\"figure\">Days with band data<b>{}</b></div>\
          <div class=\"figure\">Walking interval<b>{} → {}</b></div>\
          <div class=\"figure\">Steps<b>{}</b></div>\
@@ -128,7 +164,7 @@ pub fn render(r: &Report) -> String {
         v.walks,
         percent(v.share),
         c.answered,
-        c.walks,
+        c.answered + c.missed,
         percent(c.share),
         escape(&data_days),
         duration_text(r.interval.start_s),
@@ -150,8 +186,9 @@ pub fn render(r: &Report) -> String {
         let mean = |m: Option<f64>| m.map_or("–".to_string(), |m| format!("{m:.1}"));
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             w.week_start.format("%-d %b"),
+            if w.complete { "" } else { " (so far)" },
             w.done,
             w.prescribed,
             percent(w.share),
@@ -166,16 +203,28 @@ pub fn render(r: &Report) -> String {
     } else {
         html.push_str("<table><thead><tr><th scope=\"col\">Week of</th><th scope=\"col\">Decision</th><th scope=\"col\">Interval</th><th scope=\"col\">Why</th></tr></thead><tbody>");
         for d in &r.decisions {
-            let reasons: Vec<String> = d.reasons.iter().map(|r| escape(&r.message)).collect();
+            let reasons: Vec<String> = d.reasons.iter().map(|r| escape(&r.text)).collect();
             let _ = write!(
                 html,
-                "<tr><td>{}</td><td>{}{}</td><td>{} → {}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}{}{}</td><td>{} → {}</td><td>{}</td></tr>",
                 d.week_start.format("%-d %b"),
-                d.decision.as_str(),
+                decision_words(d.decision),
                 if d.applied {
                     ""
                 } else {
                     " (not applied: paused)"
+                },
+                match (d.decision, d.acknowledged_at) {
+                    (Decision::Escalate, Some(at)) => format!(
+                        "<br>Acknowledged {}{}",
+                        local_time(tz, at),
+                        d.acknowledgement_note
+                            .as_deref()
+                            .map(|n| format!(": “{}”", escape(n)))
+                            .unwrap_or_default()
+                    ),
+                    (Decision::Escalate, None) => "<br>Waiting for acknowledgement".to_string(),
+                    _ => String::new(),
                 },
                 duration_text(d.previous_interval_s),
                 duration_text(d.interval_s),
@@ -210,7 +259,7 @@ pub fn render(r: &Report) -> String {
             let _ = write!(
                 html,
                 "<li>{}: pain {}/10{}</li>",
-                f.reported.started_at.format("%-d %b %H:%M UTC"),
+                local_time(tz, f.reported.started_at),
                 f.reported.pain,
                 f.reported
                     .notes
@@ -227,7 +276,7 @@ pub fn render(r: &Report) -> String {
             let _ = write!(
                 html,
                 "<tr><td>{}</td><td>{} {} ({})</td><td>{} {} ({})</td><td>{:+}</td></tr>",
-                escape(&o.kind.replace('_', " ")),
+                escape(&outcome_words(&o.kind)),
                 o.first.1,
                 escape(o.unit),
                 o.first.0.format("%-d %b %Y"),
@@ -241,8 +290,9 @@ pub fn render(r: &Report) -> String {
     }
     let _ = write!(
         html,
-        "<p><small>Made {} by Stepwise.</small></p></main></body></html>",
-        r.generated_at.format("%-d %B %Y %H:%M UTC")
+        "<p><small>Made {} ({}) by Stepwise.</small></p></main></body></html>",
+        r.generated_at.with_timezone(&tz).format("%-d %B %Y %H:%M"),
+        escape(&r.patient.timezone)
     );
     html
 }
