@@ -7,7 +7,8 @@
 //       the week's replayed decision (marked "Changed", not by colour alone); saving makes
 //       version 2 and the history shows the change. Pat then walks last week and its review is
 //       stored with rules version 2. Sam's week has red-flag pain: the patient list shows Sam
-//       first with "Escalation open", and the therapist acknowledges it on Sam's page.
+//       first with "Escalation open", and the therapist acknowledges it on Sam's page, with a
+//       note.
 //   (b) The clinic admin opens the pre-visit list (/app/visits), follows a patient's printable
 //       report (/clinic/patients/{id}/report: four inline SVG charts), and on the patient page
 //       the four chart images load (naturalWidth > 0). The clinic page's defaults editor shows
@@ -125,10 +126,10 @@ await run('staff', async ({ base, admin, newPage }) => {
   await week.waitFor();
   assert.equal(await week.getAttribute('data-changed'), 'no', 'under the rules in force the week is as it was');
 
-  // Out of range: the server's refusal, next to the field.
+  // Out of range: refused in words next to the field (the allowed range, not raw server text).
   await desk.getByLabel('Weekly increase (%)').fill('25');
-  await waitFor('the server refusal next to the weekly increase', async () =>
-    /outside 10\.\.=20/.test(await desk.locator('#rule-increase_pct-error').innerText())
+  await waitFor('the refusal next to the weekly increase', async () =>
+    (await desk.locator('#rule-increase_pct-error').innerText()) === 'Enter a whole number from 10 to 20 %.'
   );
   step(`refusal shown: ${await desk.locator('#rule-increase_pct-error').innerText()}`);
   await desk.getByLabel('Weekly increase (%)').fill('15');
@@ -169,16 +170,19 @@ await run('staff', async ({ base, admin, newPage }) => {
   assert.equal(last.rules.pain_after_2h_max, 3);
   step(`Pat's week of ${last.week_start}: ${last.output.decision} under rules version ${last.rules_version}`);
 
-  // The patient page shows both decisions with their reasons; Sam's escalation is acknowledged.
+  // The patient page shows both decisions with their reasons; Sam's escalation is acknowledged
+  // with a note.
   await desk.goto(`${base}/app/patient/${pat.id}`);
   await desk.locator('#decision-list li').nth(1).waitFor();
   assert.match(await desk.locator('#decision-list').innerText(), /Rules version 2[\s\S]*Rules version 1/);
   await desk.goto(`${base}/app/patient/${sam.id}`);
+  await desk.getByLabel('What did you do or decide?').fill('Phoned Sam: pain settled overnight.');
   await desk.getByRole('button', { name: 'Acknowledge escalation' }).click();
   await desk.getByText('Escalation acknowledged.', { exact: false }).waitFor();
   await desk.locator('#escalation').waitFor({ state: 'hidden' });
   const samAfter = await tessApi.get(`/patients/${sam.id}/reviews`);
   assert.ok(samAfter[samAfter.length - 1].acknowledged_at, 'the escalation is acknowledged on the server');
+  assert.equal(samAfter[samAfter.length - 1].acknowledgement_note, 'Phoned Sam: pain settled overnight.');
 
   // --- (b) the clinic admin: visit list, report charts, patient charts, clinic defaults -------
   const adminDesk = await newPage({ viewport: 'desktop' });
@@ -224,12 +228,13 @@ await run('staff', async ({ base, admin, newPage }) => {
   assert.equal(await resetBox.locator('.qr svg').count(), 1);
   await adminDesk.locator('#default-rule-escalate_pain').fill('11');
   await adminDesk.getByRole('button', { name: 'Save clinic defaults' }).click();
-  await waitFor('the server refusal next to red-flag pain', async () =>
-    /outside 1\.\.=10/.test(await adminDesk.locator('#default-rule-escalate_pain-error').innerText())
+  await waitFor('the server refusal next to red-flag pain, in words', async () =>
+    (await adminDesk.locator('#default-rule-escalate_pain-error').innerText()) === 'Enter a whole number from 1 to 10.'
   );
   await adminDesk.locator('#default-rule-escalate_pain').fill('7');
   await adminDesk.getByRole('button', { name: 'Save clinic defaults' }).click();
-  await adminDesk.getByText('Clinic defaults saved.', { exact: false }).waitFor();
+  await adminDesk.locator('#defaults-form > .confirmation', { hasText: 'Clinic defaults saved.' }).waitFor();
+  assert.equal(await adminDesk.evaluate(() => document.activeElement.className), 'confirmation', 'the confirmation next to the save button takes focus');
   assert.equal((await adminApi.get('/clinic')).default_rules.escalate_pain, 7);
   adminDesk.assertClean(['401 GET /api/v1/me', '422 PUT /api/v1/clinic/defaults']);
 
