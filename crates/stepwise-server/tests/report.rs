@@ -509,10 +509,10 @@ async fn pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalatio
         .patient(&admin, id(&therapist), "Europe/London", "pat@example.org")
         .await;
     let pid = id(&patient);
-    let mut patient = patient;
     for (week, days) in [(2u32, [2u32, 3, 4, 5, 6]), (9, [9, 10, 11, 12, 13])] {
+        // Logins last a week: log in afresh each week.
         app.clock.set(utc(2026, 11, week, 8, 0));
-        patient = app.login("pat@example.org", PASSWORD).await;
+        let patient = app.login("pat@example.org", PASSWORD).await;
         for day in days {
             let start = utc(2026, 11, day, 10, 0);
             // Red-flag pain during the walk of Tue 10 Nov: the week escalates at once.

@@ -517,7 +517,7 @@ mod tests {
         let missed = vec![item("missed_two_hour_checks")];
         let trend = vec![item("falling_steps"), item("acknowledged_escalation")];
         let nothing: Vec<Attention> = vec![];
-        let mut patients = vec![
+        let mut patients = [
             ("Ann", &nothing),
             ("Bob", &trend),
             ("Cy", &missed),
