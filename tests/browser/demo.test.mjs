@@ -11,7 +11,8 @@
 //       the SVG chart; /app/flare the form; /app/reminders her saved walk times; /app/band her
 //       paired band. Jonas (patient, flare in week 5): his history mentions a step back.
 //   (b) Sam Patel (therapist): /app/patients lists the 5 patients, Robert first with
-//       "Escalation open"; Robert's page (followed from the list's link) has weekly decisions
+//       "Escalation open", all in the attention ranking's order (each row's items most urgent
+//       first, in words; the pre-visit list ranked the same way); Robert's page (followed from the list's link) has weekly decisions
 //       with reasons, the open escalation with its reasons, and its four chart images load
 //       (naturalWidth > 0); /app/rules/{id} shows the rules, their history and a preview with
 //       ≥ 1 week; /app/visits lists the upcoming visits, each with a "Printable report" link.
@@ -130,6 +131,33 @@ async function visit(page, url, name, check) {
 /** The texts of the elements `locator` matches. */
 const texts = (locator) => locator.evaluateAll((nodes) => nodes.map((n) => n.textContent.trim()));
 
+/** The server's attention codes, most urgent first (docs/reports.md). */
+const ATTENTION_ORDER = [
+  'open_escalation',
+  'flares',
+  'pain_limit_breaches',
+  'missed_two_hour_checks',
+  'low_adherence',
+  'band_silence',
+  'rising_pain',
+  'falling_adherence',
+  'falling_sleep',
+  'falling_steps',
+  'acknowledged_escalation',
+];
+
+/** A patient's place in the ranking: their items' ranks, most urgent first, then "nothing". */
+function attentionKey(items) {
+  return [...items.map((a) => ATTENTION_ORDER.indexOf(a.code)).sort((a, b) => a - b), Infinity];
+}
+
+/** < 0 when `a` (a list of items) is more urgent than `b`, as the server ranks patients. */
+function compareAttention(a, b) {
+  const [x, y] = [attentionKey(a), attentionKey(b)];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+  return 0;
+}
+
 /** What the today tile shows for a walk of `seconds`: whole or half minutes ('12 min', '6½ min'), seconds under half a minute ('25 s'). */
 function shortDuration(seconds) {
   if (seconds < 30) return `${seconds} s`;
@@ -240,6 +268,29 @@ await run(
         });
       }
       step(`patients: 5, Robert (${robertId}) first with "Escalation open"`);
+
+      // The attention ranking on the demo: the page lists the patients in the server's order,
+      // which is the ranking (most urgent item first, then the next, then the name), every
+      // row's items most urgent first with their reasons in words; the pre-visit list ranks its
+      // patients the same way.
+      const ranked = await api.therapist.get('/patients');
+      for (let i = 1; i < ranked.length; i++) {
+        const [a, b] = [ranked[i - 1], ranked[i]];
+        const order = compareAttention(a.attention, b.attention) || a.patient.display_name.localeCompare(b.patient.display_name);
+        assert.ok(order <= 0, `${a.patient.display_name} before ${b.patient.display_name}: ${JSON.stringify([a.attention, b.attention])}`);
+      }
+      for (const row of ranked) {
+        const ranks = row.attention.map((a) => ATTENTION_ORDER.indexOf(a.code));
+        assert.ok(ranks.every((r, i) => r >= 0 && (i === 0 || ranks[i - 1] <= r)), `${row.patient.display_name}'s items most urgent first`);
+        assert.ok(row.attention.every((a) => a.message.length > 10), 'each item says why in words');
+      }
+      const shown = await texts(tessDesk.locator('#patient-rows tr th a'));
+      assert.deepEqual(shown, ranked.map((r) => r.patient.display_name), 'the page keeps the ranking');
+      const visitRows = await api.therapist.get('/clinic/visits?within_days=366');
+      for (let i = 1; i < visitRows.length; i++) {
+        assert.ok(compareAttention(visitRows[i - 1].attention, visitRows[i].attention) <= 0, 'the pre-visit list ranks the same way');
+      }
+      step(`attention ranking: ${ranked.map((r) => `${r.patient.display_name} [${r.attention.map((a) => a.code).join(', ') || 'nothing'}]`).join(' > ')}`);
 
       await tessDesk.locator('#patient-rows tr').first().getByRole('link', { name: 'Robert Miller' }).click();
       await tessDesk.waitForURL(`${base}/app/patient/${robertId}`);
