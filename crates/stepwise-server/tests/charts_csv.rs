@@ -398,10 +398,19 @@ fn pain_chart_has_three_series_with_own_markers_the_limits_and_skips_missing_val
     // The rules' limits, each a line labelled in words (they differ here: 5 and 4).
     assert!(has_text(&svg, "Limit during: 5"));
     assert!(has_text(&svg, "Limit 2 h after: 4"));
-    // Every text at least 12 px (the drawing is 640 wide and shown at that width).
-    for size in raw.split("font-size=\"").skip(1) {
-        let size: f64 = size.split('"').next().unwrap().parse().unwrap();
-        assert!(size >= 12.0, "font-size {size}");
+    // Every text of every chart at least 12 px where it is shown: the pages never draw a
+    // chart narrower than 512 px of its 640 units, so 15 units at least.
+    let r = report();
+    for chart in [
+        pain_chart(&r),
+        interval_chart(&r),
+        steps_chart(&r),
+        sleep_chart(&r),
+    ] {
+        for size in chart.split("font-size=\"").skip(1) {
+            let size: f64 = size.split('"').next().unwrap().parse().unwrap();
+            assert!(size * 512.0 / 640.0 >= 12.0, "font-size {size}");
+        }
     }
     for tick in ["0", "2", "4", "6", "8", "10"] {
         assert!(has_text(&svg, tick), "tick {tick}");

@@ -53,10 +53,12 @@ const TERTIARY: RGBColor = RGBColor(0x2E, 0x6B, 0x30);
 const LIMIT: RGBColor = RGBColor(0x9B, 0x1C, 0x1C);
 
 /// Font sizes in SVG user units (plotters divides its sizes by 1.24 when it writes them).
+/// Pages never show a chart narrower than 512 px (`min-width: 32rem`, scrolling sideways on a
+/// narrower screen), so 15 units is the least: 15 × 512 ÷ 640 = 12 px.
 const TITLE_PX: f64 = 20.0;
 const AXIS_PX: f64 = 16.0;
 const TICK_PX: f64 = 15.0;
-const NOTE_PX: f64 = 14.0;
+const NOTE_PX: f64 = 15.0;
 
 type Error = Box<dyn std::error::Error>;
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<Axis, Axis>>;

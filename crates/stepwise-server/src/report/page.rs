@@ -179,7 +179,11 @@ pub fn render(r: &Report) -> String {
         charts::steps_chart(r),
         charts::sleep_chart(r),
     ] {
-        let _ = write!(html, "<figure class=\"chart\">{svg}</figure>");
+        // Focusable: on a narrow screen the chart scrolls sideways (see report.css).
+        let _ = write!(
+            html,
+            "<figure class=\"chart\" tabindex=\"0\">{svg}</figure>"
+        );
     }
     html.push_str("<h2>Weekly adherence</h2><table><thead><tr><th scope=\"col\">Week of</th><th scope=\"col\">Done</th><th scope=\"col\">Prescribed</th><th scope=\"col\">Share</th><th scope=\"col\">Mean pain before</th><th scope=\"col\">Mean pain 2 h after</th></tr></thead><tbody>");
     for (w, p) in r.adherence.weeks.iter().zip(&r.pain_weeks) {
