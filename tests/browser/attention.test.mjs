@@ -14,7 +14,9 @@
 //   (c) The rules editor works in minutes: labels and allowed ranges in minutes, a value out of
 //       range refused in words (not the server's raw text), a saved 45.5 minutes is 2730 s in
 //       the API and "45 min 30 s" in the version history; the confirmation is next to the save
-//       button and focused.
+//       button and focused. Rae has two reviewed weeks (calm, then pain 4 two hours after):
+//       lowering the two-hour limit to 3 changes the later week, which the preview lists first;
+//       the unchanged week waits below in a closed <details>.
 //   (d) The clinic admin saves the safety contact: the confirmation is in that form, focused.
 //   axe (WCAG 2.1 A/AA) finds no serious or critical violation on any of these pages.
 import assert from 'node:assert/strict';
@@ -27,6 +29,31 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 const isoDate = (d) => d.toISOString().slice(0, 10);
+
+/** 00:00 UTC of this week's Monday. */
+function thisMonday(now) {
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  return new Date(d.getTime() - ((d.getUTCDay() + 6) % 7) * DAY);
+}
+
+/** Logs walks spread over [from, to), each answered: `after` is the pain two hours after. */
+async function weekOfWalks(api, from, to, count, after) {
+  const slot = (to - from) / count;
+  for (let i = 0; i < count; i++) {
+    const start = new Date(from + i * slot + Math.floor(slot * 0.25));
+    const end = new Date(start.getTime() + Math.min(20 * MINUTE, Math.floor(slot * 0.5)));
+    const session = await api.post('/me/sessions', {
+      client_id: randomUUID(),
+      started_at: start.toISOString(),
+      ended_at: end.toISOString(),
+      walked_s: Math.floor((end - start) / 1000),
+      pain_before: 3,
+      pain_during_max: 3,
+      effort: 4,
+    });
+    await api.post(`/me/sessions/${session.id}/two-hour-check`, { pain_after_2h: after });
+  }
+}
 
 /** Logs one walk that ended `endedAgo` ms ago; answers its two-hour check when `after` is set. */
 async function walk(api, endedAgo, { before = 2, during = 3, after = null } = {}) {
@@ -61,6 +88,13 @@ function focused(page) {
 }
 
 await run('attention', async ({ base, admin, newPage }) => {
+  // Walks may be logged up to 14 days late: past the last minutes of a Sunday (UTC) the week
+  // before last is out of reach; then wait for Monday, which also keeps the run in one week.
+  const untilMonday = thisMonday(new Date()).getTime() + 7 * DAY - Date.now();
+  if (untilMonday < 6 * MINUTE) {
+    step(`waiting ${Math.ceil(untilMonday / 1000) + 5} s for the week to turn`);
+    await new Promise((resolve) => setTimeout(resolve, untilMonday + 5_000));
+  }
   const adminApi = await login(base, admin.email, admin.password);
   const tess = await signUpTherapist(adminApi, 'tess@riverside.example', 'Tess Therapist');
   const tessApi = await login(base, tess.email, tess.password);
@@ -70,6 +104,7 @@ await run('attention', async ({ base, admin, newPage }) => {
     ['ella', 'Ella Escalated'],
     ['finn', 'Finn Flare'],
     ['mia', 'Mia Missed'],
+    ['rae', 'Rae Review'],
   ]) {
     const p = await signUpPatient(tessApi, tess.id, 'UTC', `${key}@example.org`, name);
     people[key] = { ...p, api: await login(base, p.email, p.password) };
@@ -86,7 +121,16 @@ await run('attention', async ({ base, admin, newPage }) => {
   for (const [key, days] of [['cal', 2], ['ella', 9], ['finn', 5], ['mia', 3]]) {
     await tessApi.put(`/patients/${people[key].id}/next-visit`, { next_visit: soon(days) });
   }
-  const expected = ['Ella Escalated', 'Finn Flare', 'Mia Missed', 'Cal Calm'];
+  // Rae: two reviewed weeks, the week before last calm, last week pain 4 two hours after
+  // (within the default limit of 5); five walks each: only a note, pain rising.
+  const monday = thisMonday(new Date()).getTime();
+  const [lastWeek, weekBefore] = [monday - 7 * DAY, monday - 14 * DAY];
+  await weekOfWalks(people.rae.api, Math.max(weekBefore, Date.now() - 14 * DAY + 2 * MINUTE), lastWeek, 5, 2);
+  await weekOfWalks(people.rae.api, lastWeek, monday, 5, 4);
+  for (const week of [weekBefore, lastWeek]) {
+    await tessApi.post(`/patients/${people.rae.id}/reviews`, { week_start: isoDate(new Date(week)) });
+  }
+  const expected = ['Ella Escalated', 'Finn Flare', 'Mia Missed', 'Rae Review', 'Cal Calm'];
 
   // --- (a) one ranking, in words, on both lists ----------------------------------------------
   const desk = await newPage({ viewport: 'desktop' });
@@ -96,19 +140,21 @@ await run('attention', async ({ base, admin, newPage }) => {
   assert.deepEqual(order(listRows), expected, `the patient list ranks the most urgent first:\n${listRows.join('\n---\n')}`);
   assert.match(listRows[0], /Escalation open[\s\S]*Escalation waiting for acknowledgement/);
   assert.match(listRows[1], /Flare[\s\S]*1 flare reported, the latest/);
-  assert.match(listRows[2], /Missed checks[\s\S]*1 of 1 two-hour pain checks were not answered/);
+  assert.match(listRows[2], /Missed checks[\s\S]*1 of 1 two-hour pain checks was not answered/);
   assert.doesNotMatch(listRows[2], /Nothing/, 'a missed check is not "nothing"');
-  assert.match(listRows[3], /Nothing needs attention/);
+  assert.match(listRows[3], /Pain rising[\s\S]*Pain two hours after walks rose from 2\.0 to 4\.0/);
+  assert.doesNotMatch(listRows[3], /Adherence fell/, 'more walks than prescribed, then enough, is no fall');
+  assert.match(listRows[4], /Nothing needs attention/);
   step(`patient list: ${order(listRows).join(' > ')}`);
   await checkAccessibility(desk, 'patients (ranked)');
   await screenshot(desk, 'patients-ranked-desktop');
 
   await desk.goto(`${base}/app/visits`);
   const visitRows = await rowsOf(desk, '#visit-rows tr');
-  assert.deepEqual(order(visitRows), expected, `the pre-visit list ranks as the patient list does:\n${visitRows.join('\n---\n')}`);
-  assert.match(visitRows[2], /1 of 1 two-hour pain checks were not answered/);
-  // Cal's check was answered, Ella's red-flag walk was three hours ago: nothing counted missed
-  // that was not due.
+  // Rae has no visit set: not on the pre-visit list.
+  assert.deepEqual(order(visitRows), ['Ella Escalated', 'Finn Flare', 'Mia Missed', 'Cal Calm'], `the pre-visit list ranks as the patient list does:\n${visitRows.join('\n---\n')}`);
+  assert.match(visitRows[2], /1 of 1 two-hour pain checks was not answered/);
+  // Cal's check was answered: nothing is counted missed that was not.
   assert.doesNotMatch(visitRows[3], /not answered/);
   step(`pre-visit list: ${order(visitRows).join(' > ')}`);
   await checkAccessibility(desk, 'visits (ranked)');
@@ -148,18 +194,41 @@ await run('attention', async ({ base, admin, newPage }) => {
 
   await desk.goto(`${base}/app/patients`);
   const after = await rowsOf(desk, '#patient-rows tr');
-  assert.deepEqual(order(after), ['Finn Flare', 'Ella Escalated', 'Mia Missed', 'Cal Calm'], after.join('\n---\n'));
+  assert.deepEqual(order(after), ['Finn Flare', 'Ella Escalated', 'Mia Missed', 'Rae Review', 'Cal Calm'], after.join('\n---\n'));
   assert.match(after[1], /Over the pain limits[\s\S]*Escalation acknowledged[\s\S]*acknowledged/);
   assert.ok(after[1].includes(note), 'the acknowledged escalation stays listed with its note');
   step(`after the acknowledgement: ${order(after).join(' > ')}`);
 
   // --- (c) the rules editor in minutes --------------------------------------------------------
-  await desk.goto(`${base}/app/rules/${people.cal.id}`);
+  await desk.goto(`${base}/app/rules/${people.rae.id}`);
   const longest = desk.getByLabel('Longest walk (minutes)');
   await waitFor('the rules filled in', async () => (await longest.inputValue()) !== '');
   assert.equal(await longest.inputValue(), '60', '3600 s shows as 60 minutes');
   assert.equal(await desk.getByLabel('Shortest walk (minutes)').inputValue(), '1');
   assert.match(await desk.locator('#rule-max_interval_s-range').innerText(), /^Allowed: 1 minute to 240 minutes\./);
+
+  // The preview: with no edits both weeks are as they were, listed in the table.
+  const [before, last] = [isoDate(new Date(weekBefore)), isoDate(new Date(lastWeek))];
+  await desk.locator(`#preview-rows tr[data-week-start="${last}"]`).waitFor();
+  assert.equal(await desk.locator('#preview-rows tr').count(), 2);
+  assert.ok(await desk.locator('#preview-same').isHidden(), 'nothing folded while nothing changed');
+  // A stricter two-hour limit changes last week only: it comes first, the calm week is folded.
+  const twoHours = desk.getByLabel('Highest pain two hours after (/10)');
+  await twoHours.fill('3');
+  await waitFor('the changed week first, the unchanged one folded', async () =>
+    (await desk.locator('#preview-rows tr').count()) === 1 &&
+    (await desk.locator('#preview-rows tr').getAttribute('data-changed')) === 'yes' &&
+    (await desk.locator(`#preview-same-rows tr[data-week-start="${before}"]`).count()) === 1
+  );
+  assert.equal(await desk.locator('#preview-rows tr').getAttribute('data-week-start'), last);
+  assert.equal(await desk.locator('#preview-same').getAttribute('open'), null, 'the unchanged weeks are folded');
+  assert.equal(await desk.locator('#preview-same-summary').innerText(), '1 week decided the same (show)');
+  await screenshot(desk, 'rules-changed-first-desktop');
+  await desk.locator('#preview-same-summary').click();
+  await desk.locator(`#preview-same-rows tr[data-week-start="${before}"]`).waitFor();
+  assert.match(await desk.locator(`#preview-same-rows tr[data-week-start="${before}"]`).innerText(), /Same/);
+  step('rules preview: the changed week first, the unchanged one folded below');
+  await twoHours.fill('5');
   await longest.fill('300');
   await waitFor('the out-of-range value refused in words', async () =>
     (await desk.locator('#rule-max_interval_s-error').innerText()) === 'Enter a number of minutes from 1 minute to 240 minutes.'
@@ -175,14 +244,14 @@ await run('attention', async ({ base, admin, newPage }) => {
   await saved.waitFor();
   assert.match(await saved.innerText(), /Saved as version 2\./);
   assert.match((await focused(desk)).className, /confirmation/, 'the save confirmation takes focus');
-  const rules = await tessApi.get(`/patients/${people.cal.id}/rules`);
+  const rules = await tessApi.get(`/patients/${people.rae.id}/rules`);
   assert.equal(rules.current.rules.max_interval_s, 2730, '45.5 minutes is 2730 s in the API');
   assert.match(await desk.locator('#history-list li[data-version="2"]').innerText(), /Longest walk: 1 h → 45 min 30 s/);
   assert.equal(await longest.inputValue(), '45.5');
   step('rules editor: minutes in, seconds in the API, refusals in words, confirmation focused');
   await checkAccessibility(desk, 'rules editor in minutes');
   await screenshot(desk, 'rules-minutes-desktop');
-  desk.assertClean(['401 GET /api/v1/me', `422 POST /api/v1/patients/${people.cal.id}/rules/preview`]);
+  desk.assertClean(['401 GET /api/v1/me', `422 POST /api/v1/patients/${people.rae.id}/rules/preview`]);
 
   // --- (d) a clinic page write, confirmed where it was made ---------------------------------
   const adminPage = await newPage({ viewport: 'phone' });

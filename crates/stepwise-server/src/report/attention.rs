@@ -16,8 +16,9 @@
 //!    weeks only (the week in progress is not judged).
 //! 6. `band_silence` (*soon*): the band sent data in the window, then nothing for
 //!    [`BAND_SILENCE_DAYS`] days or more up to the window's last day.
-//! 7. `rising_pain`, `falling_adherence` (complete weeks), `falling_sleep`, `falling_steps`
-//!    (*note*): trends between the window's first and last weeks.
+//! 7. `rising_pain`, `falling_adherence` (complete weeks, shares above 100% counted as 100%),
+//!    `falling_sleep`, `falling_steps` (*note*): trends between the window's first and last
+//!    weeks.
 //! 8. `acknowledged_escalation` (*note*): an escalation of a week in the window that a
 //!    therapist acknowledged, with their note — kept in view, marked acknowledged.
 //!
@@ -166,9 +167,10 @@ pub fn items(f: &Facts) -> Vec<Attention> {
         add(
             "missed_two_hour_checks",
             format!(
-                "{} of {} two-hour pain checks were not answered",
+                "{} of {} two-hour pain checks {} not answered",
                 checks.missed,
-                checks.answered + checks.missed
+                checks.answered + checks.missed,
+                if checks.missed == 1 { "was" } else { "were" }
             ),
         );
     }
@@ -217,8 +219,13 @@ pub fn items(f: &Facts) -> Vec<Attention> {
             ),
         );
     }
+    // Shares above 100% (more walks than prescribed, e.g. a first week cut short by the day
+    // the programme started) count as 100%: going from more than enough to enough is no fall.
     if let (Some(first), Some(last)) = (complete.first(), complete.last())
-        && let (Some(a), Some(b)) = (first.share, last.share)
+        && let (Some(a), Some(b)) = (
+            first.share.map(|a| a.min(1.0)),
+            last.share.map(|b| b.min(1.0)),
+        )
         && a - b >= ADHERENCE_FALL
     {
         add(
@@ -493,6 +500,21 @@ mod tests {
             levels,
             ["urgent", "soon", "soon", "soon", "soon", "soon", "note"]
         );
+    }
+
+    #[test]
+    fn more_than_prescribed_then_enough_is_no_fall_in_adherence() {
+        let mut d = calm();
+        // A first week cut short by the start of the programme: 5 walks of 3 prescribed.
+        d.adherence.weeks = vec![
+            week(2, 5, 3, true),
+            week(9, 5, 5, true),
+            week(16, 0, 1, false),
+        ];
+        assert_eq!(run(&d), vec![]);
+        // Then 2 of 5 (40%): a fall from 100%; over both weeks 7 of 8, not low.
+        d.adherence.weeks[1] = week(9, 2, 5, true);
+        assert_eq!(codes(&run(&d)), ["falling_adherence"]);
     }
 
     #[test]
