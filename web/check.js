@@ -52,7 +52,7 @@
 
   /** "at 14:35" today, else "on Tuesday 4 March at 14:35", in this device's time zone. */
   function whenItOpens(opens) {
-    const time = 'at ' + new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' }).format(opens);
+    const time = 'at ' + S.formatTime(opens);
     if (opens.toDateString() === new Date().toDateString()) return time;
     const day = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long' }).format(opens);
     return 'on ' + day + ' ' + time;

@@ -159,6 +159,15 @@
     byId('error').textContent = '';
   }
 
+  /** The time of day of an instant (a `Date` or RFC 3339 text) in the browser's zone: "14:05". */
+  function formatTime(instant) {
+    const date = new Date(instant);
+    if (Number.isNaN(date.getTime())) {
+      return String(instant);
+    }
+    return new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' }).format(date);
+  }
+
   /** Formats an RFC 3339 instant in the browser's own time zone, e.g. "Tuesday 4 March, 14:05". */
   function formatDateTime(iso) {
     const date = new Date(iso);
@@ -624,6 +633,7 @@
     sayInvited,
     fieldError,
     refusalText,
+    formatTime,
     takeCodeFromAddress,
     fillScale,
     chosenNumber,

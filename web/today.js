@@ -268,9 +268,19 @@
   /** The exact values the timer measured, used while the person leaves the fields as they were. */
   let measured = null;
 
-  function openLog(values) {
+  /** The walk being corrected (its id), or null while logging a new one. */
+  let correcting = null;
+
+  /** The form for a new walk, or — with `correct`, a stored walk — for correcting that one. */
+  function openLog(values, correct) {
     const form = byId('log-form');
     form.reset();
+    correcting = correct ? correct.id : null;
+    byId('log-title').textContent = correct ? 'Correct your walk' : 'Log your walk';
+    byId('log-submit').textContent = correct ? 'Save the correction' : 'Save my walk';
+    byId('log-correcting').hidden = !correct;
+    byId('log-start').disabled = Boolean(correct);
+    byId('log-end').disabled = Boolean(correct);
     measured = values;
     byId('log-start').value = S.toLocalInput(values.started_at);
     byId('log-end').value = S.toLocalInput(values.ended_at);
@@ -282,7 +292,15 @@
       minutes: byId('log-minutes').value,
     };
     // One id per walk, made once: sending it again (offline, retries) never makes two.
-    form.dataset.clientId = Outbox.newClientId();
+    form.dataset.clientId = correct ? correct.client_id : Outbox.newClientId();
+    if (correct) {
+      measured = null; // the stored figures are in the fields
+      for (const name of ['pain_before', 'pain_during_max', 'effort', 'rest_type']) {
+        const input = form.querySelector(`input[name="${name}"][value="${correct[name]}"]`);
+        if (input) input.checked = true;
+      }
+      byId('log-notes').value = correct.notes || '';
+    }
     byId('log').hidden = false;
     // The form, not the timer's "Start walking", is what the person sees next.
     byId('log').scrollIntoView({ block: 'start' });
@@ -360,6 +378,10 @@
     const button = byId('log-submit');
     button.disabled = true;
     S.say('Saving…');
+    if (correcting !== null) {
+      await submitCorrection(body, button);
+      return;
+    }
     try {
       const result = await Outbox.send('/api/v1/me/sessions', body);
       byId('log').hidden = true;
@@ -371,8 +393,9 @@
         S.say('Your walk is saved, and your care team has been told about your pain.');
         refresh();
       } else {
-        refresh();
-        // Where the person looks once the form closes: the timer card they started from.
+        // The page settles first (the last walk's card appears above), then the confirmation
+        // goes where the person looks once the form closes: the timer card they started from.
+        await refresh();
         S.confirm(byId('timer'), 'Your walk is saved. Thank you!');
       }
     } catch (err) {
@@ -385,6 +408,75 @@
       } else {
         S.fail(err.message);
       }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** Sends a correction of the walk being corrected (online only: it changes a stored walk). */
+  async function submitCorrection(body, button) {
+    const figures = { ...body };
+    delete figures.client_id;
+    delete figures.started_at;
+    delete figures.ended_at;
+    try {
+      const saved = await S.api('PUT', '/api/v1/me/sessions/' + correcting, figures);
+      byId('log').hidden = true;
+      correcting = null;
+      await refresh();
+      if (S.showSafety(saved.safety)) {
+        S.say('Your walk is corrected, and your care team has been told about your pain.');
+      } else {
+        S.clearMessages();
+        S.confirm(byId('last-walk'), 'Your walk is corrected. The change is kept in your record.');
+      }
+    } catch (err) {
+      S.fail(S.refusalText(err));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The last walk: corrected or withdrawn for a few hours after it was logged
+
+  let lastWalk = null;
+
+  function showLastWalk(walk) {
+    lastWalk = walk || null;
+    byId('last-walk').hidden = !walk;
+    byId('withdraw-confirm').hidden = true;
+    // A confirmation about the walk shown before is not about this one.
+    for (const old of byId('last-walk').querySelectorAll('.confirmation')) old.remove();
+    if (!walk) return;
+    const pains = [];
+    if (walk.pain_before !== null && walk.pain_before !== undefined) pains.push(`pain before ${walk.pain_before} out of 10`);
+    if (walk.pain_during_max !== null && walk.pain_during_max !== undefined) pains.push(`highest pain while walking ${walk.pain_during_max}`);
+    byId('last-walk-text').textContent =
+      `Started at ${S.formatTime(walk.started_at)}: ${S.duration(walk.walked_s)} walked` + (pains.length ? ', ' + pains.join(', ') : '') + '.';
+    byId('last-walk-until').textContent = `Something wrong? You can correct or withdraw it until ${S.formatTime(walk.correctable_until)}.`;
+  }
+
+  function correctLastWalk() {
+    if (!lastWalk) return;
+    openLog(
+      { started_at: new Date(lastWalk.started_at), ended_at: new Date(lastWalk.ended_at), walked_s: lastWalk.walked_s, bouts: lastWalk.bouts },
+      lastWalk
+    );
+  }
+
+  async function withdrawLastWalk() {
+    if (!lastWalk) return;
+    const button = byId('withdraw-yes');
+    button.disabled = true;
+    try {
+      await S.api('POST', '/api/v1/me/sessions/' + lastWalk.id + '/withdraw', {});
+      await refresh();
+      // The card now shows the walk before it, if that one can still be changed.
+      const place = byId('last-walk').hidden ? byId('timer') : byId('last-walk');
+      S.confirm(place, 'Your walk is withdrawn. It no longer counts.');
+    } catch (err) {
+      S.fail(S.refusalText(err));
     } finally {
       button.disabled = false;
     }
@@ -410,6 +502,7 @@
     showChecks('checks', Array.isArray(today.checks_due) ? today.checks_due : [], '');
     showChecks('morning-checks', Array.isArray(today.morning_checks_due) ? today.morning_checks_due : [], '?check=morning');
     byId('frozen').hidden = !today.frozen;
+    showLastWalk(today.last_walk);
   }
 
   let offlineMode = false;
@@ -457,8 +550,19 @@
   byId('log-cancel').addEventListener('click', () => {
     byId('log').hidden = true;
     measured = null;
-    byId('timer-start').focus();
+    (correcting !== null ? byId('last-walk-correct') : byId('timer-start')).focus();
+    correcting = null;
   });
+  byId('last-walk-correct').addEventListener('click', correctLastWalk);
+  byId('last-walk-withdraw').addEventListener('click', () => {
+    byId('withdraw-confirm').hidden = false;
+    byId('withdraw-question').focus();
+  });
+  byId('withdraw-no').addEventListener('click', () => {
+    byId('withdraw-confirm').hidden = true;
+    byId('last-walk-withdraw').focus();
+  });
+  byId('withdraw-yes').addEventListener('click', withdrawLastWalk);
   window.addEventListener('online', () => {
     if (offlineMode) {
       offlineMode = false;

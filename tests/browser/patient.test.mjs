@@ -328,6 +328,29 @@ await run('patient', async ({ base, admin, newPage }) => {
   }
   step('(f) at 200% text on 390 px, today, my progress, flare, reminders and band fit the width');
 
+  // --- (g) the last walk is corrected, then withdrawn, from Today ------------------------------
+  await page.goto(`${base}/app/today`);
+  const last = page.getByRole('region', { name: 'Your last walk' });
+  await last.getByText('You can correct or withdraw it until').waitFor();
+  await last.getByRole('button', { name: 'Correct it' }).click();
+  await page.getByRole('heading', { name: 'Correct your walk' }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'log-title', 'the form takes focus');
+  assert.equal(await page.locator('#log-start').isDisabled(), true, 'its times stay as they were');
+  await page.getByRole('group', { name: 'Highest pain while walking' }).getByLabel('4', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save the correction' }).click();
+  await page.getByText('Your walk is corrected.').waitFor();
+  assert.match(await confirmationInView(page), /^Your walk is corrected/);
+  const corrected = (await patApi.get('/me/sessions')).find((w) => w.id === earlier.id);
+  assert.equal(corrected.pain_during_max, 4);
+  assert.equal(corrected.client_id, earlier.client_id);
+  await last.getByRole('button', { name: 'Withdraw it' }).click();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'withdraw-question');
+  await page.getByRole('button', { name: 'Yes, withdraw it' }).click();
+  await page.getByText('Your walk is withdrawn.').waitFor();
+  assert.match(await confirmationInView(page), /^Your walk is withdrawn/);
+  assert.equal((await patApi.get('/me/sessions')).some((w) => w.id === earlier.id), false, 'a withdrawn walk is not listed');
+  step(`(g) walk ${earlier.id} corrected (highest pain 4) and withdrawn from Today, each confirmed where the patient looks`);
+
   // --- (d) a cold load of the today page --------------------------------------------------------
   await page.setViewportSize(PHONE);
   // Five cold loads (each a new context: no service worker, no HTTP cache); the median is judged,

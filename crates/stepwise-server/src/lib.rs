@@ -68,6 +68,11 @@ pub fn app(state: AppState) -> Router {
             "/me/sessions",
             get(patient::my_sessions).post(patient::log_walk),
         )
+        .route("/me/sessions/{session_id}", put(patient::correct_walk))
+        .route(
+            "/me/sessions/{session_id}/withdraw",
+            post(patient::withdraw_walk),
+        )
         .route(
             "/me/sessions/{session_id}/two-hour-check",
             post(patient::answer_check),

@@ -32,6 +32,7 @@ backend_tests!(
     writes_need_the_csrf_token,
     failed_logins_are_rate_limited,
     logging_the_same_walk_twice_stores_it_once,
+    a_walk_is_corrected_or_withdrawn_for_a_few_hours_with_the_record_kept,
     two_hour_check_opens_after_the_walk,
     the_next_morning_check_after_quiet_hours_across_dst_counts_once,
     rules_are_versioned_and_validated,
@@ -981,6 +982,172 @@ async fn logging_the_same_walk_twice_stores_it_once(backend: Backend) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(all.as_array().unwrap().len(), 1);
+}
+
+async fn a_walk_is_corrected_or_withdrawn_for_a_few_hours_with_the_record_kept(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let logged = a_walk(w.app.now());
+    let walk = w
+        .app
+        .post("/api/v1/me/sessions", &w.patient, logged.clone())
+        .await
+        .expect(StatusCode::CREATED);
+    let id = walk["id"].as_i64().unwrap();
+    let path = format!("/api/v1/me/sessions/{id}");
+    let correction = json!({
+        "walked_s": 900, "pain_before": 2, "pain_during_max": 5, "effort": 4
+    });
+
+    // Today offers it for correction, until six hours after it was logged.
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["last_walk"]["id"], id);
+    assert_eq!(
+        today["last_walk"]["correctable_until"],
+        "2026-11-02T13:00:00Z"
+    );
+
+    // Bad corrections are refused in the usual shape, and change nothing.
+    let mut over = correction.clone();
+    over["pain_during_max"] = json!(11);
+    let e = w
+        .app
+        .put(&path, &w.patient, over)
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "pain_during_max");
+    let mut moved = correction.clone();
+    moved["started_at"] = json!("2026-11-02T05:00:00Z");
+    let e = w
+        .app
+        .put(&path, &w.patient, moved)
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e["error"].as_str().unwrap().contains("started_at"), "{e}");
+
+    // Corrected: the figures change, the record keeps what it was.
+    let fixed = w
+        .app
+        .put(&path, &w.patient, correction.clone())
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(fixed["pain_during_max"], 5);
+    assert_eq!(fixed["client_id"], "w-1");
+    assert!(fixed.get("safety").is_none());
+    // The same correction again (a retry) keeps no second record.
+    w.app
+        .put(&path, &w.patient, correction.clone())
+        .await
+        .expect(StatusCode::OK);
+    // A corrected pain at the alert level is answered at once, as when logged.
+    let mut red = correction.clone();
+    red["pain_during_max"] = json!(9);
+    let flagged = w
+        .app
+        .put(&path, &w.patient, red)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(flagged["safety"]["pain"], 9, "{flagged}");
+
+    // Withdrawn: it counts nowhere, its checks are not asked, a retried upload stays out.
+    let change = w
+        .app
+        .post(&format!("{path}/withdraw"), &w.patient, json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(change["action"], "withdrawn");
+    assert_eq!(change["before"]["pain_during_max"], 9);
+    w.app
+        .post(&format!("{path}/withdraw"), &w.patient, json!({}))
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    w.app
+        .post("/api/v1/me/sessions", &w.patient, logged)
+        .await
+        .expect(StatusCode::OK);
+    let mine = w
+        .app
+        .get("/api/v1/me/sessions", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(mine, json!([]));
+    let today = w
+        .app
+        .get("/api/v1/me/today", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(today["sessions_this_week"], 0);
+    assert!(today["last_walk"].is_null());
+    let pending: Vec<Value> = w
+        .app
+        .get("/api/v1/me/reminders", &w.patient)
+        .await
+        .expect(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["session_id"] == id && r["state"] == "pending")
+        .cloned()
+        .collect();
+    assert_eq!(
+        pending,
+        Vec::<Value>::new(),
+        "no check is asked about a withdrawn walk"
+    );
+
+    // The care team sees every change: what, when, by whom.
+    let timeline = w
+        .app
+        .get(
+            &format!("/api/v1/patients/{}/timeline", w.patient_id),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    let changes = timeline["walk_changes"].as_array().unwrap();
+    let actions: Vec<&str> = changes
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["corrected", "corrected", "withdrawn"]);
+    assert_eq!(changes[0]["before"]["pain_during_max"], 3);
+    assert_eq!(changes[0]["after"]["pain_during_max"], 5);
+    assert_eq!(changes[0]["by_user"], w.patient_id);
+
+    // After six hours a walk can no longer be changed.
+    let late = w
+        .app
+        .post(
+            "/api/v1/me/sessions",
+            &w.patient,
+            json!({
+                "client_id": "w-2", "started_at": w.app.now() - TimeDelta::minutes(30),
+                "ended_at": w.app.now() - TimeDelta::minutes(10), "walked_s": 900,
+                "pain_before": 2, "pain_during_max": 3
+            }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    w.app.clock.set(w.app.now() + TimeDelta::hours(6));
+    let e = w
+        .app
+        .put(
+            &format!("/api/v1/me/sessions/{}", late["id"]),
+            &w.patient,
+            correction,
+        )
+        .await
+        .expect(StatusCode::CONFLICT);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("can no longer be changed"),
+        "{e}"
+    );
 }
 
 async fn two_hour_check_opens_after_the_walk(backend: Backend) {

@@ -208,7 +208,7 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
         session: NewSession,
         now: DateTime<Utc>,
     ) -> StoreResult<(SessionRecord, bool)>;
-    /// One walk of a patient.
+    /// One walk of a patient (`NotFound` when withdrawn).
     async fn session(&self, patient_id: Id, session_id: Id) -> StoreResult<SessionRecord>;
     /// Records the two-hour answer. The same answer again is accepted; a different one once
     /// answered is a `Conflict`.
@@ -229,7 +229,36 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
         pain_next_morning: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<SessionRecord>;
-    /// Walks that started in `[from, to)`, oldest first.
+    /// Corrects a logged walk: its walked time, bouts, pains, effort, rest and notes become
+    /// `corrected`'s (its client id and times stay), and the change is kept with the walk as
+    /// it was. The same correction again changes nothing and keeps no second record.
+    /// `NotFound` for an unknown or withdrawn walk.
+    async fn correct_session(
+        &self,
+        patient_id: Id,
+        session_id: Id,
+        corrected: &NewSession,
+        by_user: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SessionRecord>;
+    /// Withdraws a logged walk: it no longer counts anywhere (it leaves every list of walks),
+    /// and the change is kept with the walk as it was. `NotFound` for an unknown or already
+    /// withdrawn walk.
+    async fn withdraw_session(
+        &self,
+        patient_id: Id,
+        session_id: Id,
+        by_user: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SessionChange>;
+    /// Every change to the patient's walks made in `[from, to)`, oldest first.
+    async fn session_changes(
+        &self,
+        patient_id: Id,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SessionChange>>;
+    /// Walks that started in `[from, to)`, oldest first; withdrawn walks are left out.
     async fn sessions_between(
         &self,
         patient_id: Id,

@@ -220,6 +220,55 @@ pub struct RulesVersion {
     pub created_by: Option<Id>,
 }
 
+/// What happened to a logged walk after it was logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionChangeKind {
+    /// Its figures were corrected.
+    Corrected,
+    /// It was withdrawn: it no longer counts anywhere.
+    Withdrawn,
+}
+
+impl SessionChangeKind {
+    /// The stable name used in storage and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionChangeKind::Corrected => "corrected",
+            SessionChangeKind::Withdrawn => "withdrawn",
+        }
+    }
+
+    /// Parses [`SessionChangeKind::as_str`]'s names.
+    pub fn parse(name: &str) -> Option<SessionChangeKind> {
+        match name {
+            "corrected" => Some(SessionChangeKind::Corrected),
+            "withdrawn" => Some(SessionChangeKind::Withdrawn),
+            _ => None,
+        }
+    }
+}
+
+/// One change to a logged walk, kept for the record: what it was, what it became, when and
+/// by whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionChange {
+    /// Row id.
+    pub id: Id,
+    /// The walk.
+    pub session_id: Id,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (the patient, or staff).
+    pub by_user: Id,
+    /// Corrected or withdrawn.
+    pub action: SessionChangeKind,
+    /// The walk as logged before the change.
+    pub before: NewSession,
+    /// The walk after a correction; `None` after a withdrawal.
+    pub after: Option<NewSession>,
+}
+
 /// How the patient rested between bouts (separates neurogenic from vascular claudication).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -298,6 +347,8 @@ pub struct SessionRecord {
     pub next_morning_answered_at: Option<DateTime<Utc>>,
     /// When the walk was logged.
     pub created_at: DateTime<Utc>,
+    /// When it was withdrawn (it then counts nowhere); only a retried upload sees it.
+    pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
 /// A flare reported by the patient.

@@ -21,8 +21,8 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use crate::model::{
     AuditEntry, BandDay, Clinic, Device, FlareRecord, NewFlare, NewOutcome, NewSession,
     OutcomeKind, OutcomeRecord, Patient, PlanChange, PlanChangeSource, RestType, ReviewOutcome,
-    ReviewRecord, Role, RulesVersion, SafetyContact, SessionRecord, SleepEpisode, SleepStage,
-    StepSample, User, WalkingPlan,
+    ReviewRecord, Role, RulesVersion, SafetyContact, SessionChange, SessionChangeKind,
+    SessionRecord, SleepEpisode, SleepStage, StepSample, User, WalkingPlan,
 };
 use crate::{StoreError, StoreResult};
 
@@ -233,7 +233,7 @@ macro_rules! session_columns {
     () => {
         "id, patient_id, client_id, started_at, ended_at, walked_s, bouts, pain_before, \
          pain_during_max, effort, rest_type, notes, pain_after_2h, answered_at, \
-         pain_next_morning, next_morning_answered_at, created_at"
+         pain_next_morning, next_morning_answered_at, created_at, withdrawn_at"
     };
 }
 
@@ -434,6 +434,29 @@ pub(crate) fn session_from(row: &impl Cells) -> StoreResult<SessionRecord> {
         pain_next_morning: row.opt_int("pain_next_morning")?,
         next_morning_answered_at: row.opt_instant("next_morning_answered_at")?,
         created_at: row.instant("created_at")?,
+        withdrawn_at: row.opt_instant("withdrawn_at")?,
+    })
+}
+
+pub(crate) fn session_change_from(row: &impl Cells) -> StoreResult<SessionChange> {
+    let after = match row.opt_text("after")? {
+        Some(text) => {
+            Some(serde_json::from_str(&text).map_err(|err| corrupt(format!("after: {err}")))?)
+        }
+        None => None,
+    };
+    Ok(SessionChange {
+        id: row.int("id")?,
+        session_id: row.int("session_id")?,
+        at: row.instant("at")?,
+        by_user: row.int("by_user")?,
+        action: parse_name(
+            "walk change",
+            &row.text("action")?,
+            SessionChangeKind::parse,
+        )?,
+        before: row.json("before")?,
+        after,
     })
 }
 
@@ -750,6 +773,49 @@ macro_rules! impl_store {
 
                 /// Locks the patient's row for the rest of the transaction and returns the
                 /// interval in force (`NotFound` for an unknown patient).
+                /// A walk of the patient that was not withdrawn, read inside `tx`.
+                async fn live_session(
+                    tx: &mut Tx,
+                    patient_id: Id,
+                    session_id: Id,
+                ) -> StoreResult<SessionRecord> {
+                    let row = sqlx::query(concat!(
+                        "SELECT ",
+                        session_columns!(),
+                        " FROM sessions WHERE id = $1 AND patient_id = $2 AND withdrawn_at IS NULL"
+                    ))
+                    .bind(session_id)
+                    .bind(patient_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    session_from(&row)
+                }
+
+                /// Keeps one change to a walk for the record.
+                async fn keep_change(
+                    tx: &mut Tx,
+                    session_id: Id,
+                    by_user: Id,
+                    now: DateTime<Utc>,
+                    action: SessionChangeKind,
+                    before: &NewSession,
+                    after: Option<&NewSession>,
+                ) -> StoreResult<SessionChange> {
+                    let after = after.map(to_json).transpose()?;
+                    let row = sqlx::query(
+                        "INSERT INTO session_changes (session_id, at, by_user, action, before,                          after) VALUES ($1, $2, $3, $4, $5, $6)                          RETURNING id, session_id, at, by_user, action, before, after",
+                    )
+                    .bind(session_id)
+                    .bind(secs(now))
+                    .bind(by_user)
+                    .bind(action.as_str())
+                    .bind(to_json(before)?)
+                    .bind(after)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    session_change_from(&row)
+                }
+
                 async fn lock_patient(tx: &mut Tx, patient_id: Id) -> StoreResult<i64> {
                     let row = sqlx::query(
                         "UPDATE patients SET interval_s = interval_s WHERE user_id = $1 \
@@ -1363,7 +1429,20 @@ macro_rules! impl_store {
                     .fetch_one(&self.pool)
                     .await?;
                     let stored = session_from(&row)?;
-                    let same = stored.logged == session;
+                    // A retry of a walk corrected since is the same walk as first logged.
+                    let same = stored.logged == session || {
+                        let earlier = sqlx::query(
+                            "SELECT before FROM session_changes WHERE session_id = $1",
+                        )
+                        .bind(stored.id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                        let mut found = false;
+                        for row in &earlier {
+                            found |= row.json::<NewSession>("before")? == session;
+                        }
+                        found
+                    };
                     retried(stored, same, &session.client_id, "walk")
                 }
 
@@ -1375,13 +1454,108 @@ macro_rules! impl_store {
                     let row = sqlx::query(concat!(
                         "SELECT ",
                         session_columns!(),
-                        " FROM sessions WHERE id = $1 AND patient_id = $2"
+                        " FROM sessions WHERE id = $1 AND patient_id = $2 AND withdrawn_at IS NULL"
                     ))
                     .bind(session_id)
                     .bind(patient_id)
                     .fetch_one(&self.pool)
                     .await?;
                     session_from(&row)
+                }
+
+                async fn correct_session(
+                    &self,
+                    patient_id: Id,
+                    session_id: Id,
+                    corrected: &NewSession,
+                    by_user: Id,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<SessionRecord> {
+                    let mut tx = self.begin().await?;
+                    Self::lock_patient(&mut tx, patient_id).await?;
+                    let before = Self::live_session(&mut tx, patient_id, session_id).await?;
+                    let after = NewSession {
+                        client_id: before.logged.client_id.clone(),
+                        started_at: before.logged.started_at,
+                        ended_at: before.logged.ended_at,
+                        ..corrected.clone()
+                    };
+                    if after == before.logged {
+                        return Ok(before);
+                    }
+                    let row = sqlx::query(concat!(
+                        "UPDATE sessions SET walked_s = $1, bouts = $2, pain_before = $3,                          pain_during_max = $4, effort = $5, rest_type = $6, notes = $7                          WHERE id = $8 RETURNING ",
+                        session_columns!()
+                    ))
+                    .bind(after.walked_s)
+                    .bind(after.bouts)
+                    .bind(after.pain_before)
+                    .bind(after.pain_during_max)
+                    .bind(after.effort)
+                    .bind(after.rest_type.map(RestType::as_str))
+                    .bind(after.notes.as_deref())
+                    .bind(session_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let saved = session_from(&row)?;
+                    Self::keep_change(
+                        &mut tx,
+                        session_id,
+                        by_user,
+                        now,
+                        SessionChangeKind::Corrected,
+                        &before.logged,
+                        Some(&saved.logged),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(saved)
+                }
+
+                async fn withdraw_session(
+                    &self,
+                    patient_id: Id,
+                    session_id: Id,
+                    by_user: Id,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<SessionChange> {
+                    let mut tx = self.begin().await?;
+                    Self::lock_patient(&mut tx, patient_id).await?;
+                    let before = Self::live_session(&mut tx, patient_id, session_id).await?;
+                    sqlx::query("UPDATE sessions SET withdrawn_at = $1 WHERE id = $2")
+                        .bind(secs(now))
+                        .bind(session_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let change = Self::keep_change(
+                        &mut tx,
+                        session_id,
+                        by_user,
+                        now,
+                        SessionChangeKind::Withdrawn,
+                        &before.logged,
+                        None,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(change)
+                }
+
+                async fn session_changes(
+                    &self,
+                    patient_id: Id,
+                    from: DateTime<Utc>,
+                    to: DateTime<Utc>,
+                ) -> StoreResult<Vec<SessionChange>> {
+                    let rows = sqlx::query(
+                        "SELECT c.id, c.session_id, c.at, c.by_user, c.action, c.before, c.after                          FROM session_changes c JOIN sessions s ON s.id = c.session_id                          WHERE s.patient_id = $1 AND c.at >= $2 AND c.at < $3                          ORDER BY c.at, c.id",
+                    )
+                    .bind(patient_id)
+                    .bind(secs(from))
+                    .bind(secs(to))
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter().map(session_change_from).collect()
                 }
 
                 async fn answer_two_hour_check(
@@ -1431,7 +1605,7 @@ macro_rules! impl_store {
                         "SELECT ",
                         session_columns!(),
                         " FROM sessions WHERE patient_id = $1 AND started_at >= $2 \
-                         AND started_at < $3 ORDER BY started_at, id"
+                         AND started_at < $3 AND withdrawn_at IS NULL ORDER BY started_at, id"
                     ))
                     .bind(patient_id)
                     .bind(secs(from))

@@ -16,7 +16,8 @@ use stepwise_store::{
     NewDevice, NewFlare, NewInvite, NewOutcome, NewPushSubscription, NewReminder, NewReview,
     NewSession, NewUser, OutcomeKind, PatientInvite, PlanChangeSource, PlanOverride, ReminderKind,
     ReminderMessage, ReminderOutcome, ReminderSettings, ReminderState, RestType, Role, SampleBatch,
-    SleepEpisode, SleepStage, StepSample, Store, StoreError, User, VapidKeys, WalkingPlan,
+    SessionChangeKind, SleepEpisode, SleepStage, StepSample, Store, StoreError, User, VapidKeys,
+    WalkingPlan,
 };
 
 use stepwise_testkit::{Backend, fresh_store};
@@ -65,6 +66,7 @@ on_both!(
     invites,
     patient_invite_copies_clinic_defaults,
     record_session_is_idempotent,
+    corrections_and_withdrawals_keep_the_record,
     concurrent_identical_sessions_store_one,
     two_hour_check,
     flares_are_idempotent,
@@ -540,6 +542,111 @@ async fn patient_invite_copies_clinic_defaults(store: Shared) {
 }
 
 // --- walks and flares ---
+
+async fn corrections_and_withdrawals_keep_the_record(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let by = world.patient.id;
+    let logged = walk("walk-1", t0());
+    let (first, _) = store
+        .record_session(patient, logged.clone(), t0() + minutes(25))
+        .await
+        .unwrap();
+
+    // A correction changes the figures, never the client id or the times, and keeps both.
+    let wanted = NewSession {
+        client_id: "ignored".into(),
+        started_at: t0() + minutes(5),
+        pain_during_max: Some(6),
+        notes: None,
+        ..logged.clone()
+    };
+    let corrected = store
+        .correct_session(patient, first.id, &wanted, by, t0() + minutes(40))
+        .await
+        .unwrap();
+    assert_eq!(corrected.logged.client_id, "walk-1");
+    assert_eq!(corrected.logged.started_at, t0());
+    assert_eq!(corrected.logged.pain_during_max, Some(6));
+    assert_eq!(corrected.logged.notes, None);
+    assert_eq!(store.session(patient, first.id).await.unwrap(), corrected);
+    // The same correction again (a retry) keeps no second record.
+    let again = store
+        .correct_session(patient, first.id, &wanted, by, t0() + minutes(41))
+        .await
+        .unwrap();
+    assert_eq!(again, corrected);
+
+    // Withdrawn: gone from every list, a second withdrawal or correction finds nothing.
+    let withdrawn = store
+        .withdraw_session(patient, first.id, by, t0() + minutes(50))
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.action, SessionChangeKind::Withdrawn);
+    assert_eq!(withdrawn.before, corrected.logged);
+    assert_eq!(withdrawn.after, None);
+    let day = (t0() - Duration::days(1), t0() + Duration::days(1));
+    assert!(
+        store
+            .sessions_between(patient, day.0, day.1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        store.session(patient, first.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .withdraw_session(patient, first.id, by, t0() + minutes(51))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .correct_session(patient, first.id, &wanted, by, t0() + minutes(52))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    // A retried upload of the withdrawn walk does not bring it back.
+    let (retried, created) = store
+        .record_session(patient, logged.clone(), t0() + minutes(53))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(retried.id, first.id);
+    assert!(
+        store
+            .sessions_between(patient, day.0, day.1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The record: both changes, in order, with what the walk was before and after.
+    let changes = store
+        .session_changes(patient, t0(), t0() + Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 2);
+    assert_eq!(changes[0].action, SessionChangeKind::Corrected);
+    assert_eq!(changes[0].before, logged);
+    assert_eq!(changes[0].after.as_ref(), Some(&corrected.logged));
+    assert_eq!(changes[0].at, t0() + minutes(40));
+    assert_eq!(changes[0].by_user, by);
+    assert_eq!(changes[1], withdrawn);
+    // Another patient's walk is not this patient's to change.
+    let other = add_patient(&*store, &world, "other@clinic.test").await;
+    let (theirs, _) = store
+        .record_session(other.id, walk("walk-2", t0()), t0())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.withdraw_session(patient, theirs.id, by, t0()).await,
+        Err(StoreError::NotFound)
+    ));
+}
 
 async fn record_session_is_idempotent(store: Shared) {
     let world = world(&*store).await;

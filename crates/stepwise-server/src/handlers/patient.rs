@@ -8,7 +8,7 @@ use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use stepwise_store::{
     Device, FlareRecord, NewFlare, NewSession, Patient, PlanChange, RestType, ReviewOutcome,
-    ReviewRecord, SessionRecord, WalkingPlan,
+    ReviewRecord, SessionChange, SessionRecord, WalkingPlan,
 };
 
 use crate::access::own_patient;
@@ -33,6 +33,9 @@ pub const CHECK_OPENS_AFTER: TimeDelta = TimeDelta::minutes(105);
 /// Today's page lists unanswered checks of walks that ended up to this long ago. Later answers
 /// are still accepted (and their `answered_at` shows how late they came).
 pub const CHECK_LISTED_FOR: TimeDelta = TimeDelta::hours(24);
+/// A logged walk can be corrected or withdrawn by its patient for this long after it was
+/// logged (a slip of the finger is noticed the same day), and not after its week has ended.
+pub const CORRECTION_WINDOW: TimeDelta = TimeDelta::hours(6);
 /// How far back walks may lie whose next-morning check is still listed: it opens the day
 /// after the walk and stays listed [`CHECK_LISTED_FOR`].
 const MORNING_CHECK_LISTED_FOR: TimeDelta = TimeDelta::hours(72);
@@ -53,6 +56,8 @@ pub struct Today {
     /// An escalation is open: the therapist will look before the plan changes.
     frozen: bool,
     last_review: Option<ReviewOutcome>,
+    /// The last walk logged, while it can still be corrected or withdrawn.
+    last_walk: Option<MySession>,
 }
 
 /// `GET /api/v1/me/today`
@@ -84,13 +89,19 @@ pub async fn today(
         .cloned()
         .collect();
     let morning_checks_due = recent
-        .into_iter()
+        .iter()
         .filter(|s| {
             let opens = reminders::plan::next_morning_opens(tz, s);
             s.pain_next_morning.is_none() && opens <= now && now < opens + CHECK_LISTED_FOR
         })
+        .cloned()
         .collect();
     let last_review = state.store.review_outcomes(patient.id).await?.pop();
+    let last_walk = recent
+        .iter()
+        .max_by_key(|s| (s.created_at, s.id))
+        .map(|s| my_session(tz, s.clone(), now))
+        .filter(|s| s.correctable_until.is_some());
     Ok(Json(Today {
         plan: patient.plan,
         timezone: patient.timezone,
@@ -102,6 +113,7 @@ pub async fn today(
         morning_checks_due,
         frozen: patient.frozen,
         last_review,
+        last_walk,
     }))
 }
 
@@ -172,6 +184,16 @@ pub async fn log_walk(
     let now = state.clock.now();
     let session = req.validate(now)?;
     let (record, created) = state.store.record_session(patient.id, session, now).await?;
+    if record.withdrawn_at.is_some() {
+        // A late retry of a walk its patient withdrew since: nothing more to do.
+        return Ok((
+            StatusCode::OK,
+            Json(WithAdvice {
+                record,
+                safety: None,
+            }),
+        ));
+    }
     // Also on a retry: scheduling is idempotent, and completes a first try cut short.
     reminders::after_walk(state.store.as_ref(), &patient, &record, now).await?;
     let pains = [record.logged.pain_before, record.logged.pain_during_max];
@@ -282,16 +304,123 @@ pub async fn my_sessions(
     let tz = parse_zone("timezone", &patient.timezone)?;
     let (from, to) = range.bounds(tz, state.clock.now())?;
     let sessions = state.store.sessions_between(patient.id, from, to).await?;
+    let now = state.clock.now();
     Ok(Json(
         sessions
             .into_iter()
-            .map(|record| MySession {
-                two_hour_check_opens_at: record.logged.ended_at + CHECK_OPENS_AFTER,
-                next_morning_check_opens_at: reminders::plan::next_morning_opens(tz, &record),
-                record,
-            })
+            .map(|record| my_session(tz, record, now))
             .collect(),
     ))
+}
+
+/// A walk with the times its patient needs: when each check opens, and until when it can be
+/// corrected or withdrawn (`None` once it cannot).
+fn my_session(tz: chrono_tz::Tz, record: SessionRecord, now: DateTime<Utc>) -> MySession {
+    let until = correctable_until(tz, &record);
+    MySession {
+        two_hour_check_opens_at: record.logged.ended_at + CHECK_OPENS_AFTER,
+        next_morning_check_opens_at: reminders::plan::next_morning_opens(tz, &record),
+        correctable_until: (now < until).then_some(until),
+        record,
+    }
+}
+
+/// A walk can be changed for [`CORRECTION_WINDOW`] after it was logged, and never after its
+/// week has ended (the weekly review has it from then on).
+fn correctable_until(tz: chrono_tz::Tz, walk: &SessionRecord) -> DateTime<Utc> {
+    let week = monday_of(local_day(tz, walk.logged.started_at));
+    let (_, week_end) = week_bounds(tz, week);
+    (walk.created_at + CORRECTION_WINDOW).min(week_end)
+}
+
+/// The figures of a logged walk, corrected: the same fields as when it was logged, except
+/// its client id and times, which stay.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectWalk {
+    walked_s: i64,
+    #[serde(default)]
+    bouts: Option<i64>,
+    pain_before: Option<i64>,
+    pain_during_max: Option<i64>,
+    effort: Option<i64>,
+    rest_type: Option<RestType>,
+    notes: Option<String>,
+}
+
+/// The walk `session_id`, if its patient may still change it at `now`: `409` once
+/// [`CORRECTION_WINDOW`] has passed or its week has ended.
+async fn changeable_walk(
+    state: &AppState,
+    patient: &Patient,
+    session_id: i64,
+    now: DateTime<Utc>,
+) -> ApiResult<SessionRecord> {
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let session = state.store.session(patient.id, session_id).await?;
+    let mine = my_session(tz, session, now);
+    if mine.correctable_until.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "this walk can no longer be changed: a walk can be corrected or withdrawn for {} \
+             hours after it was logged, and not after its week has ended; ask your therapist",
+            CORRECTION_WINDOW.num_hours()
+        )));
+    }
+    Ok(mine.record)
+}
+
+/// `PUT /api/v1/me/sessions/{id}` — correct a walk logged in the last few hours: its figures
+/// become these (validated as when logging), the change is kept with what it was before.
+/// The same correction again changes nothing.
+pub async fn correct_walk(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(session_id): Path<i64>,
+    Body(req): Body<CorrectWalk>,
+) -> ApiResult<Json<WithAdvice<SessionRecord>>> {
+    let patient = own_patient(&state, &user).await?;
+    let now = state.clock.now();
+    let stored = changeable_walk(&state, &patient, session_id, now).await?;
+    let corrected = LogWalk {
+        client_id: stored.logged.client_id,
+        started_at: stored.logged.started_at,
+        ended_at: stored.logged.ended_at,
+        walked_s: req.walked_s,
+        bouts: req.bouts,
+        pain_before: req.pain_before,
+        pain_during_max: req.pain_during_max,
+        effort: req.effort,
+        rest_type: req.rest_type,
+        notes: req.notes,
+    }
+    .validate(now)?;
+    let record = state
+        .store
+        .correct_session(patient.id, session_id, &corrected, user.id, now)
+        .await?;
+    // A corrected pain can be a red flag too: answered at once, as when logged.
+    let pains = [record.logged.pain_before, record.logged.pain_during_max];
+    let safety = red_flag_after_walk(&state, &patient, &record, pains, now).await?;
+    Ok(Json(WithAdvice { record, safety }))
+}
+
+/// `POST /api/v1/me/sessions/{id}/withdraw` — withdraw a walk logged in the last few hours
+/// (logged by mistake, or twice): it counts nowhere from now on, its checks are not asked,
+/// and the change is kept with the walk as it was.
+pub async fn withdraw_walk(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(session_id): Path<i64>,
+) -> ApiResult<Json<SessionChange>> {
+    let patient = own_patient(&state, &user).await?;
+    let now = state.clock.now();
+    changeable_walk(&state, &patient, session_id, now).await?;
+    let change = state
+        .store
+        .withdraw_session(patient.id, session_id, user.id, now)
+        .await?;
+    reminders::after_withdrawal(state.store.as_ref(), session_id, now).await?;
+    Ok(Json(change))
 }
 
 /// A walk as its patient sees it: the record, and when each of its checks opens (a page shows
@@ -304,6 +433,9 @@ pub struct MySession {
     two_hour_check_opens_at: DateTime<Utc>,
     /// The next-morning check can be answered from this instant on.
     next_morning_check_opens_at: DateTime<Utc>,
+    /// Until when its patient can correct or withdraw it; absent once they cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correctable_until: Option<DateTime<Utc>>,
 }
 
 /// The answer to "how is your pain now?".

@@ -12,7 +12,7 @@ use stepwise_engine::Rules;
 use stepwise_engine::baseline::{DEFAULT_SHARE_PCT, baseline_interval};
 use stepwise_store::{
     AuditEntry, FlareRecord, Patient, PlanChange, PlanChangeSource, PlanOverride, ReviewOutcome,
-    ReviewRecord, Role, RulesVersion, SessionRecord, WalkingPlan,
+    ReviewRecord, Role, RulesVersion, SessionChange, SessionRecord, WalkingPlan,
 };
 
 use crate::access::{check_staff_access, require_role, staff_patient};
@@ -132,6 +132,8 @@ pub struct Timeline {
     band_days: Vec<BandDay>,
     reviews: Vec<Explained<ReviewRecord>>,
     plan_changes: Vec<PlanChange>,
+    /// Walks the patient corrected or withdrew in the range: what each was before and after.
+    walk_changes: Vec<SessionChange>,
 }
 
 /// `GET /api/v1/patients/{id}/timeline?from&to` — local dates, default the last 28 days.
@@ -150,6 +152,7 @@ pub async fn timeline(
     let from = local_day(tz, start);
     let to = local_day(tz, end) - chrono::Days::new(1);
     let band_days = store.band_days(patient.id, from, to).await?;
+    let walk_changes = store.session_changes(patient.id, start, end).await?;
     let reviews = store
         .reviews(patient.id)
         .await?
@@ -172,6 +175,7 @@ pub async fn timeline(
         flares,
         reviews,
         plan_changes,
+        walk_changes,
     }))
 }
 

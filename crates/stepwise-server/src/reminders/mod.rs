@@ -109,6 +109,26 @@ pub async fn after_answer(
     Ok(())
 }
 
+/// A walk was withdrawn: none of its checks is asked any more.
+pub async fn after_withdrawal(
+    store: &dyn Store,
+    session_id: i64,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    store
+        .cancel_session_reminders(
+            session_id,
+            &[
+                ReminderKind::TwoHourCheck,
+                ReminderKind::TwoHourFollowUp,
+                ReminderKind::NextMorningCheck,
+            ],
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
 /// The two questions asked about every walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {

@@ -480,6 +480,7 @@ mod tests {
             pain_next_morning: None,
             next_morning_answered_at: None,
             created_at: ended,
+            withdrawn_at: None,
         }
     }
 
