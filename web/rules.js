@@ -105,27 +105,13 @@
     return list;
   }
 
-  /** Short names of the server's attention items (its message says what and why). */
-  const ATTENTION_NAMES = {
-    open_escalation: 'Escalation open',
-    flares: 'Flare',
-    pain_limit_breaches: 'Over the pain limits',
-    missed_two_hour_checks: 'Missed checks',
-    low_adherence: 'Few sessions',
-    band_silence: 'Band silent',
-    rising_pain: 'Pain rising',
-    falling_adherence: 'Fewer sessions',
-    falling_sleep: 'Less sleep',
-    falling_steps: 'Fewer steps',
-    acknowledged_escalation: 'Escalation acknowledged',
-  };
-
   const LEVEL_CLASSES = { urgent: 'badge badge-alert', soon: 'badge badge-warn', note: 'badge' };
 
   /**
    * A patient's attention items as the server ranks them (most urgent first, one ranking for
-   * the patient list and the pre-visit list): each a badge with its short name and the reason
-   * in words. A paragraph saying `empty` when there are none.
+   * the patient list and the pre-visit list): each a badge with its short name (`title`) and
+   * the reason in words (`message`), both the server's. A paragraph saying `empty` when there
+   * are none.
    */
   function attentionList(items, empty) {
     if (!items || !items.length) return el('p', empty, 'hint');
@@ -133,7 +119,7 @@
     for (const a of items) {
       const item = el('li');
       item.dataset.code = a.code;
-      item.append(el('span', ATTENTION_NAMES[a.code] || 'Needs a look', LEVEL_CLASSES[a.level] || 'badge'), ' ', el('span', a.message));
+      item.append(el('span', a.title, LEVEL_CLASSES[a.level] || 'badge'), ' ', el('span', a.message));
       list.append(item);
     }
     return list;

@@ -148,6 +148,7 @@ fn report() -> Report {
         attention: vec![Attention {
             code: "missed_two_hour_checks",
             level: "soon",
+            title: "Missed checks",
             message: "2 two-hour checks were not answered.".into(),
         }],
         adherence: AdherenceReport {

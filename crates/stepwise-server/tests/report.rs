@@ -584,6 +584,7 @@ async fn pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalatio
         "Escalation in the week of 9 Nov — acknowledged Mon 16 Nov 09:30: “Phoned: a stumble on the stairs, settled with rest”"
     );
     assert_eq!(row["attention"][1]["level"], "note");
+    assert_eq!(row["attention"][1]["title"], "Escalation acknowledged");
     assert_eq!(row["open_escalations"], 0);
 
     let report = app
@@ -637,6 +638,10 @@ async fn pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalatio
     .unwrap();
     let page = stepwise_server::report::page::render(&loaded);
     assert!(page.contains("Escalate — therapist to review"), "{page}");
+    assert!(
+        page.contains("<strong>Escalation acknowledged:</strong> Escalation in the week of 9 Nov"),
+        "{page}"
+    );
     assert!(
         page.contains(
             "Acknowledged Mon 16 Nov 09:30: “Phoned: a stumble on the stairs, settled with rest”"

@@ -4,7 +4,8 @@
 //! functions: [`items`] (a patient's items over a window, from data handed in) and
 //! [`compare`] (two patients' items).
 //!
-//! Items, most urgent first ([`ORDER`]):
+//! Each item has its code, a level, a short name ([`title`]) and a message in words. Items, most
+//! urgent first ([`ORDER`]):
 //! 1. `open_escalation` (*urgent*): a weekly review asked for a therapist (red-flag pain or
 //!    repeated steps back); the plan's automatic changes are paused until acknowledged.
 //! 2. `flares` (*soon*): flares the patient reported.
@@ -58,6 +59,24 @@ pub const BAND_SILENCE_DAYS: i64 = 3;
 /// A code's place in [`ORDER`] (unknown codes last).
 pub fn rank(code: &str) -> usize {
     ORDER.iter().position(|c| *c == code).unwrap_or(ORDER.len())
+}
+
+/// A code's short name in words: the badge the lists and the report show before the message.
+pub fn title(code: &str) -> &'static str {
+    match code {
+        "open_escalation" => "Escalation open",
+        "flares" => "Flare",
+        "pain_limit_breaches" => "Over the pain limits",
+        "missed_two_hour_checks" => "Missed checks",
+        "low_adherence" => "Few sessions",
+        "band_silence" => "Band silent",
+        "rising_pain" => "Pain rising",
+        "falling_adherence" => "Fewer sessions",
+        "falling_sleep" => "Less sleep",
+        "falling_steps" => "Fewer steps",
+        "acknowledged_escalation" => "Escalation acknowledged",
+        _ => "Needs a look",
+    }
 }
 
 fn level(code: &str) -> &'static str {
@@ -117,6 +136,7 @@ pub fn items(f: &Facts) -> Vec<Attention> {
         items.push(Attention {
             code,
             level: level(code),
+            title: title(code),
             message,
         })
     };
@@ -314,6 +334,7 @@ mod tests {
         Attention {
             code,
             level: level(code),
+            title: title(code),
             message: String::new(),
         }
     }

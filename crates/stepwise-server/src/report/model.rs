@@ -82,6 +82,8 @@ pub struct Attention {
     /// is hurting or not doing the programme as planned), `note` (a trend, or an escalation
     /// already acknowledged).
     pub level: &'static str,
+    /// A short name in words, e.g. "Missed checks" (lists show it as a badge).
+    pub title: &'static str,
     /// Plain-language text: what and why.
     pub message: String,
 }

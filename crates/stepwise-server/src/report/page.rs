@@ -119,8 +119,9 @@ pub fn render(r: &Report) -> String {
         for item in &r.attention {
             let _ = write!(
                 html,
-                "<li class=\"{}\">{}</li>",
+                "<li class=\"{}\"><strong>{}:</strong> {}</li>",
                 item.level,
+                escape(item.title),
                 escape(&item.message)
             );
         }
