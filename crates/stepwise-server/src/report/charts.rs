@@ -252,6 +252,10 @@ pub fn pain_chart(report: &Report) -> String {
         if empty {
             no_data(root)?;
         }
+        let lowest = limit_lines
+            .iter()
+            .map(|l| l.0)
+            .fold(f64::INFINITY, f64::min);
         for (value, label) in &limit_lines {
             chart.draw_series(DashedLineSeries::new(
                 vec![(win.left(), *value), (win.right(), *value)],
@@ -259,12 +263,17 @@ pub fn pain_chart(report: &Report) -> String {
                 4,
                 LIMIT.stroke_width(1),
             ))?;
-            // The label sits above the line at the right, inside the plot.
-            let style = font(NOTE_PX)
-                .color(&LIMIT)
-                .pos(Pos::new(HPos::Right, VPos::Bottom));
+            // The label sits at the right, inside the plot: above its line, or below it for
+            // the lower of two limits, so two limits a point apart never share a line of text.
+            let below = limit_lines.len() > 1 && *value == lowest;
+            let (v, dy) = if below {
+                (VPos::Top, 3)
+            } else {
+                (VPos::Bottom, -3)
+            };
+            let style = font(NOTE_PX).color(&LIMIT).pos(Pos::new(HPos::Right, v));
             chart.draw_series(std::iter::once(
-                EmptyElement::at((win.right(), *value)) + Text::new(label.clone(), (-4, -3), style),
+                EmptyElement::at((win.right(), *value)) + Text::new(label.clone(), (-4, dy), style),
             ))?;
         }
         chart.draw_series(DashedLineSeries::new(
@@ -530,7 +539,7 @@ fn no_data(root: &Root<'_>) -> Result<(), Error> {
 fn legend(root: &Root<'_>) -> Result<(), Error> {
     let style = font(TICK_PX).pos(Pos::new(HPos::Left, VPos::Center));
     let y = 22;
-    let x = 230;
+    let x = 250;
     root.draw(&PathElement::new(
         vec![(x, y), (x + 28, y)],
         PRIMARY.stroke_width(2),
