@@ -13,6 +13,11 @@
 //   (d) Forgotten again, the patient follows "Forgot your password?" from the sign-in page,
 //       asks for a link by e-mail, opens the link from the e-mail, chooses a new password and
 //       signs in with it.
+//   (f) Signed in, the patient walks with the timer and logs their pain; the reminders page lists
+//       the two-hour check to come; its page says when it opens (local time) and, kept open
+//       until then (the browser's clock moved on), asks the question by itself; My progress
+//       shows the week and the pain logged. From the invite to here, nothing goes through the
+//       API: every step is a page.
 //   (e) axe-core finds no serious or critical violation on /app/join and /app/reset; the first
 //       Tab reaches the skip link;
 //       screenshots of both at phone width.
@@ -176,4 +181,50 @@ await run('join', async ({ base, admin, newPage, stack }) => {
   await forgot.getByRole('heading', { name: 'Your walk' }).waitFor();
   forgot.assertClean(['401 GET /api/v1/me']);
   step('signed in with the password chosen from the e-mailed link');
+
+  step('(f) the first walk, its check and the progress page');
+  // The browser's clock is the test's from here, so "later" can come without waiting.
+  await forgot.clock.install();
+  await forgot.reload();
+  await forgot.getByRole('button', { name: 'Start walking' }).click();
+  await forgot.locator('#timer-phase').getByText('Walk 1 of').waitFor();
+  await forgot.clock.runFor(90_000);
+  await forgot.getByRole('button', { name: 'Stop now' }).click();
+  await forgot.getByRole('heading', { name: 'Log your walk' }).waitFor();
+  const log = forgot.locator('#log-form');
+  await log.getByRole('group', { name: 'Pain before you started' }).getByLabel('3', { exact: true }).check();
+  await log.getByRole('group', { name: 'Highest pain while walking' }).getByLabel('4', { exact: true }).check();
+  await log.getByRole('group', { name: 'How hard did it feel?' }).getByLabel('5', { exact: true }).check();
+  await forgot.getByRole('button', { name: 'Save my walk' }).click();
+  await forgot.getByText('Your walk is saved. Thank you!').waitFor();
+  step('walked with the timer and logged pain before 3, highest 4, effort 5');
+
+  await forgot.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Reminders' }).click();
+  const upcoming = forgot.getByRole('region', { name: 'Upcoming reminders' });
+  await upcoming.getByRole('link', { name: 'How is your pain now?', exact: true }).click();
+  await forgot.getByRole('heading', { name: 'Two-hour check' }).waitFor();
+  const notYet = forgot.getByText(/^This check opens at \d{1,2}:\d{2}\. Come back then/);
+  await notYet.waitFor();
+  const opensText = await notYet.textContent();
+  const question = forgot.getByRole('group', { name: 'How is your pain now?' });
+  assert.equal(await question.isVisible(), false, 'no question before the check opens');
+  await forgot.clock.fastForward('01:50:00');
+  await question.waitFor();
+  assert.equal(await notYet.isVisible(), false);
+  step(`the check page said "${opensText.split('.')[0]}", then asked by itself once it opened`);
+
+  await forgot.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My progress' }).click();
+  await forgot.getByRole('heading', { name: 'My progress', level: 1 }).waitFor();
+  await forgot.getByRole('region', { name: 'This week' }).waitFor();
+  const summary = (await forgot.locator('#week-summary').textContent()).trim();
+  assert.match(summary, /^You have done 1 of the \d+ walks planned for this week\./);
+  await forgot.locator('#week-days li.walked').first().waitFor();
+  await forgot.getByRole('img', { name: 'Pain before each walk and two hours after, out of 10' }).waitFor();
+  const row = forgot.locator('#pain-table tbody tr');
+  assert.equal(await row.count(), 1);
+  assert.deepEqual(await row.first().locator('td').allTextContents(), [await row.first().locator('td').first().textContent(), '3 / 10', 'not answered']);
+  await screenshot(forgot, 'progress-phone');
+  await checkAccessibility(forgot, '/app/history (My progress)');
+  forgot.assertClean(['401 GET /api/v1/me']);
+  step(`My progress: "${summary}", the walk's pain in the chart and its table`);
 }, { smtp: true });
