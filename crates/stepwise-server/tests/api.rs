@@ -176,7 +176,11 @@ async fn clean_week_advances(backend: Backend) {
     assert_eq!(change["from_interval_s"], 300);
     assert_eq!(change["to_interval_s"], 330);
     assert_eq!(change["source"], "review");
-    assert!(change["reason"].as_str().unwrap().contains("within limits"));
+    // The patient reads the review's reasons in their own words, here too.
+    assert_eq!(
+        change["reason"],
+        "Two hours after each of your 4 walks, your pain was within your limits."
+    );
 }
 
 /// Contract version 2: the week's flares reach the engine, each a breach. A flare the Sunday

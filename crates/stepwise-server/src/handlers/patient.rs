@@ -20,7 +20,7 @@ use crate::reminders::{self, Check};
 use crate::safety::{self, SafetyAdvice};
 use crate::state::AppState;
 use crate::validate;
-use crate::views::Explained;
+use crate::views::{Explained, in_words};
 use stepwise_engine::Reader;
 
 /// How late a walk may be logged (an offline phone catches up).
@@ -582,14 +582,21 @@ pub async fn history(
     AuthUser(user): AuthUser,
 ) -> ApiResult<Json<History>> {
     let patient = own_patient(&state, &user).await?;
-    let plan_changes = state.store.plan_history(patient.id).await?;
-    let reviews = state
+    let reviews: Vec<Explained<ReviewRecord>> = state
         .store
         .reviews(patient.id)
         .await?
         .into_iter()
         .map(|r| Explained::stored(r, Reader::Patient))
         .collect();
+    // A change a review made gives that review's reasons in the patient's words too (the
+    // stored reason is the engine's message, kept for the record).
+    let mut plan_changes = state.store.plan_history(patient.id).await?;
+    for change in &mut plan_changes {
+        if let Some(review) = reviews.iter().find(|r| Some(r.inner.id) == change.review_id) {
+            change.reason = in_words(&review.reason_texts);
+        }
+    }
     Ok(Json(History {
         patient,
         plan_changes,
