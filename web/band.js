@@ -1,72 +1,69 @@
 // /app/band: a one-time pairing code for `stepwise band pair`, and the bands already paired.
-(function () {
-  'use strict';
+import * as S from '/common.js';
 
-  const S = window.Stepwise;
-  const byId = S.byId;
+const byId = S.byId;
 
-  async function showDevices() {
-    let devices;
-    try {
-      devices = await S.api('GET', '/api/v1/me/devices');
-    } catch (error) {
-      S.fail('Could not load your bands: ' + error.message);
-      return;
-    }
-    devices = Array.isArray(devices) ? devices : [];
-    const list = byId('devices-list');
-    list.replaceChildren();
-    for (const device of devices) {
-      const item = document.createElement('li');
-      const name = document.createElement('span');
-      name.className = 'title';
-      name.textContent = device.name || device.kind;
-      const when = document.createElement('span');
-      when.className = 'when';
-      when.textContent = 'Paired ' + S.formatDateTime(device.paired_at) + (device.kind ? ' · ' + device.kind : '');
-      item.append(name, when);
-      list.append(item);
-    }
-    byId('devices-empty').hidden = devices.length > 0;
-    byId('devices').hidden = false;
+async function showDevices() {
+  let devices;
+  try {
+    devices = await S.api('GET', '/api/v1/me/devices');
+  } catch (error) {
+    S.fail('Could not load your bands: ' + error.message);
+    return;
   }
+  devices = Array.isArray(devices) ? devices : [];
+  const list = byId('devices-list');
+  list.replaceChildren();
+  for (const device of devices) {
+    const item = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'title';
+    name.textContent = device.name || device.kind;
+    const when = document.createElement('span');
+    when.className = 'when';
+    when.textContent = 'Paired ' + S.formatDateTime(device.paired_at) + (device.kind ? ' · ' + device.kind : '');
+    item.append(name, when);
+    list.append(item);
+  }
+  byId('devices-empty').hidden = devices.length > 0;
+  byId('devices').hidden = false;
+}
 
-  async function newCode() {
-    const button = byId('pair-new');
-    button.disabled = true;
-    S.say('Getting a code…');
-    try {
-      const answer = await S.api('POST', '/api/v1/me/pairing-codes');
-      byId('pair-code').textContent = answer.code;
-      byId('pair-expiry').textContent = 'It works once, until ' + S.formatDateTime(answer.expires_at) + '.';
-      byId('pair-command').textContent =
-        'stepwise band pair --server ' + location.origin + ' --code ' + answer.code;
-      byId('pair-code-box').hidden = false;
-      button.textContent = 'Get a new code';
-      S.clearMessages();
-      byId('pair-code').focus();
-    } catch (error) {
-      if (S.isCsrfError(error) || error.status === 401) {
-        S.csrf.clear();
-        S.showLogin('Please sign in again to get a code.', start);
-      } else {
-        S.fail(error.message);
-      }
-    } finally {
-      button.disabled = false;
+async function newCode() {
+  const button = byId('pair-new');
+  button.disabled = true;
+  S.say('Getting a code…');
+  try {
+    const answer = await S.api('POST', '/api/v1/me/pairing-codes');
+    byId('pair-code').textContent = answer.code;
+    byId('pair-expiry').textContent = 'It works once, until ' + S.formatDateTime(answer.expires_at) + '.';
+    byId('pair-command').textContent =
+      'stepwise band pair --server ' + location.origin + ' --code ' + answer.code;
+    byId('pair-code-box').hidden = false;
+    button.textContent = 'Get a new code';
+    S.clearMessages();
+    byId('pair-code').focus();
+  } catch (error) {
+    if (S.isCsrfError(error) || error.status === 401) {
+      S.csrf.clear();
+      S.showLogin('Please sign in again to get a code.', start);
+    } else {
+      S.fail(error.message);
     }
+  } finally {
+    button.disabled = false;
   }
+}
 
-  async function start() {
-    await S.startPage(
-      async () => {
-        byId('pair').hidden = false;
-        await showDevices();
-      },
-      { patientOnly: true }
-    );
-  }
+async function start() {
+  await S.startPage(
+    async () => {
+      byId('pair').hidden = false;
+      await showDevices();
+    },
+    { patientOnly: true }
+  );
+}
 
-  byId('pair-new').addEventListener('click', newCode);
-  start();
-})();
+byId('pair-new').addEventListener('click', newCode);
+start();

@@ -318,6 +318,36 @@ mod tests {
     }
 
     #[test]
+    fn scripts_are_modules_importing_served_files_and_setting_no_globals() {
+        let all = all();
+        let routes: Vec<&str> = all.iter().map(|a| a.route.as_str()).collect();
+        // The service worker is a worker script, not a page's module.
+        for script in all
+            .iter()
+            .filter(|a| a.route.ends_with(".js") && a.route != "/sw.js")
+        {
+            let route = &script.route;
+            for line in script.body.lines() {
+                let code = line.trim_start();
+                assert!(
+                    !(code.starts_with("window.") && code.contains(" = ")),
+                    "{route} sets a window global: {code}"
+                );
+                if let Some(from) = code
+                    .strip_prefix("import ")
+                    .and_then(|rest| rest.split(" from '").nth(1))
+                {
+                    let module = from.trim_end_matches("';");
+                    assert!(
+                        routes.contains(&module),
+                        "{route} imports {module}, which is not served"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn pages_load_only_local_files_and_nothing_inline() {
         let all = all();
         let routes: Vec<&str> = all.iter().map(|a| a.route.as_str()).collect();
@@ -362,6 +392,12 @@ mod tests {
                     "script" => {
                         let src = attr("src").expect("every <script> has a src");
                         assert!(routes.contains(&src), "{route}: {src} is not served here");
+                        // Native ES modules: each page imports what it uses, no globals.
+                        assert_eq!(
+                            attr("type"),
+                            Some("module"),
+                            "{route}: <script src={src}> is not a module"
+                        );
                         assert!(
                             html[tag.end..].starts_with("</script>"),
                             "{route}: <script src={src}> has an inline body"
