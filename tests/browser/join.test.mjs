@@ -1,7 +1,7 @@
 // A new patient's first steps, in a real browser, without the API:
 //
-//   (a) A therapist signs in on /app/patients and invites a patient, asking for it to be
-//       e-mailed too: the page shows the code, the join link and its QR code (an SVG, read back
+//   (a) The clinic admin signs in on /app/patients and invites a patient for a therapist,
+//       asking for it to be e-mailed too: the page shows the code, the join link and its QR code (an SVG, read back
 //       from the screen by npm jsqr), and focuses the result; the e-mail (received by a real
 //       SMTP server, aiosmtpd) holds the same link.
 //   (b) On a phone, the patient opens the link: /app/join has the code filled in and has taken
@@ -70,11 +70,12 @@ function linkIn(mail, page) {
 
 await run('join', async ({ base, admin, newPage, stack }) => {
   const adminApi = await login(base, admin.email, admin.password);
-  const tess = await signUpTherapist(adminApi, 'tess@riverside.example', 'Tess Therapist');
+  await signUpTherapist(adminApi, 'tess@riverside.example', 'Tess Therapist');
 
-  step('(a) the therapist invites a patient');
+  step('(a) the clinic admin invites a patient for Tess');
   const desk = await newPage({ viewport: 'desktop' });
-  await signIn(desk, `${base}/app/patients`, tess);
+  await signIn(desk, `${base}/app/patients`, admin);
+  await desk.getByLabel('Therapist', { exact: true }).selectOption({ label: 'Tess Therapist' });
   await desk.locator('#invite-timezone').fill('Europe/Berlin');
   await desk.getByLabel('E-mail it to (optional)').fill('pat@example.org');
   await desk.getByRole('button', { name: 'Create invite code' }).click();
