@@ -175,6 +175,44 @@ function renderTimeline(t) {
     flares.append(el('li', S.formatDateTime(r.started_at) + ': pain ' + r.pain + (r.notes ? ' — ' + r.notes : '')));
   }
   if (!flares.children.length) flares.append(el('li', 'No flares reported in the last 28 days.'));
+  renderWalkChanges(t.walk_changes || []);
+}
+
+/** What a walk's figures were and became, in words: "pain during 3 → 5, effort 4 → 6". */
+const WALK_FIGURES = [
+  ['walked_s', 'walked', (v) => T.formatInterval(v)],
+  ['bouts', 'bouts', String],
+  ['pain_before', 'pain before', String],
+  ['pain_during_max', 'pain during', String],
+  ['effort', 'effort', String],
+  ['rest_type', 'rest', String],
+  ['notes', 'notes', (v) => '“' + v + '”'],
+];
+
+function figure(value, format) {
+  return value === null || value === undefined ? 'none' : format(value);
+}
+
+/** Every walk the patient corrected or withdrew in the timeline's range, newest first. */
+function renderWalkChanges(changes) {
+  const list = byId('walk-change-list');
+  list.replaceChildren();
+  for (const c of changes.slice().reverse()) {
+    const who = c.by_user === id ? 'the patient' : 'a staff member';
+    const walk = 'the walk of ' + S.formatDateTime(c.before.started_at);
+    let what;
+    if (c.action === 'withdrawn') {
+      const was = WALK_FIGURES.filter(([key]) => c.before[key] !== null && c.before[key] !== undefined)
+        .map(([key, label, format]) => label + ' ' + format(c.before[key]));
+      what = 'withdrew ' + walk + (was.length ? ' (it had: ' + was.join(', ') + ')' : '');
+    } else {
+      const changed = WALK_FIGURES.filter(([key]) => (c.before[key] ?? null) !== ((c.after || {})[key] ?? null))
+        .map(([key, label, format]) => label + ' ' + figure(c.before[key], format) + ' → ' + figure(c.after[key], format));
+      what = 'corrected ' + walk + ': ' + changed.join(', ');
+    }
+    list.append(el('li', S.formatDateTime(c.at) + ': ' + who + ' ' + what + '.'));
+  }
+  if (!list.children.length) list.append(el('li', 'No walk was corrected or withdrawn in the last 28 days.'));
 }
 
 function renderPlanHistory(changes) {

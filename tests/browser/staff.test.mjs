@@ -172,9 +172,25 @@ await run('staff', async ({ base, admin, newPage }) => {
 
   // The patient page shows both decisions with their reasons; Sam's escalation is acknowledged
   // with a note.
+  // Pat corrects today's walk from the phone (as Today's "Correct it" does): the care team
+  // sees what changed, when and by whom.
+  const justNow = Date.now();
+  const today = await patApi.post('/me/sessions', {
+    client_id: randomUUID(),
+    started_at: new Date(justNow - 40 * MINUTE).toISOString(),
+    ended_at: new Date(justNow - 20 * MINUTE).toISOString(),
+    walked_s: 900,
+    pain_before: 2,
+    pain_during_max: 3,
+    effort: 4,
+  });
+  await patApi.put(`/me/sessions/${today.id}`, { walked_s: 900, pain_before: 2, pain_during_max: 5, effort: 4 });
   await desk.goto(`${base}/app/patient/${pat.id}`);
   await desk.locator('#decision-list li').nth(1).waitFor();
   assert.match(await desk.locator('#decision-list').innerText(), /Rules version 2[\s\S]*Rules version 1/);
+  const changeText = await desk.locator('#walk-change-list li').first().innerText();
+  assert.match(changeText, /: the patient corrected the walk of .*: pain during 3 → 5\.$/);
+  step(`the care team sees the correction: "${changeText}"`);
   await desk.goto(`${base}/app/patient/${sam.id}`);
   await desk.getByLabel('What did you do or decide?').fill('Phoned Sam: pain settled overnight.');
   await desk.getByRole('button', { name: 'Acknowledge escalation' }).click();
