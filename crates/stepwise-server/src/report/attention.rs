@@ -15,8 +15,9 @@
 //!    not yet due, or still open, are not missed).
 //! 5. `low_adherence` (*soon*): under 80% of prescribed sessions done, over the complete
 //!    weeks only (the week in progress is not judged).
-//! 6. `band_silence` (*soon*): the band sent data in the window, then nothing for
-//!    [`BAND_SILENCE_DAYS`] days or more up to the window's last day.
+//! 6. `band_silence` (*soon*): no band data for [`BAND_SILENCE_DAYS`] days or more up to the
+//!    window's last day — after some data in the window, or, for a paired band that sent
+//!    nothing at all in the window, since it was paired or the window began.
 //! 7. `rising_pain`, `falling_adherence` (complete weeks, shares above 100% counted as 100%),
 //!    `falling_sleep`, `falling_steps` (*note*): trends between the window's first and last
 //!    weeks.
@@ -115,6 +116,11 @@ pub struct Facts<'a> {
     pub sleep: &'a Trend,
     /// Band data per local day in the window.
     pub band_days: &'a [BandDay],
+    /// The local day the patient's first band still paired was paired, if any: a band that
+    /// sent nothing at all in the window is silent too.
+    pub band_paired_on: Option<NaiveDate>,
+    /// The window's first local date.
+    pub from: NaiveDate,
 }
 
 fn day(d: NaiveDate) -> String {
@@ -225,6 +231,20 @@ pub fn items(f: &Facts) -> Vec<Attention> {
             add(
                 "band_silence",
                 format!("No band data for {silent} days (the last on {})", day(last)),
+            );
+        }
+    } else if let Some(paired) = f.band_paired_on {
+        // Paired, and nothing at all in the window: silent since the later of the two.
+        let since = paired.max(f.from);
+        let silent = (f.to - since).num_days() + 1;
+        if silent >= BAND_SILENCE_DAYS {
+            add(
+                "band_silence",
+                format!(
+                    "No band data for {silent} days (a band is paired since {}, nothing in this \
+                     window)",
+                    day(paired)
+                ),
             );
         }
     }
@@ -403,6 +423,7 @@ mod tests {
         checks: ChecksReport,
         adherence: AdherenceReport,
         band_days: Vec<BandDay>,
+        band_paired_on: Option<NaiveDate>,
     }
 
     fn calm() -> Data {
@@ -426,6 +447,7 @@ mod tests {
                 adherent: false,
             },
             band_days: vec![],
+            band_paired_on: None,
         }
     }
 
@@ -448,6 +470,8 @@ mod tests {
             steps: &steps,
             sleep: &sleep,
             band_days: &d.band_days,
+            band_paired_on: d.band_paired_on,
+            from: date(10, 12),
         })
     }
 
@@ -550,6 +574,22 @@ mod tests {
         assert_eq!(run(&d), vec![]); // 2 days: not yet
         d.band_days[0].date = date(11, 7);
         assert_eq!(codes(&run(&d)), ["band_silence"]);
+    }
+
+    #[test]
+    fn a_paired_band_that_sent_nothing_in_the_window_is_silent() {
+        let mut d = calm();
+        d.band_paired_on = Some(date(11, 9)); // paired yesterday: not yet
+        assert_eq!(run(&d), vec![]);
+        d.band_paired_on = Some(date(11, 8)); // three days (8, 9, 10 Nov) without data
+        let got = run(&d);
+        assert_eq!(codes(&got), ["band_silence"]);
+        assert_eq!(
+            got[0].message,
+            "No band data for 3 days (a band is paired since Sun 8 Nov, nothing in this window)"
+        );
+        d.band_paired_on = Some(date(9, 1)); // paired long ago: silent since the window began
+        assert!(run(&d)[0].message.starts_with("No band data for 30 days"));
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub struct Inputs {
     pub reviews: Vec<ReviewRecord>,
     /// Band data per day in the window.
     pub band_days: Vec<BandDay>,
+    /// When the patient's first band still paired was paired.
+    pub band_paired_at: Option<DateTime<Utc>>,
     /// Every outcome measure, by date.
     pub outcomes: Vec<OutcomeRecord>,
     /// The rules in force (their pain limits).
@@ -107,6 +109,12 @@ pub async fn load(
         plan_history: store.plan_history(patient.id).await?,
         reviews: store.reviews(patient.id).await?,
         band_days: store.band_days(patient.id, from, to).await?,
+        band_paired_at: store
+            .devices(patient.id)
+            .await?
+            .iter()
+            .map(|d| d.paired_at)
+            .min(),
         outcomes: store.outcomes(patient.id).await?,
         rules: store.current_rules(patient.id).await?.rules,
         patient,
@@ -134,6 +142,7 @@ pub fn build(inputs: Inputs) -> Report {
         plan_history,
         reviews,
         band_days,
+        band_paired_at,
         outcomes,
         rules,
     } = inputs;
@@ -211,6 +220,8 @@ pub fn build(inputs: Inputs) -> Report {
         steps: &steps_trend,
         sleep: &sleep_trend,
         band_days: &band_days,
+        band_paired_on: band_paired_at.map(|at| local_day(tz, at)),
+        from,
     });
     let summary = summary(
         &patient.display_name,
