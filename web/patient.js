@@ -336,11 +336,14 @@ function wire() {
 
   byId('baseline-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    const walks = byId('baseline-walks')
-      .value.split(/[\s,;]+/)
-      .filter(Boolean)
-      .map(Number);
-    const body = { tolerance_walks_s: walks };
+    // Minutes here, seconds in the API (as in the rules editor).
+    const minutes = byId('baseline-walks').value.split(/[\s,;]+/).filter(Boolean);
+    if (minutes.some((m) => !(Number(m) > 0))) {
+      byId('baseline-walks-error').textContent = 'Enter each walk in minutes, a number above 0, for example 5.5.';
+      S.fail('Not saved: see the message next to the field.');
+      return;
+    }
+    const body = { tolerance_walks_s: minutes.map((m) => Math.round(Number(m) * 60)) };
     const share = byId('baseline-share').value.trim();
     if (share) body.share_pct = Number(share);
     write(event.submitter, async () => {

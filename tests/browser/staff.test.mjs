@@ -267,6 +267,22 @@ await run('staff', async ({ base, admin, newPage }) => {
   await shoot(desk, tessPhone, `${base}/app/rules/${pat.id}`, 'rules', (p) => p.locator('#preview-rows tr').first().waitFor());
   await shoot(adminDesk, adminPhone, `${base}/app/clinic`, 'clinic', rowsReady);
   await shoot(adminDesk, adminPhone, `${base}/app/visits`, 'visits', (p) => p.locator('#visit-rows tr').first().waitFor());
+
+  // --- (d) the baseline from tolerance walks, in minutes -----------------------------------------
+  await desk.goto(`${base}/app/patient/${sam.id}`);
+  await desk.locator('#content').waitFor({ state: 'visible' });
+  const walksField = desk.getByLabel('Tolerance walks, in minutes');
+  await walksField.fill('5, six, 5.5');
+  await desk.getByRole('button', { name: 'Set baseline' }).click();
+  await desk.getByText('Enter each walk in minutes, a number above 0, for example 5.5.').waitFor();
+  await walksField.fill('5, 6, 5.5');
+  await desk.getByRole('button', { name: 'Set baseline' }).click();
+  const baselineSet = desk.locator('section > .confirmation', { hasText: 'Baseline set: the walk is now' });
+  await baselineSet.waitFor();
+  // 300, 360 and 330 s: the mean 330 s at the default 80% is 264 s.
+  assert.equal((await tessApi.get(`/patients/${sam.id}`)).patient.plan.interval_s, 264);
+  step(`baseline from walks of 5, 6 and 5½ minutes: "${(await baselineSet.innerText()).trim()}"`);
+
   for (const page of [desk, tessPhone, adminDesk, adminPhone]) {
     page.assertClean([
       '401 GET /api/v1/me',

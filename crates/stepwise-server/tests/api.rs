@@ -1286,6 +1286,11 @@ async fn baseline_from_tolerance_walks(backend: Backend) {
         .expect(StatusCode::CREATED);
     assert_eq!(change["to_interval_s"], 480);
     assert_eq!(change["source"], "baseline");
+    // The patient reads the reason in their plan history: no seconds.
+    assert_eq!(
+        change["reason"],
+        "Baseline: 80% of your average tolerance walk of 10 minutes from 3 walks"
+    );
     assert_eq!(plan_interval(&w).await, 480);
     let o = w
         .app

@@ -27,7 +27,7 @@ use crate::state::AppState;
 use crate::validate;
 use crate::views::Explained;
 use crate::weekly::{ReplayedWeek, replay, review_week};
-use stepwise_engine::Reader;
+use stepwise_engine::{Reader, spoken_duration};
 
 /// One row of the patient list.
 #[derive(Serialize)]
@@ -315,14 +315,18 @@ pub async fn baseline(
     let rules = state.store.current_rules(patient.id).await?.rules;
     let clamped = interval.clamp(rules.min_interval_s, rules.max_interval_s);
     let mean = req.tolerance_walks_s.iter().sum::<i64>() / req.tolerance_walks_s.len() as i64;
+    // The patient reads this in their plan history: durations as people say them.
     let mut reason = format!(
-        "Baseline: {share}% of your average tolerance walk of {mean} s from {} walks",
+        "Baseline: {share}% of your average tolerance walk of {} from {} walks",
+        spoken_duration(mean),
         req.tolerance_walks_s.len()
     );
     if clamped != interval {
         reason.push_str(&format!(
-            " ({interval} s), kept within your limits of {}–{} s",
-            rules.min_interval_s, rules.max_interval_s
+            " ({}), kept within your limits of {} to {}",
+            spoken_duration(interval),
+            spoken_duration(rules.min_interval_s),
+            spoken_duration(rules.max_interval_s)
         ));
     }
     let change = PlanOverride {
