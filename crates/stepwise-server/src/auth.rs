@@ -234,19 +234,35 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// Counts failed logins per e-mail address and refuses further attempts for a while after
-/// [`LoginLimiter::MAX_FAILURES`] of them within [`LoginLimiter::WINDOW`]. Kept in memory:
-/// each server instance counts its own.
-#[derive(Default)]
+/// Counts failed attempts per key and refuses further attempts for a while after
+/// `max_failures` of them (default [`LoginLimiter::MAX_FAILURES`]) within
+/// [`LoginLimiter::WINDOW`]. Kept in memory: each server instance counts its own.
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
+    max_failures: usize,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        LoginLimiter::with_max(Self::MAX_FAILURES)
+    }
 }
 
 impl LoginLimiter {
-    /// Failed attempts allowed within the window.
+    /// Failed attempts allowed within the window, by default.
     pub const MAX_FAILURES: usize = 5;
-    /// The window, and how long a blocked address waits at most.
+    /// Failed logins one client may make within the window, whatever the addresses tried.
+    pub const MAX_CLIENT_FAILURES: usize = 20;
+    /// The window, and how long a blocked key waits at most.
     pub const WINDOW: TimeDelta = TimeDelta::minutes(15);
+
+    /// A limiter allowing `max_failures` failed attempts per key within the window.
+    pub fn with_max(max_failures: usize) -> Self {
+        LoginLimiter {
+            failures: Mutex::default(),
+            max_failures,
+        }
+    }
 
     /// `Err(seconds to wait)` when `key` is blocked at `now`.
     pub fn check(&self, key: &str, now: DateTime<Utc>) -> Result<(), u64> {
@@ -255,7 +271,7 @@ impl LoginLimiter {
             return Ok(());
         };
         list.retain(|at| *at > now - Self::WINDOW);
-        if list.len() < Self::MAX_FAILURES {
+        if list.len() < self.max_failures {
             return Ok(());
         }
         let oldest = list.iter().min().copied().unwrap_or(now);

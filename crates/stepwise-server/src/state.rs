@@ -64,8 +64,11 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     /// Settings.
     pub config: Config,
-    /// Failed-login counter.
+    /// Failed logins per client and account (the owner on their own device is never
+    /// blocked by someone else's attempts).
     pub login_limiter: LoginLimiter,
+    /// Failed logins per client, whatever the accounts tried.
+    pub login_client_limiter: LoginLimiter,
     /// Failed one-time code attempts (invites, password resets), per client address.
     pub code_limiter: LoginLimiter,
     /// Reset e-mails asked for, per client address and per e-mail address.
@@ -84,6 +87,7 @@ impl AppState {
             clock,
             config,
             login_limiter: LoginLimiter::default(),
+            login_client_limiter: LoginLimiter::with_max(LoginLimiter::MAX_CLIENT_FAILURES),
             code_limiter: LoginLimiter::default(),
             mail_limiter: LoginLimiter::default(),
             metrics: crate::metrics::Metrics::default(),

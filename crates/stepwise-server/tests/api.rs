@@ -949,6 +949,41 @@ async fn failed_logins_are_rate_limited(backend: Backend) {
     assert_eq!(blocked.headers["retry-after"], "900");
     w.app.clock.advance(TimeDelta::minutes(16));
     login(PASSWORD).await.expect(StatusCode::OK);
+
+    // Someone else's wrong passwords never lock the owner out: the limit is per client.
+    let from = |ip: [u8; 4], email: &str, password: &str| {
+        w.app.post_from(
+            ip,
+            "/api/v1/auth/login",
+            &Auth::None,
+            json!({"email": email, "password": password}),
+        )
+    };
+    let attacker = [203, 0, 113, 9];
+    for _ in 0..5 {
+        from(attacker, "pat@example.org", "wrong password!")
+            .await
+            .expect(StatusCode::UNAUTHORIZED);
+    }
+    from(attacker, "pat@example.org", PASSWORD)
+        .await
+        .expect(StatusCode::TOO_MANY_REQUESTS);
+    from([198, 51, 100, 7], "pat@example.org", PASSWORD)
+        .await
+        .expect(StatusCode::OK);
+    // One client trying many addresses is slowed too: 20 failures in all.
+    for i in 0..15 {
+        from(
+            attacker,
+            &format!("guess{i}@example.org"),
+            "wrong password!",
+        )
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
+    }
+    from(attacker, "tess@example.org", PASSWORD)
+        .await
+        .expect(StatusCode::TOO_MANY_REQUESTS);
     // Unknown addresses answer like wrong passwords.
     w.app
         .post(

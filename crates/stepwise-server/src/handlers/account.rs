@@ -54,11 +54,26 @@ fn dummy_hash() -> String {
 }
 
 /// `POST /api/v1/auth/login`
-pub async fn login(State(state): State<AppState>, Body(req): Body<Login>) -> ApiResult<Response> {
+///
+/// Failed logins are limited per client and account, and per client: someone trying another
+/// person's address slows down only themselves, never the owner signing in from their own
+/// device; one client trying many addresses is slowed too.
+pub async fn login(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    Body(req): Body<Login>,
+) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
     let now = state.clock.now();
-    if let Err(wait) = state.login_limiter.check(&email, now) {
-        return Err(ApiError::TooManyRequests(wait));
+    let account_key = client.key(&format!("login:{email}"));
+    let client_key = client.key("login");
+    for (limiter, key) in [
+        (&state.login_limiter, &account_key),
+        (&state.login_client_limiter, &client_key),
+    ] {
+        if let Err(wait) = limiter.check(key, now) {
+            return Err(ApiError::TooManyRequests(wait));
+        }
     }
     let (user, phc) = match state.store.credentials(&email).await {
         Ok(c) => (Some(c.user), c.password_hash),
@@ -67,10 +82,11 @@ pub async fn login(State(state): State<AppState>, Body(req): Body<Login>) -> Api
     };
     let ok = verify_password_blocking(req.password, phc).await;
     let Some(user) = user.filter(|_| ok) else {
-        state.login_limiter.failed(&email, now);
+        state.login_limiter.failed(&account_key, now);
+        state.login_client_limiter.failed(&client_key, now);
         return Err(ApiError::Unauthorized);
     };
-    state.login_limiter.succeeded(&email);
+    state.login_limiter.succeeded(&account_key);
     let token = new_token()?;
     let csrf_token = new_token()?;
     let expires_at = now + state.config.session_ttl;

@@ -116,7 +116,37 @@ impl TestApp {
         body: Option<Vec<u8>>,
         content_type: &str,
     ) -> Answer {
+        self.raw_from(None, method, path, auth, body, content_type)
+            .await
+    }
+
+    /// POSTs JSON as a client at `ip` (the address the server sees, as `serve` gives it).
+    pub async fn post_from(&self, ip: [u8; 4], path: &str, auth: &Auth, body: Value) -> Answer {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        self.raw_from(
+            Some(std::net::SocketAddr::from((ip, 40000))),
+            Method::POST,
+            path,
+            auth,
+            Some(bytes),
+            "application/json",
+        )
+        .await
+    }
+
+    async fn raw_from(
+        &self,
+        client: Option<std::net::SocketAddr>,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        body: Option<Vec<u8>>,
+        content_type: &str,
+    ) -> Answer {
         let mut req = Request::builder().method(method).uri(path);
+        if let Some(addr) = client {
+            req = req.extension(axum::extract::ConnectInfo(addr));
+        }
         match auth {
             Auth::None => {}
             Auth::User(login) => {
