@@ -3,12 +3,36 @@
 
 use std::ops::RangeInclusive;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use stepwise_engine::Rules;
 use stepwise_engine::rules::{SCORE, SESSIONS_PER_WEEK, check};
 use stepwise_store::WalkingPlan;
 
 use crate::error::{ApiError, ApiResult};
+
+/// Every date the API takes or stores — a range asked for, a week to review, a visit, the day
+/// an outcome was measured — lies in this window. Clinical dates are recent; the bound also
+/// keeps every computation on dates and instants far from the calendar's limits.
+pub const DATES: RangeInclusive<NaiveDate> = match (
+    NaiveDate::from_ymd_opt(2000, 1, 1),
+    NaiveDate::from_ymd_opt(2100, 12, 31),
+) {
+    (Some(first), Some(last)) => first..=last,
+    _ => panic!("the date window's ends are dates"),
+};
+
+/// A date within [`DATES`].
+pub fn date(field: &str, value: NaiveDate) -> ApiResult<NaiveDate> {
+    if DATES.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("{field} = {value} is outside the dates Stepwise keeps"),
+            format!("{}..={}", DATES.start(), DATES.end()),
+        ))
+    }
+}
 
 /// How far ahead of the server's clock a client's instant may be (clock skew).
 pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);

@@ -32,6 +32,7 @@ backend_tests!(
     writes_need_the_csrf_token,
     failed_logins_are_rate_limited,
     logging_the_same_walk_twice_stores_it_once,
+    every_date_is_bounded_and_refused_in_the_json_shape,
     a_walk_is_corrected_or_withdrawn_for_a_few_hours_with_the_record_kept,
     two_hour_check_opens_after_the_walk,
     the_next_morning_check_after_quiet_hours_across_dst_counts_once,
@@ -993,6 +994,100 @@ async fn failed_logins_are_rate_limited(backend: Backend) {
         )
         .await
         .expect(StatusCode::UNAUTHORIZED);
+}
+
+async fn every_date_is_bounded_and_refused_in_the_json_shape(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let p = format!("/api/v1/patients/{}", w.patient_id);
+    let refused = |answer: Answer, field: &str| {
+        let e = answer.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e["field"], field, "{e}");
+        assert_eq!(e["allowed"], "2000-01-01..=2100-12-31", "{e}");
+    };
+    // Dates asked for, at the calendar's ends (they once closed the connection unanswered).
+    for (who, path) in [
+        (&w.therapist, format!("{p}/timeline")),
+        (&w.therapist, format!("{p}/reminders")),
+        (&w.therapist, format!("{p}/report")),
+        (&w.therapist, format!("{p}/report/sessions.csv")),
+        (&w.therapist, format!("{p}/report/fhir")),
+        (&w.patient, "/api/v1/me/sessions".to_string()),
+    ] {
+        for (query, field) in [
+            ("to=%2B262142-12-31", "to"),
+            ("from=-262143-01-01&to=2026-11-01", "from"),
+            ("to=1999-12-31", "to"),
+        ] {
+            refused(w.app.get(&format!("{path}?{query}"), who).await, field);
+        }
+    }
+    // Dates stored: a review's week, the next visit, an outcome's day.
+    for week in ["-262143-01-01", "1900-01-01"] {
+        refused(
+            w.app
+                .post(
+                    &format!("{p}/reviews"),
+                    &w.therapist,
+                    json!({"week_start": week}),
+                )
+                .await,
+            "week_start",
+        );
+    }
+    let e = w
+        .app
+        .post(
+            &format!("{p}/reviews"),
+            &w.therapist,
+            json!({"week_start": "2026-10-19"}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "week_start");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap()
+            .contains("before the patient joined"),
+        "{e}"
+    );
+    refused(
+        w.app
+            .put(
+                &format!("{p}/next-visit"),
+                &w.therapist,
+                json!({"next_visit": "-262143-01-01"}),
+            )
+            .await,
+        "next_visit",
+    );
+    refused(
+        w.app
+            .post(
+                &format!("{p}/outcomes"),
+                &w.therapist,
+                json!({"kind": "oswestry", "value": 40, "measured_on": "0001-01-01"}),
+            )
+            .await,
+        "measured_on",
+    );
+    // Nothing was stored, and every report still answers.
+    let reviews = w
+        .app
+        .get(&format!("{p}/reviews"), &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(reviews, json!([]));
+    let outcomes = w
+        .app
+        .get(&format!("{p}/outcomes"), &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(outcomes, json!([]));
+    w.app
+        .get(&format!("{p}/report"), &w.therapist)
+        .await
+        .expect(StatusCode::OK);
 }
 
 async fn logging_the_same_walk_twice_stores_it_once(backend: Backend) {

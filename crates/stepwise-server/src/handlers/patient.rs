@@ -264,8 +264,11 @@ impl DateRange {
         default_to: NaiveDate,
         default_days: u64,
     ) -> ApiResult<(NaiveDate, NaiveDate)> {
-        let to = self.to.unwrap_or(default_to);
-        let from = self.from.unwrap_or(to - Days::new(default_days - 1));
+        let to = validate::date("to", self.to.unwrap_or(default_to))?;
+        let from = match self.from {
+            Some(from) => validate::date("from", from)?,
+            None => to - Days::new(default_days - 1),
+        };
         if from > to {
             return Err(ApiError::invalid(
                 "from",
@@ -593,7 +596,10 @@ pub async fn history(
     // stored reason is the engine's message, kept for the record).
     let mut plan_changes = state.store.plan_history(patient.id).await?;
     for change in &mut plan_changes {
-        if let Some(review) = reviews.iter().find(|r| Some(r.inner.id) == change.review_id) {
+        if let Some(review) = reviews
+            .iter()
+            .find(|r| Some(r.inner.id) == change.review_id)
+        {
             change.reason = in_words(&review.reason_texts);
         }
     }

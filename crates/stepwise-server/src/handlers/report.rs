@@ -21,6 +21,7 @@ use crate::json::Body;
 use crate::report::build::load;
 use crate::report::{Report, attention, charts, csv, fhir, page};
 use crate::state::AppState;
+use crate::validate;
 
 /// Days a report covers by default: the 30 days before the visit.
 pub const DEFAULT_WINDOW_DAYS: u64 = 30;
@@ -166,10 +167,11 @@ pub async fn set_next_visit(
     Body(req): Body<NextVisit>,
 ) -> ApiResult<StatusCode> {
     let patient = staff_patient(&state, &user, id, "write patient.next_visit").await?;
-    state
-        .store
-        .set_next_visit(patient.id, req.next_visit)
-        .await?;
+    let next_visit = req
+        .next_visit
+        .map(|d| validate::date("next_visit", d))
+        .transpose()?;
+    state.store.set_next_visit(patient.id, next_visit).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -206,6 +208,7 @@ pub async fn add_outcome(
     }
     let tz = parse_zone("timezone", &patient.timezone)?;
     let now = state.clock.now();
+    validate::date("measured_on", req.measured_on)?;
     if req.measured_on > local_day(tz, now) {
         return Err(ApiError::invalid(
             "measured_on",

@@ -17,7 +17,7 @@ use stepwise_store::{
 
 use crate::access::{check_staff_access, require_role, staff_patient};
 use crate::auth::AuthUser;
-use crate::calendar::{BandDay, last_complete_week, local_day, parse_zone};
+use crate::calendar::{BandDay, last_complete_week, local_day, monday_of, parse_zone};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
 use crate::json::{Body, parse};
@@ -427,7 +427,19 @@ pub async fn run_review(
     let patient = staff_patient(&state, &user, id, "write patient.review").await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
     let now = state.clock.now();
-    let week = req.week_start.unwrap_or(last_complete_week(tz, now));
+    let week = match req.week_start {
+        Some(week) => validate::date("week_start", week)?,
+        None => last_complete_week(tz, now),
+    };
+    // A week that ended before the patient joined has nothing to review.
+    let joined = local_day(tz, patient.created_at);
+    if week + chrono::Days::new(7) <= joined {
+        return Err(ApiError::invalid(
+            "week_start",
+            format!("the week of {week} ended before the patient joined on {joined}"),
+            format!("a completed week from the week of {} on", monday_of(joined)),
+        ));
+    }
     let (review, created) = review_week(state.store.as_ref(), patient.id, week, now).await?;
     let status = if created {
         StatusCode::CREATED
