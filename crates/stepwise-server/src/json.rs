@@ -3,8 +3,9 @@
 //! each with the same `{error, field, allowed}` answer as every other error.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -130,5 +131,110 @@ fn explain<T: DeserializeOwned>(bytes: &[u8], plain: serde_json::Error) -> ApiEr
         field,
         message,
         allowed: None,
+    }
+}
+
+/// The parameters in a request's path (`/patients/{id}`), refused as every other error is —
+/// `{error, field, allowed}` naming the parameter — when one is not of its type.
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        let err = match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => return Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(err)) => err,
+            Err(other) => return Err(ApiError::BadRequest(other.body_text())),
+        };
+        let (value, expected_type) = match err.kind() {
+            ErrorKind::ParseErrorAtKey {
+                value,
+                expected_type,
+                ..
+            }
+            | ErrorKind::ParseErrorAtIndex {
+                value,
+                expected_type,
+                ..
+            }
+            | ErrorKind::ParseError {
+                value,
+                expected_type,
+            } => (value.clone(), *expected_type),
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "the path is not valid: {other}"
+                )));
+            }
+        };
+        // The parameter's name, from the route: the one holding the value that failed.
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state).await;
+        let field = raw
+            .ok()
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(_, v)| *v == value)
+                    .map(|(k, _)| k.to_string())
+            })
+            .unwrap_or_else(|| "path".to_string());
+        Err(ApiError::Invalid {
+            message: format!("{field} = {value:?} in the path is not {expected_type}"),
+            field,
+            allowed: Some(path_type_words(expected_type).to_string()),
+        })
+    }
+}
+
+/// What a path parameter of a Rust type allows, in words.
+fn path_type_words(expected_type: &str) -> &'static str {
+    if expected_type.starts_with('i') || expected_type.starts_with('u') {
+        "a whole number"
+    } else {
+        "a value of the right type"
+    }
+}
+
+/// The query string (`?from=…&to=…`), refused as every other error is — `{error, field,
+/// allowed}` naming the parameter — when one is unknown or not of its type.
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        match serde_path_to_error::deserialize::<_, T>(de) {
+            Ok(value) => Ok(Query(value)),
+            Err(err) => {
+                let path = err.path().to_string();
+                let message = err.into_inner().to_string();
+                let field = match message
+                    .strip_prefix("unknown field `")
+                    .and_then(|rest| rest.split('`').next())
+                {
+                    Some(name) => name.to_string(),
+                    None if path == "." || path == "?" => "query".to_string(),
+                    None => path,
+                };
+                Err(ApiError::Invalid {
+                    field: field.clone(),
+                    message: format!("query parameter {field}: {message}"),
+                    allowed: None,
+                })
+            }
+        }
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use chrono::{DateTime, TimeDelta, Utc};
 use common::*;
 use serde_json::{Value, json};
@@ -33,6 +33,7 @@ backend_tests!(
     failed_logins_are_rate_limited,
     logging_the_same_walk_twice_stores_it_once,
     every_date_is_bounded_and_refused_in_the_json_shape,
+    path_and_query_refusals_are_json_naming_the_parameter,
     a_walk_is_corrected_or_withdrawn_for_a_few_hours_with_the_record_kept,
     two_hour_check_opens_after_the_walk,
     the_next_morning_check_after_quiet_hours_across_dst_counts_once,
@@ -1088,6 +1089,57 @@ async fn every_date_is_bounded_and_refused_in_the_json_shape(backend: Backend) {
         .get(&format!("{p}/report"), &w.therapist)
         .await
         .expect(StatusCode::OK);
+}
+
+async fn path_and_query_refusals_are_json_naming_the_parameter(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let p = format!("/api/v1/patients/{}", w.patient_id);
+    let refused = |answer: Answer| {
+        assert_eq!(
+            answer.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{:?}",
+            answer.body
+        );
+        assert!(
+            answer.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
+        answer.body
+    };
+    let e = refused(w.app.get("/api/v1/patients/abc", &w.therapist).await);
+    assert_eq!(e["field"], "id");
+    assert_eq!(e["allowed"], "a whole number");
+    let e = refused(
+        w.app
+            .post(
+                &format!("{p}/reviews/xyz/acknowledge"),
+                &w.therapist,
+                json!({"note": "n"}),
+            )
+            .await,
+    );
+    assert_eq!(e["field"], "review_id");
+    let e = refused(
+        w.app
+            .get(&format!("{p}/timeline?from=abc"), &w.therapist)
+            .await,
+    );
+    assert_eq!(e["field"], "from");
+    let e = refused(
+        w.app
+            .get(&format!("{p}/timeline?colour=red"), &w.therapist)
+            .await,
+    );
+    assert_eq!(e["field"], "colour");
+    let e = refused(
+        w.app
+            .get("/api/v1/me/sessions?to=2026-13-01", &w.patient)
+            .await,
+    );
+    assert_eq!(e["field"], "to");
 }
 
 async fn logging_the_same_walk_twice_stores_it_once(backend: Backend) {

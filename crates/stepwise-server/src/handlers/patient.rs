@@ -1,8 +1,9 @@
 //! The patient's own API: today's plan, logging a walk, the two-hour check, flares, history,
 //! and pairing a band. Every handler works on the caller's own record only.
 
+use crate::json::{Path, Query};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};

@@ -5,8 +5,9 @@
 //! voids the older ones; using it ends every login of that person. Failed attempts are limited
 //! per client address.
 
+use crate::json::Path;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

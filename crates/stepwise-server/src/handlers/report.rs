@@ -2,8 +2,9 @@
 //! page; the clinic's visit list; outcome measures and the next visit date. Staff only; every
 //! read and export is audited through [`staff_patient`].
 
+use crate::json::{Path, Query};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Days, NaiveDate, Utc};

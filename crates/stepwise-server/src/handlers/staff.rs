@@ -3,8 +3,9 @@
 //! reviews and escalation acknowledgement. Every handler reaches the patient through
 //! [`staff_patient`], which checks access and writes the audit entry.
 
+use crate::json::{Path, Query};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
