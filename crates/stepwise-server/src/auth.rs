@@ -68,15 +68,27 @@ pub async fn verify_password_blocking(password: String, phc: String) -> bool {
 
 /// Checks a new password's length.
 pub fn check_new_password(password: &str) -> ApiResult<()> {
+    let allowed = format!(
+        "{MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters, at least {MIN_PASSWORD_LEN} of \
+         them not spaces, no control characters"
+    );
     let len = password.chars().count();
-    if (MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "password",
-            format!("password has {len} characters"),
-            format!("{MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
+    // Spaces make a passphrase readable, not strong: they do not count toward the minimum.
+    let solid = password.chars().filter(|c| !c.is_whitespace()).count();
+    let problem = if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
+        Some(format!("password has {len} characters"))
+    } else if solid < MIN_PASSWORD_LEN {
+        Some(format!(
+            "password has {solid} characters that are not spaces"
         ))
+    } else if password.chars().any(char::is_control) {
+        Some("password has a control character".to_string())
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(message) => Err(ApiError::invalid("password", message, allowed)),
     }
 }
 
@@ -301,6 +313,23 @@ impl LoginLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_passwords_need_ten_characters_that_are_not_spaces() {
+        assert!(check_new_password("correct horse battery").is_ok());
+        for weak in [
+            " ".repeat(10),
+            "a b c d e f g".to_string(),
+            "password\0xy".to_string(),
+        ] {
+            let err = check_new_password(&weak).unwrap_err();
+            assert!(
+                matches!(&err, ApiError::Invalid { field, .. } if field == "password"),
+                "{weak:?}: {err:?}"
+            );
+        }
+        assert!(check_new_password(&"x".repeat(257)).is_err());
+    }
 
     #[test]
     fn passwords_hash_with_argon2id_and_verify() {
