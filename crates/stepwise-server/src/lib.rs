@@ -187,8 +187,14 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Server-rendered pages (not part of the JSON API).
+/// Pages the server renders with patient data in them: never kept by a browser or a proxy.
 fn pages() -> Router<AppState> {
-    Router::new().route("/clinic/patients/{id}/report", get(reports::report_page))
+    Router::new()
+        .route("/clinic/patients/{id}/report", get(reports::report_page))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
 }
 
 /// How often the weekly review job looks for weeks that have ended.

@@ -366,6 +366,8 @@ async fn report_matches_the_hand_computed_fixture(backend: Backend) {
         )
         .await;
     assert_eq!(page.status, StatusCode::OK);
+    // A page with patient data is never kept by a browser or a proxy, as the API is not.
+    assert_eq!(page.headers["cache-control"], "no-store");
     let fhir = f
         .app
         .get(
