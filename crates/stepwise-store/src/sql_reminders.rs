@@ -258,10 +258,24 @@ macro_rules! impl_reminder_store {
                     now: DateTime<Utc>,
                 ) -> StoreResult<(PushSubscription, bool)> {
                     let mut tx = self.begin().await?;
-                    let existing = sqlx::query("SELECT id FROM push_subscriptions WHERE endpoint = $1")
-                        .bind(subscription.endpoint.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let existing =
+                        sqlx::query("SELECT user_id, auth FROM push_subscriptions WHERE endpoint = $1")
+                            .bind(subscription.endpoint.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    // An endpoint another person registered moves only to whoever proves they
+                    // hold the same subscription: its auth secret, which only that browser has
+                    // (a known endpoint URL alone must not silence the owner's reminders).
+                    if let Some(row) = &existing
+                        && row.int("user_id")? != user_id
+                        && row.text("auth")? != subscription.auth
+                    {
+                        return Err(StoreError::Conflict(
+                            "this push endpoint belongs to another browser subscription; \
+                             subscribe again in this browser"
+                                .into(),
+                        ));
+                    }
                     let row = sqlx::query(concat!(
                         "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, label, \
                          created_at) VALUES ($1, $2, $3, $4, $5, $6) \

@@ -2172,8 +2172,23 @@ async fn push_keys_subscriptions_and_settings(store: Shared) {
         .await
         .unwrap();
     assert_eq!((again.id, new), (first.id, false));
-    // The same browser signing in as someone else moves to them.
+    // Someone who only knows the endpoint URL cannot take it over (and silence the owner's
+    // reminders): moving it needs the subscription's own auth secret.
     let t = world.therapist.id;
+    let forged = NewPushSubscription {
+        auth: "guessed".into(),
+        p256dh: "attacker-key".into(),
+        ..browser(1)
+    };
+    assert_conflict(
+        store.save_push_subscription(t, forged, t0()).await,
+        "belongs to another browser subscription",
+    );
+    assert_eq!(
+        store.push_subscriptions(p).await.unwrap(),
+        vec![first.clone()]
+    );
+    // The same browser signing in as someone else moves to them.
     let (moved, _) = store
         .save_push_subscription(t, browser(1), t0())
         .await
