@@ -41,9 +41,14 @@ where
             .extensions()
             .get::<BodyLimit>()
             .map_or(BODY_LIMIT, |l| l.0);
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|_| ApiError::TooLarge(limit))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|err| {
+            if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(limit)
+            } else {
+                // Cut off (the body read timeout) or broken mid-way.
+                ApiError::BadRequest("the body was not received in full in time".into())
+            }
+        })?;
         parse(&bytes).map(Body)
     }
 }

@@ -41,7 +41,7 @@ use crate::handlers::reminders as push_api;
 use crate::handlers::report as reports;
 use crate::handlers::{account, collector, patient, recovery, staff, system};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
-pub use crate::state::{AppState, Config};
+pub use crate::state::{AppState, Config, ReadTimeouts};
 
 /// The route table. Every route of `/api/v1` is described in `openapi.json`.
 pub fn app(state: AppState) -> Router {
@@ -230,11 +230,75 @@ pub async fn serve(
             }
         }
     });
-    let routes = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, routes)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let timeouts = state.config.read_timeouts;
+    let router = app(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        timeouts.body,
+    ));
+    serve_connections(listener, router, timeouts, shutdown).await;
     job.abort();
     scheduler.abort();
-    result
+    Ok(())
+}
+
+/// How long graceful shutdown waits for requests in flight.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Accepts connections until `shutdown`, each served by hyper with a deadline for its request
+/// headers (a client sending half its headers is disconnected) and the client's address in
+/// each request (`ConnectInfo`); then waits for requests in flight, up to
+/// [`SHUTDOWN_GRACE`].
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    timeouts: ReadTimeouts,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use tower::ServiceExt;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeouts.headers);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait a little, keep serving.
+                    tracing::warn!(error = %err, "accepting a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: axum::http::Request<_>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(addr));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight at shutdown were cut off");
+    }
 }

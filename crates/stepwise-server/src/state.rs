@@ -34,6 +34,27 @@ pub struct Config {
     pub push: PushConfig,
     /// The reminder scheduler's pacing.
     pub reminders: ReminderConfig,
+    /// How long a client may take to send a request's headers, and then its body, before the
+    /// connection is closed (a slow client cannot hold connections open).
+    pub read_timeouts: ReadTimeouts,
+}
+
+/// How long a client may take to send a request.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadTimeouts {
+    /// From the connection (or the previous response) to the end of the headers.
+    pub headers: std::time::Duration,
+    /// From the headers to the end of the body.
+    pub body: std::time::Duration,
+}
+
+impl Default for ReadTimeouts {
+    fn default() -> Self {
+        ReadTimeouts {
+            headers: std::time::Duration::from_secs(30),
+            body: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 impl Default for Config {
@@ -48,6 +69,7 @@ impl Default for Config {
             mailer: None,
             push: PushConfig::default(),
             reminders: ReminderConfig::default(),
+            read_timeouts: ReadTimeouts::default(),
         }
     }
 }

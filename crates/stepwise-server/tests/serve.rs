@@ -133,3 +133,66 @@ async fn serves_over_tcp_and_shuts_down_cleanly() {
         "nothing listens after shutdown"
     );
 }
+
+/// A client that sends half its headers, or half its body, is cut off at the read timeouts
+/// instead of holding a connection open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_cut_off_at_the_read_timeouts() {
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let db = fresh_store(Backend::Sqlite).await;
+    let clock = Arc::new(ManualClock::new(utc(2026, 11, 2, 7, 0)));
+    let config = Config {
+        read_timeouts: stepwise_server::ReadTimeouts {
+            headers: Duration::from_secs(1),
+            body: Duration::from_secs(1),
+        },
+        ..Config::default()
+    };
+    let state = AppState::new(db.store.clone(), clock, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    // Half the headers, then silence: the server closes the connection.
+    let mut half = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: stepwise\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), half.read_to_end(&mut answer))
+        .await
+        .expect("the server closes a connection whose headers never end")
+        .ok();
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // Whole headers, half the body: refused in the JSON shape once the body timeout passes.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: stepwise\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"email\": ",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer))
+        .await
+        .expect("the server answers a body that never ends")
+        .ok();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("not received in full in time"), "{answer}");
+
+    // The server still serves everyone else.
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
