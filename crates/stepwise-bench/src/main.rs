@@ -226,7 +226,7 @@ async fn patient_with_band(
         .pair_device(
             &pairing,
             NewDevice {
-                kind: "huami".into(),
+                kind: "mi-band-3".into(),
                 address: format!("C8:0F:10:00:{:02X}:{:02X}", n / 256, n % 256),
                 name: "Mi Band".into(),
             },

@@ -132,7 +132,7 @@ const PEOPLE: [Person; 5] = [
         rest: RestType::Sit,
         cadence: 88,
         pain: 4,
-        band: ("huami", "Mi Band 6"),
+        band: ("mi-band-6", "Mi Band 6"),
         visit_in_days: 3,
         outcomes: &[
             (OutcomeKind::Oswestry, 44.0, Some(30.0)),
@@ -178,7 +178,7 @@ const PEOPLE: [Person; 5] = [
         rest: RestType::Sit,
         cadence: 92,
         pain: 3,
-        band: ("huami", "Amazfit Band 5"),
+        band: ("mi-band-5", "Amazfit Band 5"),
         visit_in_days: 9,
         outcomes: &[(OutcomeKind::Ndi, 18.0, Some(15.0))],
         notes: &[
@@ -199,7 +199,7 @@ const PEOPLE: [Person; 5] = [
         rest: RestType::BendForward,
         cadence: 78,
         pain: 4,
-        band: ("huami", "Mi Band 7"),
+        band: ("mi-band-4", "Mi Band 4"),
         visit_in_days: 2,
         outcomes: &[
             (OutcomeKind::SixMinuteWalk, 260.0, Some(290.0)),

@@ -34,6 +34,7 @@ backend_tests!(
     logging_the_same_walk_twice_stores_it_once,
     every_date_is_bounded_and_refused_in_the_json_shape,
     path_and_query_refusals_are_json_naming_the_parameter,
+    unknown_fields_and_unknown_devices_are_refused,
     a_walk_is_corrected_or_withdrawn_for_a_few_hours_with_the_record_kept,
     two_hour_check_opens_after_the_walk,
     the_next_morning_check_after_quiet_hours_across_dst_counts_once,
@@ -813,6 +814,29 @@ async fn bad_sample_batches_are_refused_whole(backend: Backend) {
         .expect(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(e["field"], "steps[17].minute");
 
+    // Nothing to store, or a field nobody knows: refused, naming it.
+    for (body, field) in [
+        (json!([]), "steps"),
+        (json!({}), "steps"),
+        (json!({"steps": []}), "steps"),
+        (
+            json!({"steps": [{"minute": "2026-11-02T06:00:00Z", "steps": 5, "cadence": 90}]}),
+            "steps[0].cadence",
+        ),
+        (
+            json!({"sleep": [{"start": "2026-11-02T00:00:00Z", "end": "2026-11-02T06:00:00Z",
+                              "stage": "deep", "score": 80}]}),
+            "sleep[0].score",
+        ),
+    ] {
+        let e = w
+            .app
+            .post("/api/v1/samples", &band, body.clone())
+            .await
+            .expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e["field"], field, "{body}: {e}");
+    }
+
     let mut steps = walking(utc(2026, 11, 2, 6, 0), 30, 100);
     steps[3]["steps"] = json!(-4);
     let e = w
@@ -1140,6 +1164,61 @@ async fn path_and_query_refusals_are_json_naming_the_parameter(backend: Backend)
             .await,
     );
     assert_eq!(e["field"], "to");
+}
+
+async fn unknown_fields_and_unknown_devices_are_refused(backend: Backend) {
+    let w = setup(backend, "Europe/London", monday()).await;
+    let code = w
+        .app
+        .post("/api/v1/me/pairing-codes", &w.patient, json!({}))
+        .await
+        .expect(StatusCode::CREATED);
+    let pair = |device: Value| {
+        w.app.post(
+            "/api/v1/devices/pair",
+            &Auth::None,
+            json!({"code": code["code"], "device": device}),
+        )
+    };
+    for (device, field) in [
+        (
+            json!({"kind": "toaster", "address": "C8:0F:10:00:00:01", "name": "Band"}),
+            "device.kind",
+        ),
+        (
+            json!({"kind": "mi-band-3", "address": "<script>", "name": "Band"}),
+            "device.address",
+        ),
+        (
+            json!({"kind": "mi-band-3", "address": "C8:0F:10:00:00:01", "name": "Band",
+                   "colour": "red"}),
+            "device.colour",
+        ),
+    ] {
+        let e = pair(device).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e["field"], field, "{e}");
+    }
+    // Nothing was paired, and the code still works.
+    let paired = w
+        .app
+        .get("/api/v1/me/devices", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(paired, json!([]));
+    pair(json!({"kind": "infinitime", "address": "F4:8B:32:00:00:01", "name": "PineTime"}))
+        .await
+        .expect(StatusCode::CREATED);
+
+    let e = w
+        .app
+        .post(
+            &format!("/api/v1/patients/{}/outcomes", w.patient_id),
+            &w.therapist,
+            json!({"kind": "oswestry", "value": 40, "measured_on": "2026-11-01", "by": "me"}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["field"], "by");
 }
 
 async fn logging_the_same_walk_twice_stores_it_once(backend: Backend) {

@@ -397,6 +397,7 @@ pub struct Device {
 
 /// What a collector says about the band it pairs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewDevice {
     /// Device kind.
     pub kind: String,
@@ -408,6 +409,7 @@ pub struct NewDevice {
 
 /// Steps in one minute from one device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepSample {
     /// Start of the minute, UTC, on a whole minute.
     pub minute: DateTime<Utc>,
@@ -465,6 +467,7 @@ impl SleepStage {
 
 /// One sleep episode from one device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SleepEpisode {
     /// Start, UTC.
     pub start: DateTime<Utc>,
@@ -704,6 +707,7 @@ impl OutcomeKind {
 
 /// An outcome measure as entered.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewOutcome {
     /// Which measure.
     pub kind: OutcomeKind,

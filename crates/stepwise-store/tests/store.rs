@@ -220,7 +220,7 @@ async fn pair(store: &dyn Store, patient_id: i64, name: &str) -> stepwise_store:
         .pair_device(
             &code,
             NewDevice {
-                kind: "huami".into(),
+                kind: "mi-band-3".into(),
                 address: format!("C8:0F:10:00:00:{:02X}", name.len()),
                 name: name.to_string(),
             },

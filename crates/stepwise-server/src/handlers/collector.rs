@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use stepwise_store::{
     Device, IngestSummary, NewDevice, SampleBatch, SleepEpisode, StepSample, StoreError,
 };
+use stepwise_wearables::device::DeviceKind;
 
 use crate::auth::{DeviceAuth, hash_code, hash_token, new_token};
 use crate::calendar::{days_touched, parse_zone};
@@ -46,8 +47,28 @@ pub async fn pair(
     State(state): State<AppState>,
     Body(req): Body<PairRequest>,
 ) -> ApiResult<(StatusCode, Json<Paired>)> {
-    validate::required_text("device.kind", &req.device.kind, 32)?;
-    validate::required_text("device.address", &req.device.address, 64)?;
+    let kinds: Vec<&str> = DeviceKind::ALL.iter().map(DeviceKind::as_str).collect();
+    if !kinds.contains(&req.device.kind.as_str()) {
+        return Err(ApiError::invalid(
+            "device.kind",
+            format!("{:?} is not a kind of band Stepwise reads", req.device.kind),
+            kinds.join(", "),
+        ));
+    }
+    // A Bluetooth address (AA:BB:CC:DD:EE:FF) or a platform's device UUID.
+    let address = &req.device.address;
+    if address.is_empty()
+        || address.len() > 64
+        || !address
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '-')
+    {
+        return Err(ApiError::invalid(
+            "device.address",
+            format!("{address:?} is not a device address"),
+            "a Bluetooth address (AA:BB:CC:DD:EE:FF) or a device UUID, at most 64 characters",
+        ));
+    }
     validate::required_text("device.name", &req.device.name, 100)?;
     let token = new_token()?;
     let result = state
@@ -125,6 +146,13 @@ fn check_upload(upload: Upload, now: DateTime<Utc>) -> ApiResult<SampleBatch> {
         sleep,
     } = upload;
     let in_runs: usize = runs.iter().map(|r| r.steps.len()).sum();
+    if steps.is_empty() && in_runs == 0 && sleep.is_empty() {
+        return Err(ApiError::invalid(
+            "steps",
+            "the upload holds no minute, run or sleep episode",
+            "at least one minute sample, run or sleep episode",
+        ));
+    }
     if steps.len() + in_runs > MAX_STEP_SAMPLES {
         return Err(ApiError::invalid(
             "steps",

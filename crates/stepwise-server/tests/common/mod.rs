@@ -284,7 +284,7 @@ impl TestApp {
             .post(
                 "/api/v1/devices/pair",
                 &Auth::None,
-                json!({"code": code["code"], "device": {"kind": "huami", "address": "C8:0F:10:00:00:01", "name": "Mi Band 3"}}),
+                json!({"code": code["code"], "device": {"kind": "mi-band-3", "address": "C8:0F:10:00:00:01", "name": "Mi Band 3"}}),
             )
             .await
             .expect(StatusCode::CREATED);
