@@ -91,18 +91,31 @@ pub fn client_id(field: &str, value: &str) -> ApiResult<()> {
     }
 }
 
-/// Free text of at most `max` characters.
+/// Free text of at most `max` characters, with no control characters but line breaks and
+/// tabs (a NUL or an escape code in a name would reach every page and export that shows it).
 pub fn text(field: &str, value: &str, max: usize) -> ApiResult<()> {
     let len = value.chars().count();
-    if len <= max {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
+    if len > max {
+        return Err(ApiError::invalid(
             field,
             format!("{field} has {len} characters"),
             format!("at most {max} characters"),
-        ))
+        ));
     }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "{field} holds the control character U+{:04X}",
+                u32::from(bad)
+            ),
+            format!("at most {max} characters, no control characters but line breaks and tabs"),
+        ));
+    }
+    Ok(())
 }
 
 /// Non-empty text of at most `max` characters.
@@ -172,5 +185,31 @@ pub fn email(field: &str, value: &str) -> ApiResult<String> {
             format!("{value:?} is not an e-mail address"),
             "an e-mail address such as name@example.org",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_refuses_control_characters_but_line_breaks_and_tabs() {
+        assert!(text("notes", "two\nlines\tand a tab", 100).is_ok());
+        for bad in ["Pat\0", "Pat\u{1b}[31m", "\u{7f}"] {
+            let err = required_text("display_name", bad, 100).unwrap_err();
+            assert!(
+                matches!(&err, ApiError::Invalid { field, message, .. }
+                    if field == "display_name" && message.contains("control character")),
+                "{bad:?}: {err:?}"
+            );
+        }
+        assert!(text("notes", &"x".repeat(101), 100).is_err());
+    }
+
+    #[test]
+    fn dates_outside_the_window_are_refused() {
+        assert!(date("to", *DATES.end()).is_ok());
+        assert!(date("to", DATES.end().succ_opt().unwrap()).is_err());
+        assert!(date("from", NaiveDate::MIN).is_err());
     }
 }
