@@ -429,18 +429,22 @@ pub async fn run_review(
     let tz = parse_zone("timezone", &patient.timezone)?;
     let now = state.clock.now();
     let week = match req.week_start {
-        Some(week) => validate::date("week_start", week)?,
+        Some(week) => {
+            validate::date("week_start", week)?;
+            // A week asked for that ended before the patient joined has nothing to review
+            // (the default, the last completed week, is the one the weekly job reviews).
+            let joined = local_day(tz, patient.created_at);
+            if week + chrono::Days::new(7) <= joined {
+                return Err(ApiError::invalid(
+                    "week_start",
+                    format!("the week of {week} ended before the patient joined on {joined}"),
+                    format!("a completed week from the week of {} on", monday_of(joined)),
+                ));
+            }
+            week
+        }
         None => last_complete_week(tz, now),
     };
-    // A week that ended before the patient joined has nothing to review.
-    let joined = local_day(tz, patient.created_at);
-    if week + chrono::Days::new(7) <= joined {
-        return Err(ApiError::invalid(
-            "week_start",
-            format!("the week of {week} ended before the patient joined on {joined}"),
-            format!("a completed week from the week of {} on", monday_of(joined)),
-        ));
-    }
     let (review, created) = review_week(state.store.as_ref(), patient.id, week, now).await?;
     let status = if created {
         StatusCode::CREATED
