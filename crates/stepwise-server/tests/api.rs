@@ -1064,7 +1064,7 @@ async fn every_date_is_bounded_and_refused_in_the_json_shape(backend: Backend) {
         .post(
             &format!("{p}/reviews"),
             &w.therapist,
-            json!({"week_start": "2026-10-19"}),
+            json!({"week_start": "2026-10-05"}),
         )
         .await
         .expect(StatusCode::UNPROCESSABLE_ENTITY);

@@ -21,6 +21,7 @@ use crate::auth::AuthUser;
 use crate::calendar::{BandDay, last_complete_week, local_day, monday_of, parse_zone};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
+use crate::handlers::patient::MAX_LOG_DELAY;
 use crate::json::{Body, parse};
 use crate::report::build::load;
 use crate::report::{Attention, attention};
@@ -431,14 +432,22 @@ pub async fn run_review(
     let week = match req.week_start {
         Some(week) => {
             validate::date("week_start", week)?;
-            // A week asked for that ended before the patient joined has nothing to review
-            // (the default, the last completed week, is the one the weekly job reviews).
+            // A week asked for that ended before any walk of the patient can lie (walks are
+            // logged up to MAX_LOG_DELAY late, so up to that long before joining) has nothing
+            // to review (the default, the last completed week, is what the weekly job reviews).
             let joined = local_day(tz, patient.created_at);
-            if week + chrono::Days::new(7) <= joined {
+            let earliest = joined - chrono::Days::new(MAX_LOG_DELAY.num_days() as u64);
+            if week + chrono::Days::new(7) <= earliest {
                 return Err(ApiError::invalid(
                     "week_start",
-                    format!("the week of {week} ended before the patient joined on {joined}"),
-                    format!("a completed week from the week of {} on", monday_of(joined)),
+                    format!(
+                        "the week of {week} ended before the patient joined on {joined} (and \
+                         before any walk logged then can lie)"
+                    ),
+                    format!(
+                        "a completed week from the week of {} on",
+                        monday_of(earliest)
+                    ),
                 ));
             }
             week
