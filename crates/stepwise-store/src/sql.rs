@@ -157,6 +157,14 @@ pub(crate) trait Cells {
     fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
         serde_json::from_str(&self.text(column)?).map_err(|err| corrupt(format!("{column}: {err}")))
     }
+
+    fn opt_json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<Option<T>> {
+        self.opt_text(column)?
+            .map(|text| {
+                serde_json::from_str(&text).map_err(|err| corrupt(format!("{column}: {err}")))
+            })
+            .transpose()
+    }
 }
 
 impl<R> Cells for R
@@ -237,6 +245,17 @@ macro_rules! session_columns {
     };
 }
 
+/// One walk of a patient (`$1` its id, `$2` the patient), unless it was withdrawn.
+macro_rules! live_session_sql {
+    () => {
+        concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE id = $1 AND patient_id = $2 AND withdrawn_at IS NULL"
+        )
+    };
+}
+
 macro_rules! flare_columns {
     () => {
         "id, patient_id, client_id, started_at, pain, notes, created_at"
@@ -263,8 +282,9 @@ macro_rules! audit_columns {
 }
 
 pub(crate) use {
-    audit_columns, clinic_columns, device_columns, flare_columns, patient_columns,
-    plan_change_columns, review_columns, rules_version_columns, session_columns, user_columns,
+    audit_columns, clinic_columns, device_columns, flare_columns, live_session_sql,
+    patient_columns, plan_change_columns, review_columns, rules_version_columns, session_columns,
+    user_columns,
 };
 
 /// The clinic-default plan columns of a clinic row.
@@ -439,12 +459,6 @@ pub(crate) fn session_from(row: &impl Cells) -> StoreResult<SessionRecord> {
 }
 
 pub(crate) fn session_change_from(row: &impl Cells) -> StoreResult<SessionChange> {
-    let after = match row.opt_text("after")? {
-        Some(text) => {
-            Some(serde_json::from_str(&text).map_err(|err| corrupt(format!("after: {err}")))?)
-        }
-        None => None,
-    };
     Ok(SessionChange {
         id: row.int("id")?,
         session_id: row.int("session_id")?,
@@ -456,7 +470,7 @@ pub(crate) fn session_change_from(row: &impl Cells) -> StoreResult<SessionChange
             SessionChangeKind::parse,
         )?,
         before: row.json("before")?,
-        after,
+        after: row.opt_json("after")?,
     })
 }
 
@@ -771,19 +785,13 @@ macro_rules! impl_store {
                     user_from(&row)
                 }
 
-                /// Locks the patient's row for the rest of the transaction and returns the
-                /// interval in force (`NotFound` for an unknown patient).
                 /// A walk of the patient that was not withdrawn, read inside `tx`.
                 async fn live_session(
                     tx: &mut Tx,
                     patient_id: Id,
                     session_id: Id,
                 ) -> StoreResult<SessionRecord> {
-                    let row = sqlx::query(concat!(
-                        "SELECT ",
-                        session_columns!(),
-                        " FROM sessions WHERE id = $1 AND patient_id = $2 AND withdrawn_at IS NULL"
-                    ))
+                    let row = sqlx::query(live_session_sql!())
                     .bind(session_id)
                     .bind(patient_id)
                     .fetch_one(&mut **tx)
@@ -803,7 +811,9 @@ macro_rules! impl_store {
                 ) -> StoreResult<SessionChange> {
                     let after = after.map(to_json).transpose()?;
                     let row = sqlx::query(
-                        "INSERT INTO session_changes (session_id, at, by_user, action, before,                          after) VALUES ($1, $2, $3, $4, $5, $6)                          RETURNING id, session_id, at, by_user, action, before, after",
+                        "INSERT INTO session_changes (session_id, at, by_user, action, before, \
+                         after) VALUES ($1, $2, $3, $4, $5, $6) \
+                         RETURNING id, session_id, at, by_user, action, before, after",
                     )
                     .bind(session_id)
                     .bind(secs(now))
@@ -816,6 +826,8 @@ macro_rules! impl_store {
                     session_change_from(&row)
                 }
 
+                /// Locks the patient's row for the rest of the transaction and returns the
+                /// interval in force (`NotFound` for an unknown patient).
                 async fn lock_patient(tx: &mut Tx, patient_id: Id) -> StoreResult<i64> {
                     let row = sqlx::query(
                         "UPDATE patients SET interval_s = interval_s WHERE user_id = $1 \
@@ -1451,11 +1463,7 @@ macro_rules! impl_store {
                     patient_id: Id,
                     session_id: Id,
                 ) -> StoreResult<SessionRecord> {
-                    let row = sqlx::query(concat!(
-                        "SELECT ",
-                        session_columns!(),
-                        " FROM sessions WHERE id = $1 AND patient_id = $2 AND withdrawn_at IS NULL"
-                    ))
+                    let row = sqlx::query(live_session_sql!())
                     .bind(session_id)
                     .bind(patient_id)
                     .fetch_one(&self.pool)
@@ -1484,7 +1492,9 @@ macro_rules! impl_store {
                         return Ok(before);
                     }
                     let row = sqlx::query(concat!(
-                        "UPDATE sessions SET walked_s = $1, bouts = $2, pain_before = $3,                          pain_during_max = $4, effort = $5, rest_type = $6, notes = $7                          WHERE id = $8 RETURNING ",
+                        "UPDATE sessions SET walked_s = $1, bouts = $2, pain_before = $3, \
+                         pain_during_max = $4, effort = $5, rest_type = $6, notes = $7 \
+                         WHERE id = $8 RETURNING ",
                         session_columns!()
                     ))
                     .bind(after.walked_s)
@@ -1548,7 +1558,10 @@ macro_rules! impl_store {
                     to: DateTime<Utc>,
                 ) -> StoreResult<Vec<SessionChange>> {
                     let rows = sqlx::query(
-                        "SELECT c.id, c.session_id, c.at, c.by_user, c.action, c.before, c.after                          FROM session_changes c JOIN sessions s ON s.id = c.session_id                          WHERE s.patient_id = $1 AND c.at >= $2 AND c.at < $3                          ORDER BY c.at, c.id",
+                        "SELECT c.id, c.session_id, c.at, c.by_user, c.action, c.before, c.after \
+                         FROM session_changes c JOIN sessions s ON s.id = c.session_id \
+                         WHERE s.patient_id = $1 AND c.at >= $2 AND c.at < $3 \
+                         ORDER BY c.at, c.id",
                     )
                     .bind(patient_id)
                     .bind(secs(from))

@@ -306,9 +306,9 @@ pub async fn my_sessions(
 ) -> ApiResult<Json<Vec<MySession>>> {
     let patient = own_patient(&state, &user).await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
-    let (from, to) = range.bounds(tz, state.clock.now())?;
-    let sessions = state.store.sessions_between(patient.id, from, to).await?;
     let now = state.clock.now();
+    let (from, to) = range.bounds(tz, now)?;
+    let sessions = state.store.sessions_between(patient.id, from, to).await?;
     Ok(Json(
         sessions
             .into_iter()
