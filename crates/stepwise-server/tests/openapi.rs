@@ -3,10 +3,10 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use common::*;
 use serde_json::{Value, json};
-use stepwise_testkit::Backend;
+use stepwise_testkit::{Backend, backend_tests};
 
 fn document() -> Value {
     serde_json::from_str(stepwise_server::handlers::system::OPENAPI).expect("openapi.json parses")
@@ -95,4 +95,302 @@ async fn docs_page_and_document_are_served() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(health["status"], "ok");
+}
+
+backend_tests!(
+    every_answer_of_every_operation_is_documented,
+    a_walk_starting_in_the_future_is_refused_naming_started_at,
+);
+
+/// The documented answers of one operation: status → the `application/json` schema, if any.
+fn documented<'a>(
+    doc: &'a Value,
+    path: &str,
+    method: &Method,
+) -> &'a serde_json::Map<String, Value> {
+    doc["paths"][path][method.as_str().to_lowercase()]["responses"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{method} {path} documents no responses"))
+}
+
+/// A schema with its `$ref` followed (one level: the document's refs point into components).
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .expect("a local ref");
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    }
+}
+
+/// One request of the documented-answers check: URL, who sends it, the body and its content
+/// type, and what it tries.
+type Probe<'a> = (String, &'a Auth, Option<(Vec<u8>, &'static str)>, &'static str);
+
+/// The JSON type of a value, as a JSON schema names it.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Whether `value` has a type `schema` allows at its top level (no `type`: anything).
+fn type_allows(schema: &Value, value: &Value) -> bool {
+    let actual = json_type(value);
+    let allows = |t: &str| t == actual || (t == "number" && actual == "integer");
+    match &schema["type"] {
+        Value::String(t) => allows(t),
+        Value::Array(ts) => ts.iter().any(|t| t.as_str().is_some_and(allows)),
+        _ => true,
+    }
+}
+
+/// Every operation is called with what a client may get wrong — no login, the wrong role, no
+/// CSRF token, a body not declared as JSON, malformed JSON, an empty object, a body over the
+/// limit, path parameters that are not numbers or name nothing, an unknown query parameter —
+/// and, as a patient and as a therapist, with real ids. Every status answered must be
+/// documented for that operation with a JSON body the document describes (errors as
+/// `{error, field, allowed}`), and a success's body must be of its documented type.
+async fn every_answer_of_every_operation_is_documented(backend: Backend) {
+    let app = TestApp::new(backend, utc(2026, 11, 2, 7, 0)).await;
+    let admin = app
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let therapist = app.therapist(&admin, "tess@riverside.example").await;
+    let patient = app
+        .patient(&admin, id(&therapist), "Europe/London", "pat@example.org")
+        .await;
+    let patient_id = id(&patient);
+    let mut walk = 0;
+    for day in [0, 2, 4] {
+        let start = utc(2026, 11, 2, 9, 0) + chrono::TimeDelta::days(day);
+        walk = app.walk(&patient, start, 20, 2, 3).await;
+        app.answer(&patient, walk, start + chrono::TimeDelta::minutes(20), 2)
+            .await;
+    }
+    app.clock.set(utc(2026, 11, 9, 0, 30));
+    let review = app
+        .post(
+            &format!("/api/v1/patients/{patient_id}/reviews"),
+            &therapist,
+            json!({}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let review_id = review["id"].as_i64().unwrap();
+    let band = app.pair_band(&patient).await;
+    let walk = walk.to_string();
+    let (patient_id, review_id, therapist_id) = (
+        patient_id.to_string(),
+        review_id.to_string(),
+        id(&therapist).to_string(),
+    );
+
+    let doc = document();
+    let base = doc["servers"][0]["url"].as_str().unwrap().to_string();
+    let Auth::User(therapist_login) = &therapist else {
+        unreachable!()
+    };
+    let no_csrf = Auth::CookieOnly(therapist_login.clone());
+    let mut wrong = Vec::new();
+    let mut calls = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let answers = documented(&doc, path, &method);
+            let concrete = |fill: &dyn Fn(&str) -> String| {
+                let mut out = String::new();
+                for seg in path.split('/').skip(1) {
+                    out.push('/');
+                    match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                        Some(name) => out.push_str(&fill(name)),
+                        None => out.push_str(seg),
+                    }
+                }
+                format!("{base}{out}")
+            };
+            let real = |name: &str| -> String {
+                match (name, path.as_str()) {
+                    ("id", p) if p.starts_with("/clinic/therapists/") => therapist_id.clone(),
+                    ("id", _) => patient_id.clone(),
+                    ("session_id", _) => walk.clone(),
+                    ("review_id", _) => review_id.clone(),
+                    ("chart", _) => "pain".into(),
+                    ("table", _) => "sessions.csv".into(),
+                    (other, _) => panic!("{method} {path}: no value for {{{other}}}"),
+                }
+            };
+            let writes = method != Method::GET;
+            let json_body = |b: &str| Some((b.as_bytes().to_vec(), "application/json"));
+            let mut probes: Vec<Probe> = Vec::new();
+            let url = concrete(&real);
+            let empty = if writes { json_body("{}") } else { None };
+            probes.push((url.clone(), &Auth::None, empty.clone(), "no login"));
+            probes.push((url.clone(), &patient, empty.clone(), "as the patient"));
+            probes.push((url.clone(), &therapist, empty.clone(), "as the therapist"));
+            probes.push((url.clone(), &admin, empty.clone(), "as the clinic admin"));
+            if path == "/samples" {
+                probes.push((url.clone(), &band, empty.clone(), "as the band"));
+            }
+            if writes {
+                probes.push((
+                    url.clone(),
+                    &no_csrf,
+                    empty.clone(),
+                    "without the CSRF token",
+                ));
+                for who in [&patient, &therapist] {
+                    probes.push((
+                        url.clone(),
+                        who,
+                        Some((b"{}".to_vec(), "text/plain")),
+                        "a body not declared as JSON",
+                    ));
+                    probes.push((url.clone(), who, json_body("{"), "malformed JSON"));
+                    probes.push((url.clone(), who, json_body("[]"), "a JSON array"));
+                    let large = format!("{{\"notes\": \"{}\"}}", "x".repeat(70 * 1024));
+                    probes.push((
+                        url.clone(),
+                        who,
+                        Some((large.into_bytes(), "application/json")),
+                        "a body over 64 KiB",
+                    ));
+                }
+            }
+            if path.contains('{') {
+                for who in [&patient, &therapist] {
+                    let bad = concrete(&|_| "abc".into());
+                    probes.push((bad, who, empty.clone(), "path parameters not numbers"));
+                    let none = concrete(&|name| match name {
+                        "chart" | "table" => "nothing".into(),
+                        _ => "987654".into(),
+                    });
+                    probes.push((none, who, empty.clone(), "path parameters naming nothing"));
+                }
+            }
+            if op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"))
+            {
+                for who in [&patient, &therapist] {
+                    probes.push((
+                        format!("{url}?colour=red"),
+                        who,
+                        empty.clone(),
+                        "an unknown query parameter",
+                    ));
+                    probes.push((
+                        format!("{url}?from=abc"),
+                        who,
+                        empty.clone(),
+                        "a query parameter of the wrong type",
+                    ));
+                }
+            }
+            for (url, auth, body, what) in probes {
+                let (bytes, content_type) = match body {
+                    Some((b, ct)) => (Some(b), ct),
+                    None => (None, "application/json"),
+                };
+                let answer = app
+                    .raw(method.clone(), &url, auth, bytes, content_type)
+                    .await;
+                calls += 1;
+                let status = answer.status.as_u16().to_string();
+                let Some(described) = answers.get(&status) else {
+                    wrong.push(format!(
+                        "{method} {path} ({what}): {status} is not documented ({})",
+                        answer.body
+                    ));
+                    continue;
+                };
+                let is_json = answer
+                    .headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("application/json"));
+                if !is_json {
+                    continue;
+                }
+                let Some(schema) = described["content"]["application/json"].get("schema") else {
+                    wrong.push(format!("{method} {path} ({what}): {status} answers JSON, documented without a JSON schema"));
+                    continue;
+                };
+                let schema = resolve(&doc, schema);
+                if !type_allows(schema, &answer.body) {
+                    wrong.push(format!(
+                        "{method} {path} ({what}): {status} answers a JSON {}, documented as {}",
+                        json_type(&answer.body),
+                        schema["type"]
+                    ));
+                }
+                if answer.status.is_client_error() && !schema.to_string().contains("\"error\"") {
+                    wrong.push(format!(
+                        "{method} {path} ({what}): {status} is documented without the error schema"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(calls > 300, "only {calls} calls made");
+    assert!(
+        wrong.is_empty(),
+        "{} undocumented answers:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// A walk whose start is in the future is refused naming `started_at` — the field at fault —
+/// not `ended_at`.
+async fn a_walk_starting_in_the_future_is_refused_naming_started_at(backend: Backend) {
+    let app = TestApp::new(backend, utc(2026, 11, 2, 7, 0)).await;
+    let admin = app
+        .clinic("Riverside Physio", "admin@riverside.example")
+        .await;
+    let therapist = app.therapist(&admin, "tess@riverside.example").await;
+    let patient = app
+        .patient(&admin, id(&therapist), "Europe/London", "pat@example.org")
+        .await;
+    let refused = app
+        .post(
+            "/api/v1/me/sessions",
+            &patient,
+            json!({"client_id": "tomorrow", "started_at": "2026-11-03T09:00:00Z",
+                   "ended_at": "2026-11-02T06:50:00Z", "walked_s": 600}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["field"], "started_at", "{refused}");
+    // Both in the future: the start is named, as it is the first instant wrong.
+    let refused = app
+        .post(
+            "/api/v1/me/sessions",
+            &patient,
+            json!({"client_id": "tomorrow", "started_at": "2026-11-03T09:00:00Z",
+                   "ended_at": "2026-11-03T09:20:00Z", "walked_s": 600}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["field"], "started_at", "{refused}");
+    // A start in the past with an end in the future names the end, as before.
+    let refused = app
+        .post(
+            "/api/v1/me/sessions",
+            &patient,
+            json!({"client_id": "tomorrow", "started_at": "2026-11-02T06:50:00Z",
+                   "ended_at": "2026-11-02T08:00:00Z", "walked_s": 600}),
+        )
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["field"], "ended_at", "{refused}");
 }

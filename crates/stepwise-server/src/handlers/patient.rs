@@ -138,6 +138,9 @@ pub struct LogWalk {
 impl LogWalk {
     fn validate(self, now: DateTime<Utc>) -> ApiResult<NewSession> {
         validate::client_id("client_id", &self.client_id)?;
+        // The start first: a walk starting in the future is wrong at its start, whatever
+        // its end says (an end before it would otherwise be blamed).
+        validate::not_future("started_at", self.started_at, now)?;
         validate::not_future("ended_at", self.ended_at, now)?;
         validate::not_older_than("started_at", self.started_at, now, MAX_LOG_DELAY)?;
         let duration = self.ended_at - self.started_at;
