@@ -12,21 +12,25 @@ async function showDevices() {
     return;
   }
   devices = Array.isArray(devices) ? devices : [];
-  const list = byId('devices-list');
-  list.replaceChildren();
-  for (const device of devices) {
-    const item = document.createElement('li');
-    const name = document.createElement('span');
-    name.className = 'title';
-    name.textContent = device.name || device.kind;
-    const when = document.createElement('span');
-    when.className = 'when';
-    when.textContent = 'Paired ' + S.formatDateTime(device.paired_at) + (device.kind ? ' · ' + device.kind : '');
-    item.append(name, when);
-    list.append(item);
-  }
+  S.renderDevices(byId('devices-list'), devices, removeDevice);
   byId('devices-empty').hidden = devices.length > 0;
   byId('devices').hidden = false;
+}
+
+/** Removes a band (lost, given away): its collector's uploads stop at once. */
+async function removeDevice(device) {
+  try {
+    await S.api('DELETE', '/api/v1/me/devices/' + encodeURIComponent(device.id));
+    await showDevices();
+    S.confirm(byId('devices'), (device.name || device.kind) + ' is removed: it can no longer upload. Pair it again to use it.');
+  } catch (error) {
+    if (S.isCsrfError(error) || error.status === 401) {
+      S.csrf.clear();
+      S.showLogin('Please sign in again to remove the band.', start);
+    } else {
+      S.fail('Could not remove the band: ' + error.message);
+    }
+  }
 }
 
 async function newCode() {

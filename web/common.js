@@ -631,8 +631,56 @@ async function startPage(run, opts) {
   await run(me);
 }
 
+/**
+ * Fills `list` with bands (`GET …/devices`): name, kind, when paired, last contact, and for a
+ * removed band when it was removed. `remove(device, button)`, when given, is called from each
+ * active band's Remove button after the person confirms; it should remove it and refresh.
+ */
+function renderDevices(list, devices, remove) {
+  list.replaceChildren();
+  for (const device of devices) {
+    const item = document.createElement('li');
+    const name = document.createElement('span');
+    name.className = 'title';
+    name.textContent = device.name || device.kind;
+    const when = document.createElement('span');
+    when.className = 'when';
+    const facts = ['Paired ' + formatDateTime(device.paired_at), device.kind];
+    if (device.revoked_at) {
+      facts.push('removed ' + formatDateTime(device.revoked_at) + ': it can no longer upload');
+    } else {
+      facts.push(device.last_seen_at ? 'last synced ' + formatDateTime(device.last_seen_at) : 'not synced yet');
+    }
+    when.textContent = facts.join(' · ');
+    item.append(name, when);
+    if (remove && !device.revoked_at) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'secondary';
+      button.textContent = 'Remove';
+      button.setAttribute('aria-label', 'Remove ' + (device.name || device.kind));
+      button.addEventListener('click', async () => {
+        const sure = window.confirm(
+          'Remove ' + (device.name || device.kind) + '? It stops uploading at once; what it already sent stays. ' +
+            'To use it again, pair it again.'
+        );
+        if (!sure) return;
+        button.disabled = true;
+        try {
+          await remove(device, button);
+        } finally {
+          button.disabled = false;
+        }
+      });
+      item.append(button);
+    }
+    list.append(item);
+  }
+}
+
 export {
   goHome,
+  renderDevices,
   codeFromAddress,
   showHandover,
   confirm,

@@ -241,12 +241,24 @@ function renderOutcomes(outcomes) {
   if (!list.children.length) list.append(el('li', 'No outcome measures yet.'));
 }
 
+/** The patient's bands, each with a Remove button while it can upload. */
+function renderBands(devices) {
+  S.renderDevices(byId('band-list'), devices, (device, button) =>
+    write(button, async () => {
+      await S.api('DELETE', base + '/devices/' + encodeURIComponent(device.id));
+      S.say((device.name || device.kind) + ' is removed: it can no longer upload.');
+    })
+  );
+  byId('bands-empty').hidden = devices.length > 0;
+}
+
 async function load() {
-  const [d, reviews, timeline, outcomes] = await Promise.all([
+  const [d, reviews, timeline, outcomes, devices] = await Promise.all([
     S.api('GET', base),
     S.api('GET', base + '/reviews'),
     S.api('GET', base + '/timeline'),
     S.api('GET', base + '/outcomes'),
+    S.api('GET', base + '/devices'),
   ]);
   detail = d;
   renderSummary(d, d.rules.version);
@@ -254,6 +266,7 @@ async function load() {
   renderTimeline(timeline);
   renderPlanHistory(d.plan_changes || []);
   renderOutcomes(outcomes);
+  renderBands(devices);
   renderCharts();
   planEditor.set(d.patient.plan);
   planEditor.refreshRanges(Object.assign({ rest_max_s: 3600 }, d.rules.rules));

@@ -247,6 +247,32 @@ await run('patient', async ({ base, admin, newPage }) => {
   await page.getByText('No band is paired yet.').waitFor();
   step(`band pairing code ${code} shown with its command`);
 
+  // The collector exchanges the code (as `stepwise band pair` does); the band is listed, and
+  // the patient removes it: it can no longer upload.
+  const paired = await fetch(`${base}/api/v1/devices/pair`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ code, device: { kind: 'mi-band-5', address: 'C8:0F:10:00:00:42', name: 'Mi Smart Band 5' } }),
+  });
+  assert.equal(paired.status, 201);
+  const bandToken = (await paired.json()).token;
+  await page.goto(`${base}/app/band`);
+  const bandItem = page.locator('#devices-list li', { hasText: 'Mi Smart Band 5' });
+  await bandItem.getByText(/not synced yet/).waitFor();
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: 'Remove Mi Smart Band 5' }).click();
+  await page.getByText('Mi Smart Band 5 is removed: it can no longer upload.').waitFor();
+  await bandItem.getByText(/removed .*: it can no longer upload/).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Remove Mi Smart Band 5' }).count(), 0);
+  const refused = await fetch(`${base}/api/v1/samples`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${bandToken}` },
+    body: JSON.stringify({ steps: [{ minute: new Date(Date.now() - 3600e3).toISOString().slice(0, 17) + '00Z', steps: 80 }] }),
+  });
+  assert.equal(refused.status, 401);
+  assert.match((await refused.json()).error, /this band was removed/);
+  step('band paired, listed, removed from /app/band; its token is refused');
+
   await page.goto(`${base}/app/reminders`);
   await page.getByRole('heading', { name: 'When to remind me to walk' }).waitFor();
   await page.getByLabel('Remind me when it is time to walk').check();

@@ -274,6 +274,17 @@ impl Outbox {
         self.device_by_id(id).await
     }
 
+    /// Keeps the upload token the server gave the band on renewal (the old one is kept by
+    /// the server until this one is first used).
+    pub async fn replace_token(&self, device_id: i64, token: &Secret) -> OutboxResult<()> {
+        sqlx::query("UPDATE devices SET token = ? WHERE id = ?")
+            .bind(token.expose())
+            .bind(device_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Every paired band, in pairing order.
     pub async fn devices(&self) -> OutboxResult<Vec<PairedDevice>> {
         let rows = sqlx::query("SELECT * FROM devices ORDER BY id")
@@ -291,7 +302,8 @@ impl Outbox {
         row.as_ref().map(device_from_row).transpose()
     }
 
-    async fn device_by_id(&self, id: i64) -> OutboxResult<PairedDevice> {
+    /// One paired band, by the outbox's id.
+    pub async fn device_by_id(&self, id: i64) -> OutboxResult<PairedDevice> {
         let row = sqlx::query("SELECT * FROM devices WHERE id = ?")
             .bind(id)
             .fetch_one(&self.pool)

@@ -41,9 +41,10 @@ pub enum UploadError {
         /// What waits.
         waiting: Waiting,
     },
-    /// 401: the token is not (or no longer) valid.
-    #[error("the upload token was refused: pair again (`stepwise band pair`)")]
-    TokenRefused,
+    /// 401: the token is not (or no longer) valid; the server's reason when it gave one
+    /// (the band was removed, or its token expired).
+    #[error("the upload token was refused: {0}")]
+    TokenRefused(String),
     /// 422 (or 4xx) on an upload: the server's message.
     #[error("the server refused the upload: {0}")]
     Rejected(String),
@@ -106,6 +107,14 @@ pub struct UploadReport {
     pub uploads: u32,
     /// What still waits afterwards.
     pub waiting: Waiting,
+    /// The server asked for a new upload token and the collector got and kept it.
+    pub token_renewed: bool,
+}
+
+/// What the server said of an accepted upload that matters here.
+struct Accepted {
+    /// The token nears its expiry: renew it.
+    renew_token: bool,
 }
 
 /// The server's answer to a pairing.
@@ -214,6 +223,7 @@ impl Uploader {
         device: &PairedDevice,
     ) -> Result<UploadReport, UploadError> {
         let mut report = UploadReport::default();
+        let mut renew = false;
         loop {
             let pending = outbox
                 .pending(device.id, MAX_MINUTES_PER_UPLOAD, MAX_EPISODES_PER_UPLOAD)
@@ -221,15 +231,18 @@ impl Uploader {
             if pending.is_empty() {
                 break;
             }
-            if let Err(err) = self.send(device, &pending).await {
-                return Err(match err {
-                    UploadError::Unreachable { url, detail, .. } => UploadError::Unreachable {
-                        url,
-                        detail,
-                        waiting: outbox.waiting(device.id).await?,
-                    },
-                    other => other,
-                });
+            match self.send(device, &pending).await {
+                Ok(accepted) => renew |= accepted.renew_token,
+                Err(err) => {
+                    return Err(match err {
+                        UploadError::Unreachable { url, detail, .. } => UploadError::Unreachable {
+                            url,
+                            detail,
+                            waiting: outbox.waiting(device.id).await?,
+                        },
+                        other => other,
+                    });
+                }
             }
             outbox.mark_uploaded(device.id, &pending).await?;
             report.minutes += pending.minutes.len() as u64;
@@ -237,10 +250,50 @@ impl Uploader {
             report.uploads += 1;
         }
         report.waiting = outbox.waiting(device.id).await?;
+        if renew {
+            let token = self.renew(device).await?;
+            outbox.replace_token(device.id, &token).await?;
+            report.token_renewed = true;
+        }
         Ok(report)
     }
 
-    async fn send(&self, device: &PairedDevice, pending: &Pending) -> Result<(), UploadError> {
+    /// A new upload token for `device` (`POST /api/v1/devices/token`), asked for when the
+    /// server says the current one nears its expiry. Until the new one is first used the
+    /// server keeps the old one, so an answer lost here costs nothing: the next sync renews
+    /// again.
+    async fn renew(&self, device: &PairedDevice) -> Result<Secret, UploadError> {
+        let answer = self
+            .client
+            .post(endpoint(&device.server_url, "devices/token"))
+            .bearer_auth(device.token.expose())
+            .send()
+            .await
+            .map_err(|e| UploadError::Unreachable {
+                url: device.server_url.clone(),
+                detail: describe(e),
+                waiting: Waiting::default(),
+            })?;
+        let status = answer.status();
+        let json: Value = answer.json().await.unwrap_or(Value::Null);
+        match json["token"].as_str() {
+            Some(token) if status.is_success() => Ok(Secret::new(token.to_string())),
+            _ => Err(UploadError::Server {
+                url: device.server_url.clone(),
+                status: status.as_u16(),
+                message: format!(
+                    "renewing the upload token: {}",
+                    server_message(&json, status)
+                ),
+            }),
+        }
+    }
+
+    async fn send(
+        &self,
+        device: &PairedDevice,
+        pending: &Pending,
+    ) -> Result<Accepted, UploadError> {
         let body = Body {
             runs: runs(&pending.minutes),
             sleep: pending
@@ -266,12 +319,17 @@ impl Uploader {
                 waiting: Waiting::default(),
             })?;
         let status = answer.status();
-        if status.is_success() {
-            return Ok(());
-        }
         let json: Value = answer.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(Accepted {
+                renew_token: json["renew_token"].as_bool().unwrap_or(false),
+            });
+        }
         Err(match status.as_u16() {
-            401 => UploadError::TokenRefused,
+            401 => UploadError::TokenRefused(match json["error"].as_str() {
+                Some(reason) if reason != "log in first" => reason.to_string(),
+                _ => "pair the band again (`stepwise band pair`)".to_string(),
+            }),
             400 | 413 | 422 => UploadError::Rejected(server_message(&json, status)),
             502..=504 => UploadError::Unreachable {
                 url: device.server_url.clone(),

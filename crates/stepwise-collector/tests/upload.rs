@@ -173,12 +173,127 @@ async fn a_refused_token_says_pair_again_and_keeps_the_data() {
         .upload(&outbox, &device)
         .await
         .unwrap_err();
-    assert!(matches!(err, UploadError::TokenRefused), "{err}");
+    assert!(matches!(err, UploadError::TokenRefused(_)), "{err}");
     assert_eq!(
         err.to_string(),
-        "the upload token was refused: pair again (`stepwise band pair`)"
+        "the upload token was refused: pair the band again (`stepwise band pair`)"
     );
     assert_eq!(outbox.waiting(device.id).await.unwrap().minutes, 60);
+}
+
+/// The server says when a token nears its expiry; the collector then gets a new one and keeps
+/// it, the old one working until the new one is first used. A token left to expire, and a
+/// band the patient removed, are refused with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_collector_renews_its_token_before_it_expires() {
+    let server = Server::start().await;
+    let dir = TempDir::new();
+    let (outbox, device, patient_id) = pair(&server, &dir).await;
+    let uploader = Uploader::new().unwrap();
+    let ago = |server: &Server, minutes| server.state.clock.now() - TimeDelta::minutes(minutes);
+    outbox
+        .store_round(device.id, &walking(ago(&server, 60), 30), None)
+        .await
+        .unwrap();
+    let report = uploader.upload(&outbox, &device).await.unwrap();
+    assert!(!report.token_renewed, "a fresh token is not renewed");
+
+    // 61 days on, less than 30 days are left: the accepted upload asks for a new token.
+    server.clock.advance(TimeDelta::days(61));
+    outbox
+        .store_round(device.id, &walking(ago(&server, 180), 30), None)
+        .await
+        .unwrap();
+    let report = uploader.upload(&outbox, &device).await.unwrap();
+    assert_eq!((report.minutes, report.token_renewed), (30, true));
+    let renewed = outbox.device_by_id(device.id).await.unwrap();
+    assert_ne!(renewed.token.expose(), device.token.expose());
+    // The old token works until the new one is used...
+    outbox
+        .store_round(device.id, &walking(ago(&server, 120), 10), None)
+        .await
+        .unwrap();
+    assert_eq!(uploader.upload(&outbox, &device).await.unwrap().minutes, 10);
+    outbox
+        .store_round(device.id, &walking(ago(&server, 100), 10), None)
+        .await
+        .unwrap();
+    let report = uploader.upload(&outbox, &renewed).await.unwrap();
+    assert_eq!((report.minutes, report.token_renewed), (10, false));
+    // ...and not after.
+    outbox
+        .store_round(device.id, &walking(ago(&server, 80), 5), None)
+        .await
+        .unwrap();
+    let err = uploader.upload(&outbox, &device).await.unwrap_err();
+    assert!(matches!(err, UploadError::TokenRefused(_)), "{err}");
+    assert_eq!(server.samples(patient_id).await.len(), 80);
+
+    // Left unrenewed for its whole lifetime (90 days), the token expires.
+    server.clock.advance(TimeDelta::days(91));
+    let err = uploader.upload(&outbox, &renewed).await.unwrap_err();
+    assert!(
+        err.to_string().contains("upload token expired on")
+            && err.to_string().contains("pair the band again"),
+        "{err}"
+    );
+    assert_eq!(outbox.waiting(device.id).await.unwrap().minutes, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_band_the_patient_removed_is_refused_with_the_reason() {
+    let server = Server::start().await;
+    let patient = server.patient().await;
+    let code = patient.pairing_code().await;
+    let uploader = Uploader::new().unwrap();
+    let paired = uploader
+        .pair(
+            &server.url(),
+            &code,
+            "mi-band-5",
+            ADDRESS,
+            "Mi Smart Band 5",
+        )
+        .await
+        .unwrap();
+    let dir = TempDir::new();
+    let outbox = Outbox::open(&dir.0).await.unwrap();
+    let device = outbox
+        .pair(
+            NewPairing {
+                address: ADDRESS.into(),
+                kind: "mi-band-5".into(),
+                name: "Mi Smart Band 5".into(),
+                server_url: server.url(),
+                token: paired.token,
+                huami_key: Some(HuamiKey([0x11; 16])),
+                zone: "Europe/Berlin".parse().unwrap(),
+            },
+            server_now(),
+        )
+        .await
+        .unwrap();
+    let removed = patient
+        .session
+        .delete(&format!("/me/devices/{}", paired.device_id.unwrap()))
+        .await;
+    assert_eq!(removed["revoked_at"], "2026-11-20T12:00:00Z");
+    outbox
+        .store_round(
+            device.id,
+            &walking(server_now() - TimeDelta::hours(2), 60),
+            None,
+        )
+        .await
+        .unwrap();
+    let err = uploader.upload(&outbox, &device).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the upload token was refused: this band was removed from the patient's account on \
+         2026-11-20: pair the band again (`stepwise band pair`)"
+    );
+    assert_eq!(outbox.waiting(device.id).await.unwrap().minutes, 60);
+    assert!(server.samples(patient.id).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -200,8 +200,14 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// A paired collector, by its bearer token.
-pub struct DeviceAuth(pub Device);
+/// A paired collector, by its bearer token: 401 without one, for an unknown one, and with
+/// the reason for a band that was removed or whose token expired.
+pub struct DeviceAuth {
+    /// The band.
+    pub device: Device,
+    /// The hash of the token it presented (a renewal names it).
+    pub token_hash: String,
+}
 
 impl FromRequestParts<AppState> for DeviceAuth {
     type Rejection = ApiError;
@@ -213,11 +219,27 @@ impl FromRequestParts<AppState> for DeviceAuth {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized)?;
-        match state.store.device_by_token(&hash_token(token.trim())).await {
-            Ok(device) => Ok(DeviceAuth(device)),
-            Err(StoreError::NotFound) => Err(ApiError::Unauthorized),
-            Err(other) => Err(other.into()),
+        let token_hash = hash_token(token.trim());
+        let now = state.clock.now();
+        let device = match state.store.authenticate_device(&token_hash, now).await {
+            Ok(device) => device,
+            Err(StoreError::NotFound) => return Err(ApiError::Unauthorized),
+            Err(other) => return Err(other.into()),
+        };
+        let pair_again = "pair the band again (`stepwise band pair`)";
+        if let Some(at) = device.revoked_at {
+            return Err(ApiError::TokenRefused(format!(
+                "this band was removed from the patient's account on {}: {pair_again}",
+                at.format("%Y-%m-%d")
+            )));
         }
+        if device.token_expires_at <= now {
+            return Err(ApiError::TokenRefused(format!(
+                "this band's upload token expired on {} (it was not renewed in time): {pair_again}",
+                device.token_expires_at.format("%Y-%m-%d")
+            )));
+        }
+        Ok(DeviceAuth { device, token_hash })
     }
 }
 

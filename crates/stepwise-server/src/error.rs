@@ -27,6 +27,10 @@ pub enum ApiError {
     /// No valid login or token.
     #[error("log in first")]
     Unauthorized,
+    /// A band's upload token that was valid once: revoked or expired (the reason says which
+    /// and what to do).
+    #[error("{0}")]
+    TokenRefused(String),
     /// Logged in, but this is not yours to see or change.
     #[error("{0}")]
     Forbidden(&'static str),
@@ -78,7 +82,7 @@ impl ApiError {
         match self {
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::TokenRefused(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,

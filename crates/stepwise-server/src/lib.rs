@@ -85,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .route("/me/history", get(patient::history))
         .route("/me/pairing-codes", post(patient::pairing_code))
         .route("/me/devices", get(patient::my_devices))
+        .route("/me/devices/{device_id}", delete(patient::remove_my_device))
         .route("/me/reminders", get(push_api::my_reminders))
         .route(
             "/me/reminder-settings",
@@ -115,6 +116,11 @@ pub fn app(state: AppState) -> Router {
             post(staff::acknowledge),
         )
         .route("/patients/{id}/audit", get(staff::audit_log))
+        .route("/patients/{id}/devices", get(staff::devices))
+        .route(
+            "/patients/{id}/devices/{device_id}",
+            delete(staff::remove_device),
+        )
         .route(
             "/patients/{id}/password-reset",
             post(recovery::create_for_patient),
@@ -135,6 +141,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/clinic/visits", get(reports::clinic_visits))
         .route("/devices/pair", post(collector::pair))
+        .route("/devices/token", post(collector::renew))
         .merge(
             // Uploads of a week of minute samples need a larger body than the rest of the API.
             Router::new()

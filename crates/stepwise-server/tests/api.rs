@@ -506,7 +506,12 @@ async fn sample_uploads_are_idempotent(backend: Backend) {
         .post("/api/v1/samples", &band, batch.clone())
         .await
         .expect(StatusCode::OK);
-    assert_eq!(first, json!({"steps": 30, "sleep": 1}));
+    let paired = w.app.now();
+    assert_eq!(
+        first,
+        json!({"steps": 30, "sleep": 1, "renew_token": false,
+               "token_expires_at": paired + chrono::TimeDelta::days(90)})
+    );
     w.app
         .post("/api/v1/samples", &band, batch)
         .await
@@ -541,7 +546,10 @@ async fn runs_upload_consecutive_minutes_compactly(backend: Backend) {
         .post("/api/v1/samples", &band, upload.clone())
         .await
         .expect(StatusCode::OK);
-    assert_eq!(stored, json!({"steps": 30, "sleep": 0}));
+    assert_eq!(
+        (&stored["steps"], &stored["sleep"]),
+        (&json!(30), &json!(0))
+    );
     w.app
         .post("/api/v1/samples", &band, upload)
         .await

@@ -65,7 +65,7 @@ fn every_routed_path_is_documented() {
                 && *path != "/healthz"
         })
         .collect();
-    assert_eq!(routed.len(), 51, "{routed:?}");
+    assert_eq!(routed.len(), 55, "{routed:?}");
     for path in routed {
         assert!(
             documented.iter().any(|d| d.as_str() == path),
@@ -188,6 +188,11 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
         .expect(StatusCode::CREATED);
     let review_id = review["id"].as_i64().unwrap();
     let band = app.pair_band(&patient).await;
+    let device_id = app
+        .get("/api/v1/me/devices", &patient)
+        .await
+        .expect(StatusCode::OK)[0]["id"]
+        .to_string();
     let walk = walk.to_string();
     let (patient_id, review_id, therapist_id) = (
         patient_id.to_string(),
@@ -224,6 +229,7 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
                     ("id", _) => patient_id.clone(),
                     ("session_id", _) => walk.clone(),
                     ("review_id", _) => review_id.clone(),
+                    ("device_id", _) => device_id.clone(),
                     ("chart", _) => "pain".into(),
                     ("table", _) => "sessions.csv".into(),
                     (other, _) => panic!("{method} {path}: no value for {{{other}}}"),

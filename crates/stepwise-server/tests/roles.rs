@@ -503,6 +503,13 @@ async fn role_matrix(backend: Backend) {
             Kind::Collector,
             StatusCode::OK,
         ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/devices"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
     ];
     let mut rows = Vec::new();
     for actor in ACTORS {
@@ -685,6 +692,83 @@ async fn role_matrix(backend: Backend) {
         again.status,
         again.body,
     ));
+    // Patient A's band: everyone tries to renew its token (only the band itself may), then to
+    // remove it, as the patient and as staff; the care team and patient A may.
+    let band_a = w
+        .app
+        .get("/api/v1/me/devices", w.auth(PatientA))
+        .await
+        .expect(StatusCode::OK)[0]["id"]
+        .as_i64()
+        .unwrap();
+    for actor in ACTORS {
+        let renewed = w
+            .app
+            .post("/api/v1/devices/token", w.auth(actor), json!({}))
+            .await;
+        rows.push((
+            actor,
+            Method::POST,
+            "/api/v1/devices/token".into(),
+            expect(actor, Kind::Collector, StatusCode::OK),
+            renewed.status,
+            renewed.body,
+        ));
+    }
+    for actor in ACTORS.into_iter().filter(|a| *a != PatientA) {
+        let path = format!("/api/v1/me/devices/{band_a}");
+        let answer = w.app.delete(&path, w.auth(actor)).await;
+        let want = match actor {
+            PatientB => StatusCode::NOT_FOUND,
+            other => expect(other, Kind::OwnPatient, StatusCode::OK),
+        };
+        rows.push((
+            actor,
+            Method::DELETE,
+            path,
+            want,
+            answer.status,
+            answer.body,
+        ));
+        let path = format!("/api/v1/patients/{p}/devices/{band_a}");
+        let answer = w.app.delete(&path, w.auth(actor)).await;
+        let want = expect(actor, Kind::Staff, StatusCode::OK);
+        rows.push((
+            actor,
+            Method::DELETE,
+            path,
+            want,
+            answer.status,
+            answer.body,
+        ));
+    }
+    let path = format!("/api/v1/me/devices/{band_a}");
+    let removed = w.app.delete(&path, w.auth(PatientA)).await;
+    rows.push((
+        PatientA,
+        Method::DELETE,
+        path,
+        StatusCode::OK,
+        removed.status,
+        removed.body,
+    ));
+    // Removed, the band's token opens nothing.
+    let upload = w
+        .app
+        .post(
+            "/api/v1/samples",
+            w.auth(DeviceA),
+            json!({"steps": [{"minute": "2026-11-02T09:00:00Z", "steps": 80}]}),
+        )
+        .await;
+    rows.push((
+        DeviceA,
+        Method::POST,
+        "/api/v1/samples (band removed)".into(),
+        StatusCode::UNAUTHORIZED,
+        upload.status,
+        upload.body,
+    ));
     table.clear();
     let wrong: Vec<String> = rows
         .iter()
@@ -700,7 +784,7 @@ async fn role_matrix(backend: Backend) {
         rows.len(),
         wrong.join("\n")
     );
-    assert!(rows.len() >= 9 * 49 + 10);
+    assert!(rows.len() >= 9 * 53 + 10);
 }
 
 async fn lists_show_only_what_each_role_may_see(backend: Backend) {

@@ -289,7 +289,9 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
         code_hash: &str,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()>;
-    /// Uses a pairing code once: registers the device with its upload token (hashed).
+    /// Uses a pairing code once: registers the device with its upload token (hashed), valid
+    /// for [`DEVICE_TOKEN_LIFETIME`]; an earlier pairing of the same band (address) for the
+    /// same patient is revoked.
     /// `NotFound` for an unknown code, `Gone` when used or expired.
     async fn pair_device(
         &self,
@@ -298,8 +300,33 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Device>;
-    /// The device an upload token belongs to.
-    async fn device_by_token(&self, token_hash: &str) -> StoreResult<Device>;
+    /// The device an upload token belongs to — its current token, or the one its last
+    /// renewal replaced while the new one is still unused — revoked and expired ones too (the
+    /// caller refuses those with a reason). Records the contact (`last_seen_at`); the current
+    /// token's first use retires the previous one.
+    async fn authenticate_device(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device>;
+    /// Gives a device a new upload token valid for [`DEVICE_TOKEN_LIFETIME`] from `now`,
+    /// presented with its current or previous token. `NotFound` when revoked or neither
+    /// matches.
+    async fn renew_device_token(
+        &self,
+        device_id: Id,
+        presented_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device>;
+    /// Removes a patient's device: its tokens stop working, its data stays. Revoking again
+    /// keeps the first time. `NotFound` when the patient has no such device.
+    async fn revoke_device(
+        &self,
+        patient_id: Id,
+        device_id: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device>;
     /// A patient's devices.
     async fn devices(&self, patient_id: Id) -> StoreResult<Vec<Device>>;
     /// Stores a batch of samples from one device, all or nothing, and recomputes the device's

@@ -1,7 +1,7 @@
 //! The records the store keeps, as plain Rust types. No sqlx type appears here: callers never
 //! see which database is behind the [`Store`](crate::Store).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use stepwise_engine::{Decision, Review, Rules, WeekEvidence};
 
@@ -393,7 +393,22 @@ pub struct Device {
     pub name: String,
     /// When it was paired.
     pub paired_at: DateTime<Utc>,
+    /// When its upload token stops working unless the collector renews it first.
+    pub token_expires_at: DateTime<Utc>,
+    /// When the patient or their care team removed it; its token no longer works.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The last time its collector presented its token.
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
+
+/// How long a band's upload token works after pairing or its last renewal. The collector
+/// renews it on its own well before then ([`DEVICE_TOKEN_RENEW_BEFORE`]); a collector that
+/// did not sync for this long pairs again.
+pub const DEVICE_TOKEN_LIFETIME: TimeDelta = TimeDelta::days(90);
+
+/// A token with less than this left is renewed: the server tells the collector so with each
+/// upload it accepts.
+pub const DEVICE_TOKEN_RENEW_BEFORE: TimeDelta = TimeDelta::days(30);
 
 /// What a collector says about the band it pairs.
 #[derive(Debug, Clone, Serialize, Deserialize)]

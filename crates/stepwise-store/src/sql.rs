@@ -264,7 +264,8 @@ macro_rules! flare_columns {
 
 macro_rules! device_columns {
     () => {
-        "id, patient_id, kind, address, name, paired_at"
+        "id, patient_id, kind, address, name, paired_at, token_expires_at, revoked_at, \
+         last_seen_at"
     };
 }
 
@@ -496,6 +497,9 @@ pub(crate) fn device_from(row: &impl Cells) -> StoreResult<Device> {
         address: row.text("address")?,
         name: row.text("name")?,
         paired_at: row.instant("paired_at")?,
+        token_expires_at: row.instant("token_expires_at")?,
+        revoked_at: row.opt_instant("revoked_at")?,
+        last_seen_at: row.opt_instant("last_seen_at")?,
     })
 }
 
@@ -1732,9 +1736,20 @@ macro_rules! impl_store {
                         )
                         .await);
                     };
+                    // Pairing a band again replaces its token: the old pairing is revoked.
+                    sqlx::query(
+                        "UPDATE devices SET revoked_at = $1, previous_token_hash = NULL \
+                         WHERE patient_id = $2 AND address = $3 AND revoked_at IS NULL",
+                    )
+                    .bind(secs(now))
+                    .bind(code.int("patient_id")?)
+                    .bind(device.address.as_str())
+                    .execute(&mut *tx)
+                    .await?;
                     let row = sqlx::query(concat!(
                         "INSERT INTO devices (patient_id, kind, address, name, token_hash, \
-                         paired_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
+                         paired_at, token_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                         RETURNING ",
                         device_columns!()
                     ))
                     .bind(code.int("patient_id")?)
@@ -1743,6 +1758,7 @@ macro_rules! impl_store {
                     .bind(device.name.as_str())
                     .bind(token_hash)
                     .bind(secs(now))
+                    .bind(secs(now + DEVICE_TOKEN_LIFETIME))
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|err| conflict_on_unique(err, "device token already in use"))?;
@@ -1751,13 +1767,68 @@ macro_rules! impl_store {
                     Ok(paired)
                 }
 
-                async fn device_by_token(&self, token_hash: &str) -> StoreResult<Device> {
+                async fn authenticate_device(
+                    &self,
+                    token_hash: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Device> {
+                    // The current token retires the one it replaced on its first use.
                     let row = sqlx::query(concat!(
-                        "SELECT ",
-                        device_columns!(),
-                        " FROM devices WHERE token_hash = $1"
+                        "UPDATE devices SET last_seen_at = $2, previous_token_hash = \
+                         CASE WHEN token_hash = $1 THEN NULL ELSE previous_token_hash END \
+                         WHERE token_hash = $1 OR previous_token_hash = $1 RETURNING ",
+                        device_columns!()
                     ))
                     .bind(token_hash)
+                    .bind(secs(now))
+                    .fetch_one(&self.pool)
+                    .await?;
+                    device_from(&row)
+                }
+
+                async fn renew_device_token(
+                    &self,
+                    device_id: Id,
+                    presented_hash: &str,
+                    new_hash: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Device> {
+                    // Presented with the current token, that token becomes the previous one;
+                    // presented with the previous one (the last renewal's answer was lost),
+                    // only the current one is replaced.
+                    let row = sqlx::query(concat!(
+                        "UPDATE devices SET previous_token_hash = CASE WHEN token_hash = $2 \
+                         THEN token_hash ELSE previous_token_hash END, token_hash = $3, \
+                         token_expires_at = $4 \
+                         WHERE id = $1 AND revoked_at IS NULL \
+                         AND (token_hash = $2 OR previous_token_hash = $2) RETURNING ",
+                        device_columns!()
+                    ))
+                    .bind(device_id)
+                    .bind(presented_hash)
+                    .bind(new_hash)
+                    .bind(secs(now + DEVICE_TOKEN_LIFETIME))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|err| conflict_on_unique(err, "device token already in use"))?;
+                    device_from(&row)
+                }
+
+                async fn revoke_device(
+                    &self,
+                    patient_id: Id,
+                    device_id: Id,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<Device> {
+                    let row = sqlx::query(concat!(
+                        "UPDATE devices SET revoked_at = COALESCE(revoked_at, $3), \
+                         previous_token_hash = NULL \
+                         WHERE id = $1 AND patient_id = $2 RETURNING ",
+                        device_columns!()
+                    ))
+                    .bind(device_id)
+                    .bind(patient_id)
+                    .bind(secs(now))
                     .fetch_one(&self.pool)
                     .await?;
                     device_from(&row)

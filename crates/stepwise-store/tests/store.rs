@@ -12,12 +12,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use stepwise_engine::{Decision, Reason, ReasonCode, Review, Rules, SessionReport, WeekEvidence};
 use stepwise_store::{
-    AuditEntry, BandDay, Clinic, ClockTime, Completion, Delivery, DeliveryOutcome, LocalDay,
-    NewDevice, NewFlare, NewInvite, NewOutcome, NewPushSubscription, NewReminder, NewReview,
-    NewSession, NewUser, OutcomeKind, PatientInvite, PlanChangeSource, PlanOverride, ReminderKind,
-    ReminderMessage, ReminderOutcome, ReminderSettings, ReminderState, RestType, Role, SampleBatch,
-    SessionChangeKind, SleepEpisode, SleepStage, StepSample, Store, StoreError, User, VapidKeys,
-    WalkingPlan,
+    AuditEntry, BandDay, Clinic, ClockTime, Completion, DEVICE_TOKEN_LIFETIME, Delivery,
+    DeliveryOutcome, Device, LocalDay, NewDevice, NewFlare, NewInvite, NewOutcome,
+    NewPushSubscription, NewReminder, NewReview, NewSession, NewUser, OutcomeKind, PatientInvite,
+    PlanChangeSource, PlanOverride, ReminderKind, ReminderMessage, ReminderOutcome,
+    ReminderSettings, ReminderState, RestType, Role, SampleBatch, SessionChangeKind, SleepEpisode,
+    SleepStage, StepSample, Store, StoreError, User, VapidKeys, WalkingPlan,
 };
 
 use stepwise_testkit::{Backend, fresh_store};
@@ -84,6 +84,7 @@ on_both!(
     auth_sessions_expire,
     password_reset_codes_work_once_and_sign_out_everywhere,
     pairing_codes_are_single_use,
+    device_tokens_renew_and_revoke,
     audit_log_round_trip,
     band_days_follow_every_upload,
     outcomes_and_next_visit,
@@ -1207,6 +1208,109 @@ async fn step_samples_keep_the_higher_count(store: Shared) {
     );
 }
 
+/// A renewal gives a new token and lifetime; the token it replaced works until the new one is
+/// first used (a collector that lost the renewal's answer renews again with it); revoking
+/// stops both, and pairing the same band again revokes the old pairing.
+async fn device_tokens_renew_and_revoke(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let band = NewDevice {
+        kind: "mi-band-6".into(),
+        address: "C8:0F:10:00:00:01".into(),
+        name: "Mi Band 6".into(),
+    };
+    store
+        .create_pairing_code(patient, "code-1", t0() + minutes(10))
+        .await
+        .unwrap();
+    let paired = store
+        .pair_device("code-1", band.clone(), "token-1", t0())
+        .await
+        .unwrap();
+    let later = t0() + Duration::days(70);
+    let renewed = store
+        .renew_device_token(paired.id, "token-1", "token-2", later)
+        .await
+        .unwrap();
+    assert_eq!(renewed.token_expires_at, later + DEVICE_TOKEN_LIFETIME);
+    // The answer was lost: the collector renews again with the old token.
+    store
+        .renew_device_token(paired.id, "token-1", "token-3", later + minutes(1))
+        .await
+        .unwrap();
+    assert_not_found(store.authenticate_device("token-2", later).await);
+    assert_eq!(
+        store
+            .authenticate_device("token-1", later)
+            .await
+            .unwrap()
+            .id,
+        paired.id
+    );
+    // The new token's first use retires the old one.
+    store
+        .authenticate_device("token-3", later + minutes(2))
+        .await
+        .unwrap();
+    assert_not_found(store.authenticate_device("token-1", later).await);
+    assert_not_found(
+        store
+            .renew_device_token(paired.id, "token-1", "token-4", later)
+            .await,
+    );
+    // Revoked: the row stays (its data too), marked; renewal is refused; revoking again keeps
+    // the first time; another patient's device id is not found.
+    let revoked = store
+        .revoke_device(patient, paired.id, later + minutes(3))
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(later + minutes(3)));
+    assert_eq!(
+        store
+            .authenticate_device("token-3", later + minutes(4))
+            .await
+            .unwrap()
+            .revoked_at,
+        Some(later + minutes(3))
+    );
+    assert_not_found(
+        store
+            .renew_device_token(paired.id, "token-3", "token-5", later)
+            .await,
+    );
+    let again = store
+        .revoke_device(patient, paired.id, later + minutes(9))
+        .await
+        .unwrap();
+    assert_eq!(again.revoked_at, Some(later + minutes(3)));
+    assert_not_found(
+        store
+            .revoke_device(world.patient.id + 1000, paired.id, later)
+            .await,
+    );
+    // Pairing the same band again revokes the earlier, still active pairing.
+    store
+        .create_pairing_code(patient, "code-2", later)
+        .await
+        .unwrap();
+    let first = store
+        .pair_device("code-2", band.clone(), "token-6", later - minutes(1))
+        .await
+        .unwrap();
+    store
+        .create_pairing_code(patient, "code-3", later + minutes(10))
+        .await
+        .unwrap();
+    let second = store
+        .pair_device("code-3", band, "token-7", later)
+        .await
+        .unwrap();
+    let devices = store.devices(patient).await.unwrap();
+    let state = |id| devices.iter().find(|d| d.id == id).unwrap().revoked_at;
+    assert_eq!(state(first.id), Some(later));
+    assert_eq!(state(second.id), None);
+}
+
 async fn pairing_codes_are_single_use(store: Shared) {
     let world = world(&*store).await;
     let patient = world.patient.id;
@@ -1228,7 +1332,21 @@ async fn pairing_codes_are_single_use(store: Shared) {
     assert_eq!(paired.address, "D1:2E:00:00:00:01");
     assert_eq!(paired.name, "PineTime");
     assert_eq!(paired.paired_at, t0() + minutes(1));
-    assert_eq!(store.device_by_token("token-1").await.unwrap(), paired);
+    assert_eq!(
+        paired.token_expires_at,
+        paired.paired_at + DEVICE_TOKEN_LIFETIME
+    );
+    assert_eq!((paired.revoked_at, paired.last_seen_at), (None, None));
+    let seen = store
+        .authenticate_device("token-1", t0() + minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(seen.last_seen_at, Some(t0() + minutes(5)));
+    let paired = Device {
+        last_seen_at: Some(t0() + minutes(5)),
+        ..paired
+    };
+    assert_eq!(seen, paired);
     assert_eq!(store.devices(patient).await.unwrap(), vec![paired]);
 
     assert_gone(
@@ -1250,7 +1368,7 @@ async fn pairing_codes_are_single_use(store: Shared) {
             .pair_device("no-such-code", device.clone(), "token-4", t0())
             .await,
     );
-    assert_not_found(store.device_by_token("token-2").await);
+    assert_not_found(store.authenticate_device("token-2", t0()).await);
     assert_eq!(store.devices(patient).await.unwrap().len(), 1);
     assert_conflict(
         store

@@ -34,6 +34,8 @@ pub struct TestServer {
     pub db: TestDb,
     /// Its state (store, clock, configuration).
     pub state: AppState,
+    /// Its clock, to move.
+    pub clock: Arc<ManualClock>,
     addr: SocketAddr,
     /// `None`: the whole server (`stepwise_server::serve`, background jobs included);
     /// `Some`: only its router, wrapped.
@@ -70,12 +72,13 @@ impl TestServer {
     async fn launch(now: DateTime<Utc>, wrap: Option<Wrap>) -> TestServer {
         let db = fresh_store(Backend::Sqlite).await;
         let clock = Arc::new(ManualClock::new(now));
-        let state = AppState::new(db.store.clone(), clock, Config::default());
+        let state = AppState::new(db.store.clone(), clock.clone(), Config::default());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
         let addr = listener.local_addr().expect("the bound address");
         let mut server = TestServer {
             db,
             state,
+            clock,
             addr,
             wrap,
             running: None,
@@ -330,6 +333,19 @@ impl Session {
             .send()
             .await
             .expect("a POST");
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.expect("a JSON answer")
+    }
+
+    /// `DELETE /api/v1{path}`, expecting success.
+    pub async fn delete(&self, path: &str) -> Value {
+        let answer = self
+            .client
+            .delete(format!("{}/api/v1{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .send()
+            .await
+            .expect("a DELETE");
         assert!(answer.status().is_success(), "{path}: {}", answer.status());
         answer.json().await.expect("a JSON answer")
     }

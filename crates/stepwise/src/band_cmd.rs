@@ -389,6 +389,9 @@ fn print_sync(report: &SyncReport) {
                 thousands(up.waiting.minutes),
                 thousands(up.waiting.episodes)
             );
+            if up.token_renewed {
+                println!("  token:    renewed (the server's upload token neared its expiry)");
+            }
         }
         Err(err) => {
             println!("  uploaded: none");

@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use stepwise_store::{
-    Device, IngestSummary, NewDevice, SampleBatch, SleepEpisode, StepSample, StoreError,
+    DEVICE_TOKEN_RENEW_BEFORE, Device, IngestSummary, NewDevice, SampleBatch, SleepEpisode,
+    StepSample, StoreError,
 };
 use stepwise_wearables::device::DeviceKind;
 
@@ -123,19 +124,55 @@ pub struct StepRun {
     estimated: bool,
 }
 
+/// What an upload stored, and whether the collector should renew its token now.
+#[derive(Serialize)]
+pub struct Uploaded {
+    #[serde(flatten)]
+    summary: IngestSummary,
+    /// When the token used stops working.
+    token_expires_at: DateTime<Utc>,
+    /// Less than [`DEVICE_TOKEN_RENEW_BEFORE`] is left: renew it (`POST /devices/token`).
+    renew_token: bool,
+}
+
 /// `POST /api/v1/samples` — all or nothing; the same batch again changes nothing.
 pub async fn upload(
     State(state): State<AppState>,
-    DeviceAuth(device): DeviceAuth,
+    DeviceAuth { device, .. }: DeviceAuth,
     Body(upload): Body<Upload>,
-) -> ApiResult<Json<IngestSummary>> {
-    let batch = check_upload(upload, state.clock.now())?;
+) -> ApiResult<Json<Uploaded>> {
+    let now = state.clock.now();
+    let batch = check_upload(upload, now)?;
     let patient = state.store.patient(device.patient_id).await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
     let days = days_touched(tz, &batch);
     let summary = state.store.ingest_samples(device.id, &batch, &days).await?;
     state.metrics.upload_accepted(&summary);
-    Ok(Json(summary))
+    Ok(Json(Uploaded {
+        summary,
+        token_expires_at: device.token_expires_at,
+        renew_token: device.token_expires_at - now < DEVICE_TOKEN_RENEW_BEFORE,
+    }))
+}
+
+/// `POST /api/v1/devices/token` — a new upload token for the band, valid for
+/// [`stepwise_store::DEVICE_TOKEN_LIFETIME`]. The token presented keeps working until the new
+/// one is first used, so a collector that loses this answer renews again with the old one.
+pub async fn renew(
+    State(state): State<AppState>,
+    DeviceAuth { device, token_hash }: DeviceAuth,
+) -> ApiResult<Json<Paired>> {
+    let token = new_token()?;
+    let device = state
+        .store
+        .renew_device_token(
+            device.id,
+            &token_hash,
+            &hash_token(&token),
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Json(Paired { token, device }))
 }
 
 /// Checks every sample and episode and returns the batch to store, runs expanded to minutes.

@@ -644,3 +644,19 @@ pub async fn my_devices(
     let patient = own_patient(&state, &user).await?;
     Ok(Json(state.store.devices(patient.id).await?))
 }
+
+/// `DELETE /api/v1/me/devices/{device_id}` — removes one of the patient's bands: its
+/// collector's token stops working at once; what it uploaded stays. Answers the band as it is
+/// now; removing it again changes nothing.
+pub async fn remove_my_device(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(device_id): Path<i64>,
+) -> ApiResult<Json<Device>> {
+    let patient = own_patient(&state, &user).await?;
+    let device = state
+        .store
+        .revoke_device(patient.id, device_id, state.clock.now())
+        .await?;
+    Ok(Json(device))
+}

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use stepwise_engine::Rules;
 use stepwise_engine::baseline::{DEFAULT_SHARE_PCT, baseline_interval};
 use stepwise_store::{
-    AuditEntry, FlareRecord, Patient, PlanChange, PlanChangeSource, PlanOverride, ReviewOutcome,
-    ReviewRecord, Role, RulesVersion, SessionChange, SessionRecord, WalkingPlan,
+    AuditEntry, Device, FlareRecord, Patient, PlanChange, PlanChangeSource, PlanOverride,
+    ReviewOutcome, ReviewRecord, Role, RulesVersion, SessionChange, SessionRecord, WalkingPlan,
 };
 
 use crate::access::{check_staff_access, require_role, staff_patient};
@@ -511,4 +511,29 @@ pub async fn audit_log(
     )?;
     let patient = staff_patient(&state, &user, id, "read patient.audit").await?;
     Ok(Json(state.store.audit_log(patient.id).await?))
+}
+
+/// `GET /api/v1/patients/{id}/devices` — the patient's bands, removed ones included.
+pub async fn devices(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<Device>>> {
+    let patient = staff_patient(&state, &user, id, "read patient.devices").await?;
+    Ok(Json(state.store.devices(patient.id).await?))
+}
+
+/// `DELETE /api/v1/patients/{id}/devices/{device_id}` — removes a patient's band (lost, given
+/// away, or paired by mistake): its collector's token stops working at once; its data stays.
+pub async fn remove_device(
+    State(state): State<AppState>,
+    AuthUser(user): AuthUser,
+    Path((id, device_id)): Path<(i64, i64)>,
+) -> ApiResult<Json<Device>> {
+    let patient = staff_patient(&state, &user, id, "write patient.devices").await?;
+    let device = state
+        .store
+        .revoke_device(patient.id, device_id, state.clock.now())
+        .await?;
+    Ok(Json(device))
 }
