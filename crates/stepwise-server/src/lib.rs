@@ -41,7 +41,7 @@ use crate::handlers::reminders as push_api;
 use crate::handlers::report as reports;
 use crate::handlers::{account, collector, patient, recovery, staff, system};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
-pub use crate::state::{AppState, Config, ReadTimeouts};
+pub use crate::state::{AppState, Config, ConnectionLimits, ReadTimeouts};
 
 /// The route table. Every route of `/api/v1` is described in `openapi.json`.
 pub fn app(state: AppState) -> Router {
@@ -238,10 +238,11 @@ pub async fn serve(
         }
     });
     let timeouts = state.config.read_timeouts;
+    let limits = state.config.connection_limits;
     let router = app(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         timeouts.body,
     ));
-    serve_connections(listener, router, timeouts, shutdown).await;
+    serve_connections(listener, router, timeouts, limits, shutdown).await;
     job.abort();
     scheduler.abort();
     Ok(())
@@ -250,14 +251,74 @@ pub async fn serve(
 /// How long graceful shutdown waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// The answer to a connection over a [`ConnectionLimits`] limit, written without reading its
+/// request.
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+    content-type: application/json\r\nretry-after: 1\r\nconnection: close\r\n\
+    content-length: 64\r\n\r\n\
+    {\"error\":\"too many connections at once: try again in a moment\"}\n";
+
+/// Open connections, in all and per client address.
+#[derive(Default)]
+struct OpenConnections {
+    total: usize,
+    per_client: std::collections::HashMap<std::net::IpAddr, usize>,
+}
+
+/// One connection counted in [`OpenConnections`]; uncounted when dropped.
+struct Counted {
+    open: std::sync::Arc<std::sync::Mutex<OpenConnections>>,
+    client: std::net::IpAddr,
+}
+
+impl Counted {
+    /// Counts a connection from `client`, or `None` when it would go over a limit.
+    fn admit(
+        open: &std::sync::Arc<std::sync::Mutex<OpenConnections>>,
+        client: std::net::IpAddr,
+        limits: ConnectionLimits,
+    ) -> Option<Counted> {
+        let mut counts = open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let from_client = counts.per_client.get(&client).copied().unwrap_or(0);
+        if counts.total >= limits.total || from_client >= limits.per_client {
+            return None;
+        }
+        counts.total += 1;
+        counts.per_client.insert(client, from_client + 1);
+        Some(Counted {
+            open: open.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut counts = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.total -= 1;
+        if let Some(n) = counts.per_client.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                counts.per_client.remove(&self.client);
+            }
+        }
+    }
+}
+
 /// Accepts connections until `shutdown`, each served by hyper with a deadline for its request
 /// headers (a client sending half its headers is disconnected) and the client's address in
 /// each request (`ConnectInfo`); then waits for requests in flight, up to
-/// [`SHUTDOWN_GRACE`].
+/// [`SHUTDOWN_GRACE`]. A connection over one of `limits` is answered 503 and closed at once.
 async fn serve_connections(
     listener: tokio::net::TcpListener,
     router: Router,
     timeouts: ReadTimeouts,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -271,6 +332,7 @@ async fn serve_connections(
         .header_read_timeout(timeouts.headers);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let open = std::sync::Arc::new(std::sync::Mutex::new(OpenConnections::default()));
     loop {
         let (stream, addr) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -284,6 +346,12 @@ async fn serve_connections(
             },
             () = &mut shutdown => break,
         };
+        let Some(counted) = Counted::admit(&open, addr.ip(), limits) else {
+            // Never waits for the client: a full send buffer just loses the answer.
+            let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+            tracing::debug!(client = %addr.ip(), "connection over the limits refused");
+            continue;
+        };
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: axum::http::Request<_>| {
             request
@@ -296,6 +364,7 @@ async fn serve_connections(
             .into_owned();
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
+            let _counted = counted;
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, "connection ended");
             }

@@ -37,6 +37,33 @@ pub struct Config {
     /// How long a client may take to send a request's headers, and then its body, before the
     /// connection is closed (a slow client cannot hold connections open).
     pub read_timeouts: ReadTimeouts,
+    /// How many connections may be open at once, in all and from one client address.
+    pub connection_limits: ConnectionLimits,
+}
+
+/// How many connections the server keeps open at once. A connection over a limit is answered
+/// `503 Service Unavailable` (with `Retry-After: 1`) and closed at once, without reading its
+/// request: one client holding many slow connections cannot take the connections (nor the
+/// file descriptors) everyone else needs.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Open connections in all. Keep it well below the process's file descriptor limit
+    /// (`ulimit -n`, systemd's `LimitNOFILE`), which also covers database connections and
+    /// files.
+    pub total: usize,
+    /// Open connections from one client address. Behind a reverse proxy on the same machine
+    /// every connection comes from the proxy's address: this then bounds the proxy's
+    /// connections (the proxy limits its own clients).
+    pub per_client: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            total: 512,
+            per_client: 128,
+        }
+    }
 }
 
 /// How long a client may take to send a request.
@@ -70,6 +97,7 @@ impl Default for Config {
             push: PushConfig::default(),
             reminders: ReminderConfig::default(),
             read_timeouts: ReadTimeouts::default(),
+            connection_limits: ConnectionLimits::default(),
         }
     }
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use stepwise_engine::adherence::{MinuteSteps, Verification, verify_walk};
 use stepwise_engine::{Decision, FlareReport, SessionReport, WeekEvidence, review};
 use stepwise_store::{
-    NewReview, Patient, ReviewOutcome, ReviewRecord, SessionRecord, Store, StoreResult,
+    NewReminder, NewReview, Patient, ReviewOutcome, ReviewRecord, SessionRecord, Store, StoreResult,
 };
 
 use crate::calendar::{last_complete_week, local_day, monday_of, parse_zone, week_bounds};
@@ -155,15 +155,16 @@ async fn review_loaded(
             .ok_or(ApiError::NotFound)?;
         return Ok((stored, false));
     }
-    let saved = decide_and_save(store, patient, tz, earlier, monday, now).await?;
-    if saved.1 {
-        reminders::after_review(store, patient, &saved.0, now).await?;
-    }
-    Ok(saved)
+    // The review's news is scheduled in the review's transaction: a crash between the two
+    // cannot leave a reviewed week whose patient (or therapist) is never told.
+    let settings = store.reminder_settings(patient.id).await?;
+    let news = |review: &ReviewRecord| reminders::review_news(tz, patient, &settings, review, now);
+    decide_and_save(store, patient, tz, earlier, monday, now, &news).await
 }
 
 /// Gathers the week's evidence, asks the engine and stores the review (applied unless an
-/// escalation is open) — for the weekly review and for a red flag reviewed at once alike.
+/// escalation is open) with the reminders `news` makes of it, in one transaction — for the
+/// weekly review and for a red flag reviewed at once alike.
 async fn decide_and_save(
     store: &dyn Store,
     patient: &Patient,
@@ -171,6 +172,7 @@ async fn decide_and_save(
     earlier: &[ReviewOutcome],
     monday: NaiveDate,
     now: DateTime<Utc>,
+    news: &(dyn Fn(&ReviewRecord) -> Vec<NewReminder> + Send + Sync),
 ) -> ApiResult<(ReviewRecord, bool)> {
     let rules = store.current_rules(patient.id).await?;
     let evidence = gather_evidence(store, patient, tz, monday).await?;
@@ -189,7 +191,7 @@ async fn decide_and_save(
     };
     let output = review(&rules.rules, &plan, &evidence, &history)?;
     Ok(store
-        .save_review(
+        .save_review_notifying(
             patient.id,
             NewReview {
                 week_start: monday,
@@ -201,6 +203,7 @@ async fn decide_and_save(
                 applied: !patient.frozen,
             },
             now,
+            news,
         )
         .await?)
 }
@@ -271,7 +274,9 @@ pub async fn escalate_now(
             _ => RedFlagEscalation::WeekReviewed(stored),
         });
     }
-    let (record, created) = decide_and_save(store, patient, tz, &earlier, monday, now).await?;
+    // The red flag's own alert is scheduled by its caller.
+    let (record, created) =
+        decide_and_save(store, patient, tz, &earlier, monday, now, &|_| Vec::new()).await?;
     if record.output.decision != Decision::Escalate {
         // Cannot happen while the trigger lies in the week (the engine escalates on it).
         tracing::error!(patient = patient.id, %monday, "a red flag reviewed without escalating");

@@ -387,6 +387,17 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
         review: NewReview,
         now: DateTime<Utc>,
     ) -> StoreResult<(ReviewRecord, bool)>;
+    /// [`Store::save_review`] that also schedules, in the same transaction, the reminders
+    /// `notify` makes of the review when this call stored it (its news to the patient, an
+    /// escalation's alert to the therapist): a crash never leaves a review without them, and
+    /// a repeat for a reviewed week schedules nothing.
+    async fn save_review_notifying(
+        &self,
+        patient_id: Id,
+        review: NewReview,
+        now: DateTime<Utc>,
+        notify: &(dyn for<'r> Fn(&'r ReviewRecord) -> Vec<NewReminder> + Send + Sync),
+    ) -> StoreResult<(ReviewRecord, bool)>;
     /// A patient's reviews, oldest week first.
     async fn reviews(&self, patient_id: Id) -> StoreResult<Vec<ReviewRecord>>;
     /// A patient's review outcomes without their inputs, oldest week first.
@@ -411,7 +422,7 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
     // --- audit ---
 
     /// Appends to the audit log.
-    async fn audit(&self, entry: AuditEntry) -> StoreResult<()>;
+    async fn audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
     /// Audit entries about one patient, oldest first.
     async fn audit_log(&self, patient_id: Id) -> StoreResult<Vec<AuditEntry>>;
 }

@@ -278,7 +278,7 @@ macro_rules! review_columns {
 
 macro_rules! audit_columns {
     () => {
-        "at, actor_id, action, patient_id, clinic_id"
+        "at, actor_id, action, patient_id, clinic_id, outcome"
     };
 }
 
@@ -556,6 +556,13 @@ pub(crate) fn audit_from(row: &impl Cells) -> StoreResult<AuditEntry> {
         action: row.text("action")?,
         patient_id: row.opt_int("patient_id")?,
         clinic_id: row.int("clinic_id")?,
+        outcome: match row.opt_text("outcome")? {
+            None => None,
+            Some(text) => Some(
+                AuditOutcome::parse(&text)
+                    .ok_or_else(|| corrupt(format!("outcome: {text:?}")))?,
+            ),
+        },
     })
 }
 
@@ -2019,6 +2026,17 @@ macro_rules! impl_store {
                     review: NewReview,
                     now: DateTime<Utc>,
                 ) -> StoreResult<(ReviewRecord, bool)> {
+                    self.save_review_notifying(patient_id, review, now, &|_| Vec::new())
+                        .await
+                }
+
+                async fn save_review_notifying(
+                    &self,
+                    patient_id: Id,
+                    review: NewReview,
+                    now: DateTime<Utc>,
+                    notify: &(dyn for<'r> Fn(&'r ReviewRecord) -> Vec<$crate::NewReminder> + Send + Sync),
+                ) -> StoreResult<(ReviewRecord, bool)> {
                     let week_start = day_text(review.week_start);
                     let mut tx = self.begin().await?;
                     // The unique (patient, week) decides which of two racing saves wins; the
@@ -2083,6 +2101,9 @@ macro_rules! impl_store {
                                 .execute(&mut *tx)
                                 .await?;
                         }
+                    }
+                    for reminder in notify(&saved) {
+                        Self::insert_reminder(&mut tx, &reminder, now).await?;
                     }
                     tx.commit().await?;
                     Ok((saved, true))
@@ -2173,18 +2194,23 @@ macro_rules! impl_store {
 
                 // --- audit ---
 
-                async fn audit(&self, entry: AuditEntry) -> StoreResult<()> {
-                    sqlx::query(
-                        "INSERT INTO audit_log (at, actor_id, action, patient_id, clinic_id) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(secs(entry.at))
-                    .bind(entry.actor_id)
-                    .bind(entry.action.as_str())
-                    .bind(entry.patient_id)
-                    .bind(entry.clinic_id)
-                    .execute(&self.pool)
-                    .await?;
+                async fn audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
+                    let mut tx = self.begin().await?;
+                    for entry in entries {
+                        sqlx::query(
+                            "INSERT INTO audit_log (at, actor_id, action, patient_id, clinic_id, \
+                             outcome) VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(secs(entry.at))
+                        .bind(entry.actor_id)
+                        .bind(entry.action.as_str())
+                        .bind(entry.patient_id)
+                        .bind(entry.clinic_id)
+                        .bind(entry.outcome.map(AuditOutcome::as_str))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
                     Ok(())
                 }
 

@@ -145,6 +145,32 @@ macro_rules! impl_reminder_store {
 
             /// Statements that run inside a transaction.
             impl $store {
+                /// Schedules one reminder unless its `dedupe_key` is taken; 1 when new.
+                async fn insert_reminder(
+                    tx: &mut sqlx::Transaction<'static, $db>,
+                    reminder: &NewReminder,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<u64> {
+                    let done = sqlx::query(
+                        "INSERT INTO reminders (kind, recipient_id, patient_id, session_id, \
+                         dedupe_key, due_at, expires_at, payload, state, next_attempt_at, \
+                         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $6, $9) \
+                         ON CONFLICT (dedupe_key) DO NOTHING",
+                    )
+                    .bind(reminder.kind.as_str())
+                    .bind(reminder.recipient_id)
+                    .bind(reminder.patient_id)
+                    .bind(reminder.session_id)
+                    .bind(reminder.dedupe_key.as_str())
+                    .bind(secs(reminder.due_at))
+                    .bind(reminder.expires_at.map(secs))
+                    .bind(to_json(&reminder.message)?)
+                    .bind(secs(now))
+                    .execute(&mut **tx)
+                    .await?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn log_delivery(
                     tx: &mut sqlx::Transaction<'static, $db>,
                     delivery: &Delivery,
@@ -397,24 +423,7 @@ macro_rules! impl_reminder_store {
                     let mut tx = self.begin().await?;
                     let mut added = 0;
                     for reminder in reminders {
-                        let done = sqlx::query(
-                            "INSERT INTO reminders (kind, recipient_id, patient_id, session_id, \
-                             dedupe_key, due_at, expires_at, payload, state, next_attempt_at, \
-                             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $6, $9) \
-                             ON CONFLICT (dedupe_key) DO NOTHING",
-                        )
-                        .bind(reminder.kind.as_str())
-                        .bind(reminder.recipient_id)
-                        .bind(reminder.patient_id)
-                        .bind(reminder.session_id)
-                        .bind(reminder.dedupe_key.as_str())
-                        .bind(secs(reminder.due_at))
-                        .bind(reminder.expires_at.map(secs))
-                        .bind(to_json(&reminder.message)?)
-                        .bind(secs(now))
-                        .execute(&mut *tx)
-                        .await?;
-                        added += done.rows_affected();
+                        added += Self::insert_reminder(&mut tx, reminder, now).await?;
                     }
                     tx.commit().await?;
                     Ok(added)

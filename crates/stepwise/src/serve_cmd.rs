@@ -9,7 +9,7 @@ use clap::Args;
 use stepwise_server::clock::SystemClock;
 use stepwise_server::push::PushConfig;
 use stepwise_server::reminders::ReminderConfig;
-use stepwise_server::{AppState, Config};
+use stepwise_server::{AppState, Config, ConnectionLimits};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -69,6 +69,17 @@ pub struct ServeArgs {
     #[arg(long, env = "STEPWISE_REMINDER_POLL_MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub reminder_poll_ms: u64,
+    /// Most connections open at once, in all; more are answered 503 and closed. Keep it well
+    /// below the file descriptor limit (`ulimit -n`, systemd's LimitNOFILE).
+    #[arg(long, env = "STEPWISE_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+    /// Most connections open at once from one client address (behind a reverse proxy on the
+    /// same machine: from the proxy); more are answered 503 and closed.
+    #[arg(long, env = "STEPWISE_MAX_CONNECTIONS_PER_CLIENT",
+          default_value_t = 128,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections_per_client: u64,
 }
 
 /// An http(s) URL with a host and nothing after the path (no query, no fragment).
@@ -137,6 +148,10 @@ impl ServeArgs {
             mailer,
             push,
             reminders,
+            connection_limits: ConnectionLimits {
+                total: usize::try_from(self.max_connections)?,
+                per_client: usize::try_from(self.max_connections_per_client)?,
+            },
             ..Config::default()
         })
     }

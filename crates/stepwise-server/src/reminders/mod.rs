@@ -151,26 +151,25 @@ pub async fn after_flare(
     Ok(())
 }
 
-/// A weekly review was saved: tell the patient what changed and why — only for the week that
-/// has just ended, so a catch-up of older weeks sends one message, not one per week — and the
-/// therapist whenever it escalated.
-pub async fn after_review(
-    store: &dyn Store,
+/// What a weekly review, once stored, tells: the patient what changed and why — only for the
+/// week that has just ended, so a catch-up of older weeks sends one message, not one per week —
+/// and the therapist whenever it escalated. The store schedules them in the review's own
+/// transaction (`Store::save_review_notifying`), so a crash cannot keep one without the other.
+pub fn review_news(
+    tz: chrono_tz::Tz,
     patient: &Patient,
+    settings: &ReminderSettings,
     review: &ReviewRecord,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let tz = parse_zone("timezone", &patient.timezone)?;
-    let settings = store.reminder_settings(patient.id).await?;
+) -> Vec<NewReminder> {
     let mut reminders = Vec::new();
     if review.week_start == last_complete_week(tz, now) {
-        reminders.push(plan::plan_change(tz, patient, review, &settings));
+        reminders.push(plan::plan_change(tz, patient, review, settings));
     }
     if review.output.decision == Decision::Escalate {
         reminders.push(plan::review_escalation(patient, review));
     }
-    store.schedule_reminders(&reminders, now).await?;
-    Ok(())
+    reminders
 }
 
 /// Plans one patient's session and medication reminders for the coming days.
