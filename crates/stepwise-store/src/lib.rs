@@ -422,7 +422,7 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
     // --- audit ---
 
     /// Appends to the audit log.
-    async fn audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
+    async fn audit(&self, entry: AuditEntry) -> StoreResult<()>;
     /// Audit entries about one patient, oldest first.
     async fn audit_log(&self, patient_id: Id) -> StoreResult<Vec<AuditEntry>>;
 }

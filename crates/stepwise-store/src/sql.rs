@@ -278,7 +278,7 @@ macro_rules! review_columns {
 
 macro_rules! audit_columns {
     () => {
-        "at, actor_id, action, patient_id, clinic_id, outcome"
+        "at, actor_id, action, patient_id, clinic_id"
     };
 }
 
@@ -556,13 +556,6 @@ pub(crate) fn audit_from(row: &impl Cells) -> StoreResult<AuditEntry> {
         action: row.text("action")?,
         patient_id: row.opt_int("patient_id")?,
         clinic_id: row.int("clinic_id")?,
-        outcome: match row.opt_text("outcome")? {
-            None => None,
-            Some(text) => Some(
-                AuditOutcome::parse(&text)
-                    .ok_or_else(|| corrupt(format!("outcome: {text:?}")))?,
-            ),
-        },
     })
 }
 
@@ -2194,23 +2187,18 @@ macro_rules! impl_store {
 
                 // --- audit ---
 
-                async fn audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
-                    let mut tx = self.begin().await?;
-                    for entry in entries {
-                        sqlx::query(
-                            "INSERT INTO audit_log (at, actor_id, action, patient_id, clinic_id, \
-                             outcome) VALUES ($1, $2, $3, $4, $5, $6)",
-                        )
-                        .bind(secs(entry.at))
-                        .bind(entry.actor_id)
-                        .bind(entry.action.as_str())
-                        .bind(entry.patient_id)
-                        .bind(entry.clinic_id)
-                        .bind(entry.outcome.map(AuditOutcome::as_str))
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    tx.commit().await?;
+                async fn audit(&self, entry: AuditEntry) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO audit_log (at, actor_id, action, patient_id, clinic_id) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(secs(entry.at))
+                    .bind(entry.actor_id)
+                    .bind(entry.action.as_str())
+                    .bind(entry.patient_id)
+                    .bind(entry.clinic_id)
+                    .execute(&self.pool)
+                    .await?;
                     Ok(())
                 }
 
