@@ -10,8 +10,12 @@
 //! - `decode`: wearable bytes to minute records (Huami, InfiniTime, PAMS), no database.
 //! - `band-sync`: the release `stepwise band sync` fetching a week from a simulated Huami band
 //!   over a fake BlueZ with a modelled link: its CPU time beside the link time.
+//! - `day`: one simulated day of a clinic network on one server (hourly band uploads, a walk
+//!   and its two-hour check per patient, reminders, Monday's weekly review): the server's CPU
+//!   as a share of two cores, request latency and errors.
 
 mod band_sync;
+mod day;
 mod decode;
 mod push;
 
@@ -51,7 +55,7 @@ enum Which {
     Both,
 }
 
-#[derive(Subcommand, Clone, Copy)]
+#[derive(Subcommand, Clone)]
 enum Bench {
     /// Sample ingest: HTTP API against raw inserts.
     Ingest {
@@ -97,6 +101,32 @@ enum Bench {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
         runs: u32,
     },
+    /// One simulated day of a clinic network on one server: CPU share, latency, errors.
+    Day {
+        /// Patients, each with a band uploading hourly, one walk and its two-hour check.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        patients: u32,
+        /// Simulated hours from Monday 00:00 (24: the whole day).
+        #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(4..=24))]
+        hours: u32,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=512))]
+        concurrency: u64,
+        /// Seconds the idle server is watched afterwards to measure its timers (the weekly
+        /// job and the reminder planner run once a minute: 61 catches both).
+        #[arg(long, default_value_t = 61, value_parser = clap::value_parser!(u64).range(1..=600))]
+        idle_secs: u64,
+    },
+    /// The server of `day` (run by it as a child process; not for direct use).
+    #[command(hide = true)]
+    DayServer {
+        /// Database URL.
+        #[arg(long)]
+        database: String,
+        /// The clock's first instant (RFC 3339).
+        #[arg(long)]
+        start: String,
+    },
 }
 
 #[tokio::main]
@@ -117,6 +147,28 @@ async fn main() -> anyhow::Result<()> {
         ],
     };
     for bench in benches {
+        if let Bench::DayServer { database, start } = &bench {
+            day::day_server(database, start).await?;
+            continue;
+        }
+        if let Bench::Day {
+            patients,
+            hours,
+            concurrency,
+            idle_secs,
+        } = bench
+        {
+            for &backend in &backends {
+                let options = day::DayOptions {
+                    patients,
+                    hours,
+                    concurrency: usize::try_from(concurrency)?,
+                    idle_secs,
+                };
+                day::day(backend, options).await?;
+            }
+            continue;
+        }
         if let Bench::Decode = bench {
             decode::decode()?;
             continue;
@@ -138,7 +190,10 @@ async fn main() -> anyhow::Result<()> {
                 Bench::Review { patients } => review(backend, patients).await?,
                 Bench::Clinic { patients } => clinic_view(backend, patients).await?,
                 Bench::Push { reminders } => push::push(backend, reminders).await?,
-                Bench::Decode | Bench::BandSync { .. } => {}
+                Bench::Decode
+                | Bench::BandSync { .. }
+                | Bench::Day { .. }
+                | Bench::DayServer { .. } => {}
             }
         }
     }
