@@ -14,15 +14,15 @@ pub fn check_staff_access(user: &User, patient: &Patient) -> ApiResult<()> {
     match user.role {
         Role::Patient => Err(ApiError::Forbidden("this is for the care team")),
         _ if patient.clinic_id != user.clinic_id => Err(ApiError::NotFound),
-        Role::Therapist if patient.therapist_id != user.id => Err(ApiError::Forbidden(
-            "this patient is assigned to another therapist",
-        )),
+        // Another therapist's patient: as if it did not exist, so that trying ids does not
+        // tell which are the clinic's patients.
+        Role::Therapist if patient.therapist_id != user.id => Err(ApiError::NotFound),
         Role::Therapist | Role::ClinicAdmin => Ok(()),
     }
 }
 
 /// Loads a patient for a staff member, checks access and audits `action` (e.g.
-/// `read patient.timeline`).
+/// `read patient.timeline`) — also when access is refused: the entry's outcome says so.
 pub async fn staff_patient(
     state: &AppState,
     user: &User,
@@ -33,8 +33,8 @@ pub async fn staff_patient(
         return Err(ApiError::Forbidden("this is for the care team"));
     }
     let patient = state.store.patient(patient_id).await?;
-    check_staff_access(user, &patient)?;
     state.audit(user, action, Some(patient.id)).await?;
+    check_staff_access(user, &patient)?;
     Ok(patient)
 }
 

@@ -160,16 +160,22 @@ impl AppState {
             .cloned()
     }
 
-    /// Records that `actor` did `action` to a patient's data.
+    /// Records that `actor` did `action` to a patient's data (`None`: to no one patient).
+    /// Within a request the entry is written when the answer is known, with its outcome
+    /// ([`crate::audit`]); in a background job at once.
     pub async fn audit(&self, actor: &User, action: &str, patient_id: Option<Id>) -> ApiResult<()> {
+        if crate::audit::note(actor, action, patient_id) {
+            return Ok(());
+        }
         self.store
-            .audit(AuditEntry {
+            .audit(&[AuditEntry {
                 at: self.clock.now(),
                 actor_id: actor.id,
                 action: action.to_string(),
                 patient_id,
                 clinic_id: actor.clinic_id,
-            })
+                outcome: None,
+            }])
             .await?;
         Ok(())
     }

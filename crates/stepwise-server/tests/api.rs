@@ -732,7 +732,7 @@ async fn bad_walk_bodies_are_refused_and_nothing_is_written(backend: Backend) {
     future["started_at"] = json!(now + TimeDelta::minutes(40));
     future["ended_at"] = json!(now + TimeDelta::minutes(60));
     let e = post(future).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(e["field"], "ended_at");
+    assert_eq!(e["field"], "started_at");
     assert!(
         e["error"]
             .as_str()
@@ -1586,22 +1586,42 @@ async fn baseline_from_tolerance_walks(backend: Backend) {
     assert_eq!(e["allowed"], "60..=3600");
 }
 
+/// Every staff read and write of a patient's data is in the patient's audit log with how it
+/// ended: done, refused (not the caller's to see) or invalid (nothing changed). List reads
+/// name each patient listed.
 async fn staff_reads_are_audited(backend: Backend) {
     let w = setup(backend, "Europe/London", monday()).await;
+    let p = w.patient_id;
     w.app
-        .get(
-            &format!("/api/v1/patients/{}/timeline", w.patient_id),
+        .get(&format!("/api/v1/patients/{p}/timeline"), &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    w.app
+        .get("/api/v1/patients", &w.therapist)
+        .await
+        .expect(StatusCode::OK);
+    // A write refused by validation is logged as invalid, not as a write.
+    w.app
+        .put(
+            &format!("/api/v1/patients/{p}/next-visit"),
             &w.therapist,
+            json!({"next_visit": "1900-01-01"}),
         )
         .await
-        .expect(StatusCode::OK);
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
     let admin = w.app.login("admin@riverside.example", PASSWORD).await;
-    let log = w
-        .app
-        .get(&format!("/api/v1/patients/{}/audit", w.patient_id), &admin)
+    // Another therapist of the clinic: the patient is not theirs (as if it did not exist),
+    // and the attempt is logged as refused.
+    let other = w.app.therapist(&admin, "olga@riverside.example").await;
+    w.app
+        .get(&format!("/api/v1/patients/{p}/timeline"), &other)
         .await
-        .expect(StatusCode::OK);
-    let entries: Vec<(i64, &str)> = log
+        .expect(StatusCode::NOT_FOUND);
+    let audit_path = format!("/api/v1/patients/{p}/audit");
+    w.app.get(&audit_path, &admin).await.expect(StatusCode::OK);
+    // The log is written once each answer is known: this read lists the one before.
+    let log = w.app.get(&audit_path, &admin).await.expect(StatusCode::OK);
+    let entries: Vec<(i64, &str, &str)> = log
         .as_array()
         .unwrap()
         .iter()
@@ -1609,23 +1629,24 @@ async fn staff_reads_are_audited(backend: Backend) {
             (
                 e["actor_id"].as_i64().unwrap(),
                 e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
             )
         })
         .collect();
-    assert!(
-        entries.contains(&(id(&w.therapist), "read patient.timeline")),
-        "{entries:?}"
-    );
-    assert!(
-        entries.contains(&(id(&admin), "read patient.audit")),
-        "{entries:?}"
+    let therapist = id(&w.therapist);
+    assert_eq!(
+        entries,
+        [
+            (therapist, "read patient.timeline", "done"),
+            (therapist, "read patient.list", "done"),
+            (therapist, "write patient.next_visit", "invalid"),
+            (id(&other), "read patient.timeline", "refused"),
+            (id(&admin), "read patient.audit", "done"),
+        ]
     );
     // The therapist may not read the audit log.
     w.app
-        .get(
-            &format!("/api/v1/patients/{}/audit", w.patient_id),
-            &w.therapist,
-        )
+        .get(&audit_path, &w.therapist)
         .await
         .expect(StatusCode::FORBIDDEN);
 }
@@ -1696,7 +1717,7 @@ async fn the_care_team_hands_over_a_password_reset_code(backend: Backend) {
     w.app
         .post(&path, &other, json!({}))
         .await
-        .expect(StatusCode::FORBIDDEN);
+        .expect(StatusCode::NOT_FOUND);
     let first = w
         .app
         .post(&path, &w.therapist, json!({}))

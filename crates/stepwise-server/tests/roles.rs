@@ -120,7 +120,9 @@ fn expect(actor: Actor, kind: Kind, ok: StatusCode) -> StatusCode {
         (Kind::AdminOnly, Admin) => ok,
         // The role is checked before the patient is looked up: a 403 reveals nothing.
         (Kind::AdminOnly, TherapistA | TherapistB | OtherTherapist) => S::FORBIDDEN,
-        (Kind::Staff | Kind::AdminOnly, PatientA | PatientB | TherapistB) => S::FORBIDDEN,
+        (Kind::Staff | Kind::AdminOnly, PatientA | PatientB) => S::FORBIDDEN,
+        // Another therapist's patient, as another clinic's: trying ids tells nothing.
+        (Kind::Staff, TherapistB) => S::NOT_FOUND,
         // Another clinic's staff do not learn that the patient exists.
         (Kind::Staff | Kind::AdminOnly, OtherAdmin | OtherTherapist) => S::NOT_FOUND,
         (Kind::AnyStaff, TherapistA | TherapistB | Admin | OtherAdmin | OtherTherapist) => ok,

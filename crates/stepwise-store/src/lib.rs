@@ -421,8 +421,8 @@ pub trait Store: ReminderStore + Send + Sync + 'static {
 
     // --- audit ---
 
-    /// Appends to the audit log.
-    async fn audit(&self, entry: AuditEntry) -> StoreResult<()>;
+    /// Appends entries to the audit log, all or none.
+    async fn audit(&self, entries: &[AuditEntry]) -> StoreResult<()>;
     /// Audit entries about one patient, oldest first.
     async fn audit_log(&self, patient_id: Id) -> StoreResult<Vec<AuditEntry>>;
 }

@@ -659,6 +659,56 @@ pub struct AuditEntry {
     pub patient_id: Option<Id>,
     /// The clinic it happened in.
     pub clinic_id: Id,
+    /// How the request ended (`None` for entries written before outcomes were recorded).
+    pub outcome: Option<AuditOutcome>,
+}
+
+/// How an audited request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// It did what was asked (2xx).
+    Done,
+    /// Not the caller's to see or change (401, 403, 404): nothing was shown or changed.
+    Refused,
+    /// Refused as malformed or out of range (another 4xx): nothing was changed.
+    Invalid,
+    /// It failed inside the server (5xx).
+    Failed,
+}
+
+impl AuditOutcome {
+    /// The outcome of a request that answered `status`.
+    pub fn of_status(status: u16) -> AuditOutcome {
+        match status {
+            200..=399 => AuditOutcome::Done,
+            401 | 403 | 404 => AuditOutcome::Refused,
+            400..=499 => AuditOutcome::Invalid,
+            _ => AuditOutcome::Failed,
+        }
+    }
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Done => "done",
+            AuditOutcome::Refused => "refused",
+            AuditOutcome::Invalid => "invalid",
+            AuditOutcome::Failed => "failed",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(text: &str) -> Option<AuditOutcome> {
+        [
+            AuditOutcome::Done,
+            AuditOutcome::Refused,
+            AuditOutcome::Invalid,
+            AuditOutcome::Failed,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == text)
+    }
 }
 
 /// An outcome measure a therapist records.

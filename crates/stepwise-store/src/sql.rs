@@ -19,10 +19,10 @@ use sqlx::error::ErrorKind;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::model::{
-    AuditEntry, BandDay, Clinic, Device, FlareRecord, NewFlare, NewOutcome, NewSession,
-    OutcomeKind, OutcomeRecord, Patient, PlanChange, PlanChangeSource, RestType, ReviewOutcome,
-    ReviewRecord, Role, RulesVersion, SafetyContact, SessionChange, SessionChangeKind,
-    SessionRecord, SleepEpisode, SleepStage, StepSample, User, WalkingPlan,
+    AuditEntry, AuditOutcome, BandDay, Clinic, Device, FlareRecord, NewFlare, NewOutcome,
+    NewSession, OutcomeKind, OutcomeRecord, Patient, PlanChange, PlanChangeSource, RestType,
+    ReviewOutcome, ReviewRecord, Role, RulesVersion, SafetyContact, SessionChange,
+    SessionChangeKind, SessionRecord, SleepEpisode, SleepStage, StepSample, User, WalkingPlan,
 };
 use crate::{StoreError, StoreResult};
 
@@ -278,7 +278,7 @@ macro_rules! review_columns {
 
 macro_rules! audit_columns {
     () => {
-        "at, actor_id, action, patient_id, clinic_id"
+        "at, actor_id, action, patient_id, clinic_id, outcome"
     };
 }
 
@@ -556,6 +556,12 @@ pub(crate) fn audit_from(row: &impl Cells) -> StoreResult<AuditEntry> {
         action: row.text("action")?,
         patient_id: row.opt_int("patient_id")?,
         clinic_id: row.int("clinic_id")?,
+        outcome: match row.opt_text("outcome")? {
+            None => None,
+            Some(text) => Some(
+                AuditOutcome::parse(&text).ok_or_else(|| corrupt(format!("outcome: {text:?}")))?,
+            ),
+        },
     })
 }
 
@@ -2187,18 +2193,23 @@ macro_rules! impl_store {
 
                 // --- audit ---
 
-                async fn audit(&self, entry: AuditEntry) -> StoreResult<()> {
-                    sqlx::query(
-                        "INSERT INTO audit_log (at, actor_id, action, patient_id, clinic_id) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(secs(entry.at))
-                    .bind(entry.actor_id)
-                    .bind(entry.action.as_str())
-                    .bind(entry.patient_id)
-                    .bind(entry.clinic_id)
-                    .execute(&self.pool)
-                    .await?;
+                async fn audit(&self, entries: &[AuditEntry]) -> StoreResult<()> {
+                    let mut tx = self.begin().await?;
+                    for entry in entries {
+                        sqlx::query(
+                            "INSERT INTO audit_log (at, actor_id, action, patient_id, clinic_id, \
+                             outcome) VALUES ($1, $2, $3, $4, $5, $6)",
+                        )
+                        .bind(secs(entry.at))
+                        .bind(entry.actor_id)
+                        .bind(entry.action.as_str())
+                        .bind(entry.patient_id)
+                        .bind(entry.clinic_id)
+                        .bind(entry.outcome.map(AuditOutcome::as_str))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
                     Ok(())
                 }
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use stepwise_engine::{Decision, Reason, ReasonCode, Review, Rules, SessionReport, WeekEvidence};
 use stepwise_store::{
-    AuditEntry, BandDay, Clinic, ClockTime, Completion, DEVICE_TOKEN_LIFETIME, Delivery,
-    DeliveryOutcome, Device, LocalDay, NewDevice, NewFlare, NewInvite, NewOutcome,
+    AuditEntry, AuditOutcome, BandDay, Clinic, ClockTime, Completion, DEVICE_TOKEN_LIFETIME,
+    Delivery, DeliveryOutcome, Device, LocalDay, NewDevice, NewFlare, NewInvite, NewOutcome,
     NewPushSubscription, NewReminder, NewReview, NewSession, NewUser, OutcomeKind, PatientInvite,
     PlanChangeSource, PlanOverride, ReminderKind, ReminderMessage, ReminderOutcome,
     ReminderSettings, ReminderState, RestType, Role, SampleBatch, SessionChangeKind, SleepEpisode,
@@ -1779,6 +1779,11 @@ async fn audit_log_round_trip(store: Shared) {
         action: action.to_string(),
         patient_id,
         clinic_id: world.clinic.id,
+        outcome: Some(AuditOutcome::of_status(if action.starts_with("write") {
+            422
+        } else {
+            200
+        })),
     };
     let entries = [
         entry(2, "write patient.rules", Some(world.patient.id)),
@@ -1786,13 +1791,13 @@ async fn audit_log_round_trip(store: Shared) {
         entry(3, "read clinic.report", None),
         entry(1, "read patient.timeline", Some(world.patient.id)),
     ];
-    for audit in &entries {
-        store.audit(audit.clone()).await.unwrap();
-    }
+    store.audit(&entries[..2]).await.unwrap();
+    store.audit(&entries[2..]).await.unwrap();
     assert_eq!(
         store.audit_log(world.patient.id).await.unwrap(),
         vec![entries[1].clone(), entries[3].clone(), entries[0].clone()]
     );
+    assert_eq!(entries[0].outcome, Some(AuditOutcome::Invalid));
     assert!(store.audit_log(world.admin.id).await.unwrap().is_empty());
 }
 

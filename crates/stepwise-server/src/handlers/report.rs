@@ -335,6 +335,11 @@ pub async fn clinic_visits(
         attention::compare(&a.attention, &b.attention)
             .then_with(|| (a.next_visit, &a.display_name).cmp(&(b.next_visit, &b.display_name)))
     });
-    state.audit(&user, "read clinic.visits", None).await?;
+    // An audit entry for each patient listed.
+    for row in &rows {
+        state
+            .audit(&user, "read clinic.visits", Some(row.patient_id))
+            .await?;
+    }
     Ok(Json(rows))
 }

@@ -94,8 +94,12 @@ pub async fn list(
         attention::compare(&a.attention, &b.attention)
             .then_with(|| a.patient.display_name.cmp(&b.patient.display_name))
     });
-    // One audit entry for the list: it shows names, plans and last decisions.
-    state.audit(&user, "read patient.list", None).await?;
+    // An audit entry for each patient listed: the list shows names, plans and decisions.
+    for row in &rows {
+        state
+            .audit(&user, "read patient.list", Some(row.patient.id))
+            .await?;
+    }
     Ok(Json(rows))
 }
 
