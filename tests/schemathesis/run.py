@@ -239,6 +239,12 @@ def config(path: Path, client: Client, parameters: dict, device_token: str, seed
     """The run's schemathesis.toml: the login, the device token, the seeded ids."""
     lines = [
         f"seed = {seed_value}",
+        "[cache]",
+        # No state kept between runs (it would land in the current directory): every run
+        # starts from the seed alone, the same on every machine.
+        "enabled = false",
+        "[generation]",
+        'database = "none"',
         "[auth.openapi.session]",
         f'api_key = "{client.cookie}"',
         "[auth.openapi.csrf]",
