@@ -208,10 +208,7 @@ def seed(binary: str, database: str, api: str) -> dict:
     patient.send("PUT", "/me/reminder-settings", {
         "session_reminders": True, "session_times": ["07:30", "17:00"],
         "session_days": ["Mon", "Wed", "Fri"], "quiet_hours": {"start": "22:00", "end": "07:00"}})
-    pairing = patient.send("POST", "/me/pairing-codes")["code"]
-    device = anon.send("POST", "/devices/pair", {
-        "code": pairing, "device": {"kind": "mi-band-5", "address": "C8:0F:10:00:00:01", "name": "Band"}})
-    token = device["token"]
+    token = pair_band(api, patient)
     band = requests.Session()
     minute = start.replace(second=0)
     answer = band.post(f"{api}/samples", headers={"Authorization": f"Bearer {token}"}, json={
@@ -223,7 +220,16 @@ def seed(binary: str, database: str, api: str) -> dict:
 
     therapist = Client(api)
     therapist.login("tess@fuzz.example", PASSWORD)
-    review = therapist.send("POST", f"/patients/{patient_id}/reviews", {})
+    therapist.send("POST", f"/patients/{patient_id}/reviews", {})
+    # A red flag (pain at the alert level, 8 by default): this week's review escalates at once,
+    # and its acknowledgement is what the therapist's run gets to try.
+    patient.send("POST", "/me/flares", {
+        "client_id": "seed-red-flag", "started_at": iso(now - dt.timedelta(hours=2)), "pain": 9})
+    reviews = therapist.send("GET", f"/patients/{patient_id}/reviews")
+    escalated = [r for r in reviews if r["output"]["decision"] == "escalate"]
+    if not escalated:
+        raise SystemExit(f"seeding: the red flag escalated no review: {reviews}")
+    review = escalated[0]
     therapist.send("PUT", f"/patients/{patient_id}/next-visit",
                    {"next_visit": (today + dt.timedelta(days=7)).isoformat()})
     therapist.send("POST", f"/patients/{patient_id}/outcomes",
@@ -231,8 +237,15 @@ def seed(binary: str, database: str, api: str) -> dict:
     return {
         "patient": patient, "therapist": therapist, "patient_id": patient_id,
         "therapist_id": therapist_id, "walk_id": recent, "review_id": review["id"],
-        "device_token": token,
     }
+
+
+def pair_band(api: str, patient: Client) -> str:
+    """Pairs a band for the patient; returns its upload token."""
+    pairing = patient.send("POST", "/me/pairing-codes")["code"]
+    device = Client(api).send("POST", "/devices/pair", {
+        "code": pairing, "device": {"kind": "mi-band-5", "address": "C8:0F:10:00:00:01", "name": "Band"}})
+    return device["token"]
 
 
 def config(path: Path, client: Client, parameters: dict, device_token: str, seed_value: int) -> None:
@@ -330,7 +343,9 @@ def main() -> None:
             client, parameters = roles[role]
             with tempfile.TemporaryDirectory() as scratch:
                 cfg = Path(scratch) / "schemathesis.toml"
-                config(cfg, client, parameters, seeded["device_token"], args.seed)
+                # A band of its own for each run: the patient's run may remove bands.
+                token = pair_band(api, seeded["patient"])
+                config(cfg, client, parameters, token, args.seed)
                 say(f"{args.label}: fuzzing as the {role}")
                 rc, figures = run_schemathesis(
                     schemathesis, server.url, cfg, report_dir / f"{args.label}-{role}.ndjson", args)
