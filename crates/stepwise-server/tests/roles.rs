@@ -694,6 +694,158 @@ async fn role_matrix(backend: Backend) {
         again.status,
         again.body,
     ));
+    // The public endpoints whose credential is in the body (a code, a password): with wrong
+    // ones, every actor gets the same answer — a login or a band token opens nothing more.
+    let session_path = format!("/api/v1/me/sessions/{}", w.session_a);
+    for (tries, actor) in ACTORS.into_iter().enumerate() {
+        // Guessing codes is limited per client (all actors here share one): five wrong codes
+        // answer 422 naming the field, the rest 429.
+        let guessed = if tries < 5 {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        let public: [(Method, String, Option<Value>, StatusCode); 6] = [
+            (
+                Method::POST,
+                "/api/v1/auth/login".into(),
+                Some(
+                    json!({"email": format!("nobody-{actor:?}@example.org"), "password": "not-the-password"}),
+                ),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                Method::POST,
+                "/api/v1/auth/password-reset".into(),
+                Some(json!({"code": "ABCD-EFGH-JKLM", "password": "a-new-password-1"})),
+                guessed,
+            ),
+            (
+                Method::POST,
+                "/api/v1/auth/password-reset/email".into(),
+                Some(json!({"email": format!("nobody-{actor:?}@example.org")})),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (
+                Method::GET,
+                // Which ways back in this server offers (e-mail or not): the same for all.
+                "/api/v1/auth/recovery".into(),
+                None,
+                StatusCode::OK,
+            ),
+            (
+                Method::POST,
+                "/api/v1/devices/pair".into(),
+                Some(
+                    json!({"code": "ABCD-EFGH", "device": {"kind": "mi-band-5", "address": "C8:0F:10:00:00:09", "name": "Mi Band 5"}}),
+                ),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            (
+                Method::POST,
+                "/api/v1/invites/accept".into(),
+                Some(
+                    json!({"code": "ABCD-EFGH-JKLM", "email": format!("new-{actor:?}@example.org"), "display_name": "New", "password": "a-new-password-1"}),
+                ),
+                guessed,
+            ),
+        ];
+        for (method, path, body, want) in public {
+            let got = w.app.call(method.clone(), &path, w.auth(actor), body).await;
+            rows.push((actor, method, path, want, got.status, got.body));
+        }
+        let safety = w
+            .app
+            .put(
+                "/api/v1/clinic/safety-contact",
+                w.auth(actor),
+                json!({"phone": "+44 20 7946 0000", "text": ""}),
+            )
+            .await;
+        rows.push((
+            actor,
+            Method::PUT,
+            "/api/v1/clinic/safety-contact".into(),
+            expect(actor, Kind::AnyAdmin, StatusCode::OK),
+            safety.status,
+            safety.body,
+        ));
+        let path = format!(
+            "/api/v1/clinic/therapists/{}/password-reset",
+            id(w.auth(TherapistA))
+        );
+        let reset = w.app.post(&path, w.auth(actor), json!({})).await;
+        let want = match actor {
+            // Another clinic's therapist, for its admin: as if they did not exist.
+            OtherAdmin => StatusCode::NOT_FOUND,
+            other => expect(other, Kind::AnyAdmin, StatusCode::CREATED),
+        };
+        rows.push((actor, Method::POST, path, want, reset.status, reset.body));
+        let path = format!("/api/v1/patients/{p}/password-reset");
+        let reset = w.app.post(&path, w.auth(actor), json!({})).await;
+        let want = expect(actor, Kind::Staff, StatusCode::CREATED);
+        rows.push((actor, Method::POST, path, want, reset.status, reset.body));
+        // Patient A's walk, corrected and its next-morning check answered by each actor: only
+        // patient A finds it (the check opens the next morning: 409 until then).
+        let corrected = w
+            .app
+            .put(
+                &session_path,
+                w.auth(actor),
+                json!({"walked_s": 1200, "pain_before": 2, "pain_during_max": 3}),
+            )
+            .await;
+        let want = match actor {
+            PatientB => StatusCode::NOT_FOUND,
+            other => expect(other, Kind::OwnPatient, StatusCode::OK),
+        };
+        rows.push((
+            actor,
+            Method::PUT,
+            session_path.clone(),
+            want,
+            corrected.status,
+            corrected.body,
+        ));
+        let path = format!("{session_path}/next-morning-check");
+        let morning = w
+            .app
+            .post(&path, w.auth(actor), json!({"pain_next_morning": 2}))
+            .await;
+        let want = match actor {
+            PatientB => StatusCode::NOT_FOUND,
+            other => expect(other, Kind::OwnPatient, StatusCode::CONFLICT),
+        };
+        rows.push((
+            actor,
+            Method::POST,
+            path,
+            want,
+            morning.status,
+            morning.body,
+        ));
+    }
+    // Patient A's walk withdrawn: by everyone else (it must stay), then by patient A.
+    let path = format!("{session_path}/withdraw");
+    for actor in ACTORS
+        .into_iter()
+        .filter(|a| *a != PatientA)
+        .chain([PatientA])
+    {
+        let answer = w.app.post(&path, w.auth(actor), json!({})).await;
+        let want = match actor {
+            PatientB => StatusCode::NOT_FOUND,
+            other => expect(other, Kind::OwnPatient, StatusCode::OK),
+        };
+        rows.push((
+            actor,
+            Method::POST,
+            path.clone(),
+            want,
+            answer.status,
+            answer.body,
+        ));
+    }
     // Patient A's band: everyone tries to renew its token (only the band itself may), then to
     // remove it, as the patient and as staff; the care team and patient A may.
     let band_a = w
@@ -732,6 +884,8 @@ async fn role_matrix(backend: Backend) {
             answer.status,
             answer.body,
         ));
+    }
+    for actor in ACTORS {
         let path = format!("/api/v1/patients/{p}/devices/{band_a}");
         let answer = w.app.delete(&path, w.auth(actor)).await;
         let want = expect(actor, Kind::Staff, StatusCode::OK);
@@ -771,7 +925,37 @@ async fn role_matrix(backend: Backend) {
         upload.status,
         upload.body,
     ));
+    // Last, since it ends each actor's login: logging out (no login, or a band token: 401).
+    for actor in ACTORS {
+        let answer = w
+            .app
+            .post("/api/v1/auth/logout", w.auth(actor), json!({}))
+            .await;
+        let want = expect(actor, Kind::AnyUser, StatusCode::NO_CONTENT);
+        rows.push((
+            actor,
+            Method::POST,
+            "/api/v1/auth/logout".into(),
+            want,
+            answer.status,
+            answer.body,
+        ));
+    }
     table.clear();
+    // The matrix covers the whole API: every operation openapi.json documents was tried by
+    // every actor (a new endpoint without its row fails here).
+    let tried: Vec<(Method, String)> = rows
+        .iter()
+        .map(|(_, method, path, ..)| {
+            let path = path.split(" (").next().unwrap().split('?').next().unwrap();
+            (method.clone(), path.to_string())
+        })
+        .collect();
+    let missing = untried_operations(&tried);
+    assert!(
+        missing.is_empty(),
+        "the role matrix does not try: {missing:?}"
+    );
     let wrong: Vec<String> = rows
         .iter()
         .filter(|(_, _, _, want, got, _)| want != got)
@@ -786,7 +970,37 @@ async fn role_matrix(backend: Backend) {
         rows.len(),
         wrong.join("\n")
     );
-    assert!(rows.len() >= 9 * 53 + 10);
+    assert!(rows.len() >= 9 * 67);
+}
+
+/// The documented operations (`METHOD /path/{param}`) none of `tried` (method, concrete
+/// `/api/v1/...` path) matches, each tried by every actor.
+fn untried_operations(tried: &[(Method, String)]) -> Vec<String> {
+    let doc: Value = serde_json::from_str(stepwise_server::handlers::system::OPENAPI).unwrap();
+    let base = doc["servers"][0]["url"].as_str().unwrap();
+    let matches = |template: &str, path: &str| {
+        let (t, p): (Vec<&str>, Vec<&str>) =
+            (template.split('/').collect(), path.split('/').collect());
+        t.len() == p.len()
+            && t.iter()
+                .zip(&p)
+                .all(|(t, p)| t == p || (t.starts_with('{') && !p.is_empty()))
+    };
+    let mut missing = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let method: Method = method.to_uppercase().parse().unwrap();
+            let template = format!("{base}{path}");
+            let by = tried
+                .iter()
+                .filter(|(m, p)| *m == method && matches(&template, p))
+                .count();
+            if by < ACTORS.len() {
+                missing.push(format!("{method} {path} (tried {by} times)"));
+            }
+        }
+    }
+    missing
 }
 
 async fn lists_show_only_what_each_role_may_see(backend: Backend) {
