@@ -191,6 +191,32 @@ await run('staff', async ({ base, admin, newPage }) => {
   const changeText = await desk.locator('#walk-change-list li').first().innerText();
   assert.match(changeText, /: the patient corrected the walk of .*: pain during 3 → 5\.$/);
   step(`the care team sees the correction: "${changeText}"`);
+
+  // Pat's band, paired from the phone, is on the patient page; the therapist removes it (lost)
+  // and its token is refused at once.
+  const { code } = await patApi.post('/me/pairing-codes', {});
+  const pairing = await fetch(`${base}/api/v1/devices/pair`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ code, device: { kind: 'infinitime', address: 'D1:2E:00:00:00:07', name: 'PineTime' } }),
+  });
+  assert.equal(pairing.status, 201);
+  const bandToken = (await pairing.json()).token;
+  await desk.reload();
+  const band = desk.locator('#band-list li', { hasText: 'PineTime' });
+  await band.getByText(/not synced yet/).waitFor();
+  desk.once('dialog', (dialog) => dialog.accept());
+  await desk.getByRole('button', { name: 'Remove PineTime' }).click();
+  await band.getByText(/removed .*: it can no longer upload/).waitFor();
+  const upload = await fetch(`${base}/api/v1/samples`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${bandToken}` },
+    body: JSON.stringify({ steps: [{ minute: new Date(Math.floor((justNow - 3600e3) / 60e3) * 60e3).toISOString(), steps: 80 }] }),
+  });
+  assert.equal(upload.status, 401);
+  const devices = await tessApi.get(`/patients/${pat.id}/devices`);
+  assert.ok(devices[0].revoked_at, 'the band is removed on the server');
+  step('the therapist removes Pat\'s band from the patient page; its token is refused');
   await desk.goto(`${base}/app/patient/${sam.id}`);
   await desk.getByLabel('What did you do or decide?').fill('Phoned Sam: pain settled overnight.');
   await desk.getByRole('button', { name: 'Acknowledge escalation' }).click();
