@@ -111,7 +111,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 fn explain<T: DeserializeOwned>(bytes: &[u8], plain: serde_json::Error) -> ApiError {
-    if plain.is_syntax() || plain.is_eof() {
+    // serde_json reports some wrong shapes as syntax (a number where an enum's name belongs:
+    // "expected value"): only a body that is not JSON at all is refused without a field.
+    let not_json = plain.is_eof()
+        || (plain.is_syntax() && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_err());
+    if not_json {
         return ApiError::BadRequest(format!("the body is not valid JSON: {plain}"));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -120,7 +124,12 @@ fn explain<T: DeserializeOwned>(bytes: &[u8], plain: serde_json::Error) -> ApiEr
         return ApiError::BadRequest(format!("the body is not valid JSON: {plain}"));
     };
     let path = err.path().to_string();
-    let message = err.into_inner().to_string();
+    let inner = err.into_inner();
+    let message = if inner.is_syntax() {
+        format!("{path} is not of the type or one of the values allowed")
+    } else {
+        inner.to_string()
+    };
     let at_root = path == "." || path == "?";
     // serde reports a missing field at its parent; name the field itself.
     let field = match message
@@ -137,6 +146,17 @@ fn explain<T: DeserializeOwned>(bytes: &[u8], plain: serde_json::Error) -> ApiEr
         message,
         allowed: None,
     }
+}
+
+/// For a field that may be `null` but not left out (`#[serde(deserialize_with =
+/// "crate::json::nullable")]`): a body that leaves it out is refused naming it, so that a
+/// client which forgets a field does not clear what it holds.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer)
 }
 
 /// The parameters in a request's path (`/patients/{id}`), refused as every other error is —

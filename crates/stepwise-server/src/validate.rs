@@ -169,6 +169,25 @@ pub fn not_older_than(
     }
 }
 
+/// A one-time code as handed over or typed: letters and digits, in groups separated by
+/// dashes or spaces, at most 64 characters. (Codes are compared by their letters and digits
+/// alone; anything else in one is a client's mistake, refused rather than dropped.)
+pub fn code(field: &str, value: &str) -> ApiResult<()> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ' ');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!("{field} is not a code Stepwise gives out"),
+            "letters and digits, in groups separated by '-' or spaces",
+        ))
+    }
+}
+
 /// A plausible e-mail address, returned lower-cased.
 pub fn email(field: &str, value: &str) -> ApiResult<String> {
     let value = value.trim().to_lowercase();
@@ -176,7 +195,7 @@ pub fn email(field: &str, value: &str) -> ApiResult<String> {
         && value.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
         })
-        && !value.chars().any(char::is_whitespace);
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
     if ok {
         Ok(value)
     } else {

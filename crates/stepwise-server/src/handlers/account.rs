@@ -63,6 +63,10 @@ pub async fn login(
     client: ClientAddr,
     Body(req): Body<Login>,
 ) -> ApiResult<Response> {
+    // No stored e-mail or password holds a control character (sign-up refuses them), and one
+    // must not reach the database's text comparison or the password hasher.
+    validate::text("email", &req.email, 254)?;
+    validate::text("password", &req.password, crate::auth::MAX_PASSWORD_LEN)?;
     let email = req.email.trim().to_lowercase();
     let now = state.clock.now();
     let account_key = client.key(&format!("login:{email}"));
@@ -322,6 +326,7 @@ pub async fn accept_invite(
     let email = validate::email("email", &req.email)?;
     validate::required_text("display_name", &req.display_name, 100)?;
     check_new_password(&req.password)?;
+    validate::code("code", &req.code)?;
     let attempt = CodeAttempt::start(&state, &client, "invite")?;
     let password_hash = hash_password_blocking(req.password).await?;
     let user = NewUser {
@@ -410,7 +415,7 @@ pub async fn set_clinic_defaults(
 ) -> ApiResult<Json<Clinic>> {
     require_role(&user, &[Role::ClinicAdmin], "this is for clinic admins")?;
     let clinic = state.store.clinic(user.clinic_id).await?;
-    let rules = merge_rules(&clinic.default_rules, req.rules)?;
+    let rules = merge_rules(&clinic.default_rules, req.rules, "rules.")?;
     let plan = match req.plan {
         Some(p) => WalkingPlan {
             interval_s: p.interval_s,

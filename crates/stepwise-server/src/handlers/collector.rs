@@ -48,6 +48,7 @@ pub async fn pair(
     State(state): State<AppState>,
     Body(req): Body<PairRequest>,
 ) -> ApiResult<(StatusCode, Json<Paired>)> {
+    validate::code("code", &req.code)?;
     let kinds: Vec<&str> = DeviceKind::ALL.iter().map(DeviceKind::as_str).collect();
     if !kinds.contains(&req.device.kind.as_str()) {
         return Err(ApiError::invalid(
@@ -239,8 +240,9 @@ fn check_upload(upload: Upload, now: DateTime<Utc>) -> ApiResult<SampleBatch> {
     }
     for (i, e) in sleep.iter().enumerate() {
         let field = |name: &str| format!("sleep[{i}].{name}");
-        validate::not_future(&field("end"), e.end, now)?;
+        validate::not_future(&field("start"), e.start, now)?;
         validate::not_older_than(&field("start"), e.start, now, MAX_SAMPLE_AGE)?;
+        validate::not_future(&field("end"), e.end, now)?;
         let length = e.end - e.start;
         if length <= TimeDelta::zero() || length > TimeDelta::hours(24) {
             return Err(ApiError::invalid(

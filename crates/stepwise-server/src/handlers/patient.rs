@@ -411,13 +411,20 @@ pub async fn correct_walk(
     Ok(Json(WithAdvice { record, safety }))
 }
 
+/// A body with no fields: `{}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
 /// `POST /api/v1/me/sessions/{id}/withdraw` — withdraw a walk logged in the last few hours
 /// (logged by mistake, or twice): it counts nowhere from now on, its checks are not asked,
-/// and the change is kept with the walk as it was.
+/// and the change is kept with the walk as it was. The body is `{}`: a field in it is a
+/// client's mistake (a correction sent to the wrong place), refused before anything changes.
 pub async fn withdraw_walk(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(session_id): Path<i64>,
+    Body(NoFields {}): Body<NoFields>,
 ) -> ApiResult<Json<SessionChange>> {
     let patient = own_patient(&state, &user).await?;
     let now = state.clock.now();

@@ -161,6 +161,7 @@ pub async fn reset(
     Body(req): Body<NewPassword>,
 ) -> ApiResult<StatusCode> {
     check_new_password(&req.password)?;
+    crate::validate::code("code", &req.code)?;
     let attempt = CodeAttempt::start(&state, &client, "password-reset")?;
     let password_hash = hash_password_blocking(req.password).await?;
     let result = state
@@ -211,12 +212,12 @@ pub async fn reset_by_email(
     client: ClientAddr,
     Body(req): Body<ResetByEmail>,
 ) -> ApiResult<StatusCode> {
+    let email = validate::email("email", &req.email)?;
     let Some(mailer) = state.config.mailer.clone() else {
         return Err(ApiError::Unavailable(
             "this server sends no e-mail: ask your care team for a reset code",
         ));
     };
-    let email = validate::email("email", &req.email)?;
     let now = state.clock.now();
     for key in [client.key("reset-email"), format!("reset-email:{email}")] {
         if let Err(wait) = state.mail_limiter.check(&key, now) {

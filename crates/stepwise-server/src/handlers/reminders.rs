@@ -115,6 +115,7 @@ pub async fn subscribe(
             format!("at most {MAX_ENDPOINT_LEN} characters"),
         ));
     }
+    validate::text("endpoint", &req.endpoint, MAX_ENDPOINT_LEN)?;
     let pusher = state.pusher().await?;
     pusher.check_endpoint(&req.endpoint).map_err(|why| {
         ApiError::invalid(
@@ -221,6 +222,7 @@ pub struct PatientSettings {
     session_reminders: bool,
     session_times: Vec<ClockTime>,
     session_days: Vec<Weekday>,
+    #[serde(deserialize_with = "crate::json::nullable")]
     quiet_hours: Option<QuietHours>,
     /// The next-morning check on or off; left out, it stays as it is.
     #[serde(default)]
@@ -303,6 +305,7 @@ pub async fn patient_reminders(
 #[serde(deny_unknown_fields)]
 pub struct TherapistSettings {
     /// Minutes before each walk time to remind about medication; `null` for none.
+    #[serde(deserialize_with = "crate::json::nullable")]
     medication_lead_min: Option<i64>,
     /// Minutes after a walk ends that its two-hour check stays open for reminders.
     two_hour_window_min: i64,

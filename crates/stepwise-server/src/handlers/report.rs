@@ -157,6 +157,7 @@ pub async fn report_page(
 #[serde(deny_unknown_fields)]
 pub struct NextVisit {
     /// A local date, or null to clear.
+    #[serde(deserialize_with = "crate::json::nullable")]
     next_visit: Option<NaiveDate>,
 }
 

@@ -214,7 +214,7 @@ pub async fn save_rules(
 ) -> ApiResult<(StatusCode, Json<RulesVersion>)> {
     let patient = staff_patient(&state, &user, id, "write patient.rules").await?;
     let current = state.store.current_rules(patient.id).await?;
-    let rules = merge_rules(&current.rules, changes)?;
+    let rules = merge_rules(&current.rules, changes, "")?;
     let saved = state
         .store
         .save_rules(patient.id, &rules, user.id, state.clock.now())
@@ -254,7 +254,7 @@ pub async fn preview_rules(
     let weeks = req.weeks.unwrap_or(PREVIEW_WEEKS);
     validate::in_range("weeks", weeks, 1..=52)?;
     let current = state.store.current_rules(patient.id).await?;
-    let rules = merge_rules(&current.rules, req.rules)?;
+    let rules = merge_rules(&current.rules, req.rules, "rules.")?;
     let reviews = state.store.reviews(patient.id).await?;
     let recent = &reviews[reviews.len().saturating_sub(weeks as usize)..];
     let weeks = replay(&rules, recent, patient.plan.sessions_per_week)?;
@@ -263,9 +263,13 @@ pub async fn preview_rules(
 
 /// Applies a partial rules object over `current`, refusing unknown fields and invalid values
 /// with the engine's own messages.
+///
+/// `prefix` is where the changes sit in the request body (`""` when the body is the changes,
+/// `"rules."` when they are its `rules`): a field at fault is named by its path in the body.
 pub fn merge_rules(
     current: &Rules,
     changes: serde_json::Map<String, serde_json::Value>,
+    prefix: &str,
 ) -> ApiResult<Rules> {
     let mut merged = match serde_json::to_value(current) {
         Ok(serde_json::Value::Object(map)) => map,
@@ -278,8 +282,20 @@ pub fn merge_rules(
     merged.extend(changes);
     let bytes =
         serde_json::to_vec(&merged).map_err(|e| ApiError::Internal(format!("rules merge: {e}")))?;
-    let rules: Rules = parse(&bytes)?;
-    rules.validate()?;
+    let in_body = |err: ApiError| match err {
+        ApiError::Invalid {
+            field,
+            message,
+            allowed,
+        } => ApiError::Invalid {
+            field: format!("{prefix}{}", field.strip_prefix("rules.").unwrap_or(&field)),
+            message,
+            allowed,
+        },
+        other => other,
+    };
+    let rules: Rules = parse(&bytes).map_err(in_body)?;
+    rules.validate().map_err(|err| in_body(err.into()))?;
     Ok(rules)
 }
 
