@@ -8,11 +8,16 @@
 //! * **Examples.** Each operation's `requestBody.content["application/json"].example` is a
 //!   valid body; an operation without one fails the catalogue. Examples are written for the
 //!   world this test builds: a clinic admin (user 1), a therapist (user 2) and their patient
-//!   (user 3) in Europe/London, with walks in the week of 2026-11-02, and the clock at
-//!   **2026-11-09T08:00:00Z** while the catalogue runs. An example's instants therefore lie
-//!   in the days before that (e.g. a walk on 2026-11-08), never relative to "now". One-time
-//!   codes cannot be static: the `code` of `/invites/accept`, `/auth/password-reset` and
-//!   `/devices/pair` is replaced by a fresh code made through the API ([`live_code`]).
+//!   (user 3) in Europe/London, with walks in the week of 2026-11-02 (its review escalated by
+//!   a red flag), a walk on the evening of 2026-11-08 (`{session_id}` of the next-morning
+//!   check) and one at 05:00 on 2026-11-09 (`{session_id}` of the other walk operations),
+//!   and the clock at **2026-11-09T08:00:00Z** while the catalogue runs. An example's
+//!   instants therefore lie in the days before that (e.g. a walk on 2026-11-08), never
+//!   relative to "now": a valid example stays valid. One-time codes cannot be static: the
+//!   `code` of `/invites/accept`, `/auth/password-reset` and `/devices/pair` is replaced by a
+//!   fresh code made through the API ([`live_code`]). Each operation is called as someone
+//!   allowed to: the patient (`/me/…`, `/push/…`), the therapist (`/patients/…`), the clinic
+//!   admin (`/clinic/…`, `/invites`), the band (`/samples`), or nobody (public ones).
 //! * **Per field** (recursing into nested objects and the first item of arrays): a value of
 //!   the wrong JSON type; for numbers, one below `minimum` and one above `maximum` (when
 //!   documented), 1e300 and -1; for text, a NUL inside and 100,000 characters; for
@@ -496,7 +501,8 @@ async fn every_spoiled_body_is_refused_naming_its_field_and_storing_nothing(back
 
     let mut snapshot = Snapshot::open(&app.db.url).await;
     let mut wrong = Vec::new();
-    let mut sent = 0;
+    let (mut sent, mut replayed) = (0, 0);
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
     for (path, method, op) in &operations {
         let content = &op["requestBody"]["content"]["application/json"];
         let Some(example) = content.get("example") else {
@@ -566,6 +572,17 @@ async fn every_spoiled_body_is_refused_naming_its_field_and_storing_nothing(back
                 .raw(method.clone(), &url, who, Some(bytes), "application/json")
                 .await;
             sent += 1;
+            let kind = [
+                "wrong type",
+                "below minimum",
+                "above maximum",
+                "date",
+                "instant",
+            ]
+            .into_iter()
+            .find(|k| m.what.starts_with(k))
+            .unwrap_or(&m.what);
+            *kinds.entry(kind.to_string()).or_default() += 1;
             let after = snapshot.take().await;
             let label = format!("{method} {path} [{field}: {}]", m.what);
             if allowed && answer.status.is_success() {
@@ -608,7 +625,7 @@ async fn every_spoiled_body_is_refused_naming_its_field_and_storing_nothing(back
             let answer = app
                 .call(method.clone(), &url, who, Some(example.clone()))
                 .await;
-            sent += 1;
+            replayed += 1;
             if !answer.status.is_success() {
                 wrong.push(format!(
                     "{method} {path}: the example is refused: {} {}",
@@ -618,10 +635,13 @@ async fn every_spoiled_body_is_refused_naming_its_field_and_storing_nothing(back
         }
     }
     eprintln!(
-        "{backend:?}: {} operations, {sent} requests, {:?}",
+        "{backend:?}: {} operations, {sent} spoiled bodies, {replayed} examples replayed, {:?}",
         operations.len(),
         started.elapsed()
     );
+    eprintln!("{kinds:?}");
+    // The catalogue does not shrink unnoticed (it was 529 when written).
+    assert!(sent >= 500, "only {sent} spoiled bodies sent");
     assert!(
         wrong.is_empty(),
         "{} failures:\n{}",
