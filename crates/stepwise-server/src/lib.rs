@@ -225,11 +225,12 @@ pub async fn serve(
     let job_state = state.clone();
     let job = tokio::spawn(async move {
         let mut ticks = tokio::time::interval(REVIEW_JOB_PERIOD);
+        let mut reviews = weekly::ReviewJob::default();
         loop {
             ticks.tick().await;
             let now = job_state.clock.now();
             let started = std::time::Instant::now();
-            let run = weekly::run_due_reviews(job_state.store.as_ref(), now).await;
+            let run = reviews.run(job_state.store.as_ref(), now).await;
             if let Ok(summary) = &run {
                 job_state.metrics.weekly_run(summary, started.elapsed());
             }

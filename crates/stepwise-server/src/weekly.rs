@@ -6,6 +6,8 @@
 //! twice (or on two server instances at once) changes nothing the second time. While an
 //! escalation is open the review is still made and stored, but not applied to the plan.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use futures::StreamExt;
@@ -319,42 +321,78 @@ pub fn due_weeks(
 pub const REVIEW_CONCURRENCY: usize = 8;
 
 /// Reviews every patient's due weeks. Failures are logged per patient and do not stop the run.
+/// A run with nothing remembered: [`ReviewJob::run`] of a fresh job.
 pub async fn run_due_reviews(store: &dyn Store, now: DateTime<Utc>) -> StoreResult<RunSummary> {
-    let patients = store.all_patients().await?;
-    let mut summary = RunSummary {
-        patients: patients.len(),
-        ..RunSummary::default()
-    };
-    let mut waiting = patients.iter();
-    let mut running = FuturesUnordered::new();
-    loop {
-        while running.len() < REVIEW_CONCURRENCY {
-            match waiting.next() {
-                Some(patient) => running.push(review_due_weeks(store, patient, now)),
+    ReviewJob::default().run(store, now).await
+}
+
+/// The weekly review job as `stepwise serve` runs it every minute: it remembers, per patient,
+/// the last completed week it has seen through (reviewed, or not due), so that a minute in
+/// which no patient's week has ended costs one query for the patient list instead of one per
+/// patient. Reviews are never removed, so what it remembers stays true; a patient whose zone
+/// changes, or whose next week ends, is looked at again.
+#[derive(Debug, Default)]
+pub struct ReviewJob {
+    /// Patient id → the last complete week (its Monday) known to need no review.
+    done_through: HashMap<i64, NaiveDate>,
+}
+
+impl ReviewJob {
+    /// Reviews every patient's due weeks, skipping patients already seen through their last
+    /// completed week. Failures are logged per patient and do not stop the run.
+    pub async fn run(&mut self, store: &dyn Store, now: DateTime<Utc>) -> StoreResult<RunSummary> {
+        let patients = store.all_patients().await?;
+        let mut summary = RunSummary {
+            patients: patients.len(),
+            ..RunSummary::default()
+        };
+        let done_through = &self.done_through;
+        let mut waiting = patients.iter().filter(|patient| {
+            let last = parse_zone("timezone", &patient.timezone)
+                .ok()
+                .map(|tz| last_complete_week(tz, now));
+            last.is_none() || done_through.get(&patient.id) != last.as_ref()
+        });
+        let mut seen = Vec::new();
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < REVIEW_CONCURRENCY {
+                match waiting.next() {
+                    Some(patient) => running.push(review_due_weeks(store, patient, now)),
+                    None => break,
+                }
+            }
+            match running.next().await {
+                Some(Ok((patient, made, through))) => {
+                    summary.reviewed += made;
+                    seen.push((patient, through));
+                }
+                Some(Err((patient, err))) => {
+                    summary.failed += 1;
+                    tracing::warn!(patient, error = %err, "weekly review failed");
+                }
                 None => break,
             }
         }
-        match running.next().await {
-            Some(Ok(made)) => summary.reviewed += made,
-            Some(Err((patient, err))) => {
-                summary.failed += 1;
-                tracing::warn!(patient, error = %err, "weekly review failed");
-            }
-            None => break,
-        }
+        drop(running);
+        self.done_through.extend(seen);
+        Ok(summary)
     }
-    Ok(summary)
 }
 
-/// Reviews one patient's due weeks; on failure, says whose.
+/// Reviews one patient's due weeks: (whose, reviews made, the last complete week now needing
+/// no review); on failure, says whose.
 async fn review_due_weeks(
     store: &dyn Store,
     patient: &Patient,
     now: DateTime<Utc>,
-) -> Result<usize, (i64, ApiError)> {
-    review_patient_weeks(store, patient, now)
-        .await
-        .map_err(|err| (patient.id, err))
+) -> Result<(i64, usize, NaiveDate), (i64, ApiError)> {
+    let reviewed = async {
+        let made = review_patient_weeks(store, patient, now).await?;
+        let tz = parse_zone("timezone", &patient.timezone)?;
+        Ok::<_, ApiError>((patient.id, made, last_complete_week(tz, now)))
+    };
+    reviewed.await.map_err(|err| (patient.id, err))
 }
 
 async fn review_patient_weeks(

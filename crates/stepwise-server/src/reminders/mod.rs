@@ -13,7 +13,7 @@
 
 pub mod plan;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -194,23 +194,73 @@ fn planned_for(
 }
 
 /// Plans every patient's session and medication reminders for the coming days, and band
-/// nudges for silent bands. Returns how many reminders are new.
+/// nudges for silent bands. Returns how many reminders are new. A run with nothing
+/// remembered: [`Planner::plan_all`] of a fresh planner.
 pub async fn plan_all(store: &dyn Store, now: DateTime<Utc>) -> ApiResult<u64> {
-    let mut reminders: Vec<NewReminder> = Vec::new();
-    for (patient_id, settings) in store.all_reminder_settings().await? {
-        let patient = store.patient(patient_id).await?;
-        reminders.extend(planned_for(&patient, &settings, now)?);
-    }
-    for silence in store.band_silence().await? {
-        if now - silence.last_seen < plan::BAND_SILENCE {
-            continue;
+    Planner::default().plan_all(store, now).await
+}
+
+/// How long the planner trusts what it remembers: after this, every patient's reminders are
+/// scheduled again (a no-op for those already scheduled).
+pub const PLAN_REFRESH: Duration = Duration::from_secs(3600);
+
+/// The scheduler's planner. It remembers the reminders it last scheduled for each patient, so
+/// that the every-minute run writes only patients whose plan changed (a new day within
+/// [`plan::PLAN_DAYS`], new settings, a new interval) instead of re-inserting every patient's
+/// reminders each minute. New settings drop pending reminders and schedule the new ones in
+/// the same request (`PUT /me/reminder-settings`), so nothing it skips is missing; it forgets
+/// everything every [`PLAN_REFRESH`] all the same.
+#[derive(Debug, Default)]
+pub struct Planner {
+    scheduled: HashMap<i64, Vec<NewReminder>>,
+    refreshed: Option<std::time::Instant>,
+}
+
+impl Planner {
+    /// Plans every patient's session and medication reminders for the coming days, and band
+    /// nudges for silent bands. Returns how many reminders are new.
+    pub async fn plan_all(&mut self, store: &dyn Store, now: DateTime<Utc>) -> ApiResult<u64> {
+        if self.refreshed.is_none_or(|at| at.elapsed() >= PLAN_REFRESH) {
+            self.scheduled.clear();
+            self.refreshed = Some(std::time::Instant::now());
         }
-        let patient = store.patient(silence.patient_id).await?;
-        let tz = parse_zone("timezone", &patient.timezone)?;
-        let settings = store.reminder_settings(patient.id).await?;
-        reminders.extend(plan::band_nudge(tz, &patient, &silence, &settings, now));
+        // One query for every patient, rather than one per patient.
+        let patients: HashMap<i64, Patient> = store
+            .all_patients()
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let mut reminders: Vec<NewReminder> = Vec::new();
+        let mut planned_now = Vec::new();
+        for (patient_id, settings) in store.all_reminder_settings().await? {
+            let patient = match patients.get(&patient_id) {
+                Some(patient) => patient.clone(),
+                None => store.patient(patient_id).await?,
+            };
+            let planned = planned_for(&patient, &settings, now)?;
+            if self.scheduled.get(&patient_id) == Some(&planned) {
+                continue;
+            }
+            reminders.extend(planned.iter().cloned());
+            planned_now.push((patient_id, planned));
+        }
+        for silence in store.band_silence().await? {
+            if now - silence.last_seen < plan::BAND_SILENCE {
+                continue;
+            }
+            let patient = match patients.get(&silence.patient_id) {
+                Some(patient) => patient.clone(),
+                None => store.patient(silence.patient_id).await?,
+            };
+            let tz = parse_zone("timezone", &patient.timezone)?;
+            let settings = store.reminder_settings(patient.id).await?;
+            reminders.extend(plan::band_nudge(tz, &patient, &silence, &settings, now));
+        }
+        let added = store.schedule_reminders(&reminders, now).await?;
+        self.scheduled.extend(planned_now);
+        Ok(added)
     }
-    Ok(store.schedule_reminders(&reminders, now).await?)
 }
 
 // --- delivery ---
@@ -520,11 +570,12 @@ pub async fn run(state: AppState) {
     let scheduler = Scheduler::new(state.store.clone(), pusher, config.clone(), worker_name());
     tracing::info!(worker = scheduler.worker(), "reminder scheduler started");
     let mut last_plan: Option<std::time::Instant> = None;
+    let mut planner = Planner::default();
     loop {
         let now = state.clock.now();
         if last_plan.is_none_or(|at| at.elapsed() >= config.plan_every) {
             last_plan = Some(std::time::Instant::now());
-            match plan_all(state.store.as_ref(), now).await {
+            match planner.plan_all(state.store.as_ref(), now).await {
                 Ok(0) => {}
                 Ok(added) => tracing::info!(added, "reminders planned"),
                 Err(err) => tracing::error!(error = %err, "planning reminders"),
