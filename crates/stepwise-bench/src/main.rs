@@ -112,8 +112,9 @@ enum Bench {
         /// Requests in flight at once.
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=512))]
         concurrency: u64,
-        /// Seconds the idle server is watched afterwards to measure its timers (the weekly
-        /// job and the reminder planner run once a minute: 61 catches both).
+        /// Seconds of each of the two windows the idle server is watched afterwards to measure
+        /// its timers (the weekly job and the reminder planner run once a minute: 61 catches
+        /// both).
         #[arg(long, default_value_t = 61, value_parser = clap::value_parser!(u64).range(1..=600))]
         idle_secs: u64,
     },
