@@ -226,6 +226,23 @@ mod tests {
     }
 
     #[test]
+    fn codes_are_letters_and_digits_in_groups() {
+        for good in ["K7QM-2XRD-9WTF", "k7qm 2xrd", "7KD2PXQ4"] {
+            assert!(code("code", good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "",
+            "K7QM\0-2XRD",
+            "K7QM_2XRD",
+            "K7QM\n2XRD",
+            &"A".repeat(65),
+        ] {
+            assert!(code("code", bad).is_err(), "{bad:?}");
+        }
+        assert!(email("email", "pat\0@example.org").is_err());
+    }
+
+    #[test]
     fn dates_outside_the_window_are_refused() {
         assert!(date("to", *DATES.end()).is_ok());
         assert!(date("to", DATES.end().succ_opt().unwrap()).is_err());
