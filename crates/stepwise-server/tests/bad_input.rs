@@ -6,7 +6,8 @@
 //! as soon as it is documented:
 //!
 //! * **Examples.** Each operation's `requestBody.content["application/json"].example` is a
-//!   valid body; an operation without one fails the catalogue. Examples are written for the
+//!   valid body holding every documented property (so each is spoiled; [`NOT_IN_EXAMPLE`]
+//!   lists the exceptions); an operation without one fails the catalogue. Examples suit the
 //!   world this test builds: a clinic admin (user 1), a therapist (user 2) and their patient
 //!   (user 3) in Europe/London, with walks in the week of 2026-11-02 (its review escalated by
 //!   a red flag), a walk on the evening of 2026-11-08 (`{session_id}` of the next-morning
@@ -20,7 +21,7 @@
 //!   admin (`/clinic/…`, `/invites`), the band (`/samples`), or nobody (public ones).
 //! * **Per field** (recursing into nested objects and the first item of arrays): a value of
 //!   the wrong JSON type; for numbers, one below `minimum` and one above `maximum` (when
-//!   documented), 1e300 and -1; for text, a NUL inside and 100,000 characters; for
+//!   documented), 1e300 and -1 (unless that is the value below a `minimum` of 0); for text, a NUL inside and 100,000 characters; for
 //!   `format: date`/`date-time`, the calendar's extremes (`+262142-12-31`, `-262143-01-01`)
 //!   and, for dates, 1900-01-01; each required property removed; an unknown property added
 //!   (at the top level and in every nested object that documents `additionalProperties:
@@ -48,14 +49,17 @@ fn document() -> Value {
     serde_json::from_str(stepwise_server::handlers::system::OPENAPI).expect("openapi.json parses")
 }
 
-/// Tables whose rows a refused request may legitimately change, with the reason.
+/// Tables whose rows a refused request may legitimately change, with the reason. (The login
+/// and one-time-code limiters count failures in memory, in no table.)
 const SNAPSHOT_EXCLUDES: &[(&str, &str)] = &[
     // Every refused write is audited (who tried what, and why it was refused).
     ("audit_log", "refusals are audited"),
 ];
 
 /// Mutations the server accepts although they look wrong, each with the reason it is right
-/// to accept them: (method, path, field path, mutation).
+/// to accept them: (method, path, field path, mutation, reason). None so far: every mutation
+/// the document calls invalid is refused, and where the server took one the server or the
+/// document was put right instead.
 const ACCEPTED: &[(&str, &str, &str, &str, &str)] = &[];
 
 /// Documented properties left out of an operation's example (so not spoiled), with why:
