@@ -269,11 +269,7 @@ impl Uploader {
             .bearer_auth(device.token.expose())
             .send()
             .await
-            .map_err(|e| UploadError::Unreachable {
-                url: device.server_url.clone(),
-                detail: describe(e),
-                waiting: Waiting::default(),
-            })?;
+            .map_err(|e| unreachable(device, e))?;
         let status = answer.status();
         let json: Value = answer.json().await.unwrap_or(Value::Null);
         match json["token"].as_str() {
@@ -313,11 +309,7 @@ impl Uploader {
             .json(&body)
             .send()
             .await
-            .map_err(|e| UploadError::Unreachable {
-                url: device.server_url.clone(),
-                detail: describe(e),
-                waiting: Waiting::default(),
-            })?;
+            .map_err(|e| unreachable(device, e))?;
         let status = answer.status();
         let json: Value = answer.json().await.unwrap_or(Value::Null);
         if status.is_success() {
@@ -394,6 +386,15 @@ fn server_message(json: &Value, status: reqwest::StatusCode) -> String {
         (Some(field), Some(allowed)) => format!("{field}: {error} (allowed: {allowed})"),
         (Some(field), None) => format!("{field}: {error}"),
         _ => error.to_string(),
+    }
+}
+
+/// `device`'s server did not answer (what waits is filled in by the caller).
+fn unreachable(device: &PairedDevice, err: reqwest::Error) -> UploadError {
+    UploadError::Unreachable {
+        url: device.server_url.clone(),
+        detail: describe(err),
+        waiting: Waiting::default(),
     }
 }
 

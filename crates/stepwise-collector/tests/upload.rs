@@ -15,18 +15,18 @@ const ADDRESS: &str = "C8:0F:10:00:00:05";
 /// Pairs through the server's API with the uploader and stores the pairing.
 async fn pair(server: &Server, dir: &TempDir) -> (Outbox, PairedDevice, i64) {
     let (patient_id, code) = server.patient_with_code().await;
+    let (outbox, device, _) = pair_with_code(server, dir, &code).await;
+    (outbox, device, patient_id)
+}
+
+/// Exchanges `code` with the uploader and stores the pairing; also the server's device id.
+async fn pair_with_code(server: &Server, dir: &TempDir, code: &str) -> (Outbox, PairedDevice, i64) {
     let uploader = Uploader::new().unwrap();
     let paired = uploader
-        .pair(
-            &server.url(),
-            &code,
-            "mi-band-5",
-            ADDRESS,
-            "Mi Smart Band 5",
-        )
+        .pair(&server.url(), code, "mi-band-5", ADDRESS, "Mi Smart Band 5")
         .await
         .unwrap();
-    assert!(paired.device_id.is_some());
+    let server_id = paired.device_id.expect("the server's device id");
     let outbox = Outbox::open(&dir.0).await.unwrap();
     let device = outbox
         .pair(
@@ -43,7 +43,7 @@ async fn pair(server: &Server, dir: &TempDir) -> (Outbox, PairedDevice, i64) {
         )
         .await
         .unwrap();
-    (outbox, device, patient_id)
+    (outbox, device, server_id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -245,37 +245,12 @@ async fn a_band_the_patient_removed_is_refused_with_the_reason() {
     let server = Server::start().await;
     let patient = server.patient().await;
     let code = patient.pairing_code().await;
-    let uploader = Uploader::new().unwrap();
-    let paired = uploader
-        .pair(
-            &server.url(),
-            &code,
-            "mi-band-5",
-            ADDRESS,
-            "Mi Smart Band 5",
-        )
-        .await
-        .unwrap();
     let dir = TempDir::new();
-    let outbox = Outbox::open(&dir.0).await.unwrap();
-    let device = outbox
-        .pair(
-            NewPairing {
-                address: ADDRESS.into(),
-                kind: "mi-band-5".into(),
-                name: "Mi Smart Band 5".into(),
-                server_url: server.url(),
-                token: paired.token,
-                huami_key: Some(HuamiKey([0x11; 16])),
-                zone: "Europe/Berlin".parse().unwrap(),
-            },
-            server_now(),
-        )
-        .await
-        .unwrap();
+    let (outbox, device, server_id) = pair_with_code(&server, &dir, &code).await;
+    let uploader = Uploader::new().unwrap();
     let removed = patient
         .session
-        .delete(&format!("/me/devices/{}", paired.device_id.unwrap()))
+        .delete(&format!("/me/devices/{server_id}"))
         .await;
     assert_eq!(removed["revoked_at"], "2026-11-20T12:00:00Z");
     outbox
