@@ -109,7 +109,12 @@ enum Bench {
         /// Simulated hours from Monday 00:00 (24: the whole day).
         #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(4..=24))]
         hours: u32,
-        /// Requests in flight at once.
+        /// Wall seconds per simulated hour: each request goes out at its own time in the
+        /// hour, whether or not earlier ones were answered (60: the day 60 times faster than a
+        /// real one). 0 runs the hours as fast as the server answers, `--concurrency` at once.
+        #[arg(long, default_value_t = 60.0, value_parser = hour_secs)]
+        hour_secs: f64,
+        /// Requests in flight at once with `--hour-secs 0`.
         #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=512))]
         concurrency: u64,
         /// Seconds of each of the two windows the idle server is watched afterwards to measure
@@ -155,6 +160,7 @@ async fn main() -> anyhow::Result<()> {
         if let Bench::Day {
             patients,
             hours,
+            hour_secs,
             concurrency,
             idle_secs,
         } = bench
@@ -164,6 +170,7 @@ async fn main() -> anyhow::Result<()> {
                     patients,
                     hours,
                     concurrency: usize::try_from(concurrency)?,
+                    hour_secs,
                     idle_secs,
                 };
                 day::day(backend, options).await?;
@@ -291,6 +298,16 @@ async fn patient_with_band(
         )
         .await?;
     Ok((patient.id, device.id))
+}
+
+/// `--hour-secs`: 0 or a number of seconds up to an hour.
+fn hour_secs(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if (0.0..=3600.0).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from 0 to 3600"
+        )),
+    }
 }
 
 /// A day of minute samples from `day` 00:00 UTC: a plausible pattern of rest and walking.

@@ -97,7 +97,7 @@ pub enum PairError {
 }
 
 /// What an upload pass sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UploadReport {
     /// Minutes confirmed by the server.
     pub minutes: u64,
@@ -107,8 +107,21 @@ pub struct UploadReport {
     pub uploads: u32,
     /// What still waits afterwards.
     pub waiting: Waiting,
-    /// The server asked for a new upload token and the collector got and kept it.
-    pub token_renewed: bool,
+    /// Whether the upload token was renewed.
+    pub token: TokenRenewal,
+}
+
+/// The upload token's renewal in an upload pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TokenRenewal {
+    /// The server did not ask for it.
+    #[default]
+    NotDue,
+    /// The server asked for a new token and the collector got and kept it.
+    Renewed,
+    /// The server asked, and the renewal failed (the reason): the uploaded data stays
+    /// uploaded, the current token keeps working, and the next sync asks again.
+    Failed(String),
 }
 
 /// What the server said of an accepted upload that matters here.
@@ -251,9 +264,16 @@ impl Uploader {
         }
         report.waiting = outbox.waiting(device.id).await?;
         if renew {
-            let token = self.renew(device).await?;
-            outbox.replace_token(device.id, &token).await?;
-            report.token_renewed = true;
+            report.token = match self.renew(device).await {
+                Ok(token) => {
+                    outbox.replace_token(device.id, &token).await?;
+                    TokenRenewal::Renewed
+                }
+                Err(err) => {
+                    tracing::warn!(device = device.id, "{err}");
+                    TokenRenewal::Failed(err.to_string())
+                }
+            };
         }
         Ok(report)
     }

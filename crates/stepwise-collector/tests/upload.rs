@@ -7,7 +7,7 @@ use chrono::TimeDelta;
 use common::{Server, TempDir, minutes_of, server_now, walking};
 use stepwise_collector::outbox::{NewPairing, Outbox, PairedDevice};
 use stepwise_collector::secret::{HuamiKey, Secret};
-use stepwise_collector::upload::{PairError, UploadError, Uploader};
+use stepwise_collector::upload::{PairError, TokenRenewal, UploadError, Uploader};
 use stepwise_wearables::records::Activity;
 
 const ADDRESS: &str = "C8:0F:10:00:00:05";
@@ -196,7 +196,11 @@ async fn the_collector_renews_its_token_before_it_expires() {
         .await
         .unwrap();
     let report = uploader.upload(&outbox, &device).await.unwrap();
-    assert!(!report.token_renewed, "a fresh token is not renewed");
+    assert_eq!(
+        report.token,
+        TokenRenewal::NotDue,
+        "a fresh token is not renewed"
+    );
 
     // 61 days on, less than 30 days are left: the accepted upload asks for a new token.
     server.clock.advance(TimeDelta::days(61));
@@ -205,7 +209,7 @@ async fn the_collector_renews_its_token_before_it_expires() {
         .await
         .unwrap();
     let report = uploader.upload(&outbox, &device).await.unwrap();
-    assert_eq!((report.minutes, report.token_renewed), (30, true));
+    assert_eq!((report.minutes, report.token), (30, TokenRenewal::Renewed));
     let renewed = outbox.device_by_id(device.id).await.unwrap();
     assert_ne!(renewed.token.expose(), device.token.expose());
     // The old token works until the new one is used...
@@ -219,7 +223,7 @@ async fn the_collector_renews_its_token_before_it_expires() {
         .await
         .unwrap();
     let report = uploader.upload(&outbox, &renewed).await.unwrap();
-    assert_eq!((report.minutes, report.token_renewed), (10, false));
+    assert_eq!((report.minutes, report.token), (10, TokenRenewal::NotDue));
     // ...and not after.
     outbox
         .store_round(device.id, &walking(ago(&server, 80), 5), None)
@@ -238,6 +242,75 @@ async fn the_collector_renews_its_token_before_it_expires() {
         "{err}"
     );
     assert_eq!(outbox.waiting(device.id).await.unwrap().minutes, 5);
+}
+
+/// A renewal that fails after the upload went through does not undo the upload: the sync
+/// succeeds, says the token was not renewed and why, and keeps the current token for the next
+/// sync to try again. (A server that accepts samples, asks for renewal, and fails it, as one
+/// restarting behind its proxy would.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_renewal_keeps_the_upload_and_the_token() {
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    let server = axum::Router::new()
+        .route(
+            "/api/v1/samples",
+            post(|| async { Json(serde_json::json!({"renew_token": true})) }),
+        )
+        .route(
+            "/api/v1/devices/token",
+            post(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Json(serde_json::json!({"error": "the server is restarting"})),
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, server).await });
+    let dir = TempDir::new();
+    let outbox = Outbox::open(&dir.0).await.unwrap();
+    let device = outbox
+        .pair(
+            NewPairing {
+                address: ADDRESS.into(),
+                kind: "mi-band-5".into(),
+                name: "Mi Smart Band 5".into(),
+                server_url: url,
+                token: Secret::new("the-token"),
+                huami_key: Some(HuamiKey([0x11; 16])),
+                zone: "Europe/Berlin".parse().unwrap(),
+            },
+            server_now(),
+        )
+        .await
+        .unwrap();
+    outbox
+        .store_round(
+            device.id,
+            &walking(server_now() - TimeDelta::hours(1), 20),
+            None,
+        )
+        .await
+        .unwrap();
+    let report = Uploader::new()
+        .unwrap()
+        .upload(&outbox, &device)
+        .await
+        .unwrap();
+    assert_eq!((report.minutes, report.waiting.minutes), (20, 0));
+    assert_eq!(
+        report.token,
+        TokenRenewal::Failed(
+            "the server at {URL} answered 503: renewing the upload token: the server is \
+             restarting"
+                .replace("{URL}", &device.server_url)
+        )
+    );
+    let kept = outbox.device_by_id(device.id).await.unwrap();
+    assert_eq!(kept.token.expose(), "the-token");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,20 +56,21 @@ pub async fn after_walk(
         return Ok(None);
     };
     let tz = parse_zone("timezone", &patient.timezone)?;
+    let alert = reminders::plan::red_flag_alert(tz, patient, session, found.pain, now);
     weekly::escalate_now(
         store,
         patient,
         local_day(tz, session.logged.started_at),
         now,
+        &[alert],
     )
     .await?;
-    let alert = reminders::plan::red_flag_alert(tz, patient, session, found.pain, now);
-    store.schedule_reminders(&[alert], now).await?;
     Ok(Some(found))
 }
 
 /// A flare was stored: on a red flag, its week escalates now. Every flare already alerts the
-/// therapist (`reminders::after_flare`); that alert is the red flag's too.
+/// therapist (`reminders::after_flare`, scheduled before this); that alert is the red flag's
+/// too.
 pub async fn after_flare(
     store: &dyn Store,
     patient: &Patient,
@@ -85,6 +86,7 @@ pub async fn after_flare(
         patient,
         local_day(tz, flare.reported.started_at),
         now,
+        &[],
     )
     .await?;
     Ok(Some(found))

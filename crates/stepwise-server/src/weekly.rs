@@ -241,11 +241,16 @@ impl RedFlagEscalation {
 /// walk or flare that carried it) is reviewed now with the evidence so far, which holds the
 /// red-flag pain, so the same engine escalates it (contract version 2, "Immediate safety").
 /// The weekly job later finds the week reviewed and opens no second escalation.
+///
+/// `alert` (the therapist's alert of the red flag) is scheduled in the review's transaction
+/// when the week is reviewed now, so a crash cannot keep the escalation without it; otherwise
+/// after (scheduling is idempotent: a retry of the report completes it).
 pub async fn escalate_now(
     store: &dyn Store,
     patient: &Patient,
     day: NaiveDate,
     now: DateTime<Utc>,
+    alert: &[NewReminder],
 ) -> ApiResult<RedFlagEscalation> {
     let tz = parse_zone("timezone", &patient.timezone)?;
     let monday = monday_of(day);
@@ -257,6 +262,7 @@ pub async fn escalate_now(
             &store.patient(patient.id).await?,
             day,
             now,
+            alert,
         ))
         .await;
     }
@@ -268,17 +274,20 @@ pub async fn escalate_now(
             .into_iter()
             .find(|r| r.id == done.id)
             .ok_or(ApiError::NotFound)?;
-        return Ok(match (done.output.decision, done.acknowledged_at) {
+        let escalation = match (done.output.decision, done.acknowledged_at) {
             (Decision::Escalate, None) => RedFlagEscalation::AlreadyOpen(stored),
             (Decision::Escalate, Some(_)) => {
                 RedFlagEscalation::Reopened(store.reopen_escalation(patient.id, done.id).await?)
             }
             _ => RedFlagEscalation::WeekReviewed(stored),
-        });
+        };
+        store.schedule_reminders(alert, now).await?;
+        return Ok(escalation);
     }
-    // The red flag's own alert is scheduled by its caller.
-    let (record, created) =
-        decide_and_save(store, patient, tz, &earlier, monday, now, &|_| Vec::new()).await?;
+    let (record, created) = decide_and_save(store, patient, tz, &earlier, monday, now, &|_| {
+        alert.to_vec()
+    })
+    .await?;
     if record.output.decision != Decision::Escalate {
         // Cannot happen while the trigger lies in the week (the engine escalates on it).
         tracing::error!(patient = patient.id, %monday, "a red flag reviewed without escalating");

@@ -22,6 +22,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL takes its writers side by side.
+    writer: PgPool,
 }
 
 impl PostgresStore {
@@ -42,7 +44,10 @@ impl PostgresStore {
             .await?;
         crate::sql::migrate(&MIGRATOR, &pool).await?;
         tracing::debug!(url = %crate::redact(url), "postgres store ready");
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            writer: pool.clone(),
+            pool,
+        })
     }
 
     /// Begins a transaction (read committed; rows that must not change underneath are

@@ -702,8 +702,9 @@ pub(crate) fn sleep_upsert_sql(rows: usize, style: Placeholders) -> sqlx::Assert
 }
 
 /// Implements [`Store`](crate::Store) for `$store`: a struct with a `pool` field of the
-/// backend's pool type, an `async fn begin(&self) -> StoreResult<Transaction<'static, $db>>`
-/// and a `const PLACEHOLDERS: Placeholders` for generated statements.
+/// backend's pool type for reads and a `writer` field for statements that write outside a
+/// transaction, an `async fn begin(&self) -> StoreResult<Transaction<'static, $db>>` (on the
+/// writer) and a `const PLACEHOLDERS: Placeholders` for generated statements.
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
         const _: () = {
@@ -737,7 +738,7 @@ macro_rules! impl_store {
                         .bind(secs(now))
                         .bind(session_id)
                         .bind(patient_id)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&self.writer)
                         .await?;
                     if let Some(row) = answered {
                         return session_from(&row);
@@ -954,7 +955,7 @@ macro_rules! impl_store {
                     .bind(contact.phone.as_deref())
                     .bind(contact.text.as_deref())
                     .bind(clinic_id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
@@ -979,7 +980,7 @@ macro_rules! impl_store {
                     .bind(plan.rest_s)
                     .bind(plan.sessions_per_week)
                     .bind(clinic_id)
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
@@ -1059,7 +1060,7 @@ macro_rules! impl_store {
                     .bind(secs(invite.expires_at))
                     .bind(patient.map(|p| p.therapist_id))
                     .bind(patient.map(|p| p.timezone.as_str()))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|err| conflict_on_unique(err, "invite code already exists"))?;
                     Ok(())
@@ -1234,7 +1235,7 @@ macro_rules! impl_store {
                     .bind(csrf_token)
                     .bind(secs(now))
                     .bind(secs(expires_at))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     Ok(())
                 }
@@ -1265,7 +1266,7 @@ macro_rules! impl_store {
                 async fn delete_auth_session(&self, token_hash: &str) -> StoreResult<()> {
                     sqlx::query("DELETE FROM auth_sessions WHERE token_hash = $1")
                         .bind(token_hash)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     Ok(())
                 }
@@ -1436,7 +1437,7 @@ macro_rules! impl_store {
                     .bind(session.rest_type.map(RestType::as_str))
                     .bind(session.notes.as_deref())
                     .bind(secs(now))
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.writer)
                     .await?;
                     if let Some(row) = inserted {
                         return Ok((session_from(&row)?, true));
@@ -1657,7 +1658,7 @@ macro_rules! impl_store {
                     .bind(flare.pain)
                     .bind(flare.notes.as_deref())
                     .bind(secs(now))
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.writer)
                     .await?;
                     if let Some(row) = inserted {
                         return Ok((flare_from(&row)?, true));
@@ -1711,7 +1712,7 @@ macro_rules! impl_store {
                     .bind(code_hash)
                     .bind(patient_id)
                     .bind(secs(expires_at))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(|err| conflict_on_unique(err, "pairing code already exists"))?;
                     Ok(())
@@ -1787,7 +1788,7 @@ macro_rules! impl_store {
                     ))
                     .bind(token_hash)
                     .bind(secs(now))
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await?;
                     device_from(&row)
                 }
@@ -1814,7 +1815,7 @@ macro_rules! impl_store {
                     .bind(presented_hash)
                     .bind(new_hash)
                     .bind(secs(now + DEVICE_TOKEN_LIFETIME))
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await
                     .map_err(|err| conflict_on_unique(err, "device token already in use"))?;
                     device_from(&row)
@@ -1835,7 +1836,7 @@ macro_rules! impl_store {
                     .bind(device_id)
                     .bind(patient_id)
                     .bind(secs(now))
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await?;
                     device_from(&row)
                 }
@@ -1933,7 +1934,7 @@ macro_rules! impl_store {
                     let done = sqlx::query("UPDATE patients SET next_visit = $2 WHERE user_id = $1")
                         .bind(patient_id)
                         .bind(visit.map(day_text))
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
@@ -1960,7 +1961,7 @@ macro_rules! impl_store {
                     .bind(day_text(outcome.measured_on))
                     .bind(by_user)
                     .bind(secs(now))
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.writer)
                     .await?;
                     outcome_from(&row)
                 }

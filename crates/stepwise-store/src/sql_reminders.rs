@@ -263,7 +263,7 @@ macro_rules! impl_reminder_store {
                     .bind(candidate.private_key.as_str())
                     .bind(candidate.public_key.as_str())
                     .bind(secs(candidate.created_at))
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await?;
                     let row = sqlx::query(
                         "SELECT private_key, public_key, created_at FROM vapid_keys WHERE id = 1",
@@ -346,7 +346,7 @@ macro_rules! impl_reminder_store {
                         sqlx::query("DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2")
                             .bind(subscription_id)
                             .bind(user_id)
-                            .execute(&self.pool)
+                            .execute(&self.writer)
                             .await?;
                     if done.rows_affected() == 0 {
                         return Err(StoreError::NotFound);
@@ -444,7 +444,7 @@ macro_rules! impl_reminder_store {
                         .bind(session_id)
                         .bind(secs(now))
                         .bind(kind.as_str())
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await?;
                         cancelled += done.rows_affected();
                     }
@@ -463,7 +463,7 @@ macro_rules! impl_reminder_store {
                         .bind(secs(lease_until))
                         .bind(secs(now))
                         .bind(limit)
-                        .fetch_all(&self.pool)
+                        .fetch_all(&self.writer)
                         .await?;
                     let mut claimed = rows.iter().map(reminder_from).collect::<StoreResult<Vec<_>>>()?;
                     claimed.sort_by_key(|r| (r.next_attempt_at, r.id));

@@ -15,16 +15,30 @@ use crate::sql_reminders::impl_reminder_store;
 
 pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
-/// Connections of a file database: one writer at a time, readers alongside (WAL).
-const MAX_CONNECTIONS: u32 = 8;
+/// Reading connections of a file database, alongside its one writer (WAL).
+const MAX_READERS: u32 = 8;
 
-/// How long a writer waits for another's lock before failing.
+/// How long a writer waits for another's lock before failing: another process's (a backup,
+/// the `stepwise` command beside a running server); this process's writers queue for its one
+/// writing connection instead.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a write waits in that queue before failing.
+const WRITER_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The [`Store`](crate::Store) on SQLite.
+///
+/// SQLite takes one writer at a time. Writers that find the lock taken sleep in its busy
+/// handler (1, 2, 5 … 100 ms at a time) and try again, so under load a write could wait far
+/// longer than the writes ahead of it took. Every write here goes through one connection
+/// instead (`writer`), and waits its turn in the pool's first-come queue; reads use the other
+/// connections (`pool`, read only), which WAL lets run beside the writer.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Reads.
     pool: SqlitePool,
+    /// Writes and transactions: one connection.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -41,28 +55,42 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal);
-        let mut pool = SqlitePoolOptions::new();
-        if in_memory {
-            // An in-memory database lives as long as its one connection: keep it forever.
-            pool = pool
+        // The writer, kept open: an in-memory database lives as long as its one connection,
+        // and a file's WAL as long as one connection has it open.
+        let one = || {
+            SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
-                .max_lifetime(None);
-        } else {
-            options = options.journal_mode(SqliteJournalMode::Wal);
-            pool = pool.max_connections(MAX_CONNECTIONS);
+                .max_lifetime(None)
+                .acquire_timeout(WRITER_QUEUE_TIMEOUT)
+        };
+        if in_memory {
+            let pool = one().connect_with(options).await?;
+            crate::sql::migrate(&MIGRATOR, &pool).await?;
+            tracing::debug!(in_memory, "sqlite store ready");
+            return Ok(SqliteStore {
+                writer: pool.clone(),
+                pool,
+            });
         }
-        let pool = pool.connect_with(options).await?;
-        crate::sql::migrate(&MIGRATOR, &pool).await?;
+        options = options.journal_mode(SqliteJournalMode::Wal);
+        let writer = one().connect_with(options.clone()).await?;
+        crate::sql::migrate(&MIGRATOR, &writer).await?;
+        // A write that reached a reading connection by mistake fails instead of taking the
+        // lock beside the writer.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_READERS)
+            .connect_with(options.pragma("query_only", "ON"))
+            .await?;
         tracing::debug!(in_memory, "sqlite store ready");
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore { pool, writer })
     }
 
     /// Begins a transaction that takes the write lock at once: a transaction that reads
     /// before it writes would otherwise fail, not wait, when another writer got there first.
     async fn begin(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 

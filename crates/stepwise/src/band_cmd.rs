@@ -15,7 +15,7 @@ use stepwise_collector::ble::Bluetooth;
 use stepwise_collector::outbox::PairedDevice;
 use stepwise_collector::pair::PairOptions;
 use stepwise_collector::sync::{SyncOptions, SyncReport};
-use stepwise_collector::upload::thousands;
+use stepwise_collector::upload::{TokenRenewal, thousands};
 use stepwise_collector::watch::{WatchEvent, WatchOptions, describe_stored};
 use stepwise_collector::{Clock, Collector, Outbox, Uploader, progress};
 
@@ -389,8 +389,15 @@ fn print_sync(report: &SyncReport) {
                 thousands(up.waiting.minutes),
                 thousands(up.waiting.episodes)
             );
-            if up.token_renewed {
-                println!("  token:    renewed (the server's upload token neared its expiry)");
+            match &up.token {
+                TokenRenewal::NotDue => {}
+                TokenRenewal::Renewed => {
+                    println!("  token:    renewed (the server's upload token neared its expiry)")
+                }
+                TokenRenewal::Failed(why) => println!(
+                    "  token:    not renewed ({why}); the current token still works and the \
+                     next sync tries again"
+                ),
             }
         }
         Err(err) => {

@@ -540,6 +540,86 @@ async fn futures_like_join<F: std::future::Future<Output = Id> + Send + 'static>
     }
 }
 
+/// The limit on all connections holds too: with every connection the server allows taken by
+/// two clients, a third is told at once to come back (503, `Retry-After`), and is answered as
+/// soon as connections close. (The database plays no part: SQLite only.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_refuses_connections_over_its_total_at_once() {
+    let db = fresh_store(Backend::Sqlite).await;
+    let server = Server::start_limited(
+        &db.url,
+        256,
+        &[
+            "--max-connections",
+            "20",
+            "--max-connections-per-client",
+            "16",
+        ],
+    )
+    .await;
+    let addr: std::net::SocketAddr = server.addr().parse().unwrap();
+    let half_headers = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ");
+    let open = |from: &'static str, n: usize| {
+        let head = half_headers.clone();
+        async move {
+            let mut held = Vec::new();
+            for _ in 0..n {
+                let socket = TcpSocket::new_v4().unwrap();
+                socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+                let mut conn = socket.connect(addr).await.unwrap();
+                conn.write_all(head.as_bytes()).await.unwrap();
+                held.push(conn);
+            }
+            held
+        }
+    };
+    // 16 from one client (its own limit), 4 from another: 20 in all.
+    let first = open("127.0.0.2", 16).await;
+    let second = open("127.0.0.4", 4).await;
+    // A connection from a third client: its answer, having sent a request or not (the answer
+    // over a limit comes without reading one; a request it did not read may turn the close
+    // into a reset, so the refusal is read without sending one).
+    let third = |send: bool| async move {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.3:0".parse().unwrap()).unwrap();
+        let mut conn = socket.connect(addr).await?;
+        if send {
+            conn.write_all(
+                format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        }
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(10), conn.read_to_string(&mut answer))
+            .await
+            .expect("an answer at once")?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let refused = third(false).await.unwrap();
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(
+        refused.to_lowercase().contains("retry-after: 1"),
+        "{refused}"
+    );
+    assert!(refused.contains("\"error\""), "a JSON error: {refused}");
+
+    // The second client leaves: the third is answered.
+    drop(second);
+    let mut answer = Ok(String::new());
+    for _ in 0..50 {
+        answer = third(true).await;
+        if answer.as_ref().is_ok_and(|a| a.starts_with("HTTP/1.1 200")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answer = answer.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(first);
+    server.kill().await;
+}
+
 /// Slow connections from one client in the test below.
 const SLOW: usize = 300;
 

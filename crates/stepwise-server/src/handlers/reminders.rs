@@ -108,13 +108,6 @@ pub async fn subscribe(
     AuthUser(user): AuthUser,
     Body(req): Body<Subscribe>,
 ) -> ApiResult<(StatusCode, Json<SubscriptionView>)> {
-    if req.endpoint.len() > MAX_ENDPOINT_LEN {
-        return Err(ApiError::invalid(
-            "endpoint",
-            format!("the endpoint is {} characters long", req.endpoint.len()),
-            format!("at most {MAX_ENDPOINT_LEN} characters"),
-        ));
-    }
     validate::text("endpoint", &req.endpoint, MAX_ENDPOINT_LEN)?;
     let pusher = state.pusher().await?;
     pusher.check_endpoint(&req.endpoint).map_err(|why| {
