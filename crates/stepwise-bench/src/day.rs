@@ -377,7 +377,7 @@ pub async fn day(backend: Backend, options: DayOptions) -> anyhow::Result<()> {
     // The slowest requests, with when they were sent: a tail that gathers at one time points
     // at a job of the server's that ran then.
     let mut slowest: Vec<&Outcome> = outcomes.iter().collect();
-    slowest.sort_by(|a, b| b.latency.cmp(&a.latency));
+    slowest.sort_by_key(|o| std::cmp::Reverse(o.latency));
     for o in slowest.iter().take(5) {
         println!(
             "    slow: {:?} of patient {} sent {:.1} s into the rounds: {:.0} ms",
