@@ -257,11 +257,21 @@ impl Planner {
             let settings = store.reminder_settings(patient.id).await?;
             reminders.extend(plan::band_nudge(tz, &patient, &silence, &settings, now));
         }
-        let added = store.schedule_reminders(&reminders, now).await?;
+        // In parts, each its own transaction: a run that plans every patient (a new day, the
+        // refresh) would otherwise hold the database's one writer (SQLite) for the whole run
+        // while every request that writes waits behind it. A part that fails leaves the run
+        // unremembered, and the next minute schedules it again (scheduling is idempotent).
+        let mut added = 0;
+        for part in reminders.chunks(PLAN_WRITE_PART) {
+            added += store.schedule_reminders(part, now).await?;
+        }
         self.scheduled.extend(planned_now);
         Ok(added)
     }
 }
+
+/// Reminders the planner writes per transaction.
+const PLAN_WRITE_PART: usize = 500;
 
 // --- delivery ---
 
