@@ -27,6 +27,12 @@ async fn pair_with_code(server: &Server, dir: &TempDir, code: &str) -> (Outbox, 
         .await
         .unwrap();
     let server_id = paired.device_id.expect("the server's device id");
+    let (outbox, device) = keep_pairing(dir, server.url(), paired.token).await;
+    (outbox, device, server_id)
+}
+
+/// Stores the band's pairing with `server_url` and `token` in a new outbox in `dir`.
+async fn keep_pairing(dir: &TempDir, server_url: String, token: Secret) -> (Outbox, PairedDevice) {
     let outbox = Outbox::open(&dir.0).await.unwrap();
     let device = outbox
         .pair(
@@ -34,8 +40,8 @@ async fn pair_with_code(server: &Server, dir: &TempDir, code: &str) -> (Outbox, 
                 address: ADDRESS.into(),
                 kind: "mi-band-5".into(),
                 name: "Mi Smart Band 5".into(),
-                server_url: server.url(),
-                token: paired.token,
+                server_url,
+                token,
                 huami_key: Some(HuamiKey([0x11; 16])),
                 zone: "Europe/Berlin".parse().unwrap(),
             },
@@ -43,7 +49,7 @@ async fn pair_with_code(server: &Server, dir: &TempDir, code: &str) -> (Outbox, 
         )
         .await
         .unwrap();
-    (outbox, device, server_id)
+    (outbox, device)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -271,22 +277,7 @@ async fn a_failed_renewal_keeps_the_upload_and_the_token() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, server).await });
     let dir = TempDir::new();
-    let outbox = Outbox::open(&dir.0).await.unwrap();
-    let device = outbox
-        .pair(
-            NewPairing {
-                address: ADDRESS.into(),
-                kind: "mi-band-5".into(),
-                name: "Mi Smart Band 5".into(),
-                server_url: url,
-                token: Secret::new("the-token"),
-                huami_key: Some(HuamiKey([0x11; 16])),
-                zone: "Europe/Berlin".parse().unwrap(),
-            },
-            server_now(),
-        )
-        .await
-        .unwrap();
+    let (outbox, device) = keep_pairing(&dir, url, Secret::new("the-token")).await;
     outbox
         .store_round(
             device.id,
