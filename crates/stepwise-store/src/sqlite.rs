@@ -55,34 +55,31 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal);
+        if !in_memory {
+            options = options.journal_mode(SqliteJournalMode::Wal);
+        }
         // The writer, kept open: an in-memory database lives as long as its one connection,
         // and a file's WAL as long as one connection has it open.
-        let one = || {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(WRITER_QUEUE_TIMEOUT)
-        };
-        if in_memory {
-            let pool = one().connect_with(options).await?;
-            crate::sql::migrate(&MIGRATOR, &pool).await?;
-            tracing::debug!(in_memory, "sqlite store ready");
-            return Ok(SqliteStore {
-                writer: pool.clone(),
-                pool,
-            });
-        }
-        options = options.journal_mode(SqliteJournalMode::Wal);
-        let writer = one().connect_with(options.clone()).await?;
-        crate::sql::migrate(&MIGRATOR, &writer).await?;
-        // A write that reached a reading connection by mistake fails instead of taking the
-        // lock beside the writer.
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_READERS)
-            .connect_with(options.pragma("query_only", "ON"))
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(WRITER_QUEUE_TIMEOUT)
+            .connect_with(options.clone())
             .await?;
+        crate::sql::migrate(&MIGRATOR, &writer).await?;
+        let pool = if in_memory {
+            // Its one connection reads too.
+            writer.clone()
+        } else {
+            // A write that reached a reading connection by mistake fails instead of taking
+            // the lock beside the writer.
+            SqlitePoolOptions::new()
+                .max_connections(MAX_READERS)
+                .connect_with(options.pragma("query_only", "ON"))
+                .await?
+        };
         tracing::debug!(in_memory, "sqlite store ready");
         Ok(SqliteStore { pool, writer })
     }
