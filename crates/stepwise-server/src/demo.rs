@@ -1006,7 +1006,7 @@ mod tests {
     async fn every_story_happens_on_any_day_of_the_week() {
         use chrono::TimeZone;
         use stepwise_engine::Decision;
-        use stepwise_store::ReminderStore;
+        use stepwise_store::{PatientStore, ReminderStore, ReviewStore};
 
         let runs = (0..7).map(|d| async move {
             let hour = [0, 3, 4, 12, 22, 23, 6][d as usize];

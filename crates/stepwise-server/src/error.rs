@@ -135,7 +135,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound => ApiError::NotFound,
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Gone => ApiError::Gone("this code was already used or has expired"),
-            StoreError::Other(detail) => ApiError::Internal(detail),
+            err @ StoreError::Other { .. } => ApiError::Internal(err.to_string()),
             // Cannot happen once the store is open (it is refused at start); logged if it does.
             err @ StoreError::NewerDatabase { .. } => ApiError::Internal(err.to_string()),
         }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
 
-use crate::sql::newest_migration;
+use crate::db::newest_migration;
 use crate::sqlite::MIGRATOR;
 use crate::{StoreError, StoreResult};
 
@@ -38,7 +38,7 @@ pub struct Copied {
 pub async fn backup(url: &str, destination: &Path) -> StoreResult<Copied> {
     let source = sqlite_path(url)?;
     if !source.exists() {
-        return Err(StoreError::Other(format!(
+        return Err(StoreError::other(format!(
             "there is no database at {}",
             source.display()
         )));
@@ -69,7 +69,7 @@ pub async fn restore(
 ) -> StoreResult<Copied> {
     let target = sqlite_path(url)?;
     if !backup.is_file() {
-        return Err(StoreError::Other(format!(
+        return Err(StoreError::other(format!(
             "there is no backup file at {}",
             backup.display()
         )));
@@ -105,14 +105,13 @@ pub async fn restore(
 /// The file of a `sqlite:` URL; a clear refusal for PostgreSQL and in-memory databases.
 fn sqlite_path(url: &str) -> StoreResult<PathBuf> {
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        return Err(StoreError::Other(
+        return Err(StoreError::other(
             "backups of PostgreSQL are made with its own tools: pg_dump --format=custom, \
-             restored with pg_restore (docs/deploy.md, \"Backups and restore\")"
-                .into(),
+             restored with pg_restore (docs/deploy.md, \"Backups and restore\")",
         ));
     }
     if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
-        return Err(StoreError::Other(format!(
+        return Err(StoreError::other(format!(
             "{:?} is not a SQLite database file: use sqlite:PATH",
             crate::redact(url)
         )));
@@ -145,7 +144,7 @@ async fn open(path: &Path, read_only: bool) -> StoreResult<SqliteConnection> {
         .busy_timeout(BUSY_TIMEOUT);
     SqliteConnection::connect_with(&options)
         .await
-        .map_err(|err| StoreError::Other(format!("opening {}: {err}", path.display())))
+        .map_err(|err| StoreError::with_source(format!("opening {}", path.display()), err))
 }
 
 /// The newest migration of a Stepwise database; an error for any other file.
@@ -155,7 +154,7 @@ async fn stepwise_migration(conn: &mut SqliteConnection, path: &Path) -> StoreRe
         .await
         .ok()
         .flatten()
-        .ok_or_else(|| StoreError::Other(format!("{} is not a Stepwise database", path.display())))
+        .ok_or_else(|| StoreError::other(format!("{} is not a Stepwise database", path.display())))
 }
 
 async fn check_integrity(conn: &mut SqliteConnection, path: &Path) -> StoreResult<()> {
@@ -163,7 +162,7 @@ async fn check_integrity(conn: &mut SqliteConnection, path: &Path) -> StoreResul
         .fetch_one(&mut *conn)
         .await?;
     if verdict != "ok" {
-        return Err(StoreError::Other(format!(
+        return Err(StoreError::other(format!(
             "{} failed SQLite's integrity check: {verdict}",
             path.display()
         )));
@@ -175,12 +174,12 @@ async fn check_integrity(conn: &mut SqliteConnection, path: &Path) -> StoreResul
 async fn vacuum_into(conn: &mut SqliteConnection, into: &Path) -> StoreResult<()> {
     let into = into
         .to_str()
-        .ok_or_else(|| StoreError::Other(format!("{} is not UTF-8", into.display())))?;
+        .ok_or_else(|| StoreError::other(format!("{} is not UTF-8", into.display())))?;
     sqlx::query("VACUUM INTO ?")
         .bind(into)
         .execute(&mut *conn)
         .await
-        .map_err(|err| StoreError::Other(format!("copying the database: {err}")))?;
+        .map_err(|err| StoreError::with_source("copying the database", err))?;
     Ok(())
 }
 
@@ -202,10 +201,10 @@ async fn finish(
         conn.close().await?;
         refuse_existing(destination, "the copy")?;
         std::fs::rename(partial, destination).map_err(|err| {
-            StoreError::Other(format!(
-                "renaming the copy to {}: {err}",
-                destination.display()
-            ))
+            StoreError::with_source(
+                format!("renaming the copy to {}", destination.display()),
+                err,
+            )
         })?;
         let bytes = std::fs::metadata(destination).map_or(0, |m| m.len());
         Ok(Copied {
@@ -235,7 +234,7 @@ fn keep_aside(target: &Path, now_unix: i64) -> StoreResult<()> {
         let from = PathBuf::from(from);
         if from.exists() {
             std::fs::rename(&from, PathBuf::from(&to)).map_err(|err| {
-                StoreError::Other(format!("keeping {} aside: {err}", from.display()))
+                StoreError::with_source(format!("keeping {} aside", from.display()), err)
             })?;
         }
     }

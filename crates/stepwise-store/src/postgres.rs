@@ -1,16 +1,18 @@
-//! The backend for several server instances: PostgreSQL.
+//! The database for several server instances: PostgreSQL.
 
 use std::time::Duration;
 
+use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
 
 use crate::StoreResult;
-use crate::sql::{Placeholders, impl_store};
-use crate::sql_reminders::impl_reminder_store;
+use crate::db::{Dialect, SqlStore, migrate};
 
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The [`Store`](crate::Store) on PostgreSQL: [`SqlStore`] opened on a `postgres:` URL.
+/// Writers run side by side on one pool, read committed ([`Dialect::Postgres`]).
+pub type PostgresStore = SqlStore;
 
 /// Connections per server instance.
 const MAX_CONNECTIONS: u32 = 10;
@@ -18,44 +20,20 @@ const MAX_CONNECTIONS: u32 = 10;
 /// How long a call waits for a free connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The [`Store`](crate::Store) on PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct PostgresStore {
-    pool: PgPool,
-    /// The same pool: PostgreSQL takes its writers side by side.
-    writer: PgPool,
+/// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`) and applies the
+/// migrations (several instances may start at once: sqlx serialises them with a lock).
+pub(crate) async fn connect(url: &str) -> StoreResult<SqlStore> {
+    let pool = AnyPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect(url)
+        .await?;
+    migrate(&MIGRATOR, &pool).await?;
+    tracing::debug!(url = %crate::redact(url), "postgres store ready");
+    Ok(SqlStore {
+        // PostgreSQL takes its writers side by side: the writer is the same pool.
+        writer: pool.clone(),
+        pool,
+        dialect: Dialect::Postgres,
+    })
 }
-
-impl PostgresStore {
-    const PLACEHOLDERS: Placeholders = Placeholders::Numbered;
-    /// The patient of a device, their row locked until the transaction ends: uploads of one
-    /// patient then recompute `band_days` one after another, each seeing the minutes the one
-    /// before committed (under READ COMMITTED, two at once would each miss the other's).
-    const DEVICE_PATIENT_LOCKED: &'static str = "SELECT p.user_id FROM devices d \
-         JOIN patients p ON p.user_id = d.patient_id WHERE d.id = $1 FOR UPDATE OF p";
-
-    /// Connects to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`) and applies the
-    /// migrations (several instances may start at once: sqlx serialises them with a lock).
-    pub async fn connect(url: &str) -> StoreResult<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
-            .await?;
-        crate::sql::migrate(&MIGRATOR, &pool).await?;
-        tracing::debug!(url = %crate::redact(url), "postgres store ready");
-        Ok(PostgresStore {
-            writer: pool.clone(),
-            pool,
-        })
-    }
-
-    /// Begins a transaction (read committed; rows that must not change underneath are
-    /// locked by the statements themselves).
-    async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
-    }
-}
-
-impl_store!(PostgresStore, Postgres);
-impl_reminder_store!(PostgresStore, Postgres, CLAIM_POSTGRES);

@@ -1833,7 +1833,8 @@ async fn sqlite_file_reopens_with_its_data() {
 async fn unknown_url_scheme_is_refused() {
     let result = stepwise_store::connect("mysql://root:secret@db/stepwise").await;
     match result {
-        Err(StoreError::Other(message)) => {
+        Err(err @ StoreError::Other { .. }) => {
+            let message = err.to_string();
             assert!(message.contains("unsupported database URL"), "{message}");
             assert!(!message.contains("secret"), "{message}");
         }

@@ -133,10 +133,8 @@ pub fn run(cmd: AdminCommand) -> anyhow::Result<()> {
 /// A store error as its message alone: what went wrong with a backup is said in full there.
 fn plain(err: stepwise_store::StoreError) -> anyhow::Error {
     match err {
-        stepwise_store::StoreError::Conflict(message)
-        | stepwise_store::StoreError::Other(message) => {
-            anyhow::anyhow!(message)
-        }
+        stepwise_store::StoreError::Conflict(message) => anyhow::anyhow!(message),
+        err @ stepwise_store::StoreError::Other { .. } => anyhow::anyhow!(err.to_string()),
         other => other.into(),
     }
 }

@@ -1,0 +1,557 @@
+//! Wrist bands: pairing, device tokens, and the data they upload — minute samples, sleep
+//! episodes and the per-day totals kept from them.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::any::AnyRow;
+
+use crate::StoreResult;
+use crate::db::{Dialect, SqlStore, conflict_on_unique, unclaimable};
+use crate::model::{
+    BandDay, DEVICE_TOKEN_LIFETIME, Device, Id, IngestSummary, LocalDay, NewDevice, SampleBatch,
+    SleepEpisode, SleepStage, StepSample,
+};
+use crate::values::{Cells, day_text, parse_day, parse_name, secs};
+
+/// The columns of a device.
+macro_rules! device_columns {
+    () => {
+        "id, patient_id, kind, address, name, paired_at, token_expires_at, revoked_at, \
+         last_seen_at"
+    };
+}
+
+/// Bands and their data (a part of [`Store`](crate::Store)).
+#[async_trait]
+pub trait BandStore: Send + Sync {
+    /// Stores a one-time pairing code (hashed) for a patient.
+    async fn create_pairing_code(
+        &self,
+        patient_id: Id,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Uses a pairing code once: registers the device with its upload token (hashed), valid
+    /// for [`DEVICE_TOKEN_LIFETIME`]; an earlier pairing of the same band (address) for the
+    /// same patient is revoked.
+    /// `NotFound` for an unknown code, `Gone` when used or expired.
+    async fn pair_device(
+        &self,
+        code_hash: &str,
+        device: NewDevice,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device>;
+
+    /// The device an upload token belongs to — its current token, or the one its last
+    /// renewal replaced while the new one is still unused — revoked and expired ones too (the
+    /// caller refuses those with a reason). Records the contact (`last_seen_at`); the current
+    /// token's first use retires the previous one.
+    async fn authenticate_device(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device>;
+
+    /// Gives a device a new upload token valid for [`DEVICE_TOKEN_LIFETIME`] from `now`,
+    /// presented with its current or previous token. `NotFound` when revoked or neither
+    /// matches.
+    async fn renew_device_token(
+        &self,
+        device_id: Id,
+        presented_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device>;
+
+    /// Removes a patient's device: its tokens stop working, its data stays. Revoking again
+    /// keeps the first time. `NotFound` when the patient has no such device.
+    async fn revoke_device(
+        &self,
+        patient_id: Id,
+        device_id: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device>;
+
+    /// A patient's devices.
+    async fn devices(&self, patient_id: Id) -> StoreResult<Vec<Device>>;
+
+    /// Stores a batch of samples from one device, all or nothing, and recomputes the device's
+    /// patient's [`BandDay`] totals of the local `days` the batch touches, in the same
+    /// transaction.
+    async fn ingest_samples(
+        &self,
+        device_id: Id,
+        batch: &SampleBatch,
+        days: &[LocalDay],
+    ) -> StoreResult<IngestSummary>;
+
+    /// Band data per local day in `[from, to]`, by date; days without data are absent.
+    async fn band_days(
+        &self,
+        patient_id: Id,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<BandDay>>;
+
+    /// Minute samples of all the patient's devices in `[from, to)`, by minute. Where two
+    /// devices reported the same minute, the higher step count is kept.
+    async fn step_samples(
+        &self,
+        patient_id: Id,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<StepSample>>;
+
+    /// Sleep episodes of all the patient's devices starting in `[from, to)`, by start.
+    async fn sleep_episodes(
+        &self,
+        patient_id: Id,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SleepEpisode>>;
+}
+
+#[async_trait]
+impl BandStore for SqlStore {
+    async fn create_pairing_code(
+        &self,
+        patient_id: Id,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO pairing_codes (code_hash, patient_id, expires_at) \
+             VALUES ($1, $2, $3)",
+        )
+        .bind(code_hash)
+        .bind(patient_id)
+        .bind(secs(expires_at))
+        .execute(&self.writer)
+        .await
+        .map_err(|err| conflict_on_unique(err, "pairing code already exists"))?;
+        Ok(())
+    }
+
+    async fn pair_device(
+        &self,
+        code_hash: &str,
+        device: NewDevice,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device> {
+        let mut tx = self.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE pairing_codes SET used_at = $1 \
+             WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING patient_id",
+        )
+        .bind(secs(now))
+        .bind(code_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(code) = claimed else {
+            return Err(unclaimable(
+                &mut tx,
+                "SELECT code_hash FROM pairing_codes WHERE code_hash = $1",
+                code_hash,
+            )
+            .await);
+        };
+        // Pairing a band again replaces its token: the old pairing is revoked.
+        sqlx::query(
+            "UPDATE devices SET revoked_at = $1, previous_token_hash = NULL \
+             WHERE patient_id = $2 AND address = $3 AND revoked_at IS NULL",
+        )
+        .bind(secs(now))
+        .bind(code.int("patient_id")?)
+        .bind(device.address.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(concat!(
+            "INSERT INTO devices (patient_id, kind, address, name, token_hash, \
+             paired_at, token_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING ",
+            device_columns!()
+        ))
+        .bind(code.int("patient_id")?)
+        .bind(device.kind.as_str())
+        .bind(device.address.as_str())
+        .bind(device.name.as_str())
+        .bind(token_hash)
+        .bind(secs(now))
+        .bind(secs(now + DEVICE_TOKEN_LIFETIME))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|err| conflict_on_unique(err, "device token already in use"))?;
+        let paired = device_from(&row)?;
+        tx.commit().await?;
+        Ok(paired)
+    }
+
+    async fn authenticate_device(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device> {
+        // The current token retires the one it replaced on its first use.
+        let row = sqlx::query(concat!(
+            "UPDATE devices SET last_seen_at = $2, previous_token_hash = \
+             CASE WHEN token_hash = $1 THEN NULL ELSE previous_token_hash END \
+             WHERE token_hash = $1 OR previous_token_hash = $1 RETURNING ",
+            device_columns!()
+        ))
+        .bind(token_hash)
+        .bind(secs(now))
+        .fetch_one(&self.writer)
+        .await?;
+        device_from(&row)
+    }
+
+    async fn renew_device_token(
+        &self,
+        device_id: Id,
+        presented_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device> {
+        // Presented with the current token, that token becomes the previous one;
+        // presented with the previous one (the last renewal's answer was lost),
+        // only the current one is replaced.
+        let row = sqlx::query(concat!(
+            "UPDATE devices SET previous_token_hash = CASE WHEN token_hash = $2 \
+             THEN token_hash ELSE previous_token_hash END, token_hash = $3, \
+             token_expires_at = $4 \
+             WHERE id = $1 AND revoked_at IS NULL \
+             AND (token_hash = $2 OR previous_token_hash = $2) RETURNING ",
+            device_columns!()
+        ))
+        .bind(device_id)
+        .bind(presented_hash)
+        .bind(new_hash)
+        .bind(secs(now + DEVICE_TOKEN_LIFETIME))
+        .fetch_one(&self.writer)
+        .await
+        .map_err(|err| conflict_on_unique(err, "device token already in use"))?;
+        device_from(&row)
+    }
+
+    async fn revoke_device(
+        &self,
+        patient_id: Id,
+        device_id: Id,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Device> {
+        let row = sqlx::query(concat!(
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, $3), \
+             previous_token_hash = NULL \
+             WHERE id = $1 AND patient_id = $2 RETURNING ",
+            device_columns!()
+        ))
+        .bind(device_id)
+        .bind(patient_id)
+        .bind(secs(now))
+        .fetch_one(&self.writer)
+        .await?;
+        device_from(&row)
+    }
+
+    async fn devices(&self, patient_id: Id) -> StoreResult<Vec<Device>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            device_columns!(),
+            " FROM devices WHERE patient_id = $1 ORDER BY paired_at, id"
+        ))
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(device_from).collect()
+    }
+
+    async fn ingest_samples(
+        &self,
+        device_id: Id,
+        batch: &SampleBatch,
+        days: &[LocalDay],
+    ) -> StoreResult<IngestSummary> {
+        let steps = step_rows(&batch.steps);
+        let sleep = sleep_rows(&batch.sleep);
+        if steps.is_empty() && sleep.is_empty() {
+            return Ok(IngestSummary { steps: 0, sleep: 0 });
+        }
+        let mut tx = self.begin().await?;
+        for chunk in steps.chunks(INGEST_CHUNK) {
+            let sql = step_upsert_sql(chunk.len(), self.dialect);
+            let mut query = sqlx::query(sql);
+            for &(minute, steps, heart_rate, estimated) in chunk {
+                query = query
+                    .bind(device_id)
+                    .bind(minute)
+                    .bind(steps)
+                    .bind(heart_rate)
+                    .bind(estimated);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for chunk in sleep.chunks(INGEST_CHUNK) {
+            let sql = sleep_upsert_sql(chunk.len(), self.dialect);
+            let mut query = sqlx::query(sql);
+            for &(start, end, stage) in chunk {
+                query = query.bind(device_id).bind(start).bind(end).bind(stage);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        if !days.is_empty() {
+            let patient_id: Id = sqlx::query_scalar(self.dialect.device_patient_locked())
+                .bind(device_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            for day in days {
+                sqlx::query(BAND_DAY_UPSERT)
+                    .bind(patient_id)
+                    .bind(day_text(day.date))
+                    .bind(secs(day.start))
+                    .bind(secs(day.end))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(IngestSummary {
+            steps: steps.len() as u64,
+            sleep: sleep.len() as u64,
+        })
+    }
+
+    async fn band_days(
+        &self,
+        patient_id: Id,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<BandDay>> {
+        let rows = sqlx::query(
+            "SELECT day, steps, minutes_with_data, sleep_min FROM band_days \
+             WHERE patient_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
+        )
+        .bind(patient_id)
+        .bind(day_text(from))
+        .bind(day_text(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(band_day_from).collect()
+    }
+
+    async fn step_samples(
+        &self,
+        patient_id: Id,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<StepSample>> {
+        let rows = sqlx::query(
+            "SELECT s.minute AS minute, MAX(s.steps) AS steps, \
+             MAX(s.heart_rate) AS heart_rate, MIN(s.estimated) AS estimated \
+             FROM devices d JOIN step_samples s ON s.device_id = d.id \
+             WHERE d.patient_id = $1 AND s.minute >= $2 AND s.minute < $3 \
+             GROUP BY s.minute ORDER BY s.minute",
+        )
+        .bind(patient_id)
+        .bind(secs(from))
+        .bind(secs(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(step_sample_from).collect()
+    }
+
+    async fn sleep_episodes(
+        &self,
+        patient_id: Id,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<Vec<SleepEpisode>> {
+        let rows = sqlx::query(
+            "SELECT e.start_at, e.end_at, e.stage \
+             FROM devices d JOIN sleep_episodes e ON e.device_id = d.id \
+             WHERE d.patient_id = $1 AND e.start_at >= $2 AND e.start_at < $3 \
+             ORDER BY e.start_at, e.device_id",
+        )
+        .bind(patient_id)
+        .bind(secs(from))
+        .bind(secs(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(sleep_episode_from).collect()
+    }
+}
+
+fn device_from(row: &AnyRow) -> StoreResult<Device> {
+    Ok(Device {
+        id: row.int("id")?,
+        patient_id: row.int("patient_id")?,
+        kind: row.text("kind")?,
+        address: row.text("address")?,
+        name: row.text("name")?,
+        paired_at: row.instant("paired_at")?,
+        token_expires_at: row.instant("token_expires_at")?,
+        revoked_at: row.opt_instant("revoked_at")?,
+        last_seen_at: row.opt_instant("last_seen_at")?,
+    })
+}
+
+fn band_day_from(row: &AnyRow) -> StoreResult<BandDay> {
+    Ok(BandDay {
+        date: parse_day(&row.text("day")?)?,
+        steps: row.int("steps")?,
+        minutes_with_data: row.int("minutes_with_data")?,
+        sleep_min: row.int("sleep_min")?,
+    })
+}
+
+fn step_sample_from(row: &AnyRow) -> StoreResult<StepSample> {
+    Ok(StepSample {
+        minute: row.instant("minute")?,
+        steps: row.int("steps")?,
+        heart_rate: row.opt_int("heart_rate")?,
+        estimated: row.int("estimated")? != 0,
+    })
+}
+
+fn sleep_episode_from(row: &AnyRow) -> StoreResult<SleepEpisode> {
+    Ok(SleepEpisode {
+        start: row.instant("start_at")?,
+        end: row.instant("end_at")?,
+        stage: parse_name("sleep stage", &row.text("stage")?, SleepStage::parse)?,
+    })
+}
+
+/// Recomputes one patient-day of `band_days` from the minute samples (the higher count where
+/// two bands reported a minute) and the sleep episodes ending that day. `$1` patient, `$2`
+/// date, `$3`/`$4` the day's bounds in unix seconds. (`WHERE true` lets SQLite tell the
+/// upsert's `ON CONFLICT` from a join's `ON`.)
+const BAND_DAY_UPSERT: &str = "INSERT INTO band_days \
+     (patient_id, day, steps, minutes_with_data, sleep_min) \
+     SELECT $1, $2, COALESCE(CAST(SUM(m.steps) AS BIGINT), 0), COUNT(m.steps), \
+     COALESCE((SELECT CAST(SUM((e.end_at - e.start_at) / 60) AS BIGINT) \
+       FROM devices d JOIN sleep_episodes e ON e.device_id = d.id \
+       WHERE d.patient_id = $1 AND e.stage <> 'awake' AND e.end_at >= $3 AND e.end_at < $4), 0) \
+     FROM (SELECT MAX(s.steps) AS steps FROM devices d \
+       JOIN step_samples s ON s.device_id = d.id \
+       WHERE d.patient_id = $1 AND s.minute >= $3 AND s.minute < $4 GROUP BY s.minute) m \
+     WHERE true \
+     ON CONFLICT (patient_id, day) DO UPDATE SET steps = excluded.steps, \
+     minutes_with_data = excluded.minutes_with_data, sleep_min = excluded.sleep_min";
+
+/// Rows per multi-row `INSERT` of an ingest (4 or 5 parameters a row).
+const INGEST_CHUNK: usize = 500;
+
+/// A batch's minute samples as rows `(minute, steps, heart_rate, estimated)`, by minute, one per minute
+/// (the last of repeats wins, as a later upload would). PostgreSQL refuses an upsert that
+/// touches the same row twice, and a fixed order keeps concurrent ingests from deadlocking.
+fn step_rows(samples: &[StepSample]) -> Vec<StepRow> {
+    let mut rows: Vec<StepRow> = samples
+        .iter()
+        .map(|sample| {
+            (
+                secs(sample.minute),
+                sample.steps,
+                sample.heart_rate,
+                i64::from(sample.estimated),
+            )
+        })
+        .collect();
+    // A stable sort keeps repeats in upload order; keep the last of each minute. Uploads
+    // usually arrive sorted, which makes this a single pass.
+    rows.sort_by_key(|row| row.0);
+    let mut last_wins: Vec<StepRow> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match last_wins.last_mut() {
+            Some(previous) if previous.0 == row.0 => *previous = row,
+            _ => last_wins.push(row),
+        }
+    }
+    last_wins
+}
+
+/// A minute sample row: `(minute, steps, heart_rate, estimated 0/1)`.
+type StepRow = (i64, i64, Option<i64>, i64);
+
+/// A batch's sleep episodes as rows `(start, end, stage)`, by start, one per start.
+fn sleep_rows(episodes: &[SleepEpisode]) -> Vec<(i64, i64, &'static str)> {
+    let by_start: BTreeMap<i64, (i64, &'static str)> = episodes
+        .iter()
+        .map(|episode| {
+            (
+                secs(episode.start),
+                (secs(episode.end), episode.stage.as_str()),
+            )
+        })
+        .collect();
+    by_start
+        .into_iter()
+        .map(|(start, (end, stage))| (start, end, stage))
+        .collect()
+}
+
+/// `head (p, p, p, p), (p, p, p, p), … tail` for `rows` rows of four parameters.
+fn upsert_sql(head: &str, rows: usize, columns: usize, tail: &str, dialect: Dialect) -> Arc<str> {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * 36);
+    sql.push_str(head);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            dialect.push_placeholder(&mut sql, row * columns + column + 1);
+        }
+        sql.push(')');
+    }
+    sql.push_str(tail);
+    sql.into()
+}
+
+/// The statement text for a chunk of `rows` rows; full chunks share one cached text per
+/// dialect (and so one prepared statement per connection).
+fn chunk_sql(
+    cache: &[OnceLock<Arc<str>>; 2],
+    (head, tail): (&str, &str),
+    rows: usize,
+    columns: usize,
+    dialect: Dialect,
+) -> sqlx::AssertSqlSafe<Arc<str>> {
+    let sql = if rows == INGEST_CHUNK {
+        cache[dialect as usize]
+            .get_or_init(|| upsert_sql(head, rows, columns, tail, dialect))
+            .clone()
+    } else {
+        upsert_sql(head, rows, columns, tail, dialect)
+    };
+    // Built only from the constants here and parameter numbers: nothing from a caller.
+    sqlx::AssertSqlSafe(sql)
+}
+
+/// Upsert of `rows` minute samples `(device, minute, steps, heart_rate, estimated)`.
+fn step_upsert_sql(rows: usize, dialect: Dialect) -> sqlx::AssertSqlSafe<Arc<str>> {
+    static FULL: [OnceLock<Arc<str>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let sql = (
+        "INSERT INTO step_samples (device_id, minute, steps, heart_rate, estimated) VALUES ",
+        " ON CONFLICT (device_id, minute) DO UPDATE \
+         SET steps = excluded.steps, heart_rate = excluded.heart_rate, \
+         estimated = excluded.estimated",
+    );
+    chunk_sql(&FULL, sql, rows, 5, dialect)
+}
+
+/// Upsert of `rows` sleep episodes `(device, start, end, stage)`.
+fn sleep_upsert_sql(rows: usize, dialect: Dialect) -> sqlx::AssertSqlSafe<Arc<str>> {
+    static FULL: [OnceLock<Arc<str>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let sql = (
+        "INSERT INTO sleep_episodes (device_id, start_at, end_at, stage) VALUES ",
+        " ON CONFLICT (device_id, start_at) DO UPDATE \
+         SET end_at = excluded.end_at, stage = excluded.stage",
+    );
+    chunk_sql(&FULL, sql, rows, 4, dialect)
+}
