@@ -67,7 +67,7 @@ pub struct SafetyContact {
 }
 
 /// A user account. The password hash never leaves the store except through
-/// [`Store::credentials`](crate::Store::credentials).
+/// [`AccountStore::credentials`](crate::AccountStore::credentials).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// Row id.

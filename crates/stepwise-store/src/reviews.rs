@@ -52,7 +52,7 @@ pub trait ReviewStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<(ReviewRecord, bool)>;
 
-    /// [`Store::save_review`] that also schedules, in the same transaction, the reminders
+    /// [`ReviewStore::save_review`] that also schedules, in the same transaction, the reminders
     /// `notify` makes of the review when this call stored it (its news to the patient, an
     /// escalation's alert to the therapist): a crash never leaves a review without them, and
     /// a repeat for a reviewed week schedules nothing.

@@ -99,3 +99,69 @@ async fn pragmas(
     conn.execute(sqlx::AssertSqlSafe(sql)).await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{AnyPool, Row};
+
+    use crate::db::SqlStore;
+
+    async fn pragma_int(pool: &AnyPool, name: &str) -> i64 {
+        let sql = format!("PRAGMA {name}");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        row.try_get(0).unwrap()
+    }
+
+    /// A file database is created where its URL says (a space in the name too), and every
+    /// connection has WAL, foreign keys, `synchronous = NORMAL` and the busy timeout; the
+    /// readers are `query_only`, the writer is not.
+    #[tokio::test]
+    async fn file_connections_have_their_settings() {
+        let dir = std::env::temp_dir().join(format!(
+            "stepwise-sqlite-settings-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a store.db");
+        let store = SqlStore::connect(&format!("sqlite:{}", path.display()))
+            .await
+            .unwrap();
+        assert!(path.is_file(), "{} was not created", path.display());
+        for (pool, query_only) in [(&store.writer, 0), (&store.pool, 1)] {
+            let journal: String = sqlx::query("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                .try_get(0)
+                .unwrap();
+            assert_eq!(journal, "wal");
+            assert_eq!(pragma_int(pool, "foreign_keys").await, 1);
+            // NORMAL
+            assert_eq!(pragma_int(pool, "synchronous").await, 1);
+            assert_eq!(pragma_int(pool, "busy_timeout").await, 5000);
+            assert_eq!(pragma_int(pool, "query_only").await, query_only);
+        }
+        let refused = sqlx::query("DELETE FROM users").execute(&store.pool).await;
+        assert!(refused.is_err(), "a reader wrote");
+        store.pool.close().await;
+        store.writer.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// An in-memory database is one connection, for reads and writes, with foreign keys on.
+    #[tokio::test]
+    async fn in_memory_is_one_connection() {
+        let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+        assert_eq!(pragma_int(&store.pool, "foreign_keys").await, 1);
+        assert_eq!(pragma_int(&store.pool, "synchronous").await, 1);
+        assert_eq!(pragma_int(&store.pool, "query_only").await, 0);
+        assert_eq!(store.pool.options().get_max_connections(), 1);
+    }
+}

@@ -76,15 +76,8 @@ pub(crate) trait Cells {
         self.opt_int(column)?.map(instant).transpose()
     }
 
-    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
-        serde_json::from_str(&self.text(column)?).map_err(|err| corrupt_with(column, err))
-    }
-
-    fn opt_json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<Option<T>> {
-        self.opt_text(column)?
-            .map(|text| serde_json::from_str(&text).map_err(|err| corrupt_with(column, err)))
-            .transpose()
-    }
+    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T>;
+    fn opt_json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<Option<T>>;
 }
 
 impl Cells for AnyRow {
@@ -116,5 +109,17 @@ impl Cells for AnyRow {
 
     fn float(&self, column: &str) -> StoreResult<f64> {
         Ok(self.try_get(column)?)
+    }
+
+    // JSON is parsed from the text where the row holds it, without a copy.
+    fn json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<T> {
+        let text: &str = self.try_get(column)?;
+        serde_json::from_str(text).map_err(|err| corrupt_with(column, err))
+    }
+
+    fn opt_json<T: DeserializeOwned>(&self, column: &str) -> StoreResult<Option<T>> {
+        let text: Option<&str> = self.try_get(column)?;
+        text.map(|text| serde_json::from_str(text).map_err(|err| corrupt_with(column, err)))
+            .transpose()
     }
 }
