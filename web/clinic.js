@@ -199,6 +199,8 @@ async function saveSafetyContact(event) {
 
 async function start() {
   if (!wired) {
+    await T.loadFields();
+    T.labelSwitches('default');
     wired = true;
     rulesEditor = T.numberEditor(byId('default-rule-fields'), T.RULE_FIELDS, 'default-rule', () =>
       planEditor.refreshRanges(rulesEditor.values())

@@ -7,17 +7,20 @@
 //! all call [`review()`]; nothing else decides.
 //!
 //! Modules:
-//! - [`rules`]: the therapist's progression rules and the walking plan, with range checks.
+//! - [`rules`]: the therapist's progression rules and the walking plan: one table of fields
+//!   (range, unit, default, label) that validation, the API schema and the forms derive from.
 //! - [`evidence`]: what a week of walking looks like to the engine.
 //! - [`review`](mod@review): the weekly decision and its reasons (the contract in
 //!   `docs/engine-review.md`).
 //! - [`input`]: the JSON form of a review, strict about unknown fields.
+//! - [`checks`]: when the pain checks after a walk are asked and how long they stay open.
 //! - [`baseline`]: the starting interval from tolerance walks.
 //! - [`adherence`]: adherence, two-hour answer share, days with band data, walk verification.
 #![warn(missing_docs)]
 
 pub mod adherence;
 pub mod baseline;
+pub mod checks;
 pub mod evidence;
 pub mod input;
 pub mod reasons;

@@ -604,6 +604,7 @@ mod tests {
         let plan = Plan {
             interval_s: 600,
             sessions_per_week: 3,
+            ..Plan::default()
         };
         let mut output = crate::review::review(&rules, &plan, &week, &[]).unwrap();
         let codes: Vec<ReasonCode> = output.reasons.iter().map(|r| r.code).collect();

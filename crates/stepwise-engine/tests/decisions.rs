@@ -8,6 +8,8 @@ use stepwise_engine::{
 
 const PLAN: Plan = Plan {
     interval_s: 600,
+    bouts: 1,
+    rest_s: 0,
     sessions_per_week: 5,
 };
 

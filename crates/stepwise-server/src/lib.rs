@@ -106,6 +106,7 @@ pub fn app(state: AppState) -> Router {
             get(staff::rules).put(staff::save_rules),
         )
         .route("/patients/{id}/rules/preview", post(staff::preview_rules))
+        .route("/rules/schema", get(system::rules_schema))
         .route("/patients/{id}/baseline", post(staff::baseline))
         .route("/patients/{id}/plan", post(staff::override_plan))
         .route(

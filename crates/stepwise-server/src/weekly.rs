@@ -189,7 +189,7 @@ async fn decide_and_save(
             .plan
             .interval_s
             .clamp(rules.rules.min_interval_s, rules.rules.max_interval_s),
-        sessions_per_week: patient.plan.sessions_per_week,
+        ..patient.plan
     };
     let output = review(&rules.rules, &plan, &evidence, &history)?;
     Ok(store
@@ -504,6 +504,7 @@ pub fn replay(
         let plan = stepwise_engine::Plan {
             interval_s: interval.clamp(rules.min_interval_s, rules.max_interval_s),
             sessions_per_week,
+            ..stepwise_engine::Plan::default()
         };
         let would_be = review(rules, &plan, &stored.evidence, &history)?;
         interval = would_be.interval_s;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use stepwise_testkit::{Backend, backend_tests};
 
 fn document() -> Value {
-    serde_json::from_str(stepwise_server::handlers::system::OPENAPI).expect("openapi.json parses")
+    serde_json::from_str(&stepwise_server::handlers::system::OPENAPI).expect("openapi.json parses")
 }
 
 #[tokio::test]
@@ -65,7 +65,7 @@ fn every_routed_path_is_documented() {
                 && *path != "/healthz"
         })
         .collect();
-    assert_eq!(routed.len(), 55, "{routed:?}");
+    assert_eq!(routed.len(), 56, "{routed:?}");
     for path in routed {
         assert!(
             documented.iter().any(|d| d.as_str() == path),
@@ -95,6 +95,72 @@ async fn docs_page_and_document_are_served() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(health["status"], "ok");
+}
+
+/// The rules' and the plan's fields are described once, in the engine's tables: the served
+/// document's schemas, the schema endpoint and the validation all say what the table says.
+#[tokio::test]
+async fn rule_and_plan_fields_come_from_the_engine_tables() {
+    use stepwise_engine::rules::{PLAN_FIELDS, RULE_FIELDS};
+    let app = TestApp::new(Backend::Sqlite, utc(2026, 11, 2, 7, 0)).await;
+    let doc = app
+        .get("/api/openapi.json", &Auth::None)
+        .await
+        .expect(StatusCode::OK);
+    let patch = &doc["components"]["schemas"]["RulesPatch"];
+    assert_eq!(patch["additionalProperties"], false);
+    assert_eq!(
+        patch["properties"].as_object().unwrap().len(),
+        RULE_FIELDS.len()
+    );
+    for field in RULE_FIELDS {
+        let property = &patch["properties"][field.name];
+        match field.widest() {
+            Some(range) => {
+                assert_eq!(property["minimum"], *range.start(), "{}", field.name);
+                assert_eq!(property["maximum"], *range.end(), "{}", field.name);
+            }
+            None => assert_eq!(property["type"], "boolean", "{}", field.name),
+        }
+    }
+    let defaults = &doc["paths"]["/clinic/defaults"]["put"]["requestBody"]["content"]["application/json"]
+        ["schema"]["properties"]["plan"];
+    let required: Vec<&str> = defaults["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let names: Vec<&str> = PLAN_FIELDS.iter().map(|f| f.name).collect();
+    assert_eq!(required, names);
+    assert_eq!(defaults["properties"]["rest_s"]["maximum"], 3600);
+    let overriding = &doc["paths"]["/patients/{id}/plan"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(overriding["required"], json!(["reason"]));
+    assert_eq!(overriding["properties"]["bouts"]["maximum"], 20);
+    assert_eq!(overriding["properties"]["reason"]["maxLength"], 500);
+    assert!(
+        !doc.to_string().contains("x-fields"),
+        "every marked schema was filled in"
+    );
+
+    let schema = app
+        .get("/api/v1/rules/schema", &Auth::None)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(schema, stepwise_engine::rules::schema());
+    let increase = &schema["rules"][0];
+    assert_eq!(increase["name"], "increase_pct");
+    assert_eq!(
+        (
+            increase["minimum"].as_i64(),
+            increase["maximum"].as_i64(),
+            increase["default"].as_i64()
+        ),
+        (Some(10), Some(20), Some(10))
+    );
+    assert_eq!(increase["unit"], "%");
+    assert_eq!(increase["label"], "Weekly increase");
 }
 
 backend_tests!(

@@ -93,29 +93,8 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
-/// The walking prescription in force.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WalkingPlan {
-    /// One bout's length, seconds.
-    pub interval_s: i64,
-    /// Bouts per session.
-    pub bouts: i64,
-    /// Rest between bouts, seconds.
-    pub rest_s: i64,
-    /// Prescribed sessions a week.
-    pub sessions_per_week: i64,
-}
-
-impl Default for WalkingPlan {
-    fn default() -> Self {
-        WalkingPlan {
-            interval_s: 300,
-            bouts: 2,
-            rest_s: 120,
-            sessions_per_week: 5,
-        }
-    }
-}
+/// The walking prescription in force: the engine's plan, whose fields and ranges it owns.
+pub use stepwise_engine::Plan as WalkingPlan;
 
 /// A patient: a user with a therapist, a time zone and a plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

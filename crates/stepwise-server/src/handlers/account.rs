@@ -384,9 +384,6 @@ pub async fn clinic(
     Ok(Json(state.store.clinic(user.clinic_id).await?))
 }
 
-/// The longest rest between bouts a clinic's starting plan may have, seconds.
-pub const MAX_DEFAULT_REST_S: i64 = 1800;
-
 /// New clinic defaults: any subset of the rules' fields, and the starting plan.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -425,7 +422,7 @@ pub async fn set_clinic_defaults(
         },
         None => clinic.default_plan,
     };
-    validate::walking_plan("plan.", &plan, &rules, MAX_DEFAULT_REST_S)?;
+    plan.validate_as("plan.", &rules)?;
     state
         .store
         .set_clinic_defaults(user.clinic_id, &rules, &plan)

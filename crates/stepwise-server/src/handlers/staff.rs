@@ -378,9 +378,6 @@ pub struct OverrideRequest {
     reason: String,
 }
 
-/// The longest rest between bouts a therapist may set by hand, seconds.
-pub const MAX_OVERRIDE_REST_S: i64 = 3600;
-
 /// `POST /api/v1/patients/{id}/plan` — change the plan by hand, with a reason.
 pub async fn override_plan(
     State(state): State<AppState>,
@@ -399,7 +396,7 @@ pub async fn override_plan(
             .sessions_per_week
             .unwrap_or(patient.plan.sessions_per_week),
     };
-    validate::walking_plan("", &plan, &rules, MAX_OVERRIDE_REST_S)?;
+    plan.validate_as("", &rules)?;
     let change = PlanOverride {
         plan,
         source: PlanChangeSource::Override,

@@ -35,9 +35,9 @@ use stepwise_store::{
 use super::attention;
 use super::model::*;
 use crate::calendar::{day_start, local_day, monday_of};
-use crate::handlers::patient::{CHECK_LISTED_FOR, CHECK_OPENS_AFTER};
 use crate::views::reason_texts;
 use crate::weekly::verify_session;
+use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
 
 /// A meaningful change in daily steps (steps/day).
 pub const STEPS_MEANINGFUL: f64 = 700.0;
@@ -351,7 +351,7 @@ fn checks(walks: &[WalkRow], now: DateTime<Utc>) -> ChecksReport {
     let missed = walks
         .iter()
         .filter(|w| {
-            w.pain_after_2h.is_none() && w.ended_at + CHECK_OPENS_AFTER + CHECK_LISTED_FOR <= now
+            w.pain_after_2h.is_none() && w.ended_at + TWO_HOUR_CHECK_OPENS + CHECK_LISTED_FOR <= now
         })
         .count() as u32;
     ChecksReport {
