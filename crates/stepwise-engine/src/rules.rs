@@ -162,6 +162,14 @@ impl<T> Field<T> {
         Some(low..=high)
     }
 
+    /// What the field accepts, in words for an error: `integer 10..=20`, `true or false`.
+    pub fn accepts(&self) -> String {
+        match self.kind {
+            Kind::Integer { min, max, .. } => format!("integer {min}..={max}"),
+            Kind::Boolean => "true or false".to_string(),
+        }
+    }
+
     /// The allowed range whatever the rules (the table's own bounds).
     pub fn widest(&self) -> Option<RangeInclusive<i64>> {
         match self.kind {
