@@ -75,6 +75,13 @@ pub enum Finding {
         /// The sessions' days.
         days: Vec<NaiveDate>,
     },
+    /// Pain the next morning above its maximum.
+    PainNextMorningOverMax {
+        /// The maximum.
+        max: i64,
+        /// The sessions' days.
+        days: Vec<NaiveDate>,
+    },
     /// Flares reported this week.
     FlareReported {
         /// The flares' days.
@@ -136,6 +143,7 @@ impl Finding {
             Finding::PainAfter2hRiseOverMax { .. } => ReasonCode::PainAfter2hRiseOverMax,
             Finding::PainDuringOverMax { .. } => ReasonCode::PainDuringOverMax,
             Finding::PainNextMorningRiseOverMax { .. } => ReasonCode::PainNextMorningRiseOverMax,
+            Finding::PainNextMorningOverMax { .. } => ReasonCode::PainNextMorningOverMax,
             Finding::FlareReported { .. } => ReasonCode::FlareReported,
             Finding::MissingPainAfter2h { .. } => ReasonCode::MissingPainAfter2h,
             Finding::MissingPainNextMorning { .. } => ReasonCode::MissingPainNextMorning,
@@ -189,6 +197,10 @@ impl Finding {
             Finding::PainNextMorningRiseOverMax { max, days } => format!(
                 "Pain the morning after the walk was more than {} above your pain before it on {}",
                 count(*max as usize, "point", "points"),
+                list(days)
+            ),
+            Finding::PainNextMorningOverMax { max, days } => format!(
+                "Pain the morning after the walk went above {max}/10 on {}",
                 list(days)
             ),
             Finding::FlareReported { days, worst } => format!(
@@ -292,6 +304,10 @@ impl Finding {
                 count(*max as usize, "point", "points"),
                 list(days)
             ),
+            Finding::PainNextMorningOverMax { max, days } => format!(
+                "The morning after walking, your pain was above {max} out of 10 on {}.",
+                list(days)
+            ),
             Finding::FlareReported { days, worst } => format!(
                 "You reported {} on {} (pain up to {worst} out of 10). After a flare your walk \
                  stays the same length that week.",
@@ -388,6 +404,9 @@ impl Finding {
                 "Next-morning pain rose more than {max} above pain before on {}.",
                 list(days)
             ),
+            Finding::PainNextMorningOverMax { max, days } => {
+                format!("Next-morning pain above {max}/10 on {}.", list(days))
+            }
             Finding::FlareReported { days, worst } => format!(
                 "{} reported ({}; worst {worst}/10): no advance this week.",
                 capitalise(&flares(days.len())),
@@ -668,6 +687,10 @@ mod tests {
             Finding::PainNextMorningRiseOverMax {
                 max: 2,
                 days: vec![day(16)],
+            },
+            Finding::PainNextMorningOverMax {
+                max: 6,
+                days: vec![day(17)],
             },
             Finding::FlareReported {
                 days: vec![day(19)],

@@ -86,6 +86,9 @@ pub enum ReasonCode {
     WithinLimits,
     /// Pain the next morning rose too far above pain before on some session (version 2).
     PainNextMorningRiseOverMax,
+    /// Pain the next morning was above `pain_next_morning_max` on some session (version 2;
+    /// never with the default maximum, 10).
+    PainNextMorningOverMax,
     /// Some session's next-morning check was required and not answered (version 2).
     MissingPainNextMorning,
     /// The patient reported at least one flare this week (version 2).
@@ -157,6 +160,7 @@ struct Findings<'a> {
     rise_over: Vec<&'a SessionReport>,
     over_during: Vec<&'a SessionReport>,
     next_morning_rise_over: Vec<&'a SessionReport>,
+    next_morning_over: Vec<&'a SessionReport>,
     unknown: Vec<&'a SessionReport>,
     missing_next_morning: Vec<&'a SessionReport>,
     effort_over: Vec<&'a SessionReport>,
@@ -201,6 +205,12 @@ fn examine<'a>(rules: &Rules, week: &'a WeekEvidence) -> Findings<'a> {
         if next_morning_rise_over {
             found.next_morning_rise_over.push(s);
         }
+        let next_morning_over = s
+            .pain_next_morning
+            .is_some_and(|p| p > rules.pain_next_morning_max);
+        if next_morning_over {
+            found.next_morning_over.push(s);
+        }
         if rules.require_next_morning && s.pain_next_morning.is_none() {
             found.missing_next_morning.push(s);
         }
@@ -216,7 +226,7 @@ fn examine<'a>(rules: &Rules, week: &'a WeekEvidence) -> Findings<'a> {
         if during_over {
             found.over_during.push(s);
         }
-        if after_over || rise_over || during_over || next_morning_rise_over {
+        if after_over || rise_over || during_over || next_morning_rise_over || next_morning_over {
             found.breached += 1;
         }
         if s.pain_after_2h.is_none() {
@@ -338,6 +348,12 @@ pub(crate) fn findings(
         reasons.push(Finding::PainNextMorningRiseOverMax {
             max: rules.pain_next_morning_rise_max,
             days: days(&found.next_morning_rise_over),
+        });
+    }
+    if !found.next_morning_over.is_empty() {
+        reasons.push(Finding::PainNextMorningOverMax {
+            max: rules.pain_next_morning_max,
+            days: days(&found.next_morning_over),
         });
     }
     if !found.flares.is_empty() {

@@ -48,6 +48,8 @@ pub struct Rules {
     /// How far pain the next morning may exceed pain before the walk (the 24-hour response of
     /// the pain-monitoring model), NRS points. Contract version 2.
     pub pain_next_morning_rise_max: i64,
+    /// Highest acceptable pain the next morning, NRS 0–10 (10, the default, never breaches).
+    pub pain_next_morning_max: i64,
     /// A session without a next-morning answer cannot count as tolerated. Contract version 2.
     pub require_next_morning: bool,
     /// Highest effort (Borg CR10) at which the interval may still rise. Contract version 2.
@@ -70,6 +72,7 @@ impl Default for Rules {
             max_interval_s: 0,
             require_verified: false,
             pain_next_morning_rise_max: 0,
+            pain_next_morning_max: 0,
             require_next_morning: false,
             effort_max: 0,
         };
@@ -361,6 +364,17 @@ pub const RULE_FIELDS: &[Field<Rules>] = &[
         since_version: 2,
         get: |r| r.pain_next_morning_rise_max,
         set: |r, v| r.pain_next_morning_rise_max = v,
+    },
+    Field {
+        name: "pain_next_morning_max",
+        label: "Highest pain the next morning",
+        help: "Pain above this the morning after a walk is a breach (10 = only the rise counts).",
+        unit: unit::SCORE,
+        kind: score(),
+        default: 10,
+        since_version: 2,
+        get: |r| r.pain_next_morning_max,
+        set: |r, v| r.pain_next_morning_max = v,
     },
     Field {
         name: "effort_max",
