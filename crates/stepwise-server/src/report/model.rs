@@ -284,3 +284,8 @@ pub struct OutcomeTrend {
     /// latest − first.
     pub change: f64,
 }
+
+/// A share as a whole percentage, `–` when there is none.
+pub fn percent(share: Option<f64>) -> String {
+    share.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))
+}

@@ -8,9 +8,10 @@ use chrono_tz::Tz;
 use maud::{DOCTYPE, PreEscaped, html};
 use stepwise_engine::Decision;
 
-use super::build::{duration_text, percent};
+use stepwise_engine::exact_duration;
+
 use super::charts;
-use super::model::{Report, Trend};
+use super::model::{Report, Trend, percent};
 
 /// A weekly decision in words, as the staff pages say it.
 pub fn decision_words(decision: Decision) -> &'static str {
@@ -36,22 +37,6 @@ pub fn outcome_words(kind: &str) -> String {
 /// An instant in the patient's local time, e.g. `Tue 3 Nov 14:05`.
 pub fn local_time(tz: Tz, at: DateTime<Utc>) -> String {
     at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
-}
-
-/// Escapes text for SVG/XML content and attribute values (the charts, which are not templates).
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn score(value: Option<i64>) -> String {
@@ -161,7 +146,7 @@ pub fn render(r: &Report) -> String {
                     div.figure { "Days with band data" b { (data_days) } }
                     div.figure {
                         "Walking interval"
-                        b { (duration_text(r.interval.start_s)) " → " (duration_text(r.interval.end_s)) }
+                        b { (exact_duration(r.interval.start_s)) " → " (exact_duration(r.interval.end_s)) }
                     }
                     div.figure { "Steps" b { (trend_text(&r.steps_trend)) } }
                     div.figure { "Sleep" b { (trend_text(&r.sleep_trend)) } }
@@ -221,7 +206,7 @@ pub fn render(r: &Report) -> String {
                                         _ => {}
                                     }
                                 }
-                                td { (duration_text(d.previous_interval_s)) " → " (duration_text(d.interval_s)) }
+                                td { (exact_duration(d.previous_interval_s)) " → " (exact_duration(d.interval_s)) }
                                 td { @for (i, reason) in d.reasons.iter().enumerate() {
                                     @if i > 0 { br; }
                                     (reason.text)
@@ -245,7 +230,7 @@ pub fn render(r: &Report) -> String {
                     tbody { @for w in &r.walks {
                         tr {
                             td { (w.day.format("%a %-d %b")) }
-                            td { (duration_text(w.walked_s)) }
+                            td { (exact_duration(w.walked_s)) }
                             td { (score(w.pain_before)) }
                             td { (score(w.pain_during_max)) }
                             td { (score(w.pain_after_2h)) }
@@ -300,17 +285,4 @@ pub fn render(r: &Report) -> String {
 /// A weekly mean pain to one decimal, or a dash.
 fn mean(value: Option<f64>) -> String {
     value.map_or("–".to_string(), |m| format!("{m:.1}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape("<script>alert('x') & \"y\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
-        );
-    }
 }
