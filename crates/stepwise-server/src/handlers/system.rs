@@ -2,10 +2,11 @@
 
 use std::sync::LazyLock;
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use stepwise_engine::rules::{self, PLAN_FIELDS, RULE_FIELDS};
 
@@ -114,6 +115,32 @@ pub async fn docs_style() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("../../static/api-docs.css"),
+    )
+        .into_response()
+}
+
+/// The metrics listener's routes: `GET /metrics` only (its own port: see `stepwise serve
+/// --metrics-listen`).
+pub fn metrics_routes(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(state)
+}
+
+async fn scrape(State(state): State<AppState>) -> Response {
+    let queue = match state.store.reminder_queue(state.clock.now()).await {
+        Ok(queue) => queue,
+        Err(err) => {
+            tracing::error!(error = %err, "reading the reminder queue for /metrics");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics.render(queue),
     )
         .into_response()
 }
