@@ -6,8 +6,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decision::{Decision, Review};
 use crate::evidence::WeekEvidence;
-use crate::review::{Decision, Review, review};
+use crate::review::review;
 use crate::rules::{Field, InvalidField, PLAN_FIELDS, Plan, RULE_FIELDS, Rules, SCORE};
 
 /// Everything one weekly review needs.
