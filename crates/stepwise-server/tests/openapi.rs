@@ -201,6 +201,18 @@ type Probe<'a> = (
     &'static str,
 );
 
+/// A validator of `schema` (a documented answer's schema, whose `$ref`s point into the
+/// document's components), as JSON Schema 2020-12.
+fn validator_for(doc: &Value, schema: &Value) -> jsonschema::Validator {
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": doc["components"],
+        "allOf": [schema],
+    });
+    jsonschema::draft202012::new(&root)
+        .unwrap_or_else(|err| panic!("a documented schema does not compile: {err}: {schema}"))
+}
+
 /// The JSON type of a value, as a JSON schema names it.
 fn json_type(value: &Value) -> &'static str {
     match value {
@@ -278,6 +290,8 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
     };
     let no_csrf = Auth::CookieOnly(therapist_login.clone());
     let mut wrong = Vec::new();
+    let mut validators: std::collections::HashMap<String, jsonschema::Validator> =
+        std::collections::HashMap::new();
     let mut calls = 0;
     // Logging out ends the probes' sessions: it goes last.
     let mut operations: Vec<(&String, &String, &Value)> = doc["paths"]
@@ -430,6 +444,24 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
                     ));
                     continue;
                 };
+                // The whole schema, nested objects and arrays included, by a JSON Schema
+                // validator; each (operation, status) compiled once.
+                let key = format!("{method} {path} {status}");
+                let validator = validators
+                    .entry(key)
+                    .or_insert_with(|| validator_for(&doc, schema));
+                let errors: Vec<String> = validator
+                    .iter_errors(&answer.body)
+                    .take(3)
+                    .map(|e| format!("{} at {}", e, e.instance_path()))
+                    .collect();
+                if !errors.is_empty() {
+                    wrong.push(format!(
+                        "{method} {path} ({what}): {status} answers what its schema does not \
+                         describe: {}",
+                        errors.join("; ")
+                    ));
+                }
                 let schema = resolve(&doc, schema);
                 if !type_allows(schema, &answer.body) {
                     wrong.push(format!(
