@@ -797,7 +797,7 @@ async fn seed_patient(
         steps,
         sleep: vec![],
     };
-    let days = stepwise_server::calendar::days_touched(chrono_tz::Europe::London, &batch);
+    let days = stepwise_care::calendar::days_touched(chrono_tz::Europe::London, &batch);
     store.ingest_samples(device, &batch, &days).await?;
     if let Some(sunday) = sunday {
         let record = store.patient(patient).await?;

@@ -9,7 +9,6 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
-pub mod calendar;
 pub mod clock;
 pub mod demo;
 pub mod error;

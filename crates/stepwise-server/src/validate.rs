@@ -4,6 +4,7 @@
 use std::ops::RangeInclusive;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono_tz::Tz;
 use stepwise_engine::rules::{SCORE, check};
 
 use crate::error::{ApiError, ApiResult};
@@ -30,6 +31,17 @@ pub fn date(field: &str, value: NaiveDate) -> ApiResult<NaiveDate> {
             format!("{}..={}", DATES.start(), DATES.end()),
         ))
     }
+}
+
+/// Parses an IANA zone name such as `Europe/Berlin`.
+pub fn parse_zone(field: &str, name: &str) -> Result<Tz, ApiError> {
+    name.parse::<Tz>().map_err(|_| {
+        ApiError::invalid(
+            field,
+            format!("{name:?} is not an IANA time zone"),
+            "an IANA time zone name such as Europe/Berlin or America/New_York",
+        )
+    })
 }
 
 /// How far ahead of the server's clock a client's instant may be (clock skew).

@@ -20,10 +20,11 @@ use stepwise_store::{
     StoreResult,
 };
 
-use crate::calendar::{last_complete_week, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
 use crate::reminders;
+use crate::validate::parse_zone;
 use crate::views::{self, Explained};
+use stepwise_care::calendar::{last_complete_week, local_day, monday_of, week_bounds};
 use stepwise_engine::Reader;
 
 /// How many missed weeks one run catches up on per patient (after downtime).

@@ -19,7 +19,6 @@ use crate::auth::{
     self, AuthUser, ClientAddr, check_new_password, hash_code, hash_password_blocking, hash_token,
     new_code, new_token, session_cookie, verify_password_blocking,
 };
-use crate::calendar::parse_zone;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::recovery::CodeAttempt;
 use crate::handlers::staff::merge_rules;
@@ -27,6 +26,7 @@ use crate::json::Body;
 use crate::links::{self, Handover};
 use crate::state::AppState;
 use crate::validate;
+use crate::validate::parse_zone;
 
 /// Login request.
 #[derive(Deserialize)]

@@ -14,14 +14,15 @@ use stepwise_store::{
 
 use crate::access::own_patient;
 use crate::auth::{AuthUser, hash_code, new_code};
-use crate::calendar::{day_start, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
 use crate::reminders::{self, Check};
 use crate::safety::{self, SafetyAdvice};
 use crate::state::AppState;
 use crate::validate;
+use crate::validate::parse_zone;
 use crate::views::{Explained, in_words};
+use stepwise_care::calendar::{day_start, local_day, monday_of, week_bounds};
 use stepwise_engine::Reader;
 use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
 

@@ -28,9 +28,10 @@ use stepwise_store::{
 };
 use web_push::Urgency;
 
-use crate::calendar::{last_complete_week, parse_zone};
 use crate::error::ApiResult;
 use crate::push::{Notice, Pusher, SendReport};
+use crate::validate::parse_zone;
+use stepwise_care::calendar::last_complete_week;
 
 /// How the scheduler paces itself.
 #[derive(Debug, Clone)]

@@ -24,7 +24,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::model::Report;
-use crate::calendar::local_day;
+use stepwise_care::calendar::local_day;
 
 /// Width of the drawing, in SVG user units.
 const WIDTH: u32 = 640;

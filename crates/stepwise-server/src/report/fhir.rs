@@ -40,7 +40,8 @@ use stepwise_engine::checks::TWO_HOUR_CHECK;
 use stepwise_store::{Id, WalkingPlan};
 
 use super::model::{Report, WalkRow};
-use crate::calendar::{BandDay, day_start};
+use stepwise_care::calendar::day_start;
+use stepwise_store::BandDay;
 
 /// LOINC's system URI.
 pub const LOINC: &str = "http://loinc.org";

@@ -6,7 +6,7 @@ use serde::Serialize;
 use stepwise_engine::{Decision, Said};
 use stepwise_store::{FlareRecord, Id, PlanChange, WalkingPlan};
 
-use crate::calendar::BandDay;
+use stepwise_store::BandDay;
 
 /// One patient's report over `[from, to]` (local dates, both included).
 #[derive(Debug, Clone, Serialize)]
