@@ -1,5 +1,5 @@
 //! The audit trail of one request. Handlers note what a staff member read or changed
-//! ([`AppState::audit`]); the [`record`] middleware writes the notes once the answer is known,
+//! ([`AppState::audit`](crate::state::AppState::audit)); the [`record`] middleware writes the notes once the answer is known,
 //! each with the request's [`AuditOutcome`] — so a write refused by validation is logged as
 //! `invalid`, not as a write, and a read refused by access control as `refused`. A logged-in
 //! caller's refusal that no handler noted (a patient on a staff page, a missing CSRF token, a

@@ -7,8 +7,8 @@ use crate::reminders::{Planner, Scheduler, worker_name};
 use crate::state::AppState;
 use crate::weekly::ReviewJob;
 
-/// The scheduler loop of `stepwise serve`: plans every [`ReminderConfig::plan_every`], and
-/// delivers what is due every [`ReminderConfig::poll`]. Runs until the task is aborted.
+/// The scheduler loop of `stepwise serve`: plans every [`ReminderConfig::plan_every`](crate::reminders::ReminderConfig::plan_every), and
+/// delivers what is due every [`ReminderConfig::poll`](crate::reminders::ReminderConfig::poll). Runs until the task is aborted.
 pub async fn reminders(state: AppState) {
     let pusher = match state.pusher().await {
         Ok(pusher) => pusher,

@@ -1,5 +1,5 @@
 //! What an operator watches: counters and histograms in the Prometheus text format, served
-//! by [`routes`] on an address of its own (`stepwise serve --metrics-listen`), never beside
+//! by [`metrics_routes`](crate::handlers::system::metrics_routes) on an address of its own (`stepwise serve --metrics-listen`), never beside
 //! the app, so patients' browsers and the internet cannot read it.
 //!
 //! Every figure is named here once: requests by route and status with their latency, uploads
@@ -61,7 +61,7 @@ struct QueueState {
     state: &'static str,
 }
 
-/// The server's metrics; one set per [`AppState`].
+/// The server's metrics; one set per [`AppState`](crate::AppState).
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,

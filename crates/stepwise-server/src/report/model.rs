@@ -159,8 +159,8 @@ pub struct DataPeriod {
     pub days: u32,
 }
 
-/// Two-hour checks. A walk's check opens [`crate::handlers::patient::CHECK_OPENS_AFTER`]
-/// after it ends and is listed for the patient [`crate::handlers::patient::CHECK_LISTED_FOR`];
+/// Two-hour checks. A walk's check opens [`TWO_HOUR_CHECK_OPENS`](stepwise_engine::checks::TWO_HOUR_CHECK_OPENS)
+/// after it ends and is listed for the patient [`CHECK_LISTED_FOR`](stepwise_engine::checks::CHECK_LISTED_FOR);
 /// it is **missed** only when that has passed without an answer. Checks not open yet, or
 /// open and still listed, are **waiting** and count neither way.
 #[derive(Debug, Clone, Serialize)]
