@@ -16,8 +16,7 @@ use serde::Serialize;
 use stepwise_engine::adherence::{MinuteSteps, Verification, verify_walk};
 use stepwise_engine::{Decision, FlareReport, SessionReport, WeekEvidence, review};
 use stepwise_store::{
-    Id, NewReminder, NewReview, Patient, ReviewOutcome, ReviewRecord, SessionRecord, Store,
-    StoreResult,
+    NewReminder, NewReview, Patient, ReviewOutcome, ReviewRecord, SessionRecord, Store, StoreResult,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -51,9 +50,9 @@ pub async fn gather_evidence(
 ) -> StoreResult<WeekEvidence> {
     let (start, end) = week_bounds(tz, monday);
     let sessions = store.sessions_between(patient.id, start, end).await?;
-    let verifications = verify_sessions(store, patient.id, &sessions).await?;
     let mut reports = Vec::with_capacity(sessions.len());
-    for (s, verification) in sessions.iter().zip(verifications) {
+    for s in &sessions {
+        let verification = verify_session(store, s).await?;
         reports.push(SessionReport {
             day: local_day(tz, s.logged.started_at),
             walked_s: s.logged.walked_s,
@@ -81,26 +80,19 @@ pub async fn gather_evidence(
     })
 }
 
-/// Whether the band's minute steps confirm each of a patient's logged walks (the engine's
-/// [`verify_walk`] on the minutes of each walk's window), in the walks' order. The minutes of
-/// all of them are loaded in one query (from a minute before the first walk starts to the end
-/// of the last) and each walk reads its own window of them.
-pub async fn verify_sessions(
-    store: &dyn Store,
-    patient_id: Id,
-    sessions: &[SessionRecord],
-) -> StoreResult<Vec<Verification>> {
-    let first = sessions.iter().map(|s| s.logged.started_at).min();
-    let last = sessions.iter().map(|s| s.logged.ended_at).max();
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(Vec::new());
-    };
+/// Whether the band's minute steps around a logged walk confirm it (the engine's
+/// [`verify_walk`] on the minutes of the walk's window).
+pub async fn verify_session(store: &dyn Store, s: &SessionRecord) -> StoreResult<Verification> {
     let samples = store
-        .step_samples(patient_id, first - TimeDelta::minutes(1), last)
+        .step_samples(
+            s.patient_id,
+            s.logged.started_at - TimeDelta::minutes(1),
+            s.logged.ended_at,
+        )
         .await?;
     // Minutes the collector estimated (a count spread over a span) are not walking the band
     // saw: they never verify a walk.
-    let mut minutes: Vec<MinuteSteps> = samples
+    let minutes: Vec<MinuteSteps> = samples
         .iter()
         .filter(|m| !m.estimated)
         .map(|m| MinuteSteps {
@@ -108,18 +100,12 @@ pub async fn verify_sessions(
             steps: u32::try_from(m.steps).unwrap_or(0),
         })
         .collect();
-    minutes.sort_by_key(|m| m.minute);
-    Ok(sessions
-        .iter()
-        .map(|s| {
-            let (start, end) = (s.logged.started_at, s.logged.ended_at);
-            // The minutes that can overlap the walk: from the one running at its start to the
-            // last that starts before its end.
-            let from = minutes.partition_point(|m| m.minute + TimeDelta::minutes(1) <= start);
-            let to = minutes.partition_point(|m| m.minute < end);
-            verify_walk(start, end, s.logged.walked_s, &minutes[from..to.max(from)])
-        })
-        .collect())
+    Ok(verify_walk(
+        s.logged.started_at,
+        s.logged.ended_at,
+        s.logged.walked_s,
+        &minutes,
+    ))
 }
 
 /// Reviews one completed week of one patient and stores the result. Returns the stored review

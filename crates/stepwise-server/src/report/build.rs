@@ -35,7 +35,7 @@ use stepwise_store::{
 use super::attention;
 use super::model::*;
 use crate::views::reason_texts;
-use crate::weekly::verify_sessions;
+use crate::weekly::verify_session;
 use stepwise_care::calendar::{day_start, local_day, monday_of};
 use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
 use stepwise_engine::exact_duration;
@@ -93,7 +93,11 @@ pub async fn load(
     let (start, end) = (day_start(tz, from), day_start(tz, to + Days::new(1)));
     let sessions = store.sessions_between(patient.id, start, end).await?;
     let verifications = if verify {
-        Some(verify_sessions(store, patient.id, &sessions).await?)
+        let mut all = Vec::with_capacity(sessions.len());
+        for s in &sessions {
+            all.push(verify_session(store, s).await?);
+        }
+        Some(all)
     } else {
         None
     };
