@@ -200,10 +200,6 @@ async function saveSafetyContact(event) {
 async function start() {
   if (!wired) {
     wired = true;
-    rulesEditor = T.numberEditor(byId('default-rule-fields'), T.RULE_FIELDS, 'default-rule', () =>
-      planEditor.refreshRanges(rulesEditor.values())
-    );
-    planEditor = T.numberEditor(byId('default-plan-fields'), T.PLAN_FIELDS, 'default-plan');
     T.fillZones(byId('timezones'), byId('invite-timezone'));
     for (const radio of document.querySelectorAll('input[name="role"]')) radio.addEventListener('change', showRoleFields);
     showRoleFields();
@@ -211,12 +207,21 @@ async function start() {
     byId('defaults-form').addEventListener('submit', saveDefaults);
     byId('safety-contact-form').addEventListener('submit', saveSafetyContact);
   }
+  // The field table arrives with the clinic's data, not before it: the forms above work at once.
   const [c, therapists, rows, recovery] = await Promise.all([
     S.api('GET', '/api/v1/clinic'),
     S.api('GET', '/api/v1/clinic/therapists'),
     S.api('GET', '/api/v1/patients'),
     S.api('GET', '/api/v1/auth/recovery'),
+    T.loadFields(),
   ]);
+  if (!rulesEditor) {
+    T.labelSwitches('default');
+    rulesEditor = T.numberEditor(byId('default-rule-fields'), T.RULE_FIELDS, 'default-rule', () =>
+      planEditor.refreshRanges(rulesEditor.values())
+    );
+    planEditor = T.numberEditor(byId('default-plan-fields'), T.PLAN_FIELDS, 'default-plan');
+  }
   // Invites can be e-mailed when this server sends e-mail.
   byId('invite-email-field').hidden = !recovery.by_email;
   clinic = c;

@@ -269,7 +269,7 @@ async function load() {
   renderBands(devices);
   renderCharts();
   planEditor.set(d.patient.plan);
-  planEditor.refreshRanges(Object.assign({ rest_max_s: 3600 }, d.rules.rules));
+  planEditor.refreshRanges(d.rules.rules);
   const today = todayIn(d.patient.timezone);
   byId('outcome-date').max = today;
   if (!byId('outcome-date').value) byId('outcome-date').value = today;
@@ -445,6 +445,7 @@ async function start() {
     return;
   }
   if (!wired) {
+    await T.loadFields();
     wired = true;
     wire();
   }

@@ -3,7 +3,7 @@
 // and the version history. The server's {error, field, allowed} answer is shown next to the
 // field.
 import * as S from '/common.js';
-import { el, byId, formatInterval, formatDate, decisionText, outcomeText, reasonsList, RULE_FIELDS, PLAN_FIELDS, numberEditor, showFieldError, boot, handle, idFromPath, inMinutes } from '/staff.js';
+import { el, byId, formatInterval, formatDate, decisionText, outcomeText, reasonsList, RULE_FIELDS, RULE_SWITCHES, loadFields, labelSwitches, numberEditor, showFieldError, boot, handle, idFromPath, inMinutes } from '/staff.js';
 
 const id = idFromPath();
 let current = null; // {version, rules}
@@ -172,11 +172,10 @@ function renderHistory(history) {
           changes.append(el('li', f.label + ': ' + words(older.rules[f.name]) + ' → ' + words(v.rules[f.name])));
         }
       }
-      if (older.rules.require_verified !== v.rules.require_verified) {
-        changes.append(el('li', 'Only band-verified walks count: ' + (v.rules.require_verified ? 'yes' : 'no')));
-      }
-      if (Boolean(older.rules.require_next_morning) !== Boolean(v.rules.require_next_morning)) {
-        changes.append(el('li', 'A next-morning answer is needed: ' + (v.rules.require_next_morning ? 'yes' : 'no')));
+      for (const f of RULE_SWITCHES) {
+        if (Boolean(older.rules[f.name]) !== Boolean(v.rules[f.name])) {
+          changes.append(el('li', f.label + ': ' + (v.rules[f.name] ? 'yes' : 'no')));
+        }
       }
       if (!changes.children.length) changes.append(el('li', 'No change from version ' + older.version + '.'));
     } else {
@@ -209,6 +208,8 @@ async function start() {
     return;
   }
   if (!editor) {
+    await loadFields();
+    labelSwitches('rule');
     editor = numberEditor(byId('rules-fields'), RULE_FIELDS, 'rule', schedulePreview);
     verified = byId('rule-require_verified');
     verified.addEventListener('change', schedulePreview);

@@ -126,27 +126,57 @@ function needsAttention(items) {
  * The rules' fields: name, label, what it means, unit and allowed range (see rules.rs).
  * `min` may be a function of the other values (the ceiling is at least the floor).
  */
-const RULE_FIELDS = [
-  { name: 'increase_pct', label: 'Weekly increase', unit: '%', min: 10, max: 20, help: 'How much longer the walk gets after a clean week.' },
-  { name: 'regress_pct', label: 'Step back', unit: '%', min: 5, max: 50, help: 'How much shorter the walk gets after repeated breaches.' },
-  { name: 'pain_during_max', label: 'Highest pain during the walk', unit: '/10', min: 0, max: 10, help: 'Pain above this during a walk is a breach.' },
-  { name: 'pain_after_2h_max', label: 'Highest pain two hours after', unit: '/10', min: 0, max: 10, help: 'Pain above this two hours after a walk is a breach.' },
-  { name: 'pain_after_2h_rise_max', label: 'Allowed rise two hours after', unit: 'points', min: 0, max: 10, help: 'How far pain two hours after may exceed pain before (0 = strict two-hour rule).' },
-  { name: 'min_sessions', label: 'Sessions needed to advance', unit: 'a week', min: 1, max: 14, help: 'Counted sessions in a week before the walk may get longer.' },
-  { name: 'regress_after_breaches', label: 'Breaches before stepping back', unit: 'a week', min: 1, max: 14, help: 'Breached sessions in a week that make the walk shorter.' },
-  { name: 'escalate_pain', label: 'Red-flag pain', unit: '/10', min: 1, max: 10, help: 'Any pain at or above this asks for a therapist and pauses changes.' },
-  { name: 'pain_next_morning_rise_max', label: 'Allowed rise the next morning', unit: 'points', min: 0, max: 10, help: 'How far pain the morning after may exceed pain before the walk (the 24-hour response).' },
-  { name: 'effort_max', label: 'Highest effort to advance', unit: '/10', min: 0, max: 10, help: 'A week with a walk rated harder than this (Borg CR10) keeps the walk as it is (10 = effort is not used).' },
-  { name: 'min_interval_s', label: 'Shortest walk', unit: 'seconds', min: 1, max: 14400, help: 'The walk never gets shorter than this.' },
-  { name: 'max_interval_s', label: 'Longest walk', unit: 'seconds', min: (v) => v.min_interval_s || 1, max: 14400, help: 'The walk never gets longer than this (at least the shortest walk).' },
-];
+/**
+ * The rules' and the plan's fields (name, label, unit, range, meaning), as the engine's field
+ * table has them: filled by loadFields() from GET /api/v1/rules/schema, so a range or a label
+ * is written once, in the engine. RULE_FIELDS holds the numbers, RULE_SWITCHES the yes/no rules.
+ */
+const RULE_FIELDS = [];
+const RULE_SWITCHES = [];
+const PLAN_FIELDS = [];
+let fieldsLoaded = null;
 
-const PLAN_FIELDS = [
-  { name: 'interval_s', label: 'Walk length (one bout)', unit: 'seconds', min: (v) => v.min_interval_s || 1, max: (v) => v.max_interval_s || 14400, help: 'Within the shortest and longest walk of the rules.' },
-  { name: 'bouts', label: 'Bouts a session', unit: '', min: 1, max: 20, help: '' },
-  { name: 'rest_s', label: 'Rest between bouts', unit: 'seconds', min: 0, max: (v) => v.rest_max_s || 1800, help: '' },
-  { name: 'sessions_per_week', label: 'Sessions a week', unit: '', min: 1, max: 14, help: '' },
-];
+/** A schema entry as an editor field; a bound naming a rule (rules.min_interval_s) follows it. */
+function editorField(spec) {
+  const follow = (name, fallback, pick) => {
+    if (!name) return fallback;
+    const rule = name.replace(/^rules\./, '');
+    return (values) => (Number.isFinite(values[rule]) ? pick(values[rule], fallback) : fallback);
+  };
+  return {
+    name: spec.name,
+    label: spec.label,
+    unit: spec.unit,
+    help: spec.help,
+    min: follow(spec.at_least, spec.minimum, Math.max),
+    max: follow(spec.at_most, spec.maximum, Math.min),
+  };
+}
+
+/** Labels the yes/no rules' checkboxes (ids `${prefix}-${name}`) from the table. */
+function labelSwitches(prefix) {
+  for (const spec of RULE_SWITCHES) {
+    const label = document.querySelector('label[for="' + prefix + '-' + spec.name + '"]');
+    if (label) label.textContent = spec.label;
+  }
+}
+
+/** Loads the field tables once per page (before any editor is built). */
+function loadFields() {
+  if (!fieldsLoaded) {
+    fieldsLoaded = S.api('GET', '/api/v1/rules/schema').then((schema) => {
+      for (const spec of schema.rules) {
+        if (spec.type === 'boolean') RULE_SWITCHES.push(spec);
+        else RULE_FIELDS.push(editorField(spec));
+      }
+      for (const spec of schema.plan) PLAN_FIELDS.push(editorField(spec));
+    });
+    fieldsLoaded.catch(() => {
+      fieldsLoaded = null;
+    });
+  }
+  return fieldsLoaded;
+}
 
 function bound(value, values) {
   return typeof value === 'function' ? value(values) : value;
@@ -446,7 +476,10 @@ export {
   attentionList,
   needsAttention,
   RULE_FIELDS,
+  RULE_SWITCHES,
   PLAN_FIELDS,
+  loadFields,
+  labelSwitches,
   inMinutes,
   numberEditor,
   showFieldError,

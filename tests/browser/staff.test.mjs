@@ -126,6 +126,11 @@ await run('staff', async ({ base, admin, newPage }) => {
   await week.waitFor();
   assert.equal(await week.getAttribute('data-changed'), 'no', 'under the rules in force the week is as it was');
 
+  // The form is built from the engine's field table (GET /api/v1/rules/schema): labels, ranges
+  // and the yes/no rules' labels all come from it.
+  assert.match(await desk.locator('#rule-increase_pct-range').innerText(), /^Allowed: 10 to 20 %\. How much longer the walk gets/);
+  assert.equal(await desk.getByLabel('Only band-verified walks count toward the sessions needed').isChecked(), false);
+
   // Out of range: refused in words next to the field (the allowed range, not raw server text).
   await desk.getByLabel('Weekly increase (%)').fill('25');
   await waitFor('the refusal next to the weekly increase', async () =>
@@ -268,6 +273,8 @@ await run('staff', async ({ base, admin, newPage }) => {
   await resetBox.waitFor({ state: 'visible' });
   assert.match(await resetBox.locator('.handover-link a').getAttribute('href'), /\/app\/reset#code=[A-Z0-9-]+$/);
   assert.equal(await resetBox.locator('.qr svg').count(), 1);
+  // One rest range for every plan (the engine's table), here and in a therapist's override.
+  assert.match(await adminDesk.locator('#default-plan-rest_s-range').innerText(), /^Allowed: 0 minutes to 60 minutes\./);
   await adminDesk.locator('#default-rule-escalate_pain').fill('11');
   await adminDesk.getByRole('button', { name: 'Save clinic defaults' }).click();
   await waitFor('the server refusal next to red-flag pain, in words', async () =>

@@ -797,7 +797,7 @@ async fn seed_patient(
         steps,
         sleep: vec![],
     };
-    let days = stepwise_server::calendar::days_touched(chrono_tz::Europe::London, &batch);
+    let days = stepwise_care::calendar::days_touched(chrono_tz::Europe::London, &batch);
     store.ingest_samples(device, &batch, &days).await?;
     if let Some(sunday) = sunday {
         let record = store.patient(patient).await?;
@@ -904,7 +904,7 @@ pub async fn day_server(database: &str, start: &str) -> anyhow::Result<()> {
     let state = AppState::new(store, clock.clone(), config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let metrics = stepwise_server::metrics::routes(state.clone());
+    let metrics = stepwise_server::handlers::system::metrics_routes(state.clone());
     {
         let mut out = std::io::stdout().lock();
         writeln!(

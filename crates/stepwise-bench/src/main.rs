@@ -29,7 +29,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, PgPool, SqlitePool};
-use stepwise_server::calendar::days_touched;
+use stepwise_care::calendar::days_touched;
 use stepwise_server::clock::SystemClock;
 use stepwise_server::{AppState, Config};
 use stepwise_store::{

@@ -29,6 +29,7 @@ fn bench(c: &mut Criterion) {
     let plan = Plan {
         interval_s: 600,
         sessions_per_week: 5,
+        ..Plan::default()
     };
     let week = five_session_week();
     let history = [Decision::Advance, Decision::Hold];

@@ -6,9 +6,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decision::{Decision, Review};
 use crate::evidence::WeekEvidence;
-use crate::review::{Decision, Review, review};
-use crate::rules::{InvalidField, Plan, Rules};
+use crate::review::review;
+use crate::rules::{Field, InvalidField, PLAN_FIELDS, Plan, RULE_FIELDS, Rules, SCORE};
 
 /// Everything one weekly review needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +36,7 @@ impl ReviewInput {
             return Err(InputError::Malformed {
                 field: ".".to_string(),
                 message: "expected a JSON object".to_string(),
-                allowed: Some("one JSON object with rules, plan, week and history"),
+                allowed: Some("one JSON object with rules, plan, week and history".into()),
             });
         }
         let mut de = serde_json::Deserializer::from_str(text);
@@ -54,7 +55,7 @@ impl ReviewInput {
         de.end().map_err(|err| InputError::Malformed {
             field: ".".to_string(),
             message: err.to_string(),
-            allowed: Some("one JSON object"),
+            allowed: Some("one JSON object".into()),
         })?;
         input.validate()?;
         Ok(input)
@@ -83,7 +84,7 @@ pub enum InputError {
         /// What the parser found wrong.
         message: String,
         /// What the field accepts, where the parser's message does not already say.
-        allowed: Option<&'static str>,
+        allowed: Option<String>,
     },
     /// A value outside its allowed range.
     OutOfRange(InvalidField),
@@ -128,41 +129,50 @@ impl From<InvalidField> for InputError {
 
 /// What a field accepts, for parse errors (range errors carry their own range). Unknown
 /// fields get `None`: the parser's message already lists the expected ones.
-fn allowed_for(path: &str, message: &str) -> Option<&'static str> {
+fn allowed_for(path: &str, message: &str) -> Option<String> {
     if message.starts_with("unknown field") {
         return None;
     }
     let in_session = path.starts_with("week.sessions[");
     let leaf = path.rsplit('.').next().unwrap_or(path);
     let leaf = leaf.split('[').next().unwrap_or(leaf);
+    // A rules or plan field: what its table entry allows.
+    let described = match path.split_once('.') {
+        Some(("rules", _)) => RULE_FIELDS
+            .iter()
+            .find(|f| f.name == leaf)
+            .map(Field::accepts),
+        Some(("plan", _)) => PLAN_FIELDS
+            .iter()
+            .find(|f| f.name == leaf)
+            .map(Field::accepts),
+        _ => None,
+    };
+    if described.is_some() {
+        return described;
+    }
+    let score = format!("integer {}..={}", SCORE.start(), SCORE.end());
     Some(match leaf {
         "pain_before" | "pain_during_max" | "pain_after_2h" | "pain_next_morning" | "effort"
             if in_session =>
         {
-            "integer 0..=10 or null"
+            format!("{score} or null")
         }
-        "pain" => "integer 0..=10",
-        "flares" => "array of flares, each {\"day\": \"YYYY-MM-DD\", \"pain\": 0..=10}",
-        "verified" => "true, false or null",
-        "day" => "a calendar date YYYY-MM-DD",
-        "walked_s" => "integer >= 0",
-        "increase_pct" => "integer 10..=20",
-        "regress_pct" => "integer 5..=50",
-        "pain_during_max"
-        | "pain_after_2h_max"
-        | "pain_after_2h_rise_max"
-        | "pain_next_morning_rise_max"
-        | "effort_max" => "integer 0..=10",
-        "min_sessions" | "regress_after_breaches" | "sessions_per_week" => "integer 1..=14",
-        "escalate_pain" => "integer 1..=10",
-        "min_interval_s" | "max_interval_s" | "interval_s" => "integer 1..=14400",
-        "require_verified" | "require_next_morning" => "true or false",
-        "history" => "array of \"advance\", \"hold\", \"regress\", \"escalate\"",
-        "sessions" => "array of sessions",
-        "rules" => "object of rules fields (all optional)",
-        "plan" => "object with interval_s and sessions_per_week",
-        "week" => "object with sessions (and flares)",
-        _ => "one JSON object with rules, plan, week and history",
+        "pain" => score,
+        "flares" => format!(
+            "array of flares, each {{\"day\": \"YYYY-MM-DD\", \"pain\": {}..={}}}",
+            SCORE.start(),
+            SCORE.end()
+        ),
+        "verified" => "true, false or null".into(),
+        "day" => "a calendar date YYYY-MM-DD".into(),
+        "walked_s" => "integer >= 0".into(),
+        "history" => "array of \"advance\", \"hold\", \"regress\", \"escalate\"".into(),
+        "sessions" => "array of sessions".into(),
+        "rules" => "object of rules fields (all optional)".into(),
+        "plan" => "object with interval_s and sessions_per_week (bouts and rest_s optional)".into(),
+        "week" => "object with sessions (and flares)".into(),
+        _ => "one JSON object with rules, plan, week and history".into(),
     })
 }
 

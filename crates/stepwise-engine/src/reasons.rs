@@ -11,14 +11,11 @@
 //! - [`Finding::for_therapist`]: what the care team reads — short, clinical, exact figures.
 //!
 //! Stored reviews keep the rules, the evidence and the history they were made from, so their
-//! words are made again from those ([`explain`]), not stored.
+//! words are made again from those ([`explain`](crate::explain::explain)), not stored.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
 
-use crate::evidence::WeekEvidence;
-use crate::review::{Decision, ReasonCode, Review};
-use crate::rules::Rules;
+use crate::decision::ReasonCode;
 
 /// One condition a review found, with its figures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +68,13 @@ pub enum Finding {
     /// Pain the next morning rose too far above pain before.
     PainNextMorningRiseOverMax {
         /// The allowed rise.
+        max: i64,
+        /// The sessions' days.
+        days: Vec<NaiveDate>,
+    },
+    /// Pain the next morning above its maximum.
+    PainNextMorningOverMax {
+        /// The maximum.
         max: i64,
         /// The sessions' days.
         days: Vec<NaiveDate>,
@@ -136,6 +140,7 @@ impl Finding {
             Finding::PainAfter2hRiseOverMax { .. } => ReasonCode::PainAfter2hRiseOverMax,
             Finding::PainDuringOverMax { .. } => ReasonCode::PainDuringOverMax,
             Finding::PainNextMorningRiseOverMax { .. } => ReasonCode::PainNextMorningRiseOverMax,
+            Finding::PainNextMorningOverMax { .. } => ReasonCode::PainNextMorningOverMax,
             Finding::FlareReported { .. } => ReasonCode::FlareReported,
             Finding::MissingPainAfter2h { .. } => ReasonCode::MissingPainAfter2h,
             Finding::MissingPainNextMorning { .. } => ReasonCode::MissingPainNextMorning,
@@ -189,6 +194,10 @@ impl Finding {
             Finding::PainNextMorningRiseOverMax { max, days } => format!(
                 "Pain the morning after the walk was more than {} above your pain before it on {}",
                 count(*max as usize, "point", "points"),
+                list(days)
+            ),
+            Finding::PainNextMorningOverMax { max, days } => format!(
+                "Pain the morning after the walk went above {max}/10 on {}",
                 list(days)
             ),
             Finding::FlareReported { days, worst } => format!(
@@ -292,6 +301,10 @@ impl Finding {
                 count(*max as usize, "point", "points"),
                 list(days)
             ),
+            Finding::PainNextMorningOverMax { max, days } => format!(
+                "The morning after walking, your pain was above {max} out of 10 on {}.",
+                list(days)
+            ),
             Finding::FlareReported { days, worst } => format!(
                 "You reported {} on {} (pain up to {worst} out of 10). After a flare your walk \
                  stays the same length that week.",
@@ -388,6 +401,9 @@ impl Finding {
                 "Next-morning pain rose more than {max} above pain before on {}.",
                 list(days)
             ),
+            Finding::PainNextMorningOverMax { max, days } => {
+                format!("Next-morning pain above {max}/10 on {}.", list(days))
+            }
             Finding::FlareReported { days, worst } => format!(
                 "{} reported ({}; worst {worst}/10): no advance this week.",
                 capitalise(&flares(days.len())),
@@ -429,57 +445,6 @@ impl Finding {
             }
         }
     }
-}
-
-/// Who reads a reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reader {
-    /// The patient.
-    Patient,
-    /// The care team.
-    Therapist,
-}
-
-/// One reason in words for one reader.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Said {
-    /// The reason's stable code.
-    pub code: ReasonCode,
-    /// Its words for the reader.
-    pub text: String,
-}
-
-/// A stored review's reasons in words for `reader`, made again from the rules, evidence and
-/// history the review was made from. Each reason of `output` gets its words, in `output`'s
-/// order; a reason the engine no longer finds in that evidence (an older engine made it)
-/// keeps its stored message.
-pub fn explain(
-    rules: &Rules,
-    week: &WeekEvidence,
-    history: &[Decision],
-    output: &Review,
-    reader: Reader,
-) -> Vec<Said> {
-    let (_, _, found) = crate::review::findings(rules, output.previous_interval_s, week, history);
-    output
-        .reasons
-        .iter()
-        .map(|reason| {
-            let text = found
-                .iter()
-                .find(|f| f.code() == reason.code)
-                .map(|f| match reader {
-                    Reader::Patient => f.for_patient(),
-                    Reader::Therapist => f.for_therapist(),
-                })
-                .unwrap_or_else(|| reason.message.clone());
-            Said {
-                code: reason.code,
-                text,
-            }
-        })
-        .collect()
 }
 
 /// A duration as people say it: "45 seconds", "1 minute", "7 minutes", "about 6½ minutes"
@@ -579,59 +544,6 @@ mod tests {
         assert_eq!(exact_duration(45), "45 s");
     }
 
-    #[test]
-    fn a_stored_review_is_explained_in_its_own_order_for_each_reader() {
-        use crate::evidence::{FlareReport, SessionReport};
-        use crate::rules::Plan;
-        let rules = Rules::default();
-        let walk = |d, after| SessionReport {
-            day: day(d),
-            walked_s: 600,
-            pain_before: Some(2),
-            pain_during_max: Some(3),
-            pain_after_2h: after,
-            pain_next_morning: None,
-            effort: Some(3),
-            verified: None,
-        };
-        let week = WeekEvidence {
-            sessions: vec![walk(16, Some(2)), walk(18, None)],
-            flares: vec![FlareReport {
-                day: day(19),
-                pain: 6,
-            }],
-        };
-        let plan = Plan {
-            interval_s: 600,
-            sessions_per_week: 3,
-        };
-        let mut output = crate::review::review(&rules, &plan, &week, &[]).unwrap();
-        let codes: Vec<ReasonCode> = output.reasons.iter().map(|r| r.code).collect();
-        let patient = explain(&rules, &week, &[], &output, Reader::Patient);
-        assert_eq!(
-            patient.iter().map(|s| s.code).collect::<Vec<_>>(),
-            codes,
-            "same reasons, same order"
-        );
-        assert_eq!(
-            patient[0].text,
-            "You reported a flare on Thu 19 Nov (pain up to 6 out of 10). After a flare your \
-             walk stays the same length that week."
-        );
-        let staff = explain(&rules, &week, &[], &output, Reader::Therapist);
-        assert_eq!(
-            staff[1].text,
-            "2-h check unanswered on Wed 18 Nov: no advance without it."
-        );
-        // A reason today's engine no longer finds in this evidence keeps its stored message.
-        output.reasons.push(crate::review::Reason {
-            code: ReasonCode::AtMaxInterval,
-            message: "stored words".to_string(),
-        });
-        let last = explain(&rules, &week, &[], &output, Reader::Patient);
-        assert_eq!(last.last().unwrap().text, "stored words");
-    }
-
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
     }
@@ -667,6 +579,10 @@ mod tests {
             Finding::PainNextMorningRiseOverMax {
                 max: 2,
                 days: vec![day(16)],
+            },
+            Finding::PainNextMorningOverMax {
+                max: 6,
+                days: vec![day(17)],
             },
             Finding::FlareReported {
                 days: vec![day(19)],

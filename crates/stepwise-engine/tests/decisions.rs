@@ -8,6 +8,8 @@ use stepwise_engine::{
 
 const PLAN: Plan = Plan {
     interval_s: 600,
+    bouts: 1,
+    rest_s: 0,
     sessions_per_week: 5,
 };
 
@@ -539,6 +541,35 @@ fn pain_rising_by_the_next_morning_breaches() {
         r.reasons[0].message,
         "Pain the morning after the walk was more than 2 points above your pain before it on Wed \
          18 Nov"
+    );
+}
+
+#[test]
+fn next_morning_pain_over_its_maximum_breaches_only_when_the_therapist_sets_one() {
+    let mut sessions = three_easy();
+    sessions[1].pain_next_morning = Some(4); // a rise of 2 from 2 before: allowed
+    // The default maximum (10) never breaches: the week advances as under version 1.
+    assert_eq!(
+        run(&Rules::default(), sessions.clone(), &[]).decision,
+        Decision::Advance
+    );
+    let rules = Rules {
+        pain_next_morning_max: 3,
+        ..Rules::default()
+    };
+    let r = run(&rules, sessions.clone(), &[]);
+    assert_eq!(r.decision, Decision::Hold);
+    assert_eq!(codes(&r), [ReasonCode::PainNextMorningOverMax]);
+    assert_eq!(
+        r.reasons[0].message,
+        "Pain the morning after the walk went above 3/10 on Wed 18 Nov"
+    );
+    // Two such mornings are two breaches: the walk steps back.
+    sessions[2].pain_next_morning = Some(4);
+    assert_eq!(run(&rules, sessions, &[]).decision, Decision::Regress);
+    assert_eq!(
+        serde_json::to_value(ReasonCode::PainNextMorningOverMax).unwrap(),
+        "pain_next_morning_over_max"
     );
 }
 

@@ -77,6 +77,7 @@ fn case() -> impl Strategy<Value = (Rules, Plan, WeekEvidence, Vec<Decision>)> {
             (rules.interval_range(), 1i64..=14).prop_map(|(interval_s, per_week)| Plan {
                 interval_s,
                 sessions_per_week: per_week,
+                ..Plan::default()
             }),
             prop::collection::vec(session(), 0..10).prop_map(|sessions| WeekEvidence {
                 sessions,

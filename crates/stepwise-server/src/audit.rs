@@ -1,5 +1,5 @@
 //! The audit trail of one request. Handlers note what a staff member read or changed
-//! ([`AppState::audit`]); the [`record`] middleware writes the notes once the answer is known,
+//! ([`AppState::audit`](crate::state::AppState::audit)); the [`record`] middleware writes the notes once the answer is known,
 //! each with the request's [`AuditOutcome`] — so a write refused by validation is logged as
 //! `invalid`, not as a write, and a read refused by access control as `refused`. A logged-in
 //! caller's refusal that no handler noted (a patient on a staff page, a missing CSRF token, a
@@ -11,10 +11,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use stepwise_store::{AuditEntry, AuditOutcome, Id, User};
+use stepwise_store::{AuditEntry, AuditOutcome, Id, Store, User};
 
+use crate::clock::Clock;
 use crate::error::ApiError;
-use crate::state::AppState;
+
+/// Where [`record`] writes: the store, with the clock that dates the entries.
+#[derive(Clone)]
+pub struct Sink {
+    /// The store the entries go to.
+    pub store: Arc<dyn Store>,
+    /// The clock of the server.
+    pub clock: Arc<dyn Clock>,
+}
 
 tokio::task_local! {
     static TRAIL: Trail;
@@ -55,7 +64,7 @@ pub(crate) fn note(user: &User, action: &str, patient_id: Option<Id>) -> bool {
 }
 
 /// Middleware: runs the request with a fresh trail, then writes its entries with the outcome.
-pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn record(State(sink): State<Sink>, request: Request, next: Next) -> Response {
     let what = format!("{} {}", request.method(), request.uri().path());
     let trail = Trail::default();
     let response = TRAIL.scope(trail.clone(), next.run(request)).await;
@@ -71,7 +80,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     if entries.is_empty() {
         return response;
     }
-    let at = state.clock.now();
+    let at = sink.clock.now();
     let entries: Vec<AuditEntry> = entries
         .into_iter()
         .map(|(action, patient_id)| AuditEntry {
@@ -83,7 +92,7 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
             outcome: Some(outcome),
         })
         .collect();
-    match state.store.audit(&entries).await {
+    match sink.store.audit(&entries).await {
         Ok(()) => response,
         Err(err) => ApiError::Internal(format!("writing the audit log: {err}")).into_response(),
     }

@@ -17,11 +17,12 @@ use stepwise_store::{
 };
 
 use crate::auth::{hash_code, hash_password, hash_token};
-use crate::calendar::{
-    days_touched, last_complete_week, local_day, local_instant, monday_of, parse_zone, week_bounds,
-};
+use crate::validate::parse_zone;
 use crate::weekly::review_week;
 use crate::{reminders, safety};
+use stepwise_care::calendar::{
+    days_touched, last_complete_week, local_day, local_instant, monday_of, week_bounds,
+};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "demo-password";

@@ -9,12 +9,13 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
-pub mod calendar;
 pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod handlers;
+pub mod jobs;
 pub mod json;
+pub mod limiter;
 pub mod links;
 pub mod mail;
 pub mod metrics;
@@ -106,6 +107,7 @@ pub fn app(state: AppState) -> Router {
             get(staff::rules).put(staff::save_rules),
         )
         .route("/patients/{id}/rules/preview", post(staff::preview_rules))
+        .route("/rules/schema", get(system::rules_schema))
         .route("/patients/{id}/baseline", post(staff::baseline))
         .route("/patients/{id}/plan", post(staff::override_plan))
         .route(
@@ -169,11 +171,14 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            audit::Sink {
+                store: state.store.clone(),
+                clock: state.clock.clone(),
+            },
             audit::record,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             metrics::track,
         ))
         .layer(SetResponseHeaderLayer::overriding(
@@ -213,7 +218,7 @@ fn pages() -> Router<AppState> {
 pub const REVIEW_JOB_PERIOD: Duration = Duration::from_secs(60);
 
 /// Serves the app on `listener` until `shutdown` completes, running the weekly review job
-/// every [`REVIEW_JOB_PERIOD`] and the reminder scheduler ([`reminders::run`]). The VAPID
+/// every [`REVIEW_JOB_PERIOD`] and the reminder scheduler ([`jobs`]). The VAPID
 /// keys are loaded (generated and stored on the first start) before the first request.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -221,28 +226,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.pusher().await.map_err(std::io::Error::other)?;
-    let scheduler = tokio::spawn(reminders::run(state.clone()));
-    let job_state = state.clone();
-    let job = tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(REVIEW_JOB_PERIOD);
-        let mut reviews = weekly::ReviewJob::default();
-        loop {
-            ticks.tick().await;
-            let now = job_state.clock.now();
-            let started = std::time::Instant::now();
-            let run = reviews.run(job_state.store.as_ref(), now).await;
-            if let Ok(summary) = &run {
-                job_state.metrics.weekly_run(summary, started.elapsed());
-            }
-            match run {
-                Ok(summary) if summary.reviewed > 0 || summary.failed > 0 => {
-                    tracing::info!(?summary, "weekly reviews")
-                }
-                Ok(_) => {}
-                Err(err) => tracing::error!(error = %err, "weekly review job"),
-            }
-        }
-    });
+    let scheduler = tokio::spawn(jobs::reminders(state.clone()));
+    let job = tokio::spawn(jobs::weekly_reviews(state.clone(), REVIEW_JOB_PERIOD));
     let timeouts = state.config.read_timeouts;
     let limits = state.config.connection_limits;
     let router = app(state).layer(tower_http::timeout::RequestBodyTimeoutLayer::new(

@@ -1,5 +1,5 @@
 //! What an operator watches: counters and histograms in the Prometheus text format, served
-//! by [`routes`] on an address of its own (`stepwise serve --metrics-listen`), never beside
+//! by [`metrics_routes`](crate::handlers::system::metrics_routes) on an address of its own (`stepwise serve --metrics-listen`), never beside
 //! the app, so patients' browsers and the internet cannot read it.
 //!
 //! Every figure is named here once: requests by route and status with their latency, uploads
@@ -7,14 +7,13 @@
 //! label carries a patient, a user or an e-mail: routes are their templates
 //! (`/api/v1/patients/{id}`), never the path asked for.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -23,7 +22,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use stepwise_store::{IngestSummary, ReminderQueue};
 
-use crate::AppState;
 use crate::reminders::DeliverySummary;
 use crate::weekly::RunSummary;
 
@@ -63,7 +61,7 @@ struct QueueState {
     state: &'static str,
 }
 
-/// The server's metrics; one set per [`AppState`].
+/// The server's metrics; one set per [`AppState`](crate::AppState).
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
@@ -230,7 +228,7 @@ impl Metrics {
 }
 
 /// Middleware: times and counts every request under its route template.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().as_str().to_string();
     let route = request
@@ -239,33 +237,6 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .map_or("unmatched", MatchedPath::as_str)
         .to_string();
     let response = next.run(request).await;
-    state
-        .metrics
-        .request(&method, &route, response.status(), started.elapsed());
+    metrics.request(&method, &route, response.status(), started.elapsed());
     response
-}
-
-/// The metrics listener's routes: `GET /metrics` only.
-pub fn routes(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(scrape))
-        .with_state(state)
-}
-
-async fn scrape(State(state): State<AppState>) -> Response {
-    let queue = match state.store.reminder_queue(state.clock.now()).await {
-        Ok(queue) => queue,
-        Err(err) => {
-            tracing::error!(error = %err, "reading the reminder queue for /metrics");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
-        }
-    };
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        state.metrics.render(queue),
-    )
-        .into_response()
 }

@@ -14,9 +14,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use stepwise_store::{Clinic, FlareRecord, Patient, SafetyContact, SessionRecord, Store};
 
-use crate::calendar::{local_day, parse_zone};
 use crate::error::ApiResult;
+use crate::validate::parse_zone;
 use crate::{reminders, weekly};
+use stepwise_care::calendar::local_day;
 
 /// A red flag found in a report: its pain and the patient's alert level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

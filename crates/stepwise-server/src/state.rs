@@ -6,9 +6,9 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use stepwise_store::{AuditEntry, Id, Store, User};
 
-use crate::auth::LoginLimiter;
 use crate::clock::Clock;
 use crate::error::{ApiError, ApiResult};
+use crate::limiter::LoginLimiter;
 use crate::push::{PushConfig, Pusher, generate_vapid_keys};
 use crate::reminders::ReminderConfig;
 
@@ -124,7 +124,7 @@ pub struct Inner {
     /// Reset e-mails asked for, per client address and per e-mail address.
     pub mail_limiter: LoginLimiter,
     /// What `/metrics` reports.
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// The Web Push sender, made on first use from the stored VAPID keys.
     pusher: tokio::sync::OnceCell<Arc<Pusher>>,
 }
@@ -140,7 +140,7 @@ impl AppState {
             login_client_limiter: LoginLimiter::with_max(LoginLimiter::MAX_CLIENT_FAILURES),
             code_limiter: LoginLimiter::default(),
             mail_limiter: LoginLimiter::default(),
-            metrics: crate::metrics::Metrics::default(),
+            metrics: Arc::default(),
             pusher: tokio::sync::OnceCell::new(),
         }))
     }

@@ -4,9 +4,8 @@
 use std::ops::RangeInclusive;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use stepwise_engine::Rules;
-use stepwise_engine::rules::{SCORE, SESSIONS_PER_WEEK, check};
-use stepwise_store::WalkingPlan;
+use chrono_tz::Tz;
+use stepwise_engine::rules::{SCORE, check};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -34,36 +33,23 @@ pub fn date(field: &str, value: NaiveDate) -> ApiResult<NaiveDate> {
     }
 }
 
+/// Parses an IANA zone name such as `Europe/Berlin`.
+pub fn parse_zone(field: &str, name: &str) -> Result<Tz, ApiError> {
+    name.parse::<Tz>().map_err(|_| {
+        ApiError::invalid(
+            field,
+            format!("{name:?} is not an IANA time zone"),
+            "an IANA time zone name such as Europe/Berlin or America/New_York",
+        )
+    })
+}
+
 /// How far ahead of the server's clock a client's instant may be (clock skew).
 pub const MAX_CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
 
 /// An integer within `allowed`.
 pub fn in_range(field: &str, value: i64, allowed: RangeInclusive<i64>) -> ApiResult<()> {
     Ok(check(field, value, allowed)?)
-}
-
-/// A walking plan: its interval within the rules' floor and ceiling, 1–20 bouts, a rest of
-/// up to `max_rest_s`, and 1–14 sessions a week. `prefix` goes before each field's name
-/// (`"plan."` when the plan is part of a larger body).
-pub fn walking_plan(
-    prefix: &str,
-    plan: &WalkingPlan,
-    rules: &Rules,
-    max_rest_s: i64,
-) -> ApiResult<()> {
-    let field = |name: &str| format!("{prefix}{name}");
-    in_range(
-        &field("interval_s"),
-        plan.interval_s,
-        rules.interval_range(),
-    )?;
-    in_range(&field("bouts"), plan.bouts, 1..=20)?;
-    in_range(&field("rest_s"), plan.rest_s, 0..=max_rest_s)?;
-    in_range(
-        &field("sessions_per_week"),
-        plan.sessions_per_week,
-        SESSIONS_PER_WEEK,
-    )
 }
 
 /// An optional NRS/Borg score, 0–10.

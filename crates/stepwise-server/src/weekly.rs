@@ -19,10 +19,11 @@ use stepwise_store::{
     NewReminder, NewReview, Patient, ReviewOutcome, ReviewRecord, SessionRecord, Store, StoreResult,
 };
 
-use crate::calendar::{last_complete_week, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
 use crate::reminders;
+use crate::validate::parse_zone;
 use crate::views::{self, Explained};
+use stepwise_care::calendar::{last_complete_week, local_day, monday_of, week_bounds};
 use stepwise_engine::Reader;
 
 /// How many missed weeks one run catches up on per patient (after downtime).
@@ -189,7 +190,7 @@ async fn decide_and_save(
             .plan
             .interval_s
             .clamp(rules.rules.min_interval_s, rules.rules.max_interval_s),
-        sessions_per_week: patient.plan.sessions_per_week,
+        ..patient.plan
     };
     let output = review(&rules.rules, &plan, &evidence, &history)?;
     Ok(store
@@ -504,6 +505,7 @@ pub fn replay(
         let plan = stepwise_engine::Plan {
             interval_s: interval.clamp(rules.min_interval_s, rules.max_interval_s),
             sessions_per_week,
+            ..stepwise_engine::Plan::default()
         };
         let would_be = review(rules, &plan, &stored.evidence, &history)?;
         interval = would_be.interval_s;

@@ -46,7 +46,7 @@ use stepwise_testkit::{Backend, backend_tests};
 backend_tests!(every_spoiled_body_is_refused_naming_its_field_and_storing_nothing);
 
 fn document() -> Value {
-    serde_json::from_str(stepwise_server::handlers::system::OPENAPI).expect("openapi.json parses")
+    serde_json::from_str(&stepwise_server::handlers::system::OPENAPI).expect("openapi.json parses")
 }
 
 /// Tables whose rows a refused request may legitimately change, with the reason. (The login

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use stepwise_testkit::{Backend, backend_tests};
 
 fn document() -> Value {
-    serde_json::from_str(stepwise_server::handlers::system::OPENAPI).expect("openapi.json parses")
+    serde_json::from_str(&stepwise_server::handlers::system::OPENAPI).expect("openapi.json parses")
 }
 
 #[tokio::test]
@@ -65,7 +65,7 @@ fn every_routed_path_is_documented() {
                 && *path != "/healthz"
         })
         .collect();
-    assert_eq!(routed.len(), 55, "{routed:?}");
+    assert_eq!(routed.len(), 56, "{routed:?}");
     for path in routed {
         assert!(
             documented.iter().any(|d| d.as_str() == path),
@@ -95,6 +95,72 @@ async fn docs_page_and_document_are_served() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(health["status"], "ok");
+}
+
+/// The rules' and the plan's fields are described once, in the engine's tables: the served
+/// document's schemas, the schema endpoint and the validation all say what the table says.
+#[tokio::test]
+async fn rule_and_plan_fields_come_from_the_engine_tables() {
+    use stepwise_engine::rules::{PLAN_FIELDS, RULE_FIELDS};
+    let app = TestApp::new(Backend::Sqlite, utc(2026, 11, 2, 7, 0)).await;
+    let doc = app
+        .get("/api/openapi.json", &Auth::None)
+        .await
+        .expect(StatusCode::OK);
+    let patch = &doc["components"]["schemas"]["RulesPatch"];
+    assert_eq!(patch["additionalProperties"], false);
+    assert_eq!(
+        patch["properties"].as_object().unwrap().len(),
+        RULE_FIELDS.len()
+    );
+    for field in RULE_FIELDS {
+        let property = &patch["properties"][field.name];
+        match field.widest() {
+            Some(range) => {
+                assert_eq!(property["minimum"], *range.start(), "{}", field.name);
+                assert_eq!(property["maximum"], *range.end(), "{}", field.name);
+            }
+            None => assert_eq!(property["type"], "boolean", "{}", field.name),
+        }
+    }
+    let defaults = &doc["paths"]["/clinic/defaults"]["put"]["requestBody"]["content"]["application/json"]
+        ["schema"]["properties"]["plan"];
+    let required: Vec<&str> = defaults["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let names: Vec<&str> = PLAN_FIELDS.iter().map(|f| f.name).collect();
+    assert_eq!(required, names);
+    assert_eq!(defaults["properties"]["rest_s"]["maximum"], 3600);
+    let overriding = &doc["paths"]["/patients/{id}/plan"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(overriding["required"], json!(["reason"]));
+    assert_eq!(overriding["properties"]["bouts"]["maximum"], 20);
+    assert_eq!(overriding["properties"]["reason"]["maxLength"], 500);
+    assert!(
+        !doc.to_string().contains("x-fields"),
+        "every marked schema was filled in"
+    );
+
+    let schema = app
+        .get("/api/v1/rules/schema", &Auth::None)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(schema, stepwise_engine::rules::schema());
+    let increase = &schema["rules"][0];
+    assert_eq!(increase["name"], "increase_pct");
+    assert_eq!(
+        (
+            increase["minimum"].as_i64(),
+            increase["maximum"].as_i64(),
+            increase["default"].as_i64()
+        ),
+        (Some(10), Some(20), Some(10))
+    );
+    assert_eq!(increase["unit"], "%");
+    assert_eq!(increase["label"], "Weekly increase");
 }
 
 backend_tests!(
@@ -134,6 +200,18 @@ type Probe<'a> = (
     Option<(Vec<u8>, &'static str)>,
     &'static str,
 );
+
+/// A validator of `schema` (a documented answer's schema, whose `$ref`s point into the
+/// document's components), as JSON Schema 2020-12.
+fn validator_for(doc: &Value, schema: &Value) -> jsonschema::Validator {
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": doc["components"],
+        "allOf": [schema],
+    });
+    jsonschema::draft202012::new(&root)
+        .unwrap_or_else(|err| panic!("a documented schema does not compile: {err}: {schema}"))
+}
 
 /// The JSON type of a value, as a JSON schema names it.
 fn json_type(value: &Value) -> &'static str {
@@ -212,6 +290,8 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
     };
     let no_csrf = Auth::CookieOnly(therapist_login.clone());
     let mut wrong = Vec::new();
+    let mut validators: std::collections::HashMap<String, jsonschema::Validator> =
+        std::collections::HashMap::new();
     let mut calls = 0;
     // Logging out ends the probes' sessions: it goes last.
     let mut operations: Vec<(&String, &String, &Value)> = doc["paths"]
@@ -364,6 +444,24 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
                     ));
                     continue;
                 };
+                // The whole schema, nested objects and arrays included, by a JSON Schema
+                // validator; each (operation, status) compiled once.
+                let key = format!("{method} {path} {status}");
+                let validator = validators
+                    .entry(key)
+                    .or_insert_with(|| validator_for(&doc, schema));
+                let errors: Vec<String> = validator
+                    .iter_errors(&answer.body)
+                    .take(3)
+                    .map(|e| format!("{} at {}", e, e.instance_path()))
+                    .collect();
+                if !errors.is_empty() {
+                    wrong.push(format!(
+                        "{method} {path} ({what}): {status} answers what its schema does not \
+                         describe: {}",
+                        errors.join("; ")
+                    ));
+                }
                 let schema = resolve(&doc, schema);
                 if !type_allows(schema, &answer.body) {
                     wrong.push(format!(

@@ -549,7 +549,7 @@ async fn pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalatio
             escalation["id"]
         ),
         &therapist,
-        json!({"note": "Phoned: a stumble on the stairs, settled with rest"}),
+        json!({"note": "Phoned: a stumble on the stairs, settled with rest <b>& ice</b>"}),
     )
     .await
     .expect(StatusCode::OK);
@@ -586,7 +586,7 @@ async fn pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalatio
     );
     assert_eq!(
         row["attention"][1]["message"],
-        "Escalation in the week of 9 Nov — acknowledged Mon 16 Nov 09:30: “Phoned: a stumble on the stairs, settled with rest”"
+        "Escalation in the week of 9 Nov — acknowledged Mon 16 Nov 09:30: “Phoned: a stumble on the stairs, settled with rest <b>& ice</b>”"
     );
     assert_eq!(row["attention"][1]["level"], "note");
     assert_eq!(row["attention"][1]["title"], "Escalation acknowledged");
@@ -623,7 +623,7 @@ async fn pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalatio
         .unwrap();
     assert_eq!(
         decision["acknowledgement_note"],
-        "Phoned: a stumble on the stairs, settled with rest"
+        "Phoned: a stumble on the stairs, settled with rest <b>& ice</b>"
     );
 
     // The printable report says it in words and local time.
@@ -649,9 +649,10 @@ async fn pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalatio
     );
     assert!(
         page.contains(
-            "Acknowledged Mon 16 Nov 09:30: “Phoned: a stumble on the stairs, settled with rest”"
+            "Acknowledged Mon 16 Nov 09:30: “Phoned: a stumble on the stairs, settled with rest \
+             &lt;b&gt;&amp; ice&lt;/b&gt;”"
         ),
-        "{page}"
+        "the note's markup is shown as text: {page}"
     );
     assert!(page.contains("(so far)"));
     assert!(!page.contains("UTC"), "times are local: {page}");

@@ -269,6 +269,13 @@ async fn role_matrix(backend: Backend) {
         ),
         (
             Method::GET,
+            "/api/v1/rules/schema".into(),
+            None,
+            Kind::Public,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
             "/api/v1/push/subscriptions".into(),
             None,
             Kind::AnyUser,
@@ -976,7 +983,7 @@ async fn role_matrix(backend: Backend) {
 /// The documented operations (`METHOD /path/{param}`) none of `tried` (method, concrete
 /// `/api/v1/...` path) matches, each tried by every actor.
 fn untried_operations(tried: &[(Method, String)]) -> Vec<String> {
-    let doc: Value = serde_json::from_str(stepwise_server::handlers::system::OPENAPI).unwrap();
+    let doc: Value = serde_json::from_str(&stepwise_server::handlers::system::OPENAPI).unwrap();
     let base = doc["servers"][0]["url"].as_str().unwrap();
     let matches = |template: &str, path: &str| {
         let (t, p): (Vec<&str>, Vec<&str>) =

@@ -128,13 +128,13 @@ pub struct Observation {
 
 impl Observation {
     /// As a sync position: `count@unix-seconds`.
-    pub fn position(&self) -> crate::device::Position {
-        crate::device::Position(format!("{}@{}", self.count, self.at.timestamp()))
+    pub fn position(&self) -> crate::position::Position {
+        crate::position::Position(format!("{}@{}", self.count, self.at.timestamp()))
     }
 
     /// The observation a position made by [`Observation::position`] holds; `None` for any
     /// other text.
-    pub fn from_position(position: &crate::device::Position) -> Option<Observation> {
+    pub fn from_position(position: &crate::position::Position) -> Option<Observation> {
         let (count, at) = position.0.split_once('@')?;
         Some(Observation {
             count: count.parse().ok()?,
@@ -304,7 +304,7 @@ pub enum Event {
         /// The steps were spread over several minutes: estimates, not seen in each minute.
         estimated: bool,
         /// Where the next reading continues from ([`Observation::position`]).
-        position: crate::device::Position,
+        position: crate::position::Position,
     },
 }
 

@@ -30,6 +30,7 @@ pub mod gatt;
 pub mod huami;
 pub mod infinitime;
 pub mod pams;
+pub mod position;
 pub mod records;
 pub mod replay;
 

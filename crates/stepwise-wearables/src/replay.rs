@@ -112,13 +112,14 @@ pub struct InputError {
 }
 
 impl Transcript {
-    /// A transcript from a btsnoop log's events, with the header given by the caller.
-    pub fn from_log(header: Header, log: crate::btsnoop::Log) -> Result<Transcript, InputError> {
+    /// A transcript from recorded events (a btsnoop log's, say), with the header given by the
+    /// caller.
+    pub fn from_events(
+        header: Header,
+        events: Vec<(Event, Vec<u8>)>,
+    ) -> Result<Transcript, InputError> {
         check_header(&header, 1)?;
-        Ok(Transcript {
-            header,
-            events: log.events,
-        })
+        Ok(Transcript { header, events })
     }
 
     /// Reads a JSON-lines transcript. Blank lines are skipped.

@@ -114,7 +114,7 @@ fn the_recorded_mi_band_2_pairing_replays_from_its_btsnoop_log() {
         since: None,
         start: Start::Connect,
     };
-    let transcript = Transcript::from_log(header, log).expect("valid");
+    let transcript = Transcript::from_events(header, log.events).expect("valid");
     let report = replay::replay(&transcript).expect("replayable");
     assert!(report.agree, "{report:#?}");
     assert_eq!(report.writes.len(), 4, "set key, ask, answer, clock");

@@ -639,7 +639,7 @@ fn replay(args: BandArgs) -> ExitCode {
             since,
             start,
         };
-        replay::Transcript::from_log(header, log)
+        replay::Transcript::from_events(header, log.events)
     } else {
         match std::str::from_utf8(&bytes) {
             Ok(text) => replay::Transcript::parse(text),

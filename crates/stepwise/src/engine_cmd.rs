@@ -41,7 +41,9 @@ pub enum EngineCommand {
     /// Contract version 2 added "pain_next_morning" (pain on waking the morning after),
     /// "flares" (each one a breach), and the rules "pain_next_morning_rise_max",
     /// "require_next_morning" and "effort_max". All are optional; an input without them is
-    /// decided exactly as under version 1.
+    /// decided exactly as under version 1. Stepwise adds the rule "pain_next_morning_max"
+    /// (0..=10, default 10, which never breaches). Every rule's range, default and meaning:
+    /// docs/engine-review.md, or GET /api/v1/rules/schema on a server.
     ///
     /// OUTPUT (one JSON object on stdout, exit 0):
     ///

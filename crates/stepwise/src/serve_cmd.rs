@@ -206,7 +206,7 @@ async fn serve_metrics(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "metrics served");
     eprintln!("Metrics for Prometheus: http://{addr}/metrics");
-    let routes = stepwise_server::metrics::routes(state.clone());
+    let routes = stepwise_server::handlers::system::metrics_routes(state.clone());
     Ok(tokio::spawn(async move {
         if let Err(err) = axum::serve(listener, routes).await {
             tracing::error!(error = %err, "serving metrics");

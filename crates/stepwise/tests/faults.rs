@@ -383,7 +383,7 @@ async fn a_kill_mid_weekly_job_reviews_every_patient_once(backend: Backend) {
     let joined = now - TimeDelta::days(17);
     let owners = clinic(store.as_ref(), joined - TimeDelta::hours(1)).await;
     let tz = chrono_tz::Europe::London;
-    let last_week = stepwise_server::calendar::last_complete_week(tz, now);
+    let last_week = stepwise_care::calendar::last_complete_week(tz, now);
     let due = stepwise_server::weekly::due_weeks(tz, joined, None, now);
     assert!(due.len() >= 2, "{due:?}");
 
@@ -395,7 +395,7 @@ async fn a_kill_mid_weekly_job_reviews_every_patient_once(backend: Backend) {
                 let store = store.clone();
                 async move {
                     let id = patient(store.as_ref(), owners, n, joined).await;
-                    let monday = stepwise_server::calendar::week_bounds(tz, last_week).0;
+                    let monday = stepwise_care::calendar::week_bounds(tz, last_week).0;
                     for day in 0..3 {
                         let started = monday + TimeDelta::days(day * 2) + TimeDelta::hours(10);
                         let (walk, _) = store

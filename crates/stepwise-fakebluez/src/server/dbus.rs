@@ -1,6 +1,7 @@
 //! The D-Bus face of the fake: `org.bluez.Adapter1`, `Device1`, `GattService1` and
 //! `GattCharacteristic1`, with the properties and methods bluez-async (btleplug) uses.
-//! Each object is a thin handle; the behaviour lives in `core`.
+//! Each object is a thin handle; the behaviour lives in `core`. The device's link life
+//! (appear, connect, disconnect, forget) is here too: it is what exports and removes them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,8 +10,12 @@ use uuid::Uuid;
 use zbus::interface;
 use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue};
 
+use tokio::sync::mpsc::unbounded_channel;
+use zbus::zvariant::Value;
+
 use super::core::{
-    ADAPTER_IFACE, ADAPTER_PATH, CHAR_IFACE, Core, DeviceCore, GattChar, emit_changed, lock,
+    ADAPTER_IFACE, ADAPTER_PATH, CHAR_IFACE, Core, DEVICE_IFACE, DeviceCore, GattChar,
+    emit_changed, lock, pump,
 };
 use crate::error::BluezError;
 use crate::peripheral::{AttError, Flag, Link};
@@ -513,5 +518,158 @@ impl CharIface {
     #[zbus(property, name = "MTU")]
     fn mtu(&self) -> u16 {
         self.dev.mtu
+    }
+}
+
+/// The link's life as D-Bus objects: a device appears to a scan, connects (its GATT table
+/// exported), disconnects (the table removed) and is forgotten.
+impl DeviceCore {
+    /// Makes the device visible to a scan (exports Device1), or re-announces its RSSI.
+    pub async fn advertise(self: &Arc<Self>, core: &Arc<Core>) -> Result<(), BluezError> {
+        let conn = core.conn()?.clone();
+        let export = {
+            let mut st = lock(&self.state);
+            if !st.in_range {
+                return Ok(());
+            }
+            let export = !st.exported;
+            st.exported = true;
+            export
+        };
+        if export {
+            let iface = DeviceIface {
+                core: core.clone(),
+                dev: self.clone(),
+            };
+            conn.object_server().at(self.path.as_str(), iface).await?;
+        } else {
+            let mut props = HashMap::new();
+            props.insert("RSSI", Value::from(self.rssi));
+            emit_changed(&conn, &self.path, DEVICE_IFACE, props).await?;
+        }
+        Ok(())
+    }
+
+    /// BlueZ's `Device1.Connect`: waits the link model's delay, then connects, exports the
+    /// GATT table and reports `ServicesResolved`.
+    pub async fn connect(self: &Arc<Self>, core: &Arc<Core>) -> Result<(), BluezError> {
+        let _guard = self.link_lock.lock().await;
+        if !core.powered() {
+            return Err(BluezError::NotReady("Resource Not Ready".into()));
+        }
+        {
+            let st = lock(&self.state);
+            if st.connected {
+                return Ok(());
+            }
+            if !st.in_range {
+                return Err(BluezError::Failed("Page Timeout".into()));
+            }
+        }
+        if !core.link.connect.is_zero() {
+            tokio::time::sleep(core.link.connect).await;
+        }
+        let conn = core.conn()?.clone();
+        let (tx, rx) = unbounded_channel();
+        let number = {
+            let mut st = lock(&self.state);
+            st.connected = true;
+            st.connection += 1;
+            st.sender = Some(tx);
+            st.notifying.clear();
+            st.values.clear();
+            st.connection
+        };
+        tokio::spawn(pump(core.clone(), self.clone(), number, rx));
+        let mut props = HashMap::new();
+        props.insert("Connected", Value::from(true));
+        emit_changed(&conn, &self.path, DEVICE_IFACE, props).await?;
+
+        let server = conn.object_server();
+        for service in &self.gatt {
+            server
+                .at(
+                    service.path.as_str(),
+                    ServiceIface {
+                        uuid: service.uuid,
+                        device_path: self.path.clone(),
+                        handle: service.handle,
+                    },
+                )
+                .await?;
+            for ch in &service.chars {
+                server
+                    .at(
+                        ch.path.as_str(),
+                        CharIface {
+                            core: core.clone(),
+                            dev: self.clone(),
+                            ch: ch.clone(),
+                        },
+                    )
+                    .await?;
+            }
+        }
+        self.with_sim(|p, link| p.on_connect(link));
+        {
+            let mut st = lock(&self.state);
+            st.services_resolved = true;
+            st.ever_resolved = true;
+        }
+        let mut props = HashMap::new();
+        props.insert("UUIDs", Value::from(self.uuids()));
+        props.insert("ServicesResolved", Value::from(true));
+        emit_changed(&conn, &self.path, DEVICE_IFACE, props).await?;
+        tracing::debug!(address = %self.address, connection = number, "connected");
+        Ok(())
+    }
+
+    /// Ends the link (central's `Disconnect`, an injected loss, or the simulator dropping
+    /// it). With `only`, ends it only if that connection is still the current one.
+    pub async fn end_link(self: &Arc<Self>, core: &Arc<Core>, only: Option<u32>) {
+        let _guard = self.link_lock.lock().await;
+        {
+            let mut st = lock(&self.state);
+            if !st.connected || only.is_some_and(|n| n != st.connection) {
+                return;
+            }
+            st.connected = false;
+            st.services_resolved = false;
+            st.sender = None;
+            st.notifying.clear();
+        }
+        lock(&self.sim).peripheral.on_disconnect();
+        let Ok(conn) = core.conn().cloned() else {
+            return;
+        };
+        let mut props = HashMap::new();
+        props.insert("ServicesResolved", Value::from(false));
+        let _ = emit_changed(&conn, &self.path, DEVICE_IFACE, props).await;
+        let mut props = HashMap::new();
+        props.insert("Connected", Value::from(false));
+        let _ = emit_changed(&conn, &self.path, DEVICE_IFACE, props).await;
+        let server = conn.object_server();
+        for service in &self.gatt {
+            for ch in &service.chars {
+                let _ = server.remove::<CharIface, _>(ch.path.as_str()).await;
+            }
+            let _ = server
+                .remove::<ServiceIface, _>(service.path.as_str())
+                .await;
+        }
+        tracing::debug!(address = %self.address, "disconnected");
+    }
+
+    /// Removes the device object (Adapter1.RemoveDevice); a later scan finds it again.
+    pub async fn forget(self: &Arc<Self>, core: &Arc<Core>) -> Result<(), BluezError> {
+        self.end_link(core, None).await;
+        let exported = std::mem::replace(&mut lock(&self.state).exported, false);
+        if exported {
+            core.conn()?
+                .object_server()
+                .remove::<DeviceIface, _>(self.path.as_str())
+                .await?;
+        }
+        Ok(())
     }
 }

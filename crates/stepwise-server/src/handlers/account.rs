@@ -19,7 +19,6 @@ use crate::auth::{
     self, AuthUser, ClientAddr, check_new_password, hash_code, hash_password_blocking, hash_token,
     new_code, new_token, session_cookie, verify_password_blocking,
 };
-use crate::calendar::parse_zone;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::recovery::CodeAttempt;
 use crate::handlers::staff::merge_rules;
@@ -27,6 +26,7 @@ use crate::json::Body;
 use crate::links::{self, Handover};
 use crate::state::AppState;
 use crate::validate;
+use crate::validate::parse_zone;
 
 /// Login request.
 #[derive(Deserialize)]
@@ -384,9 +384,6 @@ pub async fn clinic(
     Ok(Json(state.store.clinic(user.clinic_id).await?))
 }
 
-/// The longest rest between bouts a clinic's starting plan may have, seconds.
-pub const MAX_DEFAULT_REST_S: i64 = 1800;
-
 /// New clinic defaults: any subset of the rules' fields, and the starting plan.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -425,7 +422,7 @@ pub async fn set_clinic_defaults(
         },
         None => clinic.default_plan,
     };
-    validate::walking_plan("plan.", &plan, &rules, MAX_DEFAULT_REST_S)?;
+    plan.validate_as("plan.", &rules)?;
     state
         .store
         .set_clinic_defaults(user.clinic_id, &rules, &plan)

@@ -13,11 +13,12 @@ use stepwise_store::{
 use stepwise_wearables::device::DeviceKind;
 
 use crate::auth::{DeviceAuth, hash_code, hash_token, new_token};
-use crate::calendar::{days_touched, parse_zone};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
 use crate::state::AppState;
 use crate::validate;
+use crate::validate::parse_zone;
+use stepwise_care::calendar::days_touched;
 
 /// Most minute samples in one upload (a week is 10,080).
 pub const MAX_STEP_SAMPLES: usize = 20_000;

@@ -14,26 +14,22 @@ use stepwise_store::{
 
 use crate::access::own_patient;
 use crate::auth::{AuthUser, hash_code, new_code};
-use crate::calendar::{day_start, local_day, monday_of, parse_zone, week_bounds};
 use crate::error::{ApiError, ApiResult};
 use crate::json::Body;
 use crate::reminders::{self, Check};
 use crate::safety::{self, SafetyAdvice};
 use crate::state::AppState;
 use crate::validate;
+use crate::validate::parse_zone;
 use crate::views::{Explained, in_words};
+use stepwise_care::calendar::{day_start, local_day, monday_of, week_bounds};
 use stepwise_engine::Reader;
+use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
 
 /// How late a walk may be logged (an offline phone catches up).
 pub const MAX_LOG_DELAY: TimeDelta = TimeDelta::days(14);
 /// The longest walk session accepted.
 pub const MAX_SESSION: TimeDelta = TimeDelta::hours(6);
-/// The two-hour check opens this long after the walk ends (a quarter of an hour early, so an
-/// answer given as the reminder arrives counts).
-pub const CHECK_OPENS_AFTER: TimeDelta = TimeDelta::minutes(105);
-/// Today's page lists unanswered checks of walks that ended up to this long ago. Later answers
-/// are still accepted (and their `answered_at` shows how late they came).
-pub const CHECK_LISTED_FOR: TimeDelta = TimeDelta::hours(24);
 /// A logged walk can be corrected or withdrawn by its patient for this long after it was
 /// logged (a slip of the finger is noticed the same day), and not after its week has ended.
 pub const CORRECTION_WINDOW: TimeDelta = TimeDelta::hours(6);
@@ -84,7 +80,7 @@ pub async fn today(
     let checks_due = recent
         .iter()
         .filter(|s| {
-            let opens = s.logged.ended_at + CHECK_OPENS_AFTER;
+            let opens = s.logged.ended_at + TWO_HOUR_CHECK_OPENS;
             s.pain_after_2h.is_none() && opens <= now && now < opens + CHECK_LISTED_FOR
         })
         .cloned()
@@ -156,7 +152,8 @@ impl LogWalk {
         }
         validate::in_range("walked_s", self.walked_s, 0..=duration.num_seconds())?;
         let bouts = self.bouts.unwrap_or(1);
-        validate::in_range("bouts", bouts, 0..=50)?;
+        // Bouts walked: none (a walk cut short) up to the most a plan may prescribe.
+        validate::in_range("bouts", bouts, 0..=WalkingPlan::max_bouts())?;
         validate::score("pain_before", self.pain_before)?;
         validate::score("pain_during_max", self.pain_during_max)?;
         validate::score("effort", self.effort)?;
@@ -325,7 +322,7 @@ pub async fn my_sessions(
 fn my_session(tz: chrono_tz::Tz, record: SessionRecord, now: DateTime<Utc>) -> MySession {
     let until = correctable_until(tz, &record);
     MySession {
-        two_hour_check_opens_at: record.logged.ended_at + CHECK_OPENS_AFTER,
+        two_hour_check_opens_at: record.logged.ended_at + TWO_HOUR_CHECK_OPENS,
         next_morning_check_opens_at: reminders::plan::next_morning_opens(tz, &record),
         correctable_until: (now < until).then_some(until),
         record,
@@ -470,7 +467,7 @@ pub async fn answer_check(
     validate::score("pain_after_2h", Some(req.pain_after_2h))?;
     let now = state.clock.now();
     let session = state.store.session(patient.id, session_id).await?;
-    let opens = session.logged.ended_at + CHECK_OPENS_AFTER;
+    let opens = session.logged.ended_at + TWO_HOUR_CHECK_OPENS;
     if session.pain_after_2h.is_none() && now < opens {
         return Err(ApiError::Conflict(format!(
             "the two-hour check for this walk opens at {}",

@@ -19,12 +19,12 @@ use stepwise_store::{
 
 use crate::access::{own_patient, staff_patient};
 use crate::auth::AuthUser;
-use crate::calendar::parse_zone;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
 use crate::json::Body;
 use crate::state::AppState;
 use crate::validate;
+use crate::validate::parse_zone;
 
 /// The server's VAPID public key.
 #[derive(Serialize)]

@@ -15,7 +15,6 @@ use stepwise_store::{NewOutcome, OutcomeRecord, Patient, Role, Store};
 
 use crate::access::{check_staff_access, require_role, staff_patient};
 use crate::auth::AuthUser;
-use crate::calendar::{local_day, parse_zone};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
 use crate::json::Body;
@@ -23,6 +22,8 @@ use crate::report::build::load;
 use crate::report::{Report, attention, charts, csv, fhir, page};
 use crate::state::AppState;
 use crate::validate;
+use crate::validate::parse_zone;
+use stepwise_care::calendar::local_day;
 
 /// Days a report covers by default: the 30 days before the visit.
 pub const DEFAULT_WINDOW_DAYS: u64 = 30;

@@ -18,7 +18,6 @@ use stepwise_store::{
 
 use crate::access::{check_staff_access, require_role, staff_patient};
 use crate::auth::AuthUser;
-use crate::calendar::{BandDay, last_complete_week, local_day, monday_of, parse_zone};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
 use crate::handlers::patient::MAX_LOG_DELAY;
@@ -27,9 +26,12 @@ use crate::report::build::load;
 use crate::report::{Attention, attention};
 use crate::state::AppState;
 use crate::validate;
+use crate::validate::parse_zone;
 use crate::views::Explained;
 use crate::weekly::{ReplayedWeek, replay, review_week};
+use stepwise_care::calendar::{last_complete_week, local_day, monday_of};
 use stepwise_engine::{Reader, spoken_duration};
+use stepwise_store::BandDay;
 
 /// One row of the patient list.
 #[derive(Serialize)]
@@ -378,9 +380,6 @@ pub struct OverrideRequest {
     reason: String,
 }
 
-/// The longest rest between bouts a therapist may set by hand, seconds.
-pub const MAX_OVERRIDE_REST_S: i64 = 3600;
-
 /// `POST /api/v1/patients/{id}/plan` — change the plan by hand, with a reason.
 pub async fn override_plan(
     State(state): State<AppState>,
@@ -399,7 +398,7 @@ pub async fn override_plan(
             .sessions_per_week
             .unwrap_or(patient.plan.sessions_per_week),
     };
-    validate::walking_plan("", &plan, &rules, MAX_OVERRIDE_REST_S)?;
+    plan.validate_as("", &rules)?;
     let change = PlanOverride {
         plan,
         source: PlanChangeSource::Override,

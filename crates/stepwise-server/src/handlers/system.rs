@@ -1,16 +1,67 @@
 //! Health check, the OpenAPI document and its offline docs page.
 
-use axum::Json;
+use std::sync::LazyLock;
+
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde_json::json;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+use stepwise_engine::rules::{self, PLAN_FIELDS, RULE_FIELDS};
 
 use crate::state::AppState;
 
-/// The OpenAPI 3.1 description of `/api/v1`, kept beside the route table (a test checks that
-/// both list the same routes).
-pub const OPENAPI: &str = include_str!("../../openapi.json");
+/// The OpenAPI 3.1 description of `/api/v1`: `openapi.json`, kept beside the route table (a
+/// test checks that both list the same routes), with the schemas of the rules' and the plan's
+/// fields filled in from the engine's field tables.
+pub static OPENAPI: LazyLock<String> = LazyLock::new(|| {
+    let mut document: Value = match serde_json::from_str(include_str!("../../openapi.json")) {
+        Ok(document) => document,
+        Err(err) => panic!("openapi.json is not JSON: {err}"),
+    };
+    fill_fields(&mut document);
+    document.to_string()
+});
+
+/// Replaces every schema marked `"x-fields"` with the JSON Schema of a field table, keeping the
+/// schema's other keys: `rules` (any subset of the rules' fields), `plan` (every plan field),
+/// `plan-patch` (any subset of them). Properties and `required` names the schema lists itself
+/// (an override's `reason`) are added to the table's.
+fn fill_fields(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(which) = map.remove("x-fields") {
+                let mut schema = match which.as_str() {
+                    Some("rules") => rules::json_schema(RULE_FIELDS, false),
+                    Some("plan") => rules::json_schema(PLAN_FIELDS, true),
+                    Some("plan-patch") => rules::json_schema(PLAN_FIELDS, false),
+                    _ => panic!("openapi.json: unknown x-fields {which}"),
+                };
+                for (key, own) in std::mem::take(map) {
+                    match (key.as_str(), own, schema.get_mut(&key)) {
+                        ("properties", Value::Object(own), Some(Value::Object(table))) => {
+                            table.extend(own);
+                        }
+                        ("required", Value::Array(own), Some(Value::Array(table))) => {
+                            table.extend(own);
+                        }
+                        (_, own, _) => {
+                            schema[key.as_str()] = own;
+                        }
+                    }
+                }
+                *map = match schema {
+                    Value::Object(schema) => schema,
+                    _ => Map::new(),
+                };
+            }
+            map.values_mut().for_each(fill_fields);
+        }
+        Value::Array(items) => items.iter_mut().for_each(fill_fields),
+        _ => {}
+    }
+}
 
 /// `GET /healthz` — 200 when the database answers.
 pub async fn healthz(State(state): State<AppState>) -> Response {
@@ -29,7 +80,18 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 
 /// `GET /api/openapi.json`
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI.as_str(),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/rules/schema` — every rules and plan field with its range, unit, default and
+/// label: the forms of the care team's pages are built from it. Public: it describes the
+/// product, not a patient.
+pub async fn rules_schema() -> Json<Value> {
+    Json(rules::schema())
 }
 
 /// `GET /api/docs` — renders the OpenAPI document in the browser with no external scripts.
@@ -53,6 +115,32 @@ pub async fn docs_style() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("../../static/api-docs.css"),
+    )
+        .into_response()
+}
+
+/// The metrics listener's routes: `GET /metrics` only (its own port: see `stepwise serve
+/// --metrics-listen`).
+pub fn metrics_routes(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(state)
+}
+
+async fn scrape(State(state): State<AppState>) -> Response {
+    let queue = match state.store.reminder_queue(state.clock.now()).await {
+        Ok(queue) => queue,
+        Err(err) => {
+            tracing::error!(error = %err, "reading the reminder queue for /metrics");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics.render(queue),
     )
         .into_response()
 }

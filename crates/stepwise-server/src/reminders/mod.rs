@@ -28,10 +28,10 @@ use stepwise_store::{
 };
 use web_push::Urgency;
 
-use crate::calendar::{last_complete_week, parse_zone};
 use crate::error::ApiResult;
 use crate::push::{Notice, Pusher, SendReport};
-use crate::state::AppState;
+use crate::validate::parse_zone;
+use stepwise_care::calendar::last_complete_week;
 
 /// How the scheduler paces itself.
 #[derive(Debug, Clone)]
@@ -564,41 +564,4 @@ pub fn worker_name() -> String {
     // but leases stay correct within one database as long as names differ.
     let _ = getrandom::fill(&mut bytes);
     format!("pid{}-{}", std::process::id(), hex::encode(bytes))
-}
-
-/// The scheduler loop of `stepwise serve`: plans every [`ReminderConfig::plan_every`], and
-/// delivers what is due every [`ReminderConfig::poll`]. Runs until the task is aborted.
-pub async fn run(state: AppState) {
-    let pusher = match state.pusher().await {
-        Ok(pusher) => pusher,
-        Err(err) => {
-            tracing::error!(error = %err, "reminders are off: the push keys could not be loaded");
-            return;
-        }
-    };
-    let config = state.config.reminders.clone();
-    let scheduler = Scheduler::new(state.store.clone(), pusher, config.clone(), worker_name());
-    tracing::info!(worker = scheduler.worker(), "reminder scheduler started");
-    let mut last_plan: Option<std::time::Instant> = None;
-    let mut planner = Planner::default();
-    loop {
-        let now = state.clock.now();
-        if last_plan.is_none_or(|at| at.elapsed() >= config.plan_every) {
-            last_plan = Some(std::time::Instant::now());
-            match planner.plan_all(state.store.as_ref(), now).await {
-                Ok(0) => {}
-                Ok(added) => tracing::info!(added, "reminders planned"),
-                Err(err) => tracing::error!(error = %err, "planning reminders"),
-            }
-        }
-        match scheduler.deliver_due(now).await {
-            Ok(summary) if summary.claimed > 0 => {
-                state.metrics.reminders_delivered(&summary);
-                tracing::info!(?summary, "reminders")
-            }
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = %err, "delivering reminders"),
-        }
-        tokio::time::sleep(config.poll).await;
-    }
 }

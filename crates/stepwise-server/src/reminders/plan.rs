@@ -3,7 +3,7 @@
 //! reminder is at 07:30 on both sides of a DST change; a time the clocks skip fires at the
 //! first time after the gap, and a time they read twice fires at the first reading.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
 use stepwise_engine::{Decision, Reader, spoken_duration};
 use stepwise_store::{
@@ -11,11 +11,13 @@ use stepwise_store::{
     ReminderSettings, ReviewRecord, SessionRecord,
 };
 
-use crate::calendar::{local_day, local_instant};
-use crate::views::{in_words, reason_texts};
+use stepwise_engine::checks::{
+    NEXT_MORNING_DEFAULT, NEXT_MORNING_LIFE, NEXT_MORNING_OPENS, TWO_HOUR_CHECK,
+};
 
-/// The two-hour check is due this long after the walk ends.
-pub const TWO_HOUR_DELAY: TimeDelta = TimeDelta::hours(2);
+use crate::views::{in_words, reason_texts};
+use stepwise_care::calendar::{local_day, local_instant};
+
 /// The follow-up comes this long after the first check, when still unanswered.
 pub const FOLLOW_UP_DELAY: TimeDelta = TimeDelta::hours(1);
 /// Session and medication reminders are scheduled this many local days ahead (today
@@ -78,7 +80,7 @@ pub fn two_hour_checks(
         clock(tz, session.logged.started_at),
         spoken_duration(session.logged.walked_s)
     );
-    let first = ended + TWO_HOUR_DELAY;
+    let first = ended + TWO_HOUR_CHECK;
     [
         (
             ReminderKind::TwoHourCheck,
@@ -251,14 +253,6 @@ pub fn review_escalation(patient: &Patient, review: &ReviewRecord) -> NewReminde
         ),
     )
 }
-
-/// When the next-morning question is sent if the patient has no quiet hours: 08:00 local.
-pub const NEXT_MORNING_DEFAULT: NaiveTime = NaiveTime::from_hms_opt(8, 0, 0).expect("a time");
-/// The next-morning check can be answered from this local time on the day after the walk
-/// (early risers answer before the question is sent); later answers are kept with their time.
-pub const NEXT_MORNING_OPENS: NaiveTime = NaiveTime::from_hms_opt(4, 0, 0).expect("a time");
-/// How long the next-morning question stays worth sending.
-pub const NEXT_MORNING_LIFE: TimeDelta = TimeDelta::hours(10);
 
 /// The local day after the walk ended: the morning the next-morning check is about.
 pub fn next_morning_day(tz: Tz, session: &SessionRecord) -> NaiveDate {

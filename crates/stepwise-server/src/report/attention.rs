@@ -36,8 +36,12 @@ use chrono_tz::Tz;
 use stepwise_engine::Decision;
 use stepwise_store::{BandDay, FlareRecord};
 
-use super::build::{ADHERENCE_FALL, PAIN_RISE, percent};
 use super::model::*;
+
+/// A rise in weekly mean pain two hours after that needs a look (NRS points).
+pub const PAIN_RISE: f64 = 1.0;
+/// A fall in weekly adherence that needs a look (share, 0–1).
+pub const ADHERENCE_FALL: f64 = 0.2;
 
 /// Attention codes, most urgent first.
 pub const ORDER: [&str; 11] = [

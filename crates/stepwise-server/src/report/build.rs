@@ -34,19 +34,16 @@ use stepwise_store::{
 
 use super::attention;
 use super::model::*;
-use crate::calendar::{day_start, local_day, monday_of};
-use crate::handlers::patient::{CHECK_LISTED_FOR, CHECK_OPENS_AFTER};
 use crate::views::reason_texts;
 use crate::weekly::verify_session;
+use stepwise_care::calendar::{day_start, local_day, monday_of};
+use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
+use stepwise_engine::exact_duration;
 
 /// A meaningful change in daily steps (steps/day).
 pub const STEPS_MEANINGFUL: f64 = 700.0;
 /// A meaningful change in nightly sleep (minutes).
 pub const SLEEP_MEANINGFUL: f64 = 30.0;
-/// A rise in weekly mean pain two hours after that needs a look (NRS points).
-pub const PAIN_RISE: f64 = 1.0;
-/// A fall in weekly adherence that needs a look (share, 0–1).
-pub const ADHERENCE_FALL: f64 = 0.2;
 /// Length of a remote-monitoring period, days.
 pub const PERIOD_DAYS: u64 = 30;
 
@@ -351,7 +348,7 @@ fn checks(walks: &[WalkRow], now: DateTime<Utc>) -> ChecksReport {
     let missed = walks
         .iter()
         .filter(|w| {
-            w.pain_after_2h.is_none() && w.ended_at + CHECK_OPENS_AFTER + CHECK_LISTED_FOR <= now
+            w.pain_after_2h.is_none() && w.ended_at + TWO_HOUR_CHECK_OPENS + CHECK_LISTED_FOR <= now
         })
         .count() as u32;
     ChecksReport {
@@ -505,20 +502,6 @@ fn outcome_trends(outcomes: &[OutcomeRecord], to: NaiveDate) -> Vec<OutcomeTrend
         .collect()
 }
 
-/// A share as a whole percentage, `–` when there is none.
-pub fn percent(share: Option<f64>) -> String {
-    share.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))
-}
-
-/// `5 min 30 s`, `6 min`, `45 s`.
-pub fn duration_text(seconds: i64) -> String {
-    match (seconds / 60, seconds % 60) {
-        (0, s) => format!("{s} s"),
-        (m, 0) => format!("{m} min"),
-        (m, s) => format!("{m} min {s} s"),
-    }
-}
-
 fn summary(
     name: &str,
     (from, to): (NaiveDate, NaiveDate),
@@ -561,13 +544,13 @@ fn summary(
     text.push_str(&if interval.start_s == interval.end_s {
         format!(
             " The walking interval stayed at {}.",
-            duration_text(interval.end_s)
+            exact_duration(interval.end_s)
         )
     } else {
         format!(
             " The walking interval went from {} to {}.",
-            duration_text(interval.start_s),
-            duration_text(interval.end_s)
+            exact_duration(interval.start_s),
+            exact_duration(interval.end_s)
         )
     });
     text.push_str(&match attention {

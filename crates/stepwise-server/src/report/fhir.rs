@@ -36,10 +36,12 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use stepwise_engine::checks::TWO_HOUR_CHECK;
 use stepwise_store::{Id, WalkingPlan};
 
 use super::model::{Report, WalkRow};
-use crate::calendar::{BandDay, day_start};
+use stepwise_care::calendar::day_start;
+use stepwise_store::BandDay;
 
 /// LOINC's system URI.
 pub const LOINC: &str = "http://loinc.org";
@@ -274,7 +276,7 @@ impl PainTiming {
             PainTiming::DuringMax => ("effectivePeriod", walk_period(walk)),
             PainTiming::TwoHoursAfter => (
                 "effectiveDateTime",
-                json!(instant(walk.ended_at + Duration::hours(2))),
+                json!(instant(walk.ended_at + TWO_HOUR_CHECK)),
             ),
             // When the patient reported it, on waking (the next-morning check).
             PainTiming::NextMorning => (

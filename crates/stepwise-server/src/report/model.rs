@@ -6,7 +6,7 @@ use serde::Serialize;
 use stepwise_engine::{Decision, Said};
 use stepwise_store::{FlareRecord, Id, PlanChange, WalkingPlan};
 
-use crate::calendar::BandDay;
+use stepwise_store::BandDay;
 
 /// One patient's report over `[from, to]` (local dates, both included).
 #[derive(Debug, Clone, Serialize)]
@@ -159,8 +159,8 @@ pub struct DataPeriod {
     pub days: u32,
 }
 
-/// Two-hour checks. A walk's check opens [`crate::handlers::patient::CHECK_OPENS_AFTER`]
-/// after it ends and is listed for the patient [`crate::handlers::patient::CHECK_LISTED_FOR`];
+/// Two-hour checks. A walk's check opens [`TWO_HOUR_CHECK_OPENS`](stepwise_engine::checks::TWO_HOUR_CHECK_OPENS)
+/// after it ends and is listed for the patient [`CHECK_LISTED_FOR`](stepwise_engine::checks::CHECK_LISTED_FOR);
 /// it is **missed** only when that has passed without an answer. Checks not open yet, or
 /// open and still listed, are **waiting** and count neither way.
 #[derive(Debug, Clone, Serialize)]
@@ -283,4 +283,9 @@ pub struct OutcomeTrend {
     pub latest: (NaiveDate, f64),
     /// latest − first.
     pub change: f64,
+}
+
+/// A share as a whole percentage, `–` when there is none.
+pub fn percent(share: Option<f64>) -> String {
+    share.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0))
 }

@@ -1,16 +1,17 @@
 //! The printable HTML report page: the summary and attention items first, then the figures,
 //! the four charts inline (each with its text alternative), and the tables. Server-rendered,
-//! no scripts; every value from the data is HTML-escaped.
-
-use std::fmt::Write as _;
+//! no scripts. The page is a `maud` template: every value from the data is HTML-escaped unless
+//! marked `PreEscaped` (only the charts' SVG, which `charts` escapes as it writes it).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use maud::{DOCTYPE, PreEscaped, html};
 use stepwise_engine::Decision;
 
-use super::build::{duration_text, percent};
+use stepwise_engine::exact_duration;
+
 use super::charts;
-use super::model::{Report, Trend};
+use super::model::{Report, Trend, percent};
 
 /// A weekly decision in words, as the staff pages say it.
 pub fn decision_words(decision: Decision) -> &'static str {
@@ -38,22 +39,6 @@ pub fn local_time(tz: Tz, at: DateTime<Utc>) -> String {
     at.with_timezone(&tz).format("%a %-d %b %H:%M").to_string()
 }
 
-/// Escapes text for HTML and SVG/XML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn score(value: Option<i64>) -> String {
     value.map_or("–".to_string(), |v| v.to_string())
 }
@@ -75,58 +60,14 @@ fn trend_text(trend: &Trend) -> String {
 
 /// The page for a report.
 pub fn render(r: &Report) -> String {
-    let mut html = String::new();
     let tz: Tz = r.patient.timezone.parse().unwrap_or(Tz::UTC);
-    let name = escape(&r.patient.display_name);
-    let _ = write!(
-        html,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Pre-visit report: {name}</title><link rel=\"icon\" href=\"/icons/icon.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/report.css\"></head><body><main>\
-         <h1>Pre-visit report: {name}</h1><p>{} to {} (dates and times in {}){}</p>",
-        r.from.format("%-d %B %Y"),
-        r.to.format("%-d %B %Y"),
-        escape(&r.patient.timezone),
-        r.patient
-            .next_visit
-            .map(|v| format!(" · next visit {}", v.format("%-d %B %Y")))
-            .unwrap_or_default()
-    );
-    let base = format!(
-        "/api/v1/patients/{}/report?from={}&amp;to={}",
-        r.patient.id, r.from, r.to
-    );
+    let name = &r.patient.display_name;
     let export = |path: &str| {
         format!(
-            "/api/v1/patients/{}/report/{path}?from={}&amp;to={}",
+            "/api/v1/patients/{}/report{path}?from={}&to={}",
             r.patient.id, r.from, r.to
         )
     };
-    let _ = write!(
-        html,
-        "<p class=\"links\">Download: <a href=\"{}\">sessions (CSV)</a><a href=\"{}\">daily band data (CSV)</a>\
-         <a href=\"{}\">decisions (CSV)</a><a href=\"{}\">FHIR R4 bundle</a><a href=\"{base}\">JSON</a></p>",
-        export("sessions.csv"),
-        export("daily.csv"),
-        export("decisions.csv"),
-        export("fhir")
-    );
-    let _ = write!(html, "<p class=\"summary\">{}</p>", escape(&r.summary));
-    if r.attention.is_empty() {
-        html.push_str("<p>Nothing needs attention.</p>");
-    } else {
-        html.push_str("<section class=\"attention\" aria-labelledby=\"attention\"><h2 id=\"attention\">Needs attention</h2><ul>");
-        for item in &r.attention {
-            let _ = write!(
-                html,
-                "<li class=\"{}\"><strong>{}:</strong> {}</li>",
-                item.level,
-                escape(item.title),
-                escape(&item.message)
-            );
-        }
-        html.push_str("</ul></section>");
-    }
     let a = &r.adherence;
     let v = &r.verification;
     let c = &r.two_hour_checks;
@@ -143,174 +84,205 @@ pub fn render(r: &Report) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let _ = write!(
-        html,
-        "<h2>At a glance</h2><div class=\"figures\">\
-         <div class=\"figure\">Sessions done<b>{} of {} ({})</b>{}</div>\
-         <div class=\"figure\">Confirmed by the band<b>{} of {} ({})</b></div>\
-         <div class=\"figure\">Two-hour checks answered (of those due)<b>{} of {} ({})</b></div>\
-         <div class=\"figure\">Days with band data<b>{}</b></div>\
-         <div class=\"figure\">Walking interval<b>{} → {}</b></div>\
-         <div class=\"figure\">Steps<b>{}</b></div>\
-         <div class=\"figure\">Sleep<b>{}</b></div></div>",
-        a.done,
-        a.prescribed,
-        percent(a.share),
-        if a.adherent {
-            "adherent (≥ 80%)"
-        } else {
-            "below 80%"
-        },
-        v.verified,
-        v.walks,
-        percent(v.share),
-        c.answered,
-        c.answered + c.missed,
-        percent(c.share),
-        escape(&data_days),
-        duration_text(r.interval.start_s),
-        duration_text(r.interval.end_s),
-        escape(&trend_text(&r.steps_trend)),
-        escape(&trend_text(&r.sleep_trend)),
-    );
-    html.push_str("<h2>Charts</h2>");
-    for svg in [
+    let charts = [
         charts::interval_chart(r),
         charts::pain_chart(r),
         charts::steps_chart(r),
         charts::sleep_chart(r),
-    ] {
-        // Focusable: on a narrow screen the chart scrolls sideways (see report.css).
-        let _ = write!(
-            html,
-            "<figure class=\"chart\" tabindex=\"0\">{svg}</figure>"
-        );
-    }
-    html.push_str("<h2>Weekly adherence</h2><table><thead><tr><th scope=\"col\">Week of</th><th scope=\"col\">Done</th><th scope=\"col\">Prescribed</th><th scope=\"col\">Share</th><th scope=\"col\">Mean pain before</th><th scope=\"col\">Mean pain 2 h after</th></tr></thead><tbody>");
-    for (w, p) in r.adherence.weeks.iter().zip(&r.pain_weeks) {
-        let mean = |m: Option<f64>| m.map_or("–".to_string(), |m| format!("{m:.1}"));
-        let _ = write!(
-            html,
-            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            w.week_start.format("%-d %b"),
-            if w.complete { "" } else { " (so far)" },
-            w.done,
-            w.prescribed,
-            percent(w.share),
-            mean(p.mean_before),
-            mean(p.mean_after_2h)
-        );
-    }
-    html.push_str("</tbody></table>");
-    html.push_str("<h2>Decisions</h2>");
-    if r.decisions.is_empty() {
-        html.push_str("<p>No weekly decisions in this period.</p>");
-    } else {
-        html.push_str("<table><thead><tr><th scope=\"col\">Week of</th><th scope=\"col\">Decision</th><th scope=\"col\">Interval</th><th scope=\"col\">Why</th></tr></thead><tbody>");
-        for d in &r.decisions {
-            let reasons: Vec<String> = d.reasons.iter().map(|r| escape(&r.text)).collect();
-            let _ = write!(
-                html,
-                "<tr><td>{}</td><td>{}{}{}</td><td>{} → {}</td><td>{}</td></tr>",
-                d.week_start.format("%-d %b"),
-                decision_words(d.decision),
-                if d.applied {
-                    ""
-                } else {
-                    " (not applied: paused)"
-                },
-                match (d.decision, d.acknowledged_at) {
-                    (Decision::Escalate, Some(at)) => format!(
-                        "<br>Acknowledged {}{}",
-                        local_time(tz, at),
-                        d.acknowledgement_note
-                            .as_deref()
-                            .map(|n| format!(": “{}”", escape(n)))
-                            .unwrap_or_default()
-                    ),
-                    (Decision::Escalate, None) => "<br>Waiting for acknowledgement".to_string(),
-                    _ => String::new(),
-                },
-                duration_text(d.previous_interval_s),
-                duration_text(d.interval_s),
-                reasons.join("<br>")
-            );
+    ];
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Pre-visit report: " (name) }
+                link rel="icon" href="/icons/icon.svg" type="image/svg+xml";
+                link rel="stylesheet" href="/report.css";
+            }
+            body { main {
+                h1 { "Pre-visit report: " (name) }
+                p {
+                    (r.from.format("%-d %B %Y")) " to " (r.to.format("%-d %B %Y"))
+                    " (dates and times in " (r.patient.timezone) ")"
+                    @if let Some(visit) = r.patient.next_visit {
+                        " · next visit " (visit.format("%-d %B %Y"))
+                    }
+                }
+                p.links {
+                    "Download: "
+                    a href=(export("/sessions.csv")) { "sessions (CSV)" }
+                    a href=(export("/daily.csv")) { "daily band data (CSV)" }
+                    a href=(export("/decisions.csv")) { "decisions (CSV)" }
+                    a href=(export("/fhir")) { "FHIR R4 bundle" }
+                    a href=(export("")) { "JSON" }
+                }
+                p.summary { (r.summary) }
+                @if r.attention.is_empty() {
+                    p { "Nothing needs attention." }
+                } @else {
+                    section.attention aria-labelledby="attention" {
+                        h2 #attention { "Needs attention" }
+                        ul { @for item in &r.attention {
+                            li class=(item.level) { strong { (item.title) ":" } " " (item.message) }
+                        } }
+                    }
+                }
+                h2 { "At a glance" }
+                div.figures {
+                    div.figure {
+                        "Sessions done"
+                        b { (a.done) " of " (a.prescribed) " (" (percent(a.share)) ")" }
+                        (if a.adherent { "adherent (≥ 80%)" } else { "below 80%" })
+                    }
+                    div.figure {
+                        "Confirmed by the band"
+                        b { (v.verified) " of " (v.walks) " (" (percent(v.share)) ")" }
+                    }
+                    div.figure {
+                        "Two-hour checks answered (of those due)"
+                        b { (c.answered) " of " (c.answered + c.missed) " (" (percent(c.share)) ")" }
+                    }
+                    div.figure { "Days with band data" b { (data_days) } }
+                    div.figure {
+                        "Walking interval"
+                        b { (exact_duration(r.interval.start_s)) " → " (exact_duration(r.interval.end_s)) }
+                    }
+                    div.figure { "Steps" b { (trend_text(&r.steps_trend)) } }
+                    div.figure { "Sleep" b { (trend_text(&r.sleep_trend)) } }
+                }
+                h2 { "Charts" }
+                @for svg in &charts {
+                    // Focusable: on a narrow screen the chart scrolls sideways (see report.css).
+                    // The SVG is built by `charts`, which escapes every value it writes.
+                    figure.chart tabindex="0" { (PreEscaped(svg)) }
+                }
+                h2 { "Weekly adherence" }
+                table {
+                    thead { tr {
+                        th scope="col" { "Week of" }
+                        th scope="col" { "Done" }
+                        th scope="col" { "Prescribed" }
+                        th scope="col" { "Share" }
+                        th scope="col" { "Mean pain before" }
+                        th scope="col" { "Mean pain 2 h after" }
+                    } }
+                    tbody { @for (w, p) in r.adherence.weeks.iter().zip(&r.pain_weeks) {
+                        tr {
+                            td { (w.week_start.format("%-d %b")) @if !w.complete { " (so far)" } }
+                            td { (w.done) }
+                            td { (w.prescribed) }
+                            td { (percent(w.share)) }
+                            td { (mean(p.mean_before)) }
+                            td { (mean(p.mean_after_2h)) }
+                        }
+                    } }
+                }
+                h2 { "Decisions" }
+                @if r.decisions.is_empty() {
+                    p { "No weekly decisions in this period." }
+                } @else {
+                    table {
+                        thead { tr {
+                            th scope="col" { "Week of" }
+                            th scope="col" { "Decision" }
+                            th scope="col" { "Interval" }
+                            th scope="col" { "Why" }
+                        } }
+                        tbody { @for d in &r.decisions {
+                            tr {
+                                td { (d.week_start.format("%-d %b")) }
+                                td {
+                                    (decision_words(d.decision))
+                                    @if !d.applied { " (not applied: paused)" }
+                                    @match (d.decision, d.acknowledged_at) {
+                                        (Decision::Escalate, Some(at)) => {
+                                            br; "Acknowledged " (local_time(tz, at))
+                                            @if let Some(note) = &d.acknowledgement_note {
+                                                ": “" (note) "”"
+                                            }
+                                        }
+                                        (Decision::Escalate, None) => { br; "Waiting for acknowledgement" }
+                                        _ => {}
+                                    }
+                                }
+                                td { (exact_duration(d.previous_interval_s)) " → " (exact_duration(d.interval_s)) }
+                                td { @for (i, reason) in d.reasons.iter().enumerate() {
+                                    @if i > 0 { br; }
+                                    (reason.text)
+                                } }
+                            }
+                        } }
+                    }
+                }
+                h2 { "Walks" }
+                table {
+                    thead { tr {
+                        th scope="col" { "Day" }
+                        th scope="col" { "Walked" }
+                        th scope="col" { "Pain before" }
+                        th scope="col" { "Highest during" }
+                        th scope="col" { "2 h after" }
+                        th scope="col" { "Next morning" }
+                        th scope="col" { "Effort" }
+                        th scope="col" { "Band" }
+                    } }
+                    tbody { @for w in &r.walks {
+                        tr {
+                            td { (w.day.format("%a %-d %b")) }
+                            td { (exact_duration(w.walked_s)) }
+                            td { (score(w.pain_before)) }
+                            td { (score(w.pain_during_max)) }
+                            td { (score(w.pain_after_2h)) }
+                            td { (score(w.pain_next_morning)) }
+                            td { (score(w.effort)) }
+                            td { (match w.verified {
+                                Some(true) => "confirmed",
+                                Some(false) => "not confirmed",
+                                None => "no data",
+                            }) }
+                        }
+                    } }
+                }
+                @if !r.flares.is_empty() {
+                    h2 { "Flares" }
+                    ul { @for f in &r.flares {
+                        li {
+                            (local_time(tz, f.reported.started_at)) ": pain " (f.reported.pain) "/10"
+                            @if let Some(notes) = &f.reported.notes { " — " (notes) }
+                        }
+                    } }
+                }
+                @if !r.outcomes.is_empty() {
+                    h2 { "Outcome measures" }
+                    table {
+                        thead { tr {
+                            th scope="col" { "Measure" }
+                            th scope="col" { "First" }
+                            th scope="col" { "Latest" }
+                            th scope="col" { "Change" }
+                        } }
+                        tbody { @for o in &r.outcomes {
+                            tr {
+                                td { (outcome_words(&o.kind)) }
+                                td { (o.first.1) " " (o.unit) " (" (o.first.0.format("%-d %b %Y")) ")" }
+                                td { (o.latest.1) " " (o.unit) " (" (o.latest.0.format("%-d %b %Y")) ")" }
+                                td { (format!("{:+}", o.change)) }
+                            }
+                        } }
+                    }
+                }
+                p { small {
+                    "Made " (r.generated_at.with_timezone(&tz).format("%-d %B %Y %H:%M"))
+                    " (" (r.patient.timezone) ") by Stepwise."
+                } }
+            } }
         }
-        html.push_str("</tbody></table>");
-    }
-    html.push_str("<h2>Walks</h2><table><thead><tr><th scope=\"col\">Day</th><th scope=\"col\">Walked</th><th scope=\"col\">Pain before</th><th scope=\"col\">Highest during</th><th scope=\"col\">2 h after</th><th scope=\"col\">Next morning</th><th scope=\"col\">Effort</th><th scope=\"col\">Band</th></tr></thead><tbody>");
-    for w in &r.walks {
-        let band = match w.verified {
-            Some(true) => "confirmed",
-            Some(false) => "not confirmed",
-            None => "no data",
-        };
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{band}</td></tr>",
-            w.day.format("%a %-d %b"),
-            duration_text(w.walked_s),
-            score(w.pain_before),
-            score(w.pain_during_max),
-            score(w.pain_after_2h),
-            score(w.pain_next_morning),
-            score(w.effort)
-        );
-    }
-    html.push_str("</tbody></table>");
-    if !r.flares.is_empty() {
-        html.push_str("<h2>Flares</h2><ul>");
-        for f in &r.flares {
-            let _ = write!(
-                html,
-                "<li>{}: pain {}/10{}</li>",
-                local_time(tz, f.reported.started_at),
-                f.reported.pain,
-                f.reported
-                    .notes
-                    .as_deref()
-                    .map(|n| format!(" — {}", escape(n)))
-                    .unwrap_or_default()
-            );
-        }
-        html.push_str("</ul>");
-    }
-    if !r.outcomes.is_empty() {
-        html.push_str("<h2>Outcome measures</h2><table><thead><tr><th scope=\"col\">Measure</th><th scope=\"col\">First</th><th scope=\"col\">Latest</th><th scope=\"col\">Change</th></tr></thead><tbody>");
-        for o in &r.outcomes {
-            let _ = write!(
-                html,
-                "<tr><td>{}</td><td>{} {} ({})</td><td>{} {} ({})</td><td>{:+}</td></tr>",
-                escape(&outcome_words(&o.kind)),
-                o.first.1,
-                escape(o.unit),
-                o.first.0.format("%-d %b %Y"),
-                o.latest.1,
-                escape(o.unit),
-                o.latest.0.format("%-d %b %Y"),
-                o.change
-            );
-        }
-        html.push_str("</tbody></table>");
-    }
-    let _ = write!(
-        html,
-        "<p><small>Made {} ({}) by Stepwise.</small></p></main></body></html>",
-        r.generated_at.with_timezone(&tz).format("%-d %B %Y %H:%M"),
-        escape(&r.patient.timezone)
-    );
-    html
+    };
+    page.into_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape("<script>alert('x') & \"y\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
-        );
-    }
+/// A weekly mean pain to one decimal, or a dash.
+fn mean(value: Option<f64>) -> String {
+    value.map_or("–".to_string(), |m| format!("{m:.1}"))
 }

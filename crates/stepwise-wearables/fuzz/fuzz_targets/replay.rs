@@ -37,7 +37,7 @@ fuzz_target!(|input: (u8, Vec<u8>)| {
                 since: None,
                 start: Start::Connect,
             };
-            if let Ok(t) = Transcript::from_log(header, parsed) {
+            if let Ok(t) = Transcript::from_events(header, parsed.events) {
                 let _ = replay::replay(&t);
             }
         }

@@ -431,7 +431,7 @@ fn an_observation_round_trips_through_its_position() {
         at: utc(2022, 12, 14, 6, 29, 59),
     };
     assert_eq!(Observation::from_position(&seen.position()), Some(seen));
-    let other = crate::device::Position("1790000040".into());
+    let other = crate::position::Position("1790000040".into());
     assert_eq!(Observation::from_position(&other), None);
 }
 

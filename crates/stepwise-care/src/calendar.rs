@@ -6,24 +6,11 @@
 //! exist (zones that change clocks at midnight), the day starts at the first local instant
 //! that does.
 
+use crate::records::{LocalDay, SampleBatch};
 use chrono::{
     DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc,
 };
 use chrono_tz::Tz;
-use stepwise_store::{LocalDay, SampleBatch};
-
-use crate::error::ApiError;
-
-/// Parses an IANA zone name such as `Europe/Berlin`.
-pub fn parse_zone(field: &str, name: &str) -> Result<Tz, ApiError> {
-    name.parse::<Tz>().map_err(|_| {
-        ApiError::invalid(
-            field,
-            format!("{name:?} is not an IANA time zone"),
-            "an IANA time zone name such as Europe/Berlin or America/New_York",
-        )
-    })
-}
 
 /// The first instant of `date` in `tz`.
 pub fn day_start(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
@@ -67,8 +54,6 @@ pub fn last_complete_week(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
     monday_of(local_day(tz, now)) - Days::new(7)
 }
 
-pub use stepwise_store::BandDay;
-
 /// The local days a batch of band data touches, with their bounds: the days of its minutes
 /// and the days its sleep episodes end on (a night belongs to the morning after).
 pub fn days_touched(tz: Tz, batch: &SampleBatch) -> Vec<LocalDay> {
@@ -98,7 +83,7 @@ pub fn days_touched(tz: Tz, batch: &SampleBatch) -> Vec<LocalDay> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stepwise_store::{SleepEpisode, SleepStage, StepSample};
+    use crate::records::{SleepEpisode, SleepStage, StepSample};
 
     fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()

@@ -1,0 +1,13 @@
+//! The records of a patient's care and the pure computations over them.
+//!
+//! Nothing here does I/O or reads the clock: the store loads the records, the server hands
+//! them in with the instant it means by "now", and renders what comes back.
+//!
+//! Modules:
+//! - [`records`]: what the store keeps — patients, plans, walks, band minutes and days, sleep,
+//!   reviews, reminders' settings, audit entries — as plain Rust types.
+//! - [`calendar`]: a patient's weeks and days in their IANA time zone, DST included.
+#![warn(missing_docs)]
+
+pub mod calendar;
+pub mod records;
