@@ -8,15 +8,16 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use serde::Serialize;
-use stepwise_engine::adherence::{MinuteSteps, Verification, verify_walk};
+use stepwise_engine::adherence::Verification;
 use stepwise_engine::{Decision, FlareReport, SessionReport, WeekEvidence, review};
 use stepwise_store::{
-    NewReminder, NewReview, Patient, ReviewOutcome, ReviewRecord, SessionRecord, Store, StoreResult,
+    Id, NewReminder, NewReview, Patient, ReviewOutcome, ReviewRecord, SessionRecord, Store,
+    StoreResult,
 };
 
 use crate::error::{ApiError, ApiResult};
@@ -24,6 +25,7 @@ use crate::reminders;
 use crate::validate::parse_zone;
 use crate::views::{self, Explained};
 use stepwise_care::calendar::{last_complete_week, local_day, monday_of, week_bounds};
+use stepwise_care::walks;
 use stepwise_engine::Reader;
 
 /// How many missed weeks one run catches up on per patient (after downtime).
@@ -50,9 +52,9 @@ pub async fn gather_evidence(
 ) -> StoreResult<WeekEvidence> {
     let (start, end) = week_bounds(tz, monday);
     let sessions = store.sessions_between(patient.id, start, end).await?;
+    let verifications = verify_sessions(store, patient.id, &sessions).await?;
     let mut reports = Vec::with_capacity(sessions.len());
-    for s in &sessions {
-        let verification = verify_session(store, s).await?;
+    for (s, verification) in sessions.iter().zip(verifications) {
         reports.push(SessionReport {
             day: local_day(tz, s.logged.started_at),
             walked_s: s.logged.walked_s,
@@ -80,32 +82,16 @@ pub async fn gather_evidence(
     })
 }
 
-/// Whether the band's minute steps around a logged walk confirm it (the engine's
-/// [`verify_walk`] on the minutes of the walk's window).
-pub async fn verify_session(store: &dyn Store, s: &SessionRecord) -> StoreResult<Verification> {
-    let samples = store
-        .step_samples(
-            s.patient_id,
-            s.logged.started_at - TimeDelta::minutes(1),
-            s.logged.ended_at,
-        )
-        .await?;
-    // Minutes the collector estimated (a count spread over a span) are not walking the band
-    // saw: they never verify a walk.
-    let minutes: Vec<MinuteSteps> = samples
-        .iter()
-        .filter(|m| !m.estimated)
-        .map(|m| MinuteSteps {
-            minute: m.minute,
-            steps: u32::try_from(m.steps).unwrap_or(0),
-        })
-        .collect();
-    Ok(verify_walk(
-        s.logged.started_at,
-        s.logged.ended_at,
-        s.logged.walked_s,
-        &minutes,
-    ))
+/// Whether the band's minutes confirm each of a patient's walks: the minutes of all the walks'
+/// windows in one query, then [`walks::verify`].
+pub async fn verify_sessions(
+    store: &dyn Store,
+    patient_id: Id,
+    sessions: &[SessionRecord],
+) -> StoreResult<Vec<Verification>> {
+    let windows: Vec<_> = sessions.iter().map(walks::window).collect();
+    let minutes = store.step_samples_in(patient_id, &windows).await?;
+    Ok(walks::verify(sessions, &minutes))
 }
 
 /// Reviews one completed week of one patient and stores the result. Returns the stored review

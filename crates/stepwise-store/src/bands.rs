@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use crate::StoreResult;
@@ -105,6 +106,15 @@ pub trait BandStore: Send + Sync {
         patient_id: Id,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+    ) -> StoreResult<Vec<StepSample>>;
+
+    /// [`step_samples`](Self::step_samples) in any of `windows` (each `[from, to)`), by
+    /// minute, each minute once: the minutes of several walks in one query. No windows, no
+    /// minutes.
+    async fn step_samples_in(
+        &self,
+        patient_id: Id,
+        windows: &[(DateTime<Utc>, DateTime<Utc>)],
     ) -> StoreResult<Vec<StepSample>>;
 
     /// Sleep episodes of all the patient's devices starting in `[from, to)`, by start.
@@ -351,19 +361,45 @@ impl BandStore for SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<StepSample>> {
-        let rows = sqlx::query(
-            "SELECT s.minute AS minute, MAX(s.steps) AS steps, \
-             MAX(s.heart_rate) AS heart_rate, MIN(s.estimated) AS estimated \
-             FROM devices d JOIN step_samples s ON s.device_id = d.id \
-             WHERE d.patient_id = $1 AND s.minute >= $2 AND s.minute < $3 \
-             GROUP BY s.minute ORDER BY s.minute",
-        )
-        .bind(patient_id)
-        .bind(secs(from))
-        .bind(secs(to))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(step_sample_from).collect()
+        self.step_samples_in(patient_id, &[(from, to)]).await
+    }
+
+    async fn step_samples_in(
+        &self,
+        patient_id: Id,
+        windows: &[(DateTime<Utc>, DateTime<Utc>)],
+    ) -> StoreResult<Vec<StepSample>> {
+        let windows = disjoint(windows);
+        let mut samples = Vec::new();
+        // Disjoint windows in order, a bounded number per query: the results follow each
+        // other in minute order.
+        for chunk in windows.chunks(WINDOWS_PER_QUERY) {
+            let windows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+                .collect();
+            // The windows as a table read first (CROSS JOIN keeps SQLite's join order), so
+            // each window is a range search of the (device, minute) key.
+            let sql = format!(
+                "WITH w (from_minute, to_minute) AS (VALUES {}) \
+                 SELECT s.minute AS minute, MAX(s.steps) AS steps, \
+                 MAX(s.heart_rate) AS heart_rate, MIN(s.estimated) AS estimated \
+                 FROM w CROSS JOIN devices d \
+                 JOIN step_samples s ON s.device_id = d.id \
+                 AND s.minute >= w.from_minute AND s.minute < w.to_minute \
+                 WHERE d.patient_id = $1 \
+                 GROUP BY s.minute ORDER BY s.minute",
+                windows.join(", ")
+            );
+            // The text holds only placeholders; every value is bound.
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(patient_id);
+            for (from, to) in chunk {
+                query = query.bind(secs(*from)).bind(secs(*to));
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                samples.push(step_sample_from(&row)?);
+            }
+        }
+        Ok(samples)
     }
 
     async fn sleep_episodes(
@@ -385,6 +421,28 @@ impl BandStore for SqlStore {
         .await?;
         rows.iter().map(sleep_episode_from).collect()
     }
+}
+
+/// Time windows per query of [`BandStore::step_samples_in`]: two parameters each, well within
+/// both databases' limits on parameters and expression depth.
+const WINDOWS_PER_QUERY: usize = 200;
+
+/// `windows` sorted, empty ones dropped, overlapping and touching ones joined.
+fn disjoint(windows: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut sorted: Vec<_> = windows
+        .iter()
+        .copied()
+        .filter(|(from, to)| from < to)
+        .collect();
+    sorted.sort();
+    let mut joined: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(sorted.len());
+    for (from, to) in sorted {
+        match joined.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => joined.push((from, to)),
+        }
+    }
+    joined
 }
 
 fn device_from(row: &AnyRow) -> StoreResult<Device> {

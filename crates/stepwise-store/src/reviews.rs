@@ -67,6 +67,16 @@ pub trait ReviewStore: Send + Sync {
     /// A patient's reviews, oldest week first.
     async fn reviews(&self, patient_id: Id) -> StoreResult<Vec<ReviewRecord>>;
 
+    /// The reviews a report on `first_week..=last_week` (Mondays) shows: the weeks in that
+    /// range, and every escalation of any week that no therapist has acknowledged yet; oldest
+    /// week first. A report reads these instead of all of a patient's weeks.
+    async fn reviews_for_report(
+        &self,
+        patient_id: Id,
+        first_week: NaiveDate,
+        last_week: NaiveDate,
+    ) -> StoreResult<Vec<ReviewRecord>>;
+
     /// A patient's review outcomes without their inputs, oldest week first.
     async fn review_outcomes(&self, patient_id: Id) -> StoreResult<Vec<ReviewOutcome>>;
 
@@ -243,6 +253,28 @@ impl ReviewStore for SqlStore {
             " FROM reviews WHERE patient_id = $1 ORDER BY week_start, id"
         ))
         .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(review_from).collect()
+    }
+
+    async fn reviews_for_report(
+        &self,
+        patient_id: Id,
+        first_week: NaiveDate,
+        last_week: NaiveDate,
+    ) -> StoreResult<Vec<ReviewRecord>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            review_columns!(),
+            " FROM reviews WHERE patient_id = $1 \
+              AND ((week_start >= $2 AND week_start <= $3) \
+                   OR (decision = 'escalate' AND acknowledged_at IS NULL)) \
+              ORDER BY week_start, id"
+        ))
+        .bind(patient_id)
+        .bind(day_text(first_week))
+        .bind(day_text(last_week))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(review_from).collect()

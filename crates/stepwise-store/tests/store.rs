@@ -74,6 +74,7 @@ on_both!(
     ingest_is_all_or_nothing,
     concurrent_overlapping_ingests,
     step_samples_keep_the_higher_count,
+    step_samples_of_many_windows_in_one_read,
     a_minute_is_estimated_only_when_no_band_saw_it,
     save_review_is_idempotent,
     review_not_applied_changes_nothing,
@@ -89,6 +90,7 @@ on_both!(
     band_days_follow_every_upload,
     outcomes_and_next_visit,
     review_outcomes_leave_the_inputs_out,
+    a_report_reads_its_weeks_and_open_escalations,
     reminders_are_scheduled_once,
     concurrent_claims_never_overlap,
     expired_leases_are_claimed_again_and_fence_the_old_holder,
@@ -1208,6 +1210,73 @@ async fn step_samples_keep_the_higher_count(store: Shared) {
     );
 }
 
+/// The minutes of several walks' windows: each minute once, in order, whether the windows
+/// overlap, touch or come unsorted, and across more windows than one query takes.
+async fn step_samples_of_many_windows_in_one_read(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let band = pair(&*store, patient, "wrist").await;
+    // A reading every minute for 1,000 minutes; minute n has n steps.
+    let steps: Vec<StepSample> = (0..1000)
+        .map(|n| StepSample {
+            minute: t0() + minutes(n),
+            steps: n,
+            heart_rate: None,
+            estimated: n % 2 == 1,
+        })
+        .collect();
+    store
+        .ingest_samples(
+            band.id,
+            &SampleBatch {
+                steps: steps.clone(),
+                sleep: Vec::new(),
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+    let window = |from: i64, to: i64| (t0() + minutes(from), t0() + minutes(to));
+    let read = |windows: Vec<(DateTime<Utc>, DateTime<Utc>)>| {
+        let store = store.clone();
+        async move { store.step_samples_in(patient, &windows).await.unwrap() }
+    };
+    let at = |ns: &[i64]| -> Vec<StepSample> { ns.iter().map(|&n| steps[n as usize]).collect() };
+    assert_eq!(read(vec![]).await, vec![]);
+    assert_eq!(read(vec![window(5, 5)]).await, vec![]);
+    // Unsorted, overlapping (10..13 and 12..15) and touching (20..22, 22..23).
+    assert_eq!(
+        read(vec![
+            window(22, 23),
+            window(12, 15),
+            window(10, 13),
+            window(20, 22)
+        ])
+        .await,
+        at(&[10, 11, 12, 13, 14, 20, 21, 22])
+    );
+    // 300 separate windows of one minute each (every third minute): more than one query.
+    let many: Vec<_> = (0..300).rev().map(|i| window(3 * i, 3 * i + 1)).collect();
+    let expected: Vec<i64> = (0..300).map(|i| 3 * i).collect();
+    assert_eq!(read(many).await, at(&expected));
+    // One window is the plain range read.
+    assert_eq!(
+        read(vec![window(100, 160)]).await,
+        store
+            .step_samples(patient, t0() + minutes(100), t0() + minutes(160))
+            .await
+            .unwrap()
+    );
+    // Another patient's windows see none of these minutes.
+    assert_eq!(
+        store
+            .step_samples_in(world.therapist.id, &[window(0, 1000)])
+            .await
+            .unwrap(),
+        vec![]
+    );
+}
+
 /// A renewal gives a new token and lifetime; the token it replaced works until the new one is
 /// first used (a collector that lost the renewal's answer renews again with it); revoking
 /// stops both, and pairing the same band again revokes the old pairing.
@@ -2001,6 +2070,56 @@ async fn review_outcomes_leave_the_inputs_out(store: Shared) {
     assert_eq!(outcomes[0].output, saved.output);
     assert_eq!(outcomes[0].applied, saved.applied);
     assert_eq!(outcomes[0].acknowledged_at, None);
+}
+
+async fn a_report_reads_its_weeks_and_open_escalations(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let save = |week, decision| {
+        let store = store.clone();
+        async move {
+            store
+                .save_review(
+                    patient,
+                    new_review(monday(week), decision, (300, 300), false),
+                    t0(),
+                )
+                .await
+                .unwrap()
+                .0
+        }
+    };
+    let open = save(0, Decision::Escalate).await;
+    let seen = save(1, Decision::Escalate).await;
+    store
+        .acknowledge_escalation(patient, seen.id, world.therapist.id, "Seen", t0())
+        .await
+        .unwrap();
+    save(2, Decision::Hold).await;
+    let in_range: Vec<_> = [
+        save(3, Decision::Hold).await,
+        save(4, Decision::Advance).await,
+    ]
+    .iter()
+    .map(|r| r.id)
+    .collect();
+    save(5, Decision::Hold).await;
+    let read = store
+        .reviews_for_report(patient, monday(3), monday(4))
+        .await
+        .unwrap();
+    let ids: Vec<_> = read.iter().map(|r| r.id).collect();
+    // The unacknowledged escalation of week 0, then weeks 3 and 4; not the acknowledged
+    // escalation (week 1) nor the weeks outside the range (2, 5).
+    assert_eq!(ids, [vec![open.id], in_range].concat());
+    assert_eq!(read[1], store.reviews(patient).await.unwrap()[3]);
+    assert!(
+        store
+            .reviews_for_report(world.therapist.id, monday(0), monday(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // --- reminders and push ---

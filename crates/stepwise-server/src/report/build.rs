@@ -35,7 +35,7 @@ use stepwise_store::{
 use super::attention;
 use super::model::*;
 use crate::views::reason_texts;
-use crate::weekly::verify_session;
+use crate::weekly::verify_sessions;
 use stepwise_care::calendar::{day_start, local_day, monday_of};
 use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
 use stepwise_engine::exact_duration;
@@ -68,7 +68,8 @@ pub struct Inputs {
     pub flares: Vec<FlareRecord>,
     /// The whole plan history, oldest first.
     pub plan_history: Vec<PlanChange>,
-    /// Every weekly review, oldest first.
+    /// The weekly reviews of the report's weeks and every unacknowledged escalation, oldest
+    /// first (`reviews_for_report`); others are ignored.
     pub reviews: Vec<ReviewRecord>,
     /// Band data per day in the window.
     pub band_days: Vec<BandDay>,
@@ -93,18 +94,16 @@ pub async fn load(
     let (start, end) = (day_start(tz, from), day_start(tz, to + Days::new(1)));
     let sessions = store.sessions_between(patient.id, start, end).await?;
     let verifications = if verify {
-        let mut all = Vec::with_capacity(sessions.len());
-        for s in &sessions {
-            all.push(verify_session(store, s).await?);
-        }
-        Some(all)
+        Some(verify_sessions(store, patient.id, &sessions).await?)
     } else {
         None
     };
     let inputs = Inputs {
         flares: store.flares_between(patient.id, start, end).await?,
         plan_history: store.plan_history(patient.id).await?,
-        reviews: store.reviews(patient.id).await?,
+        reviews: store
+            .reviews_for_report(patient.id, monday_of(from), to)
+            .await?,
         band_days: store.band_days(patient.id, from, to).await?,
         band_paired_at: store
             .devices(patient.id)
