@@ -290,8 +290,9 @@ pub struct VisitRow {
 }
 
 /// `GET /api/v1/clinic/visits?within_days=14` — the patients the caller may see with a visit
-/// coming up, most urgent attention first (the ranking of [`attention`]), with headline figures (walk verification, a query per
-/// walk, is left to the full report).
+/// coming up, most urgent attention first (the ranking of [`attention`]), with headline
+/// figures (walk verification, which reads the band's minutes inside each walk, is left to the
+/// full report).
 pub async fn clinic_visits(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
