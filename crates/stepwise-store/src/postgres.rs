@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 
@@ -26,6 +27,16 @@ pub(crate) async fn connect(url: &str) -> StoreResult<SqlStore> {
     let pool = AnyPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // Every query here reads a few rows by key: the planner's parallel workers,
+                // which it picks for a generic plan's pessimistic estimates (a read of several
+                // walks' minutes), took longer to start than the query took to run.
+                conn.execute("SET max_parallel_workers_per_gather = 0")
+                    .await?;
+                Ok(())
+            })
+        })
         .connect(url)
         .await?;
     migrate(&MIGRATOR, &pool).await?;
