@@ -12,7 +12,7 @@ use crate::db::{Dialect, SqlStore, migrate};
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// The [`Store`](crate::Store) on PostgreSQL: [`SqlStore`] opened on a `postgres:` URL.
-/// Writers run side by side on one pool, read committed ([`Dialect::Postgres`]).
+/// Writers run side by side on one pool, read committed (`Dialect::Postgres`).
 pub type PostgresStore = SqlStore;
 
 /// Connections per server instance.

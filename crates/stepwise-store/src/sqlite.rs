@@ -20,7 +20,7 @@ pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite")
 /// longer than the writes ahead of it took. Every write here goes through one connection
 /// instead (the store's writer), and waits its turn in the pool's first-come queue; reads use
 /// the other connections (read only), which WAL lets run beside the writer. Transactions begin
-/// `IMMEDIATE` ([`Dialect::Sqlite`]).
+/// `IMMEDIATE` (`Dialect::Sqlite`).
 pub type SqliteStore = SqlStore;
 
 /// Reading connections of a file database, alongside its one writer (WAL).
