@@ -5,7 +5,8 @@
 //! Every statement goes through sqlx's `Any` driver, so each is written once, in plain Rust, in
 //! the subset both databases share: `$n` placeholders, `INSERT … ON CONFLICT`, `RETURNING`,
 //! integers for instants and text for JSON and dates. What differs is in [`Dialect`] and in the
-//! two connection setups (`sqlite.rs`, `postgres.rs`).
+//! two connection setups (`sqlite.rs`, `postgres.rs`, which stand above this module and open a
+//! [`SqlStore`]; `SqlStore::connect`, in `lib.rs`, picks one by the URL).
 
 use std::future::Future;
 
@@ -60,17 +61,6 @@ impl Dialect {
             }
         }
     }
-
-    /// Claims for `$1` (worker) until `$2` (lease end) the reminders claimable at `$3` (now),
-    /// at most `$4`. PostgreSQL skips rows another transaction is claiming
-    /// (`FOR UPDATE SKIP LOCKED`), so concurrent instances pass over each other's; SQLite has
-    /// one writer at a time, so its single `UPDATE … RETURNING` is already atomic.
-    pub(crate) fn claim_due_reminders(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => crate::reminders::CLAIM_SQLITE,
-            Dialect::Postgres => crate::reminders::CLAIM_POSTGRES,
-        }
-    }
 }
 
 /// The [`Store`](crate::Store) on SQLite or PostgreSQL: the one implementation of every store
@@ -87,23 +77,6 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    /// Opens the store named by `url` (`sqlite:PATH`, `sqlite://PATH`, `sqlite::memory:`, or
-    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`) and applies its migrations. A SQLite file
-    /// is created if missing.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
-        sqlx::any::install_default_drivers();
-        if url.starts_with("sqlite:") {
-            crate::sqlite::connect(url).await
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            crate::postgres::connect(url).await
-        } else {
-            Err(StoreError::other(format!(
-                "unsupported database URL {:?}: use sqlite:PATH or postgres://USER@HOST/DB",
-                crate::redact(url)
-            )))
-        }
-    }
-
     /// Begins a transaction on the writer. SQLite's begins `IMMEDIATE`: it takes the write lock
     /// at once, since a transaction that reads before it writes would otherwise fail, not
     /// wait, when another writer got there first. PostgreSQL's is read committed; rows that

@@ -154,6 +154,25 @@ impl<T> Store for T where
 {
 }
 
+impl SqlStore {
+    /// Opens the store named by `url` (`sqlite:PATH`, `sqlite://PATH`, `sqlite::memory:`, or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`) and applies its migrations. A SQLite file
+    /// is created if missing.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            sqlite::connect(url).await
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            postgres::connect(url).await
+        } else {
+            Err(StoreError::other(format!(
+                "unsupported database URL {:?}: use sqlite:PATH or postgres://USER@HOST/DB",
+                redact(url)
+            )))
+        }
+    }
+}
+
 /// Opens the store named by `url` (`sqlite:PATH` or `postgres://…`) and applies its
 /// migrations.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {

@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
-use crate::db::{SqlStore, Tx};
+use crate::db::{Dialect, SqlStore, Tx};
 use crate::model::Id;
 use crate::values::{Cells, corrupt, corrupt_with, instant, secs, to_json};
 use crate::{StoreError, StoreResult};
@@ -574,9 +574,19 @@ macro_rules! claimable {
     };
 }
 
-/// Claims for `$1` (worker) until `$2` (lease end) what is claimable at `$3`, at most `$4`
-/// (see [`Dialect::claim_due_reminders`](crate::db::Dialect::claim_due_reminders)).
-pub(crate) const CLAIM_SQLITE: &str = concat!(
+/// Claims for `$1` (worker) until `$2` (lease end) the reminders claimable at `$3` (now), at
+/// most `$4`. PostgreSQL skips rows another transaction is claiming (`FOR UPDATE SKIP
+/// LOCKED`), so concurrent instances pass over each other's; SQLite has one writer at a time,
+/// so its single `UPDATE … RETURNING` is already atomic.
+fn claim_due(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => CLAIM_SQLITE,
+        Dialect::Postgres => CLAIM_POSTGRES,
+    }
+}
+
+/// The SQLite claim of [`claim_due`].
+const CLAIM_SQLITE: &str = concat!(
     "UPDATE reminders SET state = 'sending', leased_by = $1, lease_until = $2, \
      attempts = attempts + 1 WHERE id IN (",
     claimable!(),
@@ -585,7 +595,7 @@ pub(crate) const CLAIM_SQLITE: &str = concat!(
 );
 
 /// As [`CLAIM_SQLITE`], skipping rows another transaction is claiming.
-pub(crate) const CLAIM_POSTGRES: &str = concat!(
+const CLAIM_POSTGRES: &str = concat!(
     "UPDATE reminders SET state = 'sending', leased_by = $1, lease_until = $2, \
      attempts = attempts + 1 WHERE id IN (",
     claimable!(),
@@ -787,7 +797,7 @@ impl ReminderStore for SqlStore {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> StoreResult<Vec<Reminder>> {
-        let rows = sqlx::query(self.dialect.claim_due_reminders())
+        let rows = sqlx::query(claim_due(self.dialect))
             .bind(worker)
             .bind(secs(lease_until))
             .bind(secs(now))
