@@ -269,12 +269,13 @@ impl ReviewStore for SqlStore {
             review_columns!(),
             " FROM reviews WHERE patient_id = $1 \
               AND ((week_start >= $2 AND week_start <= $3) \
-                   OR (decision = 'escalate' AND acknowledged_at IS NULL)) \
+                   OR (decision = $4 AND acknowledged_at IS NULL)) \
               ORDER BY week_start, id"
         ))
         .bind(patient_id)
         .bind(day_text(first_week))
         .bind(day_text(last_week))
+        .bind(Decision::Escalate.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(review_from).collect()
@@ -304,7 +305,7 @@ impl ReviewStore for SqlStore {
         let acknowledged = sqlx::query(
             "UPDATE reviews SET acknowledged_at = $1, acknowledged_by = $2, \
              acknowledgement_note = $5 \
-             WHERE id = $3 AND patient_id = $4 AND decision = 'escalate' \
+             WHERE id = $3 AND patient_id = $4 AND decision = $6 \
              AND acknowledged_at IS NULL",
         )
         .bind(secs(now))
@@ -312,6 +313,7 @@ impl ReviewStore for SqlStore {
         .bind(review_id)
         .bind(patient_id)
         .bind(note)
+        .bind(Decision::Escalate.as_str())
         .execute(&mut *tx)
         .await?;
         // Only the first acknowledgement lifts the freeze: repeating an old one
@@ -357,11 +359,11 @@ async fn escalation_review(
     let row = sqlx::query(concat!(
         "SELECT ",
         review_columns!(),
-        " FROM reviews WHERE id = $1 AND patient_id = $2 \
-         AND decision = 'escalate'"
+        " FROM reviews WHERE id = $1 AND patient_id = $2 AND decision = $3"
     ))
     .bind(review_id)
     .bind(patient_id)
+    .bind(Decision::Escalate.as_str())
     .fetch_one(&mut **tx)
     .await?;
     review_from(&row)
