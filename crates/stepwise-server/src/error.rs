@@ -96,13 +96,18 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: String,
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    /// What went wrong, in words a person can act on.
+    pub error: String,
+    /// The request field at fault, e.g. `pain_before` or `steps[3].minute`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    pub field: Option<&'a str>,
+    /// What the field accepts.
     #[serde(skip_serializing_if = "Option::is_none")]
-    allowed: Option<&'a str>,
+    pub allowed: Option<&'a str>,
 }
 
 impl IntoResponse for ApiError {

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod clock;

@@ -54,7 +54,7 @@ pub fn qr_svg(text: &str) -> String {
 }
 
 /// What staff hand over: the code, the whole link and its QR code.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Handover {
     /// The link with the code in its fragment.
     pub link: String,

@@ -199,7 +199,15 @@ struct Mutation {
     change: Change,
 }
 
+/// A schema with its `$ref` followed; an optional one (`oneOf` a schema and `null`, as the
+/// generated document writes `Option<T>`) as the schema it allows besides `null`.
 fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    if let Some(choices) = schema["oneOf"].as_array() {
+        let not_null: Vec<&Value> = choices.iter().filter(|c| c["type"] != "null").collect();
+        if let [only] = not_null[..] {
+            return resolve(doc, only);
+        }
+    }
     match schema["$ref"].as_str() {
         Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
         None => schema,

@@ -9,9 +9,11 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, http::HeaderMap};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api;
 use stepwise_store::{
-    Clinic, NewInvite, NewUser, Patient, PatientInvite, Role, SafetyContact, StoreError, User,
-    WalkingPlan,
+    NewInvite, NewUser, PatientInvite, Role, SafetyContact, StoreError, WalkingPlan,
 };
 
 use crate::access::require_role;
@@ -19,7 +21,7 @@ use crate::auth::{
     self, AuthUser, ClientAddr, check_new_password, hash_code, hash_password_blocking, hash_token,
     new_code, new_token, session_cookie, verify_password_blocking,
 };
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::handlers::recovery::CodeAttempt;
 use crate::handlers::staff::merge_rules;
 use crate::json::Body;
@@ -29,7 +31,7 @@ use crate::validate;
 use crate::validate::parse_zone;
 
 /// Login request.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     email: String,
@@ -37,9 +39,9 @@ pub struct Login {
 }
 
 /// Login answer: the user and the CSRF token for cookie-authenticated writes.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LoggedIn {
-    user: User,
+    user: api::User,
     csrf_token: String,
     expires_at: DateTime<Utc>,
 }
@@ -58,6 +60,23 @@ fn dummy_hash() -> String {
 /// Failed logins are limited per client and account, and per client: someone trying another
 /// person's address slows down only themselves, never the owner signing in from their own
 /// device; one client trying many addresses is slowed too.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "account",
+    summary = "Log in; sets the HttpOnly session cookie and returns the CSRF token",
+    request_body(content = Login, example = json!({"email": "pat@example.org", "password": "walk-a-little-further"})),
+    responses(
+        (status = 200, description = "Logged in", body = LoggedIn),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        (status = 429, description = "Too many attempts: try again later (Retry-After)", body = ErrorBody),
+    ),
+    security(),
+)]
 pub async fn login(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -104,7 +123,7 @@ pub async fn login(
         state.config.secure_cookies,
     );
     let body = LoggedIn {
-        user,
+        user: user.into(),
         csrf_token,
         expires_at,
     };
@@ -112,6 +131,21 @@ pub async fn login(
 }
 
 /// `POST /api/v1/auth/logout`
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "account",
+    summary = "Log out",
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn logout(
     State(state): State<AppState>,
     AuthUser(_user): AuthUser,
@@ -125,26 +159,45 @@ pub async fn logout(
 }
 
 /// Who is logged in, and for patients their patient record.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Me {
-    user: User,
+    user: api::User,
     #[serde(skip_serializing_if = "Option::is_none")]
-    patient: Option<Patient>,
+    patient: Option<api::Patient>,
 }
 
 /// `GET /api/v1/me`
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "account",
+    summary = "The logged-in user (and their patient record)",
+    responses(
+        (status = 200, description = "Me", body = Me),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn me(State(state): State<AppState>, AuthUser(user): AuthUser) -> ApiResult<Json<Me>> {
     let patient = match user.role {
         Role::Patient => Some(state.store.patient(user.id).await?),
         _ => None,
     };
-    Ok(Json(Me { user, patient }))
+    Ok(Json(Me {
+        user: user.into(),
+        patient: patient.map(api::Patient::from),
+    }))
 }
 
 /// Invite request.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
+    #[schema(value_type = api::Role)]
     role: Role,
     /// For patients: their therapist (defaults to the inviting therapist).
     therapist_id: Option<i64>,
@@ -155,10 +208,10 @@ pub struct InviteRequest {
 }
 
 /// The invite code, shown once.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Invite {
     code: String,
-    role: Role,
+    role: api::Role,
     expires_at: DateTime<Utc>,
     /// The join link (the code in its fragment) and its QR code, to hand over.
     #[serde(flatten)]
@@ -173,6 +226,24 @@ pub struct Invite {
 
 /// `POST /api/v1/invites` — clinic admins invite therapists and patients; therapists invite
 /// patients of their own.
+#[utoipa::path(
+    post,
+    path = "/invites",
+    tag = "account",
+    summary = "Invite a therapist (clinic admin) or a patient (clinic admin, therapist)",
+    request_body(content = InviteRequest, example = json!({"role": "patient", "therapist_id": 2, "timezone": "Europe/London"})),
+    responses(
+        (status = 201, description = "The single-use code, shown once", body = Invite),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn create_invite(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -298,7 +369,7 @@ pub async fn create_invite(
         StatusCode::CREATED,
         Json(Invite {
             code,
-            role: req.role,
+            role: req.role.into(),
             expires_at,
             handover,
             emailed_to,
@@ -308,7 +379,7 @@ pub async fn create_invite(
 }
 
 /// Accepting an invite.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptInvite {
     code: String,
@@ -318,11 +389,29 @@ pub struct AcceptInvite {
 }
 
 /// `POST /api/v1/invites/accept` — public: the code is the credential.
+#[utoipa::path(
+    post,
+    path = "/invites/accept",
+    tag = "account",
+    summary = "Create an account with an invite code",
+    request_body(content = AcceptInvite, example = json!({"code": "Q4TN-8HVB-3KLP", "email": "sam@example.org", "display_name": "Sam Okafor", "password": "walk-a-little-further"})),
+    responses(
+        (status = 201, description = "The new user", body = api::User),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
+        (status = 410, description = "The code was used or has expired", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        (status = 429, description = "Too many attempts: try again later (Retry-After)", body = ErrorBody),
+    ),
+    security(),
+)]
 pub async fn accept_invite(
     State(state): State<AppState>,
     client: ClientAddr,
     Body(req): Body<AcceptInvite>,
-) -> ApiResult<(StatusCode, Json<User>)> {
+) -> ApiResult<(StatusCode, Json<api::User>)> {
     let email = validate::email("email", &req.email)?;
     validate::required_text("display_name", &req.display_name, 100)?;
     check_new_password(&req.password)?;
@@ -349,14 +438,29 @@ pub async fn accept_invite(
         ),
         "this invite code was already used or has expired: ask your care team for a new one",
     )?;
-    Ok((StatusCode::CREATED, Json(user)))
+    Ok((StatusCode::CREATED, Json(user.into())))
 }
 
 /// `GET /api/v1/clinic/therapists` — the clinic's therapists (for assigning patients).
+#[utoipa::path(
+    get,
+    path = "/clinic/therapists",
+    tag = "account",
+    summary = "The clinic's therapists",
+    responses(
+        (status = 200, description = "Therapists", body = Vec<api::User>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn therapists(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-) -> ApiResult<Json<Vec<User>>> {
+) -> ApiResult<Json<Vec<api::User>>> {
     require_role(
         &user,
         &[Role::ClinicAdmin, Role::Therapist],
@@ -366,30 +470,47 @@ pub async fn therapists(
         state
             .store
             .clinic_users(user.clinic_id, Role::Therapist)
-            .await?,
+            .await?
+            .into_iter()
+            .map(api::User::from)
+            .collect(),
     ))
 }
 
 /// `GET /api/v1/clinic` — the caller's clinic with the rules and plan new patients start
 /// with (care team).
+#[utoipa::path(
+    get,
+    path = "/clinic",
+    tag = "care team",
+    summary = "The caller's clinic with the rules and plan new patients start with",
+    responses(
+        (status = 200, description = "The clinic", body = api::Clinic),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn clinic(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-) -> ApiResult<Json<Clinic>> {
+) -> ApiResult<Json<api::Clinic>> {
     require_role(
         &user,
         &[Role::ClinicAdmin, Role::Therapist],
         "this is for the care team",
     )?;
-    Ok(Json(state.store.clinic(user.clinic_id).await?))
+    Ok(Json(state.store.clinic(user.clinic_id).await?.into()))
 }
 
 /// New clinic defaults: any subset of the rules' fields, and the starting plan.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicDefaults {
     #[serde(default)]
+    #[schema(value_type = api::RulesPatch)]
     rules: serde_json::Map<String, serde_json::Value>,
+    #[schema(value_type = Option<api::Plan>)]
     plan: Option<DefaultPlan>,
 }
 
@@ -405,11 +526,28 @@ pub struct DefaultPlan {
 
 /// `PUT /api/v1/clinic/defaults` (clinic admin) — the rules and plan new patients start with;
 /// patients already in care keep theirs.
+#[utoipa::path(
+    put,
+    path = "/clinic/defaults",
+    tag = "care team",
+    summary = "Set the rules (any subset of fields) and plan new patients start with (clinic admin)",
+    request_body(content = ClinicDefaults, example = json!({"rules": {"increase_pct": 10, "regress_pct": 20, "pain_during_max": 5, "pain_after_2h_max": 4, "pain_after_2h_rise_max": 2, "min_sessions": 3, "regress_after_breaches": 2, "escalate_pain": 8, "min_interval_s": 60, "max_interval_s": 3600, "require_verified": false, "pain_next_morning_rise_max": 2, "pain_next_morning_max": 10, "require_next_morning": false, "effort_max": 7}, "plan": {"interval_s": 300, "bouts": 3, "rest_s": 120, "sessions_per_week": 5}})),
+    responses(
+        (status = 200, description = "The clinic with its new defaults", body = api::Clinic),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn set_clinic_defaults(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Body(req): Body<ClinicDefaults>,
-) -> ApiResult<Json<Clinic>> {
+) -> ApiResult<Json<api::Clinic>> {
     require_role(&user, &[Role::ClinicAdmin], "this is for clinic admins")?;
     let clinic = state.store.clinic(user.clinic_id).await?;
     let rules = merge_rules(&clinic.default_rules, req.rules, "rules.")?;
@@ -427,11 +565,11 @@ pub async fn set_clinic_defaults(
         .store
         .set_clinic_defaults(user.clinic_id, &rules, &plan)
         .await?;
-    Ok(Json(state.store.clinic(user.clinic_id).await?))
+    Ok(Json(state.store.clinic(user.clinic_id).await?.into()))
 }
 
 /// The clinic's contact in the safety advice; empty or missing fields take the default.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SafetyContactBody {
     #[serde(default)]
@@ -447,11 +585,28 @@ pub const SAFETY_TEXT_MAX: usize = 600;
 
 /// `PUT /api/v1/clinic/safety-contact` (clinic admin) — who a patient reporting red-flag pain
 /// is told to contact, shown with the safety advice at once.
+#[utoipa::path(
+    put,
+    path = "/clinic/safety-contact",
+    tag = "care team",
+    summary = "Set the clinic's contact in the safety advice a patient reads at once after red-flag pain (clinic admin); empty fields take the default wording",
+    request_body(content = SafetyContactBody, example = json!({"phone": "+44 20 7946 0958", "text": "If pain spreads down both legs or you lose bladder control, call 999."})),
+    responses(
+        (status = 200, description = "The clinic with its safety contact", body = api::Clinic),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn set_safety_contact(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Body(req): Body<SafetyContactBody>,
-) -> ApiResult<Json<Clinic>> {
+) -> ApiResult<Json<api::Clinic>> {
     require_role(&user, &[Role::ClinicAdmin], "this is for clinic admins")?;
     let trimmed = |value: Option<String>| {
         value
@@ -482,17 +637,29 @@ pub async fn set_safety_contact(
         .store
         .set_safety_contact(user.clinic_id, &contact)
         .await?;
-    Ok(Json(state.store.clinic(user.clinic_id).await?))
+    Ok(Json(state.store.clinic(user.clinic_id).await?.into()))
 }
 
 /// The session's CSRF token.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CsrfToken {
     csrf_token: String,
 }
 
 /// `GET /api/v1/auth/csrf` — the CSRF token of the caller's login session, for a page opened
 /// again after the login (an installed app's new window). Only same-origin pages can read it.
+#[utoipa::path(
+    get,
+    path = "/auth/csrf",
+    tag = "account",
+    summary = "The CSRF token of the caller's login session (for a page opened again after the login)",
+    responses(
+        (status = 200, description = "The token", body = CsrfToken),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Logged in but not allowed, or a write without the CSRF token", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn csrf(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CsrfToken>> {
     let session = crate::auth::live_session(&headers, &state).await?;
     Ok(Json(CsrfToken {

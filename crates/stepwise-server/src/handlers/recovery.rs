@@ -12,12 +12,13 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stepwise_store::{Role, StoreError, User};
+use utoipa::ToSchema;
 
 use crate::access::{require_role, staff_patient};
 use crate::auth::{
     AuthUser, ClientAddr, check_new_password, hash_code, hash_password_blocking, new_code,
 };
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::Body;
 use crate::links::{self, Handover};
 use crate::state::AppState;
@@ -75,7 +76,7 @@ impl<'a> CodeAttempt<'a> {
 }
 
 /// A reset code to hand over.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ResetCode {
     code: String,
     expires_at: DateTime<Utc>,
@@ -85,6 +86,23 @@ pub struct ResetCode {
 
 /// `POST /api/v1/patients/{id}/password-reset` — the care team makes a one-time code with
 /// which the patient chooses a new password.
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/password-reset",
+    tag = "care team",
+    summary = "Create a one-time password reset code for the patient (care team); earlier codes stop working",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    responses(
+        (status = 201, description = "The code, its link and QR code", body = ResetCode),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn create_for_patient(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -97,6 +115,23 @@ pub async fn create_for_patient(
 
 /// `POST /api/v1/clinic/therapists/{id}/password-reset` — a clinic admin makes a one-time
 /// code with which a therapist of the clinic chooses a new password.
+#[utoipa::path(
+    post,
+    path = "/clinic/therapists/{id}/password-reset",
+    tag = "account",
+    summary = "Create a one-time password reset code for a therapist of the clinic (clinic admins); earlier codes stop working",
+    params(
+        ("id" = i64, Path, description = "therapist (user) id"),
+    ),
+    responses(
+        (status = 201, description = "The code, its link and QR code", body = ResetCode),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn create_for_therapist(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -146,7 +181,7 @@ async fn hand_over(
 }
 
 /// Setting a new password with a code.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
     code: String,
@@ -155,6 +190,23 @@ pub struct NewPassword {
 
 /// `POST /api/v1/auth/password-reset` — public: the code is the credential. Answers 204; the
 /// person then signs in with the new password.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset",
+    tag = "account",
+    summary = "Choose a new password with a one-time reset code from the care team; ends every login of that person",
+    request_body(content = NewPassword, example = json!({"code": "K7QM-2XRD-9WTF", "password": "a-longer-new-passphrase"})),
+    responses(
+        (status = 204, description = "Password changed: sign in with it"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 410, description = "The code was used or has expired", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        (status = 429, description = "Too many attempts: try again later (Retry-After)", body = ErrorBody),
+    ),
+    security(),
+)]
 pub async fn reset(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -182,7 +234,7 @@ pub async fn reset(
 }
 
 /// How a person who forgot their password can get back in on this server.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Recovery {
     /// A reset link can be e-mailed (the server has `--smtp-url`); otherwise only the care
     /// team's reset code works.
@@ -190,6 +242,16 @@ pub struct Recovery {
 }
 
 /// `GET /api/v1/auth/recovery` — public: what the reset page offers.
+#[utoipa::path(
+    get,
+    path = "/auth/recovery",
+    tag = "account",
+    summary = "How a person who forgot their password gets back in here: by_email is true when the server sends e-mail (--smtp-url)",
+    responses(
+        (status = 200, description = "The options", body = Recovery),
+    ),
+    security(),
+)]
 pub async fn options(State(state): State<AppState>) -> Json<Recovery> {
     Json(Recovery {
         by_email: state.config.mailer.is_some(),
@@ -197,7 +259,7 @@ pub async fn options(State(state): State<AppState>) -> Json<Recovery> {
 }
 
 /// Asking for a reset link by e-mail.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetByEmail {
     email: String,
@@ -207,6 +269,23 @@ pub struct ResetByEmail {
 /// a reset link (and its code) goes to it; the answer is `202` either way and comes before the
 /// e-mail is sent, so it tells nobody whether the address has an account. Limited per client
 /// and per address; `503` when the server sends no e-mail.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset/email",
+    tag = "account",
+    summary = "E-mail a password reset link to this address if it has an account; 202 either way, before sending, so nothing tells whether it has one",
+    request_body(content = ResetByEmail, example = json!({"email": "pat@example.org"})),
+    responses(
+        (status = 202, description = "Accepted: a link goes out if the address has an account"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        (status = 429, description = "Too many attempts: try again later (Retry-After)", body = ErrorBody),
+        (status = 503, description = "This server is not set up for it", body = ErrorBody),
+    ),
+    security(),
+)]
 pub async fn reset_by_email(
     State(state): State<AppState>,
     client: ClientAddr,

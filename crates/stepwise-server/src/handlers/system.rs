@@ -10,19 +10,81 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 use stepwise_engine::rules::{self, PLAN_FIELDS, RULE_FIELDS};
 
+use utoipa::OpenApi as _;
+
+use crate::error::ErrorBody;
+use crate::handlers::{account, recovery};
 use crate::state::AppState;
 
-/// The OpenAPI 3.1 description of `/api/v1`: `openapi.json`, kept beside the route table (a
-/// test checks that both list the same routes), with the schemas of the rules' and the plan's
-/// fields filled in from the engine's field tables.
+/// The operations of `/api/v1` whose description is generated: each handler's
+/// `#[utoipa::path]` attribute (method, path, parameters, answers) and the Rust types it takes
+/// and returns (`utoipa::ToSchema`), so a field added to an API type is documented with it.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        account::login,
+        account::logout,
+        account::csrf,
+        account::me,
+        account::create_invite,
+        account::accept_invite,
+        account::clinic,
+        account::set_clinic_defaults,
+        account::therapists,
+        account::set_safety_contact,
+        recovery::options,
+        recovery::reset,
+        recovery::reset_by_email,
+        recovery::create_for_therapist,
+        recovery::create_for_patient,
+    ),
+    components(schemas(ErrorBody))
+)]
+pub struct Generated;
+
+/// The operations still described by hand in `openapi.json`, with the document's frame (info,
+/// servers, security schemes). An operation is in exactly one of the two: a test checks it.
+pub const HAND_WRITTEN: &str = include_str!("../../openapi.json");
+
+/// The OpenAPI 3.1 description of `/api/v1`: [`HAND_WRITTEN`] with the [`Generated`]
+/// operations and schemas added, and the schemas of the rules' and the plan's fields filled in
+/// from the engine's field tables. A test checks that it and the route table list the same
+/// routes.
 pub static OPENAPI: LazyLock<String> = LazyLock::new(|| {
-    let mut document: Value = match serde_json::from_str(include_str!("../../openapi.json")) {
+    let mut document: Value = match serde_json::from_str(HAND_WRITTEN) {
         Ok(document) => document,
         Err(err) => panic!("openapi.json is not JSON: {err}"),
     };
+    add_generated(&mut document, generated());
     fill_fields(&mut document);
     document.to_string()
 });
+
+/// The [`Generated`] part of the document, as JSON.
+pub fn generated() -> Value {
+    match serde_json::to_value(Generated::openapi()) {
+        Ok(generated) => generated,
+        Err(err) => panic!("the generated OpenAPI does not serialize: {err}"),
+    }
+}
+
+/// Adds the generated operations and component schemas to the hand-written document.
+fn add_generated(document: &mut Value, generated: Value) {
+    if let Some(Value::Object(paths)) = generated.get("paths") {
+        for (path, operations) in paths {
+            if let Value::Object(operations) = operations {
+                for (method, operation) in operations {
+                    document["paths"][path][method] = operation.clone();
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(schemas)) = generated.pointer("/components/schemas") {
+        for (name, schema) in schemas {
+            document["components"]["schemas"][name] = schema.clone();
+        }
+    }
+}
 
 /// Replaces every schema marked `"x-fields"` with the JSON Schema of a field table, keeping the
 /// schema's other keys: `rules` (any subset of the rules' fields), `plan` (every plan field),
