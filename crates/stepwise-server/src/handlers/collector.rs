@@ -6,14 +6,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use serde::{Deserialize, Serialize};
-use stepwise_store::{
-    DEVICE_TOKEN_RENEW_BEFORE, Device, IngestSummary, NewDevice, SampleBatch, SleepEpisode,
-    StepSample, StoreError,
-};
+use stepwise_store::{DEVICE_TOKEN_RENEW_BEFORE, SampleBatch, StepSample, StoreError};
 use stepwise_wearables::device::DeviceKind;
+use utoipa::ToSchema;
 
+use crate::api::{self, Device, IngestSummary, NewDevice, SleepEpisode};
 use crate::auth::{DeviceAuth, hash_code, hash_token, new_token};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::Body;
 use crate::state::AppState;
 use crate::validate;
@@ -30,7 +29,7 @@ pub const MAX_SAMPLE_AGE: TimeDelta = TimeDelta::days(90);
 pub const MAX_STEPS_PER_MINUTE: i64 = 300;
 
 /// Pairing request from `stepwise band pair`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PairRequest {
     code: String,
@@ -38,13 +37,29 @@ pub struct PairRequest {
 }
 
 /// The upload token, shown once.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Paired {
     token: String,
     device: Device,
 }
 
 /// `POST /api/v1/devices/pair` — public: the one-time code is the credential.
+#[utoipa::path(
+    post,
+    path = "/devices/pair",
+    tag = "collector",
+    summary = "Exchange a pairing code for a device upload token",
+    request_body(content = PairRequest, example = json!({"code": "7KD2-PXQ4", "device": {"kind": "mi-band-3", "address": "C8:0F:10:00:00:02", "name": "Mi Band 3"}})),
+    responses(
+        (status = 201, description = "Token, shown once", body = Paired),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 410, description = "The code was used or has expired", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(),
+)]
 pub async fn pair(
     State(state): State<AppState>,
     Body(req): Body<PairRequest>,
@@ -78,13 +93,19 @@ pub async fn pair(
         .store
         .pair_device(
             &hash_code(&req.code),
-            req.device,
+            req.device.into(),
             &hash_token(&token),
             state.clock.now(),
         )
         .await;
     match result {
-        Ok(device) => Ok((StatusCode::CREATED, Json(Paired { token, device }))),
+        Ok(device) => Ok((
+            StatusCode::CREATED,
+            Json(Paired {
+                token,
+                device: device.into(),
+            }),
+        )),
         Err(StoreError::NotFound) => Err(ApiError::invalid(
             "code",
             "this pairing code is not known",
@@ -100,11 +121,11 @@ pub async fn pair(
 /// An upload from a collector. Minute steps come either one by one (`steps`) or, more
 /// compactly, as runs of consecutive minutes (`runs`: a start and the counts that follow, the
 /// way bands store them); both may be mixed.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Upload {
     #[serde(default)]
-    steps: Vec<StepSample>,
+    steps: Vec<api::StepSample>,
     #[serde(default)]
     runs: Vec<StepRun>,
     #[serde(default)]
@@ -112,7 +133,7 @@ pub struct Upload {
 }
 
 /// Consecutive minutes of one band from `start`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepRun {
     start: DateTime<Utc>,
@@ -127,7 +148,7 @@ pub struct StepRun {
 }
 
 /// What an upload stored, and whether the collector should renew its token now.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Uploaded {
     #[serde(flatten)]
     summary: IngestSummary,
@@ -138,6 +159,23 @@ pub struct Uploaded {
 }
 
 /// `POST /api/v1/samples` — all or nothing; the same batch again changes nothing.
+#[utoipa::path(
+    post,
+    path = "/samples",
+    tag = "collector",
+    summary = "Upload minute steps and sleep episodes (all or nothing, idempotent per device and minute)",
+    request_body(content = Upload, example = json!({"steps": [{"minute": "2026-11-08T10:00:00Z", "steps": 92, "heart_rate": 98, "estimated": false}], "sleep": [{"start": "2026-11-08T00:30:00Z", "end": "2026-11-08T01:10:00Z", "stage": "deep"}], "runs": [{"start": "2026-11-08T10:01:00Z", "steps": [95, 101, 88], "heart_rate": [99, 102, null], "estimated": false}]})),
+    responses(
+        (status = 200, description = "Stored", body = Uploaded),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Logged in but not allowed, or a write without the CSRF token", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("deviceToken" = [])),
+)]
 pub async fn upload(
     State(state): State<AppState>,
     DeviceAuth { device, .. }: DeviceAuth,
@@ -151,7 +189,7 @@ pub async fn upload(
     let summary = state.store.ingest_samples(device.id, &batch, &days).await?;
     state.metrics.upload_accepted(&summary);
     Ok(Json(Uploaded {
-        summary,
+        summary: summary.into(),
         token_expires_at: device.token_expires_at,
         renew_token: device.token_expires_at - now < DEVICE_TOKEN_RENEW_BEFORE,
     }))
@@ -160,6 +198,19 @@ pub async fn upload(
 /// `POST /api/v1/devices/token` — a new upload token for the band, valid for
 /// [`stepwise_store::DEVICE_TOKEN_LIFETIME`]. The token presented keeps working until the new
 /// one is first used, so a collector that loses this answer renews again with the old one.
+#[utoipa::path(
+    post,
+    path = "/devices/token",
+    tag = "collector",
+    summary = "Renew a band's upload token",
+    description = "Asked for by the collector when an accepted upload says renew_token. The token presented keeps working until the new one is first used, so an answer lost on the way costs nothing: the collector renews again with the old one.",
+    responses(
+        (status = 200, description = "The new token, shown once", body = Paired),
+        (status = 401, description = "No token, an unknown one, or a band removed or whose token expired (the error says which)", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+    ),
+    security(("deviceToken" = [])),
+)]
 pub async fn renew(
     State(state): State<AppState>,
     DeviceAuth { device, token_hash }: DeviceAuth,
@@ -174,16 +225,18 @@ pub async fn renew(
             state.clock.now(),
         )
         .await?;
-    Ok(Json(Paired { token, device }))
+    Ok(Json(Paired {
+        token,
+        device: device.into(),
+    }))
 }
 
 /// Checks every sample and episode and returns the batch to store, runs expanded to minutes.
 fn check_upload(upload: Upload, now: DateTime<Utc>) -> ApiResult<SampleBatch> {
-    let Upload {
-        mut steps,
-        runs,
-        sleep,
-    } = upload;
+    let Upload { steps, runs, sleep } = upload;
+    let mut steps: Vec<StepSample> = steps.into_iter().map(StepSample::from).collect();
+    let sleep: Vec<stepwise_store::SleepEpisode> =
+        sleep.into_iter().map(SleepEpisode::into).collect();
     let in_runs: usize = runs.iter().map(|r| r.steps.len()).sum();
     if steps.is_empty() && in_runs == 0 && sleep.is_empty() {
         return Err(ApiError::invalid(

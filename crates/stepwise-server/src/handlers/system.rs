@@ -13,7 +13,7 @@ use stepwise_engine::rules::{self, PLAN_FIELDS, RULE_FIELDS};
 use utoipa::OpenApi as _;
 
 use crate::error::ErrorBody;
-use crate::handlers::{account, recovery};
+use crate::handlers::{account, collector, recovery};
 use crate::state::AppState;
 
 /// The operations of `/api/v1` whose description is generated: each handler's
@@ -37,6 +37,9 @@ use crate::state::AppState;
         recovery::reset_by_email,
         recovery::create_for_therapist,
         recovery::create_for_patient,
+        collector::pair,
+        collector::upload,
+        collector::renew,
     ),
     components(schemas(ErrorBody))
 )]
