@@ -24,8 +24,9 @@ pub struct RulesPatch;
 /// Any subset of the plan's fields (a change to some of them).
 pub struct PlanPatch;
 
-/// A JSON Schema written as JSON (the engine's field tables) as utoipa's schema type.
-fn schema_of(value: Value) -> RefOr<Schema> {
+/// A JSON Schema written as JSON (the engine's field tables, a list of names) as utoipa's
+/// schema type.
+pub fn schema_of(value: Value) -> RefOr<Schema> {
     match serde_json::from_value(value) {
         Ok(schema) => schema,
         Err(err) => panic!("a field table's JSON Schema does not read as a schema: {err}"),

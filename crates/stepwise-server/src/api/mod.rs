@@ -7,12 +7,15 @@
 //! (`stepwise_engine::rules::RULE_FIELDS`, `PLAN_FIELDS`), as their validation does.
 //!
 //! By area: [`accounts`] (users, patients, clinics), [`bands`] (paired bands and their
-//! uploads); [`fields`] holds the plan and the rules.
+//! uploads), [`reminders`] (reminders and their settings); [`fields`] holds the plan and the
+//! rules.
 
 pub mod accounts;
 pub mod bands;
 pub mod fields;
+pub mod reminders;
 
 pub use accounts::*;
 pub use bands::*;
 pub use fields::*;
+pub use reminders::*;

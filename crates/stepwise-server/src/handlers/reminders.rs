@@ -13,13 +13,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 use stepwise_store::{
-    ClockTime, NewPushSubscription, Patient, PushSubscription, QuietHours, Reminder,
-    ReminderSettings,
+    ClockTime, NewPushSubscription, Patient, PushSubscription, QuietHours, ReminderSettings,
 };
+use utoipa::ToSchema;
 
 use crate::access::{own_patient, staff_patient};
+use crate::api::{self, MEDICATION_LEAD_MIN, TWO_HOUR_WINDOW_MIN};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::handlers::patient::DateRange;
 use crate::json::Body;
 use crate::state::AppState;
@@ -27,7 +28,7 @@ use crate::validate;
 use crate::validate::parse_zone;
 
 /// The server's VAPID public key.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PushKey {
     /// Base64url, uncompressed P-256 point: `PushManager.subscribe`'s
     /// `applicationServerKey`.
@@ -35,6 +36,16 @@ pub struct PushKey {
 }
 
 /// `GET /api/v1/push/key` (public: browsers need it before they subscribe)
+#[utoipa::path(
+    get,
+    path = "/push/key",
+    tag = "reminders",
+    summary = "The server's VAPID public key (applicationServerKey for PushManager.subscribe); public",
+    responses(
+        (status = 200, description = "Key", body = PushKey),
+    ),
+    security(),
+)]
 pub async fn key(State(state): State<AppState>) -> ApiResult<Json<PushKey>> {
     let pusher = state.pusher().await?;
     Ok(Json(PushKey {
@@ -43,22 +54,28 @@ pub async fn key(State(state): State<AppState>) -> ApiResult<Json<PushKey>> {
 }
 
 /// The keys of a browser's `PushSubscription.toJSON()`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionKeys {
+    /// Base64url of the browser's uncompressed P-256 public key (65 bytes, first 0x04).
     p256dh: String,
+    /// Base64url of the 16-byte auth secret.
     auth: String,
 }
 
 /// A browser's `PushSubscription.toJSON()`, with a label for the user.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subscribe {
+    /// The https URL of an allowed push service (`STEPWISE_PUSH_HOSTS`; by default FCM,
+    /// Mozilla, Windows and Apple push), at most [`MAX_ENDPOINT_LEN`] characters.
     endpoint: String,
+    /// The browser's keys.
     keys: SubscriptionKeys,
     /// Browsers send it; the server does not use it.
     #[serde(default, rename = "expirationTime")]
     _expiration_time: Option<serde_json::Value>,
+    /// A name the user recognises (default "Browser").
     label: Option<String>,
 }
 
@@ -69,7 +86,7 @@ pub const MAX_ENDPOINT_LEN: usize = 2048;
 pub const MAX_SUBSCRIPTIONS: usize = 10;
 
 /// A stored subscription as its owner sees it (the keys stay in the store).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SubscriptionView {
     id: i64,
     endpoint: String,
@@ -103,6 +120,26 @@ fn key_bytes(field: &str, value: &str, len: usize, what: &str) -> ApiResult<()> 
 
 /// `POST /api/v1/push/subscriptions` — 201 when new, 200 when this browser was already
 /// subscribed.
+#[utoipa::path(
+    post,
+    path = "/push/subscriptions",
+    tag = "reminders",
+    summary = "Subscribe this browser to reminders (the same endpoint again updates it and answers 200)",
+    request_body(content = Subscribe, example = json!({"endpoint": "https://fcm.googleapis.com/fcm/send/dGVzdC1lbmRwb2ludA:APA91bExample", "keys": {"p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", "auth": "tBHItJI5svbpez7KI4CCXg"}, "expirationTime": null, "label": "Phone"})),
+    responses(
+        (status = 200, description = "Already subscribed; updated", body = SubscriptionView),
+        (status = 201, description = "Subscribed", body = SubscriptionView),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 409, description = "Reminders are already on in 10 browsers of this user", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn subscribe(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -151,6 +188,21 @@ pub async fn subscribe(
 }
 
 /// `GET /api/v1/push/subscriptions` — the caller's browsers.
+#[utoipa::path(
+    get,
+    path = "/push/subscriptions",
+    tag = "reminders",
+    summary = "The caller's browsers subscribed to reminders (any logged-in user)",
+    responses(
+        (status = 200, description = "Subscriptions", body = Vec<SubscriptionView>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn subscriptions(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -160,6 +212,24 @@ pub async fn subscriptions(
 }
 
 /// `DELETE /api/v1/push/subscriptions/{id}`
+#[utoipa::path(
+    delete,
+    path = "/push/subscriptions/{id}",
+    tag = "reminders",
+    summary = "Unsubscribe one of the caller's browsers; another user's subscription is 404",
+    params(
+        ("id" = i64, Path, description = "subscription id"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn unsubscribe(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -170,10 +240,10 @@ pub async fn unsubscribe(
 }
 
 /// A reminder as its recipient or a therapist sees it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ReminderView {
     #[serde(flatten)]
-    reminder: Reminder,
+    reminder: api::Reminder,
     /// For two-hour checks: whether the walk's check has been answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     answered: Option<bool>,
@@ -183,10 +253,25 @@ pub struct ReminderView {
 pub const UPCOMING: TimeDelta = TimeDelta::days(2);
 
 /// `GET /api/v1/me/reminders` — the patient's reminders from a day ago to two days ahead.
+#[utoipa::path(
+    get,
+    path = "/me/reminders",
+    tag = "reminders",
+    summary = "The patient's own reminders, due from a day ago to two days ahead",
+    responses(
+        (status = 200, description = "Reminders", body = Vec<api::Reminder>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn my_reminders(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-) -> ApiResult<Json<Vec<Reminder>>> {
+) -> ApiResult<Json<Vec<api::Reminder>>> {
     let patient = own_patient(&state, &user).await?;
     let now = state.clock.now();
     let reminders = state
@@ -195,28 +280,48 @@ pub async fn my_reminders(
         .await?
         .into_iter()
         .filter(|r| r.recipient_id == patient.id)
+        .map(api::Reminder::from)
         .collect();
     Ok(Json(reminders))
 }
 
 /// `GET /api/v1/me/reminder-settings`
+#[utoipa::path(
+    get,
+    path = "/me/reminder-settings",
+    tag = "reminders",
+    summary = "The patient's reminder settings (the defaults when never saved)",
+    responses(
+        (status = 200, description = "Settings", body = api::ReminderSettings),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn my_settings(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-) -> ApiResult<Json<ReminderSettings>> {
+) -> ApiResult<Json<api::ReminderSettings>> {
     let patient = own_patient(&state, &user).await?;
-    Ok(Json(state.store.reminder_settings(patient.id).await?))
+    Ok(Json(
+        state.store.reminder_settings(patient.id).await?.into(),
+    ))
 }
 
 /// The settings a patient chooses.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatientSettings {
     session_reminders: bool,
+    #[schema(value_type = Vec<api::ClockTimeText>)]
     session_times: Vec<ClockTime>,
+    #[schema(value_type = Vec<api::WeekdayName>)]
     session_days: Vec<Weekday>,
     #[serde(deserialize_with = "crate::json::nullable")]
-    quiet_hours: Option<QuietHours>,
+    quiet_hours: Option<api::QuietHours>,
     /// The next-morning check on or off; left out, it stays as it is.
     #[serde(default)]
     next_morning_checks: Option<bool>,
@@ -227,11 +332,29 @@ pub const MAX_SESSION_TIMES: usize = 6;
 
 /// `PUT /api/v1/me/reminder-settings` — replaces the patient's part; pending session
 /// reminders are planned again from the new settings.
+#[utoipa::path(
+    put,
+    path = "/me/reminder-settings",
+    tag = "reminders",
+    summary = "Replace the patient's part of the reminder settings; pending session and medication reminders are planned again",
+    request_body(content = PatientSettings, example = json!({"session_reminders": true, "session_times": ["08:30", "17:45"], "session_days": ["Mon", "Wed", "Fri"], "quiet_hours": {"start": "22:00", "end": "07:00"}, "next_morning_checks": true})),
+    responses(
+        (status = 200, description = "Saved settings", body = api::ReminderSettings),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn save_my_settings(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Body(req): Body<PatientSettings>,
-) -> ApiResult<Json<ReminderSettings>> {
+) -> ApiResult<Json<api::ReminderSettings>> {
     let patient = own_patient(&state, &user).await?;
     let mut times = req.session_times;
     times.sort();
@@ -251,7 +374,7 @@ pub async fn save_my_settings(
         session_reminders: req.session_reminders,
         session_times: times,
         session_days: days,
-        quiet_hours: req.quiet_hours,
+        quiet_hours: req.quiet_hours.map(QuietHours::from),
         next_morning_checks: req
             .next_morning_checks
             .unwrap_or(current.next_morning_checks),
@@ -262,6 +385,26 @@ pub async fn save_my_settings(
 
 /// `GET /api/v1/patients/{id}/reminders?from&to` — the patient's reminders due in the range
 /// (default the last 28 days), with whether each two-hour check was answered.
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/reminders",
+    tag = "reminders",
+    summary = "The patient's reminders due in a date range (default the last 28 days), with whether each two-hour check was answered",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+        ("from" = Option<NaiveDate>, Query, description = "first local date"),
+        ("to" = Option<NaiveDate>, Query, description = "last local date"),
+    ),
+    responses(
+        (status = 200, description = "Reminders", body = Vec<ReminderView>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn patient_reminders(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -287,35 +430,65 @@ pub async fn patient_reminders(
                 (true, Some(session)) => Some(answered.get(&session).copied().unwrap_or(false)),
                 _ => None,
             };
-            ReminderView { reminder, answered }
+            ReminderView {
+                reminder: reminder.into(),
+                answered,
+            }
         })
         .collect();
     Ok(Json(views))
 }
 
 /// The settings a therapist sets.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TherapistSettings {
     /// Minutes before each walk time to remind about medication; `null` for none.
     #[serde(deserialize_with = "crate::json::nullable")]
+    #[schema(schema_with = api::medication_lead_schema)]
     medication_lead_min: Option<i64>,
     /// Minutes after a walk ends that its two-hour check stays open for reminders.
+    #[schema(schema_with = api::two_hour_window_schema)]
     two_hour_window_min: i64,
 }
 
 /// `PUT /api/v1/patients/{id}/reminder-settings` — the patient's therapist or a clinic admin.
+#[utoipa::path(
+    put,
+    path = "/patients/{id}/reminder-settings",
+    tag = "reminders",
+    summary = "Set the therapist's part of the reminder settings (medication reminder lead, two-hour window)",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    request_body(content = TherapistSettings, example = json!({"medication_lead_min": 30, "two_hour_window_min": 180})),
+    responses(
+        (status = 200, description = "Saved settings", body = api::ReminderSettings),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn save_patient_settings(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
     Body(req): Body<TherapistSettings>,
-) -> ApiResult<Json<ReminderSettings>> {
+) -> ApiResult<Json<api::ReminderSettings>> {
     let patient = staff_patient(&state, &user, id, "write patient.reminder_settings").await?;
     if let Some(lead) = req.medication_lead_min {
-        validate::in_range("medication_lead_min", lead, 15..=120)?;
+        validate::in_range("medication_lead_min", lead, MEDICATION_LEAD_MIN)?;
     }
-    validate::in_range("two_hour_window_min", req.two_hour_window_min, 150..=720)?;
+    validate::in_range(
+        "two_hour_window_min",
+        req.two_hour_window_min,
+        TWO_HOUR_WINDOW_MIN,
+    )?;
     let current = state.store.reminder_settings(patient.id).await?;
     let settings = ReminderSettings {
         medication_lead_min: req.medication_lead_min,
@@ -330,12 +503,12 @@ async fn save(
     state: &AppState,
     patient: &Patient,
     settings: ReminderSettings,
-) -> ApiResult<Json<ReminderSettings>> {
+) -> ApiResult<Json<api::ReminderSettings>> {
     let now = state.clock.now();
     state
         .store
         .save_reminder_settings(patient.id, &settings, now)
         .await?;
     crate::reminders::plan_patient(state.store.as_ref(), patient, &settings, now).await?;
-    Ok(Json(settings))
+    Ok(Json(settings.into()))
 }

@@ -13,7 +13,7 @@ use stepwise_engine::rules::{self, PLAN_FIELDS, RULE_FIELDS};
 use utoipa::OpenApi as _;
 
 use crate::error::ErrorBody;
-use crate::handlers::{account, collector, recovery};
+use crate::handlers::{account, collector, recovery, reminders};
 use crate::state::AppState;
 
 /// The operations of `/api/v1` whose description is generated: each handler's
@@ -40,6 +40,15 @@ use crate::state::AppState;
         collector::pair,
         collector::upload,
         collector::renew,
+        reminders::my_reminders,
+        reminders::my_settings,
+        reminders::save_my_settings,
+        reminders::key,
+        reminders::subscriptions,
+        reminders::subscribe,
+        reminders::unsubscribe,
+        reminders::patient_reminders,
+        reminders::save_patient_settings,
     ),
     components(schemas(ErrorBody))
 )]
