@@ -68,7 +68,7 @@ pub struct SubscriptionKeys {
 #[serde(deny_unknown_fields)]
 pub struct Subscribe {
     /// The https URL of an allowed push service (`STEPWISE_PUSH_HOSTS`; by default FCM,
-    /// Mozilla, Windows and Apple push), at most [`MAX_ENDPOINT_LEN`] characters.
+    /// Mozilla, Windows and Apple push).
     endpoint: String,
     /// The browser's keys.
     keys: SubscriptionKeys,
