@@ -94,7 +94,7 @@ pub async fn after_flare(
 }
 
 /// What the patient reads at once after reporting red-flag pain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SafetyAdvice {
     /// The pain reported, 0–10.
     pub pain: i64,

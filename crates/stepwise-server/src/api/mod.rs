@@ -7,15 +7,20 @@
 //! (`stepwise_engine::rules::RULE_FIELDS`, `PLAN_FIELDS`), as their validation does.
 //!
 //! By area: [`accounts`] (users, patients, clinics), [`bands`] (paired bands and their
-//! uploads), [`reminders`] (reminders and their settings); [`fields`] holds the plan and the
+//! uploads), [`reminders`] (reminders and their settings), [`reviews`] (weekly reviews, plan
+//! changes, rules versions), [`walks`] (walks and flares); [`fields`] holds the plan and the
 //! rules.
 
 pub mod accounts;
 pub mod bands;
 pub mod fields;
 pub mod reminders;
+pub mod reviews;
+pub mod walks;
 
 pub use accounts::*;
 pub use bands::*;
 pub use fields::*;
 pub use reminders::*;
+pub use reviews::*;
+pub use walks::*;

@@ -8,13 +8,14 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use stepwise_store::{
-    Device, FlareRecord, NewFlare, NewSession, Patient, PlanChange, RestType, ReviewOutcome,
-    ReviewRecord, SessionChange, SessionRecord, WalkingPlan,
+    NewFlare, NewSession, Patient, RestType, ReviewRecord, SessionRecord, WalkingPlan,
 };
+use utoipa::ToSchema;
 
 use crate::access::own_patient;
+use crate::api;
 use crate::auth::{AuthUser, hash_code, new_code};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::json::Body;
 use crate::reminders::{self, Check};
 use crate::safety::{self, SafetyAdvice};
@@ -38,26 +39,41 @@ pub const CORRECTION_WINDOW: TimeDelta = TimeDelta::hours(6);
 const MORNING_CHECK_LISTED_FOR: TimeDelta = TimeDelta::hours(72);
 
 /// Today's page: the plan, this week so far, and checks waiting for an answer.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Today {
-    plan: WalkingPlan,
+    plan: api::Plan,
     timezone: String,
     today: NaiveDate,
     week_start: NaiveDate,
     sessions_this_week: usize,
     sessions_per_week: i64,
     /// Walks whose two-hour check is open now.
-    checks_due: Vec<SessionRecord>,
+    checks_due: Vec<api::Session>,
     /// Walks whose next-morning check is open now (this morning's, and yesterday's still).
-    morning_checks_due: Vec<SessionRecord>,
+    morning_checks_due: Vec<api::Session>,
     /// An escalation is open: the therapist will look before the plan changes.
     frozen: bool,
-    last_review: Option<ReviewOutcome>,
+    last_review: Option<api::ReviewOutcome>,
     /// The last walk logged, while it can still be corrected or withdrawn.
     last_walk: Option<MySession>,
 }
 
 /// `GET /api/v1/me/today`
+#[utoipa::path(
+    get,
+    path = "/me/today",
+    tag = "patient",
+    summary = "Today's plan, this week so far, two-hour checks due",
+    responses(
+        (status = 200, description = "Today", body = Today),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn today(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -84,6 +100,7 @@ pub async fn today(
             s.pain_after_2h.is_none() && opens <= now && now < opens + CHECK_LISTED_FOR
         })
         .cloned()
+        .map(api::Session::from)
         .collect();
     let morning_checks_due = recent
         .iter()
@@ -92,15 +109,21 @@ pub async fn today(
             s.pain_next_morning.is_none() && opens <= now && now < opens + CHECK_LISTED_FOR
         })
         .cloned()
+        .map(api::Session::from)
         .collect();
-    let last_review = state.store.review_outcomes(patient.id).await?.pop();
+    let last_review = state
+        .store
+        .review_outcomes(patient.id)
+        .await?
+        .pop()
+        .map(api::ReviewOutcome::from);
     let last_walk = recent
         .iter()
         .max_by_key(|s| (s.created_at, s.id))
         .map(|s| my_session(tz, s.clone(), now))
         .filter(|s| s.correctable_until.is_some());
     Ok(Json(Today {
-        plan: patient.plan,
+        plan: api::Plan(patient.plan),
         timezone: patient.timezone,
         today,
         week_start,
@@ -115,7 +138,7 @@ pub async fn today(
 }
 
 /// A walk as the patient's app sends it.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogWalk {
     client_id: String,
@@ -127,7 +150,7 @@ pub struct LogWalk {
     pain_before: Option<i64>,
     pain_during_max: Option<i64>,
     effort: Option<i64>,
-    rest_type: Option<RestType>,
+    rest_type: Option<api::RestType>,
     notes: Option<String>,
 }
 
@@ -169,18 +192,37 @@ impl LogWalk {
             pain_before: self.pain_before,
             pain_during_max: self.pain_during_max,
             effort: self.effort,
-            rest_type: self.rest_type,
+            rest_type: self.rest_type.map(RestType::from),
             notes: self.notes,
         })
     }
 }
 
 /// `POST /api/v1/me/sessions` — 201 when stored, 200 when this walk was already logged.
+#[utoipa::path(
+    post,
+    path = "/me/sessions",
+    tag = "patient",
+    summary = "Log a walk (idempotent on client_id)",
+    request_body(content = LogWalk, example = json!({"client_id": "0f8c2a6e-5b1d-4c3e-9a7f-2d4e6b8a1c3f", "started_at": "2026-11-08T10:00:00Z", "ended_at": "2026-11-08T10:20:00Z", "walked_s": 1080, "bouts": 2, "pain_before": 2, "pain_during_max": 3, "effort": 4, "rest_type": "sit", "notes": "Windy along the canal; rested on the bench."})),
+    responses(
+        (status = 200, description = "Already logged; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
+        (status = 201, description = "Stored; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn log_walk(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Body(req): Body<LogWalk>,
-) -> ApiResult<(StatusCode, Json<WithAdvice<SessionRecord>>)> {
+) -> ApiResult<(StatusCode, Json<WithAdvice<api::Session>>)> {
     let patient = own_patient(&state, &user).await?;
     let now = state.clock.now();
     let session = req.validate(now)?;
@@ -190,7 +232,7 @@ pub async fn log_walk(
         return Ok((
             StatusCode::OK,
             Json(WithAdvice {
-                record,
+                record: record.into(),
                 safety: None,
             }),
         ));
@@ -204,11 +246,17 @@ pub async fn log_walk(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(WithAdvice { record, safety })))
+    Ok((
+        status,
+        Json(WithAdvice {
+            record: record.into(),
+            safety,
+        }),
+    ))
 }
 
 /// A stored report, and the safety advice when it carried red-flag pain.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct WithAdvice<T> {
     /// What was stored.
     #[serde(flatten)]
@@ -299,6 +347,25 @@ impl DateRange {
 }
 
 /// `GET /api/v1/me/sessions?from&to`
+#[utoipa::path(
+    get,
+    path = "/me/sessions",
+    tag = "patient",
+    summary = "The patient's walks in a date range (local dates, default last 28 days)",
+    params(
+        ("from" = Option<NaiveDate>, Query, description = "first local date"),
+        ("to" = Option<NaiveDate>, Query, description = "last local date"),
+    ),
+    responses(
+        (status = 200, description = "Walks", body = Vec<MySession>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn my_sessions(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -325,7 +392,7 @@ fn my_session(tz: chrono_tz::Tz, record: SessionRecord, now: DateTime<Utc>) -> M
         two_hour_check_opens_at: record.logged.ended_at + TWO_HOUR_CHECK_OPENS,
         next_morning_check_opens_at: reminders::plan::next_morning_opens(tz, &record),
         correctable_until: (now < until).then_some(until),
-        record,
+        record: record.into(),
     }
 }
 
@@ -339,7 +406,7 @@ fn correctable_until(tz: chrono_tz::Tz, walk: &SessionRecord) -> DateTime<Utc> {
 
 /// The figures of a logged walk, corrected: the same fields as when it was logged, except
 /// its client id and times, which stay.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectWalk {
     walked_s: i64,
@@ -348,7 +415,7 @@ pub struct CorrectWalk {
     pain_before: Option<i64>,
     pain_during_max: Option<i64>,
     effort: Option<i64>,
-    rest_type: Option<RestType>,
+    rest_type: Option<api::RestType>,
     notes: Option<String>,
 }
 
@@ -362,26 +429,47 @@ async fn changeable_walk(
 ) -> ApiResult<SessionRecord> {
     let tz = parse_zone("timezone", &patient.timezone)?;
     let session = state.store.session(patient.id, session_id).await?;
-    let mine = my_session(tz, session, now);
-    if mine.correctable_until.is_none() {
+    if now >= correctable_until(tz, &session) {
         return Err(ApiError::Conflict(format!(
             "this walk can no longer be changed: a walk can be corrected or withdrawn for {} \
              hours after it was logged, and not after its week has ended; ask your therapist",
             CORRECTION_WINDOW.num_hours()
         )));
     }
-    Ok(mine.record)
+    Ok(session)
 }
 
 /// `PUT /api/v1/me/sessions/{id}` — correct a walk logged in the last few hours: its figures
 /// become these (validated as when logging), the change is kept with what it was before.
 /// The same correction again changes nothing.
+#[utoipa::path(
+    put,
+    path = "/me/sessions/{session_id}",
+    tag = "patient",
+    summary = "Correct a walk logged in the last 6 hours (until its week ends); the change is kept",
+    params(
+        ("session_id" = i64, Path, description = ""),
+    ),
+    request_body(content = CorrectWalk, example = json!({"walked_s": 1140, "bouts": 2, "pain_before": 2, "pain_during_max": 4, "effort": 5, "rest_type": "bend_forward", "notes": "Forgot the second bout at first."})),
+    responses(
+        (status = 200, description = "Corrected (the same correction again changes nothing); with `safety` when a corrected pain is a red flag", body = WithAdvice<api::Session>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 409, description = "The walk can no longer be changed (6 hours after it was logged, or its week has ended)", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn correct_walk(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(session_id): Path<i64>,
     Body(req): Body<CorrectWalk>,
-) -> ApiResult<Json<WithAdvice<SessionRecord>>> {
+) -> ApiResult<Json<WithAdvice<api::Session>>> {
     let patient = own_patient(&state, &user).await?;
     let now = state.clock.now();
     let stored = changeable_walk(&state, &patient, session_id, now).await?;
@@ -405,11 +493,14 @@ pub async fn correct_walk(
     // A corrected pain can be a red flag too: answered at once, as when logged.
     let pains = [record.logged.pain_before, record.logged.pain_during_max];
     let safety = red_flag_after_walk(&state, &patient, &record, pains, now).await?;
-    Ok(Json(WithAdvice { record, safety }))
+    Ok(Json(WithAdvice {
+        record: record.into(),
+        safety,
+    }))
 }
 
 /// A body with no fields: `{}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoFields {}
 
@@ -417,12 +508,34 @@ pub struct NoFields {}
 /// (logged by mistake, or twice): it counts nowhere from now on, its checks are not asked,
 /// and the change is kept with the walk as it was. The body is `{}`: a field in it is a
 /// client's mistake (a correction sent to the wrong place), refused before anything changes.
+#[utoipa::path(
+    post,
+    path = "/me/sessions/{session_id}/withdraw",
+    tag = "patient",
+    summary = "Withdraw a walk logged in the last 6 hours (until its week ends): it counts nowhere, its checks are not asked; the change is kept",
+    params(
+        ("session_id" = i64, Path, description = ""),
+    ),
+    request_body(content = NoFields, example = json!({})),
+    responses(
+        (status = 200, description = "Withdrawn", body = api::SessionChange),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "No such walk, or already withdrawn", body = ErrorBody),
+        (status = 409, description = "The walk can no longer be changed", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field, path or query parameter is missing, unknown, of the wrong type or out of range (`field` names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn withdraw_walk(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(session_id): Path<i64>,
     Body(NoFields {}): Body<NoFields>,
-) -> ApiResult<Json<SessionChange>> {
+) -> ApiResult<Json<api::SessionChange>> {
     let patient = own_patient(&state, &user).await?;
     let now = state.clock.now();
     changeable_walk(&state, &patient, session_id, now).await?;
@@ -431,15 +544,15 @@ pub async fn withdraw_walk(
         .withdraw_session(patient.id, session_id, user.id, now)
         .await?;
     reminders::after_withdrawal(state.store.as_ref(), session_id, now).await?;
-    Ok(Json(change))
+    Ok(Json(change.into()))
 }
 
 /// A walk as its patient sees it: the record, and when each of its checks opens (a page shows
 /// "opens at 14:35" rather than offering an answer the server would refuse).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MySession {
     #[serde(flatten)]
-    record: SessionRecord,
+    record: api::Session,
     /// The two-hour check can be answered from this instant on.
     two_hour_check_opens_at: DateTime<Utc>,
     /// The next-morning check can be answered from this instant on.
@@ -450,19 +563,41 @@ pub struct MySession {
 }
 
 /// The answer to "how is your pain now?".
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TwoHourAnswer {
     pain_after_2h: i64,
 }
 
 /// `POST /api/v1/me/sessions/{id}/two-hour-check`
+#[utoipa::path(
+    post,
+    path = "/me/sessions/{session_id}/two-hour-check",
+    tag = "patient",
+    summary = "Answer the two-hour pain check",
+    params(
+        ("session_id" = i64, Path, description = ""),
+    ),
+    request_body(content = TwoHourAnswer, example = json!({"pain_after_2h": 3})),
+    responses(
+        (status = 200, description = "Answered; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn answer_check(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(session_id): Path<i64>,
     Body(req): Body<TwoHourAnswer>,
-) -> ApiResult<Json<WithAdvice<SessionRecord>>> {
+) -> ApiResult<Json<WithAdvice<api::Session>>> {
     let patient = own_patient(&state, &user).await?;
     validate::score("pain_after_2h", Some(req.pain_after_2h))?;
     let now = state.clock.now();
@@ -482,13 +617,13 @@ pub async fn answer_check(
     let safety =
         red_flag_after_walk(&state, &patient, &answered, [answered.pain_after_2h], now).await?;
     Ok(Json(WithAdvice {
-        record: answered,
+        record: answered.into(),
         safety,
     }))
 }
 
 /// The answer to "how is your pain this morning?".
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NextMorningAnswer {
     pain_next_morning: i64,
@@ -497,12 +632,34 @@ pub struct NextMorningAnswer {
 /// `POST /api/v1/me/sessions/{id}/next-morning-check` — the morning after a walk (engine
 /// contract version 2): opens at 04:00 local the day after; a later answer is kept with its
 /// time; the same answer again is accepted, a different one is `409`.
+#[utoipa::path(
+    post,
+    path = "/me/sessions/{session_id}/next-morning-check",
+    tag = "patient",
+    summary = "Answer a walk's next-morning check: how is your pain this morning? Opens at 04:00 local the day after the walk (409 before); a later answer is kept with its time; idempotent (the same answer again 200, a different one 409)",
+    params(
+        ("session_id" = i64, Path, description = ""),
+    ),
+    request_body(content = NextMorningAnswer, example = json!({"pain_next_morning": 2})),
+    responses(
+        (status = 200, description = "Answered; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn answer_next_morning(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(session_id): Path<i64>,
     Body(req): Body<NextMorningAnswer>,
-) -> ApiResult<Json<WithAdvice<SessionRecord>>> {
+) -> ApiResult<Json<WithAdvice<api::Session>>> {
     let patient = own_patient(&state, &user).await?;
     validate::score("pain_next_morning", Some(req.pain_next_morning))?;
     let now = state.clock.now();
@@ -530,13 +687,13 @@ pub async fn answer_next_morning(
     )
     .await?;
     Ok(Json(WithAdvice {
-        record: answered,
+        record: answered.into(),
         safety,
     }))
 }
 
 /// A flare as the patient reports it.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportFlare {
     client_id: String,
@@ -546,11 +703,31 @@ pub struct ReportFlare {
 }
 
 /// `POST /api/v1/me/flares` — 201 when stored, 200 when already reported.
+#[utoipa::path(
+    post,
+    path = "/me/flares",
+    tag = "patient",
+    summary = "Report a flare (idempotent on client_id)",
+    request_body(content = ReportFlare, example = json!({"client_id": "flare-2026-11-08-0715", "started_at": "2026-11-08T07:15:00Z", "pain": 6, "notes": "Woke with a stiff lower back."})),
+    responses(
+        (status = 200, description = "Already reported; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Flare>),
+        (status = 201, description = "Stored; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Flare>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn report_flare(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Body(req): Body<ReportFlare>,
-) -> ApiResult<(StatusCode, Json<WithAdvice<FlareRecord>>)> {
+) -> ApiResult<(StatusCode, Json<WithAdvice<api::Flare>>)> {
     let patient = own_patient(&state, &user).await?;
     let now = state.clock.now();
     validate::client_id("client_id", &req.client_id)?;
@@ -576,18 +753,39 @@ pub async fn report_flare(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(WithAdvice { record, safety })))
+    Ok((
+        status,
+        Json(WithAdvice {
+            record: record.into(),
+            safety,
+        }),
+    ))
 }
 
 /// The plan over time and every weekly decision with its reasons.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct History {
-    patient: Patient,
-    plan_changes: Vec<PlanChange>,
-    reviews: Vec<Explained<ReviewRecord>>,
+    patient: api::Patient,
+    plan_changes: Vec<api::PlanChange>,
+    reviews: Vec<api::Review>,
 }
 
 /// `GET /api/v1/me/history`
+#[utoipa::path(
+    get,
+    path = "/me/history",
+    tag = "patient",
+    summary = "Plan changes and weekly decisions with reasons",
+    responses(
+        (status = 200, description = "History", body = History),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn history(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -612,20 +810,38 @@ pub async fn history(
         }
     }
     Ok(Json(History {
-        patient,
-        plan_changes,
-        reviews,
+        patient: patient.into(),
+        plan_changes: plan_changes
+            .into_iter()
+            .map(api::PlanChange::from)
+            .collect(),
+        reviews: reviews.into_iter().map(api::Review::from).collect(),
     }))
 }
 
 /// A one-time code for `stepwise band pair`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PairingCode {
     code: String,
     expires_at: DateTime<Utc>,
 }
 
 /// `POST /api/v1/me/pairing-codes`
+#[utoipa::path(
+    post,
+    path = "/me/pairing-codes",
+    tag = "patient",
+    summary = "A one-time code for `stepwise band pair`",
+    responses(
+        (status = 201, description = "Code", body = PairingCode),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn pairing_code(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -641,26 +857,60 @@ pub async fn pairing_code(
 }
 
 /// `GET /api/v1/me/devices`
+#[utoipa::path(
+    get,
+    path = "/me/devices",
+    tag = "patient",
+    summary = "The patient's paired bands",
+    responses(
+        (status = 200, description = "The patient's bands, removed ones included (with revoked_at)", body = Vec<api::Device>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn my_devices(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-) -> ApiResult<Json<Vec<Device>>> {
+) -> ApiResult<Json<Vec<api::Device>>> {
     let patient = own_patient(&state, &user).await?;
-    Ok(Json(state.store.devices(patient.id).await?))
+    let devices = state.store.devices(patient.id).await?;
+    Ok(Json(devices.into_iter().map(api::Device::from).collect()))
 }
 
 /// `DELETE /api/v1/me/devices/{device_id}` — removes one of the patient's bands: its
 /// collector's token stops working at once; what it uploaded stays. Answers the band as it is
 /// now; removing it again changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/me/devices/{device_id}",
+    tag = "patient",
+    summary = "Remove one of the patient's bands",
+    description = "Its collector's upload token stops working at once; what it uploaded stays. Removing it again changes nothing.",
+    params(
+        ("device_id" = i64, Path, description = "The band's id"),
+    ),
+    responses(
+        (status = 200, description = "The band, now removed", body = api::Device),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not a patient, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "The patient has no such band", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn remove_my_device(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(device_id): Path<i64>,
-) -> ApiResult<Json<Device>> {
+) -> ApiResult<Json<api::Device>> {
     let patient = own_patient(&state, &user).await?;
     let device = state
         .store
         .revoke_device(patient.id, device_id, state.clock.now())
         .await?;
-    Ok(Json(device))
+    Ok(Json(device.into()))
 }

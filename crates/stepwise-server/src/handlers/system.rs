@@ -13,7 +13,7 @@ use stepwise_engine::rules::{self, PLAN_FIELDS, RULE_FIELDS};
 use utoipa::OpenApi as _;
 
 use crate::error::ErrorBody;
-use crate::handlers::{account, collector, recovery, reminders};
+use crate::handlers::{account, collector, patient, recovery, reminders};
 use crate::state::AppState;
 
 /// The operations of `/api/v1` whose description is generated: each handler's
@@ -49,6 +49,18 @@ use crate::state::AppState;
         reminders::unsubscribe,
         reminders::patient_reminders,
         reminders::save_patient_settings,
+        patient::today,
+        patient::my_sessions,
+        patient::log_walk,
+        patient::correct_walk,
+        patient::withdraw_walk,
+        patient::answer_check,
+        patient::answer_next_morning,
+        patient::report_flare,
+        patient::history,
+        patient::pairing_code,
+        patient::my_devices,
+        patient::remove_my_device,
     ),
     components(schemas(ErrorBody))
 )]
