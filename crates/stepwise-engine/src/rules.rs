@@ -181,41 +181,6 @@ impl<T> Field<T> {
         }
     }
 
-    /// The field in `GET /api/v1/rules/schema`.
-    pub fn describe(&self) -> Value {
-        let mut out = json!({
-            "name": self.name,
-            "label": self.label,
-            "help": self.help,
-            "unit": self.unit,
-            "since_version": self.since_version,
-        });
-        match self.kind {
-            Kind::Integer {
-                min,
-                max,
-                at_least,
-                at_most,
-            } => {
-                out["type"] = json!("integer");
-                out["minimum"] = json!(min);
-                out["maximum"] = json!(max);
-                out["default"] = json!(self.default);
-                if let Some(name) = at_least {
-                    out["at_least"] = json!(format!("rules.{name}"));
-                }
-                if let Some(name) = at_most {
-                    out["at_most"] = json!(format!("rules.{name}"));
-                }
-            }
-            Kind::Boolean => {
-                out["type"] = json!("boolean");
-                out["default"] = json!(self.default != 0);
-            }
-        }
-        out
-    }
-
     /// The field as a JSON Schema property (for the OpenAPI document).
     pub fn json_schema(&self) -> Value {
         let mut description = self.label.to_string();
@@ -620,14 +585,6 @@ fn plan_field(name: &str) -> &'static Field<Plan> {
     }
 }
 
-/// `GET /api/v1/rules/schema`: both tables, for forms and other clients.
-pub fn schema() -> Value {
-    json!({
-        "rules": RULE_FIELDS.iter().map(Field::describe).collect::<Vec<_>>(),
-        "plan": PLAN_FIELDS.iter().map(Field::describe).collect::<Vec<_>>(),
-    })
-}
-
 /// A JSON Schema object with `fields` as its properties, every one of them `required` or
 /// none (for a partial body).
 pub fn json_schema<T>(fields: &[Field<T>], required: bool) -> Value {
@@ -804,27 +761,6 @@ mod tests {
             serde_json::from_str(r#"{"interval_s": 600, "sessions_per_week": 5}"#).unwrap();
         assert_eq!((plan.bouts, plan.rest_s), (2, 120));
         assert!(serde_json::from_str::<Plan>(r#"{"sessions_per_week": 5}"#).is_err());
-    }
-
-    #[test]
-    fn the_schema_lists_every_field_with_its_range() {
-        let schema = schema();
-        let rules = schema["rules"].as_array().unwrap();
-        assert_eq!(rules.len(), RULE_FIELDS.len());
-        let ceiling = rules
-            .iter()
-            .find(|f| f["name"] == "max_interval_s")
-            .unwrap();
-        assert_eq!(ceiling["minimum"], 1);
-        assert_eq!(ceiling["maximum"], 14400);
-        assert_eq!(ceiling["at_least"], "rules.min_interval_s");
-        let verified = rules
-            .iter()
-            .find(|f| f["name"] == "require_verified")
-            .unwrap();
-        assert_eq!(verified["type"], "boolean");
-        assert_eq!(verified["default"], false);
-        assert_eq!(schema["plan"][0]["at_most"], "rules.max_interval_s");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use stepwise_engine::rules::{self, PLAN_FIELDS, RULE_FIELDS};
+use stepwise_engine::rules::{self, Field, Kind, PLAN_FIELDS, RULE_FIELDS};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
@@ -61,6 +61,120 @@ impl PartialSchema for PlanPatch {
 }
 impl ToSchema for PlanPatch {}
 
+/// Every field of the rules and of the plan, in the order they are checked and shown
+/// (`GET /api/v1/rules/schema`): the care team's forms are built from it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldTables {
+    /// The rules' fields (`stepwise_engine::rules::RULE_FIELDS`).
+    pub rules: Vec<FieldDescription>,
+    /// The plan's fields (`stepwise_engine::rules::PLAN_FIELDS`).
+    pub plan: Vec<FieldDescription>,
+}
+
+impl FieldTables {
+    /// The engine's two tables.
+    pub fn of_engine() -> FieldTables {
+        FieldTables {
+            rules: RULE_FIELDS.iter().map(FieldDescription::from).collect(),
+            plan: PLAN_FIELDS.iter().map(FieldDescription::from).collect(),
+        }
+    }
+}
+
+/// One field of a table.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldDescription {
+    /// The field's JSON name.
+    pub name: &'static str,
+    /// Its JSON type.
+    #[serde(rename = "type")]
+    pub kind: FieldKind,
+    /// A short label a therapist can read.
+    pub label: &'static str,
+    /// What the value does, in a sentence (may be empty).
+    pub help: &'static str,
+    /// Shown beside the value: %, /10, points, a week, seconds or empty.
+    pub unit: &'static str,
+    /// The value a new clinic starts with.
+    pub default: FieldValue,
+    /// Integers: the smallest value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<i64>,
+    /// Integers: the largest value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<i64>,
+    /// Integers: a rules field the value may not be below, e.g. `rules.min_interval_s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<String>,
+    /// Integers: a rules field the value may not be above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<String>,
+    /// The review contract version that introduced the field.
+    pub since_version: u8,
+}
+
+/// A field's JSON type.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldKind {
+    /// A whole number within the field's range.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+}
+
+/// A field's value: a number or a yes/no.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FieldValue {
+    /// An integer field's value.
+    Integer(i64),
+    /// A boolean field's value.
+    Boolean(bool),
+}
+
+impl<T> From<&Field<T>> for FieldDescription {
+    fn from(field: &Field<T>) -> Self {
+        let rules_field = |name: Option<&str>| name.map(|name| format!("rules.{name}"));
+        let (kind, default, minimum, maximum, at_least, at_most) = match field.kind {
+            Kind::Integer {
+                min,
+                max,
+                at_least,
+                at_most,
+            } => (
+                FieldKind::Integer,
+                FieldValue::Integer(field.default),
+                Some(min),
+                Some(max),
+                rules_field(at_least),
+                rules_field(at_most),
+            ),
+            Kind::Boolean => (
+                FieldKind::Boolean,
+                FieldValue::Boolean(field.default != 0),
+                None,
+                None,
+                None,
+                None,
+            ),
+        };
+        FieldDescription {
+            name: field.name,
+            kind,
+            label: field.label,
+            help: field.help,
+            unit: field.unit,
+            default,
+            minimum,
+            maximum,
+            at_least,
+            at_most,
+            since_version: field.since_version,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +204,26 @@ mod tests {
         let patch = serde_json::to_value(RulesPatch::schema()).unwrap();
         assert!(patch.get("required").is_none());
         assert_eq!(patch["additionalProperties"], false);
+    }
+
+    #[test]
+    fn the_schema_lists_every_field_with_its_range() {
+        let schema = serde_json::to_value(FieldTables::of_engine()).unwrap();
+        let rules = schema["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), RULE_FIELDS.len());
+        let ceiling = rules
+            .iter()
+            .find(|f| f["name"] == "max_interval_s")
+            .unwrap();
+        assert_eq!(ceiling["minimum"], 1);
+        assert_eq!(ceiling["maximum"], 14400);
+        assert_eq!(ceiling["at_least"], "rules.min_interval_s");
+        let verified = rules
+            .iter()
+            .find(|f| f["name"] == "require_verified")
+            .unwrap();
+        assert_eq!(verified["type"], "boolean");
+        assert_eq!(verified["default"], false);
+        assert_eq!(schema["plan"][0]["at_most"], "rules.max_interval_s");
     }
 }

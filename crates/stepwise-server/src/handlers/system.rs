@@ -12,6 +12,7 @@ use stepwise_engine::rules::{self, PLAN_FIELDS, RULE_FIELDS};
 
 use utoipa::OpenApi as _;
 
+use crate::api::FieldTables;
 use crate::error::ErrorBody;
 use crate::handlers::{account, collector, patient, recovery, reminders};
 use crate::state::AppState;
@@ -61,6 +62,7 @@ use crate::state::AppState;
         patient::pairing_code,
         patient::my_devices,
         patient::remove_my_device,
+        rules_schema,
     ),
     components(schemas(ErrorBody))
 )]
@@ -176,8 +178,18 @@ pub async fn openapi() -> Response {
 /// `GET /api/v1/rules/schema` — every rules and plan field with its range, unit, default and
 /// label: the forms of the care team's pages are built from it. Public: it describes the
 /// product, not a patient.
-pub async fn rules_schema() -> Json<Value> {
-    Json(rules::schema())
+#[utoipa::path(
+    get,
+    path = "/rules/schema",
+    tag = "care team",
+    summary = "Every field of the progression rules and the walking plan: range, unit, default and a plain-language label (the table validation and the forms use); public",
+    responses(
+        (status = 200, description = "The rules' and the plan's fields, in the order they are checked and shown", body = FieldTables),
+    ),
+    security(),
+)]
+pub async fn rules_schema() -> Json<FieldTables> {
+    Json(FieldTables::of_engine())
 }
 
 /// `GET /api/docs` — renders the OpenAPI document in the browser with no external scripts.
