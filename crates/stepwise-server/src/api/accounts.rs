@@ -133,3 +133,53 @@ pub struct SafetyContact {
     /// What to do, in the clinic's words.
     pub text: Option<String>,
 }
+
+/// Who read or changed a patient's data, when, and how the request ended.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The user who asked.
+    pub actor_id: i64,
+    /// What, e.g. `read patient.timeline`, `write patient.rules`; for a refusal no handler
+    /// named, its method and path.
+    pub action: String,
+    /// Whose data.
+    pub patient_id: Option<i64>,
+    /// The asking user's clinic.
+    pub clinic_id: i64,
+    /// How the request ended; null for entries from before outcomes were recorded.
+    pub outcome: Option<AuditOutcome>,
+}
+
+/// How an audited request ended.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// It did what was asked (2xx).
+    Done,
+    /// Not the caller's to see or change (401, 403, 404): nothing was shown or changed.
+    Refused,
+    /// Refused as malformed or out of range (another 4xx): nothing was changed.
+    Invalid,
+    /// It failed inside the server (5xx).
+    Failed,
+}
+
+impl From<store::AuditEntry> for AuditEntry {
+    fn from(entry: store::AuditEntry) -> Self {
+        AuditEntry {
+            at: entry.at,
+            actor_id: entry.actor_id,
+            action: entry.action,
+            patient_id: entry.patient_id,
+            clinic_id: entry.clinic_id,
+            outcome: entry.outcome.map(|outcome| match outcome {
+                store::AuditOutcome::Done => AuditOutcome::Done,
+                store::AuditOutcome::Refused => AuditOutcome::Refused,
+                store::AuditOutcome::Invalid => AuditOutcome::Invalid,
+                store::AuditOutcome::Failed => AuditOutcome::Failed,
+            }),
+        }
+    }
+}

@@ -161,3 +161,27 @@ impl From<store::IngestSummary> for IngestSummary {
         }
     }
 }
+
+/// A patient's band data on one local day.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BandDay {
+    /// The local date.
+    pub date: chrono::NaiveDate,
+    /// Steps counted that day (where two bands counted a minute, the higher count).
+    pub steps: i64,
+    /// Minutes the band reported that day.
+    pub minutes_with_data: i64,
+    /// Minutes asleep in episodes that ended that day (a night belongs to the morning after).
+    pub sleep_min: i64,
+}
+
+impl From<store::BandDay> for BandDay {
+    fn from(day: store::BandDay) -> Self {
+        BandDay {
+            date: day.date,
+            steps: day.steps,
+            minutes_with_data: day.minutes_with_data,
+            sleep_min: day.sleep_min,
+        }
+    }
+}
