@@ -5,7 +5,8 @@
 //!
 //! Modules:
 //! - [`records`]: what the store keeps — patients, plans, walks, band minutes and days, sleep,
-//!   reviews, reminders' settings, audit entries — as plain Rust types.
+//!   reviews, reminders (their settings, messages and delivery log), audit entries — as plain
+//!   Rust types.
 //! - [`calendar`]: a patient's weeks and days in their IANA time zone, DST included.
 //! - [`walks`]: whether the band's minutes confirm logged walks.
 #![warn(missing_docs)]
