@@ -9,8 +9,10 @@
 //!   Rust types.
 //! - [`calendar`]: a patient's weeks and days in their IANA time zone, DST included.
 //! - [`walks`]: whether the band's minutes confirm logged walks.
+//! - [`words`]: a weekly review's reasons in its reader's words.
 #![warn(missing_docs)]
 
 pub mod calendar;
 pub mod records;
 pub mod walks;
+pub mod words;

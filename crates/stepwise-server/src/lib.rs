@@ -25,7 +25,6 @@ pub mod report;
 pub mod safety;
 pub mod state;
 pub mod validate;
-pub mod views;
 pub mod web;
 pub mod weekly;
 

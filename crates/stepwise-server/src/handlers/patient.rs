@@ -21,8 +21,8 @@ use crate::safety::{self, SafetyAdvice};
 use crate::state::AppState;
 use crate::validate;
 use crate::validate::parse_zone;
-use crate::views::{Explained, in_words};
 use stepwise_care::calendar::{day_start, local_day, monday_of, week_bounds};
+use stepwise_care::words::{Explained, in_words};
 use stepwise_engine::Reader;
 use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
 

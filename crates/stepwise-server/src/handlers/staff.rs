@@ -27,9 +27,9 @@ use crate::report::{Attention, attention};
 use crate::state::AppState;
 use crate::validate;
 use crate::validate::parse_zone;
-use crate::views::Explained;
 use crate::weekly::{ReplayedWeek, replay, review_week};
 use stepwise_care::calendar::{last_complete_week, local_day, monday_of};
+use stepwise_care::words::Explained;
 use stepwise_engine::{Reader, spoken_duration};
 use stepwise_store::BandDay;
 

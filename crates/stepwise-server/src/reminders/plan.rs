@@ -15,8 +15,8 @@ use stepwise_engine::checks::{
     NEXT_MORNING_DEFAULT, NEXT_MORNING_LIFE, NEXT_MORNING_OPENS, TWO_HOUR_CHECK,
 };
 
-use crate::views::{in_words, reason_texts};
 use stepwise_care::calendar::{local_day, local_instant};
+use stepwise_care::words::{in_words, reason_texts};
 
 /// The follow-up comes this long after the first check, when still unanswered.
 pub const FOLLOW_UP_DELAY: TimeDelta = TimeDelta::hours(1);

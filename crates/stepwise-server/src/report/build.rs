@@ -34,9 +34,9 @@ use stepwise_store::{
 
 use super::attention;
 use super::model::*;
-use crate::views::reason_texts;
 use crate::weekly::verify_sessions;
 use stepwise_care::calendar::{day_start, local_day, monday_of};
+use stepwise_care::words::reason_texts;
 use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
 use stepwise_engine::exact_duration;
 
