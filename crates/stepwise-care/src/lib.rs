@@ -8,11 +8,13 @@
 //!   reviews, reminders (their settings, messages and delivery log), audit entries — as plain
 //!   Rust types.
 //! - [`calendar`]: a patient's weeks and days in their IANA time zone, DST included.
+//! - [`report`]: the pre-visit report's figures and the care team's attention rules.
 //! - [`walks`]: whether the band's minutes confirm logged walks.
 //! - [`words`]: a weekly review's reasons in its reader's words.
 #![warn(missing_docs)]
 
 pub mod calendar;
 pub mod records;
+pub mod report;
 pub mod walks;
 pub mod words;

@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
-use super::model::Report;
 use super::page::decision_words;
+use stepwise_care::report::Report;
 
 /// One row per walk in the window, oldest first; the last column is the start in the
 /// patient's local time.
