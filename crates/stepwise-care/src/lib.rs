@@ -8,6 +8,7 @@
 //!   reviews, reminders (their settings, messages and delivery log), audit entries — as plain
 //!   Rust types.
 //! - [`calendar`]: a patient's weeks and days in their IANA time zone, DST included.
+//! - [`reminders`]: which reminders a patient is owed, when, and what they say.
 //! - [`report`]: the pre-visit report's figures and the care team's attention rules.
 //! - [`walks`]: whether the band's minutes confirm logged walks.
 //! - [`words`]: a weekly review's reasons in its reader's words.
@@ -15,6 +16,7 @@
 
 pub mod calendar;
 pub mod records;
+pub mod reminders;
 pub mod report;
 pub mod walks;
 pub mod words;
