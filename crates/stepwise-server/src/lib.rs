@@ -10,7 +10,6 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod clock;
-pub mod demo;
 pub mod error;
 pub mod handlers;
 pub mod jobs;
