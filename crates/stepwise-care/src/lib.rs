@@ -5,11 +5,18 @@
 //!
 //! Modules:
 //! - [`records`]: what the store keeps — patients, plans, walks, band minutes and days, sleep,
-//!   reviews, reminders' settings, audit entries — as plain Rust types.
+//!   reviews, reminders (their settings, messages and delivery log), audit entries — as plain
+//!   Rust types.
 //! - [`calendar`]: a patient's weeks and days in their IANA time zone, DST included.
+//! - [`reminders`]: which reminders a patient is owed, when, and what they say.
+//! - [`report`]: the pre-visit report's figures and the care team's attention rules.
 //! - [`walks`]: whether the band's minutes confirm logged walks.
+//! - [`words`]: a weekly review's reasons in its reader's words.
 #![warn(missing_docs)]
 
 pub mod calendar;
 pub mod records;
+pub mod reminders;
+pub mod report;
 pub mod walks;
+pub mod words;

@@ -11,7 +11,6 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod clock;
-pub mod demo;
 pub mod error;
 pub mod handlers;
 pub mod jobs;
@@ -26,7 +25,6 @@ pub mod report;
 pub mod safety;
 pub mod state;
 pub mod validate;
-pub mod views;
 pub mod web;
 pub mod weekly;
 

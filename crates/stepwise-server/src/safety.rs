@@ -16,7 +16,7 @@ use stepwise_store::{Clinic, FlareRecord, Patient, SafetyContact, SessionRecord,
 
 use crate::error::ApiResult;
 use crate::validate::parse_zone;
-use crate::{reminders, weekly};
+use crate::weekly;
 use stepwise_care::calendar::local_day;
 
 /// A red flag found in a report: its pain and the patient's alert level.
@@ -57,7 +57,7 @@ pub async fn after_walk(
         return Ok(None);
     };
     let tz = parse_zone("timezone", &patient.timezone)?;
-    let alert = reminders::plan::red_flag_alert(tz, patient, session, found.pain, now);
+    let alert = stepwise_care::reminders::red_flag_alert(tz, patient, session, found.pain, now);
     weekly::escalate_now(
         store,
         patient,

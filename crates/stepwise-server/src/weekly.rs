@@ -23,9 +23,9 @@ use stepwise_store::{
 use crate::error::{ApiError, ApiResult};
 use crate::reminders;
 use crate::validate::parse_zone;
-use crate::views::{self, Explained};
 use stepwise_care::calendar::{last_complete_week, local_day, monday_of, week_bounds};
 use stepwise_care::walks;
+use stepwise_care::words::{self, Explained};
 use stepwise_engine::Reader;
 
 /// How many missed weeks one run catches up on per patient (after downtime).
@@ -495,13 +495,13 @@ pub fn replay(
         };
         let would_be = review(rules, &plan, &stored.evidence, &history)?;
         interval = would_be.interval_s;
-        let would_be = views::for_therapist(would_be, rules, &stored.evidence, &history);
+        let would_be = words::for_therapist(would_be, rules, &stored.evidence, &history);
         history.push(would_be.inner.decision);
         weeks.push(ReplayedWeek {
             week_start: stored.week_start,
             was: Explained {
                 inner: stored.output.clone(),
-                reason_texts: views::reason_texts(stored, Reader::Therapist),
+                reason_texts: words::reason_texts(stored, Reader::Therapist),
             },
             would_be,
         });

@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use stepwise_engine::{Decision, ReasonCode, Said};
-use stepwise_server::report::charts::{interval_chart, pain_chart, sleep_chart, steps_chart};
-use stepwise_server::report::csv::{daily_csv, decisions_csv, sessions_csv};
-use stepwise_server::report::{
+use stepwise_care::report::{
     AdherenceReport, Attention, ChecksReport, DataPeriod, DecisionRow, IntervalReport,
     OutcomeTrend, PainLimits, PainWeek, Report, ReportPatient, Trend, VerificationReport, WalkRow,
     WeekAdherence,
 };
+use stepwise_engine::{Decision, ReasonCode, Said};
+use stepwise_server::report::charts::{interval_chart, pain_chart, sleep_chart, steps_chart};
+use stepwise_server::report::csv::{daily_csv, decisions_csv, sessions_csv};
 use stepwise_store::BandDay;
 use stepwise_store::{FlareRecord, NewFlare, PlanChange, PlanChangeSource, WalkingPlan};
 

@@ -8,12 +8,12 @@ use std::process::{Command, Output};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
-use stepwise_engine::Decision;
-use stepwise_server::report::fhir::{self, LOINC, OBSERVATION_CATEGORY, PAIN_TIMING, UCUM};
-use stepwise_server::report::{
+use stepwise_care::report::{
     AdherenceReport, ChecksReport, DataPeriod, DecisionRow, IntervalReport, PainLimits, PainWeek,
     Report, ReportPatient, Trend, VerificationReport, WalkRow, WeekAdherence,
 };
+use stepwise_engine::Decision;
+use stepwise_server::report::fhir::{self, LOINC, OBSERVATION_CATEGORY, PAIN_TIMING, UCUM};
 use stepwise_store::BandDay;
 use stepwise_store::{PlanChange, PlanChangeSource, WalkingPlan};
 

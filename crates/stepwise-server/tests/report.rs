@@ -631,7 +631,7 @@ async fn pre_visit_list_judges_only_what_is_due_and_keeps_acknowledged_escalatio
     let tz = chrono_tz::Europe::London;
     let from = chrono::NaiveDate::from_ymd_opt(2026, 10, 20).unwrap();
     let to = chrono::NaiveDate::from_ymd_opt(2026, 11, 18).unwrap();
-    let loaded = stepwise_server::report::build::load(
+    let loaded = stepwise_server::report::load(
         store,
         store.patient(pid).await.unwrap(),
         tz,

@@ -6,12 +6,13 @@ use sqlx::any::AnyRow;
 use stepwise_engine::Decision;
 
 use crate::db::{Key, On, SqlStore, Tx, insert_once};
+use crate::model::NewReminder;
 use crate::model::{
     Id, NewOutcome, NewReview, OutcomeKind, OutcomeRecord, PlanChangeSource, ReviewOutcome,
     ReviewRecord,
 };
 use crate::patients::{insert_plan_change, lock_patient};
-use crate::reminders::{NewReminder, insert_reminder};
+use crate::reminders::insert_reminder;
 use crate::values::{Cells, corrupt, day_text, parse_day, secs, to_json};
 use crate::{StoreError, StoreResult};
 

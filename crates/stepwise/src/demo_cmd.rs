@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Args, FromArgMatches};
+use stepwise_demo::{DEFAULT_SEED, DEMO_PASSWORD, DemoLogins};
 use stepwise_server::AppState;
 use stepwise_server::clock::SystemClock;
-use stepwise_server::demo::{DEFAULT_SEED, DEMO_PASSWORD, DemoLogins};
 use stepwise_store::Role;
 
 use crate::serve_cmd::{ServeArgs, runtime, stopped};
@@ -89,7 +89,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             );
         }
         let started = Instant::now();
-        let logins = stepwise_server::demo::seed(store.as_ref(), chrono::Utc::now(), args.seed)
+        let logins = stepwise_demo::seed(store.as_ref(), chrono::Utc::now(), args.seed)
             .await
             .context("seeding the demo clinic")?;
         let seeded = started.elapsed();

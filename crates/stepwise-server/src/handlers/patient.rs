@@ -22,8 +22,8 @@ use crate::safety::{self, SafetyAdvice};
 use crate::state::AppState;
 use crate::validate;
 use crate::validate::parse_zone;
-use crate::views::{Explained, in_words};
 use stepwise_care::calendar::{day_start, local_day, monday_of, week_bounds};
+use stepwise_care::words::{Explained, in_words};
 use stepwise_engine::Reader;
 use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
 
@@ -105,7 +105,7 @@ pub async fn today(
     let morning_checks_due = recent
         .iter()
         .filter(|s| {
-            let opens = reminders::plan::next_morning_opens(tz, s);
+            let opens = stepwise_care::reminders::next_morning_opens(tz, s);
             s.pain_next_morning.is_none() && opens <= now && now < opens + CHECK_LISTED_FOR
         })
         .cloned()
@@ -390,7 +390,7 @@ fn my_session(tz: chrono_tz::Tz, record: SessionRecord, now: DateTime<Utc>) -> M
     let until = correctable_until(tz, &record);
     MySession {
         two_hour_check_opens_at: record.logged.ended_at + TWO_HOUR_CHECK_OPENS,
-        next_morning_check_opens_at: reminders::plan::next_morning_opens(tz, &record),
+        next_morning_check_opens_at: stepwise_care::reminders::next_morning_opens(tz, &record),
         correctable_until: (now < until).then_some(until),
         record: record.into(),
     }
@@ -665,7 +665,7 @@ pub async fn answer_next_morning(
     let now = state.clock.now();
     let tz = parse_zone("timezone", &patient.timezone)?;
     let session = state.store.session(patient.id, session_id).await?;
-    let opens = reminders::plan::next_morning_opens(tz, &session);
+    let opens = stepwise_care::reminders::next_morning_opens(tz, &session);
     if session.pain_next_morning.is_none() && now < opens {
         return Err(ApiError::Conflict(format!(
             "the next-morning check for this walk opens on {} at {}",

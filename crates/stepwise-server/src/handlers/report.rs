@@ -18,12 +18,12 @@ use crate::auth::AuthUser;
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
 use crate::json::Body;
-use crate::report::build::load;
-use crate::report::{Report, attention, charts, csv, fhir, page};
+use crate::report::{charts, csv, fhir, load, page};
 use crate::state::AppState;
 use crate::validate;
 use crate::validate::parse_zone;
 use stepwise_care::calendar::local_day;
+use stepwise_care::report::{Report, attention};
 
 /// Days a report covers by default: the 30 days before the visit.
 pub const DEFAULT_WINDOW_DAYS: u64 = 30;
@@ -285,7 +285,7 @@ pub struct VisitRow {
     interval_start_s: i64,
     interval_end_s: i64,
     open_escalations: usize,
-    attention: Vec<crate::report::Attention>,
+    attention: Vec<stepwise_care::report::Attention>,
     summary: String,
 }
 
@@ -333,7 +333,7 @@ pub async fn clinic_visits(
         .await
         .into_iter()
         .collect::<ApiResult<Vec<VisitRow>>>()?;
-    // The one attention ranking (report::attention), then the earlier visit, then the name.
+    // The one attention ranking (stepwise_care::report::attention), then the earlier visit, then the name.
     rows.sort_by(|a, b| {
         attention::compare(&a.attention, &b.attention)
             .then_with(|| (a.next_visit, &a.display_name).cmp(&(b.next_visit, &b.display_name)))

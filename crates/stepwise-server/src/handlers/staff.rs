@@ -22,14 +22,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::handlers::patient::DateRange;
 use crate::handlers::patient::MAX_LOG_DELAY;
 use crate::json::{Body, parse};
-use crate::report::build::load;
-use crate::report::{Attention, attention};
+use crate::report::load;
 use crate::state::AppState;
 use crate::validate;
 use crate::validate::parse_zone;
-use crate::views::Explained;
 use crate::weekly::{ReplayedWeek, replay, review_week};
 use stepwise_care::calendar::{last_complete_week, local_day, monday_of};
+use stepwise_care::report::{Attention, attention};
+use stepwise_care::words::Explained;
 use stepwise_engine::{Reader, spoken_duration};
 use stepwise_store::BandDay;
 

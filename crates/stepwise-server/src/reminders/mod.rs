@@ -1,4 +1,5 @@
-//! Reminders: what is scheduled when (see [`plan`]), and the scheduler inside
+//! Reminders: their scheduling (what is scheduled when is planned by the pure
+//! [`stepwise_care::reminders`], imported here as `plan`) and the scheduler inside
 //! `stepwise serve` that sends them by Web Push.
 //!
 //! The scheduler claims due reminders in small batches under a lease
@@ -10,8 +11,6 @@
 //! push service's `Retry-After` when that is later, up to [`ReminderConfig::max_attempts`];
 //! then it fails with the reason. An instance that dies mid-batch leaves its claims to
 //! expire; another instance then sends them.
-
-pub mod plan;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -32,6 +31,7 @@ use crate::error::ApiResult;
 use crate::push::{Notice, Pusher, SendReport};
 use crate::validate::parse_zone;
 use stepwise_care::calendar::last_complete_week;
+use stepwise_care::reminders as plan;
 
 /// How the scheduler paces itself.
 #[derive(Debug, Clone)]

@@ -23,8 +23,8 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::model::Report;
 use stepwise_care::calendar::local_day;
+use stepwise_care::report::Report;
 
 /// Width of the drawing, in SVG user units.
 const WIDTH: u32 = 640;

@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
-use super::model::Report;
 use super::page::decision_words;
+use stepwise_care::report::Report;
 
 /// One row per walk in the window, oldest first; the last column is the start in the
 /// patient's local time.
@@ -120,7 +120,7 @@ pub fn decisions_csv(report: &Report) -> String {
                 .map(|r| code_name(r.code))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let messages = crate::views::in_words(&d.reasons);
+            let messages = stepwise_care::words::in_words(&d.reasons);
             vec![
                 d.review_id.to_string(),
                 date(d.week_start),

@@ -39,8 +39,8 @@ use sha2::{Digest, Sha256};
 use stepwise_engine::checks::TWO_HOUR_CHECK;
 use stepwise_store::{Id, WalkingPlan};
 
-use super::model::{Report, WalkRow};
 use stepwise_care::calendar::day_start;
+use stepwise_care::report::{Report, WalkRow};
 use stepwise_store::BandDay;
 
 /// LOINC's system URI.

@@ -11,7 +11,7 @@ use stepwise_engine::Decision;
 use stepwise_engine::exact_duration;
 
 use super::charts;
-use super::model::{Report, Trend, percent};
+use stepwise_care::report::{Report, Trend, percent};
 
 /// A weekly decision in words, as the staff pages say it.
 pub fn decision_words(decision: Decision) -> &'static str {

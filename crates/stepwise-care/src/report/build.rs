@@ -1,6 +1,6 @@
-//! Computing a report: [`load`] gathers a patient's data for a window from the store, and
-//! [`build`] turns it into a [`Report`] with the engine's adherence maths — a pure function, so
-//! the figures can be checked against a hand-computed fixture.
+//! Computing a report: [`build`] turns a patient's data for a window ([`Inputs`], which the
+//! server loads from the store) into a [`Report`] with the engine's adherence maths — a pure
+//! function, so the figures can be checked against a hand-computed fixture.
 //!
 //! Definitions (all dates are the patient's local dates):
 //! - **Prescribed sessions** of a week are `sessions_per_week` of the current plan, pro-rated
@@ -19,7 +19,7 @@
 //! - **Two-hour checks** count as missed only once their time has passed unanswered (see
 //!   [`ChecksReport`]); a week is **complete** once it has ended (local time) — only complete
 //!   weeks raise adherence attention items.
-//! - **Attention** items and their order come from [`super::attention`].
+//! - **Attention** items and their order come from [`attention`].
 
 use std::collections::BTreeMap;
 
@@ -27,16 +27,14 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use stepwise_engine::adherence::{Adherence, Verification, answered_share, days_with_data};
 use stepwise_engine::{Decision, Reader, Rules};
-use stepwise_store::{
-    BandDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewRecord, SessionRecord, Store,
-    StoreResult,
-};
 
 use super::attention;
 use super::model::*;
-use crate::views::reason_texts;
-use crate::weekly::verify_sessions;
-use stepwise_care::calendar::{day_start, local_day, monday_of};
+use crate::calendar::{day_start, local_day, monday_of};
+use crate::records::{
+    BandDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewRecord, SessionRecord,
+};
+use crate::words::reason_texts;
 use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
 use stepwise_engine::exact_duration;
 
@@ -79,49 +77,6 @@ pub struct Inputs {
     pub outcomes: Vec<OutcomeRecord>,
     /// The rules in force (their pain limits).
     pub rules: Rules,
-}
-
-/// Gathers a patient's data for `[from, to]` and builds the report. With `verify`, each walk
-/// is checked against the band's minute steps (a query per walk).
-pub async fn load(
-    store: &dyn Store,
-    patient: Patient,
-    tz: Tz,
-    (from, to): (NaiveDate, NaiveDate),
-    now: DateTime<Utc>,
-    verify: bool,
-) -> StoreResult<Report> {
-    let (start, end) = (day_start(tz, from), day_start(tz, to + Days::new(1)));
-    let sessions = store.sessions_between(patient.id, start, end).await?;
-    let verifications = if verify {
-        Some(verify_sessions(store, patient.id, &sessions).await?)
-    } else {
-        None
-    };
-    let inputs = Inputs {
-        flares: store.flares_between(patient.id, start, end).await?,
-        plan_history: store.plan_history(patient.id).await?,
-        reviews: store
-            .reviews_for_report(patient.id, monday_of(from), to)
-            .await?,
-        band_days: store.band_days(patient.id, from, to).await?,
-        band_paired_at: store
-            .devices(patient.id)
-            .await?
-            .iter()
-            .map(|d| d.paired_at)
-            .min(),
-        outcomes: store.outcomes(patient.id).await?,
-        rules: store.current_rules(patient.id).await?.rules,
-        patient,
-        tz,
-        from,
-        to,
-        now,
-        sessions,
-        verifications,
-    };
-    Ok(build(inputs))
 }
 
 /// Computes the report (pure).

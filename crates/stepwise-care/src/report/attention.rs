@@ -34,9 +34,9 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use stepwise_engine::Decision;
-use stepwise_store::{BandDay, FlareRecord};
 
 use super::model::*;
+use crate::records::{BandDay, FlareRecord};
 
 /// A rise in weekly mean pain two hours after that needs a look (NRS points).
 pub const PAIN_RISE: f64 = 1.0;
@@ -343,8 +343,8 @@ pub fn window_from(to: NaiveDate, days: u64) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::NewFlare;
     use chrono::TimeZone;
-    use stepwise_store::NewFlare;
 
     fn date(m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, m, d).unwrap()

@@ -7,6 +7,7 @@
 //! Everything goes through the [`Store`] and the server's own functions (invites, pairing,
 //! reminder scheduling, weekly reviews), never through SQL. Randomness comes from a small
 //! xorshift generator seeded by the caller, so a seed gives the same stories every run.
+#![warn(missing_docs)]
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
@@ -16,13 +17,13 @@ use stepwise_store::{
     SleepEpisode, SleepStage, StepSample, Store,
 };
 
-use crate::auth::{hash_code, hash_password, hash_token};
-use crate::validate::parse_zone;
-use crate::weekly::review_week;
-use crate::{reminders, safety};
 use stepwise_care::calendar::{
     days_touched, last_complete_week, local_day, local_instant, monday_of, week_bounds,
 };
+use stepwise_server::auth::{hash_code, hash_password, hash_token};
+use stepwise_server::validate::parse_zone;
+use stepwise_server::weekly::review_week;
+use stepwise_server::{reminders, safety};
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "demo-password";

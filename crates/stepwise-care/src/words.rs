@@ -1,11 +1,12 @@
-//! What the API shows a reader, made from store rows and engine output: today, a weekly
+//! What a reader is shown, made from stored records and engine output: today, a weekly
 //! review with its reasons in the reader's words (the patient's in the app and their
 //! notifications, the care team's on staff pages and in reports). The words themselves live
 //! in the engine (`stepwise_engine::reasons`), made from each reason's code and figures.
 
 use serde::Serialize;
 use stepwise_engine::{Reader, Review, Said, explain};
-use stepwise_store::ReviewRecord;
+
+use crate::records::ReviewRecord;
 
 /// `inner` (a stored review or an engine output) with `reason_texts`: its reasons, in the
 /// same order, in the words for one reader.

@@ -3,20 +3,20 @@
 //! reminder is at 07:30 on both sides of a DST change; a time the clocks skip fires at the
 //! first time after the gap, and a time they read twice fires at the first reading.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Timelike, Utc};
-use chrono_tz::Tz;
-use stepwise_engine::{Decision, Reader, spoken_duration};
-use stepwise_store::{
+use crate::records::{
     BandSilence, FlareRecord, NewReminder, Patient, QuietHours, ReminderKind, ReminderMessage,
     ReminderSettings, ReviewRecord, SessionRecord,
 };
+use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Timelike, Utc};
+use chrono_tz::Tz;
+use stepwise_engine::{Decision, Reader, spoken_duration};
 
 use stepwise_engine::checks::{
     NEXT_MORNING_DEFAULT, NEXT_MORNING_LIFE, NEXT_MORNING_OPENS, TWO_HOUR_CHECK,
 };
 
-use crate::views::{in_words, reason_texts};
-use stepwise_care::calendar::{local_day, local_instant};
+use crate::calendar::{local_day, local_instant};
+use crate::words::{in_words, reason_texts};
 
 /// The follow-up comes this long after the first check, when still unanswered.
 pub const FOLLOW_UP_DELAY: TimeDelta = TimeDelta::hours(1);
@@ -420,8 +420,8 @@ fn news(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::{ClockTime, NewSession, WalkingPlan};
     use chrono::{NaiveTime, TimeZone, Weekday};
-    use stepwise_store::{ClockTime, NewSession, WalkingPlan};
 
     fn at(tz: Tz, y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         tz.with_ymd_and_hms(y, m, d, h, min, 0)
@@ -448,7 +448,7 @@ mod tests {
                 sessions_per_week: 5,
             },
             frozen: false,
-            created_at: Utc::now(),
+            created_at: Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap(),
             next_visit: None,
         }
     }

@@ -4,9 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use stepwise_engine::{Decision, Said};
-use stepwise_store::{FlareRecord, Id, PlanChange, WalkingPlan};
 
-use stepwise_store::BandDay;
+use crate::records::{BandDay, FlareRecord, Id, PlanChange, WalkingPlan};
 
 /// One patient's report over `[from, to]` (local dates, both included).
 #[derive(Debug, Clone, Serialize)]
@@ -21,7 +20,7 @@ pub struct Report {
     pub generated_at: DateTime<Utc>,
     /// A short plain-language summary.
     pub summary: String,
-    /// What needs a look, most urgent first (see [`super::attention`]).
+    /// What needs a look, most urgent first (see the `attention` module).
     pub attention: Vec<Attention>,
     /// Sessions done against prescribed, per week and overall.
     pub adherence: AdherenceReport,
@@ -76,7 +75,7 @@ pub struct Attention {
     /// Stable code, most urgent first: `open_escalation`, `flares`, `pain_limit_breaches`,
     /// `missed_two_hour_checks`, `low_adherence`, `band_silence`, `rising_pain`,
     /// `falling_adherence`, `falling_sleep`, `falling_steps`, `acknowledged_escalation`
-    /// (see [`super::attention::ORDER`]).
+    /// (see `attention::ORDER`).
     pub code: &'static str,
     /// How pressing: `urgent` (an open escalation: changes are paused), `soon` (the patient
     /// is hurting or not doing the programme as planned), `note` (a trend, or an escalation
