@@ -9,7 +9,7 @@ use stepwise_store as store;
 use utoipa::ToSchema;
 
 use super::fields::Rules;
-use crate::views::Explained;
+use stepwise_care::words::Explained;
 
 /// One reason of a decision in the words of one reader.
 #[derive(Debug, Clone, Serialize, ToSchema)]
