@@ -44,7 +44,8 @@ use crate::handlers::{account, collector, patient, recovery, staff, system};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
 pub use crate::state::{AppState, Config, ConnectionLimits, ReadTimeouts};
 
-/// The route table. Every route of `/api/v1` is described in `openapi.json`.
+/// The route table. Every route of `/api/v1` is described in the generated OpenAPI document
+/// (`handlers::system::ApiDoc`; a test checks both name the same routes).
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/auth/login", post(account::login))

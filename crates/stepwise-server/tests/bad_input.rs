@@ -2,8 +2,8 @@
 //! example spoiled in each way a client (or an attacker) may spoil it, and must refuse it
 //! with a JSON 4xx that names the field at fault, storing nothing.
 //!
-//! The mutations are generated from `openapi.json`, so an operation added later is covered
-//! as soon as it is documented:
+//! The mutations are generated from the served OpenAPI document (`/api/openapi.json`), so an
+//! operation added later is covered as soon as it is documented:
 //!
 //! * **Examples.** Each operation's `requestBody.content["application/json"].example` is a
 //!   valid body holding every documented property (so each is spoiled; [`NOT_IN_EXAMPLE`]
@@ -537,7 +537,7 @@ async fn every_spoiled_body_is_refused_naming_its_field_and_storing_nothing(back
         let content = &op["requestBody"]["content"]["application/json"];
         let Some(example) = content.get("example") else {
             wrong.push(format!(
-                "{method} {path}: no example request body in openapi.json"
+                "{method} {path}: no example request body in the OpenAPI document"
             ));
             continue;
         };

@@ -949,7 +949,7 @@ async fn role_matrix(backend: Backend) {
         ));
     }
     table.clear();
-    // The matrix covers the whole API: every operation openapi.json documents was tried by
+    // The matrix covers the whole API: every operation the OpenAPI document describes was tried by
     // every actor (a new endpoint without its row fails here).
     let tried: Vec<(Method, String)> = rows
         .iter()

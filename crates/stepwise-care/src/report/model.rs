@@ -9,6 +9,7 @@ use crate::records::{BandDay, FlareRecord, Id, PlanChange, WalkingPlan};
 
 /// One patient's report over `[from, to]` (local dates, both included).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::Report))]
 pub struct Report {
     /// Who.
     pub patient: ReportPatient,
@@ -35,16 +36,19 @@ pub struct Report {
     /// Mean pain before and two hours after, per week.
     pub pain_weeks: Vec<PainWeek>,
     /// Flares in the window.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub flares: Vec<FlareRecord>,
     /// The interval over the window with every change and its reason.
     pub interval: IntervalReport,
     /// The plan in force now.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub plan: WalkingPlan,
     /// The pain limits of the rules in force now (the pain chart draws them).
     pub limits: PainLimits,
     /// Weekly decisions of weeks in the window, with reasons.
     pub decisions: Vec<DecisionRow>,
     /// Band data per local day (days with data only).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub daily: Vec<BandDay>,
     /// Daily steps: the window's first week against its last.
     pub steps_trend: Trend,
@@ -58,6 +62,7 @@ pub struct Report {
 
 /// The patient, as the report names them.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::ReportPatient))]
 pub struct ReportPatient {
     /// User id.
     pub id: Id,
@@ -71,17 +76,21 @@ pub struct ReportPatient {
 
 /// An attention item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::Attention))]
 pub struct Attention {
     /// Stable code, most urgent first: `open_escalation`, `flares`, `pain_limit_breaches`,
     /// `missed_two_hour_checks`, `low_adherence`, `band_silence`, `rising_pain`,
     /// `falling_adherence`, `falling_sleep`, `falling_steps`, `acknowledged_escalation`
     /// (see `attention::ORDER`).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub code: &'static str,
     /// How pressing: `urgent` (an open escalation: changes are paused), `soon` (the patient
     /// is hurting or not doing the programme as planned), `note` (a trend, or an escalation
     /// already acknowledged).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub level: &'static str,
     /// A short name in words, e.g. "Missed checks" (lists show it as a badge).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub title: &'static str,
     /// Plain-language text: what and why.
     pub message: String,
@@ -89,6 +98,7 @@ pub struct Attention {
 
 /// The pain limits of the rules (0–10): above them a walk is a breach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::PainLimits))]
 pub struct PainLimits {
     /// Highest pain during the walk.
     pub during_max: i64,
@@ -98,6 +108,7 @@ pub struct PainLimits {
 
 /// Adherence in the window.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::AdherenceReport))]
 pub struct AdherenceReport {
     /// Per local week overlapping the window, oldest first.
     pub weeks: Vec<WeekAdherence>,
@@ -113,6 +124,7 @@ pub struct AdherenceReport {
 
 /// One week's adherence.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::WeekAdherence))]
 pub struct WeekAdherence {
     /// Monday of the week.
     pub week_start: NaiveDate,
@@ -134,6 +146,7 @@ pub struct WeekAdherence {
 
 /// Band confirmation of walks.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::VerificationReport))]
 pub struct VerificationReport {
     /// Walks in the window.
     pub walks: u32,
@@ -149,6 +162,7 @@ pub struct VerificationReport {
 
 /// Days with band data in one 30-day period.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::DataPeriod))]
 pub struct DataPeriod {
     /// First day.
     pub from: NaiveDate,
@@ -163,6 +177,7 @@ pub struct DataPeriod {
 /// it is **missed** only when that has passed without an answer. Checks not open yet, or
 /// open and still listed, are **waiting** and count neither way.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::ChecksReport))]
 pub struct ChecksReport {
     /// Walks in the window.
     pub walks: u32,
@@ -178,6 +193,7 @@ pub struct ChecksReport {
 
 /// One walk.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::WalkRow))]
 pub struct WalkRow {
     /// Session id.
     pub session_id: Id,
@@ -209,6 +225,7 @@ pub struct WalkRow {
 
 /// Mean pain of one week's walks.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::PainWeek))]
 pub struct PainWeek {
     /// Monday of the week.
     pub week_start: NaiveDate,
@@ -220,23 +237,27 @@ pub struct PainWeek {
 
 /// The interval's course.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::IntervalReport))]
 pub struct IntervalReport {
     /// Interval at the start of the window, seconds.
     pub start_s: i64,
     /// Interval at the end of the window, seconds.
     pub end_s: i64,
     /// Changes within the window, oldest first.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub changes: Vec<PlanChange>,
 }
 
 /// A weekly decision.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::DecisionRow))]
 pub struct DecisionRow {
     /// Review id.
     pub review_id: Id,
     /// Monday of the reviewed week.
     pub week_start: NaiveDate,
     /// The decision.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub decision: Decision,
     /// Interval before, seconds.
     pub previous_interval_s: i64,
@@ -245,6 +266,7 @@ pub struct DecisionRow {
     /// Whether it changed the plan.
     pub applied: bool,
     /// Why, in the care team's words.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub reasons: Vec<Said>,
     /// For an escalation: when a therapist acknowledged it.
     pub acknowledged_at: Option<DateTime<Utc>>,
@@ -254,8 +276,10 @@ pub struct DecisionRow {
 
 /// First week against last week of a daily measure.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::Trend))]
 pub struct Trend {
     /// Unit of the values, e.g. `steps/day` or `min/night`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub unit: &'static str,
     /// Mean over the days with data in the window's first 7 days.
     pub first_week_mean: Option<f64>,
@@ -271,14 +295,18 @@ pub struct Trend {
 
 /// An outcome measure against its first value.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::OutcomeTrend))]
 pub struct OutcomeTrend {
     /// Kind, e.g. `oswestry`.
     pub kind: String,
     /// Unit (UCUM), e.g. `%`, `m`, `s`, `{score}`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub unit: &'static str,
     /// First value and its date.
+    #[cfg_attr(feature = "openapi", schema(value_type = (String, f64)))]
     pub first: (NaiveDate, f64),
     /// Latest value and its date.
+    #[cfg_attr(feature = "openapi", schema(value_type = (String, f64)))]
     pub latest: (NaiveDate, f64),
     /// latest − first.
     pub change: f64,

@@ -8,12 +8,14 @@
 //!
 //! By area: [`accounts`] (users, patients, clinics), [`bands`] (paired bands and their
 //! uploads), [`reminders`] (reminders and their settings), [`reviews`] (weekly reviews, plan
-//! changes, rules versions), [`walks`] (walks and flares); [`fields`] holds the plan and the
+//! changes, rules versions), [`walks`] (walks and flares), [`outcomes`] (outcome measures,
+//! the FHIR export); [`fields`] holds the plan and the
 //! rules.
 
 pub mod accounts;
 pub mod bands;
 pub mod fields;
+pub mod outcomes;
 pub mod reminders;
 pub mod reviews;
 pub mod walks;
@@ -21,6 +23,7 @@ pub mod walks;
 pub use accounts::*;
 pub use bands::*;
 pub use fields::*;
+pub use outcomes::*;
 pub use reminders::*;
 pub use reviews::*;
 pub use walks::*;

@@ -202,3 +202,62 @@ impl From<store::RulesVersion> for RulesVersion {
         }
     }
 }
+
+/// An engine decision with its reasons in the care team's words.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Decided {
+    /// `advance`, `hold`, `regress` or `escalate`.
+    #[schema(value_type = String)]
+    pub decision: Decision,
+    /// The interval decided, seconds.
+    pub interval_s: i64,
+    /// The interval before, seconds.
+    pub previous_interval_s: i64,
+    /// The change in percent, one decimal place.
+    pub change_pct: f64,
+    /// The engine contract's reasons (`{code, message}`), the deciding ones first.
+    #[schema(value_type = Vec<Object>)]
+    pub reasons: Vec<stepwise_engine::Reason>,
+    /// The same reasons, in order, in the care team's words.
+    pub reason_texts: Vec<ReasonText>,
+}
+
+impl From<Explained<stepwise_engine::Review>> for Decided {
+    fn from(explained: Explained<stepwise_engine::Review>) -> Self {
+        let output = explained.inner;
+        Decided {
+            decision: output.decision,
+            interval_s: output.interval_s,
+            previous_interval_s: output.previous_interval_s,
+            change_pct: output.change_pct,
+            reasons: output.reasons,
+            reason_texts: explained
+                .reason_texts
+                .into_iter()
+                .map(ReasonText::from)
+                .collect(),
+        }
+    }
+}
+
+/// One week of a rules preview: what the review decided then, and what it would decide under
+/// the edited rules.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplayedWeek {
+    /// Monday of the week.
+    pub week_start: NaiveDate,
+    /// The stored review's decision.
+    pub was: Decided,
+    /// The same evidence under the edited rules.
+    pub would_be: Decided,
+}
+
+impl From<crate::weekly::ReplayedWeek> for ReplayedWeek {
+    fn from(week: crate::weekly::ReplayedWeek) -> Self {
+        ReplayedWeek {
+            week_start: week.week_start,
+            was: week.was.into(),
+            would_be: week.would_be.into(),
+        }
+    }
+}

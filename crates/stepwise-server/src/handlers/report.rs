@@ -11,11 +11,13 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
-use stepwise_store::{NewOutcome, OutcomeRecord, Patient, Role, Store};
+use stepwise_store::{Patient, Role, Store};
+use utoipa::ToSchema;
 
 use crate::access::{check_staff_access, require_role, staff_patient};
+use crate::api;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::handlers::patient::DateRange;
 use crate::json::Body;
 use crate::report::{charts, csv, fhir, load, page};
@@ -60,6 +62,26 @@ async fn report_for(
 }
 
 /// `GET /api/v1/patients/{id}/report?from&to`
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/report",
+    tag = "reports",
+    summary = "The pre-visit report (JSON): summary, attention items, adherence, verification, band-data days per 30 days, two-hour checks, pain, interval, decisions, steps and sleep trends, escalations, outcome measures",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+        ("from" = Option<NaiveDate>, Query, description = "first local date (default: 30 days before `to`)"),
+        ("to" = Option<NaiveDate>, Query, description = "last local date (default: the day before the next visit, or today)"),
+    ),
+    responses(
+        (status = 200, description = "Report", body = Report),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn report_json(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -87,6 +109,27 @@ fn download(content_type: &'static str, filename: String, body: String) -> Respo
 
 /// `GET /api/v1/patients/{id}/report/charts/{chart}` — `interval.svg`, `pain.svg`,
 /// `steps.svg` or `sleep.svg`.
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/report/charts/{chart}",
+    tag = "reports",
+    summary = "A report chart as SVG with a text alternative",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+        ("chart" = String, Path, description = ""),
+        ("from" = Option<NaiveDate>, Query, description = "first local date (default: 30 days before `to`)"),
+        ("to" = Option<NaiveDate>, Query, description = "last local date (default: the day before the next visit, or today)"),
+    ),
+    responses(
+        (status = 200, description = "SVG", body = String, content_type = "image/svg+xml"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn chart(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -106,6 +149,27 @@ pub async fn chart(
 
 /// `GET /api/v1/patients/{id}/report/{table}` — `sessions.csv`, `daily.csv` or
 /// `decisions.csv`.
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/report/{table}",
+    tag = "reports",
+    summary = "A report table as CSV",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+        ("table" = String, Path, description = ""),
+        ("from" = Option<NaiveDate>, Query, description = "first local date (default: 30 days before `to`)"),
+        ("to" = Option<NaiveDate>, Query, description = "last local date (default: the day before the next visit, or today)"),
+    ),
+    responses(
+        (status = 200, description = "CSV", body = String, content_type = "text/csv"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn table(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -129,6 +193,26 @@ pub async fn table(
 }
 
 /// `GET /api/v1/patients/{id}/report/fhir` — a FHIR R4 `Bundle` of type `collection`.
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/report/fhir",
+    tag = "reports",
+    summary = "The report as a FHIR R4 Bundle (collection): Patient, daily steps and sleep, pain scores, exercise sessions, CarePlan and Goal",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+        ("from" = Option<NaiveDate>, Query, description = "first local date (default: 30 days before `to`)"),
+        ("to" = Option<NaiveDate>, Query, description = "last local date (default: the day before the next visit, or today)"),
+    ),
+    responses(
+        (status = 200, description = "FHIR bundle", body = api::FhirBundle, content_type = "application/fhir+json"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn fhir_bundle(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -154,7 +238,7 @@ pub async fn report_page(
 }
 
 /// The next visit.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NextVisit {
     /// A local date, or null to clear.
@@ -163,6 +247,27 @@ pub struct NextVisit {
 }
 
 /// `PUT /api/v1/patients/{id}/next-visit`
+#[utoipa::path(
+    put,
+    path = "/patients/{id}/next-visit",
+    tag = "reports",
+    summary = "Set or clear the next visit date",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    request_body(content = NextVisit, example = json!({"next_visit": "2026-11-20"})),
+    responses(
+        (status = 204, description = "Saved"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn set_next_visit(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -179,23 +284,63 @@ pub async fn set_next_visit(
 }
 
 /// `GET /api/v1/patients/{id}/outcomes`
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/outcomes",
+    tag = "reports",
+    summary = "Outcome measures",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    responses(
+        (status = 200, description = "Outcome measures", body = Vec<api::Outcome>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn outcomes(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Vec<OutcomeRecord>>> {
+) -> ApiResult<Json<Vec<api::Outcome>>> {
     let patient = staff_patient(&state, &user, id, "read patient.outcomes").await?;
-    Ok(Json(state.store.outcomes(patient.id).await?))
+    let outcomes = state.store.outcomes(patient.id).await?;
+    Ok(Json(outcomes.into_iter().map(api::Outcome::from).collect()))
 }
 
 /// `POST /api/v1/patients/{id}/outcomes` — Oswestry (%), NDI (0–50), six-minute walk (m),
 /// timed up-and-go (s).
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/outcomes",
+    tag = "reports",
+    summary = "Record an outcome measure: oswestry (%), ndi (0-50), six_minute_walk (m), timed_up_and_go (s)",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    request_body(content = api::NewOutcome, example = json!({"kind": "oswestry", "value": 34, "measured_on": "2026-11-05"})),
+    responses(
+        (status = 201, description = "Stored", body = api::Outcome),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn add_outcome(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-    Body(req): Body<NewOutcome>,
-) -> ApiResult<(StatusCode, Json<OutcomeRecord>)> {
+    Body(req): Body<api::NewOutcome>,
+) -> ApiResult<(StatusCode, Json<api::Outcome>)> {
     let patient = staff_patient(&state, &user, id, "write patient.outcomes").await?;
     let (low, high) = req.kind.range();
     if !(low..=high).contains(&req.value) {
@@ -221,9 +366,9 @@ pub async fn add_outcome(
     }
     let saved = state
         .store
-        .add_outcome(patient.id, req, user.id, now)
+        .add_outcome(patient.id, req.into(), user.id, now)
         .await?;
-    Ok((StatusCode::CREATED, Json(saved)))
+    Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
 /// Reports made at once for the clinic view.
@@ -261,7 +406,7 @@ async fn visit_row(
 }
 
 /// Which visits the clinic view lists.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Upcoming {
     /// Visits from today up to this many days ahead (default 14).
@@ -269,7 +414,7 @@ pub struct Upcoming {
 }
 
 /// One patient in the clinic view.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct VisitRow {
     patient_id: i64,
     display_name: String,
@@ -293,6 +438,24 @@ pub struct VisitRow {
 /// coming up, most urgent attention first (the ranking of [`attention`]), with headline
 /// figures (walk verification, which reads the band's minutes inside each walk, is left to the
 /// full report).
+#[utoipa::path(
+    get,
+    path = "/clinic/visits",
+    tag = "reports",
+    summary = "Patients with a visit coming up, ranked by attention (most urgent first) as the patient list is, with headline figures",
+    params(
+        ("within_days" = Option<i64>, Query, description = ""),
+    ),
+    responses(
+        (status = 200, description = "Visit list", body = Vec<VisitRow>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn clinic_visits(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,

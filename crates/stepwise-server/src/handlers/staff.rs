@@ -11,14 +11,14 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use stepwise_engine::Rules;
 use stepwise_engine::baseline::{DEFAULT_SHARE_PCT, baseline_interval};
-use stepwise_store::{
-    AuditEntry, Device, FlareRecord, Patient, PlanChange, PlanChangeSource, PlanOverride,
-    ReviewOutcome, ReviewRecord, Role, RulesVersion, SessionChange, SessionRecord, WalkingPlan,
-};
+use stepwise_engine::rules::PLAN_FIELDS;
+use stepwise_store::{PlanChangeSource, PlanOverride, Role, WalkingPlan};
+use utoipa::ToSchema;
 
 use crate::access::{check_staff_access, require_role, staff_patient};
+use crate::api;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::handlers::patient::DateRange;
 use crate::handlers::patient::MAX_LOG_DELAY;
 use crate::json::{Body, parse};
@@ -26,19 +26,18 @@ use crate::report::load;
 use crate::state::AppState;
 use crate::validate;
 use crate::validate::parse_zone;
-use crate::weekly::{ReplayedWeek, replay, review_week};
+use crate::weekly::{replay, review_week};
 use stepwise_care::calendar::{last_complete_week, local_day, monday_of};
 use stepwise_care::report::{Attention, attention};
 use stepwise_care::words::Explained;
 use stepwise_engine::{Reader, spoken_duration};
-use stepwise_store::BandDay;
 
 /// One row of the patient list.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PatientSummary {
-    patient: Patient,
+    patient: api::Patient,
     /// The newest weekly review's outcome.
-    last_review: Option<ReviewOutcome>,
+    last_review: Option<api::ReviewOutcome>,
     /// An escalation waiting for acknowledgement.
     open_escalation: Option<i64>,
     /// What needs a look over the last [`LIST_WINDOW_DAYS`] days, most urgent first, in
@@ -51,6 +50,21 @@ pub const LIST_WINDOW_DAYS: u64 = 30;
 
 /// `GET /api/v1/patients` — a therapist's own patients, or every patient of a clinic admin's
 /// clinic; most urgent attention first (the ranking of [`attention`]), then by name.
+#[utoipa::path(
+    get,
+    path = "/patients",
+    tag = "care team",
+    summary = "Patients visible to the caller, ranked by attention (most urgent first), each with its attention items in words",
+    responses(
+        (status = 200, description = "Patients: {patient, last_review, open_escalation, attention[Attention]}", body = Vec<PatientSummary>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -86,8 +100,8 @@ pub async fn list(
         )
         .await?;
         rows.push(PatientSummary {
-            patient,
-            last_review: reviews.last().cloned(),
+            patient: patient.into(),
+            last_review: reviews.last().cloned().map(api::ReviewOutcome::from),
             open_escalation,
             attention: report.attention,
         });
@@ -106,14 +120,32 @@ pub async fn list(
 }
 
 /// A patient with their rules and plan history.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct PatientDetail {
-    patient: Patient,
-    rules: RulesVersion,
-    plan_changes: Vec<PlanChange>,
+    patient: api::Patient,
+    rules: api::RulesVersion,
+    plan_changes: Vec<api::PlanChange>,
 }
 
 /// `GET /api/v1/patients/{id}`
+#[utoipa::path(
+    get,
+    path = "/patients/{id}",
+    tag = "care team",
+    summary = "A patient with rules and plan history",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    responses(
+        (status = 200, description = "Patient", body = PatientDetail),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn detail(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -123,28 +155,51 @@ pub async fn detail(
     let rules = state.store.current_rules(patient.id).await?;
     let plan_changes = state.store.plan_history(patient.id).await?;
     Ok(Json(PatientDetail {
-        patient,
-        rules,
-        plan_changes,
+        patient: patient.into(),
+        rules: rules.into(),
+        plan_changes: plan_changes
+            .into_iter()
+            .map(api::PlanChange::from)
+            .collect(),
     }))
 }
 
 /// Everything that happened in a date range.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Timeline {
-    patient: Patient,
+    patient: api::Patient,
     from: NaiveDate,
     to: NaiveDate,
-    sessions: Vec<SessionRecord>,
-    flares: Vec<FlareRecord>,
-    band_days: Vec<BandDay>,
-    reviews: Vec<Explained<ReviewRecord>>,
-    plan_changes: Vec<PlanChange>,
+    sessions: Vec<api::Session>,
+    flares: Vec<api::Flare>,
+    band_days: Vec<api::BandDay>,
+    reviews: Vec<api::Review>,
+    plan_changes: Vec<api::PlanChange>,
     /// Walks the patient corrected or withdrew in the range: what each was before and after.
-    walk_changes: Vec<SessionChange>,
+    walk_changes: Vec<api::SessionChange>,
 }
 
 /// `GET /api/v1/patients/{id}/timeline?from&to` — local dates, default the last 28 days.
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/timeline",
+    tag = "care team",
+    summary = "Sessions, flares, band data per local day, reviews and plan changes in a date range",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+        ("from" = Option<NaiveDate>, Query, description = "first local date"),
+        ("to" = Option<NaiveDate>, Query, description = "last local date"),
+    ),
+    responses(
+        (status = 200, description = "Timeline", body = Timeline),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn timeline(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -166,35 +221,57 @@ pub async fn timeline(
         .await?
         .into_iter()
         .filter(|r| (from - chrono::Days::new(6)..=to).contains(&r.week_start))
-        .map(|r| Explained::stored(r, Reader::Therapist))
+        .map(|r| Explained::stored(r, Reader::Therapist).into())
         .collect();
     let plan_changes = store
         .plan_history(patient.id)
         .await?
         .into_iter()
         .filter(|c| (start..end).contains(&c.at))
+        .map(api::PlanChange::from)
         .collect();
     Ok(Json(Timeline {
-        band_days,
-        patient,
+        band_days: band_days.into_iter().map(api::BandDay::from).collect(),
+        patient: patient.into(),
         from,
         to,
-        sessions,
-        flares,
+        sessions: sessions.into_iter().map(api::Session::from).collect(),
+        flares: flares.into_iter().map(api::Flare::from).collect(),
         reviews,
         plan_changes,
-        walk_changes,
+        walk_changes: walk_changes
+            .into_iter()
+            .map(api::SessionChange::from)
+            .collect(),
     }))
 }
 
 /// The rules in force and every earlier version.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RulesView {
-    current: RulesVersion,
-    history: Vec<RulesVersion>,
+    current: api::RulesVersion,
+    history: Vec<api::RulesVersion>,
 }
 
 /// `GET /api/v1/patients/{id}/rules`
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/rules",
+    tag = "care team",
+    summary = "Rules in force and their versions",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    responses(
+        (status = 200, description = "Rules", body = RulesView),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn rules(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -203,17 +280,41 @@ pub async fn rules(
     let patient = staff_patient(&state, &user, id, "read patient.rules").await?;
     let history = state.store.rules_history(patient.id).await?;
     let current = history.last().cloned().ok_or(ApiError::NotFound)?;
-    Ok(Json(RulesView { current, history }))
+    Ok(Json(RulesView {
+        current: current.into(),
+        history: history.into_iter().map(api::RulesVersion::from).collect(),
+    }))
 }
 
 /// `PUT /api/v1/patients/{id}/rules` — the body names the fields to change (any subset of the
 /// rules); the rest keep their current values. Saved as a new version.
+#[utoipa::path(
+    put,
+    path = "/patients/{id}/rules",
+    tag = "care team",
+    summary = "Change some rules; saved as a new version (validated as the engine validates)",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    request_body(content = api::RulesPatch, example = json!({"increase_pct": 10, "regress_pct": 20, "pain_during_max": 5, "pain_after_2h_max": 4, "pain_after_2h_rise_max": 2, "min_sessions": 3, "regress_after_breaches": 2, "escalate_pain": 8, "min_interval_s": 60, "max_interval_s": 3600, "require_verified": false, "pain_next_morning_rise_max": 2, "pain_next_morning_max": 10, "require_next_morning": false, "effort_max": 7})),
+    responses(
+        (status = 201, description = "New version", body = api::RulesVersion),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn save_rules(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
     Body(changes): Body<serde_json::Map<String, serde_json::Value>>,
-) -> ApiResult<(StatusCode, Json<RulesVersion>)> {
+) -> ApiResult<(StatusCode, Json<api::RulesVersion>)> {
     let patient = staff_patient(&state, &user, id, "write patient.rules").await?;
     let current = state.store.current_rules(patient.id).await?;
     let rules = merge_rules(&current.rules, changes, "")?;
@@ -221,23 +322,24 @@ pub async fn save_rules(
         .store
         .save_rules(patient.id, &rules, user.id, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(saved)))
+    Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
 /// Edited rules to try: the fields to change (as for `PUT …/rules`) and how many recent
 /// reviewed weeks to replay.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewRequest {
+    #[schema(value_type = api::RulesPatch)]
     rules: serde_json::Map<String, serde_json::Value>,
     weeks: Option<i64>,
 }
 
 /// The edited rules and the recent weeks replayed under them.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RulesPreview {
-    rules: Rules,
-    weeks: Vec<ReplayedWeek>,
+    rules: api::Rules,
+    weeks: Vec<api::ReplayedWeek>,
 }
 
 /// Weeks a preview replays unless asked otherwise.
@@ -246,6 +348,27 @@ pub const PREVIEW_WEEKS: i64 = 8;
 /// `POST /api/v1/patients/{id}/rules/preview` — what the last weeks' reviews would have
 /// decided under the edited rules (the same engine function as the weekly review). Saves
 /// nothing.
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/rules/preview",
+    tag = "care team",
+    summary = "Replay the last weeks' reviews under edited rules (the weekly review's engine function); saves nothing",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    request_body(content = PreviewRequest, example = json!({"rules": {"increase_pct": 15, "regress_pct": 20, "pain_during_max": 5, "pain_after_2h_max": 4, "pain_after_2h_rise_max": 2, "min_sessions": 3, "regress_after_breaches": 2, "escalate_pain": 8, "min_interval_s": 60, "max_interval_s": 3600, "require_verified": false, "pain_next_morning_rise_max": 2, "pain_next_morning_max": 10, "require_next_morning": false, "effort_max": 7}, "weeks": 8})),
+    responses(
+        (status = 200, description = "The edited rules and, per week, what was decided and what would be", body = RulesPreview),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn preview_rules(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
@@ -260,7 +383,10 @@ pub async fn preview_rules(
     let reviews = state.store.reviews(patient.id).await?;
     let recent = &reviews[reviews.len().saturating_sub(weeks as usize)..];
     let weeks = replay(&rules, recent, patient.plan.sessions_per_week)?;
-    Ok(Json(RulesPreview { rules, weeks }))
+    Ok(Json(RulesPreview {
+        rules: api::Rules(rules),
+        weeks: weeks.into_iter().map(api::ReplayedWeek::from).collect(),
+    }))
 }
 
 /// Applies a partial rules object over `current`, refusing unknown fields and invalid values
@@ -302,7 +428,7 @@ pub fn merge_rules(
 }
 
 /// Tolerance walks for the baseline.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BaselineRequest {
     tolerance_walks_s: Vec<i64>,
@@ -310,12 +436,33 @@ pub struct BaselineRequest {
 }
 
 /// `POST /api/v1/patients/{id}/baseline` — the starting interval from tolerance walks.
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/baseline",
+    tag = "care team",
+    summary = "Set the starting interval from at least three tolerance walks",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    request_body(content = BaselineRequest, example = json!({"tolerance_walks_s": [540, 600, 660], "share_pct": 80})),
+    responses(
+        (status = 201, description = "Plan change"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn baseline(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
     Body(req): Body<BaselineRequest>,
-) -> ApiResult<(StatusCode, Json<PlanChange>)> {
+) -> ApiResult<(StatusCode, Json<api::PlanChange>)> {
     let patient = staff_patient(&state, &user, id, "write patient.baseline").await?;
     let share = req.share_pct.unwrap_or(DEFAULT_SHARE_PCT);
     let interval = baseline_interval(&req.tolerance_walks_s, share).map_err(|err| {
@@ -366,10 +513,11 @@ pub async fn baseline(
         .store
         .change_plan(patient.id, change, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(saved)))
+    Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
-/// A therapist's override of the plan.
+/// A therapist's override of the plan: any of the plan's fields, and why (its schema is the
+/// plan's field table with the reason added).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideRequest {
@@ -380,15 +528,54 @@ pub struct OverrideRequest {
     reason: String,
 }
 
+/// The longest reason for an override, characters.
+pub const MAX_OVERRIDE_REASON: usize = 500;
+
+impl utoipa::PartialSchema for OverrideRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut schema = stepwise_engine::rules::json_schema(PLAN_FIELDS, false);
+        schema["properties"]["reason"] = serde_json::json!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_OVERRIDE_REASON,
+            "description": "Why, in words the patient reads in their plan history",
+        });
+        schema["required"] = serde_json::json!(["reason"]);
+        api::schema_of(schema)
+    }
+}
+impl ToSchema for OverrideRequest {}
+
 /// `POST /api/v1/patients/{id}/plan` — change the plan by hand, with a reason.
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/plan",
+    tag = "care team",
+    summary = "Override the plan with a reason",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    request_body(content = OverrideRequest, example = json!({"interval_s": 420, "bouts": 2, "rest_s": 120, "sessions_per_week": 5, "reason": "Tolerating walks well; step up early."})),
+    responses(
+        (status = 201, description = "Plan change"),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn override_plan(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
     Body(req): Body<OverrideRequest>,
-) -> ApiResult<(StatusCode, Json<PlanChange>)> {
+) -> ApiResult<(StatusCode, Json<api::PlanChange>)> {
     let patient = staff_patient(&state, &user, id, "write patient.plan").await?;
-    validate::required_text("reason", &req.reason, 500)?;
+    validate::required_text("reason", &req.reason, MAX_OVERRIDE_REASON)?;
     let rules = state.store.current_rules(patient.id).await?.rules;
     let plan = WalkingPlan {
         interval_s: req.interval_s.unwrap_or(patient.plan.interval_s),
@@ -409,27 +596,45 @@ pub async fn override_plan(
         .store
         .change_plan(patient.id, change, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(saved)))
+    Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
 /// `GET /api/v1/patients/{id}/reviews`
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/reviews",
+    tag = "care team",
+    summary = "Weekly reviews, oldest first",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    responses(
+        (status = 200, description = "Reviews", body = Vec<api::Review>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn reviews(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Vec<Explained<ReviewRecord>>>> {
+) -> ApiResult<Json<Vec<api::Review>>> {
     let patient = staff_patient(&state, &user, id, "read patient.reviews").await?;
     let reviews = state.store.reviews(patient.id).await?;
     Ok(Json(
         reviews
             .into_iter()
-            .map(|r| Explained::stored(r, Reader::Therapist))
+            .map(|r| Explained::stored(r, Reader::Therapist).into())
             .collect(),
     ))
 }
 
 /// Which week to review.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunReview {
     /// Monday of a completed week; default the most recent completed week.
@@ -439,12 +644,34 @@ pub struct RunReview {
 /// `POST /api/v1/patients/{id}/reviews` — run the weekly review for a completed week now
 /// (the server also runs it on its own when each week ends). 201 when made, 200 when the week
 /// was already reviewed.
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/reviews",
+    tag = "care team",
+    summary = "Run the weekly review for a completed week (default: the last one)",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    request_body(content = RunReview, example = json!({"week_start": "2026-11-02"})),
+    responses(
+        (status = 200, description = "Already reviewed", body = api::Review),
+        (status = 201, description = "Made", body = api::Review),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn run_review(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
     Body(req): Body<RunReview>,
-) -> ApiResult<(StatusCode, Json<Explained<ReviewRecord>>)> {
+) -> ApiResult<(StatusCode, Json<api::Review>)> {
     let patient = staff_patient(&state, &user, id, "write patient.review").await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
     let now = state.clock.now();
@@ -479,14 +706,17 @@ pub async fn run_review(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(Explained::stored(review, Reader::Therapist))))
+    Ok((
+        status,
+        Json(Explained::stored(review, Reader::Therapist).into()),
+    ))
 }
 
 /// The longest acknowledgement note, characters.
 pub const MAX_ACKNOWLEDGEMENT_NOTE: usize = 1000;
 
 /// An acknowledgement: the therapist's note of what they did or decided.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Acknowledgement {
     note: String,
@@ -495,64 +725,143 @@ pub struct Acknowledgement {
 /// `POST /api/v1/patients/{id}/reviews/{review_id}/acknowledge` — lift an escalation's freeze,
 /// with a note (required: a red flag handled without a word in the record is not handled
 /// for the next clinician who reads it).
+#[utoipa::path(
+    post,
+    path = "/patients/{id}/reviews/{review_id}/acknowledge",
+    tag = "care team",
+    summary = "Acknowledge an escalation with a note and lift the freeze",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+        ("review_id" = i64, Path, description = ""),
+    ),
+    request_body(content = Acknowledgement, example = json!({"note": "Called the patient; pain settled with rest. Plan unchanged."})),
+    responses(
+        (status = 200, description = "Acknowledged", body = api::Review),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
+        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn acknowledge(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path((id, review_id)): Path<(i64, i64)>,
     Body(req): Body<Acknowledgement>,
-) -> ApiResult<Json<ReviewRecord>> {
+) -> ApiResult<Json<api::Review>> {
     let patient = staff_patient(&state, &user, id, "write patient.acknowledge").await?;
     validate::required_text("note", &req.note, MAX_ACKNOWLEDGEMENT_NOTE)?;
-    Ok(Json(
-        state
-            .store
-            .acknowledge_escalation(
-                patient.id,
-                review_id,
-                user.id,
-                req.note.trim(),
-                state.clock.now(),
-            )
-            .await?,
-    ))
+    let review = state
+        .store
+        .acknowledge_escalation(
+            patient.id,
+            review_id,
+            user.id,
+            req.note.trim(),
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Json(Explained::stored(review, Reader::Therapist).into()))
 }
 
 /// `GET /api/v1/patients/{id}/audit` — who read or changed this patient's data (clinic admins).
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/audit",
+    tag = "care team",
+    summary = "Who read or changed this patient's data (clinic admins)",
+    params(
+        ("id" = i64, Path, description = "patient (user) id"),
+    ),
+    responses(
+        (status = 200, description = "Audit entries", body = Vec<api::AuditEntry>),
+        (status = 400, description = "The request is malformed", body = ErrorBody),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn audit_log(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Vec<AuditEntry>>> {
+) -> ApiResult<Json<Vec<api::AuditEntry>>> {
     require_role(
         &user,
         &[Role::ClinicAdmin],
         "only a clinic admin reads the audit log",
     )?;
     let patient = staff_patient(&state, &user, id, "read patient.audit").await?;
-    Ok(Json(state.store.audit_log(patient.id).await?))
+    let entries = state.store.audit_log(patient.id).await?;
+    Ok(Json(
+        entries.into_iter().map(api::AuditEntry::from).collect(),
+    ))
 }
 
 /// `GET /api/v1/patients/{id}/devices` — the patient's bands, removed ones included.
+#[utoipa::path(
+    get,
+    path = "/patients/{id}/devices",
+    tag = "staff",
+    summary = "A patient's bands, for their care team",
+    params(
+        ("id" = i64, Path, description = "The patient's id"),
+    ),
+    responses(
+        (status = 200, description = "The patient's bands, removed ones included", body = Vec<api::Device>),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn devices(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Vec<Device>>> {
+) -> ApiResult<Json<Vec<api::Device>>> {
     let patient = staff_patient(&state, &user, id, "read patient.devices").await?;
-    Ok(Json(state.store.devices(patient.id).await?))
+    let devices = state.store.devices(patient.id).await?;
+    Ok(Json(devices.into_iter().map(api::Device::from).collect()))
 }
 
 /// `DELETE /api/v1/patients/{id}/devices/{device_id}` — removes a patient's band (lost, given
 /// away, or paired by mistake): its collector's token stops working at once; its data stays.
+#[utoipa::path(
+    delete,
+    path = "/patients/{id}/devices/{device_id}",
+    tag = "staff",
+    summary = "Remove a patient's band (lost, given away, paired by mistake)",
+    description = "Its collector's upload token stops working at once; its data stays.",
+    params(
+        ("id" = i64, Path, description = "The patient's id"),
+        ("device_id" = i64, Path, description = "The band's id"),
+    ),
+    responses(
+        (status = 200, description = "The band, now removed", body = api::Device),
+        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
+        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn remove_device(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
     Path((id, device_id)): Path<(i64, i64)>,
-) -> ApiResult<Json<Device>> {
+) -> ApiResult<Json<api::Device>> {
     let patient = staff_patient(&state, &user, id, "write patient.devices").await?;
     let device = state
         .store
         .revoke_device(patient.id, device_id, state.clock.now())
         .await?;
-    Ok(Json(device))
+    Ok(Json(device.into()))
 }

@@ -7,21 +7,33 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Map, Value, json};
-use stepwise_engine::rules::{self, PLAN_FIELDS, RULE_FIELDS};
+use serde_json::json;
 
-use utoipa::OpenApi as _;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi as _};
 
 use crate::api::FieldTables;
+use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::error::ErrorBody;
-use crate::handlers::{account, collector, patient, recovery, reminders};
+use crate::handlers::{account, collector, patient, recovery, reminders, report, staff};
 use crate::state::AppState;
 
-/// The operations of `/api/v1` whose description is generated: each handler's
-/// `#[utoipa::path]` attribute (method, path, parameters, answers) and the Rust types it takes
-/// and returns (`utoipa::ToSchema`), so a field added to an API type is documented with it.
+/// The OpenAPI 3.1 description of `/api/v1`, generated: each handler's `#[utoipa::path]`
+/// attribute (method, path, parameters, answers) with the Rust types it takes and returns
+/// (`utoipa::ToSchema`, the API types of [`crate::api`]), so that a field added to a type is
+/// documented with it. The rules' and the plan's schemas come from the engine's field tables.
+/// A test checks that the route table and this list name the same routes.
 #[derive(utoipa::OpenApi)]
 #[openapi(
+    info(
+        title = "Stepwise API",
+        version = "1",
+        description = "JSON API of Stepwise. Log in at /auth/login: the response sets an HttpOnly \
+            session cookie and returns a csrf_token that every write must send as X-CSRF-Token. \
+            Collectors use Authorization: Bearer <device token>. Errors are {error, field, \
+            allowed}."
+    ),
+    servers((url = "/api/v1")),
     paths(
         account::login,
         account::logout,
@@ -63,93 +75,61 @@ use crate::state::AppState;
         patient::my_devices,
         patient::remove_my_device,
         rules_schema,
+        staff::list,
+        staff::detail,
+        staff::timeline,
+        staff::rules,
+        staff::save_rules,
+        staff::preview_rules,
+        staff::baseline,
+        staff::override_plan,
+        staff::reviews,
+        staff::run_review,
+        staff::acknowledge,
+        staff::audit_log,
+        staff::devices,
+        staff::remove_device,
+        report::report_json,
+        report::chart,
+        report::fhir_bundle,
+        report::table,
+        report::set_next_visit,
+        report::outcomes,
+        report::add_outcome,
+        report::clinic_visits,
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes)
 )]
-pub struct Generated;
+pub struct ApiDoc;
 
-/// The operations still described by hand in `openapi.json`, with the document's frame (info,
-/// servers, security schemes). An operation is in exactly one of the two: a test checks it.
-pub const HAND_WRITTEN: &str = include_str!("../../openapi.json");
+/// The three ways a request proves who sends it: the login's cookie, the CSRF token that
+/// writes with it carry, and a band's upload token.
+struct SecuritySchemes;
 
-/// The OpenAPI 3.1 description of `/api/v1`: [`HAND_WRITTEN`] with the [`Generated`]
-/// operations and schemas added, and the schemas of the rules' and the plan's fields filled in
-/// from the engine's field tables. A test checks that it and the route table list the same
-/// routes.
-pub static OPENAPI: LazyLock<String> = LazyLock::new(|| {
-    let mut document: Value = match serde_json::from_str(HAND_WRITTEN) {
-        Ok(document) => document,
-        Err(err) => panic!("openapi.json is not JSON: {err}"),
-    };
-    add_generated(&mut document, generated());
-    fill_fields(&mut document);
-    document.to_string()
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(CSRF_HEADER))),
+        );
+        components.add_security_scheme(
+            "deviceToken",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The document as served at `/api/openapi.json`.
+pub static OPENAPI: LazyLock<String> = LazyLock::new(|| match ApiDoc::openapi().to_json() {
+    Ok(json) => json,
+    Err(err) => panic!("the OpenAPI document does not serialize: {err}"),
 });
-
-/// The [`Generated`] part of the document, as JSON.
-pub fn generated() -> Value {
-    match serde_json::to_value(Generated::openapi()) {
-        Ok(generated) => generated,
-        Err(err) => panic!("the generated OpenAPI does not serialize: {err}"),
-    }
-}
-
-/// Adds the generated operations and component schemas to the hand-written document.
-fn add_generated(document: &mut Value, generated: Value) {
-    if let Some(Value::Object(paths)) = generated.get("paths") {
-        for (path, operations) in paths {
-            if let Value::Object(operations) = operations {
-                for (method, operation) in operations {
-                    document["paths"][path][method] = operation.clone();
-                }
-            }
-        }
-    }
-    if let Some(Value::Object(schemas)) = generated.pointer("/components/schemas") {
-        for (name, schema) in schemas {
-            document["components"]["schemas"][name] = schema.clone();
-        }
-    }
-}
-
-/// Replaces every schema marked `"x-fields"` with the JSON Schema of a field table, keeping the
-/// schema's other keys: `rules` (any subset of the rules' fields), `plan` (every plan field),
-/// `plan-patch` (any subset of them). Properties and `required` names the schema lists itself
-/// (an override's `reason`) are added to the table's.
-fn fill_fields(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if let Some(which) = map.remove("x-fields") {
-                let mut schema = match which.as_str() {
-                    Some("rules") => rules::json_schema(RULE_FIELDS, false),
-                    Some("plan") => rules::json_schema(PLAN_FIELDS, true),
-                    Some("plan-patch") => rules::json_schema(PLAN_FIELDS, false),
-                    _ => panic!("openapi.json: unknown x-fields {which}"),
-                };
-                for (key, own) in std::mem::take(map) {
-                    match (key.as_str(), own, schema.get_mut(&key)) {
-                        ("properties", Value::Object(own), Some(Value::Object(table))) => {
-                            table.extend(own);
-                        }
-                        ("required", Value::Array(own), Some(Value::Array(table))) => {
-                            table.extend(own);
-                        }
-                        (_, own, _) => {
-                            schema[key.as_str()] = own;
-                        }
-                    }
-                }
-                *map = match schema {
-                    Value::Object(schema) => schema,
-                    _ => Map::new(),
-                };
-            }
-            map.values_mut().for_each(fill_fields);
-        }
-        Value::Array(items) => items.iter_mut().for_each(fill_fields),
-        _ => {}
-    }
-}
 
 /// `GET /healthz` — 200 when the database answers.
 pub async fn healthz(State(state): State<AppState>) -> Response {
