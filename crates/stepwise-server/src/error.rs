@@ -159,3 +159,50 @@ impl From<InvalidField> for ApiError {
 
 /// Shorthand for handler results.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The error answers an operation documents, in groups (`responses(...)` of a handler's
+/// `#[utoipa::path]`): each is an [`ErrorBody`] with the status of an [`ApiError`].
+pub mod answers {
+    use super::ErrorBody;
+
+    /// A request made with a login.
+    #[derive(utoipa::IntoResponses)]
+    pub enum LoggedIn {
+        /// Not logged in, or the login has expired
+        #[response(status = 401)]
+        Unauthorized(ErrorBody<'static>),
+        /// Not allowed for this user, or a write without the CSRF token
+        #[response(status = 403)]
+        Forbidden(ErrorBody<'static>),
+    }
+
+    /// A request naming something that may not exist or not be the caller's.
+    #[derive(utoipa::IntoResponses)]
+    pub enum Missing {
+        /// Not found, or not the caller's to see
+        #[response(status = 404)]
+        NotFound(ErrorBody<'static>),
+    }
+
+    /// A request with fields, parameters or a body to check.
+    #[derive(utoipa::IntoResponses)]
+    pub enum Invalid {
+        /// The request is malformed
+        #[response(status = 400)]
+        BadRequest(ErrorBody<'static>),
+        /// A field is missing, malformed or out of range (the error names it)
+        #[response(status = 422)]
+        Unprocessable(ErrorBody<'static>),
+    }
+
+    /// A request with a JSON body.
+    #[derive(utoipa::IntoResponses)]
+    pub enum Body {
+        /// The body is larger than this endpoint accepts
+        #[response(status = 413)]
+        TooLarge(ErrorBody<'static>),
+        /// The body is not sent as application/json
+        #[response(status = 415)]
+        NotJson(ErrorBody<'static>),
+    }
+}

@@ -61,6 +61,33 @@ impl PartialSchema for PlanPatch {
 }
 impl ToSchema for PlanPatch {}
 
+/// Every field of `fields` at its default, as JSON: the OpenAPI document's examples of bodies
+/// that carry rules or a plan, so a new field is in them (and in the bad-input catalogue,
+/// which spoils every field of every example) as soon as it is in its table.
+pub fn defaults_example<T>(fields: &[Field<T>]) -> Value {
+    fields
+        .iter()
+        .map(|field| {
+            let value = match FieldDescription::from(field).default {
+                FieldValue::Integer(value) => Value::from(value),
+                FieldValue::Boolean(value) => Value::from(value),
+            };
+            (field.name.to_string(), value)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Every rules field at its default.
+pub fn rules_example() -> Value {
+    defaults_example(RULE_FIELDS)
+}
+
+/// Every plan field at its default.
+pub fn plan_example() -> Value {
+    defaults_example(PLAN_FIELDS)
+}
+
 /// Every field of the rules and of the plan, in the order they are checked and shown
 /// (`GET /api/v1/rules/schema`): the care team's forms are built from it.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -21,7 +21,7 @@ use crate::auth::{
     self, AuthUser, ClientAddr, check_new_password, hash_code, hash_password_blocking, hash_token,
     new_code, new_token, session_cookie, verify_password_blocking,
 };
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, answers};
 use crate::handlers::recovery::CodeAttempt;
 use crate::handlers::staff::merge_rules;
 use crate::json::Body;
@@ -68,12 +68,10 @@ fn dummy_hash() -> String {
     request_body(content = Login, example = json!({"email": "pat@example.org", "password": "walk-a-little-further"})),
     responses(
         (status = 200, description = "Logged in", body = LoggedIn),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
         (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
         (status = 429, description = "Too many attempts: try again later (Retry-After)", body = ErrorBody),
+        answers::Invalid,
+        answers::Body,
     ),
     security(),
 )]
@@ -138,11 +136,9 @@ pub async fn login(
     summary = "Log out",
     responses(
         (status = 204, description = "Logged out"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -174,11 +170,9 @@ pub struct Me {
     summary = "The logged-in user (and their patient record)",
     responses(
         (status = 200, description = "Me", body = Me),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -234,13 +228,10 @@ pub struct Invite {
     request_body(content = InviteRequest, example = json!({"role": "patient", "therapist_id": 2, "timezone": "Europe/London"})),
     responses(
         (status = 201, description = "The single-use code, shown once", body = Invite),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -397,13 +388,11 @@ pub struct AcceptInvite {
     request_body(content = AcceptInvite, example = json!({"code": "Q4TN-8HVB-3KLP", "email": "sam@example.org", "display_name": "Sam Okafor", "password": "walk-a-little-further"})),
     responses(
         (status = 201, description = "The new user", body = api::User),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
         (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
         (status = 410, description = "The code was used or has expired", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
         (status = 429, description = "Too many attempts: try again later (Retry-After)", body = ErrorBody),
+        answers::Invalid,
+        answers::Body,
     ),
     security(),
 )]
@@ -449,11 +438,9 @@ pub async fn accept_invite(
     summary = "The clinic's therapists",
     responses(
         (status = 200, description = "Therapists", body = Vec<api::User>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -486,8 +473,7 @@ pub async fn therapists(
     summary = "The caller's clinic with the rules and plan new patients start with",
     responses(
         (status = 200, description = "The clinic", body = api::Clinic),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
+        answers::LoggedIn,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -531,15 +517,12 @@ pub struct DefaultPlan {
     path = "/clinic/defaults",
     tag = "care team",
     summary = "Set the rules (any subset of fields) and plan new patients start with (clinic admin)",
-    request_body(content = ClinicDefaults, example = json!({"rules": {"increase_pct": 10, "regress_pct": 20, "pain_during_max": 5, "pain_after_2h_max": 4, "pain_after_2h_rise_max": 2, "min_sessions": 3, "regress_after_breaches": 2, "escalate_pain": 8, "min_interval_s": 60, "max_interval_s": 3600, "require_verified": false, "pain_next_morning_rise_max": 2, "pain_next_morning_max": 10, "require_next_morning": false, "effort_max": 7}, "plan": {"interval_s": 300, "bouts": 3, "rest_s": 120, "sessions_per_week": 5}})),
+    request_body(content = ClinicDefaults, example = json!({"rules": api::rules_example(), "plan": api::plan_example()})),
     responses(
         (status = 200, description = "The clinic with its new defaults", body = api::Clinic),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -593,12 +576,9 @@ pub const SAFETY_TEXT_MAX: usize = 600;
     request_body(content = SafetyContactBody, example = json!({"phone": "+44 20 7946 0958", "text": "If pain spreads down both legs or you lose bladder control, call 999."})),
     responses(
         (status = 200, description = "The clinic with its safety contact", body = api::Clinic),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::api::{self, Device, IngestSummary, NewDevice, SleepEpisode};
 use crate::auth::{DeviceAuth, hash_code, hash_token, new_token};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, answers};
 use crate::json::Body;
 use crate::state::AppState;
 use crate::validate;
@@ -52,11 +52,9 @@ pub struct Paired {
     request_body(content = PairRequest, example = json!({"code": "7KD2-PXQ4", "device": {"kind": "mi-band-3", "address": "C8:0F:10:00:00:02", "name": "Mi Band 3"}})),
     responses(
         (status = 201, description = "Token, shown once", body = Paired),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
         (status = 410, description = "The code was used or has expired", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::Invalid,
+        answers::Body,
     ),
     security(),
 )]
@@ -167,12 +165,10 @@ pub struct Uploaded {
     request_body(content = Upload, example = json!({"steps": [{"minute": "2026-11-08T10:00:00Z", "steps": 92, "heart_rate": 98, "estimated": false}], "sleep": [{"start": "2026-11-08T00:30:00Z", "end": "2026-11-08T01:10:00Z", "stage": "deep"}], "runs": [{"start": "2026-11-08T10:01:00Z", "steps": [95, 101, 88], "heart_rate": [99, 102, null], "estimated": false}]})),
     responses(
         (status = 200, description = "Stored", body = Uploaded),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
         (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
         (status = 403, description = "Logged in but not allowed, or a write without the CSRF token", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::Invalid,
+        answers::Body,
     ),
     security(("deviceToken" = [])),
 )]
@@ -207,7 +203,7 @@ pub async fn upload(
     responses(
         (status = 200, description = "The new token, shown once", body = Paired),
         (status = 401, description = "No token, an unknown one, or a band removed or whose token expired (the error says which)", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
+        answers::Missing,
     ),
     security(("deviceToken" = [])),
 )]

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use stepwise_store::{
     NewFlare, NewSession, Patient, RestType, ReviewRecord, SessionRecord, WalkingPlan,
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::access::own_patient;
 use crate::api;
 use crate::auth::{AuthUser, hash_code, new_code};
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, answers};
 use crate::json::Body;
 use crate::reminders::{self, Check};
 use crate::safety::{self, SafetyAdvice};
@@ -66,11 +66,9 @@ pub struct Today {
     summary = "Today's plan, this week so far, two-hour checks due",
     responses(
         (status = 200, description = "Today", body = Today),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -208,13 +206,10 @@ impl LogWalk {
     responses(
         (status = 200, description = "Already logged; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
         (status = 201, description = "Stored; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
         (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -295,10 +290,13 @@ async fn advice(
 
 /// A date range in the patient's local calendar, both ends included; either end may be left
 /// out for the endpoint's default.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DateRange {
+    /// The first local date (the operation says its default).
     from: Option<NaiveDate>,
+    /// The last local date (the operation says its default).
     to: Option<NaiveDate>,
 }
 
@@ -353,16 +351,13 @@ impl DateRange {
     tag = "patient",
     summary = "The patient's walks in a date range (local dates, default last 28 days)",
     params(
-        ("from" = Option<NaiveDate>, Query, description = "first local date"),
-        ("to" = Option<NaiveDate>, Query, description = "last local date"),
+        DateRange,
     ),
     responses(
         (status = 200, description = "Walks", body = Vec<MySession>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -448,19 +443,16 @@ async fn changeable_walk(
     tag = "patient",
     summary = "Correct a walk logged in the last 6 hours (until its week ends); the change is kept",
     params(
-        ("session_id" = i64, Path, description = ""),
+        ("session_id" = i64, Path, description = "the walk's id"),
     ),
     request_body(content = CorrectWalk, example = json!({"walked_s": 1140, "bouts": 2, "pain_before": 2, "pain_during_max": 4, "effort": 5, "rest_type": "bend_forward", "notes": "Forgot the second bout at first."})),
     responses(
         (status = 200, description = "Corrected (the same correction again changes nothing); with `safety` when a corrected pain is a red flag", body = WithAdvice<api::Session>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
         (status = 409, description = "The walk can no longer be changed (6 hours after it was logged, or its week has ended)", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -514,19 +506,17 @@ pub struct NoFields {}
     tag = "patient",
     summary = "Withdraw a walk logged in the last 6 hours (until its week ends): it counts nowhere, its checks are not asked; the change is kept",
     params(
-        ("session_id" = i64, Path, description = ""),
+        ("session_id" = i64, Path, description = "the walk's id"),
     ),
     request_body(content = NoFields, example = json!({})),
     responses(
         (status = 200, description = "Withdrawn", body = api::SessionChange),
         (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
         (status = 404, description = "No such walk, or already withdrawn", body = ErrorBody),
         (status = 409, description = "The walk can no longer be changed", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
         (status = 422, description = "A field, path or query parameter is missing, unknown, of the wrong type or out of range (`field` names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -576,19 +566,16 @@ pub struct TwoHourAnswer {
     tag = "patient",
     summary = "Answer the two-hour pain check",
     params(
-        ("session_id" = i64, Path, description = ""),
+        ("session_id" = i64, Path, description = "the walk's id"),
     ),
     request_body(content = TwoHourAnswer, example = json!({"pain_after_2h": 3})),
     responses(
         (status = 200, description = "Answered; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
         (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -638,19 +625,16 @@ pub struct NextMorningAnswer {
     tag = "patient",
     summary = "Answer a walk's next-morning check: how is your pain this morning? Opens at 04:00 local the day after the walk (409 before); a later answer is kept with its time; idempotent (the same answer again 200, a different one 409)",
     params(
-        ("session_id" = i64, Path, description = ""),
+        ("session_id" = i64, Path, description = "the walk's id"),
     ),
     request_body(content = NextMorningAnswer, example = json!({"pain_next_morning": 2})),
     responses(
         (status = 200, description = "Answered; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
         (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -712,14 +696,11 @@ pub struct ReportFlare {
     responses(
         (status = 200, description = "Already reported; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Flare>),
         (status = 201, description = "Stored; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Flare>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
         (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -778,11 +759,9 @@ pub struct History {
     summary = "Plan changes and weekly decisions with reasons",
     responses(
         (status = 200, description = "History", body = History),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -834,11 +813,9 @@ pub struct PairingCode {
     summary = "A one-time code for `stepwise band pair`",
     responses(
         (status = 201, description = "Code", body = PairingCode),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -864,11 +841,9 @@ pub async fn pairing_code(
     summary = "The patient's paired bands",
     responses(
         (status = 200, description = "The patient's bands, removed ones included (with revoked_at)", body = Vec<api::Device>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -898,7 +873,7 @@ pub async fn my_devices(
         (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
         (status = 403, description = "Not a patient, or a write without the CSRF token", body = ErrorBody),
         (status = 404, description = "The patient has no such band", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]

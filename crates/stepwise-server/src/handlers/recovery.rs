@@ -18,7 +18,7 @@ use crate::access::{require_role, staff_patient};
 use crate::auth::{
     AuthUser, ClientAddr, check_new_password, hash_code, hash_password_blocking, new_code,
 };
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, answers};
 use crate::json::Body;
 use crate::links::{self, Handover};
 use crate::state::AppState;
@@ -96,10 +96,9 @@ pub struct ResetCode {
     ),
     responses(
         (status = 201, description = "The code, its link and QR code", body = ResetCode),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -125,10 +124,9 @@ pub async fn create_for_patient(
     ),
     responses(
         (status = 201, description = "The code, its link and QR code", body = ResetCode),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -198,12 +196,10 @@ pub struct NewPassword {
     request_body(content = NewPassword, example = json!({"code": "K7QM-2XRD-9WTF", "password": "a-longer-new-passphrase"})),
     responses(
         (status = 204, description = "Password changed: sign in with it"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
         (status = 410, description = "The code was used or has expired", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
         (status = 429, description = "Too many attempts: try again later (Retry-After)", body = ErrorBody),
+        answers::Invalid,
+        answers::Body,
     ),
     security(),
 )]
@@ -277,12 +273,10 @@ pub struct ResetByEmail {
     request_body(content = ResetByEmail, example = json!({"email": "pat@example.org"})),
     responses(
         (status = 202, description = "Accepted: a link goes out if the address has an account"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
         (status = 429, description = "Too many attempts: try again later (Retry-After)", body = ErrorBody),
         (status = 503, description = "This server is not set up for it", body = ErrorBody),
+        answers::Invalid,
+        answers::Body,
     ),
     security(),
 )]

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use crate::access::{own_patient, staff_patient};
 use crate::api::{self, MEDICATION_LEAD_MIN, TWO_HOUR_WINDOW_MIN};
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, answers};
 use crate::handlers::patient::DateRange;
 use crate::json::Body;
 use crate::state::AppState;
@@ -129,14 +129,11 @@ fn key_bytes(field: &str, value: &str, len: usize, what: &str) -> ApiResult<()> 
     responses(
         (status = 200, description = "Already subscribed; updated", body = SubscriptionView),
         (status = 201, description = "Subscribed", body = SubscriptionView),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
         (status = 409, description = "Reminders are already on in 10 browsers of this user", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -195,11 +192,9 @@ pub async fn subscribe(
     summary = "The caller's browsers subscribed to reminders (any logged-in user)",
     responses(
         (status = 200, description = "Subscriptions", body = Vec<SubscriptionView>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -222,11 +217,9 @@ pub async fn subscriptions(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -260,11 +253,9 @@ pub const UPCOMING: TimeDelta = TimeDelta::days(2);
     summary = "The patient's own reminders, due from a day ago to two days ahead",
     responses(
         (status = 200, description = "Reminders", body = Vec<api::Reminder>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -293,11 +284,9 @@ pub async fn my_reminders(
     summary = "The patient's reminder settings (the defaults when never saved)",
     responses(
         (status = 200, description = "Settings", body = api::ReminderSettings),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -340,13 +329,10 @@ pub const MAX_SESSION_TIMES: usize = 6;
     request_body(content = PatientSettings, example = json!({"session_reminders": true, "session_times": ["08:30", "17:45"], "session_days": ["Mon", "Wed", "Fri"], "quiet_hours": {"start": "22:00", "end": "07:00"}, "next_morning_checks": true})),
     responses(
         (status = 200, description = "Saved settings", body = api::ReminderSettings),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -392,16 +378,13 @@ pub async fn save_my_settings(
     summary = "The patient's reminders due in a date range (default the last 28 days), with whether each two-hour check was answered",
     params(
         ("id" = i64, Path, description = "patient (user) id"),
-        ("from" = Option<NaiveDate>, Query, description = "first local date"),
-        ("to" = Option<NaiveDate>, Query, description = "last local date"),
+        DateRange,
     ),
     responses(
         (status = 200, description = "Reminders", body = Vec<ReminderView>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -464,13 +447,10 @@ pub struct TherapistSettings {
     request_body(content = TherapistSettings, example = json!({"medication_lead_min": 30, "two_hour_window_min": 180})),
     responses(
         (status = 200, description = "Saved settings", body = api::ReminderSettings),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]

@@ -11,13 +11,14 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use futures::{StreamExt, stream};
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
 use stepwise_store::{Patient, Role, Store};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{check_staff_access, require_role, staff_patient};
 use crate::api;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, answers};
 use crate::handlers::patient::DateRange;
 use crate::json::Body;
 use crate::report::{charts, csv, fhir, load, page};
@@ -69,16 +70,13 @@ async fn report_for(
     summary = "The pre-visit report (JSON): summary, attention items, adherence, verification, band-data days per 30 days, two-hour checks, pain, interval, decisions, steps and sleep trends, escalations, outcome measures",
     params(
         ("id" = i64, Path, description = "patient (user) id"),
-        ("from" = Option<NaiveDate>, Query, description = "first local date (default: 30 days before `to`)"),
-        ("to" = Option<NaiveDate>, Query, description = "last local date (default: the day before the next visit, or today)"),
+        DateRange,
     ),
     responses(
         (status = 200, description = "Report", body = Report),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -107,80 +105,117 @@ fn download(content_type: &'static str, filename: String, body: String) -> Respo
         .into_response()
 }
 
-/// `GET /api/v1/patients/{id}/report/charts/{chart}` — `interval.svg`, `pain.svg`,
-/// `steps.svg` or `sleep.svg`.
+/// A report's drawing or table: its name in the URL and what makes it.
+type Part = (&'static str, fn(&Report) -> String);
+
+/// The report's charts.
+const CHARTS: &[Part] = &[
+    ("interval.svg", charts::interval_chart),
+    ("pain.svg", charts::pain_chart),
+    ("steps.svg", charts::steps_chart),
+    ("sleep.svg", charts::sleep_chart),
+];
+
+/// The report's tables.
+const TABLES: &[Part] = &[
+    ("sessions.csv", csv::sessions_csv),
+    ("daily.csv", csv::daily_csv),
+    ("decisions.csv", csv::decisions_csv),
+];
+
+/// The names of `parts` as a schema.
+fn names_of(parts: &[Part]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    let names: Vec<&str> = parts.iter().map(|(name, _)| *name).collect();
+    api::schema_of(serde_json::json!({"type": "string", "enum": names}))
+}
+
+fn chart_names() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    names_of(CHARTS)
+}
+
+fn table_names() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    names_of(TABLES)
+}
+
+/// A chart of a patient's report.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ChartPath {
+    /// The patient (user) id.
+    id: i64,
+    /// Which chart.
+    #[param(schema_with = chart_names)]
+    chart: String,
+}
+
+/// A table of a patient's report.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TablePath {
+    /// The patient (user) id.
+    id: i64,
+    /// Which table.
+    #[param(schema_with = table_names)]
+    table: String,
+}
+
+/// `GET /api/v1/patients/{id}/report/charts/{chart}` — one of [`CHARTS`].
 #[utoipa::path(
     get,
     path = "/patients/{id}/report/charts/{chart}",
     tag = "reports",
     summary = "A report chart as SVG with a text alternative",
     params(
-        ("id" = i64, Path, description = "patient (user) id"),
-        ("chart" = String, Path, description = ""),
-        ("from" = Option<NaiveDate>, Query, description = "first local date (default: 30 days before `to`)"),
-        ("to" = Option<NaiveDate>, Query, description = "last local date (default: the day before the next visit, or today)"),
+        ChartPath,
+        DateRange,
     ),
     responses(
         (status = 200, description = "SVG", body = String, content_type = "image/svg+xml"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
 pub async fn chart(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((id, chart)): Path<(i64, String)>,
+    Path(ChartPath { id, chart }): Path<ChartPath>,
     Query(asked): Query<DateRange>,
 ) -> ApiResult<Response> {
-    let draw: fn(&Report) -> String = match chart.as_str() {
-        "interval.svg" => charts::interval_chart,
-        "pain.svg" => charts::pain_chart,
-        "steps.svg" => charts::steps_chart,
-        "sleep.svg" => charts::sleep_chart,
-        _ => return Err(ApiError::NotFound),
+    let Some((_, draw)) = CHARTS.iter().find(|(name, _)| *name == chart) else {
+        return Err(ApiError::NotFound);
     };
     let report = report_for(&state, &user, id, &asked, "read patient.report").await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml")], draw(&report)).into_response())
 }
 
-/// `GET /api/v1/patients/{id}/report/{table}` — `sessions.csv`, `daily.csv` or
-/// `decisions.csv`.
+/// `GET /api/v1/patients/{id}/report/{table}` — one of [`TABLES`].
 #[utoipa::path(
     get,
     path = "/patients/{id}/report/{table}",
     tag = "reports",
     summary = "A report table as CSV",
     params(
-        ("id" = i64, Path, description = "patient (user) id"),
-        ("table" = String, Path, description = ""),
-        ("from" = Option<NaiveDate>, Query, description = "first local date (default: 30 days before `to`)"),
-        ("to" = Option<NaiveDate>, Query, description = "last local date (default: the day before the next visit, or today)"),
+        TablePath,
+        DateRange,
     ),
     responses(
         (status = 200, description = "CSV", body = String, content_type = "text/csv"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
 pub async fn table(
     State(state): State<AppState>,
     AuthUser(user): AuthUser,
-    Path((id, table)): Path<(i64, String)>,
+    Path(TablePath { id, table }): Path<TablePath>,
     Query(asked): Query<DateRange>,
 ) -> ApiResult<Response> {
-    let write: fn(&Report) -> String = match table.as_str() {
-        "sessions.csv" => csv::sessions_csv,
-        "daily.csv" => csv::daily_csv,
-        "decisions.csv" => csv::decisions_csv,
-        _ => return Err(ApiError::NotFound),
+    let Some((_, write)) = TABLES.iter().find(|(name, _)| *name == table) else {
+        return Err(ApiError::NotFound);
     };
     let action = format!("export patient.{table}");
     let report = report_for(&state, &user, id, &asked, &action).await?;
@@ -200,16 +235,13 @@ pub async fn table(
     summary = "The report as a FHIR R4 Bundle (collection): Patient, daily steps and sleep, pain scores, exercise sessions, CarePlan and Goal",
     params(
         ("id" = i64, Path, description = "patient (user) id"),
-        ("from" = Option<NaiveDate>, Query, description = "first local date (default: 30 days before `to`)"),
-        ("to" = Option<NaiveDate>, Query, description = "last local date (default: the day before the next visit, or today)"),
+        DateRange,
     ),
     responses(
         (status = 200, description = "FHIR bundle", body = api::FhirBundle, content_type = "application/fhir+json"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -258,13 +290,10 @@ pub struct NextVisit {
     request_body(content = NextVisit, example = json!({"next_visit": "2026-11-20"})),
     responses(
         (status = 204, description = "Saved"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -294,11 +323,9 @@ pub async fn set_next_visit(
     ),
     responses(
         (status = 200, description = "Outcome measures", body = Vec<api::Outcome>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -325,13 +352,10 @@ pub async fn outcomes(
     request_body(content = api::NewOutcome, example = json!({"kind": "oswestry", "value": 34, "measured_on": "2026-11-05"})),
     responses(
         (status = 201, description = "Stored", body = api::Outcome),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -406,11 +430,27 @@ async fn visit_row(
 }
 
 /// Which visits the clinic view lists.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Upcoming {
     /// Visits from today up to this many days ahead (default 14).
+    #[param(schema_with = within_days_schema)]
     within_days: Option<u64>,
+}
+
+/// How far ahead the clinic view may look, days.
+pub const WITHIN_DAYS: RangeInclusive<u64> = 0..=366;
+/// How far ahead it looks unless asked, days.
+pub const DEFAULT_WITHIN_DAYS: u64 = 14;
+
+fn within_days_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    api::schema_of(serde_json::json!({
+        "type": "integer",
+        "minimum": WITHIN_DAYS.start(),
+        "maximum": WITHIN_DAYS.end(),
+        "default": DEFAULT_WITHIN_DAYS,
+    }))
 }
 
 /// One patient in the clinic view.
@@ -444,15 +484,13 @@ pub struct VisitRow {
     tag = "reports",
     summary = "Patients with a visit coming up, ranked by attention (most urgent first) as the patient list is, with headline figures",
     params(
-        ("within_days" = Option<i64>, Query, description = ""),
+        Upcoming,
     ),
     responses(
         (status = 200, description = "Visit list", body = Vec<VisitRow>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -466,12 +504,13 @@ pub async fn clinic_visits(
         &[Role::Therapist, Role::ClinicAdmin],
         "this is for the care team",
     )?;
-    let within = upcoming.within_days.unwrap_or(14);
-    if within > 366 {
+    let within = upcoming.within_days.unwrap_or(DEFAULT_WITHIN_DAYS);
+    if !WITHIN_DAYS.contains(&within) {
+        let allowed = format!("{}..={}", WITHIN_DAYS.start(), WITHIN_DAYS.end());
         return Err(ApiError::invalid(
             "within_days",
-            format!("within_days = {within} is outside 0..=366"),
-            "0..=366",
+            format!("within_days = {within} is outside {allowed}"),
+            allowed,
         ));
     }
     let now = state.clock.now();

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::access::{check_staff_access, require_role, staff_patient};
 use crate::api;
 use crate::auth::AuthUser;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, answers};
 use crate::handlers::patient::DateRange;
 use crate::handlers::patient::MAX_LOG_DELAY;
 use crate::json::{Body, parse};
@@ -57,11 +57,9 @@ pub const LIST_WINDOW_DAYS: u64 = 30;
     summary = "Patients visible to the caller, ranked by attention (most urgent first), each with its attention items in words",
     responses(
         (status = 200, description = "Patients: {patient, last_review, open_escalation, attention[Attention]}", body = Vec<PatientSummary>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -138,11 +136,9 @@ pub struct PatientDetail {
     ),
     responses(
         (status = 200, description = "Patient", body = PatientDetail),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -187,16 +183,13 @@ pub struct Timeline {
     summary = "Sessions, flares, band data per local day, reviews and plan changes in a date range",
     params(
         ("id" = i64, Path, description = "patient (user) id"),
-        ("from" = Option<NaiveDate>, Query, description = "first local date"),
-        ("to" = Option<NaiveDate>, Query, description = "last local date"),
+        DateRange,
     ),
     responses(
         (status = 200, description = "Timeline", body = Timeline),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -264,11 +257,9 @@ pub struct RulesView {
     ),
     responses(
         (status = 200, description = "Rules", body = RulesView),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -296,16 +287,13 @@ pub async fn rules(
     params(
         ("id" = i64, Path, description = "patient (user) id"),
     ),
-    request_body(content = api::RulesPatch, example = json!({"increase_pct": 10, "regress_pct": 20, "pain_during_max": 5, "pain_after_2h_max": 4, "pain_after_2h_rise_max": 2, "min_sessions": 3, "regress_after_breaches": 2, "escalate_pain": 8, "min_interval_s": 60, "max_interval_s": 3600, "require_verified": false, "pain_next_morning_rise_max": 2, "pain_next_morning_max": 10, "require_next_morning": false, "effort_max": 7})),
+    request_body(content = api::RulesPatch, example = api::rules_example),
     responses(
         (status = 201, description = "New version", body = api::RulesVersion),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -356,16 +344,13 @@ pub const PREVIEW_WEEKS: i64 = 8;
     params(
         ("id" = i64, Path, description = "patient (user) id"),
     ),
-    request_body(content = PreviewRequest, example = json!({"rules": {"increase_pct": 15, "regress_pct": 20, "pain_during_max": 5, "pain_after_2h_max": 4, "pain_after_2h_rise_max": 2, "min_sessions": 3, "regress_after_breaches": 2, "escalate_pain": 8, "min_interval_s": 60, "max_interval_s": 3600, "require_verified": false, "pain_next_morning_rise_max": 2, "pain_next_morning_max": 10, "require_next_morning": false, "effort_max": 7}, "weeks": 8})),
+    request_body(content = PreviewRequest, example = json!({"rules": api::rules_example(), "weeks": 8})),
     responses(
         (status = 200, description = "The edited rules and, per week, what was decided and what would be", body = RulesPreview),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -447,13 +432,10 @@ pub struct BaselineRequest {
     request_body(content = BaselineRequest, example = json!({"tolerance_walks_s": [540, 600, 660], "share_pct": 80})),
     responses(
         (status = 201, description = "Plan change"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -546,6 +528,13 @@ impl utoipa::PartialSchema for OverrideRequest {
 }
 impl ToSchema for OverrideRequest {}
 
+/// An override as the OpenAPI document shows it: every plan field, and a reason.
+fn override_example() -> serde_json::Value {
+    let mut example = api::plan_example();
+    example["reason"] = "Reviewed at the visit: the plan as the defaults set it.".into();
+    example
+}
+
 /// `POST /api/v1/patients/{id}/plan` — change the plan by hand, with a reason.
 #[utoipa::path(
     post,
@@ -555,16 +544,13 @@ impl ToSchema for OverrideRequest {}
     params(
         ("id" = i64, Path, description = "patient (user) id"),
     ),
-    request_body(content = OverrideRequest, example = json!({"interval_s": 420, "bouts": 2, "rest_s": 120, "sessions_per_week": 5, "reason": "Tolerating walks well; step up early."})),
+    request_body(content = OverrideRequest, example = override_example),
     responses(
         (status = 201, description = "Plan change"),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -610,11 +596,9 @@ pub async fn override_plan(
     ),
     responses(
         (status = 200, description = "Reviews", body = Vec<api::Review>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -656,13 +640,10 @@ pub struct RunReview {
     responses(
         (status = 200, description = "Already reviewed", body = api::Review),
         (status = 201, description = "Made", body = api::Review),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -732,18 +713,15 @@ pub struct Acknowledgement {
     summary = "Acknowledge an escalation with a note and lift the freeze",
     params(
         ("id" = i64, Path, description = "patient (user) id"),
-        ("review_id" = i64, Path, description = ""),
+        ("review_id" = i64, Path, description = "the review's id"),
     ),
     request_body(content = Acknowledgement, example = json!({"note": "Called the patient; pain settled with rest. Plan unchanged."})),
     responses(
         (status = 200, description = "Acknowledged", body = api::Review),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 413, description = "The body is larger than this endpoint accepts", body = ErrorBody),
-        (status = 415, description = "The body is not sent as application/json", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
+        answers::Body,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -779,11 +757,9 @@ pub async fn acknowledge(
     ),
     responses(
         (status = 200, description = "Audit entries", body = Vec<api::AuditEntry>),
-        (status = 400, description = "The request is malformed", body = ErrorBody),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -815,10 +791,9 @@ pub async fn audit_log(
     ),
     responses(
         (status = 200, description = "The patient's bands, removed ones included", body = Vec<api::Device>),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
@@ -846,10 +821,9 @@ pub async fn devices(
     ),
     responses(
         (status = 200, description = "The band, now removed", body = api::Device),
-        (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
-        (status = 403, description = "Not allowed for this user, or a write without the CSRF token", body = ErrorBody),
-        (status = 404, description = "Not found, or not the caller's to see", body = ErrorBody),
-        (status = 422, description = "A field is missing, malformed or out of range (the error names it)", body = ErrorBody),
+        answers::LoggedIn,
+        answers::Missing,
+        answers::Invalid,
     ),
     security(("session" = [], "csrf" = [])),
 )]
