@@ -163,7 +163,26 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// The error answers an operation documents, in groups (`responses(...)` of a handler's
 /// `#[utoipa::path]`): each is an [`ErrorBody`] with the status of an [`ApiError`].
 pub mod answers {
+    use std::collections::BTreeMap;
+
+    use utoipa::IntoResponses;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::response::Response;
+
     use super::ErrorBody;
+
+    /// A request made with a login about something the caller may not see, with parameters
+    /// or a body to check: [`LoggedIn`], [`Missing`] and [`Invalid`] together.
+    pub struct Common;
+
+    impl IntoResponses for Common {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            let mut all = LoggedIn::responses();
+            all.extend(Missing::responses());
+            all.extend(Invalid::responses());
+            all
+        }
+    }
 
     /// A request made with a login.
     #[derive(utoipa::IntoResponses)]

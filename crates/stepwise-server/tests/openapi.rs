@@ -49,6 +49,24 @@ async fn every_documented_operation_is_routed() {
     assert_eq!(none.status, StatusCode::NOT_FOUND);
 }
 
+/// Operations need the login (cookie and CSRF token) unless they say otherwise: the public
+/// ones say none, the collector's the band's token.
+#[test]
+fn security_is_the_login_unless_an_operation_says_otherwise() {
+    let doc = document();
+    assert_eq!(doc["security"], json!([{"session": [], "csrf": []}]));
+    assert_eq!(doc["paths"]["/auth/login"]["post"]["security"], json!([]));
+    assert_eq!(doc["paths"]["/rules/schema"]["get"]["security"], json!([]));
+    assert_eq!(
+        doc["paths"]["/samples"]["post"]["security"],
+        json!([{"deviceToken": []}])
+    );
+    assert!(doc["paths"]["/me/today"]["get"].get("security").is_none());
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["session"]["name"], "stepwise_session");
+    assert_eq!(schemes["csrf"]["in"], "header");
+}
+
 #[test]
 fn every_routed_path_is_documented() {
     let doc = document();

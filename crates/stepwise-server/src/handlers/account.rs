@@ -136,11 +136,8 @@ pub async fn login(
     summary = "Log out",
     responses(
         (status = 204, description = "Logged out"),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn logout(
     State(state): State<AppState>,
@@ -170,11 +167,8 @@ pub struct Me {
     summary = "The logged-in user (and their patient record)",
     responses(
         (status = 200, description = "Me", body = Me),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn me(State(state): State<AppState>, AuthUser(user): AuthUser) -> ApiResult<Json<Me>> {
     let patient = match user.role {
@@ -228,12 +222,9 @@ pub struct Invite {
     request_body(content = InviteRequest, example = json!({"role": "patient", "therapist_id": 2, "timezone": "Europe/London"})),
     responses(
         (status = 201, description = "The single-use code, shown once", body = Invite),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn create_invite(
     State(state): State<AppState>,
@@ -438,11 +429,8 @@ pub async fn accept_invite(
     summary = "The clinic's therapists",
     responses(
         (status = 200, description = "Therapists", body = Vec<api::User>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn therapists(
     State(state): State<AppState>,
@@ -475,7 +463,6 @@ pub async fn therapists(
         (status = 200, description = "The clinic", body = api::Clinic),
         answers::LoggedIn,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn clinic(
     State(state): State<AppState>,
@@ -524,7 +511,6 @@ pub struct DefaultPlan {
         answers::Invalid,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn set_clinic_defaults(
     State(state): State<AppState>,
@@ -580,7 +566,6 @@ pub const SAFETY_TEXT_MAX: usize = 600;
         answers::Invalid,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn set_safety_contact(
     State(state): State<AppState>,
@@ -638,7 +623,6 @@ pub struct CsrfToken {
         (status = 401, description = "Not logged in, or the login has expired", body = ErrorBody),
         (status = 403, description = "Logged in but not allowed, or a write without the CSRF token", body = ErrorBody),
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn csrf(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CsrfToken>> {
     let session = crate::auth::live_session(&headers, &state).await?;

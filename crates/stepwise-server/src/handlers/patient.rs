@@ -66,11 +66,8 @@ pub struct Today {
     summary = "Today's plan, this week so far, two-hour checks due",
     responses(
         (status = 200, description = "Today", body = Today),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn today(
     State(state): State<AppState>,
@@ -211,7 +208,6 @@ impl LogWalk {
         answers::Invalid,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn log_walk(
     State(state): State<AppState>,
@@ -355,11 +351,8 @@ impl DateRange {
     ),
     responses(
         (status = 200, description = "Walks", body = Vec<MySession>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn my_sessions(
     State(state): State<AppState>,
@@ -449,12 +442,9 @@ async fn changeable_walk(
     responses(
         (status = 200, description = "Corrected (the same correction again changes nothing); with `safety` when a corrected pain is a red flag", body = WithAdvice<api::Session>),
         (status = 409, description = "The walk can no longer be changed (6 hours after it was logged, or its week has ended)", body = ErrorBody),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn correct_walk(
     State(state): State<AppState>,
@@ -518,7 +508,6 @@ pub struct NoFields {}
         answers::LoggedIn,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn withdraw_walk(
     State(state): State<AppState>,
@@ -572,12 +561,9 @@ pub struct TwoHourAnswer {
     responses(
         (status = 200, description = "Answered; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
         (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn answer_check(
     State(state): State<AppState>,
@@ -631,12 +617,9 @@ pub struct NextMorningAnswer {
     responses(
         (status = 200, description = "Answered; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Session>),
         (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn answer_next_morning(
     State(state): State<AppState>,
@@ -697,12 +680,9 @@ pub struct ReportFlare {
         (status = 200, description = "Already reported; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Flare>),
         (status = 201, description = "Stored; with `safety` (SafetyAdvice) when the report carried red-flag pain", body = WithAdvice<api::Flare>),
         (status = 409, description = "Conflicts with what is stored", body = ErrorBody),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn report_flare(
     State(state): State<AppState>,
@@ -759,11 +739,8 @@ pub struct History {
     summary = "Plan changes and weekly decisions with reasons",
     responses(
         (status = 200, description = "History", body = History),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn history(
     State(state): State<AppState>,
@@ -813,11 +790,8 @@ pub struct PairingCode {
     summary = "A one-time code for `stepwise band pair`",
     responses(
         (status = 201, description = "Code", body = PairingCode),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn pairing_code(
     State(state): State<AppState>,
@@ -841,11 +815,8 @@ pub async fn pairing_code(
     summary = "The patient's paired bands",
     responses(
         (status = 200, description = "The patient's bands, removed ones included (with revoked_at)", body = Vec<api::Device>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn my_devices(
     State(state): State<AppState>,
@@ -875,7 +846,6 @@ pub async fn my_devices(
         (status = 404, description = "The patient has no such band", body = ErrorBody),
         answers::Invalid,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn remove_my_device(
     State(state): State<AppState>,

@@ -96,11 +96,8 @@ pub struct ResetCode {
     ),
     responses(
         (status = 201, description = "The code, its link and QR code", body = ResetCode),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn create_for_patient(
     State(state): State<AppState>,
@@ -124,11 +121,8 @@ pub async fn create_for_patient(
     ),
     responses(
         (status = 201, description = "The code, its link and QR code", body = ResetCode),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn create_for_therapist(
     State(state): State<AppState>,

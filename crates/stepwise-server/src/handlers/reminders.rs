@@ -130,12 +130,9 @@ fn key_bytes(field: &str, value: &str, len: usize, what: &str) -> ApiResult<()> 
         (status = 200, description = "Already subscribed; updated", body = SubscriptionView),
         (status = 201, description = "Subscribed", body = SubscriptionView),
         (status = 409, description = "Reminders are already on in 10 browsers of this user", body = ErrorBody),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn subscribe(
     State(state): State<AppState>,
@@ -192,11 +189,8 @@ pub async fn subscribe(
     summary = "The caller's browsers subscribed to reminders (any logged-in user)",
     responses(
         (status = 200, description = "Subscriptions", body = Vec<SubscriptionView>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn subscriptions(
     State(state): State<AppState>,
@@ -217,11 +211,8 @@ pub async fn subscriptions(
     ),
     responses(
         (status = 204, description = "Deleted"),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn unsubscribe(
     State(state): State<AppState>,
@@ -253,11 +244,8 @@ pub const UPCOMING: TimeDelta = TimeDelta::days(2);
     summary = "The patient's own reminders, due from a day ago to two days ahead",
     responses(
         (status = 200, description = "Reminders", body = Vec<api::Reminder>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn my_reminders(
     State(state): State<AppState>,
@@ -284,11 +272,8 @@ pub async fn my_reminders(
     summary = "The patient's reminder settings (the defaults when never saved)",
     responses(
         (status = 200, description = "Settings", body = api::ReminderSettings),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn my_settings(
     State(state): State<AppState>,
@@ -329,12 +314,9 @@ pub const MAX_SESSION_TIMES: usize = 6;
     request_body(content = PatientSettings, example = json!({"session_reminders": true, "session_times": ["08:30", "17:45"], "session_days": ["Mon", "Wed", "Fri"], "quiet_hours": {"start": "22:00", "end": "07:00"}, "next_morning_checks": true})),
     responses(
         (status = 200, description = "Saved settings", body = api::ReminderSettings),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn save_my_settings(
     State(state): State<AppState>,
@@ -382,11 +364,8 @@ pub async fn save_my_settings(
     ),
     responses(
         (status = 200, description = "Reminders", body = Vec<ReminderView>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn patient_reminders(
     State(state): State<AppState>,
@@ -447,12 +426,9 @@ pub struct TherapistSettings {
     request_body(content = TherapistSettings, example = json!({"medication_lead_min": 30, "two_hour_window_min": 180})),
     responses(
         (status = 200, description = "Saved settings", body = api::ReminderSettings),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn save_patient_settings(
     State(state): State<AppState>,

@@ -74,11 +74,8 @@ async fn report_for(
     ),
     responses(
         (status = 200, description = "Report", body = Report),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn report_json(
     State(state): State<AppState>,
@@ -171,11 +168,8 @@ pub struct TablePath {
     ),
     responses(
         (status = 200, description = "SVG", body = String, content_type = "image/svg+xml"),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn chart(
     State(state): State<AppState>,
@@ -202,11 +196,8 @@ pub async fn chart(
     ),
     responses(
         (status = 200, description = "CSV", body = String, content_type = "text/csv"),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn table(
     State(state): State<AppState>,
@@ -239,11 +230,8 @@ pub async fn table(
     ),
     responses(
         (status = 200, description = "FHIR bundle", body = api::FhirBundle, content_type = "application/fhir+json"),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn fhir_bundle(
     State(state): State<AppState>,
@@ -290,12 +278,9 @@ pub struct NextVisit {
     request_body(content = NextVisit, example = json!({"next_visit": "2026-11-20"})),
     responses(
         (status = 204, description = "Saved"),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn set_next_visit(
     State(state): State<AppState>,
@@ -323,11 +308,8 @@ pub async fn set_next_visit(
     ),
     responses(
         (status = 200, description = "Outcome measures", body = Vec<api::Outcome>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn outcomes(
     State(state): State<AppState>,
@@ -352,12 +334,9 @@ pub async fn outcomes(
     request_body(content = api::NewOutcome, example = json!({"kind": "oswestry", "value": 34, "measured_on": "2026-11-05"})),
     responses(
         (status = 201, description = "Stored", body = api::Outcome),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn add_outcome(
     State(state): State<AppState>,
@@ -488,11 +467,8 @@ pub struct VisitRow {
     ),
     responses(
         (status = 200, description = "Visit list", body = Vec<VisitRow>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn clinic_visits(
     State(state): State<AppState>,

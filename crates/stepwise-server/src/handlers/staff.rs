@@ -57,11 +57,8 @@ pub const LIST_WINDOW_DAYS: u64 = 30;
     summary = "Patients visible to the caller, ranked by attention (most urgent first), each with its attention items in words",
     responses(
         (status = 200, description = "Patients: {patient, last_review, open_escalation, attention[Attention]}", body = Vec<PatientSummary>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -136,11 +133,8 @@ pub struct PatientDetail {
     ),
     responses(
         (status = 200, description = "Patient", body = PatientDetail),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn detail(
     State(state): State<AppState>,
@@ -187,11 +181,8 @@ pub struct Timeline {
     ),
     responses(
         (status = 200, description = "Timeline", body = Timeline),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn timeline(
     State(state): State<AppState>,
@@ -257,11 +248,8 @@ pub struct RulesView {
     ),
     responses(
         (status = 200, description = "Rules", body = RulesView),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn rules(
     State(state): State<AppState>,
@@ -290,12 +278,9 @@ pub async fn rules(
     request_body(content = api::RulesPatch, example = api::rules_example),
     responses(
         (status = 201, description = "New version", body = api::RulesVersion),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn save_rules(
     State(state): State<AppState>,
@@ -347,12 +332,9 @@ pub const PREVIEW_WEEKS: i64 = 8;
     request_body(content = PreviewRequest, example = json!({"rules": api::rules_example(), "weeks": 8})),
     responses(
         (status = 200, description = "The edited rules and, per week, what was decided and what would be", body = RulesPreview),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn preview_rules(
     State(state): State<AppState>,
@@ -432,12 +414,9 @@ pub struct BaselineRequest {
     request_body(content = BaselineRequest, example = json!({"tolerance_walks_s": [540, 600, 660], "share_pct": 80})),
     responses(
         (status = 201, description = "Plan change"),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn baseline(
     State(state): State<AppState>,
@@ -547,12 +526,9 @@ fn override_example() -> serde_json::Value {
     request_body(content = OverrideRequest, example = override_example),
     responses(
         (status = 201, description = "Plan change"),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn override_plan(
     State(state): State<AppState>,
@@ -596,11 +572,8 @@ pub async fn override_plan(
     ),
     responses(
         (status = 200, description = "Reviews", body = Vec<api::Review>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn reviews(
     State(state): State<AppState>,
@@ -640,12 +613,9 @@ pub struct RunReview {
     responses(
         (status = 200, description = "Already reviewed", body = api::Review),
         (status = 201, description = "Made", body = api::Review),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn run_review(
     State(state): State<AppState>,
@@ -718,12 +688,9 @@ pub struct Acknowledgement {
     request_body(content = Acknowledgement, example = json!({"note": "Called the patient; pain settled with rest. Plan unchanged."})),
     responses(
         (status = 200, description = "Acknowledged", body = api::Review),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
         answers::Body,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn acknowledge(
     State(state): State<AppState>,
@@ -757,11 +724,8 @@ pub async fn acknowledge(
     ),
     responses(
         (status = 200, description = "Audit entries", body = Vec<api::AuditEntry>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn audit_log(
     State(state): State<AppState>,
@@ -791,11 +755,8 @@ pub async fn audit_log(
     ),
     responses(
         (status = 200, description = "The patient's bands, removed ones included", body = Vec<api::Device>),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn devices(
     State(state): State<AppState>,
@@ -821,11 +782,8 @@ pub async fn devices(
     ),
     responses(
         (status = 200, description = "The band, now removed", body = api::Device),
-        answers::LoggedIn,
-        answers::Missing,
-        answers::Invalid,
+        answers::Common,
     ),
-    security(("session" = [], "csrf" = [])),
 )]
 pub async fn remove_device(
     State(state): State<AppState>,

@@ -34,6 +34,8 @@ use crate::state::AppState;
             allowed}."
     ),
     servers((url = "/api/v1")),
+    // Unless an operation says otherwise: the login's cookie, with the CSRF token on writes.
+    security(("session" = [], "csrf" = [])),
     paths(
         account::login,
         account::logout,
