@@ -222,9 +222,14 @@ impl<T> Field<T> {
 
 /// The value of the rules' field `name` (a name from [`RULE_FIELDS`]).
 fn rule_value(rules: &Rules, name: &str) -> i64 {
-    match RULE_FIELDS.iter().find(|field| field.name == name) {
-        Some(field) => (field.get)(rules),
-        None => unreachable!("the field tables name only rules fields"),
+    (field_named(RULE_FIELDS, name).get)(rules)
+}
+
+/// The field `name` of a table: a name the code writes itself, so a missing one is a bug.
+fn field_named<T>(fields: &'static [Field<T>], name: &str) -> &'static Field<T> {
+    match fields.iter().find(|field| field.name == name) {
+        Some(field) => field,
+        None => unreachable!("{name} is not in its field table"),
     }
 }
 
@@ -579,10 +584,7 @@ impl Plan {
 
 /// The plan's field `name` (a name from [`PLAN_FIELDS`]).
 fn plan_field(name: &str) -> &'static Field<Plan> {
-    match PLAN_FIELDS.iter().find(|field| field.name == name) {
-        Some(field) => field,
-        None => unreachable!("{name} is a plan field"),
-    }
+    field_named(PLAN_FIELDS, name)
 }
 
 /// A JSON Schema object with `fields` as its properties, every one of them `required` or
