@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use maud::{DOCTYPE, PreEscaped, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use stepwise_engine::Decision;
 
 use stepwise_engine::exact_duration;
@@ -159,14 +159,7 @@ pub fn render(r: &Report) -> String {
                 }
                 h2 { "Weekly adherence" }
                 table {
-                    thead { tr {
-                        th scope="col" { "Week of" }
-                        th scope="col" { "Done" }
-                        th scope="col" { "Prescribed" }
-                        th scope="col" { "Share" }
-                        th scope="col" { "Mean pain before" }
-                        th scope="col" { "Mean pain 2 h after" }
-                    } }
+                    thead { (header_row(&["Week of", "Done", "Prescribed", "Share", "Mean pain before", "Mean pain 2 h after"])) }
                     tbody { @for (w, p) in r.adherence.weeks.iter().zip(&r.pain_weeks) {
                         tr {
                             td { (w.week_start.format("%-d %b")) @if !w.complete { " (so far)" } }
@@ -183,12 +176,7 @@ pub fn render(r: &Report) -> String {
                     p { "No weekly decisions in this period." }
                 } @else {
                     table {
-                        thead { tr {
-                            th scope="col" { "Week of" }
-                            th scope="col" { "Decision" }
-                            th scope="col" { "Interval" }
-                            th scope="col" { "Why" }
-                        } }
+                        thead { (header_row(&["Week of", "Decision", "Interval", "Why"])) }
                         tbody { @for d in &r.decisions {
                             tr {
                                 td { (d.week_start.format("%-d %b")) }
@@ -217,16 +205,7 @@ pub fn render(r: &Report) -> String {
                 }
                 h2 { "Walks" }
                 table {
-                    thead { tr {
-                        th scope="col" { "Day" }
-                        th scope="col" { "Walked" }
-                        th scope="col" { "Pain before" }
-                        th scope="col" { "Highest during" }
-                        th scope="col" { "2 h after" }
-                        th scope="col" { "Next morning" }
-                        th scope="col" { "Effort" }
-                        th scope="col" { "Band" }
-                    } }
+                    thead { (header_row(&["Day", "Walked", "Pain before", "Highest during", "2 h after", "Next morning", "Effort", "Band"])) }
                     tbody { @for w in &r.walks {
                         tr {
                             td { (w.day.format("%a %-d %b")) }
@@ -256,12 +235,7 @@ pub fn render(r: &Report) -> String {
                 @if !r.outcomes.is_empty() {
                     h2 { "Outcome measures" }
                     table {
-                        thead { tr {
-                            th scope="col" { "Measure" }
-                            th scope="col" { "First" }
-                            th scope="col" { "Latest" }
-                            th scope="col" { "Change" }
-                        } }
+                        thead { (header_row(&["Measure", "First", "Latest", "Change"])) }
                         tbody { @for o in &r.outcomes {
                             tr {
                                 td { (outcome_words(&o.kind)) }
@@ -283,6 +257,11 @@ pub fn render(r: &Report) -> String {
 }
 
 /// A weekly mean pain to one decimal, or a dash.
+/// A table's header row: one column heading per name.
+fn header_row(names: &[&str]) -> Markup {
+    html! { tr { @for name in names { th scope="col" { (name) } } } }
+}
+
 fn mean(value: Option<f64>) -> String {
     value.map_or("–".to_string(), |m| format!("{m:.1}"))
 }
