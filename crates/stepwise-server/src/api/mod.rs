@@ -1,7 +1,7 @@
 //! What the API answers, as types of its own. Handlers turn the store's records into these
 //! before they leave the server, so a column added to a record does not reach the API
 //! unnoticed, and each type carries its JSON Schema for the generated OpenAPI document
-//! ([`crate::handlers::system::Generated`]): the document cannot drift from what is sent.
+//! ([`crate::handlers::system::ApiDoc`]): the document cannot drift from what is sent.
 //!
 //! The rules' and the plan's schemas come from the engine's field tables
 //! (`stepwise_engine::rules::RULE_FIELDS`, `PLAN_FIELDS`), as their validation does.

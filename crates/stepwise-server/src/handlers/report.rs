@@ -103,10 +103,10 @@ fn download(content_type: &'static str, filename: String, body: String) -> Respo
 }
 
 /// A report's drawing or table: its name in the URL and what makes it.
-type Part = (&'static str, fn(&Report) -> String);
+pub type Part = (&'static str, fn(&Report) -> String);
 
 /// The report's charts.
-const CHARTS: &[Part] = &[
+pub const CHARTS: &[Part] = &[
     ("interval.svg", charts::interval_chart),
     ("pain.svg", charts::pain_chart),
     ("steps.svg", charts::steps_chart),
@@ -114,7 +114,7 @@ const CHARTS: &[Part] = &[
 ];
 
 /// The report's tables.
-const TABLES: &[Part] = &[
+pub const TABLES: &[Part] = &[
     ("sessions.csv", csv::sessions_csv),
     ("daily.csv", csv::daily_csv),
     ("decisions.csv", csv::decisions_csv),
