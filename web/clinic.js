@@ -234,6 +234,7 @@ async function start() {
   renderPatients(rows, names);
   fillDefaults(c);
   fillSafetyContact(c);
+  byId('safety-contact-fields').disabled = false;
 }
 
 T.boot(start, ['clinic_admin']);
