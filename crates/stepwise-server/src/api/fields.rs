@@ -33,6 +33,21 @@ pub fn schema_of(value: Value) -> RefOr<Schema> {
     }
 }
 
+/// A string that is one of `names`: the schema of every name list the API writes (reminder
+/// kinds, weekdays, report parts), so each list is read from its own definition.
+pub fn names_schema<N: serde::Serialize>(names: impl IntoIterator<Item = N>) -> RefOr<Schema> {
+    schema_of(names_json(names))
+}
+
+/// [`names_schema`] as JSON, for a schema that adds to it (a description).
+pub fn names_json<N: serde::Serialize>(names: impl IntoIterator<Item = N>) -> Value {
+    let names: Vec<Value> = names
+        .into_iter()
+        .filter_map(|name| serde_json::to_value(name).ok())
+        .collect();
+    serde_json::json!({"type": "string", "enum": names})
+}
+
 impl PartialSchema for Plan {
     fn schema() -> RefOr<Schema> {
         schema_of(rules::json_schema(PLAN_FIELDS, true))

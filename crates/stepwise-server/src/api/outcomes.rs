@@ -8,20 +8,18 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::fields::schema_of;
+use super::fields::{names_json, schema_of};
 
 /// The name of an outcome measure (`stepwise_store::OutcomeKind::ALL`).
 pub struct OutcomeKindName;
 
 impl PartialSchema for OutcomeKindName {
     fn schema() -> RefOr<Schema> {
-        let names: Vec<&str> = OutcomeKind::ALL.iter().map(|k| k.as_str()).collect();
-        schema_of(json!({
-            "type": "string",
-            "enum": names,
-            "description": "oswestry (%, 0–100), ndi (score, 0–50), six_minute_walk (m), \
-                timed_up_and_go (s)",
-        }))
+        let mut names = names_json(OutcomeKind::ALL.iter().map(|k| k.as_str()));
+        names["description"] = json!(
+            "oswestry (%, 0–100), ndi (score, 0–50), six_minute_walk (m), timed_up_and_go (s)"
+        );
+        schema_of(names)
     }
 }
 impl ToSchema for OutcomeKindName {}

@@ -13,7 +13,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 use utoipa::{PartialSchema, ToSchema};
 
-use super::fields::schema_of;
+use super::fields::{names_schema, schema_of};
 
 /// Minutes before each walk time a medication reminder may come (therapist's setting).
 pub const MEDICATION_LEAD_MIN: RangeInclusive<i64> = 15..=120;
@@ -174,11 +174,7 @@ pub struct WeekdayName;
 
 impl PartialSchema for WeekdayName {
     fn schema() -> RefOr<Schema> {
-        let names: Vec<serde_json::Value> = (0..7u8)
-            .filter_map(|n| Weekday::try_from(n).ok())
-            .filter_map(|day| serde_json::to_value(day).ok())
-            .collect();
-        schema_of(json!({"type": "string", "enum": names}))
+        names_schema((0..7u8).filter_map(|n| Weekday::try_from(n).ok()))
     }
 }
 impl ToSchema for WeekdayName {}
@@ -188,8 +184,7 @@ pub struct ReminderKindName;
 
 impl PartialSchema for ReminderKindName {
     fn schema() -> RefOr<Schema> {
-        let names: Vec<&str> = ReminderKind::ALL.iter().map(|k| k.as_str()).collect();
-        schema_of(json!({"type": "string", "enum": names}))
+        names_schema(ReminderKind::ALL.iter().map(|k| k.as_str()))
     }
 }
 impl ToSchema for ReminderKindName {}
@@ -199,8 +194,7 @@ pub struct ReminderStateName;
 
 impl PartialSchema for ReminderStateName {
     fn schema() -> RefOr<Schema> {
-        let names: Vec<&str> = ReminderState::ALL.iter().map(|s| s.as_str()).collect();
-        schema_of(json!({"type": "string", "enum": names}))
+        names_schema(ReminderState::ALL.iter().map(|s| s.as_str()))
     }
 }
 impl ToSchema for ReminderStateName {}

@@ -122,8 +122,7 @@ pub const TABLES: &[Part] = &[
 
 /// The names of `parts` as a schema.
 fn names_of(parts: &[Part]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    let names: Vec<&str> = parts.iter().map(|(name, _)| *name).collect();
-    api::schema_of(serde_json::json!({"type": "string", "enum": names}))
+    api::names_schema(parts.iter().map(|(name, _)| *name))
 }
 
 fn chart_names() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
