@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use stepwise_wearables::device::{DeviceKind, Event, Start, StartError};
 use stepwise_wearables::infinitime;
+use stepwise_wearables::records::ACCEPTED_AGE;
 
 use crate::ble::{Bluetooth, Flow, Link};
 use crate::clock::Clock;
@@ -23,9 +24,9 @@ use crate::outbox::{Outbox, PairedDevice, Stored};
 use crate::progress::Progress;
 use crate::upload::{UploadError, UploadReport, Uploader};
 
-/// Oldest data worth uploading: the server refuses minutes older than 90 days (a day of
-/// margin for clocks that disagree).
-pub const MAX_UPLOAD_AGE: TimeDelta = TimeDelta::days(89);
+/// Oldest data worth uploading: the server refuses minutes older than [`ACCEPTED_AGE`] (a
+/// day of margin for clocks that disagree).
+pub const MAX_UPLOAD_AGE: TimeDelta = TimeDelta::days(ACCEPTED_AGE.num_days() - 1);
 /// How long a scan for a paired band lasts at most.
 pub const DEFAULT_SCAN_TIME: Duration = Duration::from_secs(10);
 

@@ -12,6 +12,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use stepwise_wearables::records::MAX_STEPS_PER_MINUTE;
+
 use crate::outbox::{Outbox, OutboxError, PairedDevice, Pending, StoredMinute, Waiting};
 use crate::secret::Secret;
 
@@ -19,9 +21,6 @@ use crate::secret::Secret;
 pub const MAX_MINUTES_PER_UPLOAD: usize = 10_080;
 /// Most sleep episodes in one upload (the server's limit).
 pub const MAX_EPISODES_PER_UPLOAD: usize = 2_000;
-/// Most steps the server takes for one minute; more (only possible from a watch whose count
-/// jumped) is sent as this.
-pub const MAX_STEPS_PER_MINUTE: u32 = 300;
 /// How long one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -23,7 +23,7 @@ use chrono_tz::Tz;
 use uuid::Uuid;
 
 pub use crate::records::MAX_SPREAD_MINUTES;
-use crate::records::spread_steps;
+use crate::records::{MAX_STEPS_PER_MINUTE, spread_steps};
 use crate::{DecodeError, gatt};
 
 /// InfiniTime's Motion service.
@@ -101,10 +101,6 @@ pub fn decode_current_time(value: &[u8]) -> Result<NaiveDateTime, DecodeError> {
             )
         })
 }
-
-/// Most steps a person takes in a minute (running fast): a count that would add more in the
-/// time since the last one is a corrupt reading.
-pub const MAX_STEPS_PER_MINUTE: u32 = 300;
 
 /// The most steps anyone can take from `since` to `at`: [`MAX_STEPS_PER_MINUTE`] for every
 /// started minute (at least one).

@@ -15,6 +15,15 @@ pub(crate) fn whole_minute(at: DateTime<Utc>) -> DateTime<Utc> {
         .unwrap_or(at)
 }
 
+/// Most steps anyone takes in one minute (the fastest running cadence is about 200): the
+/// server refuses more, a collector caps a spread count at it, an import leaves out a minute
+/// over it.
+pub const MAX_STEPS_PER_MINUTE: u32 = 300;
+
+/// How old data the server still accepts (bands keep a few weeks at most): older minutes and
+/// episodes are refused by the server, given up by the collector and left out of an import.
+pub const ACCEPTED_AGE: TimeDelta = TimeDelta::days(90);
+
 /// Longest span steps are spread over: a week of minutes.
 pub const MAX_SPREAD_MINUTES: i64 = 7 * 24 * 60;
 

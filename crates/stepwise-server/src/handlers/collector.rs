@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use stepwise_store::{DEVICE_TOKEN_RENEW_BEFORE, SampleBatch, StepSample, StoreError};
 use stepwise_wearables::device::DeviceKind;
+use stepwise_wearables::records;
 use utoipa::ToSchema;
 
 use crate::api::{self, Device, IngestSummary, NewDevice, SleepEpisode};
@@ -23,10 +24,10 @@ use stepwise_care::calendar::days_touched;
 pub const MAX_STEP_SAMPLES: usize = 20_000;
 /// Most sleep episodes in one upload.
 pub const MAX_SLEEP_EPISODES: usize = 2_000;
-/// Oldest data accepted, relative to now (bands keep a few weeks at most).
-pub const MAX_SAMPLE_AGE: TimeDelta = TimeDelta::days(90);
-/// Most steps in one minute (the fastest running cadence is about 200).
-pub const MAX_STEPS_PER_MINUTE: i64 = 300;
+/// Oldest data accepted, relative to now.
+pub const MAX_SAMPLE_AGE: TimeDelta = records::ACCEPTED_AGE;
+/// Most steps in one minute.
+pub const MAX_STEPS_PER_MINUTE: i64 = records::MAX_STEPS_PER_MINUTE as i64;
 
 /// Pairing request from `stepwise band pair`.
 #[derive(Deserialize, ToSchema)]
