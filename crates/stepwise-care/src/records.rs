@@ -378,6 +378,8 @@ pub struct Device {
     pub revoked_at: Option<DateTime<Utc>>,
     /// The last time its collector presented its token.
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// Found in an imported export (docs/imports.md), not paired: it has no upload token.
+    pub imported: bool,
 }
 
 /// How long a band's upload token works after pairing or its last renewal. The collector
@@ -399,6 +401,88 @@ pub struct NewDevice {
     pub address: String,
     /// Name shown in pages.
     pub name: String,
+}
+
+/// Where an uploaded export is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportState {
+    /// Being read.
+    Reading,
+    /// Read; its minutes and nights are being stored.
+    Storing,
+    /// Stored; the summary says what.
+    Done,
+    /// Nothing was stored; the error says why.
+    Failed,
+}
+
+impl ImportState {
+    /// Every state.
+    pub const ALL: [ImportState; 4] = [
+        ImportState::Reading,
+        ImportState::Storing,
+        ImportState::Done,
+        ImportState::Failed,
+    ];
+
+    /// The stable name used in storage and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportState::Reading => "reading",
+            ImportState::Storing => "storing",
+            ImportState::Done => "done",
+            ImportState::Failed => "failed",
+        }
+    }
+
+    /// Parses [`ImportState::as_str`]'s names.
+    pub fn parse(name: &str) -> Option<ImportState> {
+        ImportState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Done or failed: it will not change again.
+    pub fn is_finished(self) -> bool {
+        matches!(self, ImportState::Done | ImportState::Failed)
+    }
+}
+
+/// An export uploaded for a patient, as it is about to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewImport {
+    /// The patient whose data it is.
+    pub patient_id: Id,
+    /// Who uploaded it: the patient, or a member of their care team.
+    pub uploaded_by: Id,
+    /// The file's name as uploaded.
+    pub file_name: String,
+    /// Its size.
+    pub size_bytes: i64,
+}
+
+/// An uploaded export and how its reading went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRecord {
+    /// Row id.
+    pub id: Id,
+    /// What was uploaded.
+    pub upload: NewImport,
+    /// Where it is.
+    pub state: ImportState,
+    /// How far reading has come, 0–100.
+    pub progress: i64,
+    /// Which export it was, once known (`gadgetbridge`, `apple-health`, `fitbit-takeout`).
+    pub format: Option<String>,
+    /// What was stored, as JSON text, when done.
+    pub summary: Option<String>,
+    /// Why nothing was stored, when failed.
+    pub error: Option<String>,
+    /// When it was uploaded.
+    pub created_at: DateTime<Utc>,
+    /// When its state or progress last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was done or failed.
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 /// Steps in one minute from one device.

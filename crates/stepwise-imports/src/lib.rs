@@ -13,6 +13,7 @@
 //! - [`gadgetbridge`]: Gadgetbridge's SQLite database, opened read-only and untrusted.
 //! - [`apple_health`]: Apple Health's `export.xml`, streamed.
 //! - [`fitbit`]: Fitbit's minute steps and sleep in Google Takeout (JSON and CSV).
+//! - [`window`]: what of an export the server takes, and its summary for people.
 #![warn(missing_docs)]
 
 pub mod apple_health;
@@ -22,6 +23,7 @@ pub mod fitbit;
 pub mod gadgetbridge;
 mod model;
 mod read;
+pub mod window;
 
 pub use error::{ImportError, ImportResult};
 pub use model::{Export, Format, Minute, Source, SourceData, minutes_from_samples};

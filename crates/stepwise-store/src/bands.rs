@@ -21,9 +21,10 @@ use crate::values::{Cells, day_text, parse_day, parse_name, secs};
 macro_rules! device_columns {
     () => {
         "id, patient_id, kind, address, name, paired_at, token_expires_at, revoked_at, \
-         last_seen_at"
+         last_seen_at, imported"
     };
 }
+pub(crate) use device_columns;
 
 /// Bands and their data (a part of [`Store`](crate::Store)).
 #[async_trait]
@@ -449,7 +450,7 @@ fn disjoint(windows: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<(DateTime<Utc>, D
     joined
 }
 
-fn device_from(row: &AnyRow) -> StoreResult<Device> {
+pub(crate) fn device_from(row: &AnyRow) -> StoreResult<Device> {
     Ok(Device {
         id: row.int("id")?,
         patient_id: row.int("patient_id")?,
@@ -460,6 +461,7 @@ fn device_from(row: &AnyRow) -> StoreResult<Device> {
         token_expires_at: row.instant("token_expires_at")?,
         revoked_at: row.opt_instant("revoked_at")?,
         last_seen_at: row.opt_instant("last_seen_at")?,
+        imported: row.flag("imported")?,
     })
 }
 

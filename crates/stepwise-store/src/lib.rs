@@ -6,6 +6,7 @@
 //! [`AccountStore`] (clinics, users, invites, password resets, login sessions),
 //! [`PatientStore`] (patients, plans, rules), [`WalkStore`] (walks, checks, corrections,
 //! flares), [`BandStore`] (pairing, devices, uploads, band days, samples, sleep),
+//! [`ImportStore`] (imported exports and the devices they name),
 //! [`ReviewStore`] (weekly reviews, escalations, visits, outcome measures), [`AuditStore`] and
 //! [`ReminderStore`].
 //!
@@ -23,6 +24,7 @@ mod audit;
 pub mod backup;
 mod bands;
 mod db;
+mod imports;
 pub mod model;
 mod patients;
 mod postgres;
@@ -38,6 +40,7 @@ pub use accounts::{AccountStore, AuthSession, Credentials};
 pub use audit::AuditStore;
 pub use bands::BandStore;
 pub use db::SqlStore;
+pub use imports::{ImportEnd, ImportStore};
 pub use model::*;
 pub use patients::PatientStore;
 pub use postgres::PostgresStore;
@@ -131,6 +134,7 @@ pub trait Store:
     + PatientStore
     + WalkStore
     + BandStore
+    + ImportStore
     + ReviewStore
     + AuditStore
     + ReminderStore
@@ -145,6 +149,8 @@ impl<T> Store for T where
         + PatientStore
         + WalkStore
         + BandStore
+        + ImportStore
+        + ImportStore
         + ReviewStore
         + AuditStore
         + ReminderStore

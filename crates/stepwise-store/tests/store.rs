@@ -19,6 +19,7 @@ use stepwise_store::{
     ReminderSettings, ReminderState, RestType, Role, SampleBatch, SessionChangeKind, SleepEpisode,
     SleepStage, StepSample, Store, StoreError, User, VapidKeys, WalkingPlan,
 };
+use stepwise_store::{ImportEnd, ImportState, NewImport};
 
 use stepwise_testkit::{Backend, fresh_store};
 
@@ -96,6 +97,8 @@ on_both!(
     expired_leases_are_claimed_again_and_fence_the_old_holder,
     completions_log_and_finish,
     push_keys_subscriptions_and_settings,
+    an_import_finds_the_paired_band_or_adds_a_device,
+    imports_record_progress_and_their_end,
 );
 
 // --- fixtures ---
@@ -2489,4 +2492,131 @@ async fn push_keys_subscriptions_and_settings(store: Shared) {
     };
     store.ingest_samples(device.id, &batch, &[]).await.unwrap();
     assert_eq!(store.band_silence().await.unwrap()[0].last_seen, minute);
+}
+
+// --- imports ---
+
+async fn an_import_finds_the_paired_band_or_adds_a_device(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let band = pair(&*store, patient, "Mi Band 3").await;
+    // The same band, named by an export (lower case): its data goes to the paired device.
+    let found = store
+        .import_device(
+            patient,
+            NewDevice {
+                kind: "gadgetbridge".into(),
+                address: band.address.to_lowercase(),
+                name: "Mi Band 3 (Gadgetbridge)".into(),
+            },
+            &unique("never-shown"),
+            t0() + minutes(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found, band);
+    assert!(!found.imported);
+    // A device the patient has not paired: added, imported, its token expired at once.
+    let watch = NewDevice {
+        kind: "apple-health".into(),
+        address: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0".into(),
+        name: "Apple Watch".into(),
+    };
+    let added = store
+        .import_device(
+            patient,
+            watch.clone(),
+            &unique("never-shown"),
+            t0() + minutes(2),
+        )
+        .await
+        .unwrap();
+    assert!(added.imported);
+    assert_eq!(added.token_expires_at, t0() + minutes(2));
+    assert_eq!(
+        (added.kind.as_str(), added.name.as_str()),
+        ("apple-health", "Apple Watch")
+    );
+    // A second import of it finds it.
+    let again = store
+        .import_device(patient, watch, &unique("never-shown"), t0() + minutes(3))
+        .await
+        .unwrap();
+    assert_eq!(again, added);
+    assert_eq!(store.devices(patient).await.unwrap().len(), 2);
+}
+
+async fn imports_record_progress_and_their_end(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let upload = NewImport {
+        patient_id: patient,
+        uploaded_by: world.therapist.id,
+        file_name: "export.zip".into(),
+        size_bytes: 1234,
+    };
+    let created = store.create_import(upload.clone(), t0()).await.unwrap();
+    assert_eq!(created.upload, upload);
+    assert_eq!((created.state, created.progress), (ImportState::Reading, 0));
+    store
+        .set_import_progress(
+            created.id,
+            ImportState::Storing,
+            80,
+            Some("apple-health"),
+            t0() + minutes(1),
+        )
+        .await
+        .unwrap();
+    let read = store.import(patient, created.id).await.unwrap();
+    assert_eq!(read.state, ImportState::Storing);
+    assert_eq!(read.progress, 80);
+    assert_eq!(read.format.as_deref(), Some("apple-health"));
+    assert_eq!(read.updated_at, t0() + minutes(1));
+    store
+        .finish_import(
+            created.id,
+            ImportEnd::Done("{\"days\":3}".into()),
+            t0() + minutes(2),
+        )
+        .await
+        .unwrap();
+    // A finished import does not change again.
+    store
+        .finish_import(
+            created.id,
+            ImportEnd::Failed("late".into()),
+            t0() + minutes(3),
+        )
+        .await
+        .unwrap();
+    store
+        .set_import_progress(created.id, ImportState::Reading, 5, None, t0() + minutes(3))
+        .await
+        .unwrap();
+    let done = store.import(patient, created.id).await.unwrap();
+    assert_eq!(done.state, ImportState::Done);
+    assert_eq!(done.progress, 100);
+    assert_eq!(done.summary.as_deref(), Some("{\"days\":3}"));
+    assert_eq!(done.error, None);
+    assert_eq!(done.finished_at, Some(t0() + minutes(2)));
+    let failed = store
+        .create_import(upload, t0() + minutes(5))
+        .await
+        .unwrap();
+    store
+        .finish_import(
+            failed.id,
+            ImportEnd::Failed("not an export".into()),
+            t0() + minutes(6),
+        )
+        .await
+        .unwrap();
+    let list = store.imports(patient, 10).await.unwrap();
+    assert_eq!(
+        list.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![failed.id, created.id]
+    );
+    assert_eq!(list[0].error.as_deref(), Some("not an export"));
+    assert_not_found(store.import(world.therapist.id, created.id).await);
 }

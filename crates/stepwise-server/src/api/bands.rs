@@ -26,6 +26,8 @@ pub struct Device {
     pub revoked_at: Option<DateTime<Utc>>,
     /// The last time its collector presented its token.
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// Found in an imported export, not paired: it has no upload token.
+    pub imported: bool,
 }
 
 impl From<store::Device> for Device {
@@ -40,6 +42,7 @@ impl From<store::Device> for Device {
             token_expires_at: device.token_expires_at,
             revoked_at: device.revoked_at,
             last_seen_at: device.last_seen_at,
+            imported: device.imported,
         }
     }
 }
