@@ -39,6 +39,30 @@ pub struct Config {
     pub read_timeouts: ReadTimeouts,
     /// How many connections may be open at once, in all and from one client address.
     pub connection_limits: ConnectionLimits,
+    /// Exports uploaded on the patient's page: how large, and where they wait to be read.
+    pub imports: ImportConfig,
+}
+
+/// Uploaded exports (docs/imports.md).
+#[derive(Debug, Clone)]
+pub struct ImportConfig {
+    /// The largest upload taken (`--import-max-bytes`). Apple Health's `export.zip` of a few
+    /// years is a few hundred MB.
+    pub max_upload_bytes: u64,
+    /// Where an upload is written while it is read (removed when done).
+    pub dir: std::path::PathBuf,
+}
+
+/// Default for [`ImportConfig::max_upload_bytes`]: 1 GiB.
+pub const DEFAULT_IMPORT_MAX_BYTES: u64 = 1 << 30;
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        ImportConfig {
+            max_upload_bytes: DEFAULT_IMPORT_MAX_BYTES,
+            dir: std::env::temp_dir().join("stepwise-imports"),
+        }
+    }
 }
 
 /// How many connections the server keeps open at once. A connection over a limit is answered
@@ -98,6 +122,7 @@ impl Default for Config {
             reminders: ReminderConfig::default(),
             read_timeouts: ReadTimeouts::default(),
             connection_limits: ConnectionLimits::default(),
+            imports: ImportConfig::default(),
         }
     }
 }

@@ -161,16 +161,20 @@ pub enum SleepStage {
     Rem,
     /// Awake during the night.
     Awake,
+    /// Asleep, stage unknown (an export that records only "asleep"; no band protocol here
+    /// gives it).
+    Asleep,
 }
 
 impl SleepStage {
-    /// The server's name: `light`, `deep`, `rem` or `awake`.
+    /// The server's name: `light`, `deep`, `rem`, `awake` or `asleep`.
     pub fn as_str(self) -> &'static str {
         match self {
             SleepStage::Light => "light",
             SleepStage::Deep => "deep",
             SleepStage::Rem => "rem",
             SleepStage::Awake => "awake",
+            SleepStage::Asleep => "asleep",
         }
     }
 }

@@ -9,6 +9,7 @@ use clap::Args;
 use stepwise_server::clock::SystemClock;
 use stepwise_server::push::PushConfig;
 use stepwise_server::reminders::ReminderConfig;
+use stepwise_server::state::ImportConfig;
 use stepwise_server::{AppState, Config, ConnectionLimits};
 
 #[derive(Args)]
@@ -80,6 +81,16 @@ pub struct ServeArgs {
           default_value_t = 128,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections_per_client: u64,
+    /// The largest export a patient or their care team may upload on the "Import from your
+    /// phone" page, in bytes (docs/imports.md).
+    #[arg(long, env = "STEPWISE_IMPORT_MAX_BYTES",
+          default_value_t = stepwise_server::state::DEFAULT_IMPORT_MAX_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub import_max_bytes: u64,
+    /// Where uploaded exports wait while they are read (each is removed once read); default:
+    /// `stepwise-imports` in the system's temporary directory.
+    #[arg(long, env = "STEPWISE_IMPORT_DIR")]
+    pub import_dir: Option<std::path::PathBuf>,
 }
 
 /// An http(s) URL with a host and nothing after the path (no query, no fragment).
@@ -151,6 +162,13 @@ impl ServeArgs {
             connection_limits: ConnectionLimits {
                 total: usize::try_from(self.max_connections)?,
                 per_client: usize::try_from(self.max_connections_per_client)?,
+            },
+            imports: ImportConfig {
+                max_upload_bytes: self.import_max_bytes,
+                dir: self
+                    .import_dir
+                    .clone()
+                    .unwrap_or_else(|| ImportConfig::default().dir),
             },
             ..Config::default()
         })
