@@ -891,3 +891,70 @@ fn push_episode(out: &mut Vec<SleepEpisode>, (first, last, stage): (i64, i64, Sl
         out.push(SleepEpisode { start, end, stage });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(text: &str) -> NaiveDateTime {
+        parse_local(text).unwrap()
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn local_times_around_daylight_saving_are_deterministic() {
+        let berlin = chrono_tz::Europe::Berlin;
+        // Spring forward, 2024-03-31 02:00 -> 03:00: 02:30 does not exist and is read with
+        // the offset before the change (+01:00).
+        assert_eq!(
+            local_to_utc(berlin, local("2024-03-31T02:30:00.000")),
+            Some(utc("2024-03-31T01:30:00Z"))
+        );
+        assert_eq!(
+            local_to_utc(berlin, local("2024-03-31T03:00:00")),
+            Some(utc("2024-03-31T01:00:00Z"))
+        );
+        // Fall back, 2024-10-27 03:00 -> 02:00: 02:30 happens twice; the first is taken.
+        assert_eq!(
+            local_to_utc(berlin, local("2024-10-27 02:30:00")),
+            Some(utc("2024-10-27T00:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_minute_has_the_stage_in_force_at_its_first_second() {
+        let mut minutes = BTreeMap::new();
+        mark(
+            &mut minutes,
+            utc("2024-01-01T00:00:30Z"),
+            utc("2024-01-01T00:03:00Z"),
+            SleepStage::Deep,
+        );
+        assert_eq!(minutes.len(), 2);
+        assert_eq!(
+            minutes.keys().next().copied(),
+            Some(unix_minute(utc("2024-01-01T00:01:00Z")))
+        );
+    }
+
+    #[test]
+    fn entries_are_classified_by_name() {
+        assert_eq!(
+            classify("Takeout/Fitbit/Global Export Data/steps-2024-01-01.json"),
+            Some(Kind::StepsJson)
+        );
+        assert_eq!(
+            classify("Takeout/Google Health/Physical Activity_GoogleData/Steps/steps_2026-09-01.csv"),
+            Some(Kind::StepsCsv)
+        );
+        assert_eq!(
+            classify("Takeout/Fitbit/Global Export Data/sedentary_minutes-2024-01-01.json"),
+            None
+        );
+        assert_eq!(classify("Takeout/Fitbit/Global Export Data/steps-2024-01.json"), None);
+        assert_eq!(classify("Other/steps-2024-01-01.json"), None);
+    }
+}
