@@ -15,8 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufReader, Read, Seek};
 
 use chrono::{
-    DateTime, Datelike, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc,
-    offset::LocalResult,
+    DateTime, Datelike, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc, offset::LocalResult,
 };
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -143,6 +142,9 @@ impl<R: Read> Read for Counting<'_, R> {
     }
 }
 
+/// Stage rows of the newer layout by sleep id: (start, end, stage).
+type StageRows = BTreeMap<String, Vec<(DateTime<Utc>, DateTime<Utc>, SleepStage)>>;
+
 /// Everything read so far.
 #[derive(Default)]
 struct Collected {
@@ -153,7 +155,7 @@ struct Collected {
     /// Sleep logs of the older layout, each as (start, log id, minutes by stage).
     json_sleep: Vec<SleepLogMinutes>,
     /// Stage rows of the newer layout, by sleep id.
-    csv_stages: BTreeMap<String, Vec<(DateTime<Utc>, DateTime<Utc>, SleepStage)>>,
+    csv_stages: StageRows,
 }
 
 /// One sleep log turned into minutes.
@@ -369,10 +371,7 @@ fn read_steps_json(
             .map_err(|_| {
                 ImportError::malformed(
                     file,
-                    format!(
-                        "dateTime \"{}\" is not MM/DD/YY HH:MM:SS",
-                        row.date_time
-                    ),
+                    format!("dateTime \"{}\" is not MM/DD/YY HH:MM:SS", row.date_time),
                 )
             })?
             .and_utc();
@@ -429,9 +428,14 @@ fn read_steps_csv(
     steps: &mut BTreeMap<String, HashMap<i64, u32>>,
 ) -> ImportResult<()> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let bad_csv = |e: csv::Error| ImportError::malformed(file, format!("is not a readable CSV: {e}"));
+    let bad_csv =
+        |e: csv::Error| ImportError::malformed(file, format!("is not a readable CSV: {e}"));
     let headers = csv.headers().map_err(bad_csv)?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let missing = |name: &str| ImportError::malformed(file, format!("has no \"{name}\" column"));
     let time_col = column("timestamp").ok_or_else(|| missing("timestamp"))?;
     let steps_col = column("steps").ok_or_else(|| missing("steps"))?;
@@ -689,12 +693,17 @@ fn to_utc(file: &str, field: &str, text: &str, zone: Tz) -> ImportResult<DateTim
 fn read_sleep_stages_csv(
     file: &str,
     reader: impl Read,
-    stages: &mut BTreeMap<String, Vec<(DateTime<Utc>, DateTime<Utc>, SleepStage)>>,
+    stages: &mut StageRows,
 ) -> ImportResult<()> {
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let bad_csv = |e: csv::Error| ImportError::malformed(file, format!("is not a readable CSV: {e}"));
+    let bad_csv =
+        |e: csv::Error| ImportError::malformed(file, format!("is not a readable CSV: {e}"));
     let headers = csv.headers().map_err(bad_csv)?.clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let missing = |name: &str| ImportError::malformed(file, format!("has no \"{name}\" column"));
     let id_col = column("sleep_id").ok_or_else(|| missing("sleep_id"))?;
     let type_col = column("sleep_stage_type").ok_or_else(|| missing("sleep_stage_type"))?;
@@ -715,7 +724,11 @@ fn read_sleep_stages_csv(
         };
         let start = time(start_col, "sleep_stage_start")?;
         let end = time(end_col, "sleep_stage_end")?;
-        let kind = record.get(type_col).unwrap_or("").trim().to_ascii_lowercase();
+        let kind = record
+            .get(type_col)
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         // Unknown types (e.g. an unspecified stage) are skipped.
         let Some(stage) = stage_of(&kind) else {
             continue;
@@ -745,7 +758,10 @@ fn assemble(collected: Collected, account: Option<&str>) -> Export {
     // Sleep: logs of the older layout, then the newer layout's outside their span.
     let mut logs = collected.json_sleep;
     let json_span = span(logs.iter().flat_map(|l| {
-        [l.minutes.keys().next().copied(), l.minutes.keys().next_back().copied()]
+        [
+            l.minutes.keys().next().copied(),
+            l.minutes.keys().next_back().copied(),
+        ]
     }));
     for (id, rows) in collected.csv_stages {
         let mut minutes = BTreeMap::new();
@@ -947,14 +963,19 @@ mod tests {
             Some(Kind::StepsJson)
         );
         assert_eq!(
-            classify("Takeout/Google Health/Physical Activity_GoogleData/Steps/steps_2026-09-01.csv"),
+            classify(
+                "Takeout/Google Health/Physical Activity_GoogleData/Steps/steps_2026-09-01.csv"
+            ),
             Some(Kind::StepsCsv)
         );
         assert_eq!(
             classify("Takeout/Fitbit/Global Export Data/sedentary_minutes-2024-01-01.json"),
             None
         );
-        assert_eq!(classify("Takeout/Fitbit/Global Export Data/steps-2024-01.json"), None);
+        assert_eq!(
+            classify("Takeout/Fitbit/Global Export Data/steps-2024-01.json"),
+            None
+        );
         assert_eq!(classify("Other/steps-2024-01-01.json"), None);
     }
 }

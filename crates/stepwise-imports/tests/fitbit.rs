@@ -51,9 +51,18 @@ fn file(path: &str, fixture_name: &str) -> (String, Vec<u8>) {
 fn old_layout() -> Vec<(String, Vec<u8>)> {
     vec![
         file(PROFILE, "Profile.csv"),
-        file(&format!("{OLD}steps-2024-03-30.json"), "steps-2024-03-30.json"),
-        file(&format!("{OLD}steps-2024-03-31.json"), "steps-2024-03-31.json"),
-        file(&format!("{OLD}sleep-2024-03-30.json"), "sleep-2024-03-30.json"),
+        file(
+            &format!("{OLD}steps-2024-03-30.json"),
+            "steps-2024-03-30.json",
+        ),
+        file(
+            &format!("{OLD}steps-2024-03-31.json"),
+            "steps-2024-03-31.json",
+        ),
+        file(
+            &format!("{OLD}sleep-2024-03-30.json"),
+            "sleep-2024-03-30.json",
+        ),
         // Other Takeout files are ignored.
         (
             "Takeout/Fitbit/Global Export Data/heart_rate-2024-03-30.json".into(),
@@ -155,17 +164,61 @@ fn the_json_layout_gives_utc_minutes_and_converted_sleep() {
     assert_eq!(
         stages,
         vec![
-            (utc("2024-03-30T22:10:00Z"), utc("2024-03-30T22:40:00Z"), Light),
-            (utc("2024-03-30T22:40:00Z"), utc("2024-03-30T23:10:00Z"), Deep),
-            (utc("2024-03-30T23:10:00Z"), utc("2024-03-30T23:12:00Z"), Awake),
-            (utc("2024-03-30T23:12:00Z"), utc("2024-03-30T23:30:00Z"), Deep),
-            (utc("2024-03-30T23:30:00Z"), utc("2024-03-30T23:50:00Z"), Rem),
-            (utc("2024-03-30T23:50:00Z"), utc("2024-03-31T01:00:00Z"), Light),
-            (utc("2024-03-31T01:00:00Z"), utc("2024-03-31T01:05:00Z"), Awake),
-            (utc("2024-03-31T01:05:00Z"), utc("2024-03-31T01:35:00Z"), Light),
-            (utc("2024-04-10T20:00:00Z"), utc("2024-04-10T21:00:00Z"), Light),
-            (utc("2024-04-10T21:00:00Z"), utc("2024-04-10T21:02:00Z"), Awake),
-            (utc("2024-04-10T21:02:00Z"), utc("2024-04-10T21:32:00Z"), Light),
+            (
+                utc("2024-03-30T22:10:00Z"),
+                utc("2024-03-30T22:40:00Z"),
+                Light
+            ),
+            (
+                utc("2024-03-30T22:40:00Z"),
+                utc("2024-03-30T23:10:00Z"),
+                Deep
+            ),
+            (
+                utc("2024-03-30T23:10:00Z"),
+                utc("2024-03-30T23:12:00Z"),
+                Awake
+            ),
+            (
+                utc("2024-03-30T23:12:00Z"),
+                utc("2024-03-30T23:30:00Z"),
+                Deep
+            ),
+            (
+                utc("2024-03-30T23:30:00Z"),
+                utc("2024-03-30T23:50:00Z"),
+                Rem
+            ),
+            (
+                utc("2024-03-30T23:50:00Z"),
+                utc("2024-03-31T01:00:00Z"),
+                Light
+            ),
+            (
+                utc("2024-03-31T01:00:00Z"),
+                utc("2024-03-31T01:05:00Z"),
+                Awake
+            ),
+            (
+                utc("2024-03-31T01:05:00Z"),
+                utc("2024-03-31T01:35:00Z"),
+                Light
+            ),
+            (
+                utc("2024-04-10T20:00:00Z"),
+                utc("2024-04-10T21:00:00Z"),
+                Light
+            ),
+            (
+                utc("2024-04-10T21:00:00Z"),
+                utc("2024-04-10T21:02:00Z"),
+                Awake
+            ),
+            (
+                utc("2024-04-10T21:02:00Z"),
+                utc("2024-04-10T21:32:00Z"),
+                Light
+            ),
         ]
     );
 }
@@ -230,8 +283,8 @@ fn an_explicit_zone_replaces_the_profile() {
         .filter(|(name, _)| name != PROFILE)
         .collect();
     let mut archive = Archive::new(Cursor::new(zip_of(&files)), Limits::default()).unwrap();
-    let export = fitbit::read_with_zone(&mut archive, chrono_tz::Europe::Berlin, &mut |_, _| {})
-        .unwrap();
+    let export =
+        fitbit::read_with_zone(&mut archive, chrono_tz::Europe::Berlin, &mut |_, _| {}).unwrap();
     assert_eq!(
         sleep_by_day(&export, "Fitbit").get(&day("2024-04-10")),
         Some(&(90, 2))
@@ -264,7 +317,10 @@ fn a_takeout_without_fitbit_steps_or_sleep_is_refused() {
 #[test]
 fn malformed_json_names_the_file() {
     let mut files = old_layout();
-    files.push(file(&format!("{OLD}steps-2024-04-01.json"), "steps-truncated.json"));
+    files.push(file(
+        &format!("{OLD}steps-2024-04-01.json"),
+        "steps-truncated.json",
+    ));
     assert_eq!(
         read(&files).unwrap_err(),
         "Takeout/Fitbit/Global Export Data/steps-2024-04-01.json: is not the JSON Fitbit \
@@ -287,7 +343,10 @@ fn a_bad_date_time_names_the_file_and_the_value() {
 
 #[test]
 fn a_date_before_2000_fails_the_file() {
-    let files = vec![file(&format!("{OLD}steps-1999-12-31.json"), "steps-1999.json")];
+    let files = vec![file(
+        &format!("{OLD}steps-1999-12-31.json"),
+        "steps-1999.json",
+    )];
     assert_eq!(
         read(&files).unwrap_err(),
         "Takeout/Fitbit/Global Export Data/steps-1999-12-31.json: date \"12/31/99 23:59:00\" \
@@ -397,7 +456,9 @@ fn a_year_of_minutes_reads_quickly() {
     for month in 0..12 {
         let mut text = String::from("[");
         let days_in = 365 / 12 + usize::from(month < 365 % 12);
-        let first_day: usize = (0..month).map(|m| 365 / 12 + usize::from(m < 365 % 12)).sum();
+        let first_day: usize = (0..month)
+            .map(|m| 365 / 12 + usize::from(m < 365 % 12))
+            .sum();
         for minute in 0..days_in * 1440 {
             let at = start + chrono::TimeDelta::minutes((first_day * 1440 + minute) as i64);
             let steps = (minute % 97) as u64;
