@@ -274,7 +274,7 @@ fn read_profile(file: &str, reader: &mut dyn Read) -> ImportResult<Profile> {
         .headers()
         .map_err(|e| ImportError::malformed(file, format!("is not a readable CSV: {e}")))?
         .clone();
-    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let column = |name: &str| headers.iter().position(|h| header_is(h, name));
     let mut profile = Profile {
         file: file.to_string(),
         ..Profile::default()
@@ -431,11 +431,7 @@ fn read_steps_csv(
     let bad_csv =
         |e: csv::Error| ImportError::malformed(file, format!("is not a readable CSV: {e}"));
     let headers = csv.headers().map_err(bad_csv)?.clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
+    let column = |name: &str| headers.iter().position(|h| header_is(h, name));
     let missing = |name: &str| ImportError::malformed(file, format!("has no \"{name}\" column"));
     let time_col = column("timestamp").ok_or_else(|| missing("timestamp"))?;
     let steps_col = column("steps").ok_or_else(|| missing("steps"))?;
@@ -477,6 +473,14 @@ fn read_steps_csv(
         *entry = (*entry).max(count);
     }
     Ok(())
+}
+
+/// True when the CSV header `header` is `name` (case, blanks and a byte-order mark aside).
+fn header_is(header: &str, name: &str) -> bool {
+    header
+        .trim_start_matches('\u{feff}')
+        .trim()
+        .eq_ignore_ascii_case(name)
 }
 
 /// A whole, non-negative number (`12`, or `12.0` as some CSV writers put it).
@@ -699,11 +703,7 @@ fn read_sleep_stages_csv(
     let bad_csv =
         |e: csv::Error| ImportError::malformed(file, format!("is not a readable CSV: {e}"));
     let headers = csv.headers().map_err(bad_csv)?.clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
+    let column = |name: &str| headers.iter().position(|h| header_is(h, name));
     let missing = |name: &str| ImportError::malformed(file, format!("has no \"{name}\" column"));
     let id_col = column("sleep_id").ok_or_else(|| missing("sleep_id"))?;
     let type_col = column("sleep_stage_type").ok_or_else(|| missing("sleep_stage_type"))?;

@@ -492,3 +492,38 @@ fn a_year_of_minutes_reads_quickly() {
     println!("{rows} rows read in {took:?}");
     assert!(took.as_secs() < 30);
 }
+
+#[test]
+fn a_profile_with_a_byte_order_mark_is_read() {
+    let mut files: Vec<_> = old_layout()
+        .into_iter()
+        .filter(|(name, _)| name != PROFILE)
+        .collect();
+    let mut profile = b"\xEF\xBB\xBF".to_vec();
+    profile.extend(fixture("Profile.csv"));
+    files.push((PROFILE.into(), profile));
+    let export = read(&files).unwrap();
+    assert_eq!(
+        export.sources[0].source.identity,
+        Source::derived_identity(&["fitbit-takeout", "ABC123"])
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Arbitrary bytes in any file this reader opens fail cleanly or read; never a panic.
+    #[test]
+    fn arbitrary_files_never_panic(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        kind in 0usize..4,
+    ) {
+        let name = [
+            format!("{OLD}steps-2024-01-01.json"),
+            format!("{OLD}sleep-2024-01-01.json"),
+            format!("{NEW}Physical Activity_GoogleData/steps_2024-01-01.csv"),
+            format!("{NEW}Health Fitness Data_GoogleData/UserSleepStages_2024-01-01.csv"),
+        ][kind].clone();
+        let _ = read(&[file(PROFILE, "Profile.csv"), (name, bytes)]);
+    }
+}
