@@ -26,10 +26,6 @@ use crate::archive::{Archive, Entry};
 use crate::error::{ImportError, ImportResult};
 use crate::model::{Export, Format, Minute, Source, SourceData};
 
-/// Most steps one minute may hold; a minute above it is skipped as a device glitch (a brisk
-/// walk is about 120 a minute, a sprint about 200).
-pub const MAX_STEPS_PER_MINUTE: u32 = 1000;
-
 /// The years a date must fall in; a date outside them fails the file.
 const FIRST_YEAR: i32 = 2000;
 const LAST_YEAR: i32 = 2100;
@@ -385,9 +381,7 @@ fn read_steps_json(
                 ),
             )
         })?;
-        if let Ok(count) = u32::try_from(count)
-            && count <= MAX_STEPS_PER_MINUTE
-        {
+        if let Ok(count) = u32::try_from(count) {
             let entry = steps.entry(unix_minute(at)).or_insert(0);
             *entry = (*entry).max(count);
         }
@@ -457,9 +451,6 @@ fn read_steps_csv(
         let Ok(count) = u32::try_from(count) else {
             continue;
         };
-        if count > MAX_STEPS_PER_MINUTE {
-            continue;
-        }
         let source = source_col
             .and_then(|i| record.get(i))
             .map(str::trim)
@@ -534,11 +525,12 @@ struct Level {
 }
 
 /// A Fitbit sleep level as a stage: stages logs (deep, light, rem, wake) and classic logs
-/// (asleep, restless, awake; asleep has no stage and is taken as light).
+/// (asleep, restless, awake; asleep has no stage).
 fn stage_of(level: &str) -> Option<SleepStage> {
     match level {
         "deep" => Some(SleepStage::Deep),
-        "light" | "asleep" => Some(SleepStage::Light),
+        "light" => Some(SleepStage::Light),
+        "asleep" => Some(SleepStage::Asleep),
         "rem" => Some(SleepStage::Rem),
         "wake" | "awake" | "restless" => Some(SleepStage::Awake),
         _ => None,
