@@ -99,13 +99,11 @@ pub fn read(reader: &mut dyn BufRead, progress: &mut dyn FnMut(u64)) -> ImportRe
             }
         };
         match event {
-            Event::DocType(dtd) => {
-                if dtd.windows(8).any(|w| w == b"<!ENTITY") {
-                    return Err(malformed(
-                        "its DOCTYPE declares entities (<!ENTITY ...>), which Apple's export \
-                         never does; the file is not read",
-                    ));
-                }
+            Event::DocType(dtd) if dtd.windows(8).any(|w| w == b"<!ENTITY") => {
+                return Err(malformed(
+                    "its DOCTYPE declares entities (<!ENTITY ...>), which Apple's export never \
+                     does; the file is not read",
+                ));
             }
             Event::Start(ref element) | Event::Empty(ref element) => {
                 let empty = matches!(event, Event::Empty(_));
@@ -129,12 +127,12 @@ pub fn read(reader: &mut dyn BufRead, progress: &mut dyn FnMut(u64)) -> ImportRe
                     } else {
                         pending = sample;
                     }
-                } else if depth == 2 && name.as_ref() == b"MetadataEntry" {
-                    if let Some(sample) = pending.as_mut() {
-                        if was_user_entered(element, decoder, position)? {
-                            sample.user_entered = true;
-                        }
-                    }
+                } else if depth == 2
+                    && name.as_ref() == b"MetadataEntry"
+                    && let Some(sample) = pending.as_mut()
+                    && was_user_entered(element, decoder, position)?
+                {
+                    sample.user_entered = true;
                 }
                 if !empty {
                     depth = depth.saturating_add(1);
@@ -142,10 +140,11 @@ pub fn read(reader: &mut dyn BufRead, progress: &mut dyn FnMut(u64)) -> ImportRe
             }
             Event::End(ref element) => {
                 depth = depth.saturating_sub(1);
-                if depth == 1 && element.name().as_ref() == b"Record" {
-                    if let Some(sample) = pending.take() {
-                        data.add(sample);
-                    }
+                if depth == 1
+                    && element.name().as_ref() == b"Record"
+                    && let Some(sample) = pending.take()
+                {
+                    data.add(sample);
                 }
                 if depth == 0 && root_seen {
                     root_closed = true;
@@ -344,14 +343,16 @@ fn parse_record(
     let required = |attribute: &Option<quick_xml::events::attributes::Attribute<'_>>,
                     name: &str|
      -> ImportResult<String> {
-        text(attribute, kind, name)?.ok_or_else(|| {
-            malformed(format!(
-                "a {kind} record at byte {position} has no {name}"
-            ))
-        })
+        text(attribute, kind, name)?
+            .ok_or_else(|| malformed(format!("a {kind} record at byte {position} has no {name}")))
     };
     let source = required(&raw.source, "sourceName")?;
-    let start = parse_date(&required(&raw.start, "startDate")?, kind, "startDate", position)?;
+    let start = parse_date(
+        &required(&raw.start, "startDate")?,
+        kind,
+        "startDate",
+        position,
+    )?;
     let end = parse_date(&required(&raw.end, "endDate")?, kind, "endDate", position)?;
     if end < start {
         return Err(malformed(format!(
@@ -742,10 +743,10 @@ fn choose_nights(sources: &[SourceMinutes]) -> Vec<Vec<SleepEpisode>> {
             .max_by_key(|&(&source, &minutes)| (minutes, Reverse(source)))
             .map(|(&source, _)| source);
         for night in group {
-            if Some(night.source) == winner {
-                if let Some(episodes) = out.get_mut(night.source) {
-                    episodes.extend(night.episodes.iter().copied());
-                }
+            if Some(night.source) == winner
+                && let Some(episodes) = out.get_mut(night.source)
+            {
+                episodes.extend(night.episodes.iter().copied());
             }
         }
         i = j;
@@ -767,7 +768,9 @@ mod tests {
         assert!(is_export_xml("Downloads/apple_health_export/export.xml"));
         assert!(!is_export_xml("apple_health_export/export_cda.xml"));
         assert!(!is_export_xml("__MACOSX/apple_health_export/export.xml"));
-        assert!(!is_export_xml("apple_health_export/workout-routes/route_1.gpx"));
+        assert!(!is_export_xml(
+            "apple_health_export/workout-routes/route_1.gpx"
+        ));
     }
 
     #[test]

@@ -188,11 +188,23 @@ fn the_fixture_gives_the_truth_written_down() {
     assert_eq!(
         watch.sleep,
         vec![
-            ep(at(2026, 3, 2, 22, 0), at(2026, 3, 3, 0, 0), SleepStage::Light),
+            ep(
+                at(2026, 3, 2, 22, 0),
+                at(2026, 3, 3, 0, 0),
+                SleepStage::Light
+            ),
             ep(at(2026, 3, 3, 0, 0), at(2026, 3, 3, 1, 0), SleepStage::Deep),
-            ep(at(2026, 3, 3, 1, 0), at(2026, 3, 3, 1, 10), SleepStage::Awake),
+            ep(
+                at(2026, 3, 3, 1, 0),
+                at(2026, 3, 3, 1, 10),
+                SleepStage::Awake
+            ),
             ep(at(2026, 3, 3, 1, 10), at(2026, 3, 3, 2, 0), SleepStage::Rem),
-            ep(at(2026, 3, 3, 2, 0), at(2026, 3, 3, 5, 30), SleepStage::Light),
+            ep(
+                at(2026, 3, 3, 2, 0),
+                at(2026, 3, 3, 5, 30),
+                SleepStage::Light
+            ),
         ]
     );
     assert_eq!(
@@ -297,7 +309,9 @@ fn a_truncated_file_fails_whole() {
     let whole = fixture("export.xml");
     // Cut between two records: well-formed so far, but </HealthData> never comes.
     let between = String::from_utf8(whole.clone()).unwrap();
-    let cut = between.find(" <Record type=\"HKQuantityTypeIdentifierStepCount\" sourceName=\"Health\"").unwrap();
+    let cut = between
+        .find(" <Record type=\"HKQuantityTypeIdentifierStepCount\" sourceName=\"Health\"")
+        .unwrap();
     assert_eq!(
         error_of(&whole[..cut]),
         format!(
@@ -354,7 +368,10 @@ fn entities_are_never_expanded() {
     let text = String::from_utf8(fixture("bad_date.xml"))
         .unwrap()
         .replace("2026-03-02T09:00:00Z", "2026-03-02 09:00:00 +0000")
-        .replace("sourceName=\"Sam’s iPhone\" unit=\"count\" creationDate=\"2026-03-02 09", "sourceName=\"&lol9;\" unit=\"count\" creationDate=\"2026-03-02 09");
+        .replace(
+            "sourceName=\"Sam’s iPhone\" unit=\"count\" creationDate=\"2026-03-02 09",
+            "sourceName=\"&lol9;\" unit=\"count\" creationDate=\"2026-03-02 09",
+        );
     let err = error_of(text.as_bytes());
     assert!(
         err.starts_with(
@@ -377,29 +394,74 @@ fn values_out_of_range_are_skipped_by_the_documented_rules() {
     };
     let mut xml = head.to_string();
     // A heart rate of 5 and one of 300: skipped.
-    xml += &record("HKQuantityTypeIdentifierHeartRate", "2026-03-02 09:00:00 +0000", "2026-03-02 09:00:00 +0000", "5");
-    xml += &record("HKQuantityTypeIdentifierHeartRate", "2026-03-02 09:01:00 +0000", "2026-03-02 09:01:00 +0000", "300");
+    xml += &record(
+        "HKQuantityTypeIdentifierHeartRate",
+        "2026-03-02 09:00:00 +0000",
+        "2026-03-02 09:00:00 +0000",
+        "5",
+    );
+    xml += &record(
+        "HKQuantityTypeIdentifierHeartRate",
+        "2026-03-02 09:01:00 +0000",
+        "2026-03-02 09:01:00 +0000",
+        "300",
+    );
     // Steps over more than a day: skipped. Steps in 2101: skipped.
-    xml += &record("HKQuantityTypeIdentifierStepCount", "2026-03-01 00:00:00 +0000", "2026-03-02 00:00:01 +0000", "9000");
-    xml += &record("HKQuantityTypeIdentifierStepCount", "2101-01-01 00:00:00 +0000", "2101-01-01 00:00:30 +0000", "9");
+    xml += &record(
+        "HKQuantityTypeIdentifierStepCount",
+        "2026-03-01 00:00:00 +0000",
+        "2026-03-02 00:00:01 +0000",
+        "9000",
+    );
+    xml += &record(
+        "HKQuantityTypeIdentifierStepCount",
+        "2101-01-01 00:00:00 +0000",
+        "2101-01-01 00:00:30 +0000",
+        "9",
+    );
     // A sleep value this reader does not know, and in bed: no sleep.
-    xml += &record("HKCategoryTypeIdentifierSleepAnalysis", "2026-03-02 00:00:00 +0000", "2026-03-02 06:00:00 +0000", "HKCategoryValueSleepAnalysisDreaming");
-    xml += &record("HKCategoryTypeIdentifierSleepAnalysis", "2026-03-02 00:00:00 +0000", "2026-03-02 06:00:00 +0000", "HKCategoryValueSleepAnalysisInBed");
+    xml += &record(
+        "HKCategoryTypeIdentifierSleepAnalysis",
+        "2026-03-02 00:00:00 +0000",
+        "2026-03-02 06:00:00 +0000",
+        "HKCategoryValueSleepAnalysisDreaming",
+    );
+    xml += &record(
+        "HKCategoryTypeIdentifierSleepAnalysis",
+        "2026-03-02 00:00:00 +0000",
+        "2026-03-02 06:00:00 +0000",
+        "HKCategoryValueSleepAnalysisInBed",
+    );
     // A whole day (1440 minutes) is still spread.
-    xml += &record("HKQuantityTypeIdentifierStepCount", "2026-03-03 00:00:00 +0000", "2026-03-04 00:00:00 +0000", "2880");
+    xml += &record(
+        "HKQuantityTypeIdentifierStepCount",
+        "2026-03-03 00:00:00 +0000",
+        "2026-03-04 00:00:00 +0000",
+        "2880",
+    );
     xml += "</HealthData>\n";
     let export = read_bytes(xml.as_bytes()).unwrap();
     assert_eq!(export.sources.len(), 1);
     let watch = &export.sources[0];
     assert!(watch.sleep.is_empty());
     assert_eq!(watch.minutes.len(), 1440);
-    assert!(watch.minutes.iter().all(|m| m.steps == 2 && m.estimated && m.heart_rate.is_none()));
+    assert!(
+        watch
+            .minutes
+            .iter()
+            .all(|m| m.steps == 2 && m.estimated && m.heart_rate.is_none())
+    );
     assert_eq!(watch.minutes[0].minute, at(2026, 3, 3, 0, 0));
 
     // A record ending before it starts, a step count in km: the file fails.
     let bad = format!(
         "{head}{}</HealthData>",
-        record("HKQuantityTypeIdentifierStepCount", "2026-03-02 09:00:00 +0000", "2026-03-02 08:00:00 +0000", "9")
+        record(
+            "HKQuantityTypeIdentifierStepCount",
+            "2026-03-02 09:00:00 +0000",
+            "2026-03-02 08:00:00 +0000",
+            "9"
+        )
     );
     assert_eq!(
         error_of(bad.as_bytes()),
@@ -514,9 +576,9 @@ impl Generated {
             {
                 let start = night + TimeDelta::minutes(i as i64 * 90);
                 let end = start + TimeDelta::minutes(90);
-                write!(
+                writeln!(
                     self.pending,
-                    " <Record type=\"HKCategoryTypeIdentifierSleepAnalysis\" sourceName=\"Watch\" startDate=\"{}\" endDate=\"{}\" value=\"HKCategoryValueSleepAnalysis{stage}\"/>\n",
+                    " <Record type=\"HKCategoryTypeIdentifierSleepAnalysis\" sourceName=\"Watch\" startDate=\"{}\" endDate=\"{}\" value=\"HKCategoryValueSleepAnalysis{stage}\"/>",
                     fmt(start),
                     fmt(end)
                 )
