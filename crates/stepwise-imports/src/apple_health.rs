@@ -26,7 +26,7 @@
 //! fact comes from.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufRead, Read};
 
 use chrono::{DateTime, Datelike, Utc};
@@ -118,6 +118,11 @@ pub fn read(reader: &mut dyn BufRead, progress: &mut dyn FnMut(u64)) -> ImportRe
                     }
                     root_seen = true;
                     root_closed = empty;
+                } else if root_closed {
+                    return Err(malformed(format!(
+                        "an element follows </HealthData> at byte {position}: the file is \
+                         damaged"
+                    )));
                 } else if depth == 1 && name.as_ref() == b"Record" {
                     let sample = parse_record(element, decoder, position)?;
                     if empty {
@@ -484,6 +489,8 @@ struct SourceMinutes {
     minutes: BTreeMap<i64, (u32, Option<u8>, bool)>,
     /// Minute (Unix minutes) → the highest-ranked sleep value of the minute.
     sleep: BTreeMap<i64, Stage>,
+    /// The step records added: (start, end, steps). A record repeated exactly counts once.
+    step_records: HashSet<(i64, i64, u32)>,
 }
 
 impl SourceMinutes {
@@ -517,6 +524,12 @@ impl Data {
         match sample.value {
             Value::Steps(steps) => {
                 let source = self.sources.entry(sample.source).or_default();
+                if !source
+                    .step_records
+                    .insert((sample.start, sample.end, steps))
+                {
+                    return;
+                }
                 if span_seconds <= 60 {
                     let middle = sample.start + span_seconds / 2;
                     source.add_steps(middle.div_euclid(60), steps, false);

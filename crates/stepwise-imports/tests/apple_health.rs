@@ -643,3 +643,22 @@ fn a_year_reads_in_bounded_time() {
     eprintln!("a year of records read in {took:?}");
     assert!(took < std::time::Duration::from_secs(30), "{took:?}");
 }
+
+#[test]
+fn a_repeated_record_counts_once_and_nothing_may_follow_the_root() {
+    let record = " <Record type=\"HKQuantityTypeIdentifierStepCount\" sourceName=\"Band app\" unit=\"count\" startDate=\"2026-03-02 09:00:00 +0000\" endDate=\"2026-03-02 09:00:40 +0000\" value=\"25\"/>\n";
+    let xml = format!("<HealthData locale=\"en_GB\">\n{record}{record}</HealthData>\n");
+    let export = read_bytes(xml.as_bytes()).unwrap();
+    assert_eq!(
+        steps_per_day(&export),
+        BTreeMap::from([(day(2026, 3, 2), 25)])
+    );
+    let twice = format!("{xml}<HealthData>{record}</HealthData>");
+    assert_eq!(
+        error_of(twice.as_bytes()),
+        format!(
+            "export.xml: an element follows </HealthData> at byte {}: the file is damaged",
+            xml.len()
+        )
+    );
+}
