@@ -92,9 +92,10 @@ pub fn read(reader: &mut dyn BufRead, progress: &mut dyn FnMut(u64)) -> ImportRe
             Ok(event) => event,
             Err(err) => {
                 return Err(malformed(format!(
-                    "not well-formed XML at byte {}: {err} (the file is damaged or cut off; \
+                    "not well-formed XML at byte {}: {} (the file is damaged or cut off; \
                      export it again)",
-                    xml.error_position()
+                    xml.error_position(),
+                    one_line(&err.to_string())
                 )));
             }
         };
@@ -185,12 +186,16 @@ fn malformed(detail: impl Into<String>) -> ImportError {
     ImportError::malformed(FILE, detail)
 }
 
+/// `text` with line breaks and other control characters as spaces.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// `text` cut to 60 characters, on one line, for an error message.
 fn shorten(text: &str) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let one_line = one_line(text);
     if one_line.chars().count() > 60 {
         let cut: String = one_line.chars().take(57).collect();
         format!("{cut}...")
@@ -304,7 +309,8 @@ fn parse_record(
     for attribute in element.attributes() {
         let attribute = attribute.map_err(|err| {
             malformed(format!(
-                "a <Record> at byte {position} has broken attributes: {err}"
+                "a <Record> at byte {position} has broken attributes: {}",
+                one_line(&err.to_string())
             ))
         })?;
         let slot = match attribute.key.as_ref() {
@@ -330,7 +336,8 @@ fn parse_record(
             .map(|value| Some(value.into_owned()))
             .map_err(|err| {
                 malformed(format!(
-                    "a {kind} record at byte {position} has an unreadable {name}: {err}"
+                    "a {kind} record at byte {position} has an unreadable {name}: {}",
+                    one_line(&err.to_string())
                 ))
             })
     };
@@ -429,7 +436,8 @@ fn was_user_entered(
     for attribute in element.attributes() {
         let attribute = attribute.map_err(|err| {
             malformed(format!(
-                "a <MetadataEntry> at byte {position} has broken attributes: {err}"
+                "a <MetadataEntry> at byte {position} has broken attributes: {}",
+                one_line(&err.to_string())
             ))
         })?;
         match attribute.key.as_ref() {
@@ -439,7 +447,8 @@ fn was_user_entered(
                     .decode_and_unescape_value(decoder)
                     .map_err(|err| {
                         malformed(format!(
-                            "a <MetadataEntry> at byte {position} has an unreadable value: {err}"
+                            "a <MetadataEntry> at byte {position} has an unreadable value: {}",
+                            one_line(&err.to_string())
                         ))
                     })?;
                 yes = value.trim() == "1";

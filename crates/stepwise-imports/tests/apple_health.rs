@@ -662,3 +662,35 @@ fn a_repeated_record_counts_once_and_nothing_may_follow_the_root() {
         )
     );
 }
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend_from_slice(&fixture("export.xml"));
+    let export = read_bytes(&bytes).unwrap();
+    assert_eq!(steps_per_day(&export).values().sum::<u64>(), 1096 + 57 + 30);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Damaged files: bytes changed anywhere never panic, and every error is one line.
+    #[test]
+    fn damaged_files_never_panic(
+        changes in proptest::collection::vec((0usize..12_400, proptest::prelude::any::<u8>()), 1..8),
+        cut in 0usize..12_400,
+    ) {
+        let mut bytes = fixture("export.xml");
+        for (at, byte) in changes {
+            if let Some(b) = bytes.get_mut(at) {
+                *b = byte;
+            }
+        }
+        if cut < bytes.len() / 2 {
+            bytes.truncate(bytes.len() - cut);
+        }
+        if let Err(err) = read_bytes(&bytes) {
+            proptest::prop_assert!(!err.contains('\n'), "{}", err);
+        }
+    }
+}
