@@ -63,10 +63,12 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 const PROGRESS_EVERY: u64 = 1 << 20;
 
 /// True for the entry of `export.zip` that holds the records: `apple_health_export/export.xml`
-/// as the Health app writes it, or an `export.xml` in any folder of a zip the patient made
-/// again. `export_cda.xml` (a clinical document of the same data) is not it.
+/// as the Health app writes it (also inside another folder, when the patient zipped the
+/// unpacked folder again), or a lone `export.xml`. `export_cda.xml` (a clinical document of the
+/// same data) is not it, nor macOS's `__MACOSX/` copies.
 pub fn is_export_xml(name: &str) -> bool {
-    (name == "export.xml" || name.ends_with("/export.xml")) && !name.starts_with("__MACOSX/")
+    (name == "export.xml" || name.ends_with("apple_health_export/export.xml"))
+        && !name.starts_with("__MACOSX/")
 }
 
 /// Reads `export.xml` from `reader`, calling `progress` with the bytes read so far (every MiB,
@@ -788,6 +790,7 @@ mod tests {
         assert!(is_export_xml("apple_health_export/export.xml"));
         assert!(is_export_xml("export.xml"));
         assert!(is_export_xml("Downloads/apple_health_export/export.xml"));
+        assert!(!is_export_xml("Takeout/Other/export.xml"));
         assert!(!is_export_xml("apple_health_export/export_cda.xml"));
         assert!(!is_export_xml("__MACOSX/apple_health_export/export.xml"));
         assert!(!is_export_xml(
