@@ -694,3 +694,44 @@ proptest::proptest! {
         }
     }
 }
+
+/// `<HealthData><Record type="aaaa…` without end.
+struct Endless {
+    head: &'static [u8],
+    sent: usize,
+}
+
+impl Read for Endless {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let rest = self.head.get(self.sent..).unwrap_or_default();
+        let n = if rest.is_empty() {
+            out.fill(b'a');
+            out.len()
+        } else {
+            let n = rest.len().min(out.len());
+            out[..n].copy_from_slice(&rest[..n]);
+            n
+        };
+        self.sent += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_endless_attribute_stops_at_the_limit() {
+    let mut reader = BufReader::with_capacity(
+        1 << 16,
+        Endless {
+            head: b"<HealthData locale=\"en\">\n <Record type=\"",
+            sent: 0,
+        },
+    );
+    let err = apple_health::read(&mut reader, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("export.xml: not well-formed XML at byte ")
+            && err.contains("one element or text runs past 67108864 bytes"),
+        "{err}"
+    );
+}
