@@ -737,6 +737,7 @@ fn activity_code(activity: Activity) -> i64 {
         Activity::DeepSleep => 8,
         Activity::RemSleep => 9,
         Activity::Awake => 10,
+        Activity::Asleep => 11,
         Activity::Unknown(code) => 256 + i64::from(code),
     }
 }
@@ -752,6 +753,7 @@ fn activity_from_code(code: i64) -> Activity {
         8 => Activity::DeepSleep,
         9 => Activity::RemSleep,
         10 => Activity::Awake,
+        11 => Activity::Asleep,
         256..=511 => Activity::Unknown(u8::try_from(code - 256).unwrap_or(0)),
         _ => Activity::Other,
     }
@@ -811,6 +813,7 @@ mod tests {
             Activity::LightSleep,
             Activity::DeepSleep,
             Activity::RemSleep,
+            Activity::Asleep,
             Activity::Awake,
             Activity::Unknown(0),
             Activity::Unknown(255),

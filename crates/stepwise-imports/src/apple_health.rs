@@ -259,7 +259,7 @@ enum Value {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
     Awake = 0,
-    /// Asleep, stage unknown: counted as light.
+    /// Asleep, stage unknown.
     Unspecified = 1,
     Core = 2,
     Rem = 3,
@@ -270,7 +270,8 @@ impl Stage {
     fn activity(self) -> Activity {
         match self {
             Stage::Awake => Activity::Awake,
-            Stage::Unspecified | Stage::Core => Activity::LightSleep,
+            Stage::Unspecified => Activity::Asleep,
+            Stage::Core => Activity::LightSleep,
             Stage::Rem => Activity::RemSleep,
             Stage::Deep => Activity::DeepSleep,
         }

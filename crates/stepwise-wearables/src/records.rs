@@ -90,6 +90,8 @@ pub enum Activity {
     DeepSleep,
     /// REM sleep.
     RemSleep,
+    /// Asleep, stage unknown (an export that records only "asleep").
+    Asleep,
     /// Awake; part of a night only when between sleep minutes (see [`sleep_episodes`]).
     Awake,
     /// A kind this crate does not know; the device's raw kind byte.
@@ -97,18 +99,18 @@ pub enum Activity {
 }
 
 impl Activity {
-    /// True for light, deep and REM sleep. [`Activity::Awake`] is false here: an awake minute
+    /// True for light, deep, REM and unstaged sleep. [`Activity::Awake`] is false here: an awake minute
     /// counts as part of a night only inside a sleep run, which [`sleep_episodes`] decides
     /// from its neighbours.
     pub fn is_sleep(self) -> bool {
         matches!(
             self,
-            Activity::LightSleep | Activity::DeepSleep | Activity::RemSleep
+            Activity::LightSleep | Activity::DeepSleep | Activity::RemSleep | Activity::Asleep
         )
     }
 
     /// A stable lower-case name: `walking`, `running`, `cycling`, `other`, `not-worn`,
-    /// `charging`, `light-sleep`, `deep-sleep`, `rem-sleep`, `awake`, `unknown`.
+    /// `charging`, `light-sleep`, `deep-sleep`, `rem-sleep`, `asleep`, `awake`, `unknown`.
     pub fn as_str(self) -> &'static str {
         match self {
             Activity::Walking => "walking",
@@ -120,6 +122,7 @@ impl Activity {
             Activity::LightSleep => "light-sleep",
             Activity::DeepSleep => "deep-sleep",
             Activity::RemSleep => "rem-sleep",
+            Activity::Asleep => "asleep",
             Activity::Awake => "awake",
             Activity::Unknown(_) => "unknown",
         }
@@ -131,6 +134,7 @@ impl Activity {
             Activity::LightSleep => Some(SleepStage::Light),
             Activity::DeepSleep => Some(SleepStage::Deep),
             Activity::RemSleep => Some(SleepStage::Rem),
+            Activity::Asleep => Some(SleepStage::Asleep),
             Activity::Awake => Some(SleepStage::Awake),
             _ => None,
         }
