@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stepwise_wearables::records::{ACCEPTED_AGE, MAX_STEPS_PER_MINUTE, SleepStage};
 
 use crate::model::Export;
@@ -22,7 +22,8 @@ pub const WINDOW_MARGIN: TimeDelta = TimeDelta::days(1);
 pub const MAX_EPISODE: TimeDelta = TimeDelta::hours(24);
 
 /// What an import left out, and why.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeftOut {
     /// The first instant kept: older data is left out.
     pub kept_from: Option<DateTime<Utc>>,
@@ -93,7 +94,8 @@ pub fn keep_accepted(mut export: Export, now: DateTime<Utc>) -> (Export, LeftOut
 
 /// What an export holds, for people: counted the way the server counts a day (where two
 /// sources have the same minute, the higher step count), in the patient's zone.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     /// Which export it was (`Format::as_str`).
     pub format: String,

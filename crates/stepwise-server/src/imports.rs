@@ -15,9 +15,8 @@ use axum::body::Body;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::StreamExt;
-use serde::Serialize;
 use stepwise_care::calendar::days_touched;
-use stepwise_imports::window::{LeftOut, Summary, keep_accepted, summarize};
+use stepwise_imports::window::{LeftOut, keep_accepted, summarize};
 use stepwise_imports::{Export, Options, Progress, read_export};
 use stepwise_store::{
     Id, ImportEnd, ImportRecord, ImportState, NewDevice, SampleBatch, SleepEpisode, SleepStage,
@@ -25,6 +24,7 @@ use stepwise_store::{
 };
 use tokio::io::AsyncWriteExt;
 
+use crate::api::ImportSummary;
 use crate::auth::{hash_token, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::collector::{MAX_SLEEP_EPISODES, MAX_STEP_SAMPLES};
@@ -35,16 +35,6 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 /// Reading is this share of the progress bar; storing the rest.
 const READING_SHARE: u64 = 80;
-
-/// What a finished import stored, as its summary keeps it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Stored {
-    /// The export, counted in the patient's zone.
-    #[serde(flatten)]
-    pub summary: Summary,
-    /// What was left out, and why.
-    pub left_out: LeftOut,
-}
 
 /// Writes an upload's body to a new file in the imports directory, refusing it past
 /// `max_bytes` (the file is removed then). Returns the file and its size.
@@ -121,7 +111,7 @@ pub fn start(state: AppState, import: ImportRecord, path: PathBuf, zone: Tz) {
 }
 
 /// Reads, keeps the window, stores; the error is the line the patient sees.
-async fn run(state: &AppState, import: &ImportRecord, path: &Path, zone: Tz) -> Result<Stored, String> {
+async fn run(state: &AppState, import: &ImportRecord, path: &Path, zone: Tz) -> Result<ImportSummary, String> {
     let export = read(state, import.id, path).await?;
     let now = state.clock.now();
     let (export, left_out) = keep_accepted(export, now);
@@ -135,7 +125,7 @@ async fn run(state: &AppState, import: &ImportRecord, path: &Path, zone: Tz) -> 
         .await
         .map_err(|err| internal("recording progress", &err))?;
     store(state, import, &export, zone).await?;
-    Ok(Stored { summary, left_out })
+    Ok(ImportSummary { summary, left_out })
 }
 
 fn internal(what: &str, err: &dyn std::fmt::Display) -> String {

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod handlers;
+pub mod imports;
 pub mod jobs;
 pub mod json;
 pub mod limiter;

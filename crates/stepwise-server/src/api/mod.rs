@@ -9,12 +9,13 @@
 //! By area: [`accounts`] (users, patients, clinics), [`bands`] (paired bands and their
 //! uploads), [`reminders`] (reminders and their settings), [`reviews`] (weekly reviews, plan
 //! changes, rules versions), [`walks`] (walks and flares), [`outcomes`] (outcome measures,
-//! the FHIR export); [`fields`] holds the plan and the
+//! the FHIR export), [`imports`] (imported exports); [`fields`] holds the plan and the
 //! rules.
 
 pub mod accounts;
 pub mod bands;
 pub mod fields;
+pub mod imports;
 pub mod outcomes;
 pub mod reminders;
 pub mod reviews;
@@ -23,6 +24,7 @@ pub mod walks;
 pub use accounts::*;
 pub use bands::*;
 pub use fields::*;
+pub use imports::*;
 pub use outcomes::*;
 pub use reminders::*;
 pub use reviews::*;
