@@ -1,19 +1,684 @@
-//! Gadgetbridge's database export.
+//! Gadgetbridge's database export: the SQLite file `Gadgetbridge` that "Export Data" writes,
+//! or the entry `database/Gadgetbridge` of the zip "Export zip" writes.
+//!
+//! The file comes from a patient's phone and is not trusted. It is opened read-only and
+//! immutable (nothing is written next to it, no journal is replayed), with triggers, views and
+//! untrusted schema functions switched off and the defensive mode on; extension loading is
+//! never enabled (rusqlite is built without it). A database holding a trigger, a virtual
+//! table, or a view named like a table Stepwise reads is refused outright.
+//!
+//! What is read (the facts and their sources are in `docs/imports.md`):
+//! - `DEVICE`: `_id`, `NAME`, `IDENTIFIER` (the Bluetooth address), and where present
+//!   `ALIAS`, `TYPE_NAME` (schema 62 and later) or the older numeric `TYPE`.
+//! - Minute tables (one row per minute, `TIMESTAMP` in seconds since 1970, UTC):
+//!   `MI_BAND_ACTIVITY_SAMPLE` (Mi Band 1 and the Huami bands: Mi Band 2–6, Amazfit Bip, …),
+//!   `HUAMI_EXTENDED_ACTIVITY_SAMPLE` (Zepp OS: Mi Band 7, Amazfit GTR 4, …),
+//!   `XIAOMI_ACTIVITY_SAMPLE` (Mi Band 8 and later, Redmi watches).
+//! - Interval tables (a row holds the steps since the device's previous row):
+//!   `PINE_TIME_ACTIVITY_SAMPLE` (PineTime with InfiniTime) and `BANGLE_JSACTIVITY_SAMPLE`
+//!   (Bangle.js). Their steps are spread over the minutes since the previous row (at most
+//!   [`MAX_INTERVAL_MINUTES`]) and marked estimated when that is more than one minute.
+//!
+//! Sleep is derived from the minutes' activity kinds with
+//! [`sleep_episodes`](stepwise_wearables::records::sleep_episodes), as the Bluetooth sync does.
 
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
-use crate::error::{ImportError, ImportResult};
-use crate::model::Export;
+use chrono::{DateTime, TimeDelta, Utc};
+use rusqlite::config::DbConfig;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use stepwise_wearables::records::{Activity, MinuteRecord, SleepEpisode, sleep_episodes};
 
-/// True for the entry of a zipped Gadgetbridge export that is its database.
+use crate::error::{ImportError, ImportResult};
+use crate::model::{Export, Format, Minute, Source, SourceData, minutes_from_samples};
+
+/// The largest database Stepwise opens: 2 GiB (years of minute data of several devices take a
+/// few hundred MB).
+pub const MAX_DATABASE_BYTES: u64 = 2 << 30;
+
+/// Longest span the steps of one row of an interval table (PineTime, Bangle.js) are spread
+/// over: a row after a longer gap has its steps spread over the hour before it.
+pub const MAX_INTERVAL_MINUTES: i64 = 60;
+
+/// First timestamp accepted: 2000-01-01T00:00:00Z.
+const EARLIEST: i64 = 946_684_800;
+/// First timestamp refused: 2100-01-01T00:00:00Z.
+const LATEST: i64 = 4_102_444_800;
+
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+
+/// True for the entry of a zipped Gadgetbridge export that is its database
+/// (`database/Gadgetbridge` in the zip "Export zip" writes).
 pub fn is_database_entry(name: &str) -> bool {
     name.rsplit('/').next() == Some("Gadgetbridge")
 }
 
+/// How the activity kind and steps of a sample table are to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    /// `MI_BAND_ACTIVITY_SAMPLE`: Mi Band 1 kinds or Huami kinds, by the device's type.
+    MiBand,
+    /// `HUAMI_EXTENDED_ACTIVITY_SAMPLE`: Zepp OS kinds, with sleep depth columns.
+    HuamiExtended,
+    /// Tables whose `RAW_KIND` is Gadgetbridge's own activity kind code.
+    KindCode {
+        /// Steps since the previous row rather than in the row's minute.
+        interval: bool,
+    },
+}
+
+/// A sample table Stepwise reads.
+struct Table {
+    name: &'static str,
+    family: Family,
+}
+
+const TABLES: [Table; 5] = [
+    Table {
+        name: "MI_BAND_ACTIVITY_SAMPLE",
+        family: Family::MiBand,
+    },
+    Table {
+        name: "HUAMI_EXTENDED_ACTIVITY_SAMPLE",
+        family: Family::HuamiExtended,
+    },
+    Table {
+        name: "XIAOMI_ACTIVITY_SAMPLE",
+        family: Family::KindCode { interval: false },
+    },
+    Table {
+        name: "PINE_TIME_ACTIVITY_SAMPLE",
+        family: Family::KindCode { interval: true },
+    },
+    Table {
+        name: "BANGLE_JSACTIVITY_SAMPLE",
+        family: Family::KindCode { interval: true },
+    },
+];
+
+/// One device of the `DEVICE` table.
+struct Device {
+    identifier: String,
+    name: String,
+    /// Mi Band 1 (`TYPE_NAME` `MIBAND`, or `TYPE` 10 before schema 62): its own kinds.
+    mi_band_1: bool,
+}
+
+/// What has been read of one device so far.
+#[derive(Default)]
+struct Collected {
+    samples: Vec<(DateTime<Utc>, u32, Option<u8>, bool)>,
+    activities: Vec<MinuteRecord>,
+    /// The previous row's timestamp and kind, per table (interval spans, Huami's "same as
+    /// before").
+    previous_at: Option<i64>,
+    previous_kind: Option<Activity>,
+}
+
 /// Reads the Gadgetbridge database at `path`.
 pub fn read(path: &Path) -> ImportResult<Export> {
-    Err(ImportError::NotAnExport(format!(
-        "{}: Gadgetbridge databases are not read yet",
-        path.display()
-    )))
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let bad = |detail: String| ImportError::malformed(file.clone(), detail);
+    check_file(path, &file)?;
+    let conn = open(path).map_err(|err| bad(format!("cannot be opened as a database: {err}")))?;
+    let sql_err = |err: rusqlite::Error| bad(sqlite_reason(&err));
+
+    let schema = Schema::load(&conn).map_err(sql_err)?;
+    if let Some(trigger) = &schema.trigger {
+        return Err(bad(format!(
+            "the database holds a trigger ({trigger}); a Gadgetbridge export has none"
+        )));
+    }
+    for (name, kind) in &schema.suspicious {
+        if name.eq_ignore_ascii_case("DEVICE")
+            || TABLES.iter().any(|t| t.name.eq_ignore_ascii_case(name))
+        {
+            return Err(bad(format!(
+                "{name} is a {kind}, not a table; a Gadgetbridge export has none"
+            )));
+        }
+    }
+    let present: Vec<&Table> = TABLES.iter().filter(|t| schema.has_table(t.name)).collect();
+    if !schema.has_table("DEVICE") || present.is_empty() {
+        return Err(bad(
+            "an unexpected schema: no DEVICE table or none of the activity tables Stepwise \
+             reads (MI_BAND_ACTIVITY_SAMPLE, HUAMI_EXTENDED_ACTIVITY_SAMPLE, \
+             XIAOMI_ACTIVITY_SAMPLE, PINE_TIME_ACTIVITY_SAMPLE, BANGLE_JSACTIVITY_SAMPLE)"
+                .into(),
+        ));
+    }
+
+    let devices = read_devices(&conn, &file)?;
+    let mut collected: HashMap<i64, Collected> = HashMap::new();
+    for table in present {
+        for c in collected.values_mut() {
+            c.previous_at = None;
+            c.previous_kind = None;
+        }
+        read_table(&conn, &file, table, &devices, &mut collected)?;
+    }
+
+    let mut sources = Vec::new();
+    for (id, c) in collected {
+        let Some(device) = devices.get(&id) else {
+            continue;
+        };
+        let minutes: Vec<Minute> = minutes_from_samples(c.samples)
+            .into_iter()
+            .filter(|m| m.steps > 0 || m.heart_rate.is_some())
+            .collect();
+        let mut activities = c.activities;
+        activities.sort_by_key(|r| r.minute);
+        activities.dedup_by_key(|r| r.minute);
+        let sleep: Vec<SleepEpisode> = sleep_episodes(&activities);
+        if minutes.is_empty() && sleep.is_empty() {
+            continue;
+        }
+        sources.push(SourceData {
+            source: source_of(device),
+            minutes,
+            sleep,
+        });
+    }
+    sources.sort_by(|a, b| a.source.cmp(&b.source));
+    Ok(Export {
+        format: Format::Gadgetbridge,
+        sources,
+    })
+}
+
+/// Checks the file's size, its SQLite header, and that it is as long as the header says.
+fn check_file(path: &Path, file: &str) -> ImportResult<()> {
+    let io = |source| ImportError::Io {
+        file: file.to_string(),
+        source,
+    };
+    let mut handle = File::open(path).map_err(io)?;
+    let len = handle.metadata().map_err(io)?.len();
+    if len > MAX_DATABASE_BYTES {
+        return Err(ImportError::malformed(
+            file,
+            format!(
+                "the database is {len} bytes, more than the {MAX_DATABASE_BYTES} Stepwise reads"
+            ),
+        ));
+    }
+    let mut header = [0u8; 100];
+    let mut n = 0;
+    while n < header.len() {
+        match handle.read(&mut header[n..]).map_err(io)? {
+            0 => break,
+            got => n += got,
+        }
+    }
+    if n < header.len() || !header.starts_with(SQLITE_MAGIC) {
+        return Err(ImportError::malformed(
+            file,
+            "is not an SQLite database (a Gadgetbridge export is one)",
+        ));
+    }
+    let be16 = |at: usize| {
+        header
+            .get(at..at + 2)
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+            .map_or(0, u16::from_be_bytes)
+    };
+    let be32 = |at: usize| {
+        header
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map_or(0, u32::from_be_bytes)
+    };
+    let page_size = match be16(16) {
+        1 => 65_536,
+        size => u64::from(size),
+    };
+    // The page count in the header is valid when the "version valid for" number equals the
+    // change counter (https://www.sqlite.org/fileformat.html, "In-header database size").
+    if be32(92) == be32(24) {
+        let expected = page_size.saturating_mul(u64::from(be32(28)));
+        if expected > len {
+            return Err(ImportError::malformed(
+                file,
+                format!(
+                    "the database is truncated: {len} bytes of the {expected} it should have \
+                     (copy the export again)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Opens `path` read-only, immutable and untrusted.
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let uri = format!("file:{}?mode=ro&immutable=1", uri_path(path));
+    let conn = Connection::open_with_flags(
+        uri,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    conn.execute_batch("PRAGMA temp_store = MEMORY; PRAGMA query_only = ON;")?;
+    Ok(conn)
+}
+
+/// `path` for a `file:` URI: every byte but unreserved ones and `/` percent-encoded.
+fn uri_path(path: &Path) -> String {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A short reason for a failed SQLite call.
+fn sqlite_reason(err: &rusqlite::Error) -> String {
+    match err.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => {
+            "is not an SQLite database (a Gadgetbridge export is one)".into()
+        }
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            format!("the database is damaged ({err}); copy the export again")
+        }
+        _ => format!("the database cannot be read: {err}"),
+    }
+}
+
+/// The names in `sqlite_master`.
+struct Schema {
+    tables: Vec<String>,
+    trigger: Option<String>,
+    /// Views and virtual tables: (name, what it is).
+    suspicious: Vec<(String, &'static str)>,
+}
+
+impl Schema {
+    fn load(conn: &Connection) -> rusqlite::Result<Schema> {
+        let mut schema = Schema {
+            tables: Vec::new(),
+            trigger: None,
+            suspicious: Vec::new(),
+        };
+        let mut stmt = conn.prepare("SELECT type, name, sql FROM sqlite_master")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let kind: String = row.get::<_, Option<String>>(0)?.unwrap_or_default();
+            let name: String = row.get::<_, Option<String>>(1)?.unwrap_or_default();
+            let sql: String = row.get::<_, Option<String>>(2)?.unwrap_or_default();
+            match kind.as_str() {
+                "trigger" => {
+                    if schema.trigger.is_none() {
+                        schema.trigger = Some(name);
+                    }
+                }
+                "view" => schema.suspicious.push((name, "view")),
+                "table" => {
+                    let virtual_table = sql
+                        .trim_start()
+                        .get(..20)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("CREATE VIRTUAL TABLE"));
+                    if virtual_table {
+                        schema.suspicious.push((name, "virtual table"));
+                    } else {
+                        schema.tables.push(name);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(schema)
+    }
+
+    fn has_table(&self, name: &str) -> bool {
+        self.tables.iter().any(|t| t.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The columns of `table`, upper-cased.
+fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
+    let names = stmt
+        .query_map([table], |row| row.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(names.into_iter().map(|n| n.to_ascii_uppercase()).collect())
+}
+
+/// Reads the `DEVICE` table.
+fn read_devices(conn: &Connection, file: &str) -> ImportResult<HashMap<i64, Device>> {
+    let bad = |detail: String| ImportError::malformed(file, detail);
+    let sql_err = |err: rusqlite::Error| bad(sqlite_reason(&err));
+    let cols = columns(conn, "DEVICE").map_err(sql_err)?;
+    for needed in ["_ID", "NAME", "IDENTIFIER"] {
+        if !cols.iter().any(|c| c == needed) {
+            return Err(bad(format!("table DEVICE has no column {needed}")));
+        }
+    }
+    let optional = |name: &str| {
+        if cols.iter().any(|c| c == name) {
+            name.to_string()
+        } else {
+            "NULL".to_string()
+        }
+    };
+    let sql = format!(
+        "SELECT _id, NAME, IDENTIFIER, {}, {}, {} FROM DEVICE",
+        optional("ALIAS"),
+        optional("TYPE_NAME"),
+        optional("TYPE")
+    );
+    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let mut rows = stmt.query([]).map_err(sql_err)?;
+    let mut devices = HashMap::new();
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let text = |i: usize| -> String {
+            match row.get_ref(i) {
+                Ok(ValueRef::Text(t)) => String::from_utf8_lossy(t).trim().to_string(),
+                Ok(ValueRef::Integer(n)) => n.to_string(),
+                _ => String::new(),
+            }
+        };
+        let Ok(ValueRef::Integer(id)) = row.get_ref(0) else {
+            return Err(bad(
+                "table DEVICE has a row whose _id is not a number".into()
+            ));
+        };
+        let identifier = text(2);
+        if identifier.is_empty() {
+            return Err(bad(format!("table DEVICE: device {id} has no IDENTIFIER")));
+        }
+        let alias = text(3);
+        let name = if alias.is_empty() { text(1) } else { alias };
+        let type_name = text(4);
+        let type_number = match row.get_ref(5) {
+            Ok(ValueRef::Integer(n)) => Some(n),
+            _ => None,
+        };
+        let mi_band_1 = if type_name.is_empty() {
+            type_number == Some(10)
+        } else {
+            type_name == "MIBAND"
+        };
+        devices.insert(
+            id,
+            Device {
+                identifier,
+                name: if name.is_empty() {
+                    "Gadgetbridge device".into()
+                } else {
+                    name
+                },
+                mi_band_1,
+            },
+        );
+    }
+    Ok(devices)
+}
+
+/// The source a device is: its Bluetooth address where `IDENTIFIER` is one.
+fn source_of(device: &Device) -> Source {
+    let identity = if is_mac(&device.identifier) {
+        device.identifier.to_ascii_uppercase()
+    } else {
+        Source::derived_identity(&["gadgetbridge", &device.identifier])
+    };
+    Source {
+        identity,
+        name: device.name.clone(),
+    }
+}
+
+/// True for `AA:BB:CC:DD:EE:FF` (either case).
+fn is_mac(text: &str) -> bool {
+    let parts: Vec<&str> = text.split(':').collect();
+    parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Reads one sample table into `collected`.
+fn read_table(
+    conn: &Connection,
+    file: &str,
+    table: &Table,
+    devices: &HashMap<i64, Device>,
+    collected: &mut HashMap<i64, Collected>,
+) -> ImportResult<()> {
+    let bad = |detail: String| ImportError::malformed(file, detail);
+    let sql_err =
+        |err: rusqlite::Error| bad(format!("table {}: {}", table.name, sqlite_reason(&err)));
+    let cols = columns(conn, table.name).map_err(sql_err)?;
+    let has = |c: &str| cols.iter().any(|x| x == c);
+    for needed in ["TIMESTAMP", "DEVICE_ID", "STEPS", "RAW_KIND"] {
+        if !has(needed) {
+            return Err(bad(format!("table {} has no column {needed}", table.name)));
+        }
+    }
+    let or_null = |c: &'static str| if has(c) { c } else { "NULL" };
+    let sql = format!(
+        "SELECT TIMESTAMP, DEVICE_ID, STEPS, RAW_KIND, {}, {}, {}, {} FROM {} \
+         ORDER BY TIMESTAMP",
+        or_null("HEART_RATE"),
+        or_null("SLEEP"),
+        or_null("DEEP_SLEEP"),
+        or_null("REM_SLEEP"),
+        table.name
+    );
+    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let mut rows = stmt.query([]).map_err(sql_err)?;
+    const NAMES: [&str; 8] = [
+        "TIMESTAMP",
+        "DEVICE_ID",
+        "STEPS",
+        "RAW_KIND",
+        "HEART_RATE",
+        "SLEEP",
+        "DEEP_SLEEP",
+        "REM_SLEEP",
+    ];
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let mut v = [0i64; 8];
+        let mut null = [false; 8];
+        for (i, slot) in v.iter_mut().enumerate() {
+            match row.get_ref(i).map_err(sql_err)? {
+                ValueRef::Integer(n) => *slot = n,
+                ValueRef::Null => null[i] = true,
+                _ => {
+                    return Err(bad(format!(
+                        "table {}, column {}: a value that is not a whole number",
+                        table.name,
+                        NAMES.get(i).copied().unwrap_or("?")
+                    )));
+                }
+            }
+        }
+        let [
+            timestamp,
+            device_id,
+            steps,
+            raw_kind,
+            heart_rate,
+            _sleep,
+            deep,
+            rem,
+        ] = v;
+        if null[0] || null[1] {
+            return Err(bad(format!(
+                "table {}: a row without TIMESTAMP or DEVICE_ID",
+                table.name
+            )));
+        }
+        if !(EARLIEST..LATEST).contains(&timestamp) {
+            return Err(bad(format!(
+                "table {}: device {device_id} has a sample at {timestamp} seconds since 1970, \
+                 outside 2000–2099 (the band's clock was wrong)",
+                table.name
+            )));
+        }
+        let Some(device) = devices.get(&device_id) else {
+            // Rows of a device the DEVICE table no longer lists: nobody to attribute them to.
+            continue;
+        };
+        let Some(at) = DateTime::from_timestamp(timestamp, 0) else {
+            continue;
+        };
+        let minute = whole_minute(at);
+        let steps = u32::try_from(steps).unwrap_or(0);
+        let heart_rate = u8::try_from(heart_rate)
+            .ok()
+            .filter(|hr| (10..=250).contains(hr));
+        let c = collected.entry(device_id).or_default();
+        let activity = match table.family {
+            Family::MiBand if device.mi_band_1 => mi_band_1_kind(raw_kind),
+            Family::MiBand => huami_kind(raw_kind, c.previous_kind),
+            Family::HuamiExtended => zepp_os_kind(raw_kind, deep, rem),
+            Family::KindCode { .. } => kind_code(raw_kind),
+        };
+        c.previous_kind = Some(activity);
+        let span = match table.family {
+            Family::KindCode { interval: true } => {
+                let minutes = c
+                    .previous_at
+                    .map(|p| minute_of(timestamp) - minute_of(p))
+                    .unwrap_or(1);
+                minutes.clamp(1, MAX_INTERVAL_MINUTES)
+            }
+            _ => 1,
+        };
+        c.previous_at = Some(timestamp);
+        if span <= 1 {
+            c.samples.push((minute, steps, heart_rate, false));
+            c.activities.push(MinuteRecord {
+                minute,
+                steps: u16::try_from(steps).unwrap_or(u16::MAX),
+                heart_rate,
+                activity,
+            });
+        } else {
+            spread(c, minute, span, steps, heart_rate, activity);
+        }
+    }
+    Ok(())
+}
+
+/// Spreads `steps` evenly over the `span` minutes ending with `last` (the remainder to the
+/// last minutes), each marked estimated; the heart rate goes to `last` only.
+fn spread(
+    c: &mut Collected,
+    last: DateTime<Utc>,
+    span: i64,
+    steps: u32,
+    heart_rate: Option<u8>,
+    activity: Activity,
+) {
+    let Ok(count) = u32::try_from(span) else {
+        return;
+    };
+    let share = steps / count;
+    let extra = steps % count;
+    for from_end in (0..count).rev() {
+        let Some(minute) = last.checked_sub_signed(TimeDelta::minutes(i64::from(from_end))) else {
+            continue;
+        };
+        let minute_steps = share + u32::from(from_end < extra);
+        let hr = if from_end == 0 { heart_rate } else { None };
+        c.samples.push((minute, minute_steps, hr, true));
+        c.activities.push(MinuteRecord {
+            minute,
+            steps: u16::try_from(minute_steps).unwrap_or(u16::MAX),
+            heart_rate: hr,
+            activity,
+        });
+    }
+}
+
+/// The minute number of a timestamp.
+fn minute_of(timestamp: i64) -> i64 {
+    timestamp.div_euclid(60)
+}
+
+/// `at` with its seconds dropped.
+fn whole_minute(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(minute_of(at.timestamp()) * 60, 0).unwrap_or(at)
+}
+
+/// Mi Band 1 (`MiBandSampleProvider`): 4 deep sleep, 5 light sleep, 3 not worn, 6 charging,
+/// -1 activity.
+fn mi_band_1_kind(raw: i64) -> Activity {
+    match raw {
+        -1 => Activity::Walking,
+        3 => Activity::NotWorn,
+        4 => Activity::DeepSleep,
+        5 => Activity::LightSleep,
+        6 => Activity::Charging,
+        _ => Activity::Other,
+    }
+}
+
+/// Huami bands (`HuamiConst`): the low four bits of the kind byte, read as the Bluetooth sync
+/// reads them; 0 and 10 repeat the previous minute's kind.
+fn huami_kind(raw: i64, previous: Option<Activity>) -> Activity {
+    if raw < 0 {
+        return Activity::Other;
+    }
+    match raw & 0x0f {
+        1 => Activity::Walking,
+        2 => Activity::Running,
+        3 => Activity::NotWorn,
+        4 => Activity::Cycling,
+        6 => Activity::Charging,
+        9 => Activity::LightSleep,
+        11 => Activity::DeepSleep,
+        12 => Activity::Awake,
+        0 | 10 => previous.unwrap_or(Activity::Other),
+        _ => Activity::Unknown(u8::try_from(raw & 0xff).unwrap_or(0)),
+    }
+}
+
+/// Zepp OS (`HuamiExtendedSampleProvider`): 120 is sleep, REM where `REM_SLEEP & 127` > 55,
+/// else deep where `DEEP_SLEEP & 127` > 42, else light; 64 running; 115 not worn; 118
+/// charging.
+fn zepp_os_kind(raw: i64, deep: i64, rem: i64) -> Activity {
+    match raw {
+        120 if rem & 127 > 55 => Activity::RemSleep,
+        120 if deep & 127 > 42 => Activity::DeepSleep,
+        120 => Activity::LightSleep,
+        64 => Activity::Running,
+        115 => Activity::NotWorn,
+        118 => Activity::Charging,
+        _ => Activity::Other,
+    }
+}
+
+/// Gadgetbridge's own activity kind codes (`ActivityKind`), used by Xiaomi, PineTime and
+/// Bangle.js samples.
+fn kind_code(raw: i64) -> Activity {
+    match raw {
+        0x01 | 0x20 => Activity::Walking,
+        0x02 => Activity::LightSleep,
+        0x04 => Activity::DeepSleep,
+        0x08 => Activity::NotWorn,
+        0x10 => Activity::Running,
+        0x80 => Activity::Cycling,
+        0x0100_0000 => Activity::RemSleep,
+        0x0200_0000 => Activity::Awake,
+        _ => Activity::Other,
+    }
 }
