@@ -552,27 +552,27 @@ fn read_table(
             Family::KindCode { .. } => kind_code(raw_kind),
         };
         c.previous_kind = Some(activity);
+        // An interval row's span in minutes; `None` for the first row of a device, whose
+        // interval is unknown (its steps stay in its minute, estimated).
         let span = match table.family {
-            Family::KindCode { interval: true } => {
-                let minutes = c
-                    .previous_at
-                    .map(|p| minute_of(timestamp) - minute_of(p))
-                    .unwrap_or(1);
-                minutes.clamp(1, MAX_INTERVAL_MINUTES)
-            }
-            _ => 1,
+            Family::KindCode { interval: true } => c.previous_at.map(|p| {
+                minute_of(timestamp)
+                    .saturating_sub(minute_of(p))
+                    .clamp(1, MAX_INTERVAL_MINUTES)
+            }),
+            _ => Some(1),
         };
         c.previous_at = Some(timestamp);
-        if span <= 1 {
-            c.samples.push((minute, steps, heart_rate, false));
+        if let Some(span @ 2..) = span {
+            spread(c, minute, span, steps, heart_rate, activity);
+        } else {
+            c.samples.push((minute, steps, heart_rate, span.is_none()));
             c.activities.push(MinuteRecord {
                 minute,
                 steps: u16::try_from(steps).unwrap_or(u16::MAX),
                 heart_rate,
                 activity,
             });
-        } else {
-            spread(c, minute, span, steps, heart_rate, activity);
         }
     }
     Ok(())
