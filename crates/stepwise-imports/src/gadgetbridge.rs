@@ -31,7 +31,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
-use stepwise_wearables::records::{Activity, MinuteRecord, SleepEpisode, sleep_episodes};
+use stepwise_wearables::records::{
+    Activity, MinuteRecord, SleepEpisode, SleepStage, sleep_episodes,
+};
 
 use crate::error::{ImportError, ImportResult};
 use crate::model::{Export, Format, Minute, Source, SourceData, minutes_from_samples};
@@ -117,6 +119,8 @@ struct Collected {
     /// before").
     previous_at: Option<i64>,
     previous_kind: Option<Activity>,
+    /// Sleep the device stored as sessions and stages (Xiaomi), rather than as minute kinds.
+    explicit_sleep: Vec<SleepEpisode>,
 }
 
 /// Reads the Gadgetbridge database at `path`.
@@ -164,6 +168,9 @@ pub fn read(path: &Path) -> ImportResult<Export> {
         }
         read_table(&conn, &file, table, &devices, &mut collected)?;
     }
+    if schema.has_table(XIAOMI_SLEEP_TIME) {
+        read_xiaomi_sleep(&conn, &file, &schema, &devices, &mut collected)?;
+    }
 
     let mut sources = Vec::new();
     for (id, c) in collected {
@@ -177,7 +184,12 @@ pub fn read(path: &Path) -> ImportResult<Export> {
         let mut activities = c.activities;
         activities.sort_by_key(|r| r.minute);
         activities.dedup_by_key(|r| r.minute);
-        let sleep: Vec<SleepEpisode> = sleep_episodes(&activities);
+        // A device that stored sleep sessions has its nights from them only.
+        let sleep: Vec<SleepEpisode> = if c.explicit_sleep.is_empty() {
+            sleep_episodes(&activities)
+        } else {
+            c.explicit_sleep
+        };
         if minutes.is_empty() && sleep.is_empty() {
             continue;
         }
@@ -607,6 +619,192 @@ fn spread(
             activity,
         });
     }
+}
+
+const XIAOMI_SLEEP_TIME: &str = "XIAOMI_SLEEP_TIME_SAMPLE";
+const XIAOMI_SLEEP_STAGE: &str = "XIAOMI_SLEEP_STAGE_SAMPLE";
+
+/// The longest sleep session taken from `XIAOMI_SLEEP_TIME_SAMPLE`: 24 hours (a longer one, or
+/// one whose wake-up is not after its bed time, is left out).
+const MAX_SESSION_MS: i64 = 24 * 3600 * 1000;
+
+/// Reads the Xiaomi sleep sessions (`XIAOMI_SLEEP_TIME_SAMPLE`: `TIMESTAMP` bed time and
+/// `WAKEUP_TIME`, both in milliseconds) and, where present, their stages
+/// (`XIAOMI_SLEEP_STAGE_SAMPLE`: `TIMESTAMP` in milliseconds where a stage begins, `STAGE`).
+/// A stage lasts until the next stage or the wake-up; a session without stages is light
+/// sleep throughout ("asleep, stage unknown"). Awake stages at a session's start or end are
+/// left out, as for minute kinds.
+fn read_xiaomi_sleep(
+    conn: &Connection,
+    file: &str,
+    schema: &Schema,
+    devices: &HashMap<i64, Device>,
+    collected: &mut HashMap<i64, Collected>,
+) -> ImportResult<()> {
+    let bad = |detail: String| ImportError::malformed(file, detail);
+    let needed = |table: &str, cols: &[&str]| -> ImportResult<()> {
+        let have = columns(conn, table).map_err(|err| bad(sqlite_reason(&err)))?;
+        for col in cols {
+            if !have.iter().any(|c| c == col) {
+                return Err(bad(format!("table {table} has no column {col}")));
+            }
+        }
+        Ok(())
+    };
+    needed(
+        XIAOMI_SLEEP_TIME,
+        &["TIMESTAMP", "DEVICE_ID", "WAKEUP_TIME"],
+    )?;
+    let mut stages: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    if schema.has_table(XIAOMI_SLEEP_STAGE) {
+        needed(XIAOMI_SLEEP_STAGE, &["TIMESTAMP", "DEVICE_ID", "STAGE"])?;
+        for_each_row(
+            conn,
+            file,
+            XIAOMI_SLEEP_STAGE,
+            "SELECT TIMESTAMP, DEVICE_ID, STAGE FROM XIAOMI_SLEEP_STAGE_SAMPLE ORDER BY TIMESTAMP",
+            &["TIMESTAMP", "DEVICE_ID", "STAGE"],
+            |[at, device, stage]| {
+                stages.entry(device).or_default().push((at, stage));
+            },
+        )?;
+    }
+    let mut sessions: Vec<(i64, i64, i64)> = Vec::new();
+    for_each_row(
+        conn,
+        file,
+        XIAOMI_SLEEP_TIME,
+        "SELECT TIMESTAMP, DEVICE_ID, WAKEUP_TIME FROM XIAOMI_SLEEP_TIME_SAMPLE ORDER BY TIMESTAMP",
+        &["TIMESTAMP", "DEVICE_ID", "WAKEUP_TIME"],
+        |[bed, device, wakeup]| sessions.push((device, bed, wakeup)),
+    )?;
+    for (device, bed, wakeup) in sessions {
+        if !devices.contains_key(&device) {
+            continue;
+        }
+        if !(EARLIEST * 1000..LATEST * 1000).contains(&wakeup) {
+            return Err(bad(format!(
+                "table {XIAOMI_SLEEP_TIME}: device {device} has a wake-up at {wakeup} \
+                 milliseconds since 1970, outside 2000–2099 (the band's clock was wrong)"
+            )));
+        }
+        if wakeup <= bed || wakeup - bed > MAX_SESSION_MS {
+            continue;
+        }
+        let in_session: Vec<(i64, i64)> = stages
+            .get(&device)
+            .map(|all| {
+                all.iter()
+                    .copied()
+                    .filter(|&(at, _)| at >= bed && at < wakeup)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut night: Vec<SleepEpisode> = Vec::new();
+        if in_session.is_empty() {
+            push_episode(&mut night, bed, wakeup, Some(SleepStage::Light));
+        } else {
+            for (i, &(at, stage)) in in_session.iter().enumerate() {
+                let end = in_session.get(i + 1).map_or(wakeup, |&(next, _)| next);
+                push_episode(&mut night, at, end, xiaomi_stage(stage));
+            }
+        }
+        while night.first().is_some_and(|e| e.stage == SleepStage::Awake) {
+            night.remove(0);
+        }
+        while night.last().is_some_and(|e| e.stage == SleepStage::Awake) {
+            night.pop();
+        }
+        collected
+            .entry(device)
+            .or_default()
+            .explicit_sleep
+            .extend(night);
+    }
+    for c in collected.values_mut() {
+        let episodes = &mut c.explicit_sleep;
+        episodes.sort_by_key(|e| (e.start, e.end));
+        // Overlapping sessions (a night stored twice): a later episode starts where the
+        // earlier one ended.
+        let mut kept: Vec<SleepEpisode> = Vec::with_capacity(episodes.len());
+        for mut e in episodes.drain(..) {
+            if let Some(last) = kept.last() {
+                if e.start < last.end {
+                    e.start = last.end;
+                }
+            }
+            if e.start < e.end {
+                kept.push(e);
+            }
+        }
+        *episodes = kept;
+    }
+    Ok(())
+}
+
+/// Xiaomi's stored stage (`SleepDetailsParser.decodeStage`): 5 awake, 3 light, 2 deep, 4 REM;
+/// 0 (not asleep) and 1 (no value) are no sleep.
+fn xiaomi_stage(stage: i64) -> Option<SleepStage> {
+    match stage {
+        2 => Some(SleepStage::Deep),
+        3 => Some(SleepStage::Light),
+        4 => Some(SleepStage::Rem),
+        5 => Some(SleepStage::Awake),
+        _ => None,
+    }
+}
+
+/// Appends the episode [start, end) (milliseconds, cut to whole minutes) unless it is empty,
+/// joining it to the previous one when that has the same stage and ends where it starts.
+fn push_episode(night: &mut Vec<SleepEpisode>, start: i64, end: i64, stage: Option<SleepStage>) {
+    let Some(stage) = stage else {
+        return;
+    };
+    let to_minute = |ms: i64| DateTime::from_timestamp(ms.div_euclid(60_000) * 60, 0);
+    let (Some(start), Some(end)) = (to_minute(start), to_minute(end)) else {
+        return;
+    };
+    if start >= end {
+        return;
+    }
+    if let Some(last) = night.last_mut() {
+        if last.stage == stage && last.end == start {
+            last.end = end;
+            return;
+        }
+    }
+    night.push(SleepEpisode { start, end, stage });
+}
+
+/// Runs `each` on every row of `sql` (three whole-number columns).
+fn for_each_row(
+    conn: &Connection,
+    file: &str,
+    table: &str,
+    sql: &str,
+    names: &[&str; 3],
+    mut each: impl FnMut([i64; 3]),
+) -> ImportResult<()> {
+    let bad = |detail: String| ImportError::malformed(file, detail);
+    let sql_err = |err: rusqlite::Error| bad(format!("table {table}: {}", sqlite_reason(&err)));
+    let mut stmt = conn.prepare(sql).map_err(sql_err)?;
+    let mut rows = stmt.query([]).map_err(sql_err)?;
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let mut v = [0i64; 3];
+        for (i, slot) in v.iter_mut().enumerate() {
+            match row.get_ref(i).map_err(sql_err)? {
+                ValueRef::Integer(n) => *slot = n,
+                _ => {
+                    return Err(bad(format!(
+                        "table {table}, column {}: a value that is not a whole number",
+                        names.get(i).copied().unwrap_or("?")
+                    )));
+                }
+            }
+        }
+        each(v);
+    }
+    Ok(())
 }
 
 /// The minute number of a timestamp.

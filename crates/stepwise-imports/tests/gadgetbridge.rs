@@ -96,6 +96,7 @@ fn the_fixture_reads_to_its_truth() {
         "C1:C2:C3:C4:C5:C6",
         "D1:D2:D3:D4:D5:D6",
         "E1:E2:E3:E4:E5:E6",
+        "A0:B0:C0:D0:E0:F0",
         bangle.as_str(),
     ];
     expected.sort();
@@ -215,6 +216,52 @@ fn the_fixture_reads_to_its_truth() {
     );
     assert_eq!(sleep_by_day(bj), BTreeMap::from([(day("2026-11-22"), 20)]));
     assert!(bj.minutes.iter().all(|m| m.estimated));
+
+    // Xiaomi Smart Band 8: sleep from its sessions and stages.
+    let xi = source(&export, "A0:B0:C0:D0:E0:F0");
+    assert_eq!(steps_by_day(xi), BTreeMap::from([(day("2026-11-20"), 300)]));
+    assert_eq!(
+        sleep_by_day(xi),
+        BTreeMap::from([(day("2026-11-20"), 75), (day("2026-11-21"), 395)])
+    );
+    assert_eq!(
+        xi.sleep
+            .iter()
+            .map(|e| (e.start, e.end, e.stage))
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                utc("2026-11-20T22:45:00Z"),
+                utc("2026-11-20T23:45:00Z"),
+                SleepStage::Light
+            ),
+            (
+                utc("2026-11-20T23:45:00Z"),
+                utc("2026-11-21T01:00:00Z"),
+                SleepStage::Deep
+            ),
+            (
+                utc("2026-11-21T01:00:00Z"),
+                utc("2026-11-21T01:30:00Z"),
+                SleepStage::Rem
+            ),
+            (
+                utc("2026-11-21T01:30:00Z"),
+                utc("2026-11-21T01:40:00Z"),
+                SleepStage::Awake
+            ),
+            (
+                utc("2026-11-21T01:40:00Z"),
+                utc("2026-11-21T06:00:00Z"),
+                SleepStage::Light
+            ),
+            (
+                utc("2026-11-21T14:00:00Z"),
+                utc("2026-11-21T14:45:00Z"),
+                SleepStage::Light
+            ),
+        ]
+    );
 
     // Every source: minutes sorted, once each, on whole minutes; sleep sorted, not overlapping.
     for s in &export.sources {
