@@ -150,11 +150,12 @@ pub fn read(path: &Path) -> ImportResult<Export> {
         }
     }
     let present: Vec<&Table> = TABLES.iter().filter(|t| schema.has_table(t.name)).collect();
-    if !schema.has_table("DEVICE") || present.is_empty() {
+    if !schema.has_table("DEVICE") || (present.is_empty() && !schema.has_table(HUAWEI)) {
         return Err(bad(
             "an unexpected schema: no DEVICE table or none of the activity tables Stepwise \
              reads (MI_BAND_ACTIVITY_SAMPLE, HUAMI_EXTENDED_ACTIVITY_SAMPLE, \
-             XIAOMI_ACTIVITY_SAMPLE, PINE_TIME_ACTIVITY_SAMPLE, BANGLE_JSACTIVITY_SAMPLE)"
+             XIAOMI_ACTIVITY_SAMPLE, PINE_TIME_ACTIVITY_SAMPLE, BANGLE_JSACTIVITY_SAMPLE, \
+             HUAWEI_ACTIVITY_SAMPLE)"
                 .into(),
         ));
     }
@@ -167,6 +168,9 @@ pub fn read(path: &Path) -> ImportResult<Export> {
             c.previous_kind = None;
         }
         read_table(&conn, &file, table, &devices, &mut collected)?;
+    }
+    if schema.has_table(HUAWEI) {
+        read_huawei(&conn, &file, &devices, &mut collected)?;
     }
     if schema.has_table(XIAOMI_SLEEP_TIME) {
         read_xiaomi_sleep(&conn, &file, &schema, &devices, &mut collected)?;
@@ -619,6 +623,119 @@ fn spread(
             activity,
         });
     }
+}
+
+const HUAWEI: &str = "HUAWEI_ACTIVITY_SAMPLE";
+
+/// Huawei's sleep kinds (`HuaweiSampleProvider.RawTypes`).
+const HUAWEI_LIGHT_SLEEP: i64 = 0x06;
+const HUAWEI_DEEP_SLEEP: i64 = 0x07;
+
+/// Reads `HUAWEI_ACTIVITY_SAMPLE`. Gadgetbridge stores every record twice: a start marker
+/// (`TIMESTAMP` its start, `OTHER_TIMESTAMP` its end, both in seconds) with the data, and an
+/// end marker (`TIMESTAMP` the end, `OTHER_TIMESTAMP` the start) without; only start markers
+/// are read. Step records cover one minute; a longer one is spread (estimated). Records of
+/// kind 6 (light sleep) and 7 (deep sleep) make their minutes sleep (at most 24 hours each).
+fn read_huawei(
+    conn: &Connection,
+    file: &str,
+    devices: &HashMap<i64, Device>,
+    collected: &mut HashMap<i64, Collected>,
+) -> ImportResult<()> {
+    let bad = |detail: String| ImportError::malformed(file, detail);
+    let have = columns(conn, HUAWEI).map_err(|err| bad(sqlite_reason(&err)))?;
+    const COLUMNS: [&str; 6] = [
+        "TIMESTAMP",
+        "DEVICE_ID",
+        "OTHER_TIMESTAMP",
+        "STEPS",
+        "RAW_KIND",
+        "HEART_RATE",
+    ];
+    for col in COLUMNS {
+        if !have.iter().any(|c| c == col) {
+            return Err(bad(format!("table {HUAWEI} has no column {col}")));
+        }
+    }
+    let sql = format!(
+        "SELECT TIMESTAMP, DEVICE_ID, OTHER_TIMESTAMP, STEPS, RAW_KIND, HEART_RATE FROM {HUAWEI} \
+         ORDER BY TIMESTAMP"
+    );
+    let sql_err = |err: rusqlite::Error| bad(format!("table {HUAWEI}: {}", sqlite_reason(&err)));
+    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let mut rows = stmt.query([]).map_err(sql_err)?;
+    while let Some(row) = rows.next().map_err(sql_err)? {
+        let mut v = [0i64; 6];
+        for (i, slot) in v.iter_mut().enumerate() {
+            match row.get_ref(i).map_err(sql_err)? {
+                ValueRef::Integer(n) => *slot = n,
+                ValueRef::Null if i >= 3 => *slot = -1,
+                _ => {
+                    return Err(bad(format!(
+                        "table {HUAWEI}, column {}: a value that is not a whole number",
+                        COLUMNS.get(i).copied().unwrap_or("?")
+                    )));
+                }
+            }
+        }
+        let [start, device_id, end, steps, raw_kind, heart_rate] = v;
+        if !(EARLIEST..LATEST).contains(&start) {
+            return Err(bad(format!(
+                "table {HUAWEI}: device {device_id} has a sample at {start} seconds since 1970, \
+                 outside 2000–2099 (the band's clock was wrong)"
+            )));
+        }
+        if end <= start || !devices.contains_key(&device_id) {
+            continue;
+        }
+        let c = collected.entry(device_id).or_default();
+        let first = minute_of(start);
+        // The minute holding the record's last second.
+        let last = minute_of(end.saturating_sub(1));
+        if raw_kind == HUAWEI_LIGHT_SLEEP || raw_kind == HUAWEI_DEEP_SLEEP {
+            let activity = if raw_kind == HUAWEI_DEEP_SLEEP {
+                Activity::DeepSleep
+            } else {
+                Activity::LightSleep
+            };
+            let last = last.min(first.saturating_add(24 * 60 - 1));
+            for m in first..=last {
+                if let Some(minute) = DateTime::from_timestamp(m.saturating_mul(60), 0) {
+                    c.activities.push(MinuteRecord {
+                        minute,
+                        steps: 0,
+                        heart_rate: None,
+                        activity,
+                    });
+                }
+            }
+            continue;
+        }
+        let steps = u32::try_from(steps).unwrap_or(0);
+        let heart_rate = u8::try_from(heart_rate)
+            .ok()
+            .filter(|hr| (10..=250).contains(hr));
+        let Some(last_minute) = DateTime::from_timestamp(last.saturating_mul(60), 0) else {
+            continue;
+        };
+        let span = last.saturating_sub(first).saturating_add(1);
+        if span <= 1 {
+            c.samples.push((last_minute, steps, heart_rate, false));
+        } else {
+            let before = c.activities.len();
+            spread(
+                c,
+                last_minute,
+                span.min(MAX_INTERVAL_MINUTES),
+                steps,
+                heart_rate,
+                Activity::Other,
+            );
+            // Step records say nothing about sleep: their minutes stay out of the nights.
+            c.activities.truncate(before);
+        }
+    }
+    Ok(())
 }
 
 const XIAOMI_SLEEP_TIME: &str = "XIAOMI_SLEEP_TIME_SAMPLE";

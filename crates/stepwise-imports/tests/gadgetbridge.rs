@@ -97,6 +97,7 @@ fn the_fixture_reads_to_its_truth() {
         "D1:D2:D3:D4:D5:D6",
         "E1:E2:E3:E4:E5:E6",
         "A0:B0:C0:D0:E0:F0",
+        "B0:B1:B2:B3:B4:B5",
         bangle.as_str(),
     ];
     expected.sort();
@@ -263,6 +264,43 @@ fn the_fixture_reads_to_its_truth() {
         ]
     );
 
+    // HUAWEI Band 6: minute step records and sleep intervals, each stored twice.
+    let hw = source(&export, "B0:B1:B2:B3:B4:B5");
+    assert_eq!(steps_by_day(hw), BTreeMap::from([(day("2026-11-20"), 75)]));
+    assert_eq!(
+        sleep_by_day(hw),
+        BTreeMap::from([(day("2026-11-20"), 60), (day("2026-11-21"), 75)])
+    );
+    assert_eq!(
+        hw.sleep
+            .iter()
+            .map(|e| (e.start, e.end, e.stage))
+            .collect::<Vec<_>>(),
+        vec![
+            (
+                utc("2026-11-20T23:00:00Z"),
+                utc("2026-11-21T00:30:00Z"),
+                SleepStage::Light
+            ),
+            (
+                utc("2026-11-21T00:30:00Z"),
+                utc("2026-11-21T01:15:00Z"),
+                SleepStage::Deep
+            ),
+        ]
+    );
+    assert_eq!(
+        hw.minutes
+            .iter()
+            .map(|m| (m.steps, m.heart_rate, m.estimated))
+            .collect::<Vec<_>>(),
+        vec![
+            (40, Some(85), false),
+            (35, None, false),
+            (0, Some(90), false)
+        ]
+    );
+
     // Every source: minutes sorted, once each, on whole minutes; sleep sorted, not overlapping.
     for s in &export.sources {
         assert!(s.minutes.windows(2).all(|w| w[0].minute < w[1].minute));
@@ -392,7 +430,8 @@ fn an_unexpected_schema_is_named() {
         err,
         "Gadgetbridge: an unexpected schema: no DEVICE table or none of the activity tables \
          Stepwise reads (MI_BAND_ACTIVITY_SAMPLE, HUAMI_EXTENDED_ACTIVITY_SAMPLE, \
-         XIAOMI_ACTIVITY_SAMPLE, PINE_TIME_ACTIVITY_SAMPLE, BANGLE_JSACTIVITY_SAMPLE)"
+         XIAOMI_ACTIVITY_SAMPLE, PINE_TIME_ACTIVITY_SAMPLE, BANGLE_JSACTIVITY_SAMPLE, \
+         HUAWEI_ACTIVITY_SAMPLE)"
     );
 }
 
