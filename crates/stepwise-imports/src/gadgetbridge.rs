@@ -339,11 +339,7 @@ impl Schema {
             let name: String = row.get::<_, Option<String>>(1)?.unwrap_or_default();
             let sql: String = row.get::<_, Option<String>>(2)?.unwrap_or_default();
             match kind.as_str() {
-                "trigger" => {
-                    if schema.trigger.is_none() {
-                        schema.trigger = Some(name);
-                    }
-                }
+                "trigger" if schema.trigger.is_none() => schema.trigger = Some(name),
                 "view" => schema.suspicious.push((name, "view")),
                 "table" => {
                     let virtual_table = sql
@@ -845,10 +841,10 @@ fn read_xiaomi_sleep(
         // earlier one ended.
         let mut kept: Vec<SleepEpisode> = Vec::with_capacity(episodes.len());
         for mut e in episodes.drain(..) {
-            if let Some(last) = kept.last() {
-                if e.start < last.end {
-                    e.start = last.end;
-                }
+            if let Some(last) = kept.last()
+                && e.start < last.end
+            {
+                e.start = last.end;
             }
             if e.start < e.end {
                 kept.push(e);
@@ -884,11 +880,12 @@ fn push_episode(night: &mut Vec<SleepEpisode>, start: i64, end: i64, stage: Opti
     if start >= end {
         return;
     }
-    if let Some(last) = night.last_mut() {
-        if last.stage == stage && last.end == start {
-            last.end = end;
-            return;
-        }
+    if let Some(last) = night.last_mut()
+        && last.stage == stage
+        && last.end == start
+    {
+        last.end = end;
+        return;
     }
     night.push(SleepEpisode { start, end, stage });
 }
