@@ -114,6 +114,8 @@ struct Device {
 #[derive(Default)]
 struct Collected {
     samples: Vec<(DateTime<Utc>, u32, Option<u8>, bool)>,
+    /// The minutes whose kind is a sleep stage or awake: all [`sleep_episodes`] needs, since
+    /// a missing minute ends a night just as a minute of another kind does.
     activities: Vec<MinuteRecord>,
     /// The previous row's timestamp and kind, per table (interval spans, Huami's "same as
     /// before").
@@ -579,15 +581,25 @@ fn read_table(
             spread(c, minute, span, steps, heart_rate, activity);
         } else {
             c.samples.push((minute, steps, heart_rate, span.is_none()));
-            c.activities.push(MinuteRecord {
-                minute,
-                steps: u16::try_from(steps).unwrap_or(u16::MAX),
-                heart_rate,
-                activity,
-            });
+            push_activity(
+                c,
+                MinuteRecord {
+                    minute,
+                    steps: u16::try_from(steps).unwrap_or(u16::MAX),
+                    heart_rate,
+                    activity,
+                },
+            );
         }
     }
     Ok(())
+}
+
+/// Keeps `record` for the nights if its kind can be part of one.
+fn push_activity(c: &mut Collected, record: MinuteRecord) {
+    if record.activity.is_sleep() || record.activity == Activity::Awake {
+        c.activities.push(record);
+    }
 }
 
 /// Spreads `steps` evenly over the `span` minutes ending with `last` (the remainder to the
@@ -612,12 +624,15 @@ fn spread(
         let minute_steps = share + u32::from(from_end < extra);
         let hr = if from_end == 0 { heart_rate } else { None };
         c.samples.push((minute, minute_steps, hr, true));
-        c.activities.push(MinuteRecord {
-            minute,
-            steps: u16::try_from(minute_steps).unwrap_or(u16::MAX),
-            heart_rate: hr,
-            activity,
-        });
+        push_activity(
+            c,
+            MinuteRecord {
+                minute,
+                steps: u16::try_from(minute_steps).unwrap_or(u16::MAX),
+                heart_rate: hr,
+                activity,
+            },
+        );
     }
 }
 
@@ -711,6 +726,8 @@ fn read_huawei(
         let heart_rate = u8::try_from(heart_rate)
             .ok()
             .filter(|hr| (10..=250).contains(hr));
+        // A record longer than an hour has its steps in its first hour.
+        let last = last.min(first.saturating_add(MAX_INTERVAL_MINUTES - 1));
         let Some(last_minute) = DateTime::from_timestamp(last.saturating_mul(60), 0) else {
             continue;
         };
@@ -718,17 +735,8 @@ fn read_huawei(
         if span <= 1 {
             c.samples.push((last_minute, steps, heart_rate, false));
         } else {
-            let before = c.activities.len();
-            spread(
-                c,
-                last_minute,
-                span.min(MAX_INTERVAL_MINUTES),
-                steps,
-                heart_rate,
-                Activity::Other,
-            );
-            // Step records say nothing about sleep: their minutes stay out of the nights.
-            c.activities.truncate(before);
+            // Step records say nothing about sleep: `Other` keeps their minutes out of nights.
+            spread(c, last_minute, span, steps, heart_rate, Activity::Other);
         }
     }
     Ok(())

@@ -327,6 +327,15 @@ fn an_old_schema_without_type_name_is_read_by_the_numeric_type() {
 }
 
 #[test]
+fn a_path_with_uri_characters_opens() {
+    let dir = scratch("uri").join("50% of a?b#c d");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = database(&dir, &fixture_sql("old-schema.sql"));
+    let export = gadgetbridge::read(&path).unwrap();
+    assert_eq!(export.sources.len(), 2);
+}
+
+#[test]
 fn a_zipped_export_is_read_through_read_export() {
     use std::io::Write;
     let dir = scratch("zip");
