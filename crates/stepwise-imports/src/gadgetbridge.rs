@@ -136,6 +136,17 @@ pub fn read(path: &Path) -> ImportResult<Export> {
     let conn = open(path).map_err(|err| bad(format!("cannot be opened as a database: {err}")))?;
     let sql_err = |err: rusqlite::Error| bad(sqlite_reason(&err));
 
+    // SQLite's own consistency check of every page and index (not of the data's meaning): a
+    // damaged copy fails here rather than yielding part of its rows.
+    let check: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
+        .map_err(sql_err)?;
+    if check != "ok" {
+        return Err(bad(format!(
+            "the database is damaged ({}); copy the export again",
+            check.lines().next().unwrap_or_default()
+        )));
+    }
     let schema = Schema::load(&conn).map_err(sql_err)?;
     if let Some(trigger) = &schema.trigger {
         return Err(bad(format!(
