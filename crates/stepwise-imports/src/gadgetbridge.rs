@@ -19,10 +19,15 @@
 //!   (Bangle.js). Their steps are spread over the minutes since the previous row (at most
 //!   [`MAX_INTERVAL_MINUTES`]) and marked estimated when that is more than one minute.
 //!
+//! - `HUAWEI_ACTIVITY_SAMPLE` (Huawei and Honor): records with a start and an end, minute steps
+//!   and light or deep sleep intervals.
+//!
 //! Sleep is derived from the minutes' activity kinds with
-//! [`sleep_episodes`](stepwise_wearables::records::sleep_episodes), as the Bluetooth sync does.
+//! [`sleep_episodes`](stepwise_wearables::records::sleep_episodes), as the Bluetooth sync does,
+//! except for Xiaomi bands, which store sessions and stages (`XIAOMI_SLEEP_TIME_SAMPLE`,
+//! `XIAOMI_SLEEP_STAGE_SAMPLE`) that are read as they are.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -154,9 +159,11 @@ pub fn read(path: &Path) -> ImportResult<Export> {
         )));
     }
     for (name, kind) in &schema.suspicious {
-        if name.eq_ignore_ascii_case("DEVICE")
-            || TABLES.iter().any(|t| t.name.eq_ignore_ascii_case(name))
-        {
+        let read_by_stepwise = ["DEVICE", HUAWEI, XIAOMI_SLEEP_TIME, XIAOMI_SLEEP_STAGE]
+            .into_iter()
+            .chain(TABLES.iter().map(|t| t.name))
+            .any(|t| t.eq_ignore_ascii_case(name));
+        if read_by_stepwise {
             return Err(bad(format!(
                 "{name} is a {kind}, not a table; a Gadgetbridge export has none"
             )));
@@ -189,11 +196,33 @@ pub fn read(path: &Path) -> ImportResult<Export> {
         read_xiaomi_sleep(&conn, &file, &schema, &devices, &mut collected)?;
     }
 
-    let mut sources = Vec::new();
-    for (id, c) in collected {
-        let Some(device) = devices.get(&id) else {
+    // Devices by identity: two rows naming one band (an address stored once in lower and once
+    // in upper case) are one source, named by the first.
+    let mut by_identity: BTreeMap<String, (Source, Collected)> = BTreeMap::new();
+    let mut ids: Vec<i64> = collected.keys().copied().collect();
+    ids.sort_unstable();
+    for id in ids {
+        let (Some(device), Some(c)) = (devices.get(&id), collected.remove(&id)) else {
             continue;
         };
+        let source = source_of(device);
+        match by_identity.get_mut(&source.identity) {
+            Some((_, merged)) => {
+                merged.samples.extend(c.samples);
+                merged.activities.extend(c.activities);
+                merged.explicit_sleep.extend(c.explicit_sleep);
+                merged.explicit_sleep.sort_by_key(|e| (e.start, e.end));
+                merged
+                    .explicit_sleep
+                    .dedup_by(|later, earlier| later.start < earlier.end);
+            }
+            None => {
+                by_identity.insert(source.identity.clone(), (source, c));
+            }
+        }
+    }
+    let mut sources = Vec::new();
+    for (_, (source, c)) in by_identity {
         let minutes: Vec<Minute> = minutes_from_samples(c.samples)
             .into_iter()
             .filter(|m| m.steps > 0 || m.heart_rate.is_some())
@@ -211,7 +240,7 @@ pub fn read(path: &Path) -> ImportResult<Export> {
             continue;
         }
         sources.push(SourceData {
-            source: source_of(device),
+            source,
             minutes,
             sleep,
         });

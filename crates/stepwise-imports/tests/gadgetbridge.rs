@@ -327,6 +327,23 @@ fn an_old_schema_without_type_name_is_read_by_the_numeric_type() {
 }
 
 #[test]
+fn one_address_in_two_cases_is_one_source() {
+    let dir = scratch("cases");
+    let sql = fixture_sql("old-schema.sql")
+        + "INSERT INTO DEVICE VALUES (3,'MI Band 2 again','Xiaomi','c8:0f:10:00:00:02',11,NULL);\
+           INSERT INTO MI_BAND_ACTIVITY_SAMPLE VALUES (1551564000,3,1,0,7,1,0);";
+    let path = database(&dir, &sql);
+    let export = gadgetbridge::read(&path).unwrap();
+    assert_eq!(export.sources.len(), 2);
+    let mi2 = source(&export, "C8:0F:10:00:00:02");
+    assert_eq!(mi2.source.name, "MI Band 2");
+    assert_eq!(
+        steps_by_day(mi2),
+        BTreeMap::from([(day("2019-03-01"), 90), (day("2019-03-02"), 7)])
+    );
+}
+
+#[test]
 fn a_path_with_uri_characters_opens() {
     let dir = scratch("uri").join("50% of a?b#c d");
     std::fs::create_dir_all(&dir).unwrap();
