@@ -29,7 +29,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufRead, Read};
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use stepwise_wearables::records::{
@@ -56,9 +56,6 @@ pub const MAX_EVENT_BYTES: u64 = 64 << 20;
 pub const MAX_RECORD_MINUTES: i64 = 24 * 60;
 /// Most steps one record may hold; more is not a step count and fails the file.
 pub const MAX_STEPS_PER_RECORD: f64 = 1_000_000.0;
-/// Years a record's dates must lie in (UTC); records outside are skipped (a phone whose
-/// clock was reset writes 1970 or 2001 dates).
-pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 /// How often progress is reported: every MiB read.
 const PROGRESS_EVERY: u64 = 1 << 20;
 
@@ -484,9 +481,10 @@ fn parse_date(text: &str, kind: &str, name: &str, position: u64) -> ImportResult
         })
 }
 
-/// True if Unix seconds `at` lies in one of [`YEARS`].
+/// True if Unix seconds `at` lies in [`crate::YEARS`] (records outside are skipped: a phone
+/// whose clock was reset writes 1970 dates).
 fn year_ok(at: i64) -> bool {
-    DateTime::from_timestamp(at, 0).is_some_and(|date| YEARS.contains(&date.year()))
+    (crate::FIRST_SECOND..crate::END_SECOND).contains(&at)
 }
 
 /// `a / 60` rounded up.

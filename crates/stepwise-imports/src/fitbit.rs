@@ -26,10 +26,6 @@ use crate::archive::{Archive, Entry};
 use crate::error::{ImportError, ImportResult};
 use crate::model::{Export, Format, Minute, Source, SourceData};
 
-/// The years a date must fall in; a date outside them fails the file.
-const FIRST_YEAR: i32 = 2000;
-const LAST_YEAR: i32 = 2100;
-
 /// The name of the source for the older layout's steps and for all sleep.
 const DEVICE_NAME: &str = "Fitbit";
 
@@ -291,12 +287,16 @@ fn read_profile(file: &str, reader: &mut dyn Read) -> ImportResult<Profile> {
 
 /// A date inside the accepted years, or the error naming `file` and `text`.
 fn check_year(file: &str, text: &str, at: DateTime<Utc>) -> ImportResult<DateTime<Utc>> {
-    if (FIRST_YEAR..=LAST_YEAR).contains(&at.year()) {
+    if crate::YEARS.contains(&at.year()) {
         Ok(at)
     } else {
         Err(ImportError::malformed(
             file,
-            format!("date \"{text}\" is before {FIRST_YEAR} or after {LAST_YEAR}"),
+            format!(
+                "date \"{text}\" is outside {}–{}",
+                crate::YEARS.start(),
+                crate::YEARS.end()
+            ),
         ))
     }
 }

@@ -51,11 +51,6 @@ pub const MAX_DATABASE_BYTES: u64 = 2 << 30;
 /// over: a row after a longer gap has its steps spread over the hour before it.
 pub const MAX_INTERVAL_MINUTES: i64 = 60;
 
-/// First timestamp accepted: 2000-01-01T00:00:00Z.
-const EARLIEST: i64 = 946_684_800;
-/// First timestamp refused: 2100-01-01T00:00:00Z.
-const LATEST: i64 = 4_102_444_800;
-
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
 
 /// True for the entry of a zipped Gadgetbridge export that is its database
@@ -579,7 +574,7 @@ fn read_table(
                 table.name
             )));
         }
-        if !(EARLIEST..LATEST).contains(&timestamp) {
+        if !(crate::FIRST_SECOND..crate::END_SECOND).contains(&timestamp) {
             return Err(bad(format!(
                 "table {}: device {device_id} has a sample at {timestamp} seconds since 1970, \
                  outside 2000–2099 (the band's clock was wrong)",
@@ -730,7 +725,7 @@ fn read_huawei(
             }
         }
         let [start, device_id, end, steps, raw_kind, heart_rate] = v;
-        if !(EARLIEST..LATEST).contains(&start) {
+        if !(crate::FIRST_SECOND..crate::END_SECOND).contains(&start) {
             return Err(bad(format!(
                 "table {HUAWEI}: device {device_id} has a sample at {start} seconds since 1970, \
                  outside 2000–2099 (the band's clock was wrong)"
@@ -792,8 +787,8 @@ const MAX_SESSION_MS: i64 = 24 * 3600 * 1000;
 /// Reads the Xiaomi sleep sessions (`XIAOMI_SLEEP_TIME_SAMPLE`: `TIMESTAMP` bed time and
 /// `WAKEUP_TIME`, both in milliseconds) and, where present, their stages
 /// (`XIAOMI_SLEEP_STAGE_SAMPLE`: `TIMESTAMP` in milliseconds where a stage begins, `STAGE`).
-/// A stage lasts until the next stage or the wake-up; a session without stages is light
-/// sleep throughout ("asleep, stage unknown"). Awake stages at a session's start or end are
+/// A stage lasts until the next stage or the wake-up; a session without stages is asleep
+/// throughout, stage unknown. Awake stages at a session's start or end are
 /// left out, as for minute kinds.
 fn read_xiaomi_sleep(
     conn: &Connection,
@@ -843,7 +838,7 @@ fn read_xiaomi_sleep(
         if !devices.contains_key(&device) {
             continue;
         }
-        if !(EARLIEST * 1000..LATEST * 1000).contains(&wakeup) {
+        if !(crate::FIRST_SECOND * 1000..crate::END_SECOND * 1000).contains(&wakeup) {
             return Err(bad(format!(
                 "table {XIAOMI_SLEEP_TIME}: device {device} has a wake-up at {wakeup} \
                  milliseconds since 1970, outside 2000–2099 (the band's clock was wrong)"
@@ -863,7 +858,7 @@ fn read_xiaomi_sleep(
             .unwrap_or_default();
         let mut night: Vec<SleepEpisode> = Vec::new();
         if in_session.is_empty() {
-            push_episode(&mut night, bed, wakeup, Some(SleepStage::Light));
+            push_episode(&mut night, bed, wakeup, Some(SleepStage::Asleep));
         } else {
             for (i, &(at, stage)) in in_session.iter().enumerate() {
                 let end = in_session.get(i + 1).map_or(wakeup, |&(next, _)| next);

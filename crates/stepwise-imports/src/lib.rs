@@ -26,5 +26,8 @@ mod read;
 pub mod window;
 
 pub use error::{ImportError, ImportResult};
-pub use model::{Export, Format, Minute, Source, SourceData, minutes_from_samples};
+pub use model::{
+    END_SECOND, Export, FIRST_SECOND, Format, Minute, Source, SourceData, YEARS, in_years,
+    minutes_from_samples,
+};
 pub use read::{Options, Progress, read_export};

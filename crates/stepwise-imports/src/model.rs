@@ -6,6 +6,23 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use stepwise_wearables::records::SleepEpisode;
 
+/// The years (UTC) an export's dates must lie in: a device whose clock was reset writes dates
+/// of 1970, and nothing of this century is dated later than 2099. Each reader says whether a
+/// date outside fails its file or is skipped.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
+/// [`YEARS`] as Unix seconds: from the first second of its first year to the first second
+/// after its last year (`[FIRST_SECOND, END_SECOND)`).
+pub const FIRST_SECOND: i64 = 946_684_800;
+/// See [`FIRST_SECOND`].
+pub const END_SECOND: i64 = 4_102_444_800;
+
+/// True when `at` lies in [`YEARS`].
+pub fn in_years(at: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    YEARS.contains(&at.year())
+}
+
 /// Which kind of export a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -152,6 +169,26 @@ mod tests {
         );
         assert_eq!(a.len(), 36);
         assert_eq!(a.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn the_years_in_seconds_are_the_years() {
+        use chrono::{Datelike, Timelike};
+        let first = DateTime::from_timestamp(FIRST_SECOND, 0).unwrap();
+        let end = DateTime::from_timestamp(END_SECOND, 0).unwrap();
+        assert_eq!(
+            (
+                first.year(),
+                first.ordinal(),
+                first.num_seconds_from_midnight()
+            ),
+            (*YEARS.start(), 1, 0)
+        );
+        assert_eq!(
+            (end.year(), end.ordinal(), end.num_seconds_from_midnight()),
+            (YEARS.end() + 1, 1, 0)
+        );
+        assert!(in_years(first) && !in_years(end) && in_years(end - chrono::TimeDelta::seconds(1)));
     }
 
     #[test]

@@ -68,12 +68,13 @@ async fn write_body(path: &Path, body: Body, max_bytes: u64) -> ApiResult<u64> {
     let mut size: u64 = 0;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|err| {
-            ApiError::BadRequest(format!("the upload broke off: {err}"))
-        })?;
+        let chunk =
+            chunk.map_err(|err| ApiError::BadRequest(format!("the upload broke off: {err}")))?;
         size += chunk.len() as u64;
         if size > max_bytes {
-            return Err(ApiError::TooLarge(usize::try_from(max_bytes).unwrap_or(usize::MAX)));
+            return Err(ApiError::TooLarge(
+                usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            ));
         }
         file.write_all(&chunk).await.map_err(io)?;
     }
@@ -111,7 +112,12 @@ pub fn start(state: AppState, import: ImportRecord, path: PathBuf, zone: Tz) {
 }
 
 /// Reads, keeps the window, stores; the error is the line the patient sees.
-async fn run(state: &AppState, import: &ImportRecord, path: &Path, zone: Tz) -> Result<ImportSummary, String> {
+async fn run(
+    state: &AppState,
+    import: &ImportRecord,
+    path: &Path,
+    zone: Tz,
+) -> Result<ImportSummary, String> {
     let export = read(state, import.id, path).await?;
     let now = state.clock.now();
     let (export, left_out) = keep_accepted(export, now);
@@ -121,7 +127,13 @@ async fn run(state: &AppState, import: &ImportRecord, path: &Path, zone: Tz) -> 
     }
     state
         .store
-        .set_import_progress(import.id, ImportState::Storing, READING_SHARE as i64, Some(export.format.as_str()), now)
+        .set_import_progress(
+            import.id,
+            ImportState::Storing,
+            READING_SHARE as i64,
+            Some(export.format.as_str()),
+            now,
+        )
         .await
         .map_err(|err| internal("recording progress", &err))?;
     store(state, import, &export, zone).await?;
@@ -194,9 +206,18 @@ fn tempdir_for(path: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// Stores every source's minutes and nights, in uploads of the collector's size.
-async fn store(state: &AppState, import: &ImportRecord, export: &Export, zone: Tz) -> Result<(), String> {
+async fn store(
+    state: &AppState,
+    import: &ImportRecord,
+    export: &Export,
+    zone: Tz,
+) -> Result<(), String> {
     let patient_id = import.upload.patient_id;
-    let total: usize = export.sources.iter().map(|s| s.minutes.len() + s.sleep.len()).sum();
+    let total: usize = export
+        .sources
+        .iter()
+        .map(|s| s.minutes.len() + s.sleep.len())
+        .sum();
     let mut done = 0usize;
     for source in &export.sources {
         let never_shown = new_token().map_err(|err| internal("preparing a device", &err))?;
@@ -222,10 +243,17 @@ async fn store(state: &AppState, import: &ImportRecord, export: &Export, zone: T
                 .await
                 .map_err(|err| internal("storing minutes", &err))?;
             done += batch.steps.len() + batch.sleep.len();
-            let percent = READING_SHARE + (done as u64 * (100 - READING_SHARE)) / total.max(1) as u64;
+            let percent =
+                READING_SHARE + (done as u64 * (100 - READING_SHARE)) / total.max(1) as u64;
             let _ = state
                 .store
-                .set_import_progress(import.id, ImportState::Storing, percent.min(99) as i64, None, state.clock.now())
+                .set_import_progress(
+                    import.id,
+                    ImportState::Storing,
+                    percent.min(99) as i64,
+                    None,
+                    state.clock.now(),
+                )
                 .await;
         }
     }
@@ -246,7 +274,10 @@ fn batches(source: &stepwise_imports::SourceData) -> Vec<SampleBatch> {
         let sleep = chunk.iter().map(|e| sleep_episode(*e)).collect();
         match out.get_mut(i) {
             Some(batch) => batch.sleep = sleep,
-            None => out.push(SampleBatch { steps: Vec::new(), sleep }),
+            None => out.push(SampleBatch {
+                steps: Vec::new(),
+                sleep,
+            }),
         }
     }
     out
