@@ -23,6 +23,11 @@ pub fn in_years(at: DateTime<Utc>) -> bool {
     YEARS.contains(&at.year())
 }
 
+/// The device kind of an import pairing: what `stepwise band import --server URL --code CODE`
+/// pairs instead of a band. Its uploads name the source each batch was recorded by, and the
+/// server stores them under that source's device.
+pub const IMPORTER_KIND: &str = "phone-import";
+
 /// Which kind of export a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {

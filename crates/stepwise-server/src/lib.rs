@@ -40,6 +40,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
 use crate::handlers::reminders as push_api;
+use crate::handlers::imports as imports_api;
 use crate::handlers::report as reports;
 use crate::handlers::{account, collector, patient, recovery, staff, system};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
@@ -89,6 +90,11 @@ pub fn app(state: AppState) -> Router {
         .route("/me/pairing-codes", post(patient::pairing_code))
         .route("/me/devices", get(patient::my_devices))
         .route("/me/devices/{device_id}", delete(patient::remove_my_device))
+        .route(
+            "/me/imports",
+            get(imports_api::my_imports).post(imports_api::upload_mine),
+        )
+        .route("/me/imports/{import_id}", get(imports_api::my_import))
         .route("/me/reminders", get(push_api::my_reminders))
         .route(
             "/me/reminder-settings",
@@ -124,6 +130,14 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/patients/{id}/devices/{device_id}",
             delete(staff::remove_device),
+        )
+        .route(
+            "/patients/{id}/imports",
+            get(imports_api::patient_imports).post(imports_api::upload_for_patient),
+        )
+        .route(
+            "/patients/{id}/imports/{import_id}",
+            get(imports_api::patient_import),
         )
         .route(
             "/patients/{id}/password-reset",

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use stepwise_store::{DEVICE_TOKEN_RENEW_BEFORE, SampleBatch, StepSample, StoreError};
+use stepwise_imports::{Format, IMPORTER_KIND};
 use stepwise_wearables::device::DeviceKind;
 use stepwise_wearables::records;
 use utoipa::ToSchema;
@@ -64,29 +65,12 @@ pub async fn pair(
     Body(req): Body<PairRequest>,
 ) -> ApiResult<(StatusCode, Json<Paired>)> {
     validate::code("code", &req.code)?;
-    let kinds: Vec<&str> = DeviceKind::ALL.iter().map(DeviceKind::as_str).collect();
-    if !kinds.contains(&req.device.kind.as_str()) {
-        return Err(ApiError::invalid(
-            "device.kind",
-            format!("{:?} is not a kind of band Stepwise reads", req.device.kind),
-            kinds.join(", "),
-        ));
-    }
-    // A Bluetooth address (AA:BB:CC:DD:EE:FF) or a platform's device UUID.
-    let address = &req.device.address;
-    if address.is_empty()
-        || address.len() > 64
-        || !address
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '-')
-    {
-        return Err(ApiError::invalid(
-            "device.address",
-            format!("{address:?} is not a device address"),
-            "a Bluetooth address (AA:BB:CC:DD:EE:FF) or a device UUID, at most 64 characters",
-        ));
-    }
-    validate::required_text("device.name", &req.device.name, 100)?;
+    let kinds: Vec<&str> = DeviceKind::ALL
+        .iter()
+        .map(DeviceKind::as_str)
+        .chain([IMPORTER_KIND])
+        .collect();
+    check_device("device", &req.device, &kinds)?;
     let token = new_token()?;
     let result = state
         .store
@@ -129,6 +113,10 @@ pub struct Upload {
     runs: Vec<StepRun>,
     #[serde(default)]
     sleep: Vec<SleepEpisode>,
+    /// For an import pairing only (kind `phone-import`): the device this data was recorded
+    /// by, as the export names it (kind `gadgetbridge`, `apple-health` or `fitbit-takeout`).
+    #[serde(default)]
+    source: Option<NewDevice>,
 }
 
 /// Consecutive minutes of one band from `start`.
@@ -176,14 +164,16 @@ pub struct Uploaded {
 pub async fn upload(
     State(state): State<AppState>,
     DeviceAuth { device, .. }: DeviceAuth,
-    Body(upload): Body<Upload>,
+    Body(mut upload): Body<Upload>,
 ) -> ApiResult<Json<Uploaded>> {
     let now = state.clock.now();
+    let source = upload.source.take();
     let batch = check_upload(upload, now)?;
+    let target = target_device(&state, &device, source, now).await?;
     let patient = state.store.patient(device.patient_id).await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
     let days = days_touched(tz, &batch);
-    let summary = state.store.ingest_samples(device.id, &batch, &days).await?;
+    let summary = state.store.ingest_samples(target, &batch, &days).await?;
     state.metrics.upload_accepted(&summary);
     Ok(Json(Uploaded {
         summary: summary.into(),
@@ -228,9 +218,72 @@ pub async fn renew(
     }))
 }
 
+/// Checks a device named in a request (`field` is where it is): a kind among `kinds`, an
+/// address, a name.
+fn check_device(field: &str, device: &NewDevice, kinds: &[&str]) -> ApiResult<()> {
+    if !kinds.contains(&device.kind.as_str()) {
+        return Err(ApiError::invalid(
+            format!("{field}.kind"),
+            format!("{:?} is not a kind of device Stepwise reads", device.kind),
+            kinds.join(", "),
+        ));
+    }
+    // A Bluetooth address (AA:BB:CC:DD:EE:FF) or a platform's device UUID.
+    let address = &device.address;
+    if address.is_empty()
+        || address.len() > 64
+        || !address
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '-')
+    {
+        return Err(ApiError::invalid(
+            format!("{field}.address"),
+            format!("{address:?} is not a device address"),
+            "a Bluetooth address (AA:BB:CC:DD:EE:FF) or a device UUID, at most 64 characters",
+        ));
+    }
+    validate::required_text(&format!("{field}.name"), &device.name, 100)
+}
+
+/// The device an upload's data is stored under: the token's own, or — for an import pairing
+/// ([`IMPORTER_KIND`]), whose every upload names its `source` — that source's device (the
+/// patient's paired band of the same address, or an imported device).
+async fn target_device(
+    state: &AppState,
+    device: &stepwise_store::Device,
+    source: Option<NewDevice>,
+    now: DateTime<Utc>,
+) -> ApiResult<i64> {
+    match (device.kind == IMPORTER_KIND, source) {
+        (false, None) => Ok(device.id),
+        (false, Some(_)) => Err(ApiError::invalid(
+            "source",
+            "only an import pairing names the source of an upload",
+            "no source: a band uploads its own data",
+        )),
+        (true, None) => Err(ApiError::invalid(
+            "source",
+            "an import pairing's upload must name the device its data was recorded by",
+            "the source device: kind, address, name",
+        )),
+        (true, Some(source)) => {
+            let kinds: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+            check_device("source", &source, &kinds)?;
+            let never_shown = new_token()?;
+            let found = state
+                .store
+                .import_device(device.patient_id, source.into(), &hash_token(&never_shown), now)
+                .await?;
+            Ok(found.id)
+        }
+    }
+}
+
 /// Checks every sample and episode and returns the batch to store, runs expanded to minutes.
 fn check_upload(upload: Upload, now: DateTime<Utc>) -> ApiResult<SampleBatch> {
-    let Upload { steps, runs, sleep } = upload;
+    let Upload {
+        steps, runs, sleep, ..
+    } = upload;
     let mut steps: Vec<StepSample> = steps.into_iter().map(StepSample::from).collect();
     let sleep: Vec<stepwise_store::SleepEpisode> =
         sleep.into_iter().map(SleepEpisode::into).collect();

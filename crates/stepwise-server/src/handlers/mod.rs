@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod collector;
+pub mod imports;
 pub mod patient;
 pub mod recovery;
 pub mod reminders;

@@ -15,7 +15,9 @@ use utoipa::{Modify, OpenApi as _};
 use crate::api::FieldTables;
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::error::ErrorBody;
-use crate::handlers::{account, collector, patient, recovery, reminders, report, staff};
+use crate::handlers::{
+    account, collector, imports, patient, recovery, reminders, report, staff,
+};
 use crate::state::AppState;
 
 /// The OpenAPI 3.1 description of `/api/v1`, generated: each handler's `#[utoipa::path]`
@@ -76,6 +78,12 @@ use crate::state::AppState;
         patient::pairing_code,
         patient::my_devices,
         patient::remove_my_device,
+        imports::upload_mine,
+        imports::my_imports,
+        imports::my_import,
+        imports::upload_for_patient,
+        imports::patient_imports,
+        imports::patient_import,
         rules_schema,
         staff::list,
         staff::detail,
