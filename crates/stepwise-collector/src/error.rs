@@ -111,6 +111,15 @@ pub enum Error {
         "no band is paired yet: pair one first (`stepwise band pair --server URL --code CODE`)"
     )]
     NothingPaired,
+    /// An export could not be read (`stepwise band import`): nothing of it was stored.
+    #[error("{0}")]
+    Import(#[from] stepwise_imports::ImportError),
+    /// `stepwise band import` on a data directory not paired for imports.
+    #[error(
+        "this data directory is not paired for imports yet: run `stepwise band import --server \
+         URL --code CODE FILE` with a pairing code from the patient's \"Pair a band\" page"
+    )]
+    NotPairedForImports,
     /// The outbox failed.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
@@ -123,6 +132,9 @@ pub enum Error {
     /// A bad test clock.
     #[error(transparent)]
     Clock(#[from] BadClockStart),
+    /// This machine refused something an import needs (randomness, a thread).
+    #[error("{0}")]
+    System(String),
     /// The HTTP client could not be built.
     #[error("cannot prepare the HTTP client: {0}")]
     Http(String),

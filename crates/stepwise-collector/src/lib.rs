@@ -7,13 +7,15 @@
 //! - [`ble`]: btleplug (BlueZ over D-Bus on Linux): adapter, scan, connect, drive a machine.
 //! - [`outbox`]: the local SQLite file where data waits until the server confirms it.
 //! - [`upload`]: the server's pairing and upload API.
-//! - [`sync`], [`pair`], [`watch`]: what `stepwise band sync|pair|watch` do.
+//! - [`sync`], [`pair`], [`watch`], [`import`]: what `stepwise band sync|pair|watch|import` do
+//!   (an import needs no Bluetooth: it reads a phone's export, `stepwise-imports`).
 //! - [`clock`], [`progress`], [`secret`]: the clock, progress on stderr, secrets kept out of logs.
 //! - [`trace`]: a live sync written down as a replayable transcript (`band sync --trace`).
 
 pub mod ble;
 pub mod clock;
 pub mod error;
+pub mod import;
 pub mod outbox;
 pub mod pair;
 pub mod progress;

@@ -94,6 +94,9 @@ pub struct PairedDevice {
     pub paired_at: DateTime<Utc>,
     /// When it last synced.
     pub last_sync_at: Option<DateTime<Utc>>,
+    /// A device found in an import and not paired here: the import pairing whose token its
+    /// uploads use (they name this device as their source).
+    pub importer_id: Option<i64>,
 }
 
 /// What `stepwise band pair` stores.
@@ -403,6 +406,103 @@ impl Outbox {
         Ok(stored)
     }
 
+    /// The device an import stores `source`'s data under: the band of that address when one is
+    /// paired here (its data goes with its own token), else a device of the import pairing
+    /// `importer` (added the first time, renamed when the export names it anew).
+    pub async fn import_source(
+        &self,
+        importer: &PairedDevice,
+        kind: &str,
+        address: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> OutboxResult<PairedDevice> {
+        if let Some(paired) = self.device(address).await?
+            && paired.importer_id.is_none()
+            && paired.id != importer.id
+        {
+            return Ok(paired);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO devices (address, kind, name, server_url, token, zone, paired_at, \
+             importer_id) VALUES (?, ?, ?, ?, '', ?, ?, ?) ON CONFLICT (address) DO UPDATE SET \
+             name = excluded.name, server_url = excluded.server_url, \
+             importer_id = excluded.importer_id RETURNING id",
+        )
+        .bind(address)
+        .bind(kind)
+        .bind(name)
+        .bind(&importer.server_url)
+        .bind(importer.zone.name())
+        .bind(now.timestamp())
+        .bind(importer.id)
+        .fetch_one(&self.pool)
+        .await?;
+        self.device_by_id(id).await
+    }
+
+    /// Stores an import's minutes and sleep episodes of one device in one transaction: a
+    /// minute or episode already stored with the same values is left as it is (and not sent
+    /// again); a changed one replaces it and goes again. A minute's activity, when a band
+    /// stored it, is kept.
+    pub async fn store_import(
+        &self,
+        device_id: i64,
+        minutes: &[StoredMinute],
+        episodes: &[SleepEpisode],
+    ) -> OutboxResult<Stored> {
+        let mut tx = self.begin().await?;
+        let mut stored = Stored::default();
+        for chunk in minutes.chunks(ROWS_PER_INSERT) {
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO minutes \
+                 (device_id, minute, steps, heart_rate, activity, uploaded, estimated) ",
+            );
+            insert.push_values(chunk, |mut row, m| {
+                row.push_bind(device_id)
+                    .push_bind(m.minute.timestamp())
+                    .push_bind(i64::from(m.steps))
+                    .push_bind(m.heart_rate.map(i64::from))
+                    .push_bind(activity_code(if m.steps > 0 {
+                        Activity::Walking
+                    } else {
+                        Activity::Other
+                    }))
+                    .push_bind(0_i64)
+                    .push_bind(i64::from(m.estimated));
+            });
+            insert.push(
+                " ON CONFLICT (device_id, minute) DO UPDATE SET steps = excluded.steps, \
+                 heart_rate = excluded.heart_rate, estimated = excluded.estimated, uploaded = 0 \
+                 WHERE steps IS NOT excluded.steps OR heart_rate IS NOT excluded.heart_rate \
+                 OR estimated IS NOT excluded.estimated",
+            );
+            stored.minutes += insert.build().execute(&mut *tx).await?.rows_affected();
+        }
+        stored.steps = minutes.iter().map(|m| u64::from(m.steps)).sum();
+        for e in episodes {
+            let written = sqlx::query(
+                "INSERT INTO sleep_episodes (device_id, start, end, stage, uploaded) \
+                 VALUES (?, ?, ?, ?, 0) ON CONFLICT (device_id, start) DO UPDATE SET \
+                 end = excluded.end, stage = excluded.stage, uploaded = 0 \
+                 WHERE end IS NOT excluded.end OR stage IS NOT excluded.stage",
+            )
+            .bind(device_id)
+            .bind(e.start.timestamp())
+            .bind(e.end.timestamp())
+            .bind(e.stage.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            stored.episodes += written;
+            if written > 0 && e.stage != SleepStage::Awake {
+                stored.sleep_minutes += u64::try_from((e.end - e.start).num_minutes()).unwrap_or(0);
+            }
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
     /// Notes that a band synced at `now`.
     pub async fn mark_synced(&self, device_id: i64, now: DateTime<Utc>) -> OutboxResult<()> {
         sqlx::query("UPDATE devices SET last_sync_at = ? WHERE id = ?")
@@ -695,6 +795,7 @@ fn device_from_row(row: &sqlx::sqlite::SqliteRow) -> OutboxResult<PairedDevice> 
         zone,
         position: row.try_get::<Option<String>, _>("position")?.map(Position),
         paired_at: instant("pairing time", row.try_get("paired_at")?)?,
+        importer_id: row.try_get("importer_id")?,
         last_sync_at: row
             .try_get::<Option<i64>, _>("last_sync_at")?
             .map(|c| instant("last sync", c))
@@ -710,18 +811,13 @@ fn instant(what: &'static str, seconds: i64) -> OutboxResult<DateTime<Utc>> {
 }
 
 fn stage_from_str(stage: String) -> OutboxResult<SleepStage> {
-    [
-        SleepStage::Light,
-        SleepStage::Deep,
-        SleepStage::Rem,
-        SleepStage::Awake,
-    ]
-    .into_iter()
-    .find(|s| s.as_str() == stage)
-    .ok_or(OutboxError::Corrupt {
-        what: "sleep stage",
-        detail: stage,
-    })
+    SleepStage::ALL
+        .into_iter()
+        .find(|s| s.as_str() == stage)
+        .ok_or(OutboxError::Corrupt {
+            what: "sleep stage",
+            detail: stage,
+        })
 }
 
 /// The outbox's own code for an activity (stable: it is stored).

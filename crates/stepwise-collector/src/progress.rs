@@ -17,6 +17,10 @@ pub trait Progress: Send {
     fn minutes(&mut self, received: u32, expected: u32);
     /// The band's part is over (successfully or not).
     fn finish(&mut self);
+    /// Reading a file: `done` of `total` bytes (an import).
+    fn bytes(&mut self, done: u64, total: u64) {
+        let _ = (done, total);
+    }
 }
 
 /// The right progress for stderr: a bar on a terminal, lines otherwise.
@@ -76,6 +80,17 @@ impl Progress for Lines {
     }
 
     fn finish(&mut self) {}
+
+    fn bytes(&mut self, done: u64, total: u64) {
+        if total == 0 {
+            return;
+        }
+        let tenth = u32::try_from(done.saturating_mul(10) / total).unwrap_or(10);
+        if tenth > self.last_tenth {
+            self.last_tenth = tenth;
+            eprintln!("read {}%", tenth * 10);
+        }
+    }
 }
 
 /// A progress bar on the terminal.
@@ -126,5 +141,18 @@ impl Progress for Bar {
 
     fn finish(&mut self) {
         self.bar.finish_and_clear();
+    }
+
+    fn bytes(&mut self, done: u64, total: u64) {
+        if self.bar.length() != Some(total) {
+            let style = ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            self.bar.set_style(style);
+            self.bar.set_length(total);
+        }
+        self.bar.set_position(done);
     }
 }

@@ -165,6 +165,16 @@ struct Episode<'a> {
 struct Body<'a> {
     runs: Vec<Run>,
     sleep: Vec<Episode<'a>>,
+    /// An imported device's uploads name it (they go with the import pairing's token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<Source<'a>>,
+}
+
+#[derive(Serialize)]
+struct Source<'a> {
+    kind: &'a str,
+    address: &'a str,
+    name: &'a str,
 }
 
 impl Uploader {
@@ -234,6 +244,16 @@ impl Uploader {
         outbox: &Outbox,
         device: &PairedDevice,
     ) -> Result<UploadReport, UploadError> {
+        // An imported device uploads with its import pairing's token, naming itself.
+        let sender = match device.importer_id {
+            Some(importer) => outbox.device_by_id(importer).await?,
+            None => device.clone(),
+        };
+        let source = device.importer_id.map(|_| Source {
+            kind: &device.kind,
+            address: &device.address,
+            name: &device.name,
+        });
         let mut report = UploadReport::default();
         let mut renew = false;
         loop {
@@ -243,7 +263,7 @@ impl Uploader {
             if pending.is_empty() {
                 break;
             }
-            match self.send(device, &pending).await {
+            match self.send(&sender, &pending, &source).await {
                 Ok(accepted) => renew |= accepted.renew_token,
                 Err(err) => {
                     return Err(match err {
@@ -263,9 +283,9 @@ impl Uploader {
         }
         report.waiting = outbox.waiting(device.id).await?;
         if renew {
-            report.token = match self.renew(device).await {
+            report.token = match self.renew(&sender).await {
                 Ok(token) => {
-                    outbox.replace_token(device.id, &token).await?;
+                    outbox.replace_token(sender.id, &token).await?;
                     TokenRenewal::Renewed
                 }
                 Err(err) => {
@@ -308,8 +328,14 @@ impl Uploader {
         &self,
         device: &PairedDevice,
         pending: &Pending,
+        source: &Option<Source<'_>>,
     ) -> Result<Accepted, UploadError> {
         let body = Body {
+            source: source.as_ref().map(|s| Source {
+                kind: s.kind,
+                address: s.address,
+                name: s.name,
+            }),
             runs: runs(&pending.minutes),
             sleep: pending
                 .episodes

@@ -27,7 +27,7 @@ pub mod window;
 
 pub use error::{ImportError, ImportResult};
 pub use model::{
-    END_SECOND, Export, FIRST_SECOND, Format, IMPORTER_KIND, Minute, Source, SourceData, YEARS, in_years,
-    minutes_from_samples,
+    END_SECOND, Export, FIRST_SECOND, Format, IMPORTER_KIND, Minute, Source, SourceData, YEARS,
+    in_years, minutes_from_samples,
 };
 pub use read::{Options, Progress, read_export};

@@ -39,8 +39,8 @@ use axum::routing::{delete, get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
-use crate::handlers::reminders as push_api;
 use crate::handlers::imports as imports_api;
+use crate::handlers::reminders as push_api;
 use crate::handlers::report as reports;
 use crate::handlers::{account, collector, patient, recovery, staff, system};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};

@@ -83,7 +83,7 @@ fn every_routed_path_is_documented() {
                 && *path != "/healthz"
         })
         .collect();
-    assert_eq!(routed.len(), 56, "{routed:?}");
+    assert_eq!(routed.len(), 60, "{routed:?}");
     for path in routed {
         assert!(
             documented.iter().any(|d| d.as_str() == path),
@@ -307,6 +307,17 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
         .await
         .expect(StatusCode::OK)[0]["id"]
         .to_string();
+    let import_id = app
+        .raw(
+            Method::POST,
+            "/api/v1/me/imports?file_name=notes.txt",
+            &patient,
+            Some(b"not an export".to_vec()),
+            "application/octet-stream",
+        )
+        .await
+        .expect(StatusCode::ACCEPTED)["id"]
+        .to_string();
     let walk = walk.to_string();
     let (patient_id, review_id, therapist_id) = (
         patient_id.to_string(),
@@ -360,6 +371,7 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
                     ("session_id", _) => walk.clone(),
                     ("review_id", _) => review_id.clone(),
                     ("device_id", _) => device_id.clone(),
+                    ("import_id", _) => import_id.clone(),
                     ("chart", _) => "pain.svg".into(),
                     ("table", _) => "sessions.csv".into(),
                     (other, _) => panic!("{method} {path}: no value for {{{other}}}"),

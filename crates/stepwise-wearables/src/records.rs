@@ -171,6 +171,15 @@ pub enum SleepStage {
 }
 
 impl SleepStage {
+    /// Every stage.
+    pub const ALL: [SleepStage; 5] = [
+        SleepStage::Light,
+        SleepStage::Deep,
+        SleepStage::Rem,
+        SleepStage::Awake,
+        SleepStage::Asleep,
+    ];
+
     /// The server's name: `light`, `deep`, `rem`, `awake` or `asleep`.
     pub fn as_str(self) -> &'static str {
         match self {

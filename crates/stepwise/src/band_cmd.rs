@@ -12,6 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use clap::{Args, Subcommand};
 use stepwise_collector::ble::Bluetooth;
+use stepwise_collector::import::{ImportOptions, ImportReport, import};
 use stepwise_collector::outbox::PairedDevice;
 use stepwise_collector::pair::PairOptions;
 use stepwise_collector::sync::{SyncOptions, SyncReport};
@@ -106,6 +107,21 @@ pub enum BandCommand {
         /// btsnoop only: name a handle the log never discovered, e.g. `0x0041=00000004-0000-3512-2118-0009af100700`.
         #[arg(long = "handle")]
         handles: Vec<String>,
+    },
+    /// Import a phone's export — a Gadgetbridge database (or its zip), Apple Health's
+    /// export.zip (or export.xml), or a Google Takeout zip with Fitbit data — and upload it
+    /// like a sync (docs/imports.md). No Bluetooth needed. The first import of a data
+    /// directory pairs it for imports: give --server and --code.
+    Import {
+        /// The export file.
+        file: PathBuf,
+        /// The Stepwise server, e.g. `https://stepwise.example.org` (with --code: pair this
+        /// data directory for imports first).
+        #[arg(long, requires = "code")]
+        server: Option<String>,
+        /// The pairing code from the patient's "Pair a band" page (with --server).
+        #[arg(long, requires = "server")]
+        code: Option<String>,
     },
     /// Keep syncing until Ctrl-C: every band periodically, an InfiniTime watch live.
     Watch {
@@ -211,6 +227,27 @@ async fn run_async(args: BandArgs) -> anyhow::Result<ExitCode> {
             let result = watch(&collector, address.as_deref(), zone, &options).await;
             collector.outbox.close().await;
             result
+        }
+        BandCommand::Import { file, server, code } => {
+            let options = ImportOptions {
+                file,
+                pair: server.zip(code),
+                zone: zone.unwrap_or_else(default_zone),
+            };
+            let clock = Clock::from_env()?;
+            let outbox = Outbox::open(&self::data_dir(data_dir)?).await?;
+            let uploader = Uploader::new().context("preparing the HTTP client")?;
+            let mut progress = progress::for_stderr();
+            let report = import(&outbox, &uploader, &clock, &options, progress.as_mut()).await;
+            progress.finish();
+            outbox.close().await;
+            let report = report?;
+            print_import(&report);
+            Ok(if report.succeeded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         // Offline: handled by `run` before any Bluetooth is opened.
         BandCommand::Replay { .. } => Ok(ExitCode::from(2)),
@@ -407,6 +444,66 @@ fn print_sync(report: &SyncReport) {
     }
     if let Some(err) = &report.band_error {
         eprintln!("error: {}: {err}", d.name);
+    }
+}
+
+/// An import's summary on stdout, as a sync's: the export, what was left out, each device's
+/// upload; problems on stderr.
+fn print_import(report: &ImportReport) {
+    let s = &report.summary;
+    println!("{} export", s.format);
+    println!("  devices:  {}", s.devices.join(", "));
+    match (s.first_day, s.last_day) {
+        (Some(first), Some(last)) => {
+            println!("  days:     {} ({first} to {last})", thousands(s.days))
+        }
+        _ => println!("  days:     0"),
+    }
+    println!("  minutes:  {}", thousands(s.minutes));
+    println!("  steps:    {}", thousands(s.steps));
+    println!(
+        "  sleep:    {} night{}, {:.1} h asleep",
+        thousands(s.nights),
+        if s.nights == 1 { "" } else { "s" },
+        s.sleep_minutes as f64 / 60.0
+    );
+    let left = &report.left_out;
+    if !left.is_empty() {
+        let from = left
+            .kept_from
+            .map(|at| at.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        println!(
+            "  left out: {} minutes ({} steps) before {from}, the oldest the server keeps; \
+             {} minutes after now; {} minutes of more steps than anyone takes; {} sleep \
+             episodes",
+            thousands(left.minutes_too_old),
+            thousands(left.steps_too_old),
+            thousands(left.minutes_in_future),
+            thousands(left.minutes_implausible),
+            thousands(left.episodes)
+        );
+    }
+    println!("  took:     {:.1} s", report.took.as_secs_f64());
+    for source in &report.sources {
+        let d = &source.device;
+        match &source.upload {
+            Ok(up) => println!(
+                "  {}: {} new or changed minutes, {} episodes; uploaded {} minutes, {} episodes; \
+                 waiting {} minutes, {} episodes",
+                d.name,
+                thousands(source.stored.minutes),
+                thousands(source.stored.episodes),
+                thousands(up.minutes),
+                thousands(up.episodes),
+                thousands(up.waiting.minutes),
+                thousands(up.waiting.episodes)
+            ),
+            Err(err) => {
+                println!("  {}: uploaded none", d.name);
+                eprintln!("{}: {err}", d.name);
+            }
+        }
     }
 }
 

@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use serde::{Deserialize, Serialize};
-use stepwise_store::{DEVICE_TOKEN_RENEW_BEFORE, SampleBatch, StepSample, StoreError};
 use stepwise_imports::{Format, IMPORTER_KIND};
+use stepwise_store::{DEVICE_TOKEN_RENEW_BEFORE, SampleBatch, StepSample, StoreError};
 use stepwise_wearables::device::DeviceKind;
 use stepwise_wearables::records;
 use utoipa::ToSchema;
@@ -272,7 +272,12 @@ async fn target_device(
             let never_shown = new_token()?;
             let found = state
                 .store
-                .import_device(device.patient_id, source.into(), &hash_token(&never_shown), now)
+                .import_device(
+                    device.patient_id,
+                    source.into(),
+                    &hash_token(&never_shown),
+                    now,
+                )
                 .await?;
             Ok(found.id)
         }

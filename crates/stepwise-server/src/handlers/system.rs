@@ -15,9 +15,7 @@ use utoipa::{Modify, OpenApi as _};
 use crate::api::FieldTables;
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::error::ErrorBody;
-use crate::handlers::{
-    account, collector, imports, patient, recovery, reminders, report, staff,
-};
+use crate::handlers::{account, collector, imports, patient, recovery, reminders, report, staff};
 use crate::state::AppState;
 
 /// The OpenAPI 3.1 description of `/api/v1`, generated: each handler's `#[utoipa::path]`
