@@ -64,12 +64,21 @@ const ACCEPTED: &[(&str, &str, &str, &str, &str)] = &[];
 
 /// Documented properties left out of an operation's example (so not spoiled), with why:
 /// (method, path, field path, reason).
-const NOT_IN_EXAMPLE: &[(&str, &str, &str, &str)] = &[(
-    "POST",
-    "/invites",
-    "email",
-    "e-mailing an invite needs a server that sends e-mail; the test server sends none (422)",
-)];
+const NOT_IN_EXAMPLE: &[(&str, &str, &str, &str)] = &[
+    (
+        "POST",
+        "/invites",
+        "email",
+        "e-mailing an invite needs a server that sends e-mail; the test server sends none (422)",
+    ),
+    (
+        "POST",
+        "/samples",
+        "source",
+        "only an import pairing names a source, and this catalogue uploads as a band (422); \
+         tests/imports.rs refuses a missing, misplaced and wrong source",
+    ),
+];
 
 /// Operations whose unspoiled example does not succeed in this test's world, with why.
 const EXAMPLE_NOT_REPLAYED: &[(&str, &str, &str)] = &[(

@@ -519,6 +519,34 @@ async fn role_matrix(backend: Backend) {
             Kind::Staff,
             StatusCode::OK,
         ),
+        (
+            Method::GET,
+            "/api/v1/me/imports".into(),
+            None,
+            Kind::OwnPatient,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/api/v1/me/imports?file_name=notes.json".into(),
+            Some(json!({"not": "an export"})),
+            Kind::OwnPatient,
+            StatusCode::ACCEPTED,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/imports"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/patients/{p}/imports?file_name=notes.json"),
+            Some(json!({"not": "an export"})),
+            Kind::Staff,
+            StatusCode::ACCEPTED,
+        ),
     ];
     let mut rows = Vec::new();
     for actor in ACTORS {
@@ -852,6 +880,32 @@ async fn role_matrix(backend: Backend) {
             answer.status,
             answer.body,
         ));
+    }
+    // One of patient A's imports: patient A and their care team read it, no one else.
+    let import_a = w
+        .app
+        .get("/api/v1/me/imports", w.auth(PatientA))
+        .await
+        .expect(StatusCode::OK)[0]["id"]
+        .as_i64()
+        .unwrap();
+    for actor in ACTORS {
+        for (path, want) in [
+            (
+                format!("/api/v1/me/imports/{import_a}"),
+                match actor {
+                    PatientB => StatusCode::NOT_FOUND,
+                    other => expect(other, Kind::OwnPatient, StatusCode::OK),
+                },
+            ),
+            (
+                format!("/api/v1/patients/{p}/imports/{import_a}"),
+                expect(actor, Kind::Staff, StatusCode::OK),
+            ),
+        ] {
+            let answer = w.app.get(&path, w.auth(actor)).await;
+            rows.push((actor, Method::GET, path, want, answer.status, answer.body));
+        }
     }
     // Patient A's band: everyone tries to renew its token (only the band itself may), then to
     // remove it, as the patient and as staff; the care team and patient A may.
