@@ -57,7 +57,12 @@ impl TestServer {
     /// A fresh server whose clock shows `now`, listening on 127.0.0.1 (any free port): the
     /// router and its background jobs, as `stepwise serve` runs them.
     pub async fn start(now: DateTime<Utc>) -> TestServer {
-        TestServer::launch(now, None).await
+        TestServer::launch(Backend::Sqlite, now, None).await
+    }
+
+    /// As [`TestServer::start`], on a fresh database of `backend`.
+    pub async fn start_on(backend: Backend, now: DateTime<Utc>) -> TestServer {
+        TestServer::launch(backend, now, None).await
     }
 
     /// A fresh server whose clock shows `now` serving only its router (no background jobs),
@@ -66,11 +71,11 @@ impl TestServer {
         now: DateTime<Utc>,
         wrap: impl Fn(Router) -> Router + Send + Sync + 'static,
     ) -> TestServer {
-        TestServer::launch(now, Some(Arc::new(wrap))).await
+        TestServer::launch(Backend::Sqlite, now, Some(Arc::new(wrap))).await
     }
 
-    async fn launch(now: DateTime<Utc>, wrap: Option<Wrap>) -> TestServer {
-        let db = fresh_store(Backend::Sqlite).await;
+    async fn launch(backend: Backend, now: DateTime<Utc>, wrap: Option<Wrap>) -> TestServer {
+        let db = fresh_store(backend).await;
         let clock = Arc::new(ManualClock::new(now));
         let state = AppState::new(db.store.clone(), clock.clone(), Config::default());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
