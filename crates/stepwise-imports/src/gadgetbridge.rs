@@ -577,7 +577,7 @@ fn read_table(
         if !(crate::FIRST_SECOND..crate::END_SECOND).contains(&timestamp) {
             return Err(bad(format!(
                 "table {}: device {device_id} has a sample at {timestamp} seconds since 1970, \
-                 outside 2000–2099 (the band's clock was wrong)",
+                 outside 2000–2100 (the band's clock was wrong)",
                 table.name
             )));
         }
@@ -728,7 +728,7 @@ fn read_huawei(
         if !(crate::FIRST_SECOND..crate::END_SECOND).contains(&start) {
             return Err(bad(format!(
                 "table {HUAWEI}: device {device_id} has a sample at {start} seconds since 1970, \
-                 outside 2000–2099 (the band's clock was wrong)"
+                 outside 2000–2100 (the band's clock was wrong)"
             )));
         }
         if end <= start || !devices.contains_key(&device_id) {
@@ -841,7 +841,7 @@ fn read_xiaomi_sleep(
         if !(crate::FIRST_SECOND * 1000..crate::END_SECOND * 1000).contains(&wakeup) {
             return Err(bad(format!(
                 "table {XIAOMI_SLEEP_TIME}: device {device} has a wake-up at {wakeup} \
-                 milliseconds since 1970, outside 2000–2099 (the band's clock was wrong)"
+                 milliseconds since 1970, outside 2000–2100 (the band's clock was wrong)"
             )));
         }
         if wakeup <= bed || wakeup - bed > MAX_SESSION_MS {

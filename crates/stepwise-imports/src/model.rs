@@ -6,16 +6,15 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use stepwise_wearables::records::SleepEpisode;
 
-/// The years (UTC) an export's dates must lie in: a device whose clock was reset writes dates
-/// of 1970, and nothing of this century is dated later than 2099. Each reader says whether a
-/// date outside fails its file or is skipped.
-pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+/// The years (UTC) an export's dates must lie in (Stepwise's one range of years). Each reader
+/// says whether a date outside fails its file or is skipped.
+pub use stepwise_wearables::records::YEARS;
 
 /// [`YEARS`] as Unix seconds: from the first second of its first year to the first second
 /// after its last year (`[FIRST_SECOND, END_SECOND)`).
 pub const FIRST_SECOND: i64 = 946_684_800;
 /// See [`FIRST_SECOND`].
-pub const END_SECOND: i64 = 4_102_444_800;
+pub const END_SECOND: i64 = 4_133_980_800;
 
 /// True when `at` lies in [`YEARS`].
 pub fn in_years(at: DateTime<Utc>) -> bool {

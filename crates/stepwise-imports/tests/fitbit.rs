@@ -350,7 +350,7 @@ fn a_date_before_2000_fails_the_file() {
     assert_eq!(
         read(&files).unwrap_err(),
         "Takeout/Fitbit/Global Export Data/steps-1999-12-31.json: date \"12/31/99 23:59:00\" \
-         is outside 2000–2099"
+         is outside 2000–2100"
     );
 }
 

@@ -567,15 +567,15 @@ fn a_timestamp_out_of_range_fails_the_file() {
     assert_eq!(
         err,
         "Gadgetbridge: table MI_BAND_ACTIVITY_SAMPLE: device 1 has a sample at 86400 seconds \
-         since 1970, outside 2000–2099 (the band's clock was wrong)"
+         since 1970, outside 2000–2100 (the band's clock was wrong)"
     );
     let err = error_of(
         "range-late",
-        "INSERT INTO PINE_TIME_ACTIVITY_SAMPLE VALUES (4102444800,3,1,0,5,0);",
+        "INSERT INTO PINE_TIME_ACTIVITY_SAMPLE VALUES (4133980800,3,1,0,5,0);",
         true,
     );
     assert!(
-        err.contains("device 3 has a sample at 4102444800 seconds"),
+        err.contains("device 3 has a sample at 4133980800 seconds"),
         "{err}"
     );
 }

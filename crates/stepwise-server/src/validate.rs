@@ -6,15 +6,17 @@ use std::ops::RangeInclusive;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use stepwise_engine::rules::{SCORE, check};
+use stepwise_wearables::records::YEARS;
 
 use crate::error::{ApiError, ApiResult};
 
 /// Every date the API takes or stores — a range asked for, a week to review, a visit, the day
 /// an outcome was measured — lies in this window. Clinical dates are recent; the bound also
-/// keeps every computation on dates and instants far from the calendar's limits.
+/// keeps every computation on dates and instants far from the calendar's limits. The years are
+/// `stepwise_wearables::records::YEARS`, which band data and imports keep to as well.
 pub const DATES: RangeInclusive<NaiveDate> = match (
-    NaiveDate::from_ymd_opt(2000, 1, 1),
-    NaiveDate::from_ymd_opt(2100, 12, 31),
+    NaiveDate::from_ymd_opt(*YEARS.start(), 1, 1),
+    NaiveDate::from_ymd_opt(*YEARS.end(), 12, 31),
 ) {
     (Some(first), Some(last)) => first..=last,
     _ => panic!("the date window's ends are dates"),

@@ -24,6 +24,11 @@ pub const MAX_STEPS_PER_MINUTE: u32 = 300;
 /// episodes are refused by the server, given up by the collector and left out of an import.
 pub const ACCEPTED_AGE: TimeDelta = TimeDelta::days(90);
 
+/// The years every date Stepwise takes lies in (UTC): the server's API dates, a band's clock,
+/// an export's records. Clinical dates are recent, a device whose clock was reset writes
+/// 1970, and the bound keeps date arithmetic far from the calendar's limits.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
 /// Longest span steps are spread over: a week of minutes.
 pub const MAX_SPREAD_MINUTES: i64 = 7 * 24 * 60;
 
