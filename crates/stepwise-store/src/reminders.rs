@@ -102,8 +102,10 @@ pub trait ReminderStore: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> StoreResult<Vec<Reminder>>;
-    /// Patients with a paired band, with when band data was last seen.
-    async fn band_silence(&self) -> StoreResult<Vec<BandSilence>>;
+    /// Patients with a paired band, with when band data was last seen. Devices found in an
+    /// import, and pairings of the kind `not_a_band` (the import pairing), are not bands: a
+    /// patient who only imports is never told to sync a band.
+    async fn band_silence(&self, not_a_band: &str) -> StoreResult<Vec<BandSilence>>;
     /// How many reminders wait to be sent at `now` (for monitoring).
     async fn reminder_queue(&self, now: DateTime<Utc>) -> StoreResult<ReminderQueue>;
 }
@@ -477,15 +479,16 @@ impl ReminderStore for SqlStore {
         rows.iter().map(reminder_from).collect()
     }
 
-    async fn band_silence(&self) -> StoreResult<Vec<BandSilence>> {
+    async fn band_silence(&self, not_a_band: &str) -> StoreResult<Vec<BandSilence>> {
         // One primary-key lookup per device for its newest minute.
         let rows = sqlx::query(
             "SELECT patient_id, MIN(paired_at) AS paired_at, MAX(last_minute) AS last_minute \
              FROM (SELECT d.patient_id, d.paired_at, \
                    (SELECT MAX(s.minute) FROM step_samples s WHERE s.device_id = d.id) \
-                   AS last_minute FROM devices d) newest \
+                   AS last_minute FROM devices d WHERE d.imported = 0 AND d.kind <> $1) newest \
              GROUP BY patient_id ORDER BY patient_id",
         )
+        .bind(not_a_band)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(band_silence_from).collect()

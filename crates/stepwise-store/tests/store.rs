@@ -2477,7 +2477,7 @@ async fn push_keys_subscriptions_and_settings(store: Shared) {
 
     // Band silence: paired, no data yet, then data.
     let device = pair(&*store, p, "Mi Band").await;
-    let silence = store.band_silence().await.unwrap();
+    let silence = store.band_silence("phone-import").await.unwrap();
     assert_eq!(silence.len(), 1);
     assert_eq!(silence[0].patient_id, p);
     let minute = t0() + Duration::days(1);
@@ -2491,7 +2491,10 @@ async fn push_keys_subscriptions_and_settings(store: Shared) {
         sleep: vec![],
     };
     store.ingest_samples(device.id, &batch, &[]).await.unwrap();
-    assert_eq!(store.band_silence().await.unwrap()[0].last_seen, minute);
+    assert_eq!(
+        store.band_silence("phone-import").await.unwrap()[0].last_seen,
+        minute
+    );
 }
 
 // --- imports ---
@@ -2499,6 +2502,47 @@ async fn push_keys_subscriptions_and_settings(store: Shared) {
 async fn an_import_finds_the_paired_band_or_adds_a_device(store: Shared) {
     let world = world(&*store).await;
     let patient = world.patient.id;
+    // Before any band: an imported device and an import pairing are not bands that can fall
+    // silent (the patient is never told to sync a band they do not have).
+    store
+        .import_device(
+            patient,
+            NewDevice {
+                kind: "fitbit-takeout".into(),
+                address: "11111111-2222-3333-4444-555555555555".into(),
+                name: "Fitbit".into(),
+            },
+            &unique("never-shown"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let code = unique("pair");
+    store
+        .create_pairing_code(patient, &code, t0() + minutes(10))
+        .await
+        .unwrap();
+    store
+        .pair_device(
+            &code,
+            NewDevice {
+                kind: "phone-import".into(),
+                address: "66666666-7777-8888-9999-000000000000".into(),
+                name: "Imports".into(),
+            },
+            &unique("token"),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .band_silence("phone-import")
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.patient_id != patient)
+    );
     let band = pair(&*store, patient, "Mi Band 3").await;
     // The same band, named by an export (lower case): its data goes to the paired device.
     let found = store
@@ -2533,6 +2577,7 @@ async fn an_import_finds_the_paired_band_or_adds_a_device(store: Shared) {
         .unwrap();
     assert!(added.imported);
     assert_eq!(added.token_expires_at, t0() + minutes(2));
+
     assert_eq!(
         (added.kind.as_str(), added.name.as_str()),
         ("apple-health", "Apple Watch")
@@ -2543,7 +2588,7 @@ async fn an_import_finds_the_paired_band_or_adds_a_device(store: Shared) {
         .await
         .unwrap();
     assert_eq!(again, added);
-    assert_eq!(store.devices(patient).await.unwrap().len(), 2);
+    assert_eq!(store.devices(patient).await.unwrap().len(), 4);
 }
 
 async fn imports_record_progress_and_their_end(store: Shared) {

@@ -245,7 +245,7 @@ impl Planner {
             reminders.extend(planned.iter().cloned());
             planned_now.push((patient_id, planned));
         }
-        for silence in store.band_silence().await? {
+        for silence in store.band_silence(stepwise_imports::IMPORTER_KIND).await? {
             if now - silence.last_seen < plan::BAND_SILENCE {
                 continue;
             }
