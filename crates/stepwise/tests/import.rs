@@ -119,6 +119,18 @@ async fn an_apple_health_export_reaches_the_server_once(backend: Backend) {
         (day("2026-03-04"), 30),
     ]);
     assert_eq!(steps_by_day(&server, patient.id).await, truth);
+    // The iPhone's three-minute record was spread over its minutes: estimated, so it never
+    // verifies a walk; the watch's minute at 07:06 was seen (the fixture's README).
+    let samples = server.samples(patient.id).await;
+    let estimated = |minute: DateTime<Utc>| {
+        samples
+            .iter()
+            .find(|s| s.minute == minute)
+            .map(|s| s.estimated)
+    };
+    assert_eq!(estimated(utc(2026, 3, 2, 12, 15)), Some(true));
+    assert_eq!(estimated(utc(2026, 3, 2, 12, 17)), Some(true));
+    assert_eq!(estimated(utc(2026, 3, 2, 7, 6)), Some(false));
     let asleep: i64 = server
         .episodes(patient.id)
         .await
