@@ -481,19 +481,7 @@ impl Outbox {
         }
         stored.steps = minutes.iter().map(|m| u64::from(m.steps)).sum();
         for e in episodes {
-            let written = sqlx::query(
-                "INSERT INTO sleep_episodes (device_id, start, end, stage, uploaded) \
-                 VALUES (?, ?, ?, ?, 0) ON CONFLICT (device_id, start) DO UPDATE SET \
-                 end = excluded.end, stage = excluded.stage, uploaded = 0 \
-                 WHERE end IS NOT excluded.end OR stage IS NOT excluded.stage",
-            )
-            .bind(device_id)
-            .bind(e.start.timestamp())
-            .bind(e.end.timestamp())
-            .bind(e.stage.as_str())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let written = upsert_episode(&mut tx, device_id, e).await?;
             stored.episodes += written;
             if written > 0 && e.stage != SleepStage::Awake {
                 stored.sleep_minutes += u64::try_from((e.end - e.start).num_minutes()).unwrap_or(0);
@@ -694,6 +682,28 @@ impl Outbox {
     }
 }
 
+/// Stores a sleep episode keyed by its start; one stored with the same values is left as it
+/// is (and not sent again). Returns the rows written (0 or 1).
+async fn upsert_episode(
+    tx: &mut Transaction<'static, Sqlite>,
+    device_id: i64,
+    episode: &SleepEpisode,
+) -> OutboxResult<u64> {
+    Ok(sqlx::query(
+        "INSERT INTO sleep_episodes (device_id, start, end, stage, uploaded) \
+         VALUES (?, ?, ?, ?, 0) ON CONFLICT (device_id, start) DO UPDATE SET \
+         end = excluded.end, stage = excluded.stage, uploaded = 0 \
+         WHERE end IS NOT excluded.end OR stage IS NOT excluded.stage",
+    )
+    .bind(device_id)
+    .bind(episode.start.timestamp())
+    .bind(episode.end.timestamp())
+    .bind(episode.stage.as_str())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
 async fn set_position(
     tx: &mut Transaction<'static, Sqlite>,
     device_id: i64,
@@ -733,19 +743,7 @@ async fn derive_sleep(
         if episode.start <= window_start {
             continue;
         }
-        let written = sqlx::query(
-            "INSERT INTO sleep_episodes (device_id, start, end, stage, uploaded) \
-             VALUES (?, ?, ?, ?, 0) ON CONFLICT (device_id, start) DO UPDATE SET \
-             end = excluded.end, stage = excluded.stage, uploaded = 0 \
-             WHERE end IS NOT excluded.end OR stage IS NOT excluded.stage",
-        )
-        .bind(device_id)
-        .bind(episode.start.timestamp())
-        .bind(episode.end.timestamp())
-        .bind(episode.stage.as_str())
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+        let written = upsert_episode(tx, device_id, &episode).await?;
         if written > 0 {
             changed += 1;
             if episode.stage != SleepStage::Awake {

@@ -259,28 +259,20 @@ fn profile_zone(profile: &Profile) -> ImportResult<Tz> {
 
 /// `Your Profile/Profile.csv`: a header and one row; `timezone` and `id` are kept.
 fn read_profile(file: &str, reader: &mut dyn Read) -> ImportResult<Profile> {
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(BufReader::new(reader));
-    let headers = csv
-        .headers()
-        .map_err(|e| ImportError::malformed(file, format!("is not a readable CSV: {e}")))?
-        .clone();
-    let column = |name: &str| headers.iter().position(|h| header_is(h, name));
+    let mut csv = Csv::open(file, BufReader::new(reader))?;
     let mut profile = Profile {
         file: file.to_string(),
         ..Profile::default()
     };
-    if let Some(row) = csv.records().next() {
-        let row =
-            row.map_err(|e| ImportError::malformed(file, format!("is not a readable CSV: {e}")))?;
+    let mut row = csv::StringRecord::new();
+    if csv.next(&mut row)? {
         let cell = |i: Option<usize>| {
             i.and_then(|i| row.get(i))
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        profile.zone = cell(column("timezone"));
-        profile.account = cell(column("id"));
+        profile.zone = cell(csv.column("timezone"));
+        profile.account = cell(csv.column("id"));
     }
     Ok(profile)
 }
@@ -421,17 +413,12 @@ fn read_steps_csv(
     reader: impl Read,
     steps: &mut BTreeMap<String, HashMap<i64, u32>>,
 ) -> ImportResult<()> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let bad_csv =
-        |e: csv::Error| ImportError::malformed(file, format!("is not a readable CSV: {e}"));
-    let headers = csv.headers().map_err(bad_csv)?.clone();
-    let column = |name: &str| headers.iter().position(|h| header_is(h, name));
-    let missing = |name: &str| ImportError::malformed(file, format!("has no \"{name}\" column"));
-    let time_col = column("timestamp").ok_or_else(|| missing("timestamp"))?;
-    let steps_col = column("steps").ok_or_else(|| missing("steps"))?;
-    let source_col = column("data source");
+    let mut csv = Csv::open(file, reader)?;
+    let time_col = csv.required("timestamp")?;
+    let steps_col = csv.required("steps")?;
+    let source_col = csv.column("data source");
     let mut record = csv::StringRecord::new();
-    while csv.read_record(&mut record).map_err(bad_csv)? {
+    while csv.next(&mut record)? {
         let line = record.position().map_or(0, |p| p.line());
         let text = record.get(time_col).unwrap_or("").trim();
         let at = parse_zoned(text).ok_or_else(|| {
@@ -464,6 +451,49 @@ fn read_steps_csv(
         *entry = (*entry).max(count);
     }
     Ok(())
+}
+
+/// A CSV file of the export, its header row read: columns are found by name.
+struct Csv<'a, R: Read> {
+    file: &'a str,
+    reader: csv::Reader<R>,
+    headers: csv::StringRecord,
+}
+
+impl<'a, R: Read> Csv<'a, R> {
+    /// Opens `reader` (rows may differ in length) and reads its header row.
+    fn open(file: &'a str, reader: R) -> ImportResult<Self> {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let headers = reader.headers().map_err(|e| bad_csv(file, e))?.clone();
+        Ok(Csv {
+            file,
+            reader,
+            headers,
+        })
+    }
+
+    /// The column called `name`, if there is one.
+    fn column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| header_is(h, name))
+    }
+
+    /// The column called `name`; a file without it fails.
+    fn required(&self, name: &str) -> ImportResult<usize> {
+        self.column(name)
+            .ok_or_else(|| ImportError::malformed(self.file, format!("has no \"{name}\" column")))
+    }
+
+    /// The next row into `record`; false at the end.
+    fn next(&mut self, record: &mut csv::StringRecord) -> ImportResult<bool> {
+        self.reader
+            .read_record(record)
+            .map_err(|e| bad_csv(self.file, e))
+    }
+}
+
+/// A CSV that cannot be read.
+fn bad_csv(file: &str, err: csv::Error) -> ImportError {
+    ImportError::malformed(file, format!("is not a readable CSV: {err}"))
 }
 
 /// True when the CSV header `header` is `name` (case, blanks and a byte-order mark aside).
@@ -691,18 +721,13 @@ fn read_sleep_stages_csv(
     reader: impl Read,
     stages: &mut StageRows,
 ) -> ImportResult<()> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let bad_csv =
-        |e: csv::Error| ImportError::malformed(file, format!("is not a readable CSV: {e}"));
-    let headers = csv.headers().map_err(bad_csv)?.clone();
-    let column = |name: &str| headers.iter().position(|h| header_is(h, name));
-    let missing = |name: &str| ImportError::malformed(file, format!("has no \"{name}\" column"));
-    let id_col = column("sleep_id").ok_or_else(|| missing("sleep_id"))?;
-    let type_col = column("sleep_stage_type").ok_or_else(|| missing("sleep_stage_type"))?;
-    let start_col = column("sleep_stage_start").ok_or_else(|| missing("sleep_stage_start"))?;
-    let end_col = column("sleep_stage_end").ok_or_else(|| missing("sleep_stage_end"))?;
+    let mut csv = Csv::open(file, reader)?;
+    let id_col = csv.required("sleep_id")?;
+    let type_col = csv.required("sleep_stage_type")?;
+    let start_col = csv.required("sleep_stage_start")?;
+    let end_col = csv.required("sleep_stage_end")?;
     let mut record = csv::StringRecord::new();
-    while csv.read_record(&mut record).map_err(bad_csv)? {
+    while csv.next(&mut record)? {
         let line = record.position().map_or(0, |p| p.line());
         let time = |col: usize, name: &str| -> ImportResult<DateTime<Utc>> {
             let text = record.get(col).unwrap_or("").trim();

@@ -36,6 +36,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
+use stepwise_wearables::huami;
 use stepwise_wearables::records::{
     Activity, MinuteRecord, SleepEpisode, SleepStage, sleep_episodes,
 };
@@ -987,23 +988,12 @@ fn mi_band_1_kind(raw: i64) -> Activity {
     }
 }
 
-/// Huami bands (`HuamiConst`): the low four bits of the kind byte, read as the Bluetooth sync
-/// reads them; 0 and 10 repeat the previous minute's kind.
+/// Huami bands (`HuamiConst`): the kind byte read as the Bluetooth sync reads it
+/// ([`huami::kind_activity`]); a negative value (none stored) is "other".
 fn huami_kind(raw: i64, previous: Option<Activity>) -> Activity {
-    if raw < 0 {
-        return Activity::Other;
-    }
-    match raw & 0x0f {
-        1 => Activity::Walking,
-        2 => Activity::Running,
-        3 => Activity::NotWorn,
-        4 => Activity::Cycling,
-        6 => Activity::Charging,
-        9 => Activity::LightSleep,
-        11 => Activity::DeepSleep,
-        12 => Activity::Awake,
-        0 | 10 => previous.unwrap_or(Activity::Other),
-        _ => Activity::Unknown(u8::try_from(raw & 0xff).unwrap_or(0)),
+    match u8::try_from(raw & 0xff) {
+        Ok(kind) if raw >= 0 => huami::kind_activity(kind, previous),
+        _ => Activity::Other,
     }
 }
 

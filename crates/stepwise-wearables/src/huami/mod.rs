@@ -77,6 +77,7 @@ use crate::{DecodeError, gatt};
 pub use sync::{Error, Event, MAX_NOTIFICATION, Sync};
 pub use wire::{
     FetchAnswer, decode_fetch_answer, decode_records, encode_current_time, encode_fetch_start,
+    kind_activity,
 };
 
 /// Huami's main service, 0xFEE0 (fetch control and activity data).

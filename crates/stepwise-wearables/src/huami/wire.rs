@@ -189,7 +189,8 @@ pub(crate) fn decode_records_after(
 }
 
 /// The activity a kind byte stands for (its low nibble); kinds 0 and 10 repeat `previous`.
-fn kind_activity(kind: u8, previous: Option<Activity>) -> Activity {
+/// Gadgetbridge keeps the same byte (`RAW_KIND`) for these bands, so an import reads it here.
+pub fn kind_activity(kind: u8, previous: Option<Activity>) -> Activity {
     match kind & 0x0f {
         1 => Activity::Walking,
         2 => Activity::Running,
