@@ -15,20 +15,32 @@ use axum::body::Body;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures::StreamExt;
+use serde::{Deserialize, Serialize};
 use stepwise_care::calendar::days_touched;
-use stepwise_imports::window::{LeftOut, keep_accepted, summarize};
+use stepwise_imports::window::{LeftOut, Summary, keep_accepted, summarize};
 use stepwise_imports::{Export, Options, Progress, read_export};
 use stepwise_store::{
     Id, ImportEnd, ImportRecord, ImportState, NewDevice, SampleBatch, SleepEpisode, SleepStage,
     StepSample,
 };
 use tokio::io::AsyncWriteExt;
+use utoipa::ToSchema;
 
-use crate::api::ImportSummary;
 use crate::auth::{hash_token, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::collector::{MAX_SLEEP_EPISODES, MAX_STEP_SAMPLES};
 use crate::state::AppState;
+
+/// What a finished import stored: the export counted in the patient's zone, and what was
+/// left out. Kept as the import's summary (JSON) and answered as it is.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ImportSummary {
+    /// The export.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// What was left out, and why.
+    pub left_out: LeftOut,
+}
 
 /// How often reading progress is written to the database at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);

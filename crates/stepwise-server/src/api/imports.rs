@@ -1,8 +1,7 @@
 //! Imported exports as the API shows them.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use stepwise_imports::window::{LeftOut, Summary};
+use serde::Serialize;
 use stepwise_store::{ImportRecord, ImportState};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
@@ -10,16 +9,7 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::fields::names_schema;
 
-/// What a finished import stored: the export counted in the patient's zone, and what was
-/// left out.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ImportSummary {
-    /// The export.
-    #[serde(flatten)]
-    pub summary: Summary,
-    /// What was left out, and why.
-    pub left_out: LeftOut,
-}
+pub use crate::imports::ImportSummary;
 
 /// The name of an import's state.
 pub struct ImportStateName;
