@@ -142,6 +142,19 @@ pub async fn import(
             upload,
         });
     }
+    // What an earlier import left waiting (its server was unreachable) goes now.
+    for device in outbox.devices().await? {
+        let earlier = device.importer_id == Some(importer.id)
+            && !sources.iter().any(|s| s.device.id == device.id);
+        if earlier && outbox.waiting(device.id).await? != Default::default() {
+            let upload = uploader.upload(outbox, &device).await;
+            sources.push(SourceReport {
+                device,
+                stored: Stored::default(),
+                upload,
+            });
+        }
+    }
     progress.finish();
     Ok(ImportReport {
         summary,

@@ -99,6 +99,14 @@ pub struct PairedDevice {
     pub importer_id: Option<i64>,
 }
 
+impl PairedDevice {
+    /// A band this data directory talks to over Bluetooth: not the import pairing
+    /// ([`IMPORTER_KIND`](stepwise_imports::IMPORTER_KIND)) nor a device found in an import.
+    pub fn is_band(&self) -> bool {
+        self.importer_id.is_none() && self.kind != stepwise_imports::IMPORTER_KIND
+    }
+}
+
 /// What `stepwise band pair` stores.
 #[derive(Debug, Clone)]
 pub struct NewPairing {

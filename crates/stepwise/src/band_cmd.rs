@@ -358,8 +358,22 @@ async fn chosen_devices(
                 .await?
                 .ok_or_else(|| stepwise_collector::Error::NotPaired(address.to_string()))?,
         ],
-        None => collector.outbox.devices().await?,
+        // The import pairing and the devices found in imports are not bands to read.
+        None => collector
+            .outbox
+            .devices()
+            .await?
+            .into_iter()
+            .filter(PairedDevice::is_band)
+            .collect(),
     };
+    if let Some(device) = devices.iter().find(|d| !d.is_band()) {
+        bail!(
+            "{} ({}) came from an import, not a band: `stepwise band import` sends its data",
+            device.name,
+            device.address
+        );
+    }
     if devices.is_empty() {
         return Err(stepwise_collector::Error::NothingPaired.into());
     }
