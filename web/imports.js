@@ -109,6 +109,12 @@ function leftOutText(left) {
   return 'Left out: ' + inWords(parts) + why;
 }
 
+/** A refusal of a file over the server's limit in words: "the file is larger than … (1.1 GB at most)." */
+function tooLarge(message) {
+  const limit = /(\d+) bytes/.exec(message);
+  return 'the file is larger than this Stepwise server takes' + (limit ? ' (' + size(limit[1]) + ' at most).' : '.');
+}
+
 /** "Reading… 40%" / "Storing… 90%" for an import still being read. */
 function progressText(item) {
   const stage = item.state === 'storing' ? 'Storing' : 'Reading';
@@ -243,8 +249,8 @@ function setUpImports({ base, handle, onFinished }) {
     event.preventDefault();
     inputError.textContent = '';
     const file = input.files && input.files[0];
-    if (!file) {
-      inputError.textContent = 'Choose the export file first.';
+    if (!file || file.size === 0) {
+      inputError.textContent = file ? 'This file is empty: choose the export itself.' : 'Choose the export file first.';
       input.focus();
       return;
     }
@@ -270,7 +276,8 @@ function setUpImports({ base, handle, onFinished }) {
     } catch (error) {
       show('', null);
       if (error.status === 413 || error.status === 422) {
-        inputError.textContent = S.refusalText(error);
+        // Too large for this server, or refused as it came: said by the field.
+        inputError.textContent = 'Not imported: ' + (error.status === 413 ? tooLarge(error.message) : error.message + '.');
         input.focus();
       } else {
         handle(error);

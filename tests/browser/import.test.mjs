@@ -4,7 +4,7 @@
 //
 //   (a) On a phone, the patient signs in on the band page and follows "No band to pair? Import
 //       from your phone" to /app/import (also in the navigation). Import without a file asks
-//       for one, next to the field.
+//       for one, and with an empty file for the export itself, next to the field.
 //   (b) They choose an Apple Health export.xml made here, in the layout of
 //       crates/stepwise-imports/tests/fixtures/apple_health/export.xml, dated relative to now:
 //       one-minute step records on the three days before today (400, 550 and 700 steps), one
@@ -183,7 +183,10 @@ await run('import', async ({ base, admin, newPage }) => {
   await page.getByRole('button', { name: 'Import', exact: true }).click();
   await page.getByText('Choose the export file first.').waitFor();
   assert.equal(await page.evaluate(() => document.activeElement.id), 'import-file', 'the file field takes focus');
-  step('(a) /app/import reached from the band page; the navigation marks it; Import without a file asks for one');
+  await page.getByLabel('Export file').setInputFiles({ name: 'export.zip', mimeType: 'application/zip', buffer: Buffer.alloc(0) });
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.getByText('This file is empty: choose the export itself.').waitFor();
+  step('(a) /app/import reached from the band page; the navigation marks it; Import without a file, or with an empty one, asks for the export');
 
   // --- (b) the Apple Health export ---------------------------------------------------------------
   await recordStatus(page);
