@@ -42,31 +42,23 @@ class ApiError extends Error {
   }
 }
 
-/**
- * Calls the Stepwise API with the session cookie. Writes carry the CSRF token (the stored
- * one unless `csrfToken` is given). Returns the parsed JSON (null for an empty answer);
- * throws ApiError for non-2xx answers.
- */
-async function api(method, path, body, csrfToken) {
+/** What a failed call says when the server could not be reached at all. */
+const UNREACHABLE = 'Could not reach Stepwise. Check your connection and try again.';
+
+/** The headers of a call: JSON answers, and for writes the CSRF token (`csrfToken` or the stored one). */
+function callHeaders(method, csrfToken) {
   const headers = { Accept: 'application/json' };
-  const init = { method, headers, credentials: 'same-origin' };
   if (method !== 'GET' && method !== 'HEAD') {
     const token = csrfToken || csrf.get();
     if (token) {
       headers['X-CSRF-Token'] = token;
     }
   }
-  if (body !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    throw new ApiError('Could not reach Stepwise. Check your connection and try again.', 0, null);
-  }
-  const text = await response.text();
+  return headers;
+}
+
+/** An answer's parsed JSON (null when empty or not JSON); throws ApiError unless `status` is 2xx. */
+function answerOf(status, text) {
   let data = null;
   if (text) {
     try {
@@ -75,12 +67,64 @@ async function api(method, path, body, csrfToken) {
       data = null;
     }
   }
-  if (!response.ok) {
-    const message =
-      data && typeof data.error === 'string' ? data.error : 'Something went wrong (HTTP ' + response.status + ').';
-    throw new ApiError(message, response.status, data);
+  if (status < 200 || status > 299) {
+    const message = data && typeof data.error === 'string' ? data.error : 'Something went wrong (HTTP ' + status + ').';
+    throw new ApiError(message, status, data);
   }
   return data;
+}
+
+/**
+ * Calls the Stepwise API with the session cookie. Writes carry the CSRF token (the stored
+ * one unless `csrfToken` is given). Returns the parsed JSON (null for an empty answer);
+ * throws ApiError for non-2xx answers.
+ */
+async function api(method, path, body, csrfToken) {
+  const headers = callHeaders(method, csrfToken);
+  const init = { method, headers, credentials: 'same-origin' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(UNREACHABLE, 0, null);
+  }
+  return answerOf(response.status, await response.text());
+}
+
+/**
+ * Sends a file (a File or Blob) as the whole body of a write, as `api` sends JSON: the session
+ * cookie, the CSRF token, the same answers and errors. `onProgress(sent, total)` is called as
+ * the upload goes (bytes), which fetch cannot tell, hence XMLHttpRequest.
+ */
+function sendFile(method, path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open(method, path);
+    for (const [name, value] of Object.entries(callHeaders(method))) {
+      request.setRequestHeader(name, value);
+    }
+    if (onProgress) {
+      request.upload.addEventListener('progress', (event) => {
+        onProgress(event.loaded, event.lengthComputable ? event.total : file.size);
+      });
+    }
+    request.addEventListener('load', () => {
+      try {
+        resolve(answerOf(request.status, request.responseText));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    const unreachable = () => reject(new ApiError(UNREACHABLE, 0, null));
+    request.addEventListener('error', unreachable);
+    request.addEventListener('abort', unreachable);
+    request.addEventListener('timeout', unreachable);
+    request.send(file);
+  });
 }
 
 /** True when a write was refused for a missing or stale CSRF token (sign in again to fix). */
@@ -433,6 +477,7 @@ const NAV_LINKS = {
     ['/app/flare', 'Flare'],
     ['/app/reminders', 'Reminders'],
     ['/app/band', 'Band'],
+    ['/app/import', 'Import'],
   ],
   therapist: [
     ['/app/patients', 'Patients'],
@@ -704,6 +749,7 @@ export {
   byId,
   ApiError,
   api,
+  sendFile,
   csrf,
   isCsrfError,
   say,

@@ -1,9 +1,11 @@
 // One patient for the care team (/app/patient/{id}): plan and status, an open escalation with
 // its Acknowledge button, the report's charts, every weekly decision with its reasons, recent
 // walks and flares, and the therapist's actions: baseline from tolerance walks, a plan change
-// with a reason, outcome measures and the next visit.
+// with a reason, outcome measures and the next visit; the patient's bands and imports, with an
+// upload of an export for them.
 import * as S from '/common.js';
 import * as T from '/staff.js';
+import { setUpImports } from '/imports.js';
 
 const { el, byId } = T;
 
@@ -29,6 +31,7 @@ const SOURCES = { review: 'Weekly review', override: 'Changed by hand', baseline
 let detail = null;
 let planEditor = null;
 let wired = false;
+let imports = null;
 
 function score(value) {
   return value === null || value === undefined ? 'not given' : String(value);
@@ -253,12 +256,13 @@ function renderBands(devices) {
 }
 
 async function load() {
-  const [d, reviews, timeline, outcomes, devices] = await Promise.all([
+  const [d, reviews, timeline, outcomes, devices, imported] = await Promise.all([
     S.api('GET', base),
     S.api('GET', base + '/reviews'),
     S.api('GET', base + '/timeline'),
     S.api('GET', base + '/outcomes'),
     S.api('GET', base + '/devices'),
+    S.api('GET', base + '/imports'),
   ]);
   detail = d;
   renderSummary(d, d.rules.version);
@@ -267,6 +271,7 @@ async function load() {
   renderPlanHistory(d.plan_changes || []);
   renderOutcomes(outcomes);
   renderBands(devices);
+  imports.render(imported);
   renderCharts();
   planEditor.set(d.patient.plan);
   planEditor.refreshRanges(d.rules.rules);
@@ -304,6 +309,12 @@ async function write(button, fn, fields) {
 
 function wire() {
   planEditor = T.numberEditor(byId('override-fields'), T.PLAN_FIELDS, 'plan');
+  imports = setUpImports({
+    base: base + '/imports',
+    handle: (error) => T.handle(error, start),
+    // The charts may now hold the imported steps and sleep: the whole page is loaded again.
+    onFinished: () => load(),
+  });
 
   byId('acknowledge-form').addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -9,7 +9,8 @@
 //   (a) Margaret (patient, steady progress), at phone width: /app/today shows her plan (the
 //       walk length the server has, this week's progress); /app/history ≥ 7 weekly decisions and
 //       the SVG chart; /app/flare the form; /app/reminders her saved walk times; /app/band her
-//       paired band. Jonas (patient, flare in week 5): his history mentions a step back.
+//       paired band; /app/import the upload form and her imports, as many as the server has.
+//       Jonas (patient, flare in week 5): his history mentions a step back.
 //   (b) Sam Patel (therapist): /app/patients lists the 5 patients, Robert first with
 //       "Escalation open", all in the attention ranking's order (each row's items most urgent
 //       first, in words; the pre-visit list ranked the same way); Robert's page (followed from the list's link) has weekly decisions
@@ -237,6 +238,16 @@ await run(
         assert.ok(await page.locator('#devices-empty').isHidden());
       });
       step(`Margaret's band: ${devices.map((d) => d.name).join(', ')}`);
+
+      const imported = await api.margaret.get('/me/imports');
+      await visit(margaret, `${base}/app/import`, 'patient-import-phone', async (page) => {
+        await page.locator('#import-form').waitFor({ state: 'visible' });
+        await page.getByLabel('Export file').waitFor();
+        if (imported.length) await page.locator('#import-list li').first().waitFor();
+        else await page.getByText('Nothing imported yet.').waitFor();
+        assert.equal(await page.locator('#import-list li').count(), imported.length, 'one entry per import of the server');
+      });
+      step(`Margaret's imports: ${imported.length}`);
       margaret.assertClean([SIGN_IN_401]);
 
       const jonas = await newPage({ viewport: 'phone' });

@@ -350,7 +350,7 @@ await run('patient', async ({ base, admin, newPage }) => {
 
   // --- (f) at 200% text on a phone no patient page scrolls sideways; every control is 44 px tall --
   await page.setViewportSize(PHONE);
-  for (const name of ['today', 'history', 'flare', 'reminders', 'band', `checks/${timed.id}`, 'offline']) {
+  for (const name of ['today', 'history', 'flare', 'reminders', 'band', 'import', `checks/${timed.id}`, 'offline']) {
     await page.goto(`${base}/app/${name}`);
     await page.waitForLoadState('networkidle');
     const small = await page.evaluate(() =>
@@ -366,7 +366,7 @@ await run('patient', async ({ base, admin, newPage }) => {
     });
     assert.ok(overflow.scroll <= 0, `/app/${name} at 200% text scrolls sideways by ${overflow.scroll}px: ${overflow.wide.join(', ')}`);
   }
-  step('(f) at 200% text on 390 px, today, my progress, flare, reminders, band, a check and the offline page fit the width; every control is at least 44 px tall');
+  step('(f) at 200% text on 390 px, today, my progress, flare, reminders, band, import, a check and the offline page fit the width; every control is at least 44 px tall');
 
   // --- (g) the last walk is corrected, then withdrawn, from Today ------------------------------
   await page.goto(`${base}/app/today`);
