@@ -13,10 +13,14 @@
 //! - `day`: one simulated day of a clinic network on one server (hourly band uploads, a walk
 //!   and its two-hour check per patient, reminders, Monday's weekly review): the server's CPU
 //!   as a share of two cores, request latency and errors.
+//! - `import`: a year of Apple Health, Gadgetbridge and Fitbit exports read by
+//!   `stepwise_imports::read_export`, each run in a fresh child process: wall time, records/s
+//!   and peak memory against "a year in under 30 s, under 200 MB".
 
 mod band_sync;
 mod day;
 mod decode;
+mod import;
 mod push;
 
 use std::str::FromStr;
@@ -123,6 +127,21 @@ enum Bench {
         #[arg(long, default_value_t = 61, value_parser = clap::value_parser!(u64).range(1..=600))]
         idle_secs: u64,
     },
+    /// A year of each phone export read in a child process: time, records/s, peak memory.
+    Import {
+        /// Runs per export (min, median and max are reported).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+        runs: u32,
+        /// Leave out the Fitbit Takeout year.
+        #[arg(long)]
+        no_fitbit: bool,
+    },
+    /// One export read by `import` (run by it as a child process; not for direct use).
+    #[command(hide = true)]
+    ImportOne {
+        /// The export file.
+        file: std::path::PathBuf,
+    },
     /// The server of `day` (run by it as a child process; not for direct use).
     #[command(hide = true)]
     DayServer {
@@ -177,6 +196,14 @@ async fn main() -> anyhow::Result<()> {
             }
             continue;
         }
+        if let Bench::ImportOne { file } = &bench {
+            import::import_one(file)?;
+            continue;
+        }
+        if let Bench::Import { runs, no_fitbit } = bench {
+            import::import(runs, !no_fitbit)?;
+            continue;
+        }
         if let Bench::Decode = bench {
             decode::decode()?;
             continue;
@@ -199,6 +226,8 @@ async fn main() -> anyhow::Result<()> {
                 Bench::Clinic { patients } => clinic_view(backend, patients).await?,
                 Bench::Push { reminders } => push::push(backend, reminders).await?,
                 Bench::Decode
+                | Bench::Import { .. }
+                | Bench::ImportOne { .. }
                 | Bench::BandSync { .. }
                 | Bench::Day { .. }
                 | Bench::DayServer { .. } => {}
