@@ -60,6 +60,22 @@ async fn band_import(dir: &Path, now: DateTime<Utc>, args: &[&str]) -> Output {
         .expect("running stepwise band import")
 }
 
+/// The first import of a data directory: `--server URL --code CODE FILE`.
+async fn pair_and_import(
+    dir: &Path,
+    now: DateTime<Utc>,
+    url: &str,
+    code: &str,
+    file: &Path,
+) -> Output {
+    band_import(
+        dir,
+        now,
+        &["--server", url, "--code", code, file.to_str().unwrap()],
+    )
+    .await
+}
+
 fn said(out: &Output) -> String {
     format!(
         "{}\n{}",
@@ -102,12 +118,7 @@ async fn an_apple_health_export_reaches_the_server_once(backend: Backend) {
     }
     let code = patient.pairing_code().await;
     let zip_arg = zip.to_str().unwrap();
-    let out = band_import(
-        &dir.0,
-        now,
-        &["--server", &server.url(), "--code", &code, zip_arg],
-    )
-    .await;
+    let out = pair_and_import(&dir.0, now, &server.url(), &code, &zip).await;
     assert!(out.status.success(), "{}", said(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("apple-health export\n"), "{stdout}");
@@ -179,18 +190,7 @@ async fn a_gadgetbridge_band_paired_over_bluetooth_is_not_counted_twice(backend:
     let dir = Dir::new();
     let db = gadgetbridge_db(&dir.0);
     let code = patient.pairing_code().await;
-    let out = band_import(
-        &dir.0,
-        now,
-        &[
-            "--server",
-            &server.url(),
-            "--code",
-            &code,
-            db.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let out = pair_and_import(&dir.0, now, &server.url(), &code, &db).await;
     assert!(out.status.success(), "{}", said(&out));
     let imported = steps_by_day(&server, patient.id).await;
     let nights = server.episodes(patient.id).await.len();
@@ -274,18 +274,7 @@ async fn a_bad_file_stores_nothing_and_keeps_the_code(backend: Backend) {
     let notes = dir.0.join("notes.txt");
     std::fs::write(&notes, "my walks this week").unwrap();
     let code = patient.pairing_code().await;
-    let out = band_import(
-        &dir.0,
-        now,
-        &[
-            "--server",
-            &server.url(),
-            "--code",
-            &code,
-            notes.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let out = pair_and_import(&dir.0, now, &server.url(), &code, &notes).await;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let last = stderr.lines().last().unwrap_or_default();
@@ -298,18 +287,7 @@ async fn a_bad_file_stores_nothing_and_keeps_the_code(backend: Backend) {
     let devices = patient.session.get("/me/devices").await;
     assert_eq!(devices, json!([]));
     let db = gadgetbridge_db(&dir.0);
-    let out = band_import(
-        &dir.0,
-        now,
-        &[
-            "--server",
-            &server.url(),
-            "--code",
-            &code,
-            db.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let out = pair_and_import(&dir.0, now, &server.url(), &code, &db).await;
     assert!(out.status.success(), "{}", said(&out));
     // Without a pairing, a data directory says how to pair.
     let fresh = Dir::new();
