@@ -23,7 +23,7 @@
 //!   and light or deep sleep intervals.
 //!
 //! Sleep is derived from the minutes' activity kinds with
-//! [`sleep_episodes`](stepwise_wearables::records::sleep_episodes), as the Bluetooth sync does,
+//! `stepwise_wearables::records::sleep_episodes`, as the Bluetooth sync does,
 //! except for Xiaomi bands, which store sessions and stages (`XIAOMI_SLEEP_TIME_SAMPLE`,
 //! `XIAOMI_SLEEP_STAGE_SAMPLE`) that are read as they are.
 
