@@ -19,6 +19,8 @@ use stepwise_testkit::{Backend, backend_tests};
 
 backend_tests!(
     an_apple_health_export_is_read_to_its_truth_and_stored_once,
+    a_fitbit_takeout_is_read_to_its_truth,
+    a_gadgetbridge_database_is_read_to_its_truth,
     a_bad_file_fails_with_one_line_and_stores_nothing,
     the_care_team_uploads_for_a_patient_and_no_one_else_sees_it,
     an_upload_over_the_limit_is_refused,
@@ -205,6 +207,143 @@ async fn an_apple_health_export_is_read_to_its_truth_and_stored_once(backend: Ba
         .expect(StatusCode::OK);
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["id"], again["id"]);
+}
+
+/// A fixture file of `stepwise-imports`.
+fn fixture(path: &str) -> Vec<u8> {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stepwise-imports/tests/fixtures/"
+    );
+    std::fs::read(format!("{dir}{path}")).unwrap()
+}
+
+async fn a_fitbit_takeout_is_read_to_its_truth(backend: Backend) {
+    let w = world(backend, utc(2024, 4, 11, 12, 0), Config::default()).await;
+    let old = "Takeout/Fitbit/Global Export Data/";
+    let files = [
+        (
+            "Takeout/Fitbit/Your Profile/Profile.csv".to_string(),
+            fixture("fitbit/Profile.csv"),
+        ),
+        (
+            format!("{old}steps-2024-03-30.json"),
+            fixture("fitbit/steps-2024-03-30.json"),
+        ),
+        (
+            format!("{old}steps-2024-03-31.json"),
+            fixture("fitbit/steps-2024-03-31.json"),
+        ),
+        (
+            format!("{old}sleep-2024-03-30.json"),
+            fixture("fitbit/sleep-2024-03-30.json"),
+        ),
+    ];
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(name, data)| (name.as_str(), data.as_slice()))
+        .collect();
+    let first = upload(
+        &w,
+        "/api/v1/me/imports",
+        &w.patient,
+        "takeout.zip",
+        zip_of(&files),
+    )
+    .await;
+    let done = finished(
+        &w,
+        &format!("/api/v1/me/imports/{}", first["id"]),
+        &w.patient,
+    )
+    .await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["format"], "fitbit-takeout");
+    // The fixture's truth (crates/stepwise-imports/tests/fixtures/fitbit/README.md): 270 steps
+    // on 30 March, 67 on the 31st once the minute of 5,000 steps is left out; 108 + 90 + 90
+    // minutes asleep.
+    assert_eq!(
+        done["summary"]["left_out"]["minutes_implausible"], 1,
+        "{done}"
+    );
+    assert_eq!(done["summary"]["sleep_minutes"], 288, "{done}");
+    let timeline = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/patients/{}/timeline?from=2024-03-29&to=2024-04-11",
+                w.patient_id
+            ),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    let days = timeline["band_days"].as_array().unwrap();
+    let steps: Vec<(&str, i64)> = days
+        .iter()
+        .filter(|d| d["steps"].as_i64().unwrap() > 0)
+        .map(|d| (d["date"].as_str().unwrap(), d["steps"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(steps, vec![("2024-03-30", 270), ("2024-03-31", 67)]);
+    let asleep: i64 = days.iter().map(|d| d["sleep_min"].as_i64().unwrap()).sum();
+    assert_eq!(asleep, 288);
+}
+
+async fn a_gadgetbridge_database_is_read_to_its_truth(backend: Backend) {
+    let w = world(backend, utc(2026, 11, 23, 12, 0), Config::default()).await;
+    // The database file Gadgetbridge exports, made from the fixture's SQL.
+    let dir = std::env::temp_dir().join(stepwise_testkit::unique_name("gadgetbridge"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("Gadgetbridge");
+    let sql = String::from_utf8(fixture("gadgetbridge/gadgetbridge.sql")).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(&sql).unwrap();
+    conn.close().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let first = upload(&w, "/api/v1/me/imports", &w.patient, "Gadgetbridge", bytes).await;
+    let done = finished(
+        &w,
+        &format!("/api/v1/me/imports/{}", first["id"]),
+        &w.patient,
+    )
+    .await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["format"], "gadgetbridge");
+    // The fixture's truth (crates/stepwise-imports/tests/fixtures/gadgetbridge/README.md),
+    // summed over its seven devices per UTC day.
+    let timeline = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/patients/{}/timeline?from=2026-11-19&to=2026-11-23",
+                w.patient_id
+            ),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    let steps: Vec<(&str, i64)> = timeline["band_days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["steps"].as_i64().unwrap() > 0)
+        .map(|d| (d["date"].as_str().unwrap(), d["steps"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("2026-11-20", 500 + 12 + 300 + 75),
+            ("2026-11-21", 20 + 100 + 112 + 66),
+            ("2026-11-22", 16),
+        ]
+    );
+    let devices = w
+        .app
+        .get("/api/v1/me/devices", &w.patient)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(devices.as_array().unwrap().len(), 7, "{devices}");
 }
 
 async fn a_bad_file_fails_with_one_line_and_stores_nothing(backend: Backend) {
