@@ -624,4 +624,27 @@ async fn an_import_pairing_stores_each_source_under_its_device(backend: Backend)
         .expect("the watch")
         .clone();
     assert_eq!(watch["imported"], true);
+    // The watch slept the same night, a little less: one night, the device that slept most.
+    w.app
+        .post(
+            "/api/v1/samples",
+            &importer,
+            json!({"sleep": [{"start": "2026-11-01T23:30:00Z", "end": "2026-11-02T05:30:00Z", "stage": "light"}],
+                   "source": {"kind": "apple-health",
+                   "address": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "name": "Apple Watch"}}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let timeline = w
+        .app
+        .get(
+            &format!(
+                "/api/v1/patients/{}/timeline?from=2026-11-02&to=2026-11-02",
+                w.patient_id
+            ),
+            &w.therapist,
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(timeline["band_days"][0]["sleep_min"], 420, "{timeline}");
 }

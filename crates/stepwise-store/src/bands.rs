@@ -492,15 +492,24 @@ fn sleep_episode_from(row: &AnyRow) -> StoreResult<SleepEpisode> {
 }
 
 /// Recomputes one patient-day of `band_days` from the minute samples (the higher count where
-/// two bands reported a minute) and the sleep episodes ending that day. `$1` patient, `$2`
-/// date, `$3`/`$4` the day's bounds in unix seconds. (`WHERE true` lets SQLite tell the
-/// upsert's `ON CONFLICT` from a join's `ON`.)
+/// two devices reported a minute) and the sleep episodes ending that day: the minutes asleep
+/// of the union of every device's episodes, so a band and a watch recording the same night
+/// count it once, and a nap one of them recorded still counts. `$1` patient, `$2` date,
+/// `$3`/`$4` the day's bounds in unix seconds. (`WHERE true` lets SQLite tell the upsert's
+/// `ON CONFLICT` from a join's `ON`.)
 const BAND_DAY_UPSERT: &str = "INSERT INTO band_days \
      (patient_id, day, steps, minutes_with_data, sleep_min) \
      SELECT $1, $2, COALESCE(CAST(SUM(m.steps) AS BIGINT), 0), COUNT(m.steps), \
-     COALESCE((SELECT CAST(SUM((e.end_at - e.start_at) / 60) AS BIGINT) \
-       FROM devices d JOIN sleep_episodes e ON e.device_id = d.id \
-       WHERE d.patient_id = $1 AND e.stage <> 'awake' AND e.end_at >= $3 AND e.end_at < $4), 0) \
+     COALESCE((SELECT CAST(SUM((island_end - island_start) / 60) AS BIGINT) FROM \
+       (SELECT MIN(st) AS island_start, MAX(en) AS island_end FROM \
+         (SELECT st, en, SUM(starts) OVER (ORDER BY st, en ROWS UNBOUNDED PRECEDING) AS island \
+          FROM (SELECT st, en, CASE WHEN st <= MAX(en) OVER (ORDER BY st, en \
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) THEN 0 ELSE 1 END AS starts \
+                FROM (SELECT e.start_at AS st, e.end_at AS en FROM devices d \
+                      JOIN sleep_episodes e ON e.device_id = d.id \
+                      WHERE d.patient_id = $1 AND e.stage <> 'awake' \
+                      AND e.end_at >= $3 AND e.end_at < $4) asleep) marked) numbered \
+        GROUP BY island) islands), 0) \
      FROM (SELECT MAX(s.steps) AS steps FROM devices d \
        JOIN step_samples s ON s.device_id = d.id \
        WHERE d.patient_id = $1 AND s.minute >= $3 AND s.minute < $4 GROUP BY s.minute) m \
