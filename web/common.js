@@ -690,15 +690,18 @@ function renderDevices(list, devices, remove) {
     name.textContent = device.name || device.kind;
     const when = document.createElement('span');
     when.className = 'when';
-    const facts = ['Paired ' + formatDateTime(device.paired_at), device.kind];
+    // A device found in an import has no token of its own: nothing syncs, nothing to stop.
+    const facts = device.imported
+      ? ['First imported ' + formatDateTime(device.paired_at), device.kind]
+      : ['Paired ' + formatDateTime(device.paired_at), device.kind];
     if (device.revoked_at) {
       facts.push('removed ' + formatDateTime(device.revoked_at) + ': it can no longer upload');
-    } else {
+    } else if (!device.imported) {
       facts.push(device.last_seen_at ? 'last synced ' + formatDateTime(device.last_seen_at) : 'not synced yet');
     }
     when.textContent = facts.join(' · ');
     item.append(name, when);
-    if (remove && !device.revoked_at) {
+    if (remove && !device.revoked_at && !device.imported) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'secondary';

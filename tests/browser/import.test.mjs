@@ -271,6 +271,11 @@ await run('import', async ({ base, admin, newPage }) => {
   // --- (e) the care team: the Imports card, and an upload for the patient ------------------------
   const desk = await newPage({ viewport: 'desktop' });
   await signIn(desk, `${base}/app/patient/${pat.id}`, tess);
+  // The watch the export named is listed with the bands, as imported: no sync, no Remove.
+  const watch = desk.locator('#band-list li').filter({ hasText: DEVICE });
+  await watch.waitFor();
+  assert.match(await watch.textContent(), /First imported .* · apple-health/);
+  assert.equal(await watch.getByRole('button', { name: /Remove/ }).count(), 0);
   const card = desk.getByRole('region', { name: 'Imports' });
   const items = card.locator('#import-list li');
   await items.nth(1).waitFor();
