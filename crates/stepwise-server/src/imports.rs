@@ -45,6 +45,12 @@ pub struct ImportSummary {
 /// How often reading progress is written to the database at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
+/// How many exports one instance reads at once; more wait their turn (shown as reading at
+/// 0%), so a burst of uploads cannot take every core from the API.
+pub const READ_AT_ONCE: usize = 2;
+
+static READING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(READ_AT_ONCE);
+
 /// Reading is this share of the progress bar; storing the rest.
 const READING_SHARE: u64 = 80;
 
@@ -170,6 +176,10 @@ fn nothing_left(left: &LeftOut) -> String {
 
 /// Reads the export on a blocking thread, writing its progress as it goes.
 async fn read(state: &AppState, id: Id, path: &Path) -> Result<Export, String> {
+    let _turn = READING
+        .acquire()
+        .await
+        .map_err(|err| internal("waiting to read", &err))?;
     let scratch = tempdir_for(path).map_err(|err| internal("preparing to read", &err))?;
     let (progress_tx, mut progress_rx) = tokio::sync::watch::channel(0u64);
     let file = path.to_path_buf();
