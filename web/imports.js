@@ -11,13 +11,6 @@ import * as S from '/common.js';
 
 const byId = S.byId;
 
-/** Each export's name as the patient knows the app. */
-const FORMATS = {
-  gadgetbridge: 'Gadgetbridge',
-  'apple-health': 'Apple Health',
-  'fitbit-takeout': 'Fitbit (Google Takeout)',
-};
-
 /** How long to wait between two looks at an import being read. */
 const POLL_MS = 1000;
 
@@ -85,7 +78,7 @@ function summaryText(summary) {
   }
   const devices = Array.isArray(summary.devices) ? summary.devices : [];
   const from = devices.length ? ', from ' + inWords(devices) : '';
-  return 'Imported from ' + (FORMATS[summary.format] || summary.format) + ': ' + parts.join(', ') + from + '.';
+  return 'Imported from ' + (summary.format_title || summary.format) + ': ' + parts.join(', ') + from + '.';
 }
 
 /**

@@ -99,6 +99,8 @@ pub fn keep_accepted(mut export: Export, now: DateTime<Utc>) -> (Export, LeftOut
 pub struct Summary {
     /// Which export it was (`Format::as_str`).
     pub format: String,
+    /// Its name as people know the app (`Format::title`: "Apple Health").
+    pub format_title: String,
     /// The devices with data, by name.
     pub devices: Vec<String>,
     /// Local days with at least one minute.
@@ -148,6 +150,7 @@ pub fn summarize(export: &Export, zone: Tz) -> Summary {
     devices.dedup();
     Summary {
         format: export.format.as_str().to_string(),
+        format_title: export.format.title().to_string(),
         devices,
         days: days.len() as u64,
         minutes: by_minute.len() as u64,
