@@ -1143,3 +1143,66 @@ async fn pair_and_sync_put_a_week_into_the_readme_demo_server() {
     let status = demo.interrupt().expect("the demo stops on Ctrl-C");
     assert!(status.success(), "{status:?}");
 }
+
+/// An import in the same data directory (`stepwise band import`) adds an import pairing and
+/// the devices the export names: `band sync` still reads only the band, and says nothing of
+/// them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_in_the_same_data_directory_leaves_the_band_sync_alone() {
+    let log = wearer(date(2026, 11, 13), 7, 5);
+    let bus = start_bus();
+    let _fake = start_fake(&bus, vec![mi_band_5(&log, MiBandOptions::default())]);
+    let server = TestServer::start(now()).await;
+    let patient = server.patient().await;
+    let band = Collector::new(&bus, "Europe/Berlin", Some(now()));
+    let code = patient.pairing_code().await;
+    pair(&band, &server.url(), &code, MI_BAND_5, Some(KEY))
+        .await
+        .expect_success("pair");
+    // A Gadgetbridge database of other bands (crates/stepwise-imports' fixture).
+    let file = std::env::temp_dir().join(stepwise_testkit::unique_name("Gadgetbridge"));
+    let sql = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stepwise-imports/tests/fixtures/gadgetbridge/gadgetbridge.sql"
+    ))
+    .expect("the fixture");
+    let conn = rusqlite::Connection::open(&file).expect("a database file");
+    conn.execute_batch(&sql).expect("the fixture's SQL");
+    conn.close().expect("closing");
+    let code = patient.pairing_code().await;
+    let imported = band
+        .run(&[
+            "import",
+            "--server",
+            &server.url(),
+            "--code",
+            &code,
+            file.to_str().expect("a path"),
+        ])
+        .await
+        .expect_success("the import");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        imported.stdout.starts_with("gadgetbridge export"),
+        "{imported}"
+    );
+    let synced = band
+        .run(&["sync", "--since", "2026-11-13"])
+        .await
+        .expect_success("the sync after an import");
+    assert!(
+        synced.stdout.starts_with("Mi Smart Band 5 (mi-band-5, "),
+        "{synced}"
+    );
+    assert!(!synced.stdout.contains("gadgetbridge"), "{synced}");
+    assert!(!synced.stdout.contains("phone-import"), "{synced}");
+    // Asked for by address, a device found in an import is named, not read.
+    let refused = band
+        .run(&["sync", "--address", "AA:BB:CC:DD:EE:01"])
+        .await
+        .expect_failure("a sync of an imported device");
+    assert!(
+        refused.stderr.contains("came from an import, not a band"),
+        "{refused}"
+    );
+}
