@@ -111,7 +111,7 @@ pub struct Summary {
     pub steps: u64,
     /// Nights: local days on which a sleep episode (not awake) ends.
     pub nights: u64,
-    /// Minutes asleep (awake stretches excluded).
+    /// Minutes asleep (awake stretches excluded), a night two sources recorded counted once.
     pub sleep_minutes: u64,
     /// The first local day with data.
     pub first_day: Option<NaiveDate>,
@@ -130,15 +130,25 @@ pub fn summarize(export: &Export, zone: Tz) -> Summary {
     }
     let local = |at: DateTime<Utc>| at.with_timezone(&zone).date_naive();
     let days: BTreeSet<NaiveDate> = by_minute.keys().map(|&m| local(m)).collect();
-    let mut nights = BTreeSet::new();
+    // Asleep as the server counts it: the union of every source's episodes, so a night two
+    // devices recorded counts once.
+    let mut asleep: Vec<(DateTime<Utc>, DateTime<Utc>)> = export
+        .sources
+        .iter()
+        .flat_map(|source| &source.sleep)
+        .filter(|e| e.stage != SleepStage::Awake)
+        .map(|e| (e.start, e.end))
+        .collect();
+    asleep.sort();
+    let nights: BTreeSet<NaiveDate> = asleep.iter().map(|&(_, end)| local(end)).collect();
     let mut sleep_minutes = 0;
-    for source in &export.sources {
-        for e in &source.sleep {
-            if e.stage != SleepStage::Awake {
-                nights.insert(local(e.end));
-                sleep_minutes += u64::try_from((e.end - e.start).num_minutes()).unwrap_or(0);
-            }
+    let mut covered_until: Option<DateTime<Utc>> = None;
+    for (start, end) in asleep {
+        let from = covered_until.map_or(start, |until| until.max(start));
+        if end > from {
+            sleep_minutes += u64::try_from((end - from).num_minutes()).unwrap_or(0);
         }
+        covered_until = Some(covered_until.map_or(end, |until| until.max(end)));
     }
     let all_days: BTreeSet<NaiveDate> = days.union(&nights).copied().collect();
     let mut devices: Vec<String> = export
@@ -259,7 +269,16 @@ mod tests {
                         stage: SleepStage::Deep,
                     }],
                 ),
-                source("phone", vec![minute("2026-11-30T10:00:00Z", 60)], vec![]),
+                source(
+                    "phone",
+                    vec![minute("2026-11-30T10:00:00Z", 60)],
+                    // The same night, within the watch's: counted once.
+                    vec![SleepEpisode {
+                        start: at("2026-12-01T00:00:00Z"),
+                        end: at("2026-12-01T04:00:00Z"),
+                        stage: SleepStage::Light,
+                    }],
+                ),
             ]),
             zone,
         );
