@@ -10,6 +10,7 @@
 //! - [`calendar`]: a patient's weeks and days in their IANA time zone, DST included.
 //! - [`reminders`]: which reminders a patient is owed, when, and what they say.
 //! - [`report`]: the pre-visit report's figures and the care team's attention rules.
+//! - [`team`]: the care team's work with a patient — messages, notes, the time log.
 //! - [`walks`]: whether the band's minutes confirm logged walks.
 //! - [`words`]: a weekly review's reasons in its reader's words.
 #![warn(missing_docs)]
@@ -18,5 +19,6 @@ pub mod calendar;
 pub mod records;
 pub mod reminders;
 pub mod report;
+pub mod team;
 pub mod walks;
 pub mod words;

@@ -7,8 +7,8 @@
 //! [`PatientStore`] (patients, plans, rules), [`WalkStore`] (walks, checks, corrections,
 //! flares), [`BandStore`] (pairing, devices, uploads, band days, samples, sleep),
 //! [`ImportStore`] (imported exports and the devices they name),
-//! [`ReviewStore`] (weekly reviews, escalations, visits, outcome measures), [`AuditStore`] and
-//! [`ReminderStore`].
+//! [`ReviewStore`] (weekly reviews, escalations, visits, outcome measures), [`TeamStore`]
+//! (the care team's messages, notes and time log), [`AuditStore`] and [`ReminderStore`].
 //!
 //! [`connect`] picks the database from the URL prefix (`sqlite:` or `postgres:`) and applies
 //! that database's migrations (`migrations/sqlite/`, `migrations/postgres/` at the workspace
@@ -31,6 +31,7 @@ mod postgres;
 pub mod reminders;
 mod reviews;
 mod sqlite;
+mod team;
 mod values;
 mod walks;
 
@@ -47,6 +48,7 @@ pub use postgres::PostgresStore;
 pub use reminders::*;
 pub use reviews::ReviewStore;
 pub use sqlite::SqliteStore;
+pub use team::TeamStore;
 pub use walks::WalkStore;
 
 /// An error that caused a store call to fail.
@@ -138,6 +140,7 @@ pub trait Store:
     + ReviewStore
     + AuditStore
     + ReminderStore
+    + TeamStore
     + Send
     + Sync
     + 'static
@@ -150,10 +153,10 @@ impl<T> Store for T where
         + WalkStore
         + BandStore
         + ImportStore
-        + ImportStore
         + ReviewStore
         + AuditStore
         + ReminderStore
+        + TeamStore
         + Send
         + Sync
         + 'static

@@ -2,3 +2,4 @@
 //! in them, so callers never see which database is behind the [`Store`](crate::Store)).
 
 pub use stepwise_care::records::*;
+pub use stepwise_care::team::*;

@@ -20,6 +20,7 @@ use stepwise_store::{
     SleepStage, StepSample, Store, StoreError, User, VapidKeys, WalkingPlan,
 };
 use stepwise_store::{ImportEnd, ImportState, NewImport};
+use stepwise_store::{LiveContact, NewMessage, NewNote, NewTimeEntry};
 
 use stepwise_testkit::{Backend, fresh_store};
 
@@ -99,6 +100,9 @@ on_both!(
     push_keys_subscriptions_and_settings,
     an_import_finds_the_paired_band_or_adds_a_device,
     imports_record_progress_and_their_end,
+    a_thread_counts_what_each_reader_has_not_read,
+    notes_and_time_entries_are_idempotent,
+    a_timer_runs_once_and_becomes_an_entry,
 );
 
 // --- fixtures ---
@@ -2664,4 +2668,209 @@ async fn imports_record_progress_and_their_end(store: Shared) {
     );
     assert_eq!(list[0].error.as_deref(), Some("not an export"));
     assert_not_found(store.import(world.therapist.id, created.id).await);
+}
+
+// --- the care team's work ---
+
+fn message(patient_id: i64, author_id: i64, client_id: &str, body: &str) -> NewMessage {
+    NewMessage {
+        patient_id,
+        author_id,
+        body: body.into(),
+        client_id: client_id.into(),
+    }
+}
+
+async fn a_thread_counts_what_each_reader_has_not_read(store: Shared) {
+    let w = world(store.as_ref()).await;
+    let other = add_patient(store.as_ref(), &w, "other@clinic.test").await;
+    let (p, t) = (w.patient.id, w.therapist.id);
+    let (first, new) = store
+        .post_message(message(p, p, "m1", "My knee is sore today."), t0())
+        .await
+        .unwrap();
+    assert!(new);
+    assert_eq!(first.author_name, w.patient.display_name);
+    assert_eq!(first.author_role, Role::Patient);
+    // A retry is the same message; the same client id for other text is a conflict.
+    let (again, new) = store
+        .post_message(message(p, p, "m1", "My knee is sore today."), t0())
+        .await
+        .unwrap();
+    assert!(!new);
+    assert_eq!(again, first);
+    assert_conflict(
+        store
+            .post_message(message(p, p, "m1", "Something else"), t0())
+            .await,
+        "message",
+    );
+    store
+        .post_message(message(p, p, "m2", "And stiff."), t0() + minutes(1))
+        .await
+        .unwrap();
+    // The patient has read what they wrote; the therapist has two unread.
+    assert_eq!(store.thread(p, p, 50).await.unwrap().unread, 0);
+    let thread = store.thread(p, t, 50).await.unwrap();
+    assert_eq!(thread.unread, 2);
+    assert_eq!(thread.last_read_id, 0);
+    assert_eq!(
+        thread
+            .messages
+            .iter()
+            .map(|m| m.body.as_str())
+            .collect::<Vec<_>>(),
+        ["My knee is sore today.", "And stiff."]
+    );
+    // Another patient's message counts in their thread only.
+    store
+        .post_message(message(other.id, other.id, "m1", "Hello"), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.unread_by_patient(t, w.clinic.id).await.unwrap(),
+        [(p, 2), (other.id, 1)]
+    );
+    // Reading up to the first leaves one; a mark never moves back; beyond the end is the end.
+    assert_eq!(store.mark_read(p, t, first.id, t0()).await.unwrap(), 1);
+    assert_eq!(store.mark_read(p, t, 0, t0()).await.unwrap(), 1);
+    assert_eq!(store.mark_read(p, t, i64::MAX, t0()).await.unwrap(), 0);
+    // The therapist's answer is unread for the patient, read for the therapist.
+    store
+        .post_message(message(p, t, "r1", "Rest it today."), t0() + minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(store.thread(p, p, 50).await.unwrap().unread, 1);
+    assert_eq!(store.thread(p, t, 50).await.unwrap().unread, 0);
+    // The admin, who has read nothing, sees every message as unread; the limit keeps the last.
+    let thread = store.thread(p, w.admin.id, 2).await.unwrap();
+    assert_eq!(thread.unread, 3);
+    assert_eq!(thread.messages.len(), 2);
+    assert_eq!(thread.messages[1].body, "Rest it today.");
+    // A message to a patient that does not exist stores nothing.
+    assert_not_found(
+        store
+            .post_message(message(999_999, t, "x", "?"), t0())
+            .await,
+    );
+}
+
+async fn notes_and_time_entries_are_idempotent(store: Shared) {
+    let w = world(store.as_ref()).await;
+    let (p, t) = (w.patient.id, w.therapist.id);
+    let note = NewNote {
+        patient_id: p,
+        author_id: t,
+        body: "Prefers morning walks.".into(),
+        client_id: "n1".into(),
+    };
+    let (stored, new) = store.add_note(note.clone(), t0()).await.unwrap();
+    assert!(new);
+    let (again, new) = store.add_note(note.clone(), t0()).await.unwrap();
+    assert!(!new);
+    assert_eq!(again, stored);
+    assert_conflict(
+        store
+            .add_note(
+                NewNote {
+                    body: "else".into(),
+                    ..note
+                },
+                t0(),
+            )
+            .await,
+        "note",
+    );
+    assert_eq!(store.notes(p, 10).await.unwrap(), [stored]);
+
+    let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let entry = NewTimeEntry {
+        patient_id: p,
+        clinician_id: t,
+        performed_on: day,
+        minutes: 12,
+        activity: "Reviewed the week's walks".into(),
+        live: Some(LiveContact::Video),
+        client_id: "e1".into(),
+    };
+    let (stored, new) = store.add_time_entry(entry.clone(), t0()).await.unwrap();
+    assert!(new);
+    assert_eq!(stored.minutes, Some(12));
+    assert_eq!(stored.live, Some(LiveContact::Video));
+    assert_eq!(stored.clinician_name, w.therapist.display_name);
+    let (_, new) = store.add_time_entry(entry.clone(), t0()).await.unwrap();
+    assert!(!new);
+    assert_conflict(
+        store
+            .add_time_entry(
+                NewTimeEntry {
+                    minutes: 13,
+                    ..entry.clone()
+                },
+                t0(),
+            )
+            .await,
+        "time entry",
+    );
+    // Out of the database's range: refused, nothing stored.
+    assert!(
+        store
+            .add_time_entry(
+                NewTimeEntry {
+                    minutes: 0,
+                    client_id: "e2".into(),
+                    ..entry
+                },
+                t0(),
+            )
+            .await
+            .is_err()
+    );
+    let next = day.succ_opt().unwrap();
+    assert_eq!(store.time_entries(p, day, day).await.unwrap().len(), 1);
+    assert!(store.time_entries(p, next, next).await.unwrap().is_empty());
+}
+
+async fn a_timer_runs_once_and_becomes_an_entry(store: Shared) {
+    let w = world(store.as_ref()).await;
+    let (p, t) = (w.patient.id, w.therapist.id);
+    let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let (timer, new) = store.start_timer(p, t, day, t0()).await.unwrap();
+    assert!(new && timer.is_running());
+    assert_eq!(timer.started_at, Some(t0()));
+    // Starting again returns the running timer; the admin's timer is their own.
+    let (same, new) = store
+        .start_timer(p, t, day, t0() + minutes(3))
+        .await
+        .unwrap();
+    assert!(!new);
+    assert_eq!(same.id, timer.id);
+    store.start_timer(p, w.admin.id, day, t0()).await.unwrap();
+    store.cancel_timer(p, w.admin.id).await.unwrap();
+    assert_not_found(store.cancel_timer(p, w.admin.id).await);
+    let stopped = store
+        .stop_timer(
+            p,
+            t,
+            21,
+            "Phone call about the flare",
+            Some(LiveContact::Call),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stopped.id, timer.id);
+    assert_eq!(stopped.minutes, Some(21));
+    assert_eq!(stopped.live, Some(LiveContact::Call));
+    assert!(!stopped.is_running());
+    assert_not_found(store.stop_timer(p, t, 5, "x", None).await);
+    // A new timer may start once the last one stopped.
+    let (next, new) = store
+        .start_timer(p, t, day, t0() + minutes(30))
+        .await
+        .unwrap();
+    assert!(new);
+    assert_ne!(next.id, timer.id);
+    let entries = store.time_entries(p, day, day).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert!(entries[1].is_running());
 }
