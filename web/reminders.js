@@ -13,6 +13,7 @@ const KIND_NAMES = {
   plan_change: 'Your plan has changed',
   escalation: 'A patient needs attention',
   band_nudge: 'Wear your band',
+  message: 'A new message',
   next_morning_check: 'Next-morning pain check',
 };
 

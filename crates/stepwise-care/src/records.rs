@@ -884,11 +884,14 @@ pub enum ReminderKind {
     BandNudge,
     /// "How is your pain this morning?", the morning after a walk, when quiet hours end.
     NextMorningCheck,
+    /// A new message in the patient's thread: to the patient from their care team, or to the
+    /// therapist from the patient.
+    Message,
 }
 
 impl ReminderKind {
     /// Every kind.
-    pub const ALL: [ReminderKind; 8] = [
+    pub const ALL: [ReminderKind; 9] = [
         ReminderKind::TwoHourCheck,
         ReminderKind::TwoHourFollowUp,
         ReminderKind::Session,
@@ -897,6 +900,7 @@ impl ReminderKind {
         ReminderKind::Escalation,
         ReminderKind::BandNudge,
         ReminderKind::NextMorningCheck,
+        ReminderKind::Message,
     ];
 
     /// The stable name used in storage and JSON.
@@ -910,6 +914,7 @@ impl ReminderKind {
             ReminderKind::Escalation => "escalation",
             ReminderKind::BandNudge => "band_nudge",
             ReminderKind::NextMorningCheck => "next_morning_check",
+            ReminderKind::Message => "message",
         }
     }
 

@@ -3,6 +3,8 @@
 //! reminder is at 07:30 on both sides of a DST change; a time the clocks skip fires at the
 //! first time after the gap, and a time they read twice fires at the first reading.
 
+use crate::team::Message;
+
 use crate::records::{
     BandSilence, FlareRecord, NewReminder, Patient, QuietHours, ReminderKind, ReminderMessage,
     ReminderSettings, ReviewRecord, SessionRecord,
@@ -399,6 +401,49 @@ pub fn band_nudge(
             },
         },
     ))
+}
+
+/// The page where a patient reads and writes their thread.
+pub const MESSAGES_PAGE: &str = "/app/messages";
+
+/// A new message in a patient's thread, told to the other side: the patient when a member of
+/// the care team wrote (after the patient's quiet hours), the patient's therapist when the
+/// patient wrote (at once). The notification names the writer but not the text, which may be
+/// read on a locked screen: the text is on the page it opens.
+pub fn message_notice(
+    tz: Tz,
+    patient: &Patient,
+    settings: &ReminderSettings,
+    message: &Message,
+) -> NewReminder {
+    let from_patient = message.author_id == patient.id;
+    let reminder = NewReminder {
+        kind: ReminderKind::Message,
+        recipient_id: if from_patient {
+            patient.therapist_id
+        } else {
+            patient.id
+        },
+        patient_id: patient.id,
+        session_id: None,
+        dedupe_key: format!("message:{}", message.id),
+        due_at: message.created_at,
+        expires_at: Some(message.created_at + NEWS_LIFE),
+        message: ReminderMessage {
+            title: format!("New message from {}", message.author_name),
+            body: "Open Stepwise to read it.".into(),
+            url: if from_patient {
+                format!("/app/patient/{}#messages", patient.id)
+            } else {
+                MESSAGES_PAGE.into()
+            },
+        },
+    };
+    if from_patient {
+        reminder
+    } else {
+        news(tz, settings, message.created_at, reminder)
+    }
 }
 
 /// A patient-facing message due at `at`, moved out of quiet hours, worth sending for

@@ -42,7 +42,7 @@ use crate::error::ApiError;
 use crate::handlers::imports as imports_api;
 use crate::handlers::reminders as push_api;
 use crate::handlers::report as reports;
-use crate::handlers::{account, collector, patient, recovery, staff, system};
+use crate::handlers::{account, collector, patient, recovery, staff, system, team};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
 pub use crate::state::{AppState, Config, ConnectionLimits, ReadTimeouts};
 
@@ -95,6 +95,8 @@ pub fn app(state: AppState) -> Router {
             get(imports_api::my_imports).post(imports_api::upload_mine),
         )
         .route("/me/imports/{import_id}", get(imports_api::my_import))
+        .route("/me/messages", get(team::my_thread).post(team::write_mine))
+        .route("/me/messages/read", put(team::read_mine))
         .route("/me/reminders", get(push_api::my_reminders))
         .route(
             "/me/reminder-settings",
@@ -139,6 +141,27 @@ pub fn app(state: AppState) -> Router {
             "/patients/{id}/imports/{import_id}",
             get(imports_api::patient_import),
         )
+        .route(
+            "/patients/{id}/messages",
+            get(team::patient_thread).post(team::write_to_patient),
+        )
+        .route(
+            "/patients/{id}/messages/read",
+            put(team::read_patient_thread),
+        )
+        .route(
+            "/patients/{id}/notes",
+            get(team::notes).post(team::add_note),
+        )
+        .route(
+            "/patients/{id}/time",
+            get(team::time_log).post(team::add_time),
+        )
+        .route(
+            "/patients/{id}/time/timer",
+            post(team::start_timer).delete(team::cancel_timer),
+        )
+        .route("/patients/{id}/time/timer/stop", post(team::stop_timer))
         .route(
             "/patients/{id}/password-reset",
             post(recovery::create_for_patient),

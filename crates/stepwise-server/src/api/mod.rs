@@ -9,8 +9,8 @@
 //! By area: [`accounts`] (users, patients, clinics), [`bands`] (paired bands and their
 //! uploads), [`reminders`] (reminders and their settings), [`reviews`] (weekly reviews, plan
 //! changes, rules versions), [`walks`] (walks and flares), [`outcomes`] (outcome measures,
-//! the FHIR export), [`imports`] (imported exports); [`fields`] holds the plan and the
-//! rules.
+//! the FHIR export), [`imports`] (imported exports), [`team`] (the care team's messages, notes
+//! and time log); [`fields`] holds the plan and the rules.
 
 pub mod accounts;
 pub mod bands;
@@ -19,6 +19,7 @@ pub mod imports;
 pub mod outcomes;
 pub mod reminders;
 pub mod reviews;
+pub mod team;
 pub mod walks;
 
 pub use accounts::*;

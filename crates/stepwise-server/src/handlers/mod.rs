@@ -9,3 +9,4 @@ pub mod reminders;
 pub mod report;
 pub mod staff;
 pub mod system;
+pub mod team;

@@ -15,7 +15,9 @@ use utoipa::{Modify, OpenApi as _};
 use crate::api::FieldTables;
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::error::ErrorBody;
-use crate::handlers::{account, collector, imports, patient, recovery, reminders, report, staff};
+use crate::handlers::{
+    account, collector, imports, patient, recovery, reminders, report, staff, team,
+};
 use crate::state::AppState;
 
 /// The OpenAPI 3.1 description of `/api/v1`, generated: each handler's `#[utoipa::path]`
@@ -82,6 +84,19 @@ use crate::state::AppState;
         imports::upload_for_patient,
         imports::patient_imports,
         imports::patient_import,
+        team::my_thread,
+        team::write_mine,
+        team::read_mine,
+        team::patient_thread,
+        team::write_to_patient,
+        team::read_patient_thread,
+        team::notes,
+        team::add_note,
+        team::time_log,
+        team::add_time,
+        team::start_timer,
+        team::stop_timer,
+        team::cancel_timer,
         rules_schema,
         staff::list,
         staff::detail,

@@ -529,9 +529,10 @@ fn notice(reminder: &Reminder, now: DateTime<Utc>) -> Notice {
         ReminderKind::TwoHourCheck | ReminderKind::TwoHourFollowUp | ReminderKind::Escalation => {
             Urgency::High
         }
-        ReminderKind::Session | ReminderKind::Medication | ReminderKind::NextMorningCheck => {
-            Urgency::Normal
-        }
+        ReminderKind::Session
+        | ReminderKind::Medication
+        | ReminderKind::NextMorningCheck
+        | ReminderKind::Message => Urgency::Normal,
         ReminderKind::PlanChange | ReminderKind::BandNudge => Urgency::Low,
     };
     // The follow-up replaces an undelivered first check of the same walk; the next morning's
