@@ -336,7 +336,7 @@ fn pain_weeks(weeks: &[NaiveDate], walks: &[WalkRow]) -> Vec<PainWeek> {
 fn data_periods(from: NaiveDate, to: NaiveDate, days: &[BandDay]) -> Vec<DataPeriod> {
     let with_data: Vec<NaiveDate> = days
         .iter()
-        .filter(|d| d.minutes_with_data > 0 || d.sleep_min > 0)
+        .filter(|d| d.has_data())
         .map(|d| d.date)
         .collect();
     let mut periods = Vec::new();
