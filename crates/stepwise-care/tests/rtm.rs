@@ -10,7 +10,8 @@
 use chrono::NaiveDate;
 use stepwise_care::records::BandDay;
 use stepwise_care::rtm::{
-    CalendarMonth, Contact, Inputs, MonthEvidence, Progress, TimeEntry, data_days, month_evidence,
+    Bounds, CalendarMonth, Contact, Inputs, MonthEvidence, Progress, RULES, TimeEntry, data_days,
+    month_evidence,
 };
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
@@ -493,4 +494,38 @@ fn the_evidence_serializes_with_snake_case_names() {
         rules[5]["bounds"],
         serde_json::json!({"kind": "each_further", "step": 20, "after": "98980"})
     );
+}
+
+#[test]
+fn the_rules_table_in_the_docs_matches_the_code() {
+    // docs/rtm.md prints RULES: one row per code, with its bounds and its exclusions.
+    let doc = include_str!("../../../docs/rtm.md");
+    for rule in RULES {
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| {} |", rule.code)))
+            .unwrap_or_else(|| panic!("docs/rtm.md has no row for {}", rule.code));
+        let unit = match rule.counts {
+            stepwise_care::rtm::Counts::DaysWithData => "days",
+            _ => "minutes",
+        };
+        let bounds = match rule.bounds {
+            Bounds::Once => "once per monitoring episode".to_string(),
+            Bounds::Between { from, to } => format!("{from}–{to} {unit}"),
+            Bounds::AtLeast { from } => format!("{from} {unit} or more"),
+            Bounds::EachFurther { step, after } => {
+                format!("each further full {step} {unit} after {after}")
+            }
+        };
+        assert!(row.contains(&bounds), "{}: {row} lacks {bounds}", rule.code);
+        let live = if rule.needs_live_conversation {
+            "| yes |"
+        } else {
+            "| no |"
+        };
+        assert!(row.contains(live), "{}: {row}", rule.code);
+        for code in rule.excludes {
+            assert!(row.contains(code), "{}: {row} lacks {code}", rule.code);
+        }
+    }
 }
