@@ -740,7 +740,8 @@ fn management_code(
         if total < low {
             return not_met(format!("{minutes}: {}", shortfall(total, low, rule.code)));
         }
-        // Above a bounded range: name the code that takes over.
+        // Above a bounded range: name the codes whose minutes these are (whether those are
+        // met also depends on the live conversation, which their own lines say).
         let instead: Vec<&str> = rule
             .excludes
             .iter()
@@ -751,7 +752,7 @@ fn management_code(
             format!("{minutes}: outside {}", range_words(rule, "minutes"))
         } else {
             format!(
-                "{minutes}: more than {} ({}), so {} instead",
+                "{minutes}: more than {} ({}); these minutes fall under {}",
                 range_top(rule),
                 range_words(rule, "minutes"),
                 instead.join(" and ")

@@ -267,7 +267,7 @@ fn twenty_minutes_with_a_video_call_is_the_twenty_minute_code_not_the_ten() {
                 "98979",
                 false,
                 0,
-                "20 minutes: more than 19 (10–19 minutes), so 98980 instead"
+                "20 minutes: more than 19 (10–19 minutes); these minutes fall under 98980"
             ),
             (
                 "98980",
@@ -308,7 +308,9 @@ fn forty_fifty_nine_and_sixty_minutes_add_one_one_and_two_further_units() {
         // 98979 names both codes that take over above 19 minutes.
         assert_eq!(
             c[0].3,
-            format!("{minutes} minutes: more than 19 (10–19 minutes), so 98980 and 98981 instead")
+            format!(
+                "{minutes} minutes: more than 19 (10–19 minutes); these minutes fall under 98980 and 98981"
+            )
         );
     }
 }
@@ -330,7 +332,7 @@ fn thirty_minutes_without_a_live_conversation_meets_no_management_code() {
                 "98979",
                 false,
                 0,
-                "30 minutes: more than 19 (10–19 minutes), so 98980 instead"
+                "30 minutes: more than 19 (10–19 minutes); these minutes fall under 98980"
             ),
             (
                 "98980",
