@@ -10,6 +10,9 @@
 //! - [`calendar`]: a patient's weeks and days in their IANA time zone, DST included.
 //! - [`reminders`]: which reminders a patient is owed, when, and what they say.
 //! - [`report`]: the pre-visit report's figures and the care team's attention rules.
+//! - [`rtm`]: remote therapeutic monitoring evidence per patient and calendar month (device
+//!   periods, days with data, clinician minutes, live conversations) against the CY 2026
+//!   Medicare thresholds — evidence, not billing advice.
 //! - [`team`]: the care team's work with a patient — messages, notes, the time log.
 //! - [`walks`]: whether the band's minutes confirm logged walks.
 //! - [`words`]: a weekly review's reasons in its reader's words.
@@ -19,6 +22,7 @@ pub mod calendar;
 pub mod records;
 pub mod reminders;
 pub mod report;
+pub mod rtm;
 pub mod team;
 pub mod walks;
 pub mod words;

@@ -593,6 +593,15 @@ pub struct BandDay {
     pub sleep_min: i64,
 }
 
+impl BandDay {
+    /// Whether the day counts as a day with band data: any minute the band reported, or any
+    /// sleep. The report's "days with band data" and the remote-monitoring evidence
+    /// (`rtm`) both count days by this one rule.
+    pub fn has_data(&self) -> bool {
+        self.minutes_with_data > 0 || self.sleep_min > 0
+    }
+}
+
 /// What an ingest stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestSummary {

@@ -226,7 +226,7 @@ pub fn items(f: &Facts) -> Vec<Attention> {
     let last_band = f
         .band_days
         .iter()
-        .filter(|d| d.minutes_with_data > 0 || d.sleep_min > 0)
+        .filter(|d| d.has_data())
         .map(|d| d.date)
         .max();
     if let Some(last) = last_band {

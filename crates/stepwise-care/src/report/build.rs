@@ -42,8 +42,8 @@ use stepwise_engine::exact_duration;
 pub const STEPS_MEANINGFUL: f64 = 700.0;
 /// A meaningful change in nightly sleep (minutes).
 pub const SLEEP_MEANINGFUL: f64 = 30.0;
-/// Length of a remote-monitoring period, days.
-pub const PERIOD_DAYS: u64 = 30;
+/// Length of a remote-monitoring period, days: the engine's data window.
+pub const PERIOD_DAYS: u64 = stepwise_engine::adherence::DATA_WINDOW_DAYS;
 
 /// Everything a report is computed from.
 pub struct Inputs {
@@ -336,7 +336,7 @@ fn pain_weeks(weeks: &[NaiveDate], walks: &[WalkRow]) -> Vec<PainWeek> {
 fn data_periods(from: NaiveDate, to: NaiveDate, days: &[BandDay]) -> Vec<DataPeriod> {
     let with_data: Vec<NaiveDate> = days
         .iter()
-        .filter(|d| d.minutes_with_data > 0 || d.sleep_min > 0)
+        .filter(|d| d.has_data())
         .map(|d| d.date)
         .collect();
     let mut periods = Vec::new();
