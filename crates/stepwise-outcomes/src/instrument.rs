@@ -1,14 +1,10 @@
-//! The instruments Stepwise embeds and what each one declares about itself.
+//! The instruments Stepwise embeds and the shapes of what each one declares about itself.
 //!
-//! Every fact here is read from the instrument's own module ([`crate::psfs`],
-//! [`crate::koos_jr`]), which holds the instrument's one definition; this module only
-//! dispatches.
+//! The facts themselves live in each instrument's own module ([`crate::psfs`],
+//! [`crate::koos_jr`]); [`Instrument`]'s methods that read them (`title`, `items`, `mid`,
+//! `licence`, ...) are defined above those modules, in `catalogue`.
 
 use serde::{Deserialize, Serialize};
-
-use crate::item::Item;
-use crate::score::{Answered, ScoreError, Scored};
-use crate::{koos_jr, psfs};
 
 /// A questionnaire patients can fill in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -38,85 +34,6 @@ impl Instrument {
     pub fn parse(name: &str) -> Option<Instrument> {
         Instrument::ALL.into_iter().find(|i| i.as_str() == name)
     }
-
-    /// The one definition of this instrument, in its own module.
-    pub(crate) fn definition(self) -> &'static Definition {
-        match self {
-            Instrument::Psfs => &psfs::DEFINITION,
-            Instrument::KoosJr => &koos_jr::DEFINITION,
-        }
-    }
-
-    /// The instrument's full title.
-    pub fn title(self) -> &'static str {
-        self.definition().title
-    }
-
-    /// Instructions shown before the first item, in the instrument's words (see the module
-    /// of each instrument for any adaptation); `None` when its items' preambles say it all.
-    pub fn instructions(self) -> Option<&'static str> {
-        self.definition().instructions
-    }
-
-    /// The items in the order the instrument presents them.
-    pub fn items(self) -> &'static [Item] {
-        self.definition().items
-    }
-
-    /// The item with this `link_id`, if the instrument has one.
-    pub fn item(self, link_id: &str) -> Option<&'static Item> {
-        self.items().iter().find(|item| item.link_id == link_id)
-    }
-
-    /// The period the answers describe, as the instrument words it: "today", "the last
-    /// week".
-    pub fn recall_period(self) -> &'static str {
-        self.definition().recall_period
-    }
-
-    /// The score's range and unit.
-    pub fn range(self) -> ScoreRange {
-        self.definition().range
-    }
-
-    /// Whether a higher score means better or worse.
-    pub fn direction(self) -> Direction {
-        self.definition().direction
-    }
-
-    /// The minimal important difference and its source, where a published value could be
-    /// verified; `None` otherwise (see `docs/outcomes.md`).
-    pub fn mid(self) -> Option<Mid> {
-        self.definition().mid
-    }
-
-    /// Who owns the instrument and on what terms Stepwise embeds it.
-    pub fn licence(self) -> Licence {
-        self.definition().licence
-    }
-
-    /// LOINC codes for the questionnaire and its score, where verified.
-    pub fn loinc(self) -> Loinc {
-        self.definition().loinc
-    }
-}
-
-/// Everything one instrument declares; each instrument module holds exactly one.
-#[derive(Debug)]
-pub(crate) struct Definition {
-    pub title: &'static str,
-    pub instructions: Option<&'static str>,
-    pub items: &'static [Item],
-    pub recall_period: &'static str,
-    pub range: ScoreRange,
-    pub direction: Direction,
-    pub mid: Option<Mid>,
-    pub licence: Licence,
-    pub loinc: Loinc,
-    /// The instrument's own rules across items, beyond each item's kind and range.
-    pub rules: fn(&Answered) -> Vec<ScoreError>,
-    /// Scores a response that [`crate::check`] found nothing wrong with.
-    pub scorer: fn(&Answered) -> Scored,
 }
 
 /// The range a score can take, inclusive, and its unit.

@@ -13,9 +13,10 @@
 //! rather than prorated. HSS asks that the survey not be altered without the developer's
 //! written permission: the wording below is the survey's, unaltered.
 
-use crate::instrument::{Definition, Direction, Licence, Loinc, ScoreRange};
+use crate::definition::Definition;
+use crate::instrument::{Direction, Licence, Loinc, ScoreRange};
 use crate::item::{AnswerKind, Choice, Item};
-use crate::score::{Answered, ScoreError, Scored};
+use crate::scored::{Answered, ScoreError, Scored};
 
 /// The answer options of every item, with the values the scoring gives them.
 pub const CHOICES: [Choice; 5] = [
@@ -158,7 +159,7 @@ fn interval(answers: &Answered) -> Scored {
         .unwrap_or(0)
         .min(INTERVAL_SCORE.len() - 1);
     Scored {
-        instrument: crate::Instrument::KoosJr,
+        instrument: crate::instrument::Instrument::KoosJr,
         value: INTERVAL_SCORE[index],
         raw: Some(index as f64),
         subscores: Vec::new(),

@@ -13,19 +13,25 @@
 //! - [`psfs`]: Patient-Specific Functional Scale (Stratford et al. 1995).
 //! - [`koos_jr`]: KOOS, JR. (Hospital for Special Surgery; Lyman et al. 2016).
 //!
-//! Modules that hold the shared shapes:
-//! - [`instrument`]: the [`Instrument`] list and what every instrument declares (range,
-//!   direction, [`Mid`], [`Licence`], LOINC codes).
-//! - [`item`]: items, their answer kinds and the answers patients give.
-//! - [`mod@score`]: validation, [`score()`], [`Scored`] and the [`Change`] against a first score.
+//! The modules stand in floors, each using only those below it: [`item`] (items, their answer
+//! kinds, the answers patients give); [`instrument`] (the [`Instrument`] list and the shapes of
+//! what each declares: range, direction, [`Mid`], [`Licence`], LOINC codes); [`scored`] (the
+//! [`Scored`] result and [`ScoreError`]); the crate-private `definition` (one instrument's
+//! definition); the instrument modules; the crate-private `catalogue` ([`Instrument`]'s
+//! methods that read a definition); and [`mod@score`] at the top (validation, [`score()`], and
+//! the [`Change`] against a first score).
 #![warn(missing_docs)]
 
+mod catalogue;
+mod definition;
 pub mod instrument;
 pub mod item;
 pub mod koos_jr;
 pub mod psfs;
 pub mod score;
+pub mod scored;
 
 pub use instrument::{Direction, Instrument, Licence, Loinc, Mid, ScoreRange};
 pub use item::{Answer, AnswerKind, Choice, Item};
-pub use score::{Change, ScoreError, Scored, Subscore, check, score};
+pub use score::{Change, check, score};
+pub use scored::{ScoreError, Scored, Subscore};

@@ -16,9 +16,10 @@
 //! Later responses should rate the activities named the first time; which activities those
 //! were is the server's to keep (it holds the first response), not this crate's.
 
-use crate::instrument::{Definition, Direction, Licence, Loinc, Mid, ScoreRange};
+use crate::definition::Definition;
+use crate::instrument::{Direction, Licence, Loinc, Mid, ScoreRange};
 use crate::item::{AnswerKind, Item};
-use crate::score::{Answered, ScoreError, Scored, Subscore};
+use crate::scored::{Answered, ScoreError, Scored, Subscore};
 
 /// The most activities a patient names.
 pub const MAX_ACTIVITIES: usize = 5;
@@ -191,7 +192,7 @@ fn mean_rating(answers: &Answered) -> Scored {
     let count = subscores.len().max(1) as f64;
     let value = subscores.iter().map(|s| s.value).sum::<f64>() / count;
     Scored {
-        instrument: crate::Instrument::Psfs,
+        instrument: crate::instrument::Instrument::Psfs,
         value,
         raw: None,
         subscores,
