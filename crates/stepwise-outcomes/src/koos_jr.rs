@@ -131,7 +131,7 @@ pub(crate) const DEFINITION: Definition = Definition {
         owner: "Hospital for Special Surgery, New York (developer: Stephen Lyman, PhD)",
         terms: "\"These instruments are nonproprietary and free to use. Do not alter the \
                 surveys without written permission from their developer, Stephen Lyman, PhD.\"",
-        url: "https://www.hss.edu/hoos-jr-koos-jr-outcomes-surveys.asp",
+        url: "https://hss.edu/hoos-jr-koos-jr-outcomes-surveys.asp",
         notice: NOTICE,
     },
     loinc: Loinc {
