@@ -1,7 +1,7 @@
 //! Checking a patient's answers against an instrument, scoring them, and comparing scores.
 //!
-//! [`check`] lists every problem with a response, in the instrument's item order, so a form
-//! can mark them all; [`score`] refuses with the first of them or returns the [`Scored`]
+//! [`check`] lists every problem with a response (unknown keys first, then in the
+//! instrument's item order), so a form can mark them all; [`score`] refuses with the first of them or returns the [`Scored`]
 //! result. Both are total: any map of answers, however malformed, gets an answer.
 
 use std::collections::BTreeMap;
@@ -19,6 +19,7 @@ const ECHO_MAX_CHARS: usize = 64;
 /// Every problem with `answers` for `instrument`: unknown items first (in key order), then
 /// each item's problem in the instrument's order, then the instrument's own rules (PSFS
 /// pairs). Empty when the response can be scored.
+#[must_use]
 pub fn check(instrument: Instrument, answers: &BTreeMap<String, Answer>) -> Vec<ScoreError> {
     let mut errors: Vec<ScoreError> = answers
         .keys()
@@ -118,6 +119,7 @@ const COMPARE_TOLERANCE: f64 = 1e-9;
 impl Instrument {
     /// How `latest` compares with `first` given this instrument's MID and direction;
     /// `None` when the instrument has no verified MID or either score is not a number.
+    #[must_use]
     pub fn change(self, first: f64, latest: f64) -> Option<Change> {
         let mid = self.mid()?.value;
         if !first.is_finite() || !latest.is_finite() {
