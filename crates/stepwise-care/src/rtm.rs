@@ -21,6 +21,7 @@ use stepwise_engine::adherence::{DATA_WINDOW_DAYS, days_with_data};
 use stepwise_engine::rules::{InvalidField, check};
 
 use crate::records::{BandDay, Id};
+use crate::team::{self, ENTRY_MINUTES, LiveContact};
 
 /// What a rule counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,7 +87,7 @@ pub struct Rule {
     /// The counts it is met for.
     pub bounds: Bounds,
     /// Whether the month needs at least one live conversation with the patient
-    /// ([`Contact::is_interactive`]).
+    /// ([`is_interactive`]).
     pub needs_live_conversation: bool,
     /// Codes not reported with this one for the same period or month.
     pub excludes: &'static [&'static str],
@@ -240,44 +241,17 @@ fn units(rule: &Rule, count: u32) -> u32 {
     }
 }
 
-/// How a clinician's time entry involved the patient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = rtm::Contact))]
-pub enum Contact {
-    /// No conversation with the patient (data review, plan changes, notes).
-    None,
-    /// A live telephone call.
-    Call,
-    /// A live video call.
-    Video,
-    /// A conversation in person.
-    InPerson,
-}
-
 /// The ways of talking with the patient that count as the live (real-time, synchronous,
 /// interactive) conversation the management codes need: a call or a video call. An
 /// in-person conversation is recorded and shown but not counted: the sources found describe
 /// the requirement as real-time audio, with or without video, and none of the primary ones
 /// read says whether a conversation in person meets it (see `docs/rtm.md`).
-pub const INTERACTIVE_CONTACTS: &[Contact] = &[Contact::Call, Contact::Video];
+pub const INTERACTIVE_CONTACTS: &[LiveContact] = &[LiveContact::Call, LiveContact::Video];
 
-impl Contact {
-    /// Whether this counts as the live conversation the management codes need
-    /// ([`INTERACTIVE_CONTACTS`]).
-    pub fn is_interactive(self) -> bool {
-        INTERACTIVE_CONTACTS.contains(&self)
-    }
-
-    /// In words, for the evidence lines.
-    pub fn words(self) -> &'static str {
-        match self {
-            Contact::None => "no conversation",
-            Contact::Call => "call",
-            Contact::Video => "video call",
-            Contact::InPerson => "in person",
-        }
-    }
+/// Whether `contact` counts as the live conversation the management codes need
+/// ([`INTERACTIVE_CONTACTS`]).
+pub fn is_interactive(contact: LiveContact) -> bool {
+    INTERACTIVE_CONTACTS.contains(&contact)
 }
 
 /// One entry of the clinicians' time log.
@@ -286,20 +260,31 @@ impl Contact {
 pub struct TimeEntry {
     /// The patient's local date the time was spent on.
     pub date: NaiveDate,
-    /// Minutes of treatment management, 1 to [`MAX_ENTRY_MINUTES`].
+    /// Minutes of treatment management, within [`ENTRY_MINUTES`].
     pub minutes: u32,
     /// The clinician's account.
     pub clinician_id: Id,
     /// The clinician's name as shown.
     pub clinician_name: String,
-    /// Whether and how the patient was spoken with.
-    pub contact: Contact,
+    /// The live conversation with the patient it included, if any.
+    pub live: Option<LiveContact>,
     /// What was done, in the clinician's words.
-    pub note: String,
+    pub activity: String,
 }
 
-/// The longest single time entry: a day.
-pub const MAX_ENTRY_MINUTES: u32 = 24 * 60;
+impl TimeEntry {
+    /// An entry of the care team's time log as evidence; `None` for a timer still running.
+    pub fn logged(entry: &team::TimeEntry) -> Option<TimeEntry> {
+        Some(TimeEntry {
+            date: entry.performed_on,
+            minutes: u32::try_from(entry.minutes?).unwrap_or(0),
+            clinician_id: entry.clinician_id,
+            clinician_name: entry.clinician_name.clone(),
+            live: entry.live,
+            activity: entry.activity.clone(),
+        })
+    }
+}
 
 /// A calendar month.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -436,13 +421,13 @@ pub struct Conversation {
     /// When.
     pub date: NaiveDate,
     /// How.
-    pub contact: Contact,
+    pub contact: LiveContact,
     /// With whom.
     pub clinician_id: Id,
     /// Their name.
     pub clinician_name: String,
     /// Whether it counts as the live conversation the management codes need
-    /// ([`Contact::is_interactive`]).
+    /// ([`is_interactive`]).
     pub counts_as_live: bool,
 }
 
@@ -511,14 +496,14 @@ pub struct MonthEvidence {
 
 /// Computes one patient's RTM evidence for a calendar month (pure). Errors name the field
 /// that is out of range: the month, or an entry's minutes (`entries[2].minutes = 0 is
-/// outside 1..=1440`).
+/// outside 1..=600`).
 pub fn month_evidence(inputs: &Inputs) -> Result<MonthEvidence, InvalidField> {
     let (first_day, last_day) = inputs.month.days()?;
     for (i, entry) in inputs.entries.iter().enumerate() {
         check(
             format!("entries[{i}].minutes"),
             i64::from(entry.minutes),
-            1..=i64::from(MAX_ENTRY_MINUTES),
+            ENTRY_MINUTES,
         )?;
     }
     let start = inputs.monitoring_start;
@@ -692,13 +677,14 @@ fn management(inputs: &Inputs, first: NaiveDate, last: NaiveDate) -> Management 
 
     let conversations: Vec<Conversation> = in_month
         .iter()
-        .filter(|e| e.contact != Contact::None)
-        .map(|e| Conversation {
-            date: e.date,
-            contact: e.contact,
-            clinician_id: e.clinician_id,
-            clinician_name: e.clinician_name.clone(),
-            counts_as_live: e.contact.is_interactive(),
+        .filter_map(|e| {
+            e.live.map(|contact| Conversation {
+                date: e.date,
+                contact,
+                clinician_id: e.clinician_id,
+                clinician_name: e.clinician_name.clone(),
+                counts_as_live: is_interactive(contact),
+            })
         })
         .collect();
 
@@ -784,7 +770,7 @@ fn management_code(
             None => {
                 let in_person = conversations
                     .iter()
-                    .find(|c| c.contact == Contact::InPerson);
+                    .find(|c| c.contact == LiveContact::InPerson);
                 not_met(match in_person {
                     Some(c) => format!(
                         "{minutes}, but no live conversation by call or video this month (an \
@@ -879,10 +865,9 @@ mod tests {
 
     #[test]
     fn in_person_is_recorded_but_not_counted_as_live() {
-        assert!(Contact::Call.is_interactive());
-        assert!(Contact::Video.is_interactive());
-        assert!(!Contact::InPerson.is_interactive());
-        assert!(!Contact::None.is_interactive());
+        assert!(is_interactive(LiveContact::Call));
+        assert!(is_interactive(LiveContact::Video));
+        assert!(!is_interactive(LiveContact::InPerson));
     }
 
     #[test]

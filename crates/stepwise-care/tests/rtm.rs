@@ -10,9 +10,10 @@
 use chrono::NaiveDate;
 use stepwise_care::records::BandDay;
 use stepwise_care::rtm::{
-    Bounds, CalendarMonth, Contact, Inputs, MonthEvidence, Progress, RULES, TimeEntry, data_days,
+    Bounds, CalendarMonth, Inputs, MonthEvidence, Progress, RULES, TimeEntry, data_days,
     month_evidence,
 };
+use stepwise_care::team::LiveContact;
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -27,7 +28,7 @@ fn days(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     from.iter_days().take_while(|x| *x <= to).collect()
 }
 
-fn entry(date: NaiveDate, minutes: u32, clinician: i64, contact: Contact) -> TimeEntry {
+fn entry(date: NaiveDate, minutes: u32, clinician: i64, live: Option<LiveContact>) -> TimeEntry {
     let name = if clinician == 1 {
         "Dana Reyes"
     } else {
@@ -38,8 +39,8 @@ fn entry(date: NaiveDate, minutes: u32, clinician: i64, contact: Contact) -> Tim
         minutes,
         clinician_id: clinician,
         clinician_name: name.into(),
-        contact,
-        note: "reviewed the band's week and the walking plan".into(),
+        live,
+        activity: "reviewed the band's week and the walking plan".into(),
     }
 }
 
@@ -181,7 +182,7 @@ fn monitoring_that_starts_after_the_month_gives_no_period_and_no_code() {
     let e = evidence(
         d(2026, 3, 10),
         vec![d(2026, 2, 20)],
-        vec![entry(d(2026, 2, 20), 25, 1, Contact::Call)],
+        vec![entry(d(2026, 2, 20), 25, 1, Some(LiveContact::Call))],
         2026,
         2,
         d(2026, 4, 1),
@@ -216,8 +217,8 @@ fn nineteen_minutes_with_a_call_is_the_ten_minute_code_and_one_short_of_twenty()
     // 12 + 7 = 19 minutes, a call on 10 Apr.
     // 98979: 10 ≤ 19 ≤ 19 → met. 98980: 20 − 19 = 1 short. 98981: needs 20 + 20 = 40; 21 short.
     let e = april(vec![
-        entry(d(2026, 4, 10), 12, 1, Contact::Call),
-        entry(d(2026, 4, 20), 7, 1, Contact::None),
+        entry(d(2026, 4, 10), 12, 1, Some(LiveContact::Call)),
+        entry(d(2026, 4, 20), 7, 1, None),
     ]);
     assert_eq!(e.management.total_minutes, 19);
     assert_eq!(
@@ -227,7 +228,7 @@ fn nineteen_minutes_with_a_call_is_the_ten_minute_code_and_one_short_of_twenty()
                 "98979",
                 true,
                 1,
-                "19 minutes (10–19 minutes) and a live conversation (call, 2026-04-10, Dana \
+                "19 minutes (10–19 minutes) and a live conversation (phone call, 2026-04-10, Dana \
                  Reyes): 98979"
             ),
             ("98980", false, 0, "19 minutes: 1 short of 20 for 98980"),
@@ -248,7 +249,7 @@ fn a_month_with_no_minutes_says_what_the_lowest_code_needs() {
 
 #[test]
 fn nine_minutes_is_one_short_of_ten() {
-    let e = april(vec![entry(d(2026, 4, 10), 9, 1, Contact::Call)]);
+    let e = april(vec![entry(d(2026, 4, 10), 9, 1, Some(LiveContact::Call))]);
     assert_eq!(
         codes(&e)[0],
         ("98979", false, 0, "9 minutes: 1 short of 10 for 98979")
@@ -259,7 +260,7 @@ fn nine_minutes_is_one_short_of_ten() {
 fn twenty_minutes_with_a_video_call_is_the_twenty_minute_code_not_the_ten() {
     // 20 minutes, video on 3 Apr. 98979: 20 > 19 → not met, 98980 instead (they exclude
     // each other). 98980: 20 ≥ 20 → met. 98981: 40 − 20 = 20 short.
-    let e = april(vec![entry(d(2026, 4, 3), 20, 2, Contact::Video)]);
+    let e = april(vec![entry(d(2026, 4, 3), 20, 2, Some(LiveContact::Video))]);
     assert_eq!(
         codes(&e),
         [
@@ -287,8 +288,8 @@ fn forty_fifty_nine_and_sixty_minutes_add_one_one_and_two_further_units() {
     //   40 → (40 − 20) / 20 = 1;  59 → 39 / 20 = 1;  60 → 40 / 20 = 2.
     for (minutes, further) in [(40, 1), (59, 1), (60, 2)] {
         let e = april(vec![
-            entry(d(2026, 4, 2), 5, 1, Contact::Call),
-            entry(d(2026, 4, 15), minutes - 5, 2, Contact::None),
+            entry(d(2026, 4, 2), 5, 1, Some(LiveContact::Call)),
+            entry(d(2026, 4, 15), minutes - 5, 2, None),
         ]);
         let c = codes(&e);
         assert_eq!(e.management.total_minutes, minutes);
@@ -302,7 +303,7 @@ fn forty_fifty_nine_and_sixty_minutes_add_one_one_and_two_further_units() {
             c[2].3,
             format!(
                 "{minutes} minutes (each further 20 minutes after 98980) and a live \
-                 conversation (call, 2026-04-02, Dana Reyes): 98981 × {further}"
+                 conversation (phone call, 2026-04-02, Dana Reyes): 98981 × {further}"
             )
         );
         // 98979 names both codes that take over above 19 minutes.
@@ -320,8 +321,8 @@ fn thirty_minutes_without_a_live_conversation_meets_no_management_code() {
     // 10 + 20 = 30 minutes of data review, no call or video: 98980's minutes are reached but
     // the month has no live conversation, so nothing is met; 98979 is above its range anyway.
     let e = april(vec![
-        entry(d(2026, 4, 6), 10, 1, Contact::None),
-        entry(d(2026, 4, 13), 20, 1, Contact::None),
+        entry(d(2026, 4, 6), 10, 1, None),
+        entry(d(2026, 4, 13), 20, 1, None),
     ]);
     assert_eq!(e.management.total_minutes, 30);
     assert!(e.management.conversations.is_empty());
@@ -348,7 +349,12 @@ fn thirty_minutes_without_a_live_conversation_meets_no_management_code() {
 #[test]
 fn an_in_person_conversation_is_shown_but_not_counted_as_the_live_one() {
     // 30 minutes, the only conversation in person on 8 Apr.
-    let e = april(vec![entry(d(2026, 4, 8), 30, 1, Contact::InPerson)]);
+    let e = april(vec![entry(
+        d(2026, 4, 8),
+        30,
+        1,
+        Some(LiveContact::InPerson),
+    )]);
     assert_eq!(e.management.conversations.len(), 1);
     assert!(!e.management.conversations[0].counts_as_live);
     let c = codes(&e);
@@ -365,10 +371,10 @@ fn entries_on_the_first_and_last_day_count_and_those_just_outside_do_not() {
     // 31 Mar (50 min, call) and 1 May (50 min, call) are outside April.
     // 1 Apr: 4 min with a call; 30 Apr: 6 min → 4 + 6 = 10 → 98979 (10–19), live on 1 Apr.
     let e = april(vec![
-        entry(d(2026, 3, 31), 50, 1, Contact::Call),
-        entry(d(2026, 4, 30), 6, 2, Contact::None),
-        entry(d(2026, 4, 1), 4, 1, Contact::Call),
-        entry(d(2026, 5, 1), 50, 2, Contact::Call),
+        entry(d(2026, 3, 31), 50, 1, Some(LiveContact::Call)),
+        entry(d(2026, 4, 30), 6, 2, None),
+        entry(d(2026, 4, 1), 4, 1, Some(LiveContact::Call)),
+        entry(d(2026, 5, 1), 50, 2, Some(LiveContact::Call)),
     ]);
     assert_eq!(e.management.total_minutes, 10);
     let c = codes(&e);
@@ -383,9 +389,9 @@ fn minutes_per_clinician_with_their_dated_entries() {
     // Dana: 5 (2 Apr, call) + 15 (20 Apr) = 20; Sam: 8 (9 Apr, video). Total 28.
     // Most minutes first: Dana (20), then Sam (8). Conversations by date: 2 Apr call, 9 Apr video.
     let e = april(vec![
-        entry(d(2026, 4, 20), 15, 1, Contact::None),
-        entry(d(2026, 4, 9), 8, 2, Contact::Video),
-        entry(d(2026, 4, 2), 5, 1, Contact::Call),
+        entry(d(2026, 4, 20), 15, 1, None),
+        entry(d(2026, 4, 9), 8, 2, Some(LiveContact::Video)),
+        entry(d(2026, 4, 2), 5, 1, Some(LiveContact::Call)),
     ]);
     let m = &e.management;
     assert_eq!(m.total_minutes, 28);
@@ -408,7 +414,7 @@ fn minutes_per_clinician_with_their_dated_entries() {
             (2, "Sam Okafor", 8, vec![d(2026, 4, 9)]),
         ]
     );
-    let talks: Vec<(NaiveDate, Contact, &str)> = m
+    let talks: Vec<(NaiveDate, LiveContact, &str)> = m
         .conversations
         .iter()
         .map(|c| (c.date, c.contact, c.clinician_name.as_str()))
@@ -416,8 +422,8 @@ fn minutes_per_clinician_with_their_dated_entries() {
     assert_eq!(
         talks,
         [
-            (d(2026, 4, 2), Contact::Call, "Dana Reyes"),
-            (d(2026, 4, 9), Contact::Video, "Sam Okafor"),
+            (d(2026, 4, 2), LiveContact::Call, "Dana Reyes"),
+            (d(2026, 4, 9), LiveContact::Video, "Sam Okafor"),
         ]
     );
 }
@@ -428,8 +434,8 @@ fn bad_input_names_the_field() {
         monitoring_start: start(),
         data_days: Vec::new(),
         entries: vec![
-            entry(d(2026, 4, 1), 5, 1, Contact::Call),
-            entry(d(2026, 4, 2), 0, 1, Contact::None),
+            entry(d(2026, 4, 1), 5, 1, Some(LiveContact::Call)),
+            entry(d(2026, 4, 2), 0, 1, None),
         ],
         month: CalendarMonth {
             year: 2026,
@@ -440,7 +446,7 @@ fn bad_input_names_the_field() {
     .unwrap_err();
     assert_eq!(
         bad_minutes.to_string(),
-        "entries[1].minutes = 0 is outside 1..=1440"
+        "entries[1].minutes = 0 is outside 1..=600"
     );
     let bad_month = month_evidence(&Inputs {
         monitoring_start: start(),
@@ -482,7 +488,12 @@ fn a_day_with_data_is_a_day_with_any_band_minute_or_sleep() {
 
 #[test]
 fn the_evidence_serializes_with_snake_case_names() {
-    let e = april(vec![entry(d(2026, 4, 8), 30, 1, Contact::InPerson)]);
+    let e = april(vec![entry(
+        d(2026, 4, 8),
+        30,
+        1,
+        Some(LiveContact::InPerson),
+    )]);
     let json = serde_json::to_value(&e).unwrap();
     assert_eq!(json["progress"], "complete");
     assert_eq!(
