@@ -23,6 +23,12 @@ use stepwise_engine::rules::{InvalidField, check};
 use crate::records::{BandDay, Id};
 use crate::team::{self, ENTRY_MINUTES, LiveContact};
 
+/// What every page and export of this evidence says first.
+pub const NOT_BILLING_ADVICE: &str = "Stepwise records evidence for remote therapeutic \
+     monitoring (days with band data, clinicians' minutes, live conversations) and shows which \
+     CY 2026 Medicare thresholds it reaches. It is not billing advice: what to bill is for the \
+     clinic's billing staff, and other payers have rules of their own.";
+
 /// What a rule counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

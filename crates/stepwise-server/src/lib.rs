@@ -42,7 +42,7 @@ use crate::error::ApiError;
 use crate::handlers::imports as imports_api;
 use crate::handlers::reminders as push_api;
 use crate::handlers::report as reports;
-use crate::handlers::{account, collector, patient, recovery, staff, system, team};
+use crate::handlers::{account, collector, patient, recovery, rtm, staff, system, team};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
 pub use crate::state::{AppState, Config, ConnectionLimits, ReadTimeouts};
 
@@ -181,6 +181,9 @@ pub fn app(state: AppState) -> Router {
             get(reports::outcomes).post(reports::add_outcome),
         )
         .route("/clinic/visits", get(reports::clinic_visits))
+        .route("/clinic/rtm", get(rtm::clinic_rtm))
+        .route("/clinic/rtm.csv", get(rtm::clinic_rtm_csv))
+        .route("/patients/{id}/rtm", get(rtm::patient_rtm))
         .route("/devices/pair", post(collector::pair))
         .route("/devices/token", post(collector::renew))
         .merge(

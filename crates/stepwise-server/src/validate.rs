@@ -195,6 +195,42 @@ pub fn email(field: &str, value: &str) -> ApiResult<String> {
     }
 }
 
+/// The first and last day of calendar month `text` (`YYYY-MM`), within [`DATES`], or a precise
+/// error naming `field`.
+pub fn month(field: &str, text: &str) -> ApiResult<(NaiveDate, NaiveDate)> {
+    let not_a_month = || {
+        ApiError::invalid(
+            field,
+            format!("{field} {text:?} is not a month"),
+            "a calendar month, YYYY-MM",
+        )
+    };
+    if text.len() != 7 {
+        return Err(not_a_month());
+    }
+    let first =
+        NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").map_err(|_| not_a_month())?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|next| next.pred_opt())
+        .ok_or_else(not_a_month)?;
+    date(field, first)?;
+    date(field, last)?;
+    Ok((first, last))
+}
+
+/// [`month`] of `text`, or else the month of `today`.
+pub fn month_or_current(
+    field: &str,
+    text: Option<&str>,
+    today: NaiveDate,
+) -> ApiResult<(NaiveDate, NaiveDate)> {
+    match text {
+        Some(text) => month(field, text),
+        None => month(field, &today.format("%Y-%m").to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +271,22 @@ mod tests {
         assert!(date("to", *DATES.end()).is_ok());
         assert!(date("to", DATES.end().succ_opt().unwrap()).is_err());
         assert!(date("from", NaiveDate::MIN).is_err());
+    }
+
+    #[test]
+    fn months_are_whole_and_named() {
+        use chrono::NaiveDate;
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(
+            super::month("month", "2028-02").unwrap(),
+            (d(2028, 2, 1), d(2028, 2, 29))
+        );
+        assert_eq!(
+            super::month("month", "2026-12").unwrap(),
+            (d(2026, 12, 1), d(2026, 12, 31))
+        );
+        for bad in ["2026-13", "2026-1", "April", "2026-04-01", "1999-12", ""] {
+            assert!(super::month("month", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -83,7 +83,7 @@ fn every_routed_path_is_documented() {
                 && *path != "/healthz"
         })
         .collect();
-    assert_eq!(routed.len(), 60, "{routed:?}");
+    assert_eq!(routed.len(), 71, "{routed:?}");
     for path in routed {
         assert!(
             documented.iter().any(|d| d.as_str() == path),

@@ -87,6 +87,13 @@ pub trait TeamStore: Send + Sync {
         live: Option<LiveContact>,
     ) -> StoreResult<TimeEntry>;
 
+    /// `clinician_id`'s running timer on a patient, if any.
+    async fn running_timer(
+        &self,
+        patient_id: Id,
+        clinician_id: Id,
+    ) -> StoreResult<Option<TimeEntry>>;
+
     /// Drops `clinician_id`'s running timer on a patient without recording anything.
     /// `NotFound` when none runs.
     async fn cancel_timer(&self, patient_id: Id, clinician_id: Id) -> StoreResult<()>;
@@ -303,7 +310,7 @@ impl TeamStore for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<(TimeEntry, bool)> {
         let mut tx = self.begin().await?;
-        let running = running_timer(&mut tx, patient_id, clinician_id).await?;
+        let running = running_in(&mut tx, patient_id, clinician_id).await?;
         if let Some(running) = running {
             tx.commit().await?;
             return Ok((running, false));
@@ -325,7 +332,7 @@ impl TeamStore for SqlStore {
         .map_err(|err| {
             crate::db::conflict_on_unique(err, "a timer on this patient is already running")
         })?;
-        let started = running_timer(&mut tx, patient_id, clinician_id)
+        let started = running_in(&mut tx, patient_id, clinician_id)
             .await?
             .ok_or_else(|| corrupt("a timer just started is not there"))?;
         tx.commit().await?;
@@ -341,7 +348,7 @@ impl TeamStore for SqlStore {
         live: Option<LiveContact>,
     ) -> StoreResult<TimeEntry> {
         let mut tx = self.begin().await?;
-        let running = running_timer(&mut tx, patient_id, clinician_id)
+        let running = running_in(&mut tx, patient_id, clinician_id)
             .await?
             .ok_or(StoreError::NotFound)?;
         sqlx::query("UPDATE time_entries SET minutes = $1, activity = $2, live = $3 WHERE id = $4")
@@ -361,6 +368,19 @@ impl TeamStore for SqlStore {
         let stopped = entry_from(&row)?;
         tx.commit().await?;
         Ok(stopped)
+    }
+
+    async fn running_timer(
+        &self,
+        patient_id: Id,
+        clinician_id: Id,
+    ) -> StoreResult<Option<TimeEntry>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(running_sql()))
+            .bind(patient_id)
+            .bind(clinician_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(entry_from).transpose()
     }
 
     async fn cancel_timer(&self, patient_id: Id, clinician_id: Id) -> StoreResult<()> {
@@ -458,20 +478,25 @@ where
     .await?)
 }
 
-/// `clinician_id`'s running timer on a patient, if any.
-async fn running_timer(
+/// The statement selecting a clinician's running timer on a patient (`$1`, `$2`).
+fn running_sql() -> String {
+    format!(
+        "SELECT {ENTRY_COLUMNS} FROM time_entries t JOIN users u ON u.id = t.clinician_id \
+         WHERE t.patient_id = $1 AND t.clinician_id = $2 AND t.minutes IS NULL"
+    )
+}
+
+/// `clinician_id`'s running timer on a patient, if any, inside a transaction.
+async fn running_in(
     tx: &mut crate::db::Tx,
     patient_id: Id,
     clinician_id: Id,
 ) -> StoreResult<Option<TimeEntry>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ENTRY_COLUMNS} FROM time_entries t JOIN users u ON u.id = t.clinician_id \
-         WHERE t.patient_id = $1 AND t.clinician_id = $2 AND t.minutes IS NULL"
-    )))
-    .bind(patient_id)
-    .bind(clinician_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(running_sql()))
+        .bind(patient_id)
+        .bind(clinician_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.as_ref().map(entry_from).transpose()
 }
 

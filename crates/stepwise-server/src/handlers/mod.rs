@@ -7,6 +7,7 @@ pub mod patient;
 pub mod recovery;
 pub mod reminders;
 pub mod report;
+pub mod rtm;
 pub mod staff;
 pub mod system;
 pub mod team;

@@ -88,7 +88,7 @@ pub async fn report_json(
     ))
 }
 
-fn download(content_type: &'static str, filename: String, body: String) -> Response {
+pub(crate) fn download(content_type: &'static str, filename: String, body: String) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),

@@ -43,6 +43,8 @@ pub struct PatientSummary {
     /// What needs a look over the last [`LIST_WINDOW_DAYS`] days, most urgent first, in
     /// words (the report's attention items).
     attention: Vec<Attention>,
+    /// Messages in the patient's thread the caller has not read.
+    unread_messages: i64,
 }
 
 /// Days the patient list's attention items look back, today included.
@@ -56,7 +58,7 @@ pub const LIST_WINDOW_DAYS: u64 = 30;
     tag = "care team",
     summary = "Patients visible to the caller, ranked by attention (most urgent first), each with its attention items in words",
     responses(
-        (status = 200, description = "Patients: {patient, last_review, open_escalation, attention[Attention]}", body = Vec<PatientSummary>),
+        (status = 200, description = "Patients: {patient, last_review, open_escalation, attention[Attention], unread_messages}", body = Vec<PatientSummary>),
         answers::Common,
     ),
 )]
@@ -70,6 +72,10 @@ pub async fn list(
         "this is for the care team",
     )?;
     let patients = state.store.clinic_patients(user.clinic_id).await?;
+    let unread = state
+        .store
+        .unread_by_patient(user.id, user.clinic_id)
+        .await?;
     let now = state.clock.now();
     let mut rows = Vec::new();
     for patient in patients {
@@ -94,7 +100,12 @@ pub async fn list(
             false,
         )
         .await?;
+        let unread_messages = unread
+            .iter()
+            .find(|(id, _)| *id == patient.id)
+            .map_or(0, |(_, n)| *n);
         rows.push(PatientSummary {
+            unread_messages,
             patient: patient.into(),
             last_review: reviews.last().cloned().map(api::ReviewOutcome::from),
             open_escalation,

@@ -16,7 +16,7 @@ use crate::api::FieldTables;
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::error::ErrorBody;
 use crate::handlers::{
-    account, collector, imports, patient, recovery, reminders, report, staff, team,
+    account, collector, imports, patient, recovery, reminders, report, rtm, staff, team,
 };
 use crate::state::AppState;
 
@@ -120,6 +120,9 @@ use crate::state::AppState;
         report::outcomes,
         report::add_outcome,
         report::clinic_visits,
+        rtm::patient_rtm,
+        rtm::clinic_rtm,
+        rtm::clinic_rtm_csv,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes)

@@ -10,7 +10,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{Datelike, Days, NaiveDate};
 use serde::Deserialize;
 use stepwise_care::calendar::local_day;
 use stepwise_care::reminders::message_notice;
@@ -309,51 +308,7 @@ pub async fn add_note(
 #[into_params(parameter_in = Query)]
 pub struct MonthQuery {
     /// A calendar month, `YYYY-MM` (default: the patient's current month).
-    month: Option<String>,
-}
-
-/// The first and last day of calendar month `text` (`YYYY-MM`), or a precise error naming
-/// `field`.
-pub fn month_bounds(field: &str, text: &str) -> ApiResult<(NaiveDate, NaiveDate)> {
-    let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
-        .ok()
-        .filter(|_| text.len() == 7)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                field,
-                format!("{field} {text:?} is not a month"),
-                "a calendar month, YYYY-MM",
-            )
-        })?;
-    validate::date(field, first)?;
-    let last = first
-        .checked_add_months(chrono::Months::new(1))
-        .and_then(|next| next.checked_sub_days(Days::new(1)))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                field,
-                format!("{field} {text:?} is outside the dates Stepwise keeps"),
-                "a calendar month, YYYY-MM",
-            )
-        })?;
-    validate::date(field, last)?;
-    Ok((first, last))
-}
-
-/// The month `query` names, or the patient's current one.
-pub fn month_of(
-    patient: &Patient,
-    now_day: NaiveDate,
-    query: &MonthQuery,
-) -> ApiResult<(NaiveDate, NaiveDate)> {
-    let _ = patient;
-    match &query.month {
-        Some(month) => month_bounds("month", month),
-        None => month_bounds(
-            "month",
-            &format!("{:04}-{:02}", now_day.year(), now_day.month()),
-        ),
-    }
+    pub month: Option<String>,
 }
 
 fn activity(text: &str) -> ApiResult<String> {
@@ -386,7 +341,11 @@ pub async fn time_log(
 ) -> ApiResult<Json<Vec<api::TimeEntry>>> {
     let patient = staff_patient(&state, &user, id, "read patient.time").await?;
     let tz = parse_zone("timezone", &patient.timezone)?;
-    let (from, to) = month_of(&patient, local_day(tz, state.clock.now()), &query)?;
+    let (from, to) = validate::month_or_current(
+        "month",
+        query.month.as_deref(),
+        local_day(tz, state.clock.now()),
+    )?;
     let entries = state.store.time_entries(patient.id, from, to).await?;
     Ok(Json(
         entries.into_iter().map(api::TimeEntry::from).collect(),
@@ -495,10 +454,8 @@ pub async fn stop_timer(
     let activity = activity(&req.activity)?;
     let running = state
         .store
-        .time_entries(patient.id, chrono::NaiveDate::MIN, chrono::NaiveDate::MAX)
+        .running_timer(patient.id, user.id)
         .await?
-        .into_iter()
-        .find(|e| e.is_running() && e.clinician_id == user.id)
         .ok_or(ApiError::NotFound)?;
     let ran = match running.started_at {
         Some(started) => {

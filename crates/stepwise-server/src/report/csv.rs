@@ -142,7 +142,7 @@ pub fn decisions_csv(report: &Report) -> String {
 }
 
 /// Writes a header and rows with the `csv` crate (RFC 4180: CRLF, quote where needed).
-fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+pub(crate) fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
     let mut writer = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
         .quote_style(::csv::QuoteStyle::Necessary)
@@ -157,7 +157,7 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
 }
 
 /// A free-text cell, neutralised against spreadsheet formula injection.
-fn text(value: &str) -> String {
+pub(crate) fn text(value: &str) -> String {
     match value.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
         _ => value.to_string(),

@@ -39,12 +39,14 @@ pub struct Login {
     pub csrf: String,
 }
 
-/// An answer: status, headers and JSON body (Null when empty or not JSON).
+/// An answer: status, headers and JSON body (Null when empty or not JSON), and the body as
+/// text (CSV, SVG).
 #[derive(Debug)]
 pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
+    pub text: String,
 }
 
 impl Answer {
@@ -175,6 +177,7 @@ impl TestApp {
             status,
             headers,
             body,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
 
