@@ -441,13 +441,14 @@ async fn report_matches_the_hand_computed_fixture(backend: Backend) {
         .iter()
         .map(|e| &e["resource"])
         .collect();
+    let band_id = band.to_string();
     let device_url = fhir["entry"]
         .as_array()
         .unwrap()
         .iter()
         .find(|e| {
             e["resource"]["resourceType"] == "Device"
-                && e["resource"]["identifier"][0]["value"] == band.to_string()
+                && e["resource"]["identifier"][0]["value"].as_str() == Some(band_id.as_str())
         })
         .map(|e| e["fullUrl"].clone())
         .expect("the band's Device");
