@@ -579,3 +579,71 @@ fn summary(
     });
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::Id;
+    use chrono::TimeZone;
+
+    fn date(m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, d).unwrap()
+    }
+
+    fn walk(session_id: Id, day: NaiveDate, walked_s: i64) -> WalkRow {
+        let started_at = Utc.from_utc_datetime(&day.and_hms_opt(9, 0, 0).unwrap());
+        WalkRow {
+            session_id,
+            started_at,
+            ended_at: started_at + chrono::Duration::seconds(walked_s),
+            day,
+            walked_s,
+            bouts: 2,
+            pain_before: None,
+            pain_during_max: None,
+            pain_after_2h: None,
+            pain_next_morning: None,
+            next_morning_answered_at: None,
+            effort: None,
+            verified: None,
+        }
+    }
+
+    #[test]
+    fn activity_weeks_are_the_complete_weeks_inside_the_window() {
+        let (from, to) = (date(10, 1), date(10, 18));
+        let weeks = week_starts(from, to);
+        let walks = [
+            walk(1, date(9, 30), 600),  // the week of 28 Sep starts before the window
+            walk(2, date(10, 5), 600),  // Monday
+            walk(3, date(10, 5), 300),  // the same day again
+            walk(4, date(10, 8), 0),    // started, nothing walked: not activity
+            walk(5, date(10, 11), 900), // Sunday, unverified (no band): counts
+            walk(6, date(10, 12), 600),
+        ];
+        let before_end = activity_weeks(&weeks, (from, to), date(10, 18), &walks);
+        let after_end = activity_weeks(&weeks, (from, to), date(10, 19), &walks);
+        let week_of_5th = ActivityWeek {
+            week_start: date(10, 5),
+            active_days: 2,
+            walked_s: 1800,
+            sessions: vec![2, 3, 5],
+        };
+        // The week of the 12th counts once it has ended.
+        assert_eq!(before_end, [week_of_5th.clone()]);
+        assert_eq!(
+            after_end,
+            [
+                week_of_5th,
+                ActivityWeek {
+                    week_start: date(10, 12),
+                    active_days: 1,
+                    walked_s: 600,
+                    sessions: vec![6],
+                }
+            ]
+        );
+        // A window ending mid-week leaves that week out.
+        assert!(activity_weeks(&weeks, (from, date(10, 10)), date(11, 1), &walks).is_empty());
+    }
+}
