@@ -630,7 +630,7 @@ mod tests {
             sessions: vec![2, 3, 5],
         };
         // The week of the 12th counts once it has ended.
-        assert_eq!(before_end, [week_of_5th.clone()]);
+        assert_eq!(before_end, std::slice::from_ref(&week_of_5th));
         assert_eq!(
             after_end,
             [
