@@ -54,6 +54,18 @@ pub fn last_complete_week(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
     monday_of(local_day(tz, now)) - Days::new(7)
 }
 
+/// The local days `[from, to]` (both included) with their bounds, oldest first.
+pub fn days_between(tz: Tz, from: NaiveDate, to: NaiveDate) -> Vec<LocalDay> {
+    from.iter_days()
+        .take_while(|date| *date <= to)
+        .map(|date| LocalDay {
+            date,
+            start: day_start(tz, date),
+            end: day_start(tz, date + Days::new(1)),
+        })
+        .collect()
+}
+
 /// The local days a batch of band data touches, with their bounds: the days of its minutes
 /// and the days its sleep episodes end on (a night belongs to the morning after).
 pub fn days_touched(tz: Tz, batch: &SampleBatch) -> Vec<LocalDay> {

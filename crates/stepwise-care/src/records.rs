@@ -602,6 +602,19 @@ impl BandDay {
     }
 }
 
+/// What one of a patient's devices contributed to a local day's [`BandDay`] totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceDay {
+    /// Local date.
+    pub date: NaiveDate,
+    /// The device.
+    pub device_id: Id,
+    /// It reported minutes (step counts) that day.
+    pub steps: bool,
+    /// It reported sleep (not awake) in episodes that ended that day.
+    pub sleep: bool,
+}
+
 /// What an ingest stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestSummary {

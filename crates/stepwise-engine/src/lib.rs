@@ -36,4 +36,4 @@ pub use explain::{Reader, Said, explain};
 pub use input::{InputError, ReviewInput};
 pub use reasons::{Finding, exact_duration, spoken_duration};
 pub use review::review;
-pub use rules::{InvalidField, Plan, Rules};
+pub use rules::{CONTRACT_VERSION, InvalidField, Plan, Rules};

@@ -233,6 +233,31 @@ fn field_named<T>(fields: &'static [Field<T>], name: &str) -> &'static Field<T> 
     }
 }
 
+/// The version of the weekly-review contract (`docs/engine-review.md`) this engine implements:
+/// the newest version that introduced a rule or plan field (version 2 added the next morning,
+/// flares and effort). Exports name it as the rules version a decision was made under.
+pub const CONTRACT_VERSION: u8 = newest_version();
+
+/// The highest `since_version` of the rule and plan tables.
+const fn newest_version() -> u8 {
+    let mut newest = 1;
+    let mut i = 0;
+    while i < RULE_FIELDS.len() {
+        if RULE_FIELDS[i].since_version > newest {
+            newest = RULE_FIELDS[i].since_version;
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i < PLAN_FIELDS.len() {
+        if PLAN_FIELDS[i].since_version > newest {
+            newest = PLAN_FIELDS[i].since_version;
+        }
+        i += 1;
+    }
+    newest
+}
+
 /// The rules' fields, in the order they are checked and shown.
 pub const RULE_FIELDS: &[Field<Rules>] = &[
     Field {
@@ -644,6 +669,17 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_contract_version_is_the_newest_fields_version() {
+        // Version 2 added pain_next_morning_max, require_next_morning and effort_max.
+        assert_eq!(CONTRACT_VERSION, 2);
+        assert!(
+            RULE_FIELDS
+                .iter()
+                .any(|f| f.since_version == CONTRACT_VERSION)
+        );
+    }
 
     #[test]
     fn defaults_are_valid() {

@@ -94,6 +94,12 @@ fn report() -> Report {
         DecisionRow {
             review_id: 11,
             week_start: date(11, 2),
+            decided_at: Utc.from_utc_datetime(
+                &(date(11, 2) + chrono::Days::new(7))
+                    .and_hms_opt(0, 5, 0)
+                    .unwrap(),
+            ),
+            rules_version: 1,
             decision: Decision::Advance,
             previous_interval_s: 300,
             interval_s: 330,
@@ -107,10 +113,17 @@ fn report() -> Report {
             ],
             acknowledged_at: None,
             acknowledgement_note: None,
+            acknowledged_by: None,
         },
         DecisionRow {
             review_id: 12,
             week_start: date(11, 16),
+            decided_at: Utc.from_utc_datetime(
+                &(date(11, 16) + chrono::Days::new(7))
+                    .and_hms_opt(0, 5, 0)
+                    .unwrap(),
+            ),
+            rules_version: 1,
             decision: Decision::Regress,
             previous_interval_s: 363,
             interval_s: 330,
@@ -121,10 +134,17 @@ fn report() -> Report {
             )],
             acknowledged_at: None,
             acknowledgement_note: None,
+            acknowledged_by: None,
         },
         DecisionRow {
             review_id: 13,
             week_start: date(11, 23),
+            decided_at: Utc.from_utc_datetime(
+                &(date(11, 23) + chrono::Days::new(7))
+                    .and_hms_opt(0, 5, 0)
+                    .unwrap(),
+            ),
+            rules_version: 1,
             decision: Decision::Hold,
             previous_interval_s: 330,
             interval_s: 330,
@@ -132,6 +152,7 @@ fn report() -> Report {
             reasons: vec![],
             acknowledged_at: None,
             acknowledgement_note: None,
+            acknowledged_by: None,
         },
     ];
     Report {
@@ -239,6 +260,9 @@ fn report() -> Report {
         ],
         steps_trend: trend("steps/day", 700.0),
         sleep_trend: trend("min/night", 30.0),
+        activity_weeks: vec![],
+        devices: vec![],
+        device_days: vec![],
         open_escalations: vec![],
         outcomes: vec![OutcomeTrend {
             kind: "oswestry".into(),

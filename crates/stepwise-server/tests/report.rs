@@ -23,7 +23,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use common::*;
 use serde_json::{Value, json};
 use stepwise_testkit::{Backend, backend_tests};
@@ -381,6 +381,90 @@ async fn report_matches_the_hand_computed_fixture(backend: Backend) {
         .expect(StatusCode::OK);
     assert_eq!(fhir["resourceType"], "Bundle");
     assert_eq!(fhir["type"], "collection");
+
+    // The one band, paired over Bluetooth, gave every day with band data: 9 days of walks
+    // (their minutes) and 2 more with only a night (6 and 27 October).
+    let devices = r["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 1, "{devices:?}");
+    assert_eq!(devices[0]["imported"], false);
+    let band = devices[0]["id"].as_i64().unwrap();
+    let device_days = r["device_days"].as_array().unwrap();
+    assert_eq!(device_days.len(), 11);
+    assert!(device_days.iter().all(|d| d["device_id"] == band));
+    let sleep_only: Vec<&str> = device_days
+        .iter()
+        .filter(|d| d["steps"] == false)
+        .map(|d| d["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(sleep_only, ["2026-10-06", "2026-10-27"]);
+    // Each complete week's moderate-to-vigorous activity: the logged walks, band or not.
+    let walked = |week: &str| -> i64 {
+        let monday = NaiveDate::parse_from_str(week, "%Y-%m-%d").unwrap();
+        r["walks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| {
+                let day =
+                    NaiveDate::parse_from_str(w["day"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+                day >= monday && (day - monday).num_days() < 7
+            })
+            .map(|w| w["walked_s"].as_i64().unwrap())
+            .sum()
+    };
+    let activity: Vec<(&str, u64, i64, usize)> = r["activity_weeks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["week_start"].as_str().unwrap(),
+                w["active_days"].as_u64().unwrap(),
+                w["walked_s"].as_i64().unwrap(),
+                w["sessions"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        activity,
+        [
+            ("2026-10-05", 4, walked("2026-10-05"), 4),
+            ("2026-10-12", 3, walked("2026-10-12"), 3),
+            ("2026-10-19", 4, walked("2026-10-19"), 4),
+            ("2026-10-26", 4, walked("2026-10-26"), 4),
+        ]
+    );
+    // In the bundle: one Device, named by the steps of every day with minutes.
+    let resources: Vec<&Value> = fhir["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let band_id = band.to_string();
+    let device_url = fhir["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["resource"]["resourceType"] == "Device"
+                && e["resource"]["identifier"][0]["value"].as_str() == Some(band_id.as_str())
+        })
+        .map(|e| e["fullUrl"].clone())
+        .expect("the band's Device");
+    let steps: Vec<&&Value> = resources
+        .iter()
+        .filter(|o| o["code"]["coding"][0]["code"] == "41950-7")
+        .collect();
+    assert_eq!(steps.len(), 9);
+    assert!(steps.iter().all(|o| o["device"]["reference"] == device_url));
+    assert_eq!(
+        resources
+            .iter()
+            .filter(|o| o["code"]["coding"][0]["code"] == "82290-8")
+            .count(),
+        4
+    );
     let missing = f
         .app
         .get(

@@ -12,8 +12,8 @@ use sqlx::any::AnyRow;
 use crate::StoreResult;
 use crate::db::{Dialect, SqlStore, conflict_on_unique, unclaimable};
 use crate::model::{
-    BandDay, DEVICE_TOKEN_LIFETIME, Device, Id, IngestSummary, LocalDay, NewDevice, SampleBatch,
-    SleepEpisode, SleepStage, StepSample,
+    BandDay, DEVICE_TOKEN_LIFETIME, Device, DeviceDay, Id, IngestSummary, LocalDay, NewDevice,
+    SampleBatch, SleepEpisode, SleepStage, StepSample,
 };
 use crate::values::{Cells, day_text, parse_day, parse_name, secs};
 
@@ -99,6 +99,12 @@ pub trait BandStore: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<BandDay>>;
+
+    /// Which of the patient's devices contributed to each of `days` (the patient's local days,
+    /// as [`ingest_samples`](Self::ingest_samples) takes them): minutes in `[start, end)`, and
+    /// sleep (not awake) in episodes ending in it — what that day's [`BandDay`] is made of.
+    /// By date, then device; a device that contributed nothing to a day is absent for it.
+    async fn device_days(&self, patient_id: Id, days: &[LocalDay]) -> StoreResult<Vec<DeviceDay>>;
 
     /// Minute samples of all the patient's devices in `[from, to)`, by minute. Where two
     /// devices reported the same minute, the higher step count is kept.
@@ -356,6 +362,54 @@ impl BandStore for SqlStore {
         rows.iter().map(band_day_from).collect()
     }
 
+    async fn device_days(&self, patient_id: Id, days: &[LocalDay]) -> StoreResult<Vec<DeviceDay>> {
+        let mut found = Vec::new();
+        for chunk in days.chunks(DAYS_PER_QUERY) {
+            // Per day, each device with an existence check of its minutes (a range read of the
+            // (device, minute) key) and of its sleep ending that day.
+            let reads: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let (from, to) = (2 * i + 2, 2 * i + 3);
+                    format!(
+                        "SELECT CAST({i} AS BIGINT) AS day_index, d.id AS device_id, \
+                         CASE WHEN EXISTS (SELECT 1 FROM step_samples s \
+                           WHERE s.device_id = d.id AND s.minute >= ${from} \
+                           AND s.minute < ${to}) THEN 1 ELSE 0 END AS steps, \
+                         CASE WHEN EXISTS (SELECT 1 FROM sleep_episodes e \
+                           WHERE e.device_id = d.id AND e.stage <> 'awake' \
+                           AND e.end_at >= ${from} AND e.end_at < ${to}) THEN 1 ELSE 0 END \
+                           AS sleep \
+                         FROM devices d WHERE d.patient_id = $1"
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "SELECT day_index, device_id, steps, sleep FROM ({}) AS c \
+                 WHERE steps = 1 OR sleep = 1 ORDER BY day_index, device_id",
+                reads.join(" UNION ALL ")
+            );
+            // The text holds only placeholders and the chunk's own indices; every value is bound.
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(patient_id);
+            for day in chunk {
+                query = query.bind(secs(day.start)).bind(secs(day.end));
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let index = usize::try_from(row.int("day_index")?).unwrap_or(usize::MAX);
+                let Some(day) = chunk.get(index) else {
+                    continue;
+                };
+                found.push(DeviceDay {
+                    date: day.date,
+                    device_id: row.int("device_id")?,
+                    steps: row.flag("steps")?,
+                    sleep: row.flag("sleep")?,
+                });
+            }
+        }
+        found.sort_by_key(|d| (d.date, d.device_id));
+        Ok(found)
+    }
+
     async fn step_samples(
         &self,
         patient_id: Id,
@@ -431,6 +485,9 @@ impl BandStore for SqlStore {
 /// Time windows per query of [`BandStore::step_samples_in`]: one `SELECT` and two parameters
 /// each, well within both databases' limits (SQLite's is 500 `SELECT`s in one compound).
 const WINDOWS_PER_QUERY: usize = 100;
+
+/// Days per query of [`BandStore::device_days`]: one `SELECT` and two parameters each.
+const DAYS_PER_QUERY: usize = 100;
 
 /// `windows` sorted, empty ones dropped, overlapping and touching ones joined.
 fn disjoint(windows: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {

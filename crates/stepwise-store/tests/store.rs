@@ -13,9 +13,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use stepwise_engine::{Decision, Reason, ReasonCode, Review, Rules, SessionReport, WeekEvidence};
 use stepwise_store::{
     AuditEntry, AuditOutcome, BandDay, Clinic, ClockTime, Completion, DEVICE_TOKEN_LIFETIME,
-    Delivery, DeliveryOutcome, Device, LocalDay, NewDevice, NewFlare, NewInvite, NewOutcome,
-    NewPushSubscription, NewReminder, NewReview, NewSession, NewUser, OutcomeKind, PatientInvite,
-    PlanChangeSource, PlanOverride, ReminderKind, ReminderMessage, ReminderOutcome,
+    Delivery, DeliveryOutcome, Device, DeviceDay, LocalDay, NewDevice, NewFlare, NewInvite,
+    NewOutcome, NewPushSubscription, NewReminder, NewReview, NewSession, NewUser, OutcomeKind,
+    PatientInvite, PlanChangeSource, PlanOverride, ReminderKind, ReminderMessage, ReminderOutcome,
     ReminderSettings, ReminderState, RestType, Role, SampleBatch, SessionChangeKind, SleepEpisode,
     SleepStage, StepSample, Store, StoreError, User, VapidKeys, WalkingPlan,
 };
@@ -90,6 +90,7 @@ on_both!(
     device_tokens_renew_and_revoke,
     audit_log_round_trip,
     band_days_follow_every_upload,
+    device_days_name_what_each_device_gave,
     outcomes_and_next_visit,
     review_outcomes_leave_the_inputs_out,
     a_report_reads_its_weeks_and_open_escalations,
@@ -2005,6 +2006,75 @@ async fn band_days_follow_every_upload(store: Shared) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn device_days_name_what_each_device_gave(store: Shared) {
+    let world = world(&*store).await;
+    let patient = world.patient.id;
+    let band = pair(&*store, patient, "band").await;
+    let watch = pair(&*store, patient, "watch").await;
+    let day = t0().date_naive();
+    let next = day + Duration::days(1);
+    let days = [
+        utc_day(day),
+        utc_day(next),
+        utc_day(next + Duration::days(1)),
+    ];
+    // Day one: minutes from both, a night only the band slept (ending that day) and an awake
+    // spell on the watch, which is no sleep.
+    let band_batch = SampleBatch {
+        steps: samples(t0(), 10, |_| 80),
+        sleep: vec![SleepEpisode {
+            start: t0() - Duration::hours(8),
+            end: t0() - Duration::hours(1),
+            stage: SleepStage::Light,
+        }],
+    };
+    let watch_batch = SampleBatch {
+        steps: samples(t0() + minutes(5), 10, |_| 90)
+            .into_iter()
+            .chain(samples(t0() + Duration::days(1), 3, |_| 0))
+            .collect(),
+        sleep: vec![SleepEpisode {
+            start: t0() - Duration::minutes(50),
+            end: t0() - Duration::minutes(10),
+            stage: SleepStage::Awake,
+        }],
+    };
+    store
+        .ingest_samples(band.id, &band_batch, &days)
+        .await
+        .unwrap();
+    store
+        .ingest_samples(watch.id, &watch_batch, &days)
+        .await
+        .unwrap();
+    let got = store.device_days(patient, &days).await.unwrap();
+    let (first, second) = (band.id.min(watch.id), band.id.max(watch.id));
+    let expected: Vec<DeviceDay> = [
+        (day, first, true, first == band.id),
+        (day, second, true, second == band.id),
+        // Day two: only the watch, with minutes of no steps (still data). Day three: nothing.
+        (next, watch.id, true, false),
+    ]
+    .into_iter()
+    .map(|(date, device_id, steps, sleep)| DeviceDay {
+        date,
+        device_id,
+        steps,
+        sleep,
+    })
+    .collect();
+    assert_eq!(got, expected);
+    // Another patient's view, and no days, are empty.
+    assert!(
+        store
+            .device_days(world.therapist.id, &days)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.device_days(patient, &[]).await.unwrap().is_empty());
 }
 
 async fn outcomes_and_next_visit(store: Shared) {

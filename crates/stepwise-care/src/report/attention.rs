@@ -409,6 +409,8 @@ mod tests {
         DecisionRow {
             review_id: i64::from(start),
             week_start: date(11, start),
+            decided_at: Utc.with_ymd_and_hms(2026, 11, start + 7, 0, 5, 0).unwrap(),
+            rules_version: 1,
             decision,
             previous_interval_s: 300,
             interval_s: 240,
@@ -416,6 +418,7 @@ mod tests {
             reasons: vec![],
             acknowledged_at: ack,
             acknowledgement_note: ack.map(|_| "Phoned: settled with rest".to_string()),
+            acknowledged_by: ack.map(|_| 3),
         }
     }
 

@@ -19,6 +19,11 @@
 //! - **Two-hour checks** count as missed only once their time has passed unanswered (see
 //!   [`ChecksReport`]); a week is **complete** once it has ended (local time) — only complete
 //!   weeks raise adherence attention items.
+//! - **Moderate-to-vigorous activity** of a week (the exercise vital signs of the FHIR
+//!   export) is the walks logged with walked time, band-verified or not, over the complete
+//!   weeks wholly inside the window: a walk counts as done for adherence on the patient's word,
+//!   and the vital signs are the patient's own account of their activity too. Nothing else the
+//!   patient does is known, so these are the prescribed walking only.
 //! - **Attention** items and their order come from [`attention`].
 
 use std::collections::BTreeMap;
@@ -32,7 +37,8 @@ use super::attention;
 use super::model::*;
 use crate::calendar::{day_start, local_day, monday_of};
 use crate::records::{
-    BandDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewRecord, SessionRecord,
+    BandDay, Device, DeviceDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewRecord,
+    SessionRecord,
 };
 use crate::words::reason_texts;
 use stepwise_engine::checks::{CHECK_LISTED_FOR, TWO_HOUR_CHECK_OPENS};
@@ -73,6 +79,10 @@ pub struct Inputs {
     pub band_days: Vec<BandDay>,
     /// When the patient's first band still paired was paired.
     pub band_paired_at: Option<DateTime<Utc>>,
+    /// The patient's devices, in pairing order.
+    pub devices: Vec<Device>,
+    /// Which device gave what to each day in the window (`device_days`).
+    pub device_days: Vec<DeviceDay>,
     /// Every outcome measure, by date.
     pub outcomes: Vec<OutcomeRecord>,
     /// The rules in force (their pain limits).
@@ -94,6 +104,8 @@ pub fn build(inputs: Inputs) -> Report {
         reviews,
         band_days,
         band_paired_at,
+        devices,
+        device_days,
         outcomes,
         rules,
     } = inputs;
@@ -134,6 +146,7 @@ pub fn build(inputs: Inputs) -> Report {
     let verification = verification(verifications.as_deref());
     let two_hour_checks = checks(&walks, now);
     let pain_weeks = pain_weeks(&weeks, &walks);
+    let activity_weeks = activity_weeks(&weeks, (from, to), local_day(tz, now), &walks);
     let band_data_periods = data_periods(from, to, &band_days);
     let steps_trend = trend(&band_days, from, to, "steps/day", STEPS_MEANINGFUL, |d| {
         (d.minutes_with_data > 0).then_some(d.steps as f64)
@@ -153,6 +166,7 @@ pub fn build(inputs: Inputs) -> Report {
         .map(decision_row)
         .collect();
     let outcomes = outcome_trends(&outcomes, to);
+    let devices = devices_used(&devices, &device_days);
     let limits = PainLimits {
         during_max: rules.pain_during_max,
         after_2h_max: rules.pain_after_2h_max,
@@ -207,6 +221,9 @@ pub fn build(inputs: Inputs) -> Report {
         limits,
         decisions,
         daily: band_days,
+        activity_weeks,
+        devices,
+        device_days,
         steps_trend,
         sleep_trend,
         open_escalations,
@@ -312,6 +329,34 @@ fn checks(walks: &[WalkRow], now: DateTime<Utc>) -> ChecksReport {
         waiting: count - answered - missed,
         share: answered_share(answered, answered + missed),
     }
+}
+
+/// The complete weeks wholly inside `[from, to]` that ended by `today`, with their walks.
+fn activity_weeks(
+    weeks: &[NaiveDate],
+    (from, to): (NaiveDate, NaiveDate),
+    today: NaiveDate,
+    walks: &[WalkRow],
+) -> Vec<ActivityWeek> {
+    weeks
+        .iter()
+        .filter(|&&week| week >= from && week + Days::new(6) <= to && week + Days::new(7) <= today)
+        .map(|&week| {
+            let walked: Vec<&WalkRow> = walks
+                .iter()
+                .filter(|w| w.walked_s > 0 && in_week(w.day, week))
+                .collect();
+            let mut days: Vec<NaiveDate> = walked.iter().map(|w| w.day).collect();
+            days.sort();
+            days.dedup();
+            ActivityWeek {
+                week_start: week,
+                active_days: days.len() as u32,
+                walked_s: walked.iter().map(|w| w.walked_s).sum(),
+                sessions: walked.iter().map(|w| w.session_id).collect(),
+            }
+        })
+        .collect()
 }
 
 fn mean(values: impl Iterator<Item = i64>) -> Option<f64> {
@@ -421,10 +466,29 @@ fn interval(
     }
 }
 
+/// The devices that gave data to some day of the window.
+fn devices_used(devices: &[Device], days: &[DeviceDay]) -> Vec<ReportDevice> {
+    devices
+        .iter()
+        .filter(|d| days.iter().any(|day| day.device_id == d.id))
+        .map(|d| ReportDevice {
+            id: d.id,
+            kind: d.kind.clone(),
+            name: d.name.clone(),
+            address: d.address.clone(),
+            imported: d.imported,
+            paired_at: d.paired_at,
+            removed_at: d.revoked_at,
+        })
+        .collect()
+}
+
 fn decision_row(r: &ReviewRecord) -> DecisionRow {
     DecisionRow {
         review_id: r.id,
         week_start: r.week_start,
+        decided_at: r.created_at,
+        rules_version: r.rules_version,
         decision: r.output.decision,
         previous_interval_s: r.output.previous_interval_s,
         interval_s: r.output.interval_s,
@@ -432,6 +496,7 @@ fn decision_row(r: &ReviewRecord) -> DecisionRow {
         reasons: reason_texts(r, Reader::Therapist),
         acknowledged_at: r.acknowledged_at,
         acknowledgement_note: r.acknowledgement_note.clone(),
+        acknowledged_by: r.acknowledged_by,
     }
 }
 
@@ -513,4 +578,72 @@ fn summary(
         n => format!(" {n} items need attention."),
     });
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::Id;
+    use chrono::TimeZone;
+
+    fn date(m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, d).unwrap()
+    }
+
+    fn walk(session_id: Id, day: NaiveDate, walked_s: i64) -> WalkRow {
+        let started_at = Utc.from_utc_datetime(&day.and_hms_opt(9, 0, 0).unwrap());
+        WalkRow {
+            session_id,
+            started_at,
+            ended_at: started_at + chrono::Duration::seconds(walked_s),
+            day,
+            walked_s,
+            bouts: 2,
+            pain_before: None,
+            pain_during_max: None,
+            pain_after_2h: None,
+            pain_next_morning: None,
+            next_morning_answered_at: None,
+            effort: None,
+            verified: None,
+        }
+    }
+
+    #[test]
+    fn activity_weeks_are_the_complete_weeks_inside_the_window() {
+        let (from, to) = (date(10, 1), date(10, 18));
+        let weeks = week_starts(from, to);
+        let walks = [
+            walk(1, date(9, 30), 600),  // the week of 28 Sep starts before the window
+            walk(2, date(10, 5), 600),  // Monday
+            walk(3, date(10, 5), 300),  // the same day again
+            walk(4, date(10, 8), 0),    // started, nothing walked: not activity
+            walk(5, date(10, 11), 900), // Sunday, unverified (no band): counts
+            walk(6, date(10, 12), 600),
+        ];
+        let before_end = activity_weeks(&weeks, (from, to), date(10, 18), &walks);
+        let after_end = activity_weeks(&weeks, (from, to), date(10, 19), &walks);
+        let week_of_5th = ActivityWeek {
+            week_start: date(10, 5),
+            active_days: 2,
+            walked_s: 1800,
+            sessions: vec![2, 3, 5],
+        };
+        // The week of the 12th counts once it has ended.
+        assert_eq!(before_end, std::slice::from_ref(&week_of_5th));
+        assert_eq!(
+            after_end,
+            [
+                week_of_5th,
+                ActivityWeek {
+                    week_start: date(10, 12),
+                    active_days: 1,
+                    walked_s: 600,
+                    sessions: vec![6],
+                }
+            ]
+        );
+        // A window ending mid-week leaves that week out.
+        assert!(activity_weeks(&weeks, (from, date(10, 10)), date(11, 1), &walks).is_empty());
+    }
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use stepwise_engine::{Decision, Said};
 
-use crate::records::{BandDay, FlareRecord, Id, PlanChange, WalkingPlan};
+use crate::records::{BandDay, DeviceDay, FlareRecord, Id, PlanChange, WalkingPlan};
 
 /// One patient's report over `[from, to]` (local dates, both included).
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +50,15 @@ pub struct Report {
     /// Band data per local day (days with data only).
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub daily: Vec<BandDay>,
+    /// Moderate-to-vigorous activity per complete week inside the window (the logged walks),
+    /// oldest first: what the exercise vital signs are made of.
+    pub activity_weeks: Vec<ActivityWeek>,
+    /// The devices whose data is in the window (bands paired over Bluetooth and devices found
+    /// in imported exports), in pairing order.
+    pub devices: Vec<ReportDevice>,
+    /// Which device gave what to each day of [`daily`](Self::daily), by date then device.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub device_days: Vec<DeviceDay>,
     /// Daily steps: the window's first week against its last.
     pub steps_trend: Trend,
     /// Nightly sleep (minutes): the window's first week against its last.
@@ -248,6 +257,42 @@ pub struct IntervalReport {
     pub changes: Vec<PlanChange>,
 }
 
+/// One complete week's moderate-to-vigorous physical activity as Stepwise counts it: the walks
+/// the patient logged with walked time, band-verified or not (see `build`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::ActivityWeek))]
+pub struct ActivityWeek {
+    /// Monday of the week.
+    pub week_start: NaiveDate,
+    /// Local days with at least one walk with walked time.
+    pub active_days: u32,
+    /// Seconds walked over the week.
+    pub walked_s: i64,
+    /// The walks counted, oldest first.
+    pub sessions: Vec<Id>,
+}
+
+/// A device whose data is in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::ReportDevice))]
+pub struct ReportDevice {
+    /// Device id.
+    pub id: Id,
+    /// Kind, e.g. `mi-band-5`, `infinitime`, or the kind an export named.
+    pub kind: String,
+    /// Name shown in pages.
+    pub name: String,
+    /// The identifier Stepwise keeps it by: a Bluetooth address, or for a device from an export
+    /// without one, a UUID derived from what the export names it by.
+    pub address: String,
+    /// Found in an imported export rather than paired over Bluetooth.
+    pub imported: bool,
+    /// When it was paired (or first imported).
+    pub paired_at: DateTime<Utc>,
+    /// When it was removed, if it was.
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
 /// A weekly decision.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = report::DecisionRow))]
@@ -256,6 +301,10 @@ pub struct DecisionRow {
     pub review_id: Id,
     /// Monday of the reviewed week.
     pub week_start: NaiveDate,
+    /// When the review ran.
+    pub decided_at: DateTime<Utc>,
+    /// The version of the patient's rules the review used.
+    pub rules_version: i64,
     /// The decision.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub decision: Decision,
@@ -272,6 +321,8 @@ pub struct DecisionRow {
     pub acknowledged_at: Option<DateTime<Utc>>,
     /// For an escalation: the therapist's note with the acknowledgement.
     pub acknowledgement_note: Option<String>,
+    /// For an escalation: the user id of the therapist who acknowledged it.
+    pub acknowledged_by: Option<Id>,
 }
 
 /// First week against last week of a daily measure.

@@ -1,16 +1,59 @@
 //! The FHIR R4 export of a report: one `Bundle` of type `collection` that a clinic system can
-//! import.
+//! import, with the activity data shaped after the HL7 Physical Activity Implementation Guide
+//! (`hl7.fhir.us.physical-activity` 1.0.1, STU 1; sources below).
 //!
-//! What goes in, in this order:
+//! What goes in, in this order (each kind of resource is one section function of [`bundle`],
+//! so a new kind — e.g. QuestionnaireResponses — is one more section):
 //! - the `Patient` (identifier `urn:stepwise:patient|<user id>`, name as text);
 //! - the walking programme: a `CarePlan` ("Walking programme", its one activity describing the
 //!   plan in force) and the `Goal` it aims at (the bout length, in `s`);
-//! - per day of band data: daily steps (LOINC 41950-7, `/d`) over the local day when the band
-//!   counted steps that day, and sleep (LOINC 93832-4, `min`) when the night before it had sleep;
-//! - per walk: an exercise session (LOINC 73985-4 "Exercise activity", valued "Walking", shaped
-//!   after the HL7 Physical Activity IG) with its duration as a component (LOINC 55411-3,
-//!   `min`) and, as `hasMember`, the walk's pain scores: one Observation per reported score
-//!   (LOINC 72514-3, `valueInteger` 0–10). Scores not reported are left out.
+//! - a `Device` for each band or imported device whose data is in the window ([`DEVICE_SYSTEM`]
+//!   id, the Bluetooth address or derived identifier it is kept by, kind, name, and whether its
+//!   data came over Bluetooth or from an imported export);
+//! - per day of band data: daily steps (LOINC 41950-7, `/d`, the IG's time-based measure
+//!   profile, with the share of the day the devices reported minutes as the IG's
+//!   `DeviceActivePercentage` component) over the local day when the band counted steps that
+//!   day, and sleep (LOINC 93832-4, `min`) when the night before it had sleep. Each names its
+//!   `device` when exactly one device gave that day's data of its kind; when several did (the
+//!   day's figure merges them: the higher count of each minute, the union of the nights) or
+//!   none is known, it names none, rather than credit one device with another's minutes;
+//! - per walk, the IG's activity group (code `PAPanel`, profile `pa-observation-activity-group`)
+//!   with two activity measures as members (profile `pa-observation-activity-measure`): the
+//!   activity performed (LOINC 73985-4, valued LOINC answer LA11834-1 "Walking") and its
+//!   duration (LOINC 55411-3, `min`). The activity performed carries, as `hasMember`, the walk's
+//!   pain scores: one Observation per reported score (LOINC 72514-3, `valueInteger` 0–10), which
+//!   are no physical-activity measures and claim no IG profile. Scores not reported are left out;
+//! - per complete week wholly inside the window, the IG's three exercise vital signs
+//!   (profiles `pa-observation-evs-days-per-week`, `-min-per-day`, `-min-per-week`): LOINC
+//!   89555-7 days of moderate-to-vigorous activity (`d/wk`), 68516-4 minutes on those days
+//!   (`min/d`, the mean) and 82290-8 minutes in the week (`min/wk`, their product: the week's
+//!   total). Moderate-to-vigorous activity is the walks the patient logged with walked time,
+//!   band-verified or not ([`stepwise_care::report::ActivityWeek`]): the vital signs are the
+//!   patient's own account in the IG, and the IG asks systems not to require device data
+//!   (`input/pagecontent/measures.xml`). The profile allows `effectiveDateTime` only
+//!   (`effectivePeriod ..0`), so the week is dated by its last local day; days and minutes are
+//!   `derivedFrom` the week's walks' activity groups, minutes per week from the other two;
+//! - per weekly decision in the window, a `Provenance` targeting the `CarePlan` (the plan the
+//!   review keeps or changes): `occurredPeriod` the reviewed local week, `recorded` when the
+//!   review ran, the decision as `activity`, each reason as a `reason` (its code and the care
+//!   team's words), the rules version as an `entity`, and as agents the progression engine (a
+//!   `Device` with the weekly-review contract version, [`stepwise_engine::CONTRACT_VERSION`])
+//!   and, for an acknowledged escalation, the therapist who acknowledged it (a logical
+//!   reference, `urn:stepwise:user|<id>`).
+//!
+//! Every physical-activity Observation carries the IG's two categories (`activity` and the
+//! IG's `PhysicalActivity`) and its profile's canonical URL in `meta.profile`. The Patient
+//! claims no US Core profile (the IG's `subject` points to one): Stepwise keeps no address,
+//! birth date or gender to fill it with.
+//!
+//! Sources: the IG's FHIR Shorthand in the repository `HL7/physical-activity`:
+//! `input/fsh/ObservationExerciseVitalSign.fsh` (the vital-sign profiles: codes, units,
+//! `effective[x] only dateTime`, `derivedFrom`), `input/fsh/ObservationExerciseSupport.fsh`
+//! (base, activity-measure, activity-group and time-measure profiles, categories, the
+//! `DeviceActivePercentage` component), `input/fsh/Vocabulary.fsh` (the temporary code system
+//! and value sets), `input/fsh/Shared.fsh` (the examples' units and displays),
+//! `input/pagecontent/measures.xml` (which measure goes where, device guidance) and
+//! `sushi-config.yaml` (canonical `http://hl7.org/fhir/us/physical-activity`, version 1.0.1).
 //!
 //! **When a pain score was taken.** Every pain Observation states its own timing in two
 //! standard elements, with no extension:
@@ -32,16 +75,18 @@
 //! Units are UCUM throughout. Instants are UTC; a day's period runs from local midnight to
 //! local midnight in the patient's zone.
 
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Days, Duration, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use stepwise_engine::CONTRACT_VERSION;
 use stepwise_engine::checks::TWO_HOUR_CHECK;
-use stepwise_store::{Id, WalkingPlan};
+use stepwise_store::{BandDay, Id, WalkingPlan};
 
 use stepwise_care::calendar::day_start;
-use stepwise_care::report::{Report, WalkRow};
-use stepwise_store::BandDay;
+use stepwise_care::report::{ActivityWeek, DecisionRow, Report, ReportDevice, WalkRow};
+
+use super::page::decision_words;
 
 /// LOINC's system URI.
 pub const LOINC: &str = "http://loinc.org";
@@ -49,10 +94,59 @@ pub const LOINC: &str = "http://loinc.org";
 pub const UCUM: &str = "http://unitsofmeasure.org";
 /// HL7's observation category code system.
 pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+/// HL7's provenance participant types (agent roles).
+pub const PROVENANCE_PARTICIPANT: &str =
+    "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
 /// The local code system saying when a pain score was taken.
 pub const PAIN_TIMING: &str = "urn:stepwise:pain-timing";
 /// The identifier system of Stepwise patients (value: the user id).
 pub const PATIENT_SYSTEM: &str = "urn:stepwise:patient";
+/// The identifier system of Stepwise users other than the patient (value: the user id).
+pub const USER_SYSTEM: &str = "urn:stepwise:user";
+/// The identifier system of Stepwise devices (value: the device id).
+pub const DEVICE_SYSTEM: &str = "urn:stepwise:device";
+/// The identifier system of the address a device is kept by (a Bluetooth address, or a UUID
+/// derived from what an export names the device by).
+pub const DEVICE_ADDRESS_SYSTEM: &str = "urn:stepwise:device-address";
+/// The local code system of device kinds (`mi-band-5`, `infinitime`, …).
+pub const DEVICE_KIND: &str = "urn:stepwise:device-kind";
+/// The local code system saying how a device's data reached Stepwise (`bluetooth`, `import`).
+pub const DEVICE_SOURCE: &str = "urn:stepwise:device-source";
+/// The local code system of weekly decisions (`advance`, `hold`, `regress`, `escalate`).
+pub const DECISION_SYSTEM: &str = "urn:stepwise:decision";
+/// The local code system of a decision's reasons (the engine's reason codes).
+pub const REASON_SYSTEM: &str = "urn:stepwise:review-reason";
+/// The identifier system of a patient's rules versions.
+pub const RULES_VERSION_SYSTEM: &str = "urn:stepwise:rules-version";
+
+/// A URL under the Physical Activity IG's canonical base.
+macro_rules! pa_ig {
+    ($path:literal) => {
+        concat!("http://hl7.org/fhir/us/physical-activity", $path)
+    };
+}
+
+/// The Physical Activity IG's canonical base (`sushi-config.yaml`).
+pub const PA_IG: &str = pa_ig!("");
+/// The IG's temporary code system (`PhysicalActivity`, `PAPanel`, `DeviceActivePercentage`).
+pub const PA_CODES: &str = pa_ig!("/CodeSystem/pa-temporary-codes");
+/// Profile: the exercise vital sign "days per week".
+pub const PROFILE_EVS_DAYS_PER_WEEK: &str =
+    pa_ig!("/StructureDefinition/pa-observation-evs-days-per-week");
+/// Profile: the exercise vital sign "minutes per day".
+pub const PROFILE_EVS_MIN_PER_DAY: &str =
+    pa_ig!("/StructureDefinition/pa-observation-evs-min-per-day");
+/// Profile: the exercise vital sign "minutes per week".
+pub const PROFILE_EVS_MIN_PER_WEEK: &str =
+    pa_ig!("/StructureDefinition/pa-observation-evs-min-per-week");
+/// Profile: one measure of one activity (a walk's kind, its duration).
+pub const PROFILE_ACTIVITY_MEASURE: &str =
+    pa_ig!("/StructureDefinition/pa-observation-activity-measure");
+/// Profile: the group of one activity's measures.
+pub const PROFILE_ACTIVITY_GROUP: &str =
+    pa_ig!("/StructureDefinition/pa-observation-activity-group");
+/// Profile: a measure over a day or longer (daily steps).
+pub const PROFILE_TIME_MEASURE: &str = pa_ig!("/StructureDefinition/pa-observation-time-measure");
 
 /// LOINC: Number of steps in 24 hour Measured.
 pub const LOINC_STEPS: &str = "41950-7";
@@ -62,37 +156,73 @@ pub const LOINC_SLEEP: &str = "93832-4";
 pub const LOINC_PAIN: &str = "72514-3";
 /// LOINC: Exercise activity.
 pub const LOINC_EXERCISE: &str = "73985-4";
+/// LOINC answer: Walking (an answer to 73985-4).
+pub const LOINC_WALKING: &str = "LA11834-1";
 /// LOINC: Exercise duration.
 pub const LOINC_EXERCISE_DURATION: &str = "55411-3";
+/// LOINC: days per week of moderate to strenuous physical activity (exercise vital sign).
+pub const LOINC_EVS_DAYS_PER_WEEK: &str = "89555-7";
+/// LOINC: minutes per day on those days (exercise vital sign).
+pub const LOINC_EVS_MIN_PER_DAY: &str = "68516-4";
+/// LOINC: minutes per week of moderate to vigorous aerobic activity (exercise vital sign).
+pub const LOINC_EVS_MIN_PER_WEEK: &str = "82290-8";
+
+/// One exercise vital sign as its IG profile fixes it.
+struct VitalSign {
+    profile: &'static str,
+    loinc: &'static str,
+    display: &'static str,
+    text: &'static str,
+    unit: &'static str,
+    ucum: &'static str,
+}
+
+/// Days per week (IG `PAObservationEVSDaysPerWeek`).
+const EVS_DAYS_PER_WEEK: VitalSign = VitalSign {
+    profile: PROFILE_EVS_DAYS_PER_WEEK,
+    loinc: LOINC_EVS_DAYS_PER_WEEK,
+    display: "How many days per week did you engage in moderate to strenuous physical activity \
+              in the last 30 days",
+    text: "Days with prescribed walks in the week",
+    unit: "days per week",
+    ucum: "d/wk",
+};
+
+/// Minutes per day on those days (IG `PAObservationEVSMinutesPerDay`).
+const EVS_MIN_PER_DAY: VitalSign = VitalSign {
+    profile: PROFILE_EVS_MIN_PER_DAY,
+    loinc: LOINC_EVS_MIN_PER_DAY,
+    display: "On those days that you engage in moderate to strenuous exercise, how many \
+              minutes, on average, do you exercise",
+    text: "Minutes walked per walking day in the week (mean)",
+    unit: "minutes per day",
+    ucum: "min/d",
+};
+
+/// Minutes per week (IG `PAObservationEVSMinutesPerWeek`).
+const EVS_MIN_PER_WEEK: VitalSign = VitalSign {
+    profile: PROFILE_EVS_MIN_PER_WEEK,
+    loinc: LOINC_EVS_MIN_PER_WEEK,
+    display: "Frequency of moderate to vigorous aerobic physical activity",
+    text: "Minutes walked in the week",
+    unit: "minutes per week",
+    ucum: "min/wk",
+};
 
 /// The report as a FHIR R4 `collection` Bundle. Deterministic: the same report gives the same
 /// JSON.
 pub fn bundle(report: &Report) -> Value {
-    let ids = Ids::new(report.patient.id);
-    let tz: Option<Tz> = report.patient.timezone.parse().ok();
-    let patient_ref = ids.full_url("patient", "");
-    let goal_ref = ids.full_url("goal", "walking-programme");
-
-    let mut entries = vec![
-        entry(&patient_ref, patient(report)),
-        entry(
-            &ids.full_url("careplan", "walking-programme"),
-            care_plan(&report.plan, &patient_ref, &goal_ref),
-        ),
-        entry(&goal_ref, goal(&report.plan, &patient_ref)),
-    ];
-    for day in &report.daily {
-        if day.minutes_with_data > 0 || day.steps > 0 {
-            let url = ids.full_url("steps", &day.date.to_string());
-            entries.push(entry(&url, steps(day, tz, &patient_ref)));
-        }
-        if day.sleep_min > 0 {
-            let url = ids.full_url("sleep", &day.date.to_string());
-            entries.push(entry(&url, sleep(day, &patient_ref)));
-        }
-    }
-    for walk in &report.walks {
-        entries.extend(walk_entries(walk, &ids, &patient_ref));
+    let cx = Context::new(report);
+    let mut entries = Vec::new();
+    for section in [
+        programme as Section,
+        devices,
+        daily,
+        walks,
+        vital_signs,
+        provenance,
+    ] {
+        entries.extend(section(&cx));
     }
 
     // One bundle per report: the window and the moment it was made.
@@ -102,7 +232,7 @@ pub fn bundle(report: &Report) -> Value {
         report.to,
         instant(report.generated_at)
     );
-    let bundle_id = ids.id("bundle", &bundle_key);
+    let bundle_id = cx.ids.id("bundle", &bundle_key);
     json!({
         "resourceType": "Bundle",
         "id": bundle_id,
@@ -111,6 +241,65 @@ pub fn bundle(report: &Report) -> Value {
         "timestamp": instant(report.generated_at),
         "entry": entries,
     })
+}
+
+/// A part of the bundle: the entries of one kind of resource, in order.
+type Section = fn(&Context) -> Vec<Value>;
+
+/// What every section needs: the report, the ids and the references shared between sections.
+struct Context<'a> {
+    report: &'a Report,
+    ids: Ids,
+    tz: Option<Tz>,
+    patient_ref: String,
+    care_plan_ref: String,
+    goal_ref: String,
+}
+
+impl Context<'_> {
+    fn new(report: &Report) -> Context<'_> {
+        let ids = Ids::new(report.patient.id);
+        Context {
+            report,
+            tz: report.patient.timezone.parse().ok(),
+            patient_ref: ids.full_url("patient", ""),
+            care_plan_ref: ids.full_url("careplan", "walking-programme"),
+            goal_ref: ids.full_url("goal", "walking-programme"),
+            ids,
+        }
+    }
+
+    fn device_ref(&self, device: Id) -> String {
+        self.ids.full_url("device", &device.to_string())
+    }
+
+    fn engine_ref(&self) -> String {
+        self.ids.full_url("device", "progression-engine")
+    }
+
+    fn activity_group_ref(&self, session: Id) -> String {
+        self.ids.full_url("activity-group", &session.to_string())
+    }
+
+    fn vital_sign_ref(&self, sign: &VitalSign, week: NaiveDate) -> String {
+        self.ids
+            .full_url(&format!("evs-{}", sign.loinc), &week.to_string())
+    }
+
+    /// The one device of the report that gave `date` its data of a kind (`steps` or sleep);
+    /// `None` when several did or none is known.
+    fn only_device(&self, date: NaiveDate, steps: bool) -> Option<Id> {
+        let mut gave = self
+            .report
+            .device_days
+            .iter()
+            .filter(|d| d.date == date && if steps { d.steps } else { d.sleep })
+            .map(|d| d.device_id);
+        match (gave.next(), gave.next()) {
+            (Some(one), None) if self.report.devices.iter().any(|d| d.id == one) => Some(one),
+            _ => None,
+        }
+    }
 }
 
 /// Deterministic, UUID-shaped ids of one patient's resources.
@@ -152,6 +341,21 @@ fn entry(full_url: &str, mut resource: Value) -> Value {
     let id = full_url.trim_start_matches("urn:uuid:");
     resource["id"] = json!(id);
     json!({ "fullUrl": full_url, "resource": resource })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The patient and the programme.
+
+fn programme(cx: &Context) -> Vec<Value> {
+    let report = cx.report;
+    vec![
+        entry(&cx.patient_ref, patient(report)),
+        entry(
+            &cx.care_plan_ref,
+            care_plan(&report.plan, &cx.patient_ref, &cx.goal_ref),
+        ),
+        entry(&cx.goal_ref, goal(&report.plan, &cx.patient_ref)),
+    ]
 }
 
 fn patient(report: &Report) -> Value {
@@ -216,30 +420,143 @@ fn goal(plan: &WalkingPlan, patient_ref: &str) -> Value {
     })
 }
 
-fn steps(day: &BandDay, tz: Option<Tz>, patient_ref: &str) -> Value {
+// ---------------------------------------------------------------------------------------------
+// Devices.
+
+fn devices(cx: &Context) -> Vec<Value> {
+    cx.report
+        .devices
+        .iter()
+        .map(|d| entry(&cx.device_ref(d.id), device(d, &cx.patient_ref)))
+        .collect()
+}
+
+fn device(d: &ReportDevice, patient_ref: &str) -> Value {
+    let (source, source_text) = if d.imported {
+        ("import", "Imported from a phone or watch export")
+    } else {
+        ("bluetooth", "Synced over Bluetooth by a Stepwise collector")
+    };
     json!({
-        "resourceType": "Observation",
-        "status": "final",
-        "category": [category("activity", "Activity")],
-        "code": loinc(LOINC_STEPS, "Number of steps in 24 hour Measured", "Steps per day"),
-        "subject": reference(patient_ref),
-        "effectivePeriod": local_day(day.date, tz),
-        "valueQuantity": quantity(day.steps, "steps/day", "/d"),
+        "resourceType": "Device",
+        "identifier": [
+            { "system": DEVICE_SYSTEM, "value": d.id.to_string() },
+            { "system": DEVICE_ADDRESS_SYSTEM, "value": d.address },
+        ],
+        "status": if d.removed_at.is_some() { "inactive" } else { "active" },
+        "deviceName": [{ "name": d.name, "type": "user-friendly-name" }],
+        "modelNumber": d.kind,
+        "type": {
+            "coding": [{ "system": DEVICE_KIND, "code": d.kind }],
+            "text": "Activity tracker (minute steps and sleep)",
+        },
+        "property": [{
+            "type": { "text": "How its data reaches Stepwise" },
+            "valueCode": [{
+                "coding": [{ "system": DEVICE_SOURCE, "code": source }],
+                "text": source_text,
+            }],
+        }],
+        "patient": reference(patient_ref),
     })
 }
 
-fn sleep(day: &BandDay, patient_ref: &str) -> Value {
+/// The progression engine that makes the weekly decisions, with the contract it implements.
+fn engine_device() -> Value {
     json!({
+        "resourceType": "Device",
+        "identifier": [{ "system": DEVICE_SYSTEM, "value": "progression-engine" }],
+        "status": "active",
+        "deviceName": [{ "name": "Stepwise progression engine", "type": "user-friendly-name" }],
+        "type": { "text": "Decision software: the weekly progression review" },
+        "version": [{
+            "type": { "text": "Weekly-review contract version" },
+            "value": CONTRACT_VERSION.to_string(),
+        }],
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Band data per day.
+
+fn daily(cx: &Context) -> Vec<Value> {
+    let mut out = Vec::new();
+    for day in &cx.report.daily {
+        let date = day.date.to_string();
+        if day.minutes_with_data > 0 || day.steps > 0 {
+            let url = cx.ids.full_url("steps", &date);
+            out.push(entry(&url, steps(cx, day)));
+        }
+        if day.sleep_min > 0 {
+            let url = cx.ids.full_url("sleep", &date);
+            out.push(entry(&url, sleep(cx, day)));
+        }
+    }
+    out
+}
+
+fn steps(cx: &Context, day: &BandDay) -> Value {
+    let mut obs = json!({
+        "resourceType": "Observation",
+        "meta": { "profile": [PROFILE_TIME_MEASURE] },
+        "status": "final",
+        "category": physical_activity_categories(),
+        "code": loinc(LOINC_STEPS, "Number of steps in 24 hour Measured", "Steps per day"),
+        "subject": reference(&cx.patient_ref),
+        "effectivePeriod": local_period(day.date, 1, cx.tz),
+        "valueQuantity": quantity(day.steps, "steps per day", "/d"),
+    });
+    if day.minutes_with_data > 0 {
+        obs["component"] = json!([{
+            "code": {
+                "coding": [{
+                    "system": PA_CODES,
+                    "code": "DeviceActivePercentage",
+                    "display": "Device Active Percentage",
+                }],
+            },
+            "valueQuantity": quantity(active_percent(day, cx.tz), "%", "%"),
+        }]);
+    }
+    if let Some(device) = cx.only_device(day.date, true) {
+        obs["device"] = reference(&cx.device_ref(device));
+    }
+    obs
+}
+
+/// The share of the local day's minutes the devices reported, in percent to one decimal.
+fn active_percent(day: &BandDay, tz: Option<Tz>) -> Value {
+    let minutes_in_day = match (tz, day.date.succ_opt()) {
+        (Some(tz), Some(next)) => (day_start(tz, next) - day_start(tz, day.date)).num_minutes(),
+        _ => 24 * 60,
+    };
+    let tenths = (day.minutes_with_data * 1000 + minutes_in_day / 2) / minutes_in_day.max(1);
+    if tenths % 10 == 0 {
+        json!(tenths / 10)
+    } else {
+        json!(tenths as f64 / 10.0)
+    }
+}
+
+fn sleep(cx: &Context, day: &BandDay) -> Value {
+    let mut obs = json!({
         "resourceType": "Observation",
         "status": "final",
         "category": [category("activity", "Activity")],
         "code": loinc(LOINC_SLEEP, "Sleep duration", "Sleep in the night ending on this date"),
-        "subject": reference(patient_ref),
+        "subject": reference(&cx.patient_ref),
         // The night before this local date (sleep counts toward the day it ends on).
         "effectiveDateTime": day.date.to_string(),
         "valueQuantity": quantity(day.sleep_min, "min", "min"),
-    })
+    });
+    if let Some(device) = cx.only_device(day.date, false) {
+        obs["device"] = reference(&cx.device_ref(device));
+    }
+    obs
 }
+
+// ---------------------------------------------------------------------------------------------
+// Walks.
 
 /// When a pain score was taken, relative to its walk.
 #[derive(Clone, Copy)]
@@ -290,8 +607,16 @@ impl PainTiming {
     }
 }
 
-/// The walk's exercise-session panel followed by its pain scores.
-fn walk_entries(walk: &WalkRow, ids: &Ids, patient_ref: &str) -> Vec<Value> {
+fn walks(cx: &Context) -> Vec<Value> {
+    cx.report
+        .walks
+        .iter()
+        .flat_map(|walk| walk_entries(cx, walk))
+        .collect()
+}
+
+/// A walk's activity group, its two measures, then its pain scores.
+fn walk_entries(cx: &Context, walk: &WalkRow) -> Vec<Value> {
     let scores = [
         (PainTiming::Before, walk.pain_before),
         (PainTiming::DuringMax, walk.pain_during_max),
@@ -302,34 +627,66 @@ fn walk_entries(walk: &WalkRow, ids: &Ids, patient_ref: &str) -> Vec<Value> {
     let mut pains = Vec::new();
     for (timing, score) in scores {
         if let Some(score) = score {
-            let url = ids.full_url(&format!("pain-{}", timing.code()), &session);
-            pains.push(entry(&url, pain(walk, timing, score, patient_ref)));
+            let url = cx
+                .ids
+                .full_url(&format!("pain-{}", timing.code()), &session);
+            pains.push(entry(&url, pain(walk, timing, score, &cx.patient_ref)));
         }
     }
     let members: Vec<&str> = pains.iter().filter_map(|e| e["fullUrl"].as_str()).collect();
-    let panel = exercise_session(walk, &members, patient_ref);
-    let mut out = vec![entry(&ids.full_url("walk", &session), panel)];
+    let kind_url = cx.ids.full_url("walk", &session);
+    let duration_url = cx.ids.full_url("walk-duration", &session);
+    let group = activity_group(cx, walk, &[&kind_url, &duration_url]);
+    let mut out = vec![
+        entry(&cx.activity_group_ref(walk.session_id), group),
+        entry(&kind_url, activity_kind(cx, walk, &members)),
+        entry(&duration_url, activity_duration(cx, walk)),
+    ];
     out.extend(pains);
     out
 }
 
-fn exercise_session(walk: &WalkRow, members: &[&str], patient_ref: &str) -> Value {
-    let mut obs = json!({
+/// The fields every physical-activity Observation of a walk shares.
+fn activity_observation(cx: &Context, walk: &WalkRow, profile: &str) -> Value {
+    json!({
         "resourceType": "Observation",
+        "meta": { "profile": [profile] },
         "status": "final",
-        "category": [category("activity", "Activity")],
-        "code": loinc(LOINC_EXERCISE, "Exercise activity", "Walking session"),
-        "subject": reference(patient_ref),
+        "category": physical_activity_categories(),
+        "subject": reference(&cx.patient_ref),
         "effectivePeriod": walk_period(walk),
-        "valueCodeableConcept": { "text": "Walking" },
-        "component": [{
-            "code": loinc(LOINC_EXERCISE_DURATION, "Exercise duration", "Time walked"),
-            "valueQuantity": quantity(minutes(walk.walked_s), "min", "min"),
-        }],
+        // The patient logged the walk.
+        "performer": [reference(&cx.patient_ref)],
+    })
+}
+
+fn activity_group(cx: &Context, walk: &WalkRow, members: &[&str]) -> Value {
+    let mut obs = activity_observation(cx, walk, PROFILE_ACTIVITY_GROUP);
+    obs["code"] = json!({
+        "coding": [{ "system": PA_CODES, "code": "PAPanel", "display": "Physical Activity Panel" }],
+        "text": "Walking session",
     });
-    if !members.is_empty() {
-        obs["hasMember"] = members.iter().map(|m| reference(m)).collect();
+    obs["hasMember"] = members.iter().map(|m| reference(m)).collect();
+    obs
+}
+
+fn activity_kind(cx: &Context, walk: &WalkRow, pains: &[&str]) -> Value {
+    let mut obs = activity_observation(cx, walk, PROFILE_ACTIVITY_MEASURE);
+    obs["code"] = loinc(LOINC_EXERCISE, "Exercise activity", "Activity performed");
+    obs["valueCodeableConcept"] = json!({
+        "coding": [{ "system": LOINC, "code": LOINC_WALKING, "display": "Walking" }],
+        "text": "Walking",
+    });
+    if !pains.is_empty() {
+        obs["hasMember"] = pains.iter().map(|m| reference(m)).collect();
     }
+    obs
+}
+
+fn activity_duration(cx: &Context, walk: &WalkRow) -> Value {
+    let mut obs = activity_observation(cx, walk, PROFILE_ACTIVITY_MEASURE);
+    obs["code"] = loinc(LOINC_EXERCISE_DURATION, "Exercise duration", "Time walked");
+    obs["valueQuantity"] = quantity(minutes(walk.walked_s, 1), "minutes", "min");
     obs
 }
 
@@ -357,12 +714,170 @@ fn pain(walk: &WalkRow, timing: PainTiming, score: i64, patient_ref: &str) -> Va
     obs
 }
 
+// ---------------------------------------------------------------------------------------------
+// Exercise vital signs per complete week.
+
+fn vital_signs(cx: &Context) -> Vec<Value> {
+    let mut out = Vec::new();
+    for week in &cx.report.activity_weeks {
+        let walks: Vec<String> = week
+            .sessions
+            .iter()
+            .map(|s| cx.activity_group_ref(*s))
+            .collect();
+        let days = u64::from(week.active_days);
+        let per_day = match days {
+            0 => json!(0),
+            days => minutes(week.walked_s, days),
+        };
+        let from_both = [
+            cx.vital_sign_ref(&EVS_DAYS_PER_WEEK, week.week_start),
+            cx.vital_sign_ref(&EVS_MIN_PER_DAY, week.week_start),
+        ];
+        for (sign, value, derived_from) in [
+            (&EVS_DAYS_PER_WEEK, json!(days), &walks[..]),
+            (&EVS_MIN_PER_DAY, per_day, &walks[..]),
+            (&EVS_MIN_PER_WEEK, minutes(week.walked_s, 1), &from_both[..]),
+        ] {
+            out.push(entry(
+                &cx.vital_sign_ref(sign, week.week_start),
+                vital_sign(cx, sign, week, value, derived_from),
+            ));
+        }
+    }
+    out
+}
+
+fn vital_sign(
+    cx: &Context,
+    sign: &VitalSign,
+    week: &ActivityWeek,
+    value: Value,
+    derived_from: &[String],
+) -> Value {
+    let mut obs = json!({
+        "resourceType": "Observation",
+        "meta": { "profile": [sign.profile] },
+        "status": "final",
+        "category": physical_activity_categories(),
+        "code": loinc(sign.loinc, sign.display, sign.text),
+        "subject": reference(&cx.patient_ref),
+        // The profile allows a dateTime only: the week's last local day.
+        "effectiveDateTime": (week.week_start + Days::new(6)).to_string(),
+        "performer": [reference(&cx.patient_ref)],
+        "valueQuantity": quantity(value, sign.unit, sign.ucum),
+    });
+    if !derived_from.is_empty() {
+        obs["derivedFrom"] = derived_from.iter().map(|r| reference(r)).collect();
+    }
+    obs
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provenance of the weekly decisions.
+
+fn provenance(cx: &Context) -> Vec<Value> {
+    let decisions = &cx.report.decisions;
+    if decisions.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![entry(&cx.engine_ref(), engine_device())];
+    for d in decisions {
+        let url = cx.ids.full_url("provenance", &d.review_id.to_string());
+        out.push(entry(&url, decision_provenance(cx, d)));
+    }
+    out
+}
+
+fn decision_provenance(cx: &Context, d: &DecisionRow) -> Value {
+    let code = d.decision.as_str();
+    let change = if d.interval_s == d.previous_interval_s {
+        format!("interval stays at {} s", d.interval_s)
+    } else {
+        format!("interval {} s to {} s", d.previous_interval_s, d.interval_s)
+    };
+    let applied = if d.applied {
+        "applied to the plan"
+    } else {
+        "not applied"
+    };
+    let mut agents = vec![json!({
+        "type": participant("author", "Author"),
+        "who": reference(&cx.engine_ref()),
+    })];
+    if let Some(therapist) = d.acknowledged_by {
+        agents.push(json!({
+            "type": participant("verifier", "Verifier"),
+            "who": {
+                "type": "Practitioner",
+                "identifier": { "system": USER_SYSTEM, "value": therapist.to_string() },
+                "display": "The therapist who acknowledged the escalation",
+            },
+        }));
+    }
+    let reasons: Vec<Value> = d
+        .reasons
+        .iter()
+        .map(|said| {
+            let code = serde_json::to_value(said.code).unwrap_or(Value::Null);
+            json!({
+                "coding": [{ "system": REASON_SYSTEM, "code": code }],
+                "text": said.text,
+            })
+        })
+        .collect();
+    let mut prov = json!({
+        "resourceType": "Provenance",
+        "target": [reference(&cx.care_plan_ref)],
+        "occurredPeriod": local_period(d.week_start, 7, cx.tz),
+        "recorded": instant(d.decided_at),
+        "activity": {
+            "coding": [{
+                "system": DECISION_SYSTEM,
+                "code": code,
+                "display": decision_words(d.decision),
+            }],
+            "text": format!("Weekly review: {} ({change}; {applied})", decision_words(d.decision)),
+        },
+        "agent": agents,
+        "entity": [{
+            "role": "source",
+            "what": {
+                "identifier": { "system": RULES_VERSION_SYSTEM, "value": d.rules_version.to_string() },
+                "display": format!(
+                    "The patient's rules, version {}, under weekly-review contract version {}",
+                    d.rules_version, CONTRACT_VERSION
+                ),
+            },
+        }],
+    });
+    if !reasons.is_empty() {
+        prov["reason"] = Value::Array(reasons);
+    }
+    prov
+}
+
+fn participant(code: &str, display: &str) -> Value {
+    json!({ "coding": [{ "system": PROVENANCE_PARTICIPANT, "code": code, "display": display }] })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared shapes.
+
 fn reference(full_url: &str) -> Value {
     json!({ "reference": full_url })
 }
 
 fn category(code: &str, display: &str) -> Value {
     json!({ "coding": [{ "system": OBSERVATION_CATEGORY, "code": code, "display": display }] })
+}
+
+/// The two categories the IG's base profile requires of every physical-activity Observation.
+fn physical_activity_categories() -> Value {
+    json!([
+        category("activity", "Activity"),
+        { "coding": [{ "system": PA_CODES, "code": "PhysicalActivity", "display": "Physical Activity" }] },
+    ])
 }
 
 fn loinc(code: &str, display: &str, text: &str) -> Value {
@@ -375,12 +890,13 @@ fn quantity(value: impl Into<Value>, unit: &str, code: &str) -> Value {
     json!({ "value": value, "unit": unit, "system": UCUM, "code": code })
 }
 
-/// Seconds as minutes: whole minutes as an integer, otherwise to the hundredth.
-fn minutes(seconds: i64) -> Value {
-    if seconds % 60 == 0 {
-        json!(seconds / 60)
+/// `seconds ÷ per` as minutes: whole minutes as an integer, otherwise to the hundredth.
+fn minutes(seconds: i64, per: u64) -> Value {
+    let per = i64::try_from(per.max(1)).unwrap_or(i64::MAX);
+    if seconds % (60 * per) == 0 {
+        json!(seconds / 60 / per)
     } else {
-        json!((seconds as f64 / 60.0 * 100.0).round() / 100.0)
+        json!((seconds as f64 / 60.0 / per as f64 * 100.0).round() / 100.0)
     }
 }
 
@@ -393,18 +909,24 @@ fn walk_period(walk: &WalkRow) -> Value {
     json!({ "start": instant(walk.started_at), "end": instant(walk.ended_at) })
 }
 
-/// A local date as a period from local midnight to the next local midnight, with the zone's
-/// offsets; as the bare date (a day's precision) when the zone is unknown.
-fn local_day(date: NaiveDate, tz: Option<Tz>) -> Value {
-    match (tz, date.succ_opt()) {
-        (Some(tz), Some(next)) => {
+/// `days` local days from `first` as a period from local midnight to local midnight, with the
+/// zone's offsets; as bare dates (a day's precision: first day to last day) when the zone is
+/// unknown.
+fn local_period(first: NaiveDate, days: u64, tz: Option<Tz>) -> Value {
+    match (tz, first.checked_add_days(Days::new(days))) {
+        (Some(tz), Some(end)) => {
             let local = |d: NaiveDate| {
                 day_start(tz, d)
                     .with_timezone(&tz)
                     .to_rfc3339_opts(SecondsFormat::Secs, false)
             };
-            json!({ "start": local(date), "end": local(next) })
+            json!({ "start": local(first), "end": local(end) })
         }
-        _ => json!({ "start": date.to_string(), "end": date.to_string() }),
+        _ => {
+            let last = first
+                .checked_add_days(Days::new(days.saturating_sub(1)))
+                .unwrap_or(first);
+            json!({ "start": first.to_string(), "end": last.to_string() })
+        }
     }
 }

@@ -10,15 +10,16 @@ pub mod page;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
-use stepwise_care::calendar::{day_start, monday_of};
+use stepwise_care::calendar::{day_start, days_between, monday_of};
 use stepwise_care::report::Report;
 use stepwise_care::report::build::{Inputs, build};
 use stepwise_store::{Patient, Store, StoreResult};
 
 use crate::weekly::verify_sessions;
 
-/// Gathers a patient's data for `[from, to]` and builds the report. With `verify`, each walk
-/// is checked against the band's minute steps (a query per walk).
+/// Gathers a patient's data for `[from, to]` and builds the report. With `verify` (the full
+/// report), each walk is checked against the band's minute steps and the devices that gave
+/// each day's data are read; without it both are left out.
 pub async fn load(
     store: &dyn Store,
     patient: Patient,
@@ -34,6 +35,16 @@ pub async fn load(
     } else {
         None
     };
+    let devices = store.devices(patient.id).await?;
+    // Which device gave each day's data matters to the full report's exports, not to the
+    // clinic view's headline figures: the lists skip the query.
+    let device_days = if verify {
+        store
+            .device_days(patient.id, &days_between(tz, from, to))
+            .await?
+    } else {
+        Vec::new()
+    };
     let inputs = Inputs {
         flares: store.flares_between(patient.id, start, end).await?,
         plan_history: store.plan_history(patient.id).await?,
@@ -41,12 +52,9 @@ pub async fn load(
             .reviews_for_report(patient.id, monday_of(from), to)
             .await?,
         band_days: store.band_days(patient.id, from, to).await?,
-        band_paired_at: store
-            .devices(patient.id)
-            .await?
-            .iter()
-            .map(|d| d.paired_at)
-            .min(),
+        band_paired_at: devices.iter().map(|d| d.paired_at).min(),
+        devices,
+        device_days,
         outcomes: store.outcomes(patient.id).await?,
         rules: store.current_rules(patient.id).await?.rules,
         patient,
