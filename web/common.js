@@ -473,6 +473,7 @@ function takeCodeFromAddress(input, next) {
 const NAV_LINKS = {
   patient: [
     ['/app/today', 'Today'],
+    ['/app/messages', 'Messages'],
     ['/app/history', 'My progress'],
     ['/app/flare', 'Flare'],
     ['/app/reminders', 'Reminders'],
@@ -482,11 +483,13 @@ const NAV_LINKS = {
   therapist: [
     ['/app/patients', 'Patients'],
     ['/app/visits', 'Visits'],
+    ['/app/rtm', 'Monitoring'],
   ],
   clinic_admin: [
     ['/app/clinic', 'Clinic'],
     ['/app/visits', 'Visits'],
     ['/app/patients', 'Patients'],
+    ['/app/rtm', 'Monitoring'],
   ],
 };
 

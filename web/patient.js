@@ -2,10 +2,12 @@
 // its Acknowledge button, the report's charts, every weekly decision with its reasons, recent
 // walks and flares, and the therapist's actions: baseline from tolerance walks, a plan change
 // with a reason, outcome measures and the next visit; the patient's bands and imports, with an
-// upload of an export for them.
+// upload of an export for them; the message thread, clinician notes and the time log
+// (web/care-team.js).
 import * as S from '/common.js';
 import * as T from '/staff.js';
 import { setUpImports } from '/imports.js';
+import { setUpCareTeam } from '/care-team.js';
 
 const { el, byId } = T;
 
@@ -32,6 +34,7 @@ let detail = null;
 let planEditor = null;
 let wired = false;
 let imports = null;
+let careTeam = null;
 
 function score(value) {
   return value === null || value === undefined ? 'not given' : String(value);
@@ -272,6 +275,7 @@ async function load() {
   renderOutcomes(outcomes);
   renderBands(devices);
   imports.render(imported);
+  await careTeam.refresh(d.patient.timezone);
   renderCharts();
   planEditor.set(d.patient.plan);
   planEditor.refreshRanges(d.rules.rules);
@@ -309,6 +313,7 @@ async function write(button, fn, fields) {
 
 function wire() {
   planEditor = T.numberEditor(byId('override-fields'), T.PLAN_FIELDS, 'plan');
+  careTeam = setUpCareTeam(base);
   imports = setUpImports({
     base: base + '/imports',
     handle: (error) => T.handle(error, start),

@@ -5,6 +5,7 @@
 // choose the therapist. Imports common.js and staff.js.
 import * as S from '/common.js';
 import * as T from '/staff.js';
+import { setUpStaffPush } from '/staff-push.js';
 
 const { el, byId } = T;
 
@@ -19,6 +20,11 @@ function renderList(rows, therapists) {
   for (const row of rows) {
     const p = row.patient;
     const { tr, name } = T.patientRow(p.id, p.display_name, row.attention);
+    if (row.unread_messages > 0) {
+      const unread = el('a', row.unread_messages === 1 ? '1 unread message' : row.unread_messages + ' unread messages', 'block unread');
+      unread.href = '/app/patient/' + p.id + '#messages';
+      name.append(unread);
+    }
     if (me.user.role === 'clinic_admin' && therapists[p.therapist_id]) {
       name.append(el('span', 'Therapist: ' + therapists[p.therapist_id], 'hint block'));
     }
@@ -108,6 +114,7 @@ async function start(who) {
     select.required = true;
   }
   renderList(rows, therapists);
+  await setUpStaffPush();
 }
 
 T.boot(start);
