@@ -116,7 +116,7 @@ impl TeamStore for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<(Message, bool)> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO messages (patient_id, author_id, body, client_id, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (author_id, client_id) DO NOTHING \
              RETURNING id",
@@ -125,23 +125,20 @@ impl TeamStore for SqlStore {
         .bind(message.author_id)
         .bind(message.body.as_str())
         .bind(message.client_id.as_str())
-        .bind(secs(now))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        .bind(secs(now));
+        let stored = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.author_id \
              WHERE m.author_id = $1 AND m.client_id = $2"
-        )))
-        .bind(message.author_id)
-        .bind(message.client_id.as_str())
-        .fetch_one(&mut *tx)
+        );
+        let (stored, inserted) = keyed_insert(
+            &mut tx,
+            insert,
+            stored,
+            (message.author_id, &message.client_id, "message"),
+            message_from,
+            |m| m.patient_id == message.patient_id && m.body == message.body,
+        )
         .await?;
-        let stored = message_from(&row)?;
-        if inserted.is_none()
-            && (stored.patient_id != message.patient_id || stored.body != message.body)
-        {
-            return Err(taken(&message.client_id, "message"));
-        }
         upsert_read(
             &mut tx,
             message.patient_id,
@@ -151,7 +148,7 @@ impl TeamStore for SqlStore {
         )
         .await?;
         tx.commit().await?;
-        Ok((stored, inserted.is_some()))
+        Ok((stored, inserted))
     }
 
     async fn thread(&self, patient_id: Id, reader: Id, limit: i64) -> StoreResult<Thread> {
@@ -219,7 +216,7 @@ impl TeamStore for SqlStore {
 
     async fn add_note(&self, note: NewNote, now: DateTime<Utc>) -> StoreResult<(Note, bool)> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO notes (patient_id, author_id, body, client_id, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (author_id, client_id) DO NOTHING \
              RETURNING id",
@@ -228,24 +225,22 @@ impl TeamStore for SqlStore {
         .bind(note.author_id)
         .bind(note.body.as_str())
         .bind(note.client_id.as_str())
-        .bind(secs(now))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        .bind(secs(now));
+        let stored = format!(
             "SELECT {NOTE_COLUMNS} FROM notes n JOIN users u ON u.id = n.author_id \
              WHERE n.author_id = $1 AND n.client_id = $2"
-        )))
-        .bind(note.author_id)
-        .bind(note.client_id.as_str())
-        .fetch_one(&mut *tx)
+        );
+        let found = keyed_insert(
+            &mut tx,
+            insert,
+            stored,
+            (note.author_id, &note.client_id, "note"),
+            note_from,
+            |n| n.patient_id == note.patient_id && n.body == note.body,
+        )
         .await?;
-        let stored = note_from(&row)?;
-        if inserted.is_none() && (stored.patient_id != note.patient_id || stored.body != note.body)
-        {
-            return Err(taken(&note.client_id, "note"));
-        }
         tx.commit().await?;
-        Ok((stored, inserted.is_some()))
+        Ok(found)
     }
 
     async fn notes(&self, patient_id: Id, limit: i64) -> StoreResult<Vec<Note>> {
@@ -266,7 +261,7 @@ impl TeamStore for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<(TimeEntry, bool)> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO time_entries (patient_id, clinician_id, performed_on, minutes, activity, \
              live, client_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT (clinician_id, client_id) DO NOTHING RETURNING id",
@@ -278,28 +273,28 @@ impl TeamStore for SqlStore {
         .bind(entry.activity.as_str())
         .bind(entry.live.map(LiveContact::as_str))
         .bind(entry.client_id.as_str())
-        .bind(secs(now))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        .bind(secs(now));
+        let stored = format!(
             "SELECT {ENTRY_COLUMNS} FROM time_entries t JOIN users u ON u.id = t.clinician_id \
              WHERE t.clinician_id = $1 AND t.client_id = $2"
-        )))
-        .bind(entry.clinician_id)
-        .bind(entry.client_id.as_str())
-        .fetch_one(&mut *tx)
+        );
+        let found = keyed_insert(
+            &mut tx,
+            insert,
+            stored,
+            (entry.clinician_id, &entry.client_id, "time entry"),
+            entry_from,
+            |e| {
+                e.patient_id == entry.patient_id
+                    && e.performed_on == entry.performed_on
+                    && e.minutes == Some(entry.minutes)
+                    && e.activity == entry.activity
+                    && e.live == entry.live
+            },
+        )
         .await?;
-        let stored = entry_from(&row)?;
-        let same = stored.patient_id == entry.patient_id
-            && stored.performed_on == entry.performed_on
-            && stored.minutes == Some(entry.minutes)
-            && stored.activity == entry.activity
-            && stored.live == entry.live;
-        if inserted.is_none() && !same {
-            return Err(taken(&entry.client_id, "time entry"));
-        }
         tx.commit().await?;
-        Ok((stored, inserted.is_some()))
+        Ok(found)
     }
 
     async fn start_timer(
@@ -418,11 +413,31 @@ impl TeamStore for SqlStore {
     }
 }
 
-/// A client id already used for something else.
-fn taken(client_id: &str, what: &str) -> StoreError {
-    StoreError::Conflict(format!(
-        "client_id {client_id:?} was already used for a different {what}"
-    ))
+/// The insert of a record keyed by its writer and client id, inside `tx`: `insert` is an
+/// `INSERT … ON CONFLICT DO NOTHING RETURNING id`, `stored` the select of the record by writer
+/// (`$1`) and client id (`$2`) with its joined columns. Returns the record and whether it is
+/// new; a taken key whose record fails `same` is a `Conflict` naming `what` it was used for.
+async fn keyed_insert<T>(
+    tx: &mut crate::db::Tx,
+    insert: crate::db::Query<'_>,
+    stored: String,
+    (writer, client_id, what): (Id, &str, &str),
+    decode: fn(&AnyRow) -> StoreResult<T>,
+    same: impl FnOnce(&T) -> bool,
+) -> StoreResult<(T, bool)> {
+    let inserted = insert.fetch_optional(&mut **tx).await?.is_some();
+    let row = sqlx::query(sqlx::AssertSqlSafe(stored))
+        .bind(writer)
+        .bind(client_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let record = decode(&row)?;
+    if !inserted && !same(&record) {
+        return Err(StoreError::Conflict(format!(
+            "client_id {client_id:?} was already used for a different {what}"
+        )));
+    }
+    Ok((record, inserted))
 }
 
 /// Moves `reader`'s read mark on a thread forward to `up_to` (never back).
