@@ -501,6 +501,9 @@ async function refresh() {
   showChecks('morning-checks', Array.isArray(today.morning_checks_due) ? today.morning_checks_due : [], '?check=morning');
   byId('frozen').hidden = !today.frozen;
   showLastWalk(today.last_walk);
+  const unread = today.unread_messages || 0;
+  byId('new-messages').hidden = unread === 0;
+  byId('new-messages-link').textContent = unread === 1 ? 'Read the new message' : 'Read the ' + unread + ' new messages';
 }
 
 let offlineMode = false;

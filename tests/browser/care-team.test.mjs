@@ -92,7 +92,9 @@ await run('care-team', async ({ base, admin, stack, newPage }) => {
   assert.equal(toPat.title, 'New message from Tess Therapist');
   assert.equal(toPat.url, '/app/messages');
   assert.equal((await patApi.get('/me/messages')).unread, 1);
-  await phone.goto(`${base}${toPat.url}`);
+  await phone.goto(`${base}/app/today`);
+  await phone.getByRole('link', { name: 'Read the new message' }).click();
+  await phone.waitForURL(`${base}${toPat.url}`);
   await phone.locator('#thread-list li', { hasText: reply }).waitFor();
   assert.equal(await phone.locator('#thread-unread').textContent(), '1 new message.');
   await waitFor('Pat read the answer', async () => (await patApi.get('/me/messages')).unread === 0 || undefined);

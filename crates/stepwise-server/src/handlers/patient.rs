@@ -56,6 +56,8 @@ pub struct Today {
     last_review: Option<api::ReviewOutcome>,
     /// The last walk logged, while it can still be corrected or withdrawn.
     last_walk: Option<MySession>,
+    /// Messages from the care team the patient has not read (`/app/messages`).
+    unread_messages: i64,
 }
 
 /// `GET /api/v1/me/today`
@@ -117,7 +119,9 @@ pub async fn today(
         .max_by_key(|s| (s.created_at, s.id))
         .map(|s| my_session(tz, s.clone(), now))
         .filter(|s| s.correctable_until.is_some());
+    let unread_messages = state.store.thread(patient.id, user.id, 0).await?.unread;
     Ok(Json(Today {
+        unread_messages,
         plan: api::Plan(patient.plan),
         timezone: patient.timezone,
         today,
