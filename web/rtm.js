@@ -39,7 +39,14 @@ function render(month) {
       periods.append(el('p', 'Monitoring since ' + T.formatDate(e.monitoring_start), 'hint'));
       const list = el('ul', null, 'reasons');
       for (const period of e.periods) {
-        list.append(el('li', T.formatDate(period.first_day) + ' to ' + T.formatDate(period.last_day) + ': ' + period.why));
+        const li = el('li', T.formatDate(period.first_day) + ' to ' + T.formatDate(period.last_day) + ': ' + period.why);
+        if (period.data_days.length) {
+          const days = el('details');
+          days.append(el('summary', 'The ' + period.data_days.length + ' days with data'));
+          days.append(el('p', period.data_days.map((d) => T.formatDate(d)).join('; ')));
+          li.append(days);
+        }
+        list.append(li);
       }
       periods.append(list);
       const m = e.management;

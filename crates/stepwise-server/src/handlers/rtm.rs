@@ -252,6 +252,15 @@ pub async fn clinic_rtm_csv(
     ))
 }
 
+/// A period's line and the dates with data it counts.
+fn with_days(why: &str, days: &[NaiveDate]) -> String {
+    if days.is_empty() {
+        return why.to_string();
+    }
+    let dates: Vec<String> = days.iter().map(NaiveDate::to_string).collect();
+    format!("{why}. Days with data: {}", dates.join(" "))
+}
+
 /// The CSV columns: who and which month, what the row is, and its figures.
 const RTM_COLUMNS: &[&str] = &[
     "patient_id",
@@ -362,7 +371,7 @@ pub fn rtm_csv(month: &ClinicMonth) -> String {
                     first_day: period.first_day.to_string(),
                     last_day: period.last_day.to_string(),
                     days_with_data: period.days_with_data.to_string(),
-                    detail: period.why.clone(),
+                    detail: with_days(&period.why, &period.data_days),
                     ..Row::default()
                 },
             );
