@@ -554,7 +554,7 @@ async fn rtm_months_meet_the_thresholds_computed_by_hand(backend: Backend) {
         lines.iter().any(
             |l| l.contains("device_period,98977,true,,2026-04-01,2026-04-30,,16")
                 && l.contains("Days with data: 2026-04-01 2026-04-02")
-                && l.contains("2026-04-16\"")
+                && l.ends_with("2026-04-15 2026-04-16")
         ),
         "{csv}"
     );
