@@ -31,6 +31,7 @@ use stepwise_engine::{Decision, Reader, Rules};
 use super::attention;
 use super::model::*;
 use crate::calendar::{day_start, local_day, monday_of};
+use crate::questionnaires::{self, ResponseRecord};
 use crate::records::{
     BandDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewRecord, SessionRecord,
 };
@@ -77,6 +78,8 @@ pub struct Inputs {
     pub outcomes: Vec<OutcomeRecord>,
     /// The rules in force (their pain limits).
     pub rules: Rules,
+    /// Every questionnaire response of the patient, in any order.
+    pub questionnaire_responses: Vec<ResponseRecord>,
 }
 
 /// Computes the report (pure).
@@ -96,6 +99,7 @@ pub fn build(inputs: Inputs) -> Report {
         band_paired_at,
         outcomes,
         rules,
+        questionnaire_responses,
     } = inputs;
     let walks: Vec<WalkRow> = sessions
         .iter()
@@ -211,6 +215,7 @@ pub fn build(inputs: Inputs) -> Report {
         sleep_trend,
         open_escalations,
         outcomes,
+        questionnaires: questionnaires::series(tz, &questionnaire_responses),
     }
 }
 

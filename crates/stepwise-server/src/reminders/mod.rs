@@ -532,7 +532,8 @@ fn notice(reminder: &Reminder, now: DateTime<Utc>) -> Notice {
         ReminderKind::Session
         | ReminderKind::Medication
         | ReminderKind::NextMorningCheck
-        | ReminderKind::Message => Urgency::Normal,
+        | ReminderKind::Message
+        | ReminderKind::Questionnaire => Urgency::Normal,
         ReminderKind::PlanChange | ReminderKind::BandNudge => Urgency::Low,
     };
     // The follow-up replaces an undelivered first check of the same walk; the next morning's
