@@ -501,6 +501,28 @@ async function refresh() {
   showChecks('morning-checks', Array.isArray(today.morning_checks_due) ? today.morning_checks_due : [], '?check=morning');
   byId('frozen').hidden = !today.frozen;
   showLastWalk(today.last_walk);
+  await showQuestionnaires();
+}
+
+/** Links to the questionnaires the therapist asked for, while any is open. */
+async function showQuestionnaires() {
+  let mine;
+  try {
+    mine = await S.api('GET', '/api/v1/me/questionnaires');
+  } catch {
+    return;
+  }
+  const list = byId('questionnaires-list');
+  list.replaceChildren();
+  for (const request of mine.open) {
+    const item = document.createElement('li');
+    const link = document.createElement('a');
+    link.href = '/app/questionnaires#request-' + encodeURIComponent(request.id);
+    link.textContent = request.title;
+    item.append(link);
+    list.append(item);
+  }
+  byId('questionnaires').hidden = mine.open.length === 0;
 }
 
 let offlineMode = false;
