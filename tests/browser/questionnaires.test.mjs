@@ -16,11 +16,14 @@
 //   (d) The therapist's page shows both charts: the PSFS chart with the shaded band of the
 //       first score ± its MID of 2, the KOOS, JR. chart saying it has no MID band.
 // Screenshots: questionnaires-staff-schedule, questionnaires-today, questionnaires-psfs-error,
-// questionnaires-koos, questionnaires-scores, questionnaires-staff-chart.
+// questionnaires-koos, questionnaires-scores, questionnaires-staff-chart, and the charts alone:
+// questionnaires-psfs-chart, questionnaires-koos-chart.
 
 import assert from 'node:assert/strict';
 
-import { checkAccessibility, login, run, screenshot, signIn, signUpPatient, signUpTherapist, step } from './harness.mjs';
+import path from 'node:path';
+
+import { SCREENSHOTS, checkAccessibility, login, run, screenshot, signIn, signUpPatient, signUpTherapist, step } from './harness.mjs';
 
 const PSFS = 'Patient-Specific Functional Scale';
 const KOOS = 'Knee injury and Osteoarthritis Outcome Score for Joint Replacement (KOOS, JR.)';
@@ -125,12 +128,16 @@ await run('questionnaires', async ({ base, admin, newPage }) => {
   assert.match(await psfsChart.getAttribute('alt'), /MID of 2 shaded/);
   const svg = await (await staff.request.get(await psfsChart.evaluate((img) => img.src))).text();
   assert.match(svg, /Shaded: first score 5 ± MID 2/);
-  assert.match(svg, /<rect[^>]*fill-opacity="0.14/);
+  assert.match(svg, /<rect [^>]*opacity="0.14" fill="#1F4E79"/, "the MID band is shaded");
   const koosSvg = await (await staff.request.get(`${base}/api/v1/patients/${pat.id}/report/charts/questionnaire-koos_jr.svg`)).text();
   assert.match(koosSvg, /No MID band/);
   assert.match(await staff.locator('#questionnaire-scores').textContent(), /52\.465 \(raw 14\)/);
   await staff.locator('#questionnaires-card').scrollIntoViewIfNeeded();
   await screenshot(staff, 'staff-chart');
+  // The two charts alone, at the size they are shown.
+  const figures = staff.locator('#questionnaire-scores figure');
+  await figures.nth(0).screenshot({ path: path.join(SCREENSHOTS, 'questionnaires-psfs-chart.png') });
+  await figures.nth(1).screenshot({ path: path.join(SCREENSHOTS, 'questionnaires-koos-chart.png') });
   await checkAccessibility(staff, 'the patient page with questionnaires');
 
   phone.assertClean(['401 GET /api/v1/me', /^422 POST \/api\/v1\/me\/questionnaires\/\d+\/response$/]);

@@ -398,7 +398,7 @@ pub fn questionnaire_chart(report: &Report, instrument: Instrument) -> String {
         .questionnaires
         .iter()
         .find(|s| s.instrument == instrument);
-    let title = format!("{} scores", instrument.title());
+    let title = format!("{} scores", short_title(instrument));
     let slug = format!("questionnaire-{}", instrument.as_str());
     let (mut from, mut to) = (report.from.min(report.to), report.to.max(report.from));
     if let Some(series) = series {
@@ -444,34 +444,34 @@ pub fn questionnaire_chart(report: &Report, instrument: Instrument) -> String {
             no_data(root)?;
             return Ok(());
         };
+        // The note sits inside the plot at the right: above the band, or at the top without one.
         let note_style = font(NOTE_PX)
             .color(&INK)
-            .pos(Pos::new(HPos::Left, VPos::Top));
-        match mid {
+            .pos(Pos::new(HPos::Right, VPos::Bottom));
+        let (note, at) = match mid {
             Some(mid) => {
                 let (lo, hi) = ((first - mid).max(range.min), (first + mid).min(range.max));
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [(win.left(), lo), (win.right(), hi)],
                     PRIMARY.mix(BAND_OPACITY).filled(),
                 )))?;
-                root.draw(&Text::new(
-                    format!(
-                        "Shaded: first score {} ± MID {}",
-                        fmt_number(first),
-                        fmt_number(mid)
-                    ),
-                    (300, 14),
-                    note_style,
-                ))?;
+                let text = format!(
+                    "Shaded: first score {} ± MID {}",
+                    fmt_number(first),
+                    fmt_number(mid)
+                );
+                // Above the band, or inside its top when the band reaches the scale's top.
+                if hi + step * 0.6 <= range.max + step / 4.0 {
+                    (text, (hi, -3))
+                } else {
+                    (text, (hi, 18))
+                }
             }
-            None => {
-                root.draw(&Text::new(
-                    "No MID band: no verified MID",
-                    (300, 14),
-                    note_style,
-                ))?;
-            }
-        }
+            None => ("No MID band: no verified MID".to_string(), (range.max, 18)),
+        };
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((win.right(), at.0)) + Text::new(note, (-4, at.1), note_style),
+        ))?;
         chart.draw_series(DashedLineSeries::new(
             vec![(win.left(), first), (win.right(), first)],
             6,
@@ -482,6 +482,16 @@ pub fn questionnaire_chart(report: &Report, instrument: Instrument) -> String {
         chart.draw_series(points.iter().map(|&p| Circle::new(p, 5, PRIMARY.filled())))?;
         Ok(())
     })
+}
+
+/// An instrument's name short enough for a chart's title: the abbreviation its title ends
+/// with in parentheses ("KOOS, JR."), else the whole title.
+fn short_title(instrument: Instrument) -> &'static str {
+    let title = instrument.title();
+    title
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once('('))
+        .map_or(title, |(_, short)| short)
 }
 
 /// The questionnaire chart in words: how many scores, first and latest, the change against the
