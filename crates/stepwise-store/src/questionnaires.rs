@@ -316,24 +316,32 @@ impl QuestionnaireStore for SqlStore {
                 value: s.value,
             })
             .collect();
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        // A raw score is bound only when there is one: PostgreSQL fixes a prepared statement's
+        // parameter types on first use, and a NULL bound as a float is sent as another type,
+        // so one statement cannot take both (the column is left out, NULL, instead).
+        let (raw_column, raw_value) = match response.scored.raw {
+            Some(_) => (", raw_score", ", $10"),
+            None => ("", ""),
+        };
+        let insert = format!(
             "INSERT INTO questionnaire_responses (patient_id, instrument, request_id, answers, \
-             score, raw_score, subscores, category, client_id, answered_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {RESPONSE_COLUMNS}"
-        )))
-        .bind(response.patient_id)
-        .bind(response.instrument.as_str())
-        .bind(response.request_id)
-        .bind(to_json(&response.answers)?)
-        .bind(response.scored.value)
-        .bind(response.scored.raw)
-        .bind(to_json(&subscores)?)
-        .bind(response.scored.category)
-        .bind(response.client_id.as_str())
-        .bind(secs(now))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|err| {
+             score, subscores, category, client_id, answered_at{raw_column}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9{raw_value}) RETURNING {RESPONSE_COLUMNS}"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(insert))
+            .bind(response.patient_id)
+            .bind(response.instrument.as_str())
+            .bind(response.request_id)
+            .bind(to_json(&response.answers)?)
+            .bind(response.scored.value)
+            .bind(to_json(&subscores)?)
+            .bind(response.scored.category)
+            .bind(response.client_id.as_str())
+            .bind(secs(now));
+        if let Some(raw) = response.scored.raw {
+            query = query.bind(raw);
+        }
+        let row = query.fetch_one(&mut *tx).await.map_err(|err| {
             crate::db::conflict_on_unique(err, "this questionnaire was already answered")
         })?;
         let stored = response_from(&row)?;

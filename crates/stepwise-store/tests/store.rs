@@ -3081,7 +3081,57 @@ async fn a_response_is_stored_once_and_closes_its_questionnaire(store: Shared) {
             .await,
         "different response",
     );
-    assert_eq!(store.responses(p).await.unwrap(), [stored]);
+    assert_eq!(store.responses(p).await.unwrap(), [stored.clone()]);
+    // A score with a raw score after one without (PostgreSQL prepares the insert once per
+    // shape: a NULL raw score first must not break a float after it).
+    let (koos, _) = store
+        .add_schedule(
+            NewSchedule {
+                instrument: Instrument::KoosJr,
+                ..schedule(p, t, "s2", Timing::Start)
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let asked = store
+        .add_requests(
+            &[NewRequest {
+                instrument: Instrument::KoosJr,
+                ..asking(p, koos.id, day)
+            }],
+            &[],
+            t0(),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let mut knee = std::collections::BTreeMap::new();
+    for (item, value) in stepwise_outcomes::koos_jr::ITEMS
+        .iter()
+        .zip([2, 2, 1, 3, 1, 2, 3])
+    {
+        knee.insert(
+            item.link_id.to_string(),
+            stepwise_outcomes::Answer::Integer(value),
+        );
+    }
+    let (knee_stored, _) = store
+        .record_response(
+            NewResponse {
+                patient_id: p,
+                request_id: asked.id,
+                instrument: Instrument::KoosJr,
+                scored: score(Instrument::KoosJr, &knee).unwrap(),
+                answers: knee,
+                client_id: "r3".into(),
+            },
+            t0() + minutes(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!((knee_stored.value, knee_stored.raw), (52.465, Some(14.0)));
+    assert_eq!(store.responses(p).await.unwrap(), [stored, knee_stored]);
     // Another patient's questionnaire is not found.
     let other = add_patient(store.as_ref(), &w, "other@clinic.test").await;
     assert_not_found(
