@@ -3081,7 +3081,10 @@ async fn a_response_is_stored_once_and_closes_its_questionnaire(store: Shared) {
             .await,
         "different response",
     );
-    assert_eq!(store.responses(p).await.unwrap(), [stored.clone()]);
+    assert_eq!(
+        store.responses(p).await.unwrap(),
+        std::slice::from_ref(&stored)
+    );
     // A score with a raw score after one without (PostgreSQL prepares the insert once per
     // shape: a NULL raw score first must not break a float after it).
     let (koos, _) = store
