@@ -3,7 +3,8 @@
 // walks and flares, and the therapist's actions: baseline from tolerance walks, a plan change
 // with a reason, outcome measures and the next visit; the patient's bands and imports, with an
 // upload of an export for them; the message thread, clinician notes and the time log
-// (web/care-team.js).
+// (web/care-team.js); the questionnaires the patient is asked to fill in (schedules and
+// scores, each instrument charted against the first score with its MID band).
 import * as S from '/common.js';
 import * as T from '/staff.js';
 import { setUpImports } from '/imports.js';
@@ -258,6 +259,70 @@ function renderBands(devices) {
   byId('bands-empty').hidden = devices.length > 0;
 }
 
+const CHANGE_WORDS = { better: 'better than the first by at least the MID', worse: 'worse than the first by at least the MID', within_mid: 'within the MID of the first' };
+
+/** The questionnaire schedules, each with a Stop button while active. */
+function renderSchedules(schedules) {
+  const list = byId('questionnaire-schedules');
+  list.replaceChildren();
+  for (const s of schedules) {
+    const item = el('li', s.title + ', ' + s.words + ' — set by ' + s.set_by.name + ' on ' + T.formatDate(s.starts_on) + (s.active ? '' : ' (stopped)'));
+    if (s.active) {
+      const stop = el('button', 'Stop');
+      stop.type = 'button';
+      stop.className = 'secondary';
+      stop.setAttribute('aria-label', 'Stop ' + s.title + ', ' + s.words);
+      stop.addEventListener('click', () =>
+        write(stop, async () => {
+          await S.api('DELETE', base + '/questionnaire-schedules/' + s.id);
+          S.say(s.title + ' ' + s.words + ' is stopped.');
+        })
+      );
+      item.append(' ', stop);
+    }
+    list.append(item);
+  }
+  if (!list.children.length) list.append(el('li', 'No questionnaire scheduled.'));
+}
+
+/** Each instrument's scores: its chart (first score ± MID shaded) and the scores in words. */
+function renderQuestionnaireScores(view) {
+  const box = byId('questionnaire-scores');
+  box.replaceChildren();
+  for (const s of view.series) {
+    box.append(el('h4', s.title));
+    const figure = el('figure');
+    figure.tabIndex = 0;
+    const img = document.createElement('img');
+    img.src = base + '/report/charts/questionnaire-' + s.instrument + '.svg';
+    img.alt = s.mid === null
+      ? 'Chart of ' + s.title + ' scores against the first; no MID band: this questionnaire has no verified minimal important difference.'
+      : 'Chart of ' + s.title + ' scores against the first, with the first score ± the MID of ' + s.mid + ' shaded.';
+    img.width = 640;
+    img.height = 320;
+    figure.append(img, el('figcaption', s.mid === null ? 'No MID band (no verified MID)' : 'Shaded: first score ± MID ' + s.mid));
+    box.append(figure);
+    const list = el('ul', null, 'reasons');
+    for (const p of s.points.slice().reverse()) {
+      const change = p.change ? ' — ' + CHANGE_WORDS[p.change] : '';
+      list.append(el('li', T.formatDate(p.day) + ': ' + p.value + (p.raw !== null ? ' (raw ' + p.raw + ')' : '') + change));
+    }
+    box.append(list, el('p', s.notice, 'hint'));
+  }
+  const asked = view.requests.filter((r) => r.state === 'open');
+  if (asked.length) box.append(el('p', 'Waiting for the patient: ' + asked.map((r) => r.title + ' (due ' + T.formatDate(r.due_on) + ')').join(', ') + '.'));
+  if (!box.children.length) box.append(el('p', 'No answers yet.', 'hint'));
+}
+
+async function loadQuestionnaires() {
+  const [schedules, view] = await Promise.all([
+    S.api('GET', base + '/questionnaire-schedules'),
+    S.api('GET', base + '/questionnaires'),
+  ]);
+  renderSchedules(schedules);
+  renderQuestionnaireScores(view);
+}
+
 async function load() {
   const [d, reviews, timeline, outcomes, devices, imported] = await Promise.all([
     S.api('GET', base),
@@ -277,6 +342,7 @@ async function load() {
   imports.render(imported);
   await careTeam.refresh(d.patient.timezone);
   renderCharts();
+  await loadQuestionnaires();
   planEditor.set(d.patient.plan);
   planEditor.refreshRanges(d.rules.rules);
   const today = todayIn(d.patient.timezone);
@@ -414,6 +480,45 @@ function wire() {
     } finally {
       button.disabled = false;
     }
+  });
+
+  const timing = byId('questionnaire-timing');
+  const showTimingFields = () => {
+    byId('questionnaire-weeks-field').hidden = timing.value !== 'every_weeks';
+    byId('questionnaire-days-field').hidden = timing.value !== 'before_visit';
+  };
+  timing.addEventListener('change', showTimingFields);
+  showTimingFields();
+  S.api('GET', '/api/v1/questionnaires')
+    .then((definitions) => {
+      byId('questionnaire-instrument').replaceChildren(
+        ...definitions.map((d) => {
+          const option = el('option', d.title + (d.mid === null ? ' (no MID)' : ' (MID ' + d.mid + ')'));
+          option.value = d.instrument;
+          return option;
+        })
+      );
+    })
+    .catch((error) => T.handle(error, start));
+  byId('questionnaire-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const body = {
+      client_id: 'schedule-' + Date.now().toString(36),
+      instrument: byId('questionnaire-instrument').value,
+      timing: timing.value,
+    };
+    if (timing.value === 'every_weeks') body.weeks = Number(byId('questionnaire-weeks').value);
+    if (timing.value === 'before_visit') body.days = Number(byId('questionnaire-days').value);
+    const title = byId('questionnaire-instrument').selectedOptions[0]?.textContent || body.instrument;
+    write(event.submitter, async () => {
+      await S.api('POST', base + '/questionnaire-schedules', body);
+      S.say('Scheduled: ' + title + '. The patient gets a push when it is due.');
+    }, {
+      instrument: 'questionnaire-instrument-error',
+      timing: 'questionnaire-timing-error',
+      weeks: 'questionnaire-weeks-error',
+      days: 'questionnaire-days-error',
+    });
   });
 
   byId('outcome-form').addEventListener('submit', (event) => {

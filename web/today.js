@@ -504,6 +504,28 @@ async function refresh() {
   const unread = today.unread_messages || 0;
   byId('new-messages').hidden = unread === 0;
   byId('new-messages-link').textContent = unread === 1 ? 'Read the new message' : 'Read the ' + unread + ' new messages';
+  await showQuestionnaires();
+}
+
+/** Links to the questionnaires the therapist asked for, while any is open. */
+async function showQuestionnaires() {
+  let mine;
+  try {
+    mine = await S.api('GET', '/api/v1/me/questionnaires');
+  } catch {
+    return;
+  }
+  const list = byId('questionnaires-list');
+  list.replaceChildren();
+  for (const request of mine.open) {
+    const item = document.createElement('li');
+    const link = document.createElement('a');
+    link.href = '/app/questionnaires#request-' + encodeURIComponent(request.id);
+    link.textContent = request.title;
+    item.append(link);
+    list.append(item);
+  }
+  byId('questionnaires').hidden = mine.open.length === 0;
 }
 
 let offlineMode = false;

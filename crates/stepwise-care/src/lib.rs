@@ -8,6 +8,8 @@
 //!   reviews, reminders (their settings, messages and delivery log), audit entries — as plain
 //!   Rust types.
 //! - [`calendar`]: a patient's weeks and days in their IANA time zone, DST included.
+//! - [`questionnaires`]: questionnaires patients fill in — schedules, the questionnaires asked,
+//!   scored responses — which are due, and each instrument's scores against the first.
 //! - [`reminders`]: which reminders a patient is owed, when, and what they say.
 //! - [`report`]: the pre-visit report's figures and the care team's attention rules.
 //! - [`rtm`]: remote therapeutic monitoring evidence per patient and calendar month (device
@@ -19,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod calendar;
+pub mod questionnaires;
 pub mod records;
 pub mod reminders;
 pub mod report;

@@ -909,11 +909,13 @@ pub enum ReminderKind {
     /// A new message in the patient's thread: to the patient from their care team, or to the
     /// therapist from the patient.
     Message,
+    /// A questionnaire the therapist scheduled is open for the patient to fill in.
+    Questionnaire,
 }
 
 impl ReminderKind {
     /// Every kind.
-    pub const ALL: [ReminderKind; 9] = [
+    pub const ALL: [ReminderKind; 10] = [
         ReminderKind::TwoHourCheck,
         ReminderKind::TwoHourFollowUp,
         ReminderKind::Session,
@@ -923,6 +925,7 @@ impl ReminderKind {
         ReminderKind::BandNudge,
         ReminderKind::NextMorningCheck,
         ReminderKind::Message,
+        ReminderKind::Questionnaire,
     ];
 
     /// The stable name used in storage and JSON.
@@ -937,6 +940,7 @@ impl ReminderKind {
             ReminderKind::BandNudge => "band_nudge",
             ReminderKind::NextMorningCheck => "next_morning_check",
             ReminderKind::Message => "message",
+            ReminderKind::Questionnaire => "questionnaire",
         }
     }
 

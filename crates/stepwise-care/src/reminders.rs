@@ -3,6 +3,7 @@
 //! reminder is at 07:30 on both sides of a DST change; a time the clocks skip fires at the
 //! first time after the gap, and a time they read twice fires at the first reading.
 
+use crate::questionnaires::QuestionnaireRequest;
 use crate::team::Message;
 
 use crate::records::{
@@ -443,6 +444,38 @@ pub fn message_notice(
         reminder
     } else {
         news(tz, settings, message.created_at, reminder)
+    }
+}
+
+/// The patient's questionnaires page; a notice opens it at the questionnaire asked.
+pub const QUESTIONNAIRES_PAGE: &str = "/app/questionnaires";
+
+/// A questionnaire is open for the patient: tell them, after their quiet hours, for as long as
+/// it stays open ([`crate::questionnaires::OPEN_DAYS`]). The notice names the questionnaire and
+/// opens its form.
+pub fn questionnaire_notice(
+    tz: Tz,
+    settings: &ReminderSettings,
+    request: &QuestionnaireRequest,
+) -> NewReminder {
+    let due = after_quiet_hours(tz, request.created_at, settings.quiet_hours.as_ref());
+    let closes = request
+        .due_on
+        .checked_add_days(Days::new(crate::questionnaires::OPEN_DAYS + 1))
+        .map_or(due + NEWS_LIFE, |day| crate::calendar::day_start(tz, day));
+    NewReminder {
+        kind: ReminderKind::Questionnaire,
+        recipient_id: request.patient_id,
+        patient_id: request.patient_id,
+        session_id: None,
+        dedupe_key: format!("questionnaire:{}", request.id),
+        due_at: due,
+        expires_at: Some(closes.max(due + TimeDelta::hours(1))),
+        message: ReminderMessage {
+            title: format!("Questionnaire: {}", request.instrument.title()),
+            body: "Your therapist asks you to fill it in. It takes a few minutes.".into(),
+            url: format!("{QUESTIONNAIRES_PAGE}#request-{}", request.id),
+        },
     }
 }
 

@@ -42,7 +42,9 @@ use crate::error::ApiError;
 use crate::handlers::imports as imports_api;
 use crate::handlers::reminders as push_api;
 use crate::handlers::report as reports;
-use crate::handlers::{account, collector, patient, recovery, rtm, staff, system, team};
+use crate::handlers::{
+    account, collector, patient, questionnaires, recovery, rtm, staff, system, team,
+};
 use crate::json::{BODY_LIMIT, BodyLimit, SAMPLES_BODY_LIMIT};
 pub use crate::state::{AppState, Config, ConnectionLimits, ReadTimeouts};
 
@@ -97,6 +99,28 @@ pub fn app(state: AppState) -> Router {
         .route("/me/imports/{import_id}", get(imports_api::my_import))
         .route("/me/messages", get(team::my_thread).post(team::write_mine))
         .route("/me/messages/read", put(team::read_mine))
+        .route("/me/questionnaires", get(questionnaires::mine))
+        .route(
+            "/me/questionnaires/{request_id}/response",
+            post(questionnaires::answer),
+        )
+        .route("/questionnaires", get(questionnaires::definitions))
+        .route(
+            "/questionnaires/{instrument}",
+            get(questionnaires::definition),
+        )
+        .route(
+            "/patients/{id}/questionnaire-schedules",
+            get(questionnaires::schedules).post(questionnaires::add_schedule),
+        )
+        .route(
+            "/patients/{id}/questionnaire-schedules/{schedule_id}",
+            delete(questionnaires::stop_schedule),
+        )
+        .route(
+            "/patients/{id}/questionnaires",
+            get(questionnaires::patient_questionnaires),
+        )
         .route("/me/reminders", get(push_api::my_reminders))
         .route(
             "/me/reminder-settings",

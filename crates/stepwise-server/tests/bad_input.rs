@@ -78,6 +78,13 @@ const NOT_IN_EXAMPLE: &[(&str, &str, &str, &str)] = &[
         "only an import pairing names a source, and this catalogue uploads as a band (422); \
          tests/imports.rs refuses a missing, misplaced and wrong source",
     ),
+    (
+        "POST",
+        "/patients/{id}/questionnaire-schedules",
+        "days",
+        "the example schedules every 4 weeks, which takes weeks, not days (422); \
+         tests/questionnaires.rs refuses days out of range and days with another timing",
+    ),
 ];
 
 /// Operations whose unspoiled example does not succeed in this test's world, with why.
@@ -510,6 +517,20 @@ async fn every_spoiled_body_is_refused_naming_its_field_and_storing_nothing(back
     let admin = app.login("admin@riverside.example", PASSWORD).await;
     let therapist = app.login("tess@riverside.example", PASSWORD).await;
     let patient = app.login("pat@example.org", PASSWORD).await;
+    // A questionnaire asked of the patient, for `{request_id}`.
+    app.post(
+        &format!("/api/v1/patients/{patient_id}/questionnaire-schedules"),
+        &therapist,
+        json!({"client_id": "bad-input", "instrument": "psfs", "timing": "start"}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let request_id = app
+        .get("/api/v1/me/questionnaires", &patient)
+        .await
+        .expect(StatusCode::OK)["open"][0]["id"]
+        .as_i64()
+        .unwrap();
 
     let doc = document();
     let base = doc["servers"][0]["url"].as_str().unwrap().to_string();
@@ -578,6 +599,7 @@ async fn every_spoiled_body_is_refused_naming_its_field_and_storing_nothing(back
                     .to_string()
                 )
                 .replace("{review_id}", &review_id.to_string())
+                .replace("{request_id}", &request_id.to_string())
         );
         let method: Method = method.to_uppercase().parse().unwrap();
         let mut mutations = Vec::new();

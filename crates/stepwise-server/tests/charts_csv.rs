@@ -271,6 +271,7 @@ fn report() -> Report {
             latest: (date(11, 29), 34.0),
             change: -6.0,
         }],
+        questionnaires: vec![],
     }
 }
 

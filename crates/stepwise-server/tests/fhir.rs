@@ -258,6 +258,7 @@ fn report() -> Report {
         sleep_trend: trend("min/night", 410.0, 412.3, 30.0),
         open_escalations: vec![],
         outcomes: vec![],
+        questionnaires: vec![],
     }
 }
 

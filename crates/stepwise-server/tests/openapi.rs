@@ -83,7 +83,7 @@ fn every_routed_path_is_documented() {
                 && *path != "/healthz"
         })
         .collect();
-    assert_eq!(routed.len(), 71, "{routed:?}");
+    assert_eq!(routed.len(), 78, "{routed:?}");
     for path in routed {
         assert!(
             documented.iter().any(|d| d.as_str() == path),
@@ -318,6 +318,20 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
         .await
         .expect(StatusCode::ACCEPTED)["id"]
         .to_string();
+    let schedule = app
+        .post(
+            &format!("/api/v1/patients/{patient_id}/questionnaire-schedules"),
+            &therapist,
+            json!({"client_id": "probe", "instrument": "psfs", "timing": "start"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let schedule_id = schedule["id"].to_string();
+    let request_id = app
+        .get("/api/v1/me/questionnaires", &patient)
+        .await
+        .expect(StatusCode::OK)["open"][0]["id"]
+        .to_string();
     let walk = walk.to_string();
     let (patient_id, review_id, therapist_id) = (
         patient_id.to_string(),
@@ -372,6 +386,9 @@ async fn every_answer_of_every_operation_is_documented(backend: Backend) {
                     ("review_id", _) => review_id.clone(),
                     ("device_id", _) => device_id.clone(),
                     ("import_id", _) => import_id.clone(),
+                    ("schedule_id", _) => schedule_id.clone(),
+                    ("request_id", _) => request_id.clone(),
+                    ("instrument", _) => "psfs".into(),
                     ("chart", _) => "pain.svg".into(),
                     ("table", _) => "sessions.csv".into(),
                     (other, _) => panic!("{method} {path}: no value for {{{other}}}"),

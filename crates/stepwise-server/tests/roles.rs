@@ -183,6 +183,34 @@ async fn role_matrix(backend: Backend) {
         .expect(StatusCode::CREATED)["id"]
         .as_i64()
         .unwrap();
+    // Patient A's questionnaires: one asked at once (answered below), one schedule to stop.
+    let schedules = format!("/api/v1/patients/{p}/questionnaire-schedules");
+    w.app
+        .post(
+            &schedules,
+            w.auth(TherapistA),
+            json!({"client_id": "roles-start", "instrument": "psfs", "timing": "start"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let to_stop = w
+        .app
+        .post(
+            &schedules,
+            w.auth(TherapistA),
+            json!({"client_id": "roles-every", "instrument": "koos_jr", "timing": "every_weeks", "weeks": 4}),
+        )
+        .await
+        .expect(StatusCode::CREATED)["id"]
+        .as_i64()
+        .unwrap();
+    let asked_a = w
+        .app
+        .get("/api/v1/me/questionnaires", w.auth(PatientA))
+        .await
+        .expect(StatusCode::OK)["open"][0]["id"]
+        .as_i64()
+        .unwrap();
     // (method, path, body, kind, status for allowed actors)
     let mut table: Vec<(Method, String, Option<Value>, Kind, StatusCode)> = vec![
         (
@@ -547,6 +575,48 @@ async fn role_matrix(backend: Backend) {
             Kind::Staff,
             StatusCode::ACCEPTED,
         ),
+        (
+            Method::GET,
+            "/api/v1/questionnaires".into(),
+            None,
+            Kind::AnyUser,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/api/v1/questionnaires/koos_jr".into(),
+            None,
+            Kind::AnyUser,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/questionnaires".into(),
+            None,
+            Kind::OwnPatient,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            schedules.clone(),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            format!("{schedules}/{to_stop}"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/patients/{p}/questionnaires"),
+            None,
+            Kind::Staff,
+            StatusCode::OK,
+        ),
         // The care team's work: the thread, notes, the time log and its timer (in this order
         // for each actor: the timer is started, stopped, then there is none to drop).
         (
@@ -708,6 +778,40 @@ async fn role_matrix(backend: Backend) {
             PatientA => StatusCode::OK,
             PatientB => StatusCode::NOT_FOUND,
             other => expect(other, Kind::OwnPatient, StatusCode::OK),
+        };
+        rows.push((actor, Method::POST, path, want, answer.status, answer.body));
+        // A schedule set by each actor: the care team's only.
+        let set = w
+            .app
+            .post(
+                &schedules,
+                w.auth(actor),
+                json!({"client_id": format!("roles-{actor:?}"), "instrument": "psfs", "timing": "before_visit", "days": 2}),
+            )
+            .await;
+        rows.push((
+            actor,
+            Method::POST,
+            schedules.clone(),
+            expect(actor, Kind::Staff, StatusCode::CREATED),
+            set.status,
+            set.body,
+        ));
+        // Patient A's questionnaire, answered by each actor: only patient A finds it (201,
+        // the only answer stored).
+        let path = format!("/api/v1/me/questionnaires/{asked_a}/response");
+        let answer = w
+            .app
+            .post(
+                &path,
+                w.auth(actor),
+                json!({"client_id": format!("roles-{actor:?}"), "answers": {"activity_1": "Stairs", "rating_1": 4}}),
+            )
+            .await;
+        let want = match actor {
+            PatientA => StatusCode::CREATED,
+            PatientB => StatusCode::NOT_FOUND,
+            other => expect(other, Kind::OwnPatient, StatusCode::CREATED),
         };
         rows.push((actor, Method::POST, path, want, answer.status, answer.body));
         // Weekly review runs: a completed week exists (the one before patient A joined).

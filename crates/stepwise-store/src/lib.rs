@@ -8,7 +8,9 @@
 //! flares), [`BandStore`] (pairing, devices, uploads, band days, samples, sleep),
 //! [`ImportStore`] (imported exports and the devices they name),
 //! [`ReviewStore`] (weekly reviews, escalations, visits, outcome measures), [`TeamStore`]
-//! (the care team's messages, notes and time log), [`AuditStore`] and [`ReminderStore`].
+//! (the care team's messages, notes and time log), [`QuestionnaireStore`] (questionnaire
+//! schedules, the questionnaires asked and their scored responses), [`AuditStore`] and
+//! [`ReminderStore`].
 //!
 //! [`connect`] picks the database from the URL prefix (`sqlite:` or `postgres:`) and applies
 //! that database's migrations (`migrations/sqlite/`, `migrations/postgres/` at the workspace
@@ -28,6 +30,7 @@ mod imports;
 pub mod model;
 mod patients;
 mod postgres;
+mod questionnaires;
 pub mod reminders;
 mod reviews;
 mod sqlite;
@@ -45,6 +48,7 @@ pub use imports::{ImportEnd, ImportStore};
 pub use model::*;
 pub use patients::PatientStore;
 pub use postgres::PostgresStore;
+pub use questionnaires::QuestionnaireStore;
 pub use reminders::*;
 pub use reviews::ReviewStore;
 pub use sqlite::SqliteStore;
@@ -141,6 +145,7 @@ pub trait Store:
     + AuditStore
     + ReminderStore
     + TeamStore
+    + QuestionnaireStore
     + Send
     + Sync
     + 'static
@@ -157,6 +162,7 @@ impl<T> Store for T where
         + AuditStore
         + ReminderStore
         + TeamStore
+        + QuestionnaireStore
         + Send
         + Sync
         + 'static

@@ -67,6 +67,7 @@ pub(crate) trait Cells {
     fn opt_text(&self, column: &str) -> StoreResult<Option<String>>;
     fn flag(&self, column: &str) -> StoreResult<bool>;
     fn float(&self, column: &str) -> StoreResult<f64>;
+    fn opt_float(&self, column: &str) -> StoreResult<Option<f64>>;
 
     fn instant(&self, column: &str) -> StoreResult<DateTime<Utc>> {
         instant(self.int(column)?)
@@ -108,6 +109,10 @@ impl Cells for AnyRow {
     }
 
     fn float(&self, column: &str) -> StoreResult<f64> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn opt_float(&self, column: &str) -> StoreResult<Option<f64>> {
         Ok(self.try_get(column)?)
     }
 

@@ -21,6 +21,7 @@ use stepwise_store::{
 };
 use stepwise_store::{ImportEnd, ImportState, NewImport};
 use stepwise_store::{LiveContact, NewMessage, NewNote, NewTimeEntry};
+use stepwise_store::{NewRequest, NewResponse, NewSchedule, RequestState, SubscoreValue, Timing};
 
 use stepwise_testkit::{Backend, fresh_store};
 
@@ -104,6 +105,9 @@ on_both!(
     a_thread_counts_what_each_reader_has_not_read,
     notes_and_time_entries_are_idempotent,
     a_timer_runs_once_and_becomes_an_entry,
+    questionnaire_schedules_are_idempotent_and_stop,
+    questionnaires_are_asked_once_per_schedule_and_date,
+    a_response_is_stored_once_and_closes_its_questionnaire,
 );
 
 // --- fixtures ---
@@ -2943,4 +2947,277 @@ async fn a_timer_runs_once_and_becomes_an_entry(store: Shared) {
     let entries = store.time_entries(p, day, day).await.unwrap();
     assert_eq!(entries.len(), 2);
     assert!(entries[1].is_running());
+}
+
+// --- questionnaires ---
+
+fn schedule(patient_id: i64, set_by: i64, client_id: &str, timing: Timing) -> NewSchedule {
+    NewSchedule {
+        patient_id,
+        instrument: stepwise_outcomes::Instrument::Psfs,
+        timing,
+        set_by,
+        starts_on: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        client_id: client_id.into(),
+    }
+}
+
+fn asking(patient_id: i64, schedule_id: i64, due_on: NaiveDate) -> NewRequest {
+    NewRequest {
+        patient_id,
+        instrument: stepwise_outcomes::Instrument::Psfs,
+        schedule_id,
+        due_on,
+        reason: "at the start".into(),
+    }
+}
+
+fn psfs_answers(ratings: &[i64]) -> std::collections::BTreeMap<String, stepwise_outcomes::Answer> {
+    use stepwise_outcomes::Answer;
+    let mut answers = std::collections::BTreeMap::new();
+    for (i, rating) in ratings.iter().enumerate() {
+        answers.insert(
+            format!("activity_{}", i + 1),
+            Answer::Text(format!("Activity {i}")),
+        );
+        answers.insert(format!("rating_{}", i + 1), Answer::Integer(*rating));
+    }
+    answers
+}
+
+async fn questionnaire_schedules_are_idempotent_and_stop(store: Shared) {
+    let w = world(store.as_ref()).await;
+    let (p, t) = (w.patient.id, w.therapist.id);
+    let every = schedule(p, t, "s1", Timing::EveryWeeks { weeks: 4 });
+    let (stored, new) = store.add_schedule(every.clone(), t0()).await.unwrap();
+    assert!(new);
+    assert_eq!(stored.timing, Timing::EveryWeeks { weeks: 4 });
+    assert_eq!(stored.set_by_name, w.therapist.display_name);
+    assert!(stored.active());
+    let (again, new) = store.add_schedule(every.clone(), t0()).await.unwrap();
+    assert!(!new);
+    assert_eq!(again, stored);
+    assert_conflict(
+        store
+            .add_schedule(
+                NewSchedule {
+                    timing: Timing::Start,
+                    ..every
+                },
+                t0(),
+            )
+            .await,
+        "schedule",
+    );
+    let (start, _) = store
+        .add_schedule(schedule(p, t, "s2", Timing::Start), t0())
+        .await
+        .unwrap();
+    assert_eq!(store.schedules(p).await.unwrap().len(), 2);
+    assert_eq!(store.active_schedules().await.unwrap().len(), 2);
+
+    let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let asked = store
+        .add_requests(&[asking(p, start.id, day)], &[], t0())
+        .await
+        .unwrap();
+    let stopped = store
+        .stop_schedule(p, start.id, t0() + minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(stopped.stopped_at, Some(t0() + minutes(5)));
+    assert!(!stopped.active());
+    // Stopping again keeps the first stop; its open questionnaire expired.
+    let again = store
+        .stop_schedule(p, start.id, t0() + minutes(9))
+        .await
+        .unwrap();
+    assert_eq!(again.stopped_at, Some(t0() + minutes(5)));
+    let request = store.request(p, asked[0].id).await.unwrap();
+    assert_eq!(request.state, RequestState::Expired);
+    assert_eq!(store.active_schedules().await.unwrap().len(), 1);
+    // Another patient's schedule is not found.
+    let other = add_patient(store.as_ref(), &w, "other@clinic.test").await;
+    assert_not_found(store.stop_schedule(other.id, stored.id, t0()).await);
+}
+
+async fn questionnaires_are_asked_once_per_schedule_and_date(store: Shared) {
+    let w = world(store.as_ref()).await;
+    let (p, t) = (w.patient.id, w.therapist.id);
+    let (s, _) = store
+        .add_schedule(schedule(p, t, "s1", Timing::EveryWeeks { weeks: 1 }), t0())
+        .await
+        .unwrap();
+    let d1 = NaiveDate::from_ymd_opt(2026, 3, 9).unwrap();
+    let d2 = NaiveDate::from_ymd_opt(2026, 3, 16).unwrap();
+    let first = store
+        .add_requests(&[asking(p, s.id, d1)], &[], t0())
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].state, RequestState::Open);
+    assert!(
+        store
+            .add_requests(&[asking(p, s.id, d1)], &[], t0())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let second = store
+        .add_requests(&[asking(p, s.id, d2)], &[first[0].id], t0())
+        .await
+        .unwrap();
+    assert_eq!(second[0].due_on, d2);
+    let all = store.requests(p).await.unwrap();
+    let states: Vec<_> = all.iter().map(|r| (r.due_on, r.state)).collect();
+    assert_eq!(
+        states,
+        [(d1, RequestState::Expired), (d2, RequestState::Open)]
+    );
+    let other = add_patient(store.as_ref(), &w, "other@clinic.test").await;
+    assert_not_found(store.request(other.id, second[0].id).await);
+}
+
+async fn a_response_is_stored_once_and_closes_its_questionnaire(store: Shared) {
+    use stepwise_outcomes::{Instrument, score};
+    let w = world(store.as_ref()).await;
+    let (p, t) = (w.patient.id, w.therapist.id);
+    let (s, _) = store
+        .add_schedule(schedule(p, t, "s1", Timing::Start), t0())
+        .await
+        .unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    let request = store
+        .add_requests(&[asking(p, s.id, day)], &[], t0())
+        .await
+        .unwrap()
+        .remove(0);
+    let answers = psfs_answers(&[3, 5, 7]);
+    let response = NewResponse {
+        patient_id: p,
+        request_id: request.id,
+        instrument: Instrument::Psfs,
+        scored: score(Instrument::Psfs, &answers).unwrap(),
+        answers: answers.clone(),
+        client_id: "r1".into(),
+    };
+    let (stored, new) = store
+        .record_response(response.clone(), t0() + minutes(1))
+        .await
+        .unwrap();
+    assert!(new);
+    assert_eq!(stored.value, 5.0);
+    assert_eq!(stored.raw, None);
+    assert_eq!(stored.answers, answers);
+    assert_eq!(
+        stored.subscores[0],
+        SubscoreValue {
+            name: "rating_1".into(),
+            value: 3.0
+        }
+    );
+    let (again, new) = store
+        .record_response(response.clone(), t0() + minutes(2))
+        .await
+        .unwrap();
+    assert!(!new);
+    assert_eq!(again, stored);
+    assert_eq!(
+        store.request(p, request.id).await.unwrap().state,
+        RequestState::Answered
+    );
+    // Another client id for an answered questionnaire, or the same id for other answers.
+    assert_conflict(
+        store
+            .record_response(
+                NewResponse {
+                    client_id: "r2".into(),
+                    ..response.clone()
+                },
+                t0(),
+            )
+            .await,
+        "already answered",
+    );
+    assert_conflict(
+        store
+            .record_response(
+                NewResponse {
+                    answers: psfs_answers(&[4]),
+                    ..response.clone()
+                },
+                t0(),
+            )
+            .await,
+        "different response",
+    );
+    assert_eq!(
+        store.responses(p).await.unwrap(),
+        std::slice::from_ref(&stored)
+    );
+    // A score with a raw score after one without (PostgreSQL prepares the insert once per
+    // shape: a NULL raw score first must not break a float after it).
+    let (koos, _) = store
+        .add_schedule(
+            NewSchedule {
+                instrument: Instrument::KoosJr,
+                ..schedule(p, t, "s2", Timing::Start)
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let asked = store
+        .add_requests(
+            &[NewRequest {
+                instrument: Instrument::KoosJr,
+                ..asking(p, koos.id, day)
+            }],
+            &[],
+            t0(),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let mut knee = std::collections::BTreeMap::new();
+    for (item, value) in stepwise_outcomes::koos_jr::ITEMS
+        .iter()
+        .zip([2, 2, 1, 3, 1, 2, 3])
+    {
+        knee.insert(
+            item.link_id.to_string(),
+            stepwise_outcomes::Answer::Integer(value),
+        );
+    }
+    let (knee_stored, _) = store
+        .record_response(
+            NewResponse {
+                patient_id: p,
+                request_id: asked.id,
+                instrument: Instrument::KoosJr,
+                scored: score(Instrument::KoosJr, &knee).unwrap(),
+                answers: knee,
+                client_id: "r3".into(),
+            },
+            t0() + minutes(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!((knee_stored.value, knee_stored.raw), (52.465, Some(14.0)));
+    assert_eq!(store.responses(p).await.unwrap(), [stored, knee_stored]);
+    // Another patient's questionnaire is not found.
+    let other = add_patient(store.as_ref(), &w, "other@clinic.test").await;
+    assert_not_found(
+        store
+            .record_response(
+                NewResponse {
+                    patient_id: other.id,
+                    client_id: "r9".into(),
+                    ..response
+                },
+                t0(),
+            )
+            .await,
+    );
+    assert!(store.responses(other.id).await.unwrap().is_empty());
 }

@@ -36,6 +36,7 @@ use stepwise_engine::{Decision, Reader, Rules};
 use super::attention;
 use super::model::*;
 use crate::calendar::{day_start, local_day, monday_of};
+use crate::questionnaires::{self, ResponseRecord};
 use crate::records::{
     BandDay, Device, DeviceDay, FlareRecord, OutcomeRecord, Patient, PlanChange, ReviewRecord,
     SessionRecord,
@@ -87,6 +88,8 @@ pub struct Inputs {
     pub outcomes: Vec<OutcomeRecord>,
     /// The rules in force (their pain limits).
     pub rules: Rules,
+    /// Every questionnaire response of the patient, in any order.
+    pub questionnaire_responses: Vec<ResponseRecord>,
 }
 
 /// Computes the report (pure).
@@ -108,6 +111,7 @@ pub fn build(inputs: Inputs) -> Report {
         device_days,
         outcomes,
         rules,
+        questionnaire_responses,
     } = inputs;
     let walks: Vec<WalkRow> = sessions
         .iter()
@@ -228,6 +232,7 @@ pub fn build(inputs: Inputs) -> Report {
         sleep_trend,
         open_escalations,
         outcomes,
+        questionnaires: questionnaires::series(tz, &questionnaire_responses),
     }
 }
 

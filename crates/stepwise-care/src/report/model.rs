@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use stepwise_engine::{Decision, Said};
 
+use crate::questionnaires::QuestionnaireSeries;
 use crate::records::{BandDay, DeviceDay, FlareRecord, Id, PlanChange, WalkingPlan};
 
 /// One patient's report over `[from, to]` (local dates, both included).
@@ -67,6 +68,10 @@ pub struct Report {
     pub open_escalations: Vec<DecisionRow>,
     /// Outcome measures against their first value.
     pub outcomes: Vec<OutcomeTrend>,
+    /// Questionnaires the patient filled in: each instrument's scores (with the answers) against
+    /// the first, every response since the first one (not only the window's), so the baseline
+    /// stays the first score.
+    pub questionnaires: Vec<QuestionnaireSeries>,
 }
 
 /// The patient, as the report names them.

@@ -9,7 +9,8 @@
 //! By area: [`accounts`] (users, patients, clinics), [`bands`] (paired bands and their
 //! uploads), [`reminders`] (reminders and their settings), [`reviews`] (weekly reviews, plan
 //! changes, rules versions), [`walks`] (walks and flares), [`outcomes`] (outcome measures,
-//! the FHIR export), [`imports`] (imported exports), [`team`] (the care team's messages, notes
+//! the FHIR export), [`imports`] (imported exports), [`questionnaires`] (instruments' forms,
+//! schedules, questionnaires asked and scored responses), [`team`] (the care team's messages, notes
 //! and time log); [`fields`] holds the plan and the rules.
 
 pub mod accounts;
@@ -17,6 +18,7 @@ pub mod bands;
 pub mod fields;
 pub mod imports;
 pub mod outcomes;
+pub mod questionnaires;
 pub mod reminders;
 pub mod reviews;
 pub mod team;

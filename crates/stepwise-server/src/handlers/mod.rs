@@ -4,6 +4,7 @@ pub mod account;
 pub mod collector;
 pub mod imports;
 pub mod patient;
+pub mod questionnaires;
 pub mod recovery;
 pub mod reminders;
 pub mod report;

@@ -111,6 +111,12 @@ pub const CHARTS: &[Part] = &[
     ("pain.svg", charts::pain_chart),
     ("steps.svg", charts::steps_chart),
     ("sleep.svg", charts::sleep_chart),
+    ("questionnaire-psfs.svg", |r| {
+        charts::questionnaire_chart(r, stepwise_outcomes::Instrument::Psfs)
+    }),
+    ("questionnaire-koos_jr.svg", |r| {
+        charts::questionnaire_chart(r, stepwise_outcomes::Instrument::KoosJr)
+    }),
 ];
 
 /// The report's tables.
@@ -118,6 +124,7 @@ pub const TABLES: &[Part] = &[
     ("sessions.csv", csv::sessions_csv),
     ("daily.csv", csv::daily_csv),
     ("decisions.csv", csv::decisions_csv),
+    ("questionnaires.csv", csv::questionnaires_csv),
 ];
 
 /// The names of `parts` as a schema.

@@ -16,7 +16,8 @@ use crate::api::FieldTables;
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::error::ErrorBody;
 use crate::handlers::{
-    account, collector, imports, patient, recovery, reminders, report, rtm, staff, team,
+    account, collector, imports, patient, questionnaires, recovery, reminders, report, rtm, staff,
+    team,
 };
 use crate::state::AppState;
 
@@ -97,6 +98,14 @@ use crate::state::AppState;
         team::start_timer,
         team::stop_timer,
         team::cancel_timer,
+        questionnaires::definitions,
+        questionnaires::definition,
+        questionnaires::add_schedule,
+        questionnaires::schedules,
+        questionnaires::stop_schedule,
+        questionnaires::patient_questionnaires,
+        questionnaires::mine,
+        questionnaires::answer,
         rules_schema,
         staff::list,
         staff::detail,

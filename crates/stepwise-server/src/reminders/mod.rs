@@ -31,6 +31,7 @@ use crate::error::ApiResult;
 use crate::push::{Notice, Pusher, SendReport};
 use crate::validate::parse_zone;
 use stepwise_care::calendar::last_complete_week;
+use stepwise_care::questionnaires::{QuestionnaireRequest, due_requests};
 use stepwise_care::reminders as plan;
 
 /// How the scheduler paces itself.
@@ -172,6 +173,32 @@ pub fn review_news(
     reminders
 }
 
+/// Asks the questionnaires due for `patient` today in their zone (their schedules, their next
+/// visit and what was asked before, as [`stepwise_care::questionnaires::due_requests`] plans),
+/// expires the ones no longer asked, and schedules a push for each new one. Idempotent: a
+/// schedule asks once per date. Returns the questionnaires newly asked.
+pub async fn ask_questionnaires(
+    store: &dyn Store,
+    patient: &Patient,
+    now: DateTime<Utc>,
+) -> ApiResult<Vec<QuestionnaireRequest>> {
+    let tz = parse_zone("timezone", &patient.timezone)?;
+    let schedules = store.schedules(patient.id).await?;
+    let past = store.requests(patient.id).await?;
+    let today = stepwise_care::calendar::local_day(tz, now);
+    let due = due_requests(&schedules, patient.next_visit, &past, today);
+    let asked = store.add_requests(&due.new, &due.expire, now).await?;
+    if !asked.is_empty() {
+        let settings = store.reminder_settings(patient.id).await?;
+        let notices: Vec<NewReminder> = asked
+            .iter()
+            .map(|request| plan::questionnaire_notice(tz, &settings, request))
+            .collect();
+        store.schedule_reminders(&notices, now).await?;
+    }
+    Ok(asked)
+}
+
 /// Plans one patient's session and medication reminders for the coming days.
 pub async fn plan_patient(
     store: &dyn Store,
@@ -217,8 +244,9 @@ pub struct Planner {
 }
 
 impl Planner {
-    /// Plans every patient's session and medication reminders for the coming days, and band
-    /// nudges for silent bands. Returns how many reminders are new.
+    /// Plans every patient's session and medication reminders for the coming days, band
+    /// nudges for silent bands, and the questionnaires their schedules ask today (each with
+    /// its push). Returns how many reminders are new.
     pub async fn plan_all(&mut self, store: &dyn Store, now: DateTime<Utc>) -> ApiResult<u64> {
         if self.refreshed.is_none_or(|at| at.elapsed() >= PLAN_REFRESH) {
             self.scheduled.clear();
@@ -266,6 +294,20 @@ impl Planner {
             added += store.schedule_reminders(part, now).await?;
         }
         self.scheduled.extend(planned_now);
+        let mut asking: Vec<i64> = store
+            .active_schedules()
+            .await?
+            .iter()
+            .map(|s| s.patient_id)
+            .collect();
+        asking.dedup();
+        for patient_id in asking {
+            let patient = match patients.get(&patient_id) {
+                Some(patient) => patient.clone(),
+                None => store.patient(patient_id).await?,
+            };
+            added += ask_questionnaires(store, &patient, now).await?.len() as u64;
+        }
         Ok(added)
     }
 }
@@ -532,7 +574,8 @@ fn notice(reminder: &Reminder, now: DateTime<Utc>) -> Notice {
         ReminderKind::Session
         | ReminderKind::Medication
         | ReminderKind::NextMorningCheck
-        | ReminderKind::Message => Urgency::Normal,
+        | ReminderKind::Message
+        | ReminderKind::Questionnaire => Urgency::Normal,
         ReminderKind::PlanChange | ReminderKind::BandNudge => Urgency::Low,
     };
     // The follow-up replaces an undelivered first check of the same walk; the next morning's

@@ -1,6 +1,7 @@
 //! Server-rendered SVG charts of a report: the walking interval, pain before, during (the
 //! highest) and two hours after each walk with the rules' pain limits drawn and labelled,
-//! daily steps and nightly sleep.
+//! daily steps and nightly sleep, and each questionnaire's scores against the first score with
+//! a shaded band of the first score ± the instrument's minimal important difference (MID).
 //!
 //! Each chart is a standalone SVG document (it can also be inlined into an HTML page) drawn
 //! with `plotters`' SVG backend on a 640 × 320 canvas. The root element carries a `viewBox`
@@ -25,6 +26,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use stepwise_care::calendar::local_day;
 use stepwise_care::report::Report;
+use stepwise_outcomes::{Change, Instrument};
 
 /// Width of the drawing, in SVG user units.
 const WIDTH: u32 = 640;
@@ -381,6 +383,169 @@ pub fn sleep_chart(report: &Report) -> String {
         )?;
         Ok(())
     })
+}
+
+/// Band around the first score: the MID, lightly shaded so points and lines stay legible.
+const BAND_OPACITY: f64 = 0.14;
+
+/// One questionnaire's scores over time (solid line, circles) against the first score (a thin
+/// dashed line), with the band first ± MID shaded and labelled; an instrument without a
+/// verified MID gets no band, and the chart says so in its text. The x axis runs from the
+/// first response (or the report's first day, if earlier) to the last (or the report's last
+/// day), so the baseline is always drawn.
+pub fn questionnaire_chart(report: &Report, instrument: Instrument) -> String {
+    let series = report
+        .questionnaires
+        .iter()
+        .find(|s| s.instrument == instrument);
+    let title = format!("{} scores", short_title(instrument));
+    let slug = format!("questionnaire-{}", instrument.as_str());
+    let (mut from, mut to) = (report.from.min(report.to), report.to.max(report.from));
+    if let Some(series) = series {
+        for p in &series.points {
+            from = from.min(p.day);
+            to = to.max(p.day);
+        }
+    }
+    let win = Window {
+        from,
+        to,
+        span: (to - from).num_days(),
+    };
+    let range = instrument.range();
+    let mid = instrument.mid().map(|m| m.value);
+    let points: Vec<(f64, f64)> = series
+        .map(|s| {
+            s.points
+                .iter()
+                .map(|p| (win.x_of(p.day), p.value))
+                .collect()
+        })
+        .unwrap_or_default();
+    let first = points.first().map(|p| p.1);
+    let desc = questionnaire_desc(report, instrument, &win);
+    let step = (range.max - range.min) / 5.0;
+    render(report, &slug, &title, &desc, |root| {
+        let pad = step / 4.0;
+        let y = Axis {
+            lo: range.min - pad,
+            hi: range.max + pad,
+            ticks: (0..=5).map(|i| range.min + step * f64::from(i)).collect(),
+        };
+        let y_desc = format!(
+            "Score ({}–{})",
+            fmt_number(range.min),
+            fmt_number(range.max)
+        );
+        let mut chart = frame(root, &win, y, &y_desc, &win.date_axis_label(), |v| {
+            fmt_number(*v)
+        })?;
+        let Some(first) = first else {
+            no_data(root)?;
+            return Ok(());
+        };
+        // The note sits inside the plot at the right: above the band, or at the top without one.
+        let note_style = font(NOTE_PX)
+            .color(&INK)
+            .pos(Pos::new(HPos::Right, VPos::Bottom));
+        let (note, at) = match mid {
+            Some(mid) => {
+                let (lo, hi) = ((first - mid).max(range.min), (first + mid).min(range.max));
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(win.left(), lo), (win.right(), hi)],
+                    PRIMARY.mix(BAND_OPACITY).filled(),
+                )))?;
+                let text = format!(
+                    "Shaded: first score {} ± MID {}",
+                    fmt_number(first),
+                    fmt_number(mid)
+                );
+                // Above the band, or inside its top when the band reaches the scale's top.
+                if hi + step * 0.6 <= range.max + step / 4.0 {
+                    (text, (hi, -3))
+                } else {
+                    (text, (hi, 18))
+                }
+            }
+            None => ("No MID band: no verified MID".to_string(), (range.max, 18)),
+        };
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((win.right(), at.0)) + Text::new(note, (-4, at.1), note_style),
+        ))?;
+        chart.draw_series(DashedLineSeries::new(
+            vec![(win.left(), first), (win.right(), first)],
+            6,
+            4,
+            LIMIT.stroke_width(1),
+        ))?;
+        chart.draw_series(LineSeries::new(points.clone(), PRIMARY.stroke_width(2)))?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 5, PRIMARY.filled())))?;
+        Ok(())
+    })
+}
+
+/// An instrument's name short enough for a chart's title: the abbreviation its title ends
+/// with in parentheses ("KOOS, JR."), else the whole title.
+fn short_title(instrument: Instrument) -> &'static str {
+    let title = instrument.title();
+    title
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once('('))
+        .map_or(title, |(_, short)| short)
+}
+
+/// The questionnaire chart in words: how many scores, first and latest, the change against the
+/// MID, and what the band is (or that there is none).
+fn questionnaire_desc(report: &Report, instrument: Instrument, win: &Window) -> String {
+    let name = instrument.title();
+    let Some(series) = report
+        .questionnaires
+        .iter()
+        .find(|s| s.instrument == instrument)
+    else {
+        return format!("{name}: no responses yet.");
+    };
+    let (Some(first), Some(latest)) = (series.first(), series.latest()) else {
+        return format!("{name}: no responses yet.");
+    };
+    let range = instrument.range();
+    let mut desc = format!(
+        "{name} ({}–{}, {}), {} from {} to {}. First score {} on {}; latest {} on {} ({:+}).",
+        fmt_number(range.min),
+        fmt_number(range.max),
+        match instrument.direction() {
+            stepwise_outcomes::Direction::HigherIsBetter => "higher is better",
+            stepwise_outcomes::Direction::HigherIsWorse => "higher is worse",
+        },
+        plural(series.points.len(), "score", "scores"),
+        long_date(win.from),
+        long_date(win.to),
+        fmt_number(first.value),
+        long_date(first.day),
+        fmt_number(latest.value),
+        long_date(latest.day),
+        (latest.change_from_first * 100.0).round() / 100.0,
+    );
+    match (instrument.mid(), latest.change) {
+        (Some(mid), change) => {
+            let verdict = match change {
+                Some(Change::Better) => "better than the first by at least the MID",
+                Some(Change::Worse) => "worse than the first by at least the MID",
+                _ => "within the MID of the first",
+            };
+            let _ = write!(
+                desc,
+                " The latest is {verdict}. The shaded band is the first score ± the minimal \
+                 important difference of {} ({}).",
+                fmt_number(mid.value),
+                mid.basis
+            );
+        }
+        (None, _) => desc.push_str(
+            " No band is drawn: this questionnaire has no verified minimal important difference.",
+        ),
+    }
+    desc
 }
 
 /// The report's window as x coordinates: day `i` of the window is centred on `x = i`.

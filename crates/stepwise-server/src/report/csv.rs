@@ -1,4 +1,5 @@
-//! CSV tables of a report: the walks, the band's days and the weekly decisions.
+//! CSV tables of a report: the walks, the band's days, the weekly decisions and the
+//! questionnaire scores.
 //!
 //! RFC 4180 (comma separated, `\r\n` line ends, fields quoted where needed, quotes doubled),
 //! one header row whose names carry the unit (`walked_s`, `pain_before_0_10`, `sleep_min`),
@@ -137,6 +138,57 @@ pub fn decisions_csv(report: &Report) -> String {
                     .unwrap_or_default(),
                 text(d.acknowledgement_note.as_deref().unwrap_or_default()),
             ]
+        }),
+    )
+}
+
+/// One row per questionnaire response, by instrument then date: the score, the raw score where
+/// the instrument converts one, the change from the instrument's first score, the MID and how
+/// the change compares with it (empty when the instrument has no MID), each subscore as
+/// `name=value` separated by `;`, and the local date and time answered.
+pub fn questionnaires_csv(report: &Report) -> String {
+    table(
+        &[
+            "response_id",
+            "instrument",
+            "day",
+            "answered_at",
+            "score",
+            "raw_score",
+            "unit",
+            "change_from_first",
+            "mid",
+            "change_vs_mid",
+            "subscores",
+            "answered_local",
+        ],
+        report.questionnaires.iter().flat_map(|series| {
+            series.points.iter().map(move |p| {
+                vec![
+                    p.response_id.to_string(),
+                    series.instrument.as_str().to_string(),
+                    date(p.day),
+                    instant(p.answered_at),
+                    p.value.to_string(),
+                    opt(p.raw),
+                    text(series.unit),
+                    p.change_from_first.to_string(),
+                    opt(series.mid),
+                    opt(p.change.map(|c| match c {
+                        stepwise_outcomes::Change::Better => "better",
+                        stepwise_outcomes::Change::Worse => "worse",
+                        stepwise_outcomes::Change::WithinMid => "within_mid",
+                    })),
+                    text(
+                        &p.subscores
+                            .iter()
+                            .map(|s| format!("{}={}", s.name, s.value))
+                            .collect::<Vec<_>>()
+                            .join(";"),
+                    ),
+                    local(report, p.answered_at),
+                ]
+            })
         }),
     )
 }

@@ -57,6 +57,7 @@ pub async fn load(
         device_days,
         outcomes: store.outcomes(patient.id).await?,
         rules: store.current_rules(patient.id).await?.rules,
+        questionnaire_responses: store.responses(patient.id).await?,
         patient,
         tz,
         from,

@@ -90,6 +90,11 @@ pub fn render(r: &Report) -> String {
         charts::steps_chart(r),
         charts::sleep_chart(r),
     ];
+    let questionnaire_charts: Vec<(&stepwise_care::questionnaires::QuestionnaireSeries, String)> =
+        r.questionnaires
+            .iter()
+            .map(|s| (s, charts::questionnaire_chart(r, s.instrument)))
+            .collect();
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -244,6 +249,31 @@ pub fn render(r: &Report) -> String {
                                 td { (format!("{:+}", o.change)) }
                             }
                         } }
+                    }
+                }
+                @if !questionnaire_charts.is_empty() {
+                    h2 { "Questionnaires" }
+                    @for (series, svg) in &questionnaire_charts {
+                        h3 { (series.title) }
+                        // The SVG is built by `charts`, which escapes every value it writes.
+                        figure.chart tabindex="0" { (PreEscaped(svg)) }
+                        table {
+                            thead { (header_row(&["Date", "Score", "Change from first", "Against the MID"])) }
+                            tbody { @for p in &series.points {
+                                tr {
+                                    td { (p.day.format("%-d %b %Y")) }
+                                    td { (p.value) @if let Some(raw) = p.raw { " (raw " (raw) ")" } }
+                                    td { (format!("{:+}", (p.change_from_first * 1000.0).round() / 1000.0)) }
+                                    td { (match p.change {
+                                        Some(stepwise_outcomes::Change::Better) => "better",
+                                        Some(stepwise_outcomes::Change::Worse) => "worse",
+                                        Some(stepwise_outcomes::Change::WithinMid) => "within the MID",
+                                        None => "no MID",
+                                    }) }
+                                }
+                            } }
+                        }
+                        p { small { (series.notice) } }
                     }
                 }
                 p { small {
