@@ -531,6 +531,14 @@ async fn every_spoiled_body_is_refused_naming_its_field_and_storing_nothing(back
         .expect(StatusCode::OK)["open"][0]["id"]
         .as_i64()
         .unwrap();
+    // The therapist's timer on the patient runs, for the example that stops it.
+    app.post(
+        &format!("/api/v1/patients/{patient_id}/time/timer"),
+        &therapist,
+        json!({}),
+    )
+    .await
+    .expect(StatusCode::CREATED);
 
     let doc = document();
     let base = doc["servers"][0]["url"].as_str().unwrap().to_string();

@@ -146,7 +146,7 @@ pub async fn write_mine(
     path = "/me/messages/read",
     tag = "patient",
     summary = "Mark the patient's thread read up to a message",
-    request_body = api::ReadUpTo,
+    request_body(content = api::ReadUpTo, example = json!({"up_to": 12})),
     responses(
         (status = 200, description = "Messages left unread", body = api::Unread),
         answers::LoggedIn,
@@ -191,7 +191,7 @@ pub async fn patient_thread(
     tag = "care team",
     summary = "Write to a patient (idempotent on client_id); the patient gets a push",
     params(("id" = i64, Path, description = "The patient's id")),
-    request_body = api::NewMessage,
+    request_body(content = api::NewMessage, example = json!({"client_id": "msg-2026-11-08-0930", "body": "Walk half your interval today and tell me how it feels."})),
     responses(
         (status = 200, description = "Already posted", body = api::Message),
         (status = 201, description = "Posted", body = api::Message),
@@ -217,7 +217,7 @@ pub async fn write_to_patient(
     tag = "care team",
     summary = "Mark a patient's thread read by the caller up to a message",
     params(("id" = i64, Path, description = "The patient's id")),
-    request_body = api::ReadUpTo,
+    request_body(content = api::ReadUpTo, example = json!({"up_to": 12})),
     responses(
         (status = 200, description = "Messages left unread for the caller", body = api::Unread),
         answers::Common,
@@ -437,7 +437,7 @@ pub async fn start_timer(
     tag = "care team",
     summary = "Stop the caller's timer on a patient: it becomes an entry of its minutes (rounded to the nearest, at least 1) or of the minutes given",
     params(("id" = i64, Path, description = "The patient's id")),
-    request_body(content = api::StopTimer, example = json!({"activity": "Video call: reviewed pain after walks", "live": "video"})),
+    request_body(content = api::StopTimer, example = json!({"activity": "Video call: reviewed pain after walks", "live": "video", "minutes": 14})),
     responses(
         (status = 200, description = "Recorded", body = api::TimeEntry),
         answers::Common,
