@@ -8,12 +8,14 @@ use std::process::{Command, Output};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
+use stepwise_care::questionnaires::{ResponseRecord, SubscoreValue};
 use stepwise_care::report::{
     ActivityWeek, AdherenceReport, ChecksReport, DataPeriod, DecisionRow, IntervalReport,
     PainLimits, PainWeek, Report, ReportDevice, ReportPatient, Trend, VerificationReport, WalkRow,
     WeekAdherence,
 };
 use stepwise_engine::{CONTRACT_VERSION, Decision, ReasonCode, Said};
+use stepwise_outcomes::{Answer, Instrument};
 use stepwise_server::report::fhir::{
     self, LOINC, OBSERVATION_CATEGORY, PA_CODES, PAIN_TIMING, PROVENANCE_PARTICIPANT, UCUM,
 };
@@ -258,8 +260,55 @@ fn report() -> Report {
         sleep_trend: trend("min/night", 410.0, 412.3, 30.0),
         open_escalations: vec![],
         outcomes: vec![],
-        questionnaires: vec![],
+        questionnaires: questionnaires(),
     }
+}
+
+/// A response scored by `stepwise_outcomes::score`, as the store keeps it.
+fn response(id: i64, instrument: Instrument, answers: Value, at: DateTime<Utc>) -> ResponseRecord {
+    let answers: std::collections::BTreeMap<String, Answer> =
+        serde_json::from_value(answers).unwrap();
+    let scored = stepwise_outcomes::score(instrument, &answers).unwrap();
+    ResponseRecord {
+        id,
+        patient_id: 42,
+        request_id: id + 100,
+        instrument,
+        answers,
+        value: scored.value,
+        raw: scored.raw,
+        subscores: scored
+            .subscores
+            .iter()
+            .map(|s| SubscoreValue {
+                name: s.name.to_string(),
+                value: s.value,
+            })
+            .collect(),
+        category: scored.category.map(str::to_string),
+        answered_at: at,
+    }
+}
+
+/// The published examples (`crates/stepwise-outcomes/tests/`): PSFS rated 3, 5 and 7 → 5, two
+/// weeks later 5, 7 and 9 → 7 (2 points: the MID, better); KOOS, JR. raw 14 → 52.465.
+fn questionnaires() -> Vec<stepwise_care::questionnaires::QuestionnaireSeries> {
+    let tz: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    let psfs = |r: [i64; 3]| {
+        json!({"activity_1": "Climbing stairs", "rating_1": r[0], "activity_2": "Walking to the shop",
+               "rating_2": r[1], "activity_3": "Gardening", "rating_3": r[2]})
+    };
+    let koos = json!({"stiffness_morning": 2, "pain_twisting": 2, "pain_straightening": 1,
+                      "pain_stairs": 3, "pain_standing": 1, "function_rising": 2,
+                      "function_bending": 3});
+    stepwise_care::questionnaires::series(
+        tz,
+        &[
+            response(1, Instrument::Psfs, psfs([3, 5, 7]), utc(2026, 2, 16, 9, 0)),
+            response(2, Instrument::KoosJr, koos, utc(2026, 2, 16, 9, 10)),
+            response(3, Instrument::Psfs, psfs([5, 7, 9]), utc(2026, 3, 2, 9, 0)),
+        ],
+    )
 }
 
 fn resources(bundle: &Value) -> Vec<&Value> {
@@ -286,6 +335,11 @@ fn codes(concept: &Value, system: &str) -> Vec<String> {
         .filter(|c| c["system"] == system)
         .map(|c| c["code"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// Whether the Observation is a questionnaire's score.
+fn is_score(obs: &Value) -> bool {
+    !codes(&obs["code"], fhir::QUESTIONNAIRE_SCORE_SYSTEM).is_empty()
 }
 
 /// The Observation's one LOINC code; `None` for the activity groups (coded by the IG).
@@ -367,9 +421,10 @@ fn bundle_is_a_collection_with_the_expected_resources() {
         ("CarePlan", 1),
         ("Device", 3),
         ("Goal", 1),
-        ("Observation", 27),
+        ("Observation", 30),
         ("Patient", 1),
         ("Provenance", 2),
+        ("QuestionnaireResponse", 3),
     ]);
     assert_eq!(kinds, expected);
     assert_eq!(observations_with(&b, fhir::LOINC_STEPS).len(), 4);
@@ -402,7 +457,7 @@ fn bundle_is_a_collection_with_the_expected_resources() {
             id
         })
         .collect();
-    assert_eq!(ids.len(), 35, "fullUrls are unique");
+    assert_eq!(ids.len(), 41, "fullUrls are unique");
 
     let patient = &resources(&b)[0];
     assert_eq!(patient["resourceType"], "Patient");
@@ -420,6 +475,10 @@ fn observations_carry_loinc_codes_and_ucum_units() {
             obs["category"][0]["coding"][0]["system"],
             OBSERVATION_CATEGORY
         );
+        if is_score(obs) {
+            // Checked in each_questionnaire_response_has_its_score_observation.
+            continue;
+        }
         let Some(code) = loinc_of(obs) else {
             assert_eq!(codes(&obs["code"], PA_CODES), ["PAPanel"], "{obs}");
             continue;
@@ -539,7 +598,10 @@ fn walks_follow_the_physical_activity_profiles() {
     let b = fhir::bundle(&report());
     let urls = by_url(&b);
     let patient = patient_url(&b);
-    for obs in of_type(&b, "Observation") {
+    for obs in of_type(&b, "Observation")
+        .into_iter()
+        .filter(|o| !is_score(o))
+    {
         let code = loinc_of(obs);
         // Pain and sleep are not physical-activity measures: no IG profile, no IG category.
         let in_ig = !matches!(code.as_deref(), Some(fhir::LOINC_PAIN | fhir::LOINC_SLEEP));
@@ -805,6 +867,69 @@ fn each_weekly_decision_has_its_provenance() {
     let none = fhir::bundle(&none);
     assert!(of_type(&none, "Provenance").is_empty());
     assert_eq!(of_type(&none, "Device").len(), 2);
+}
+
+#[test]
+fn each_questionnaire_response_has_its_score_observation() {
+    let bundle = fhir::bundle(&report());
+    let responses = of_type(&bundle, "QuestionnaireResponse");
+    assert_eq!(responses.len(), 3);
+    let first = responses[0];
+    assert_eq!(first["questionnaire"], "urn:stepwise:questionnaire:psfs");
+    assert_eq!(first["status"], "completed");
+    assert_eq!(first["authored"], "2026-02-16T09:00:00Z");
+    assert_eq!(first["subject"]["reference"], json!(patient_url(&bundle)));
+    let rating_1 = first["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["linkId"] == "rating_1")
+        .unwrap();
+    assert_eq!(rating_1["answer"], json!([{"valueInteger": 3}]));
+    let activity_1 = first["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["linkId"] == "activity_1")
+        .unwrap();
+    assert_eq!(
+        activity_1["answer"],
+        json!([{"valueString": "Climbing stairs"}])
+    );
+
+    let urls = by_url(&bundle);
+    let scores: Vec<&Value> = of_type(&bundle, "Observation")
+        .into_iter()
+        .filter(|o| is_score(o))
+        .collect();
+    let summary: Vec<(String, f64, String)> = scores
+        .iter()
+        .map(|o| {
+            let from = o["derivedFrom"][0]["reference"].as_str().unwrap();
+            assert_eq!(urls[from]["resourceType"], "QuestionnaireResponse");
+            (
+                codes(&o["code"], fhir::QUESTIONNAIRE_SCORE_SYSTEM).join(","),
+                o["valueQuantity"]["value"].as_f64().unwrap(),
+                o["note"][0]["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(summary.len(), 3);
+    assert_eq!((summary[0].0.as_str(), summary[0].1), ("psfs", 5.0));
+    assert_eq!((summary[1].0.as_str(), summary[1].1), ("psfs", 7.0));
+    assert!(
+        summary[1].2.contains("better than the first score"),
+        "{}",
+        summary[1].2
+    );
+    assert_eq!((summary[2].0.as_str(), summary[2].1), ("koos_jr", 52.465));
+    assert!(
+        summary[2]
+            .2
+            .contains("no verified minimal important difference")
+    );
+    let koos = scores[2];
+    assert_eq!(koos["component"][0]["valueQuantity"]["value"], 14.0);
 }
 
 #[test]

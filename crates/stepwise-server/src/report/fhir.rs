@@ -39,7 +39,15 @@
 //!   team's words), the rules version as an `entity`, and as agents the progression engine (a
 //!   `Device` with the weekly-review contract version, [`stepwise_engine::CONTRACT_VERSION`])
 //!   and, for an acknowledged escalation, the therapist who acknowledged it (a logical
-//!   reference, `urn:stepwise:user|<id>`).
+//!   reference, `urn:stepwise:user|<id>`);
+//! - per questionnaire the patient answered (every response since the first, so the baseline
+//!   travels with the rest), a `QuestionnaireResponse` (`questionnaire`
+//!   `urn:stepwise:questionnaire:<instrument>`, status `completed`, each answer under its
+//!   instrument's `linkId` with the item's text, `valueInteger` or `valueString`) and a score
+//!   `Observation` (category `survey`, code [`QUESTIONNAIRE_SCORE_SYSTEM`] `|<instrument>` —
+//!   neither embedded instrument has a LOINC code for its score —, the score in the
+//!   instrument's UCUM unit, the raw score and parts as components, `derivedFrom` the
+//!   response, and a note with the change from the first score against the MID).
 //!
 //! Every physical-activity Observation carries the IG's two categories (`activity` and the
 //! IG's `PhysicalActivity`) and its profile's canonical URL in `meta.profile`. The Patient
@@ -84,7 +92,9 @@ use stepwise_engine::checks::TWO_HOUR_CHECK;
 use stepwise_store::{BandDay, Id, WalkingPlan};
 
 use stepwise_care::calendar::day_start;
+use stepwise_care::questionnaires::{QuestionnaireSeries, ScorePoint};
 use stepwise_care::report::{ActivityWeek, DecisionRow, Report, ReportDevice, WalkRow};
+use stepwise_outcomes::{Answer, Change, Instrument};
 
 use super::page::decision_words;
 
@@ -97,6 +107,15 @@ pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/ob
 /// HL7's provenance participant types (agent roles).
 pub const PROVENANCE_PARTICIPANT: &str =
     "http://terminology.hl7.org/CodeSystem/provenance-participant-type";
+/// The canonical URL of an instrument's questionnaire (`…:psfs`, `…:koos_jr`): the
+/// `QuestionnaireResponse.questionnaire` of its responses.
+pub const QUESTIONNAIRE_CANONICAL: &str = "urn:stepwise:questionnaire";
+/// The identifier system of questionnaire responses (value: the response id).
+pub const QUESTIONNAIRE_RESPONSE_SYSTEM: &str = "urn:stepwise:questionnaire-response";
+/// The local code system of questionnaire scores (code: the instrument, or for a part of the
+/// score `instrument:part`). The instruments Stepwise embeds have no LOINC code for their score
+/// (`docs/outcomes.md`).
+pub const QUESTIONNAIRE_SCORE_SYSTEM: &str = "urn:stepwise:questionnaire-score";
 /// The local code system saying when a pain score was taken.
 pub const PAIN_TIMING: &str = "urn:stepwise:pain-timing";
 /// The identifier system of Stepwise patients (value: the user id).
@@ -221,6 +240,7 @@ pub fn bundle(report: &Report) -> Value {
         walks,
         vital_signs,
         provenance,
+        questionnaires,
     ] {
         entries.extend(section(&cx));
     }
@@ -855,6 +875,135 @@ fn decision_provenance(cx: &Context, d: &DecisionRow) -> Value {
         prov["reason"] = Value::Array(reasons);
     }
     prov
+}
+
+// ---------------------------------------------------------------------------------------------
+// Questionnaires the patient filled in.
+
+/// Per response: the `QuestionnaireResponse` (every answer, by the instrument's `linkId`) and
+/// a score `Observation` derived from it (category `survey`, the instrument's unit; the raw
+/// score and the parts as components; the change from the first score against the MID as a
+/// note).
+fn questionnaires(cx: &Context) -> Vec<Value> {
+    let mut entries = Vec::new();
+    for series in &cx.report.questionnaires {
+        let first = series.first().map(|p| p.value);
+        for point in &series.points {
+            let response_ref = cx
+                .ids
+                .full_url("questionnaire-response", &point.response_id.to_string());
+            let score_ref = cx
+                .ids
+                .full_url("questionnaire-score", &point.response_id.to_string());
+            entries.push(entry(
+                &response_ref,
+                questionnaire_response(cx, series.instrument, point),
+            ));
+            entries.push(entry(
+                &score_ref,
+                questionnaire_score(cx, series, point, first, &response_ref),
+            ));
+        }
+    }
+    entries
+}
+
+fn questionnaire_response(cx: &Context, instrument: Instrument, point: &ScorePoint) -> Value {
+    let items: Vec<Value> = point
+        .answers
+        .iter()
+        .map(|(link_id, answer)| {
+            let value = match answer {
+                Answer::Integer(n) => json!({ "valueInteger": n }),
+                Answer::Text(text) => json!({ "valueString": text }),
+            };
+            let mut item = json!({ "linkId": link_id, "answer": [value] });
+            if let Some(text) = instrument.item(link_id).map(|i| i.text) {
+                item["text"] = json!(text);
+            }
+            item
+        })
+        .collect();
+    json!({
+        "resourceType": "QuestionnaireResponse",
+        "identifier": {
+            "system": QUESTIONNAIRE_RESPONSE_SYSTEM,
+            "value": point.response_id.to_string(),
+        },
+        "questionnaire": format!("{QUESTIONNAIRE_CANONICAL}:{}", instrument.as_str()),
+        "status": "completed",
+        "subject": reference(&cx.patient_ref),
+        "authored": instant(point.answered_at),
+        "author": reference(&cx.patient_ref),
+        "source": reference(&cx.patient_ref),
+        "item": items,
+    })
+}
+
+fn score_code(code: &str, display: &str) -> Value {
+    json!({
+        "coding": [{ "system": QUESTIONNAIRE_SCORE_SYSTEM, "code": code, "display": display }],
+        "text": display,
+    })
+}
+
+fn questionnaire_score(
+    cx: &Context,
+    series: &QuestionnaireSeries,
+    point: &ScorePoint,
+    first: Option<f64>,
+    response_ref: &str,
+) -> Value {
+    let code = series.instrument.as_str();
+    let title = format!("{} score", series.title);
+    let mut components: Vec<Value> = Vec::new();
+    if let Some(raw) = point.raw {
+        components.push(json!({
+            "code": score_code(&format!("{code}:raw"), &format!("{} raw score", series.title)),
+            "valueQuantity": quantity(raw, "score", "{score}"),
+        }));
+    }
+    for part in &point.subscores {
+        components.push(json!({
+            "code": score_code(&format!("{code}:{}", part.name), &part.name),
+            "valueQuantity": quantity(part.value, "score", "{score}"),
+        }));
+    }
+    let mut observation = json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [category("survey", "Survey")],
+        "code": score_code(code, &title),
+        "subject": reference(&cx.patient_ref),
+        "effectiveDateTime": instant(point.answered_at),
+        "issued": instant(point.answered_at),
+        "performer": [reference(&cx.patient_ref)],
+        "valueQuantity": quantity(point.value, "score", series.unit),
+        "derivedFrom": [reference(response_ref)],
+    });
+    if !components.is_empty() {
+        observation["component"] = json!(components);
+    }
+    if let Some(first) = first {
+        let against = match (series.mid, point.change) {
+            (Some(mid), Some(change)) => format!(
+                "; the minimal important difference is {mid}: {}",
+                match change {
+                    Change::Better => "better than the first score",
+                    Change::Worse => "worse than the first score",
+                    Change::WithinMid => "within it",
+                }
+            ),
+            _ => "; the instrument has no verified minimal important difference".into(),
+        };
+        observation["note"] = json!([{
+            "text": format!(
+                "First score {first}; change from it {:+}{against}.",
+                point.change_from_first
+            )
+        }]);
+    }
+    observation
 }
 
 fn participant(code: &str, display: &str) -> Value {
