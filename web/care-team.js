@@ -5,22 +5,11 @@ import * as S from '/common.js';
 import * as T from '/staff.js';
 import { setUpThread } from '/thread.js';
 
-const { el, byId } = T;
-
-const LIVE_WORDS = { call: 'phone call', video: 'video call', in_person: 'in person' };
+const { el, byId, todayIn, LIVE_WORDS } = T;
 
 /** A client id for a write: unique per device and moment, 1–64 of [A-Za-z0-9_-]. */
 function newClientId(kind) {
   return kind + '-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
-}
-
-/** Today's date in `zone`, "YYYY-MM-DD". */
-function todayIn(zone) {
-  try {
-    return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-  } catch {
-    return new Date().toISOString().slice(0, 10);
-  }
 }
 
 /** Shows a refusal beside its field (`PREFIX-FIELD-error`), or on the page. */

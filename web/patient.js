@@ -41,14 +41,6 @@ function score(value) {
   return value === null || value === undefined ? 'not given' : String(value);
 }
 
-/** Today's date in the patient's zone, "YYYY-MM-DD". */
-function todayIn(zone) {
-  try {
-    return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-  } catch {
-    return new Date().toISOString().slice(0, 10);
-  }
-}
 
 /** The Monday of the last finished week before `today` ("YYYY-MM-DD"). */
 function lastMonday(today) {
@@ -345,7 +337,7 @@ async function load() {
   await loadQuestionnaires();
   planEditor.set(d.patient.plan);
   planEditor.refreshRanges(d.rules.rules);
-  const today = todayIn(d.patient.timezone);
+  const today = T.todayIn(d.patient.timezone);
   byId('outcome-date').max = today;
   if (!byId('outcome-date').value) byId('outcome-date').value = today;
   if (!byId('review-week').value) byId('review-week').value = lastMonday(today);

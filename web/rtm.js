@@ -4,9 +4,7 @@
 import * as S from '/common.js';
 import * as T from '/staff.js';
 
-const { el, byId } = T;
-
-const LIVE_WORDS = { call: 'phone call', video: 'video call', in_person: 'in person' };
+const { el, byId, LIVE_WORDS } = T;
 
 function thisMonth() {
   const now = new Date();

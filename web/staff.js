@@ -464,7 +464,21 @@ function patientRow(id, displayName, attention) {
   return { tr, name };
 }
 
+/** Today's date in the IANA zone `zone`, "YYYY-MM-DD" (the browser's UTC date if the zone is unknown). */
+function todayIn(zone) {
+  try {
+    return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  } catch {
+    return new Date().toISOString().slice(0, 10);
+  }
+}
+
+/** A time entry's live conversation in words (the API's `live`). */
+const LIVE_WORDS = { call: 'phone call', video: 'video call', in_person: 'in person' };
+
 export {
+  todayIn,
+  LIVE_WORDS,
   patientRow,
   el,
   byId,
